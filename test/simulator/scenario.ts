@@ -1,0 +1,176 @@
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * A scenario is a declarative picture of one Microsoft cloud: tenants with their users, groups,
+ * app registrations, Partner Center data, GDAP relationships, and how the cloud throttles.
+ * Ids are fixed in the files so tests can name them; generated data (customers) is deterministic.
+ */
+
+const Guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'a GUID');
+/** Either an ISO date-time or a number of days from "now" (negative = in the past). */
+const When = z.union([z.string().datetime({ offset: true }), z.object({ daysFromNow: z.number() })]);
+
+export const MfaMethod = z.enum(['microsoftAuthenticator', 'phoneAuthentication', 'fido2', 'softwareOneTimePasscode', 'windowsHelloForBusiness', 'thirdParty']);
+
+export const UserSchema = z.object({
+  id: Guid,
+  userPrincipalName: z.string().email(),
+  displayName: z.string(),
+  password: z.string().default('Passw0rd!'),
+  accountEnabled: z.boolean().default(true),
+  /** Directory role display names, e.g. "Global Administrator". */
+  roles: z.array(z.string()).default([]),
+  /** Group display names, e.g. "AdminAgents". */
+  groups: z.array(z.string()).default([]),
+  /** Registered MFA methods; `thirdParty` (Duo…) satisfies sign-in but puts no `mfa` in `amr`. */
+  mfaMethods: z.array(MfaMethod).default([]),
+  /** Whether sign-in enforces MFA (per-user, security defaults or CA). */
+  mfaEnforced: z.boolean().default(false),
+  passwordPolicies: z.string().optional(),
+  /** Sessions revoked at this time: refresh tokens issued before it are dead (AADSTS50173). */
+  sessionsRevokedAt: When.optional(),
+});
+
+export const SecretSchema = z.object({
+  keyId: Guid,
+  displayName: z.string().default('secret'),
+  /** The secret value a partner would paste. */
+  value: z.string(),
+  startDateTime: When.default({ daysFromNow: -30 }),
+  endDateTime: When,
+  /** Seconds after simulator start during which the secret is not replicated yet (AADSTS7000215). */
+  replicationDelaySeconds: z.number().int().nonnegative().default(0),
+});
+
+export const ApplicationSchema = z.object({
+  appId: Guid,
+  objectId: Guid,
+  servicePrincipalId: Guid,
+  displayName: z.string(),
+  /** Graph application permissions (app roles) the app registration *requests*. */
+  requestedAppRoles: z.array(z.string()).default([]),
+  /** Graph delegated scopes the app registration requests. */
+  requestedScopes: z.array(z.string()).default([]),
+  /** Graph app roles actually granted (admin consent) to the service principal. */
+  grantedAppRoles: z.array(z.string()).default([]),
+  /** Delegated scopes granted tenant-wide (oauth2PermissionGrants, consentType AllPrincipals). */
+  grantedScopes: z.array(z.string()).default([]),
+  /** Partner Center `user_impersonation` consented for this app. */
+  partnerCenterConsent: z.boolean().default(false),
+  secrets: z.array(SecretSchema).default([]),
+  /** Group display names the service principal is a member of (AdminAgents…). */
+  servicePrincipalGroups: z.array(z.string()).default([]),
+  redirectUris: z.array(z.string()).default([]),
+});
+
+export const GroupSchema = z.object({
+  id: Guid,
+  displayName: z.string(),
+  description: z.string().optional(),
+});
+
+export const GdapSchema = z.object({
+  id: z.string(),
+  displayName: z.string(),
+  customerTenantId: Guid,
+  status: z.enum(['active', 'approvalPending', 'terminated', 'expired', 'activating', 'terminating']).default('active'),
+  /** Role template ids granted by the relationship. */
+  roles: z.array(Guid).default([]),
+  endDateTime: When.default({ daysFromNow: 700 }),
+  autoExtendDuration: z.string().default('P180D'),
+  accessAssignments: z.array(z.object({
+    id: z.string(),
+    groupDisplayName: z.string(),
+    roles: z.array(Guid),
+    status: z.enum(['active', 'pending', 'deleted', 'error']).default('active'),
+  })).default([]),
+});
+
+export const CustomersSchema = z.object({
+  count: z.number().int().nonnegative().default(0),
+  /** Seed for deterministic names, domains and ids. */
+  seed: z.number().int().default(1),
+  /** Every Nth customer has only a reseller relationship (no GDAP): the partner cannot manage it. */
+  resellerOnlyEvery: z.number().int().positive().optional(),
+});
+
+export const TenantSchema = z.object({
+  id: Guid,
+  displayName: z.string(),
+  /** Verified domains; the first is the initial `*.onmicrosoft.com` domain. */
+  domains: z.array(z.string()).min(1),
+  countryLetterCode: z.string().length(2).default('US'),
+  /** Graph `organization.partnerTenantType`. */
+  partnerTenantType: z.enum(['microsoftSupport', 'syndicatePartner', 'breadthPartner', 'breadthPartnerDelegatedAdmin', 'resellerPartnerDelegatedAdmin', 'valueAddedResellerPartnerDelegatedAdmin']).optional(),
+  /** Whether the tenant is enrolled in Partner Center at all. */
+  partnerCenter: z.object({
+    enrolled: z.boolean().default(true),
+    mpnId: z.string().optional(),
+    companyName: z.string().optional(),
+  }).default({ enrolled: false }),
+  securityDefaultsEnabled: z.boolean().default(false),
+  conditionalAccessPolicies: z.array(z.object({
+    id: Guid,
+    displayName: z.string(),
+    state: z.enum(['enabled', 'disabled', 'enabledForReportingButNotEnforced']).default('enabled'),
+    requiresMfa: z.boolean().default(true),
+    excludesServiceProviderUsers: z.boolean().default(false),
+  })).default([]),
+  users: z.array(UserSchema).default([]),
+  groups: z.array(GroupSchema).default([]),
+  applications: z.array(ApplicationSchema).default([]),
+  customers: CustomersSchema.default({ count: 0, seed: 1 }),
+  gdapRelationships: z.array(GdapSchema).default([]),
+});
+
+export const ThrottleSchema = z.object({
+  /** Answer every Nth request with 429 (0 = never). */
+  every: z.number().int().nonnegative().default(0),
+  retryAfterSeconds: z.number().nonnegative().default(1),
+});
+
+export const ScenarioSchema = z.object({
+  name: z.string(),
+  description: z.string(),
+  tenants: z.array(TenantSchema).min(1),
+  throttling: z.object({
+    graph: ThrottleSchema.default({ every: 0, retryAfterSeconds: 1 }),
+    partnerCenter: ThrottleSchema.default({ every: 0, retryAfterSeconds: 1 }),
+  }).default({ graph: { every: 0, retryAfterSeconds: 1 }, partnerCenter: { every: 0, retryAfterSeconds: 1 } }),
+});
+
+export type Scenario = z.infer<typeof ScenarioSchema>;
+export type Tenant = z.infer<typeof TenantSchema>;
+export type User = z.infer<typeof UserSchema>;
+export type Application = z.infer<typeof ApplicationSchema>;
+export type Secret = z.infer<typeof SecretSchema>;
+export type Gdap = z.infer<typeof GdapSchema>;
+
+export const SCENARIO_DIR = join(__dirname, 'scenarios');
+
+/** Resolves a `When` to a Date relative to `now`. */
+export function resolveWhen(when: z.infer<typeof When>, now = Date.now()): Date {
+  return typeof when === 'string' ? new Date(when) : new Date(now + when.daysFromNow * 86_400_000);
+}
+
+export async function listScenarios(dir = SCENARIO_DIR): Promise<string[]> {
+  return (await readdir(dir)).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+}
+
+/** Loads and validates `scenarios/<name>.json`; a bad file fails with every problem listed. */
+export async function loadScenario(name: string, dir = SCENARIO_DIR): Promise<Scenario> {
+  if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`scenario name "${name}" must be kebab-case`);
+  let raw: string;
+  try {
+    raw = await readFile(join(dir, `${name}.json`), 'utf8');
+  } catch {
+    throw new Error(`unknown scenario "${name}"; known: ${(await listScenarios(dir)).join(', ')}`);
+  }
+  const parsed = ScenarioSchema.safeParse(JSON.parse(raw));
+  if (!parsed.success) {
+    throw new Error(`scenario "${name}" is invalid:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+  }
+  return parsed.data;
+}

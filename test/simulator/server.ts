@@ -1,0 +1,196 @@
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { ensureTlsMaterial, type TlsMaterial } from './ca';
+import { json, odataError, readJson, Router, type SimReply, type SimRequest } from './http';
+import { TokenSigner } from './jwt';
+import { loadScenario, type Scenario, type Tenant } from './scenario';
+
+/** What every simulated service gets: the live scenario (mutable state), the clock, the signer. */
+export interface SimContext {
+  /** `https://127.0.0.1:<port>` */
+  readonly baseUrl: string;
+  /** The loaded scenario, deep-copied: services mutate it (consent granted, secret added…). */
+  readonly scenario: Scenario;
+  /** Simulator clock in ms: real time plus whatever a test advanced it by. */
+  now(): number;
+  /** When the current scenario was loaded (simulator clock). */
+  readonly loadedAt: number;
+  readonly signer: TokenSigner;
+  /** Finds a tenant by id or by one of its domains (case-insensitive). */
+  tenant(idOrDomain: string): Tenant | undefined;
+}
+
+/** A simulated service: mounted under a path prefix (`/graph`, `/partnercenter`…; `''` for Entra ID). */
+export interface SimService {
+  readonly name: string;
+  readonly prefix: string;
+  readonly router: Router;
+  /** Called when a scenario is (re)loaded: drop per-scenario state. */
+  reset?(): void;
+}
+
+export type ServiceFactory = (ctx: SimContext) => SimService;
+
+export interface SimulatorOptions {
+  /** Scenario name under test/simulator/scenarios, or a parsed scenario. */
+  scenario?: string | Scenario;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  host?: string;
+  /** Where the test CA lives; `.sim/` in the project by default. */
+  tlsDir?: string;
+  services?: ServiceFactory[];
+}
+
+export const DEFAULT_TLS_DIR = join(__dirname, '..', '..', '.sim');
+
+export class Simulator implements SimContext {
+  readonly signer = new TokenSigner();
+  private server?: Server;
+  private tls?: TlsMaterial;
+  private services: SimService[] = [];
+  private clockOffset = 0;
+  private _scenario?: Scenario;
+  private _loadedAt = 0;
+  private _baseUrl = '';
+  /** Every request seen, newest last (method, host header, path): tests read it. */
+  readonly requests: Array<{ method: string; host: string; path: string; status: number }> = [];
+
+  constructor(private readonly options: SimulatorOptions = {}) {}
+
+  get baseUrl(): string { return this._baseUrl; }
+  get scenario(): Scenario {
+    if (!this._scenario) throw new Error('simulator has no scenario loaded');
+    return this._scenario;
+  }
+  get loadedAt(): number { return this._loadedAt; }
+  get caCertPath(): string {
+    if (!this.tls) throw new Error('simulator not started');
+    return this.tls.caCertPath;
+  }
+
+  now(): number { return Date.now() + this.clockOffset; }
+
+  /** Moves the simulator clock forward (token expiry, 90-day inactivity, secret expiry…). */
+  advanceClock(ms: number): void { this.clockOffset += ms; }
+
+  tenant(idOrDomain: string): Tenant | undefined {
+    const key = idOrDomain.toLowerCase();
+    return this.scenario.tenants.find((t) => t.id.toLowerCase() === key || t.domains.some((d) => d.toLowerCase() === key));
+  }
+
+  async loadScenario(scenario: string | Scenario): Promise<void> {
+    const parsed = typeof scenario === 'string' ? await loadScenario(scenario) : scenario;
+    this._scenario = structuredClone(parsed);
+    this._loadedAt = this.now();
+    for (const s of this.services) s.reset?.();
+  }
+
+  async start(): Promise<this> {
+    this.tls = await ensureTlsMaterial(this.options.tlsDir ?? DEFAULT_TLS_DIR);
+    await this.loadScenario(this.options.scenario ?? 'healthy');
+    const server = createServer({ cert: this.tls.cert, key: this.tls.key }, (req, res) => {
+      void this.handle(req, res);
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    this._baseUrl = `https://127.0.0.1:${port}`;
+    // Services are built after the port is known: they publish absolute URLs (metadata, links).
+    this.services = (this.options.services ?? []).map((f) => f(this));
+    // Longest prefix first, so `/graph` wins over the Entra ID catch-all ''.
+    this.services.sort((a, b) => b.prefix.length - a.prefix.length);
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const url = new URL(req.url ?? '/', this._baseUrl);
+    let reply: SimReply;
+    try {
+      reply = await this.route(req, url, Buffer.concat(chunks));
+    } catch (err) {
+      reply = odataError(500, 'InternalServerError', `simulator failure: ${(err as Error).message}`);
+    }
+    this.requests.push({ method: req.method ?? 'GET', host: req.headers.host ?? '', path: url.pathname, status: reply.status });
+    const headers = { ...reply.headers };
+    let body: Buffer | undefined;
+    if (reply.body === undefined) body = undefined;
+    else if (Buffer.isBuffer(reply.body)) body = reply.body;
+    else if (typeof reply.body === 'string') body = Buffer.from(reply.body);
+    else {
+      body = Buffer.from(JSON.stringify(reply.body));
+      headers['content-type'] ??= 'application/json; charset=utf-8';
+    }
+    res.writeHead(reply.status, headers);
+    res.end(body);
+  }
+
+  private async route(req: IncomingMessage, url: URL, body: Buffer): Promise<SimReply> {
+    const method = req.method ?? 'GET';
+    if (url.pathname.startsWith('/_sim/')) return this.control(method, url, body);
+    for (const service of this.services) {
+      const p = service.prefix;
+      if (p && url.pathname !== p && !url.pathname.startsWith(p + '/')) continue;
+      const path = url.pathname.slice(p.length) || '/';
+      const found = service.router.match(method, path);
+      if (found === undefined) {
+        if (p) return odataError(404, 'ResourceNotFound', `${service.name} simulator: no route for ${method} ${path}`);
+        continue;
+      }
+      if (found === 'method') return odataError(405, 'MethodNotAllowed', `${service.name} simulator: ${method} not allowed on ${path}`);
+      const simReq: SimRequest = { method, url, path, headers: req.headers, body, params: found.params };
+      return found.handler(simReq);
+    }
+    return odataError(404, 'ResourceNotFound', `simulator: no service at ${url.pathname}`);
+  }
+
+  /** Control plane for a simulator running in another process (the sandbox, HTTP-level tests). */
+  private async control(method: string, url: URL, body: Buffer): Promise<SimReply> {
+    const req = { method, url, path: url.pathname, headers: {}, body, params: {} } as SimRequest;
+    if (method === 'GET' && url.pathname === '/_sim/health') {
+      return json(200, { scenario: this.scenario.name, now: new Date(this.now()).toISOString() });
+    }
+    if (method === 'POST' && url.pathname === '/_sim/scenario') {
+      const b = readJson<{ name?: string }>(req);
+      if (!b?.name) return json(400, { error: 'body must be {"name": "<scenario>"}' });
+      try {
+        await this.loadScenario(b.name);
+      } catch (err) {
+        return json(400, { error: (err as Error).message });
+      }
+      return json(200, { scenario: this.scenario.name });
+    }
+    if (method === 'POST' && url.pathname === '/_sim/clock') {
+      const b = readJson<{ advanceMs?: number }>(req);
+      if (typeof b?.advanceMs !== 'number' || b.advanceMs < 0) return json(400, { error: 'body must be {"advanceMs": <non-negative number>}' });
+      this.advanceClock(b.advanceMs);
+      return json(200, { now: new Date(this.now()).toISOString() });
+    }
+    for (const service of this.services) {
+      const found = service.router.match(method, url.pathname);
+      if (found && found !== 'method' && url.pathname.startsWith(`/_sim/${service.name}/`)) {
+        return found.handler({ ...req, params: found.params });
+      }
+    }
+    return json(404, { error: `no control route ${method} ${url.pathname}` });
+  }
+}
+
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  return new Simulator(options).start();
+}
