@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const files = args.filter((a) => !a.startsWith('-'));
   const flags = args.filter((a) => a.startsWith('-'));
-  const env = { ...process.env, NODE_EXTRA_CA_CERTS: tls.caCertPath };
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_EXTRA_CA_CERTS: tls.caCertPath };
   if (files.length > 0) env.MOCHA_SPEC = files.join(',');
   const mocha = join(__dirname, '..', 'node_modules', 'mocha', 'bin', 'mocha.js');
   const child = spawn(process.execPath, [mocha, ...flags], { stdio: 'inherit', env });

@@ -6,6 +6,7 @@ import { ensureTlsMaterial, type TlsMaterial } from './ca';
 import { json, odataError, readJson, Router, type SimReply, type SimRequest } from './http';
 import { TokenSigner } from './jwt';
 import { loadScenario, type Scenario, type Tenant } from './scenario';
+import { allServices } from './services';
 
 /** What every simulated service gets: the live scenario (mutable state), the clock, the signer. */
 export interface SimContext {
@@ -102,7 +103,7 @@ export class Simulator implements SimContext {
     const { port } = server.address() as AddressInfo;
     this._baseUrl = `https://127.0.0.1:${port}`;
     // Services are built after the port is known: they publish absolute URLs (metadata, links).
-    this.services = (this.options.services ?? []).map((f) => f(this));
+    this.services = (this.options.services ?? allServices).map((f) => f(this));
     // Longest prefix first, so `/graph` wins over the Entra ID catch-all ''.
     this.services.sort((a, b) => b.prefix.length - a.prefix.length);
     return this;

@@ -1,0 +1,9 @@
+import type { ServiceFactory } from '../server';
+import { connectorService } from './connector';
+import { entraService } from './entra';
+import { graphService } from './graph';
+import { keyVaultService } from './key-vault';
+import { partnerCenterService } from './partner-center';
+
+/** Every simulated Microsoft service, mounted on one HTTPS port by path prefix. */
+export const allServices: ServiceFactory[] = [entraService, graphService, partnerCenterService, keyVaultService, connectorService];
