@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ActivityTypes,
+  CloudAdapter,
+  ConfigurationBotFrameworkAuthentication,
+  ConfigurationServiceClientCredentialFactory,
+  type TurnContext,
+} from 'botbuilder';
+import type { AppConfig } from '../config';
+import { isAppError } from '../errors';
+import type { Logger } from '../logger';
+
+/**
+ * The Bot Framework adapter. With an empty BOT_ID (local runs only; config refuses it in
+ * production) incoming requests are not authenticated and replies carry no token.
+ */
+export function createAdapter(config: AppConfig, logger: Logger): CloudAdapter {
+  const credentials = new ConfigurationServiceClientCredentialFactory({
+    MicrosoftAppId: config.bot.id,
+    MicrosoftAppPassword: config.bot.password,
+    MicrosoftAppType: config.bot.type,
+    MicrosoftAppTenantId: config.bot.tenantId,
+  });
+  const auth = new ConfigurationBotFrameworkAuthentication(
+    { MicrosoftAppId: config.bot.id, MicrosoftAppTenantId: config.bot.tenantId },
+    credentials,
+  );
+  const adapter = new CloudAdapter(auth);
+  adapter.onTurnError = async (context: TurnContext, error: Error) => {
+    const correlationId = randomUUID();
+    const { activity } = context;
+    logger.error(
+      { err: error, correlationId, activityType: activity.type, activityId: activity.id, conversationId: activity.conversation?.id },
+      'turn failed',
+    );
+    // Only a person who wrote something is waiting for an answer; events and invokes get none.
+    if (activity.type !== ActivityTypes.Message) return;
+    const text = isAppError(error) ? error.userMessage : 'Sorry, something went wrong on my side and I could not finish that.';
+    try {
+      await context.sendActivity(`${text} If it keeps happening, quote reference ${correlationId.slice(0, 8)} to support.`);
+    } catch (sendError) {
+      logger.error({ err: sendError, correlationId }, 'could not tell the user about the failed turn');
+    }
+  };
+  return adapter;
+}

@@ -1,0 +1,193 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseEnv } from 'node:util';
+import { z } from 'zod';
+import { AppError } from './errors';
+
+/**
+ * The one place that reads the environment. `loadConfig(env)` validates every key at once and
+ * returns a frozen, typed object; everything else receives what it needs from it.
+ */
+
+export const BOT_TYPES = ['MultiTenant', 'SingleTenant', 'UserAssignedMSI'] as const;
+export type BotType = (typeof BOT_TYPES)[number];
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Keys whose values are never repeated in an error message. */
+const SECRET_KEYS = new Set(['BOT_PASSWORD', 'SECRET_BOT_PASSWORD', 'SECRET_STORE_KEY', 'DATABASE_URL']);
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const emptyToUndefined = (v: unknown): unknown => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+
+const bool = (def: boolean) =>
+  z.preprocess(
+    emptyToUndefined,
+    z.enum(['true', 'false', '1', '0'], { error: 'expected true or false' }).optional(),
+  ).transform((v) => (v === undefined ? def : v === 'true' || v === '1'));
+
+const httpUrl = (what: string) =>
+  z.string().trim().refine((v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === 'https:' || u.protocol === 'http:';
+    } catch {
+      return false;
+    }
+  }, `expected an http(s) URL (${what})`).transform((v) => v.replace(/\/+$/, ''));
+
+const httpsUrl = (what: string) =>
+  z.string().trim().refine((v) => {
+    try {
+      return new URL(v).protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, `expected an https URL (${what})`).transform((v) => v.replace(/\/+$/, ''));
+
+const EnvSchema = z.object({
+  NODE_ENV: z.preprocess(emptyToUndefined, z.enum(['development', 'production', 'test'], { error: 'expected development, production or test' }).default('development')),
+  BOT_ID: z.preprocess((v) => (v === undefined ? '' : v), z.string().trim().refine((v) => v === '' || GUID.test(v), 'expected the bot\'s Microsoft app id (a GUID), or empty for an unauthenticated local bot')),
+  BOT_PASSWORD: z.preprocess(emptyToUndefined, z.string().optional()),
+  BOT_TENANT_ID: z.preprocess(emptyToUndefined, z.string().trim().regex(GUID, 'expected a tenant id (GUID)').optional()),
+  BOT_TYPE: z.preprocess(emptyToUndefined, z.enum(BOT_TYPES, { error: `expected one of ${BOT_TYPES.join(', ')}` }).default('MultiTenant')),
+  PORT: z.preprocess(emptyToUndefined, z.string().trim().regex(/^\d{1,5}$/, 'expected a port number 0-65535').transform(Number).refine((n) => n <= 65535, 'expected a port number 0-65535').default(3978)),
+  PUBLIC_BASE_URL: z.preprocess(emptyToUndefined, httpUrl('the address Teams and browsers reach this bot at').optional()),
+  DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('.data')),
+  DATABASE_URL: z.preprocess(emptyToUndefined, z.string().trim().refine((v) => {
+    try {
+      const u = new URL(v);
+      return (u.protocol === 'postgres:' || u.protocol === 'postgresql:') && u.hostname !== '';
+    } catch {
+      return false;
+    }
+  }, 'expected a PostgreSQL URL like postgres://user@host:5432/db (leave it unset for the embedded database)').optional()),
+  KEY_VAULT_URL: z.preprocess(emptyToUndefined, httpsUrl('e.g. https://<vault>.vault.azure.net; leave it unset for the local secret store').optional()),
+  KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: bool(false),
+  SECRET_STORE_KEY: z.preprocess(emptyToUndefined, z.string().trim().refine((v) => /^[A-Za-z0-9+/]{43}=$/.test(v) && Buffer.from(v, 'base64').length === 32, 'expected 32 random bytes in base64 (openssl rand -base64 32)').optional()),
+  ALLOW_EMBEDDED_STORES: bool(false),
+  AUTHORITY_HOST: z.preprocess(emptyToUndefined, httpsUrl('Entra ID authority host').default('https://login.microsoftonline.com')),
+  GRAPH_BASE_URL: z.preprocess(emptyToUndefined, httpsUrl('Microsoft Graph').default('https://graph.microsoft.com')),
+  PARTNER_CENTER_BASE_URL: z.preprocess(emptyToUndefined, httpsUrl('Partner Center API').default('https://api.partnercenter.microsoft.com')),
+  LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info')),
+  REQUEST_BODY_LIMIT_BYTES: z.preprocess(emptyToUndefined, z.string().regex(/^\d+$/, 'expected a number of bytes').transform(Number).refine((n) => n >= 1024 && n <= 10_485_760, 'expected 1024 to 10485760 bytes').default(262_144)),
+  SHUTDOWN_TIMEOUT_MS: z.preprocess(emptyToUndefined, z.string().regex(/^\d+$/, 'expected milliseconds').transform(Number).default(10_000)),
+});
+
+type Env = z.infer<typeof EnvSchema>;
+
+export interface AppConfig {
+  readonly env: Env['NODE_ENV'];
+  readonly bot: {
+    /** Empty: an unauthenticated local bot (Agents Playground, tests). */
+    readonly id: string;
+    readonly password?: string;
+    readonly tenantId?: string;
+    readonly type: BotType;
+  };
+  readonly server: {
+    readonly port: number;
+    readonly publicBaseUrl: string;
+    readonly bodyLimitBytes: number;
+    readonly shutdownTimeoutMs: number;
+  };
+  readonly dataDir: string;
+  readonly database: { readonly kind: 'postgres'; readonly url: string } | { readonly kind: 'pglite'; readonly dir: string };
+  readonly secrets:
+    | { readonly kind: 'keyvault'; readonly url: string; readonly disableChallengeResourceVerification: boolean }
+    | { readonly kind: 'local'; readonly key?: Buffer; readonly keyFile: string };
+  readonly microsoft: {
+    readonly authorityHost: string;
+    readonly graphBaseUrl: string;
+    readonly partnerCenterBaseUrl: string;
+  };
+  readonly logLevel: LogLevel;
+}
+
+function describeValue(key: string, env: Record<string, string | undefined>): string {
+  const v = env[key];
+  if (v === undefined) return 'missing';
+  if (SECRET_KEYS.has(key) || key.startsWith('SECRET_')) return 'got a value (not shown)';
+  return `got ${JSON.stringify(v.length > 80 ? `${v.slice(0, 77)}...` : v)}`;
+}
+
+/**
+ * Validates the environment and builds the config. Throws an AppError('config_invalid') whose
+ * message lists every problem, one per line, never repeating a secret value.
+ */
+export function loadConfig(env: Record<string, string | undefined>): AppConfig {
+  const normalized: Record<string, string | undefined> = { ...env, BOT_PASSWORD: env.BOT_PASSWORD ?? env.SECRET_BOT_PASSWORD };
+  const parsed = EnvSchema.safeParse(normalized);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const key = String(issue.path[0] ?? '?');
+      problems.push(`${key}: ${issue.message}; ${describeValue(key, normalized)}`);
+    }
+  }
+  // Cross-key rules read the raw values, so they are reported together with any per-key problem.
+  const has = (key: string): boolean => (normalized[key] ?? '').trim() !== '';
+  const flag = (key: string): boolean => ['true', '1'].includes((normalized[key] ?? '').trim());
+  const production = normalized.NODE_ENV === 'production';
+  const botType = (normalized.BOT_TYPE ?? '').trim() || 'MultiTenant';
+  const embeddedAllowed = flag('ALLOW_EMBEDDED_STORES');
+  if (production && !has('BOT_ID')) problems.push('BOT_ID: required in production (an empty BOT_ID runs the bot without authentication)');
+  if (has('BOT_ID') && botType !== 'UserAssignedMSI' && !has('BOT_PASSWORD')) problems.push(`BOT_PASSWORD: required when BOT_ID is set and BOT_TYPE is ${botType} (or set SECRET_BOT_PASSWORD in env/.env.<name>.user)`);
+  if ((botType === 'SingleTenant' || botType === 'UserAssignedMSI') && !has('BOT_TENANT_ID')) problems.push(`BOT_TENANT_ID: required when BOT_TYPE is ${botType}`);
+  if (has('KEY_VAULT_URL') && botType !== 'UserAssignedMSI' && !has('BOT_TENANT_ID')) problems.push('BOT_TENANT_ID: required with KEY_VAULT_URL (the bot signs in to Key Vault in this tenant)');
+  if (has('KEY_VAULT_URL') && !has('BOT_ID')) problems.push('BOT_ID: required with KEY_VAULT_URL (Key Vault is reached with the bot\'s identity)');
+  if (production && !has('DATABASE_URL') && !embeddedAllowed) problems.push('DATABASE_URL: required in production (the embedded database is for local runs; set ALLOW_EMBEDDED_STORES=true to use it anyway)');
+  if (production && !has('KEY_VAULT_URL') && !embeddedAllowed) problems.push('KEY_VAULT_URL: required in production (the local secret store is for local runs; set ALLOW_EMBEDDED_STORES=true to use it anyway)');
+  if (production && !has('KEY_VAULT_URL') && embeddedAllowed && !has('SECRET_STORE_KEY')) problems.push('SECRET_STORE_KEY: required in production when the local secret store is used (a generated key file is for local runs only)');
+  if (production && has('PUBLIC_BASE_URL') && !(normalized.PUBLIC_BASE_URL ?? '').trim().startsWith('https://')) problems.push('PUBLIC_BASE_URL: must be https in production');
+  if (production && flag('KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION')) problems.push('KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: only for the local simulator, not in production');
+  const e = parsed.success ? parsed.data : undefined;
+  if (problems.length > 0 || !e) {
+    throw new AppError('config_invalid', `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+  const dataDir = resolve(e.DATA_DIR);
+  const config: AppConfig = {
+    env: e.NODE_ENV,
+    bot: { id: e.BOT_ID, password: e.BOT_PASSWORD, tenantId: e.BOT_TENANT_ID, type: e.BOT_TYPE },
+    server: {
+      port: e.PORT,
+      publicBaseUrl: e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`,
+      bodyLimitBytes: e.REQUEST_BODY_LIMIT_BYTES,
+      shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    },
+    dataDir,
+    database: e.DATABASE_URL ? { kind: 'postgres', url: e.DATABASE_URL } : { kind: 'pglite', dir: join(dataDir, 'pglite') },
+    secrets: e.KEY_VAULT_URL
+      ? { kind: 'keyvault', url: e.KEY_VAULT_URL, disableChallengeResourceVerification: e.KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION }
+      : { kind: 'local', key: e.SECRET_STORE_KEY ? Buffer.from(e.SECRET_STORE_KEY, 'base64') : undefined, keyFile: join(dataDir, 'secret-store.key') },
+    microsoft: { authorityHost: e.AUTHORITY_HOST, graphBaseUrl: e.GRAPH_BASE_URL, partnerCenterBaseUrl: e.PARTNER_CENTER_BASE_URL },
+    logLevel: e.LOG_LEVEL,
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Buffer.isBuffer(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Merges `env/.env.<name>` and `env/.env.<name>.user` (Teams Toolkit layout: plain values, then
+ * git-ignored SECRET_* values) under the process environment, which wins. `name` comes from
+ * TEAMSFX_ENV, defaulting to `local`.
+ */
+export function readEnvironment(processEnv: NodeJS.ProcessEnv = process.env, envDir = resolve('env')): Record<string, string | undefined> {
+  const name = processEnv.TEAMSFX_ENV ?? 'local';
+  if (!/^[a-z0-9-]+$/.test(name)) throw new AppError('config_invalid', `Invalid configuration:\n  - TEAMSFX_ENV: expected a lowercase environment name; got ${JSON.stringify(name)}`);
+  const merged: Record<string, string | undefined> = {};
+  for (const file of [`.env.${name}`, `.env.${name}.user`]) {
+    const path = join(envDir, file);
+    if (existsSync(path)) Object.assign(merged, parseEnv(readFileSync(path, 'utf8')));
+  }
+  for (const [k, v] of Object.entries(processEnv)) if (v !== undefined) merged[k] = v;
+  return merged;
+}

@@ -1,0 +1,41 @@
+import { createApp } from './app';
+import { loadConfig, readEnvironment } from './config';
+import { isAppError } from './errors';
+import { createLogger, Redactor } from './logger';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(readEnvironment());
+  } catch (err) {
+    if (isAppError(err, 'config_invalid')) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const { logger, redactor } = createLogger({ level: config.logLevel });
+  const app = await createApp(config, logger, redactor);
+  const url = await app.start();
+  logger.info({ url, database: config.database.kind, secrets: config.secrets.kind, authenticated: config.bot.id !== '' }, 'bot listening');
+
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    app.stop().then(
+      () => { logger.info('stopped'); logger.flush(); process.exitCode = 0; },
+      (err: unknown) => { logger.error({ err }, 'shutdown failed'); logger.flush(); process.exitCode = 1; },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+main().catch((err: unknown) => {
+  // Startup failures (database unreachable, bad key file…) end the process with a clear line.
+  const message = isAppError(err) ? err.message : err instanceof Error ? err.message : String(err);
+  process.stderr.write(`startup failed: ${new Redactor().text(message)}\n`);
+  process.exit(1);
+});

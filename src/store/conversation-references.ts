@@ -1,0 +1,71 @@
+import type { ConversationReference } from 'botbuilder';
+import type { Db } from './db';
+
+export type ConversationKind = 'personal' | 'groupChat' | 'channel';
+
+export interface StoredConversation {
+  tenantId: string;
+  conversationId: string;
+  kind: ConversationKind;
+  reference: Partial<ConversationReference>;
+  installed: boolean;
+}
+
+interface Row {
+  tenant_id: string;
+  conversation_id: string;
+  conversation_type: string;
+  reference: Partial<ConversationReference>;
+  installed: boolean;
+}
+
+function toKind(type: string | undefined): ConversationKind {
+  return type === 'groupChat' || type === 'channel' ? type : 'personal';
+}
+
+function fromRow(r: Row): StoredConversation {
+  return { tenantId: r.tenant_id, conversationId: r.conversation_id, kind: toKind(r.conversation_type), reference: r.reference, installed: r.installed };
+}
+
+/** Where the bot can speak later (proactive messages): one row per conversation it is in. */
+export class ConversationReferenceRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Records (or refreshes) a conversation the bot is in. Write only when something changed. */
+  async save(tenantId: string, reference: Partial<ConversationReference>): Promise<void> {
+    const conversationId = reference.conversation?.id;
+    if (!conversationId) return;
+    await this.db.query(
+      `INSERT INTO conversation_references (tenant_id, conversation_id, conversation_type, reference, installed)
+       VALUES ($1, $2, $3, $4::jsonb, true)
+       ON CONFLICT (tenant_id, conversation_id) DO UPDATE
+         SET reference = EXCLUDED.reference, conversation_type = EXCLUDED.conversation_type, installed = true, updated_at = now()
+       WHERE conversation_references.reference IS DISTINCT FROM EXCLUDED.reference OR NOT conversation_references.installed`,
+      [tenantId, conversationId, toKind(reference.conversation?.conversationType), JSON.stringify(reference)],
+    );
+  }
+
+  /** The bot was removed from a conversation: keep the row (audit, re-install) but stop using it. */
+  async markUninstalled(tenantId: string, conversationId: string): Promise<void> {
+    await this.db.query(
+      'UPDATE conversation_references SET installed = false, updated_at = now() WHERE tenant_id = $1 AND conversation_id = $2',
+      [tenantId, conversationId],
+    );
+  }
+
+  async get(tenantId: string, conversationId: string): Promise<StoredConversation | undefined> {
+    const rows = await this.db.query<Row>(
+      'SELECT tenant_id, conversation_id, conversation_type, reference, installed FROM conversation_references WHERE tenant_id = $1 AND conversation_id = $2',
+      [tenantId, conversationId],
+    );
+    return rows[0] ? fromRow(rows[0]) : undefined;
+  }
+
+  async listForTenant(tenantId: string): Promise<StoredConversation[]> {
+    const rows = await this.db.query<Row>(
+      'SELECT tenant_id, conversation_id, conversation_type, reference, installed FROM conversation_references WHERE tenant_id = $1 ORDER BY conversation_id',
+      [tenantId],
+    );
+    return rows.map(fromRow);
+  }
+}

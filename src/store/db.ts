@@ -1,0 +1,110 @@
+import { PGlite } from '@electric-sql/pglite';
+import { mkdirSync } from 'node:fs';
+import pg from 'pg';
+import { AppError } from '../errors';
+
+/** What repositories need from a database: parameterised queries, returning plain rows. */
+export interface Queryable {
+  query<T extends object = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+/**
+ * One SQL dialect (PostgreSQL) on two engines: PGlite embedded in the process (local runs, the
+ * sandbox, tests) and a real PostgreSQL server (production, CI).
+ */
+export interface Db extends Queryable {
+  readonly engine: 'pglite' | 'postgres';
+  /** Runs `fn` in one transaction; rolls back if it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** bytea comes back as Buffer from pg and Uint8Array from PGlite: callers get a Buffer either way. */
+export function toBuffer(v: unknown): Buffer {
+  if (Buffer.isBuffer(v)) return v;
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  throw new AppError('internal', `expected binary column, got ${typeof v}`);
+}
+
+class PgliteDb implements Db {
+  readonly engine = 'pglite' as const;
+  constructor(private readonly pgl: PGlite) {}
+
+  async query<T extends object>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return (await this.pgl.query<T>(sql, params)).rows;
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.pgl.exec(sql);
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.pgl.transaction(async (tx) => fn({
+      query: async <R extends object>(sql: string, params: unknown[] = []) => (await tx.query<R>(sql, params)).rows,
+      exec: async (sql: string) => { await tx.exec(sql); },
+    }));
+  }
+
+  async close(): Promise<void> {
+    if (!this.pgl.closed) await this.pgl.close();
+  }
+}
+
+class PostgresDb implements Db {
+  readonly engine = 'postgres' as const;
+  constructor(private readonly pool: pg.Pool) {}
+
+  async query<T extends object>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return (await this.pool.query(sql, params)).rows as T[];
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.pool.query(sql);
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn({
+        query: async <R extends object>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as R[],
+        exec: async (sql: string) => { await client.query(sql); },
+      });
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+export type DatabaseTarget = { kind: 'postgres'; url: string } | { kind: 'pglite'; dir: string } | { kind: 'pglite-memory' };
+
+/** Opens the database and proves it answers. */
+export async function openDatabase(target: DatabaseTarget): Promise<Db> {
+  try {
+    if (target.kind === 'postgres') {
+      const pool = new pg.Pool({ connectionString: target.url, max: 10, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000, statement_timeout: 30_000 });
+      // A pool error on an idle client must not crash the process; the next query reports it.
+      pool.on('error', () => undefined);
+      const db = new PostgresDb(pool);
+      await db.query('SELECT 1');
+      return db;
+    }
+    if (target.kind === 'pglite') mkdirSync(target.dir, { recursive: true });
+    const pgl = await PGlite.create(target.kind === 'pglite' ? target.dir : undefined);
+    return new PgliteDb(pgl);
+  } catch (err) {
+    const where = target.kind === 'postgres' ? 'PostgreSQL at DATABASE_URL' : target.kind === 'pglite' ? `the embedded database in ${target.dir}` : 'the in-memory database';
+    throw new AppError('storage_unavailable', `cannot open ${where}: ${(err as Error).message}`, { cause: err });
+  }
+}
