@@ -89,12 +89,21 @@ export function createLogger(options: LoggerOptions): { logger: Logger; redactor
       serializers: { err: (e: unknown) => (e instanceof Error ? serializeError(e) : e) },
       hooks: {
         logMethod(args, method) {
-          const scrubbed = args.map((a) => (typeof a === 'string' ? redactor.text(a) : a)) as Parameters<typeof method>;
+          // pino turns `log(error)` into a message from error.message after the formatters ran.
+          const [first, ...rest] = args as unknown[];
+          const normalized = first instanceof Error ? [{ err: first }, ...(rest.length > 0 ? rest : [first.message])] : args;
+          const scrubbed = normalized.map((a) => (typeof a === 'string' ? redactor.text(a) : a)) as Parameters<typeof method>;
           method.apply(this, scrubbed);
         },
       },
     },
     options.destination ?? pino.destination({ dest: 1, sync: false }),
   );
+  // Child bindings are serialized once, when the child is made, and skip the log formatter:
+  // scrub them on the way in. Children inherit this override, so grandchildren are covered too.
+  const protoChild = (Object.getPrototypeOf(logger) as Logger).child;
+  logger.child = function child(this: Logger, bindings, childOptions) {
+    return protoChild.call(this, redactor.value(bindings) as typeof bindings, childOptions);
+  } as Logger['child'];
   return { logger, redactor };
 }

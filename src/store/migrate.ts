@@ -9,8 +9,12 @@ const MIGRATION_LOCK_KEY = 727_401;
  * that instances starting together apply each step exactly once. Safe to run any number of times.
  */
 export async function migrate(db: Db, migrations: readonly Migration[] = allMigrations): Promise<number[]> {
-  await db.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  // Under the lock too: two instances creating the table at once would race on the catalog.
+  await db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+    await tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  });
   const applied: number[] = [];
   for (const m of [...migrations].sort((a, b) => a.id - b.id)) {
     const done = await db.transaction(async (tx) => {

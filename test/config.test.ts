@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, readEnvironment } from '../src/config';
+import { isAppError } from '../src/errors';
+import { startBot } from './helpers/bot-process';
+
+const GOOD_ID = '2c2f8a51-7d4b-4a35-9d7e-0e3c6f1a9b10';
+const KEY = Buffer.alloc(32, 7).toString('base64');
+
+function problems(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.ok(isAppError(err, 'config_invalid'));
+    return err.message.split('\n').slice(1).map((l) => l.replace(/^\s+- /, ''));
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('gives a local run working defaults: embedded database, local secrets, unauthenticated bot', () => {
+    const c = loadConfig({});
+    assert.equal(c.env, 'development');
+    assert.equal(c.bot.id, '');
+    assert.equal(c.server.port, 3978);
+    assert.equal(c.server.publicBaseUrl, 'http://localhost:3978');
+    assert.equal(c.database.kind, 'pglite');
+    assert.equal(c.secrets.kind, 'local');
+    assert.equal(c.microsoft.graphBaseUrl, 'https://graph.microsoft.com');
+    assert.ok(Object.isFrozen(c) && Object.isFrozen(c.server), 'frozen');
+  });
+
+  it('reads a full production environment', () => {
+    const c = loadConfig({
+      NODE_ENV: 'production', BOT_ID: GOOD_ID, BOT_PASSWORD: 'pw', BOT_TENANT_ID: GOOD_ID, BOT_TYPE: 'SingleTenant',
+      PORT: '8080', PUBLIC_BASE_URL: 'https://bot.example.com/', DATABASE_URL: 'postgres://bot:pw@db.example.com:5432/bot',
+      KEY_VAULT_URL: 'https://kv.vault.azure.net/', GRAPH_BASE_URL: 'https://graph.example.test/', LOG_LEVEL: 'warn',
+    });
+    assert.equal(c.server.port, 8080);
+    assert.equal(c.server.publicBaseUrl, 'https://bot.example.com');
+    assert.deepEqual(c.database, { kind: 'postgres', url: 'postgres://bot:pw@db.example.com:5432/bot' });
+    assert.deepEqual(c.secrets, { kind: 'keyvault', url: 'https://kv.vault.azure.net', disableChallengeResourceVerification: false });
+    assert.equal(c.microsoft.graphBaseUrl, 'https://graph.example.test');
+  });
+
+  it('accepts the Toolkit secret name SECRET_BOT_PASSWORD', () => {
+    assert.equal(loadConfig({ BOT_ID: GOOD_ID, SECRET_BOT_PASSWORD: 'pw' }).bot.password, 'pw');
+  });
+
+  const cases: Array<[string, Record<string, string>, RegExp]> = [
+    ['PORT not a number', { PORT: 'abc' }, /^PORT: expected a port number 0-65535; got "abc"$/],
+    ['PORT too large', { PORT: '70000' }, /^PORT: expected a port number/],
+    ['DATABASE_URL nonsense', { DATABASE_URL: 'nonsense' }, /^DATABASE_URL: expected a PostgreSQL URL/],
+    ['DATABASE_URL wrong scheme', { DATABASE_URL: 'mysql://x@y/z' }, /^DATABASE_URL: expected a PostgreSQL URL/],
+    ['BOT_ID not a GUID', { BOT_ID: 'my-bot' }, /^BOT_ID: expected the bot's Microsoft app id/],
+    ['BOT_TYPE unknown', { BOT_TYPE: 'Single' }, /^BOT_TYPE: expected one of MultiTenant, SingleTenant, UserAssignedMSI/],
+    ['LOG_LEVEL unknown', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL: expected one of fatal/],
+    ['KEY_VAULT_URL not https', { KEY_VAULT_URL: 'http://kv', BOT_ID: GOOD_ID, BOT_PASSWORD: 'p', BOT_TENANT_ID: GOOD_ID }, /^KEY_VAULT_URL: expected an https URL/],
+    ['SECRET_STORE_KEY wrong length', { SECRET_STORE_KEY: 'c2hvcnQ=' }, /^SECRET_STORE_KEY: expected 32 random bytes in base64 .*; got a value \(not shown\)$/],
+    ['production without BOT_ID', { NODE_ENV: 'production', DATABASE_URL: 'postgres://a@b/c', KEY_VAULT_URL: 'https://kv.vault.azure.net', BOT_TENANT_ID: GOOD_ID }, /^BOT_ID: required in production/],
+    ['production on embedded stores', { NODE_ENV: 'production', BOT_ID: GOOD_ID, BOT_PASSWORD: 'p' }, /^DATABASE_URL: required in production/],
+    ['BOT_ID without password', { BOT_ID: GOOD_ID }, /^BOT_PASSWORD: required when BOT_ID is set/],
+    ['SingleTenant without tenant', { BOT_ID: GOOD_ID, BOT_PASSWORD: 'p', BOT_TYPE: 'SingleTenant' }, /^BOT_TENANT_ID: required when BOT_TYPE is SingleTenant/],
+    ['Key Vault without a tenant', { BOT_ID: GOOD_ID, BOT_PASSWORD: 'p', KEY_VAULT_URL: 'https://kv.vault.azure.net' }, /^BOT_TENANT_ID: required with KEY_VAULT_URL/],
+    ['embedded allowed in production, but no key', { NODE_ENV: 'production', BOT_ID: GOOD_ID, BOT_PASSWORD: 'p', ALLOW_EMBEDDED_STORES: 'true' }, /^SECRET_STORE_KEY: required in production/],
+    ['boolean not a boolean', { ALLOW_EMBEDDED_STORES: 'yes' }, /^ALLOW_EMBEDDED_STORES: expected true or false/],
+    ['production http base URL', { NODE_ENV: 'production', BOT_ID: GOOD_ID, BOT_PASSWORD: 'p', DATABASE_URL: 'postgres://a@b/c', KEY_VAULT_URL: 'https://kv.vault.azure.net', BOT_TENANT_ID: GOOD_ID, PUBLIC_BASE_URL: 'http://bot' }, /^PUBLIC_BASE_URL: must be https in production/],
+  ];
+  for (const [name, env, expected] of cases) {
+    it(`rejects ${name}`, () => {
+      const found = problems(env);
+      assert.ok(found.some((p) => expected.test(p)), `expected ${expected} in:\n${found.join('\n')}`);
+    });
+  }
+
+  it('lists every problem at once, one line each', () => {
+    const found = problems({ NODE_ENV: 'production', PORT: 'abc', DATABASE_URL: 'nonsense', LOG_LEVEL: 'loud' });
+    const keys = found.map((p) => p.split(':')[0]).sort();
+    assert.deepEqual(keys, ['BOT_ID', 'DATABASE_URL', 'KEY_VAULT_URL', 'LOG_LEVEL', 'PORT']);
+  });
+
+  it('never repeats a secret value in its errors', () => {
+    const secretish = 'postgres://user:Sup3rS3cret!@';
+    const found = problems({ DATABASE_URL: secretish, SECRET_STORE_KEY: 'TopSecretButShort', BOT_ID: GOOD_ID });
+    const text = found.join('\n');
+    assert.ok(found.length >= 3);
+    assert.ok(!text.includes('Sup3rS3cret') && !text.includes('TopSecretButShort'), text);
+  });
+
+  it('accepts a good 32-byte key', () => {
+    const c = loadConfig({ SECRET_STORE_KEY: KEY });
+    assert.equal(c.secrets.kind === 'local' && c.secrets.key?.length, 32);
+  });
+});
+
+describe('readEnvironment', () => {
+  it('merges env/.env.<name> and .user, with the process environment winning', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'envdir-'));
+    try {
+      await writeFile(join(dir, '.env.staging'), '# comment\nPORT=4000\nLOG_LEVEL=debug\nGRAPH_BASE_URL="https://g.example"\n');
+      await writeFile(join(dir, '.env.staging.user'), 'SECRET_BOT_PASSWORD=from-user-file\n');
+      const env = readEnvironment({ TEAMSFX_ENV: 'staging', LOG_LEVEL: 'warn' }, dir);
+      assert.equal(env.PORT, '4000');
+      assert.equal(env.LOG_LEVEL, 'warn');
+      assert.equal(env.GRAPH_BASE_URL, 'https://g.example');
+      assert.equal(env.SECRET_BOT_PASSWORD, 'from-user-file');
+      assert.throws(() => readEnvironment({ TEAMSFX_ENV: '../etc' }, dir), /TEAMSFX_ENV/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the bot process with bad config', function () {
+  this.timeout(60_000);
+  it('exits non-zero with one line per problem, before opening anything', async () => {
+    const bot = await startBot({ entry: 'src', waitReady: false, env: { NODE_ENV: 'production', PORT: 'abc', DATABASE_URL: 'nonsense', BOT_ID: '' } });
+    const { code } = await bot.exited;
+    assert.equal(code, 2);
+    const lines = bot.stderr().trim().split('\n').filter((l) => !l.includes('DeprecationWarning') && !l.includes('--trace-deprecation'));
+    assert.equal(lines[0], 'Invalid configuration:');
+    assert.ok(lines.some((l) => /^ {2}- PORT: expected a port number/.test(l)), bot.stderr());
+    assert.ok(lines.some((l) => /^ {2}- DATABASE_URL: expected a PostgreSQL URL/.test(l)), bot.stderr());
+    assert.ok(lines.some((l) => /^ {2}- BOT_ID: required in production/.test(l)), bot.stderr());
+    assert.equal(bot.stdout(), '');
+  });
+});
