@@ -1,4 +1,4 @@
-import { createPublicKey, generateKeyPairSync, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
 
 export type Claims = Record<string, unknown> & {
   iss?: string; aud?: string; exp?: number; nbf?: number; iat?: number; tid?: string; oid?: string;
@@ -29,7 +29,7 @@ export class TokenSigner {
   }
 
   jwks(): { keys: object[] } {
-    const jwk = createPublicKey(this.publicKey).export({ format: 'jwk' });
+    const jwk = this.publicKey.export({ format: 'jwk' });
     return { keys: [{ ...jwk, kid: this.kid, use: 'sig', kty: 'RSA', alg: 'RS256' }] };
   }
 

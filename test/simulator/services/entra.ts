@@ -1,5 +1,897 @@
-import { Router } from '../http';
-import type { ServiceFactory } from '../server';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { aadError, json, readForm, Router, type SimReply, type SimRequest } from '../http';
+import type { Claims } from '../jwt';
+import { resolveWhen, type Application, type Tenant, type User } from '../scenario';
+import type { ServiceFactory, SimContext, SimService } from '../server';
+import { parseScopes, type ParsedScopes, type ResourceInfo } from '../tokens';
 
-/** Entra ID simulator (in progress). */
-export const entraService: ServiceFactory = () => ({ name: 'entra', prefix: '', router: new Router() });
+/**
+ * Entra ID simulator (login.microsoftonline.com), mounted at the root.
+ *
+ *   GET  /{tenant}/v2.0/.well-known/openid-configuration      OIDC metadata
+ *   GET  /{tenant}/discovery/v2.0/keys                         JWKS
+ *   GET  /common/discovery/instance                            msal instance discovery
+ *   GET  /{tenant}/oauth2/v2.0/authorize                       sign-in page
+ *   POST /{tenant}/oauth2/v2.0/authorize                       sign-in (form below)
+ *   POST /{tenant}/oauth2/v2.0/token                           authorization_code, refresh_token, client_credentials
+ *   GET|POST /{tenant}[/v2.0]/adminconsent                     admin consent page / decision
+ *   GET  /{tenant}/oauth2/v2.0/logout
+ *
+ * `{tenant}` is a tenant id, one of its verified domains, `common` or `organizations`.
+ *
+ * The sign-in form (POST to the authorize path, `application/x-www-form-urlencoded`) carries the
+ * authorize query parameters as fields (client_id, redirect_uri, response_type, response_mode,
+ * scope, state, nonce, prompt, code_challenge, code_challenge_method) plus:
+ *   upn       the account's userPrincipalName
+ *   password  its password (scenario `password`, default `Passw0rd!`)
+ *   mfa       `on` when the second factor was completed
+ * The admin consent form has the same user fields plus `decision` = `accept` | `cancel`.
+ * {@link signInWithoutBrowser} and {@link adminConsentWithoutBrowser} post them for tests.
+ */
+
+const CODE_TTL_MS = 10 * 60_000;
+const ACCESS_TOKEN_TTL_S = 3600;
+const REFRESH_MAX_INACTIVE_MS = 90 * 86_400_000;
+const GLOBAL_ADMIN = 'Global Administrator';
+/** Delegated scopes any app may ask for without consent. */
+const NO_CONSENT_NEEDED = new Set(['user.read']);
+
+interface AuthCode {
+  clientId: string;
+  redirectUri: string;
+  codeChallenge: string;
+  scope: string;
+  tenantId: string;
+  userId: string;
+  mfa: boolean;
+  amr: string[];
+  nonce?: string;
+  authTime: number;
+  expiresAt: number;
+  redeemed: boolean;
+}
+
+/** What a refresh token stands for: one user's sign-in to one client. */
+interface Grant {
+  clientId: string;
+  tenantId: string;
+  userId: string;
+  mfa: boolean;
+  amr: string[];
+  authTime: number;
+  issuedAt: number;
+  lastUsedAt: number;
+}
+
+interface PathTenant {
+  /** As written in the path. */
+  segment: string;
+  /** Undefined for `common` / `organizations`. */
+  tenant?: Tenant;
+}
+
+interface ClientApp {
+  tenant: Tenant;
+  app: Application;
+}
+
+interface SignedInUser {
+  tenant: Tenant;
+  user: User;
+  mfa: boolean;
+  amr: string[];
+}
+
+/** An error shown on the sign-in page (HTTP 200, like Entra ID) rather than sent to the client. */
+interface PageError {
+  kind: 'page';
+  aadsts: number;
+  message: string;
+}
+
+/** An error the client receives on its redirect URI. */
+interface RedirectError {
+  kind: 'redirect';
+  error: string;
+  aadsts: number;
+  message: string;
+}
+
+type Problem = PageError | RedirectError;
+
+const page = (aadsts: number, message: string): PageError => ({ kind: 'page', aadsts, message });
+const redirectError = (error: string, aadsts: number, message: string): RedirectError => ({ kind: 'redirect', error, aadsts, message });
+
+const sec = (ms: number): number => Math.floor(ms / 1000);
+const iso = (ms: number): string => new Date(ms).toISOString();
+const unique = (xs: Iterable<string>): string[] => {
+  const seen = new Map<string, string>();
+  for (const x of xs) if (!seen.has(x.toLowerCase())) seen.set(x.toLowerCase(), x);
+  return [...seen.values()];
+};
+
+function b64urlJson(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+function pkceS256(verifier: string): string {
+  return createHash('sha256').update(verifier).digest('base64url');
+}
+
+function sameString(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** Pairwise `sub`, as Entra ID makes it: stable per user and audience, meaningless elsewhere. */
+function pairwiseSub(userId: string, audience: string): string {
+  return createHash('sha256').update(`${userId}|${audience}`).digest('base64url').slice(0, 43);
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+}
+
+function isChecked(v: string | null): boolean {
+  return v !== null && ['on', 'true', '1', 'yes'].includes(v.toLowerCase());
+}
+
+function tenantNotFound(segment: string): string {
+  return `Tenant '${segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`;
+}
+
+function appNotFound(clientId: string, where: string): string {
+  return `Application with identifier '${clientId}' was not found in the directory '${where}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`;
+}
+
+function missingParam(name: string): string {
+  return `The request body must contain the following parameter: '${name}'.`;
+}
+
+/** Where the OAuth parameters of an authorize or admin consent request come from: query, then form fields. */
+function oauthParams(req: SimRequest): URLSearchParams {
+  const merged = new URLSearchParams(req.url.searchParams);
+  if (req.method === 'POST') for (const [k, v] of readForm(req)) merged.set(k, v);
+  return merged;
+}
+
+class EntraService implements SimService {
+  readonly name = 'entra';
+  readonly prefix = '';
+  readonly router = new Router();
+  private codes = new Map<string, AuthCode>();
+  private grants = new Map<string, Grant>();
+
+  constructor(private readonly ctx: SimContext) {
+    const r = this.router;
+    r.get('/common/discovery/instance', (req) => this.instanceDiscovery(req));
+    r.get('/:tenant/v2.0/.well-known/openid-configuration', (req) => this.openidConfiguration(req));
+    r.get('/:tenant/discovery/v2.0/keys', () => json(200, this.ctx.signer.jwks()));
+    r.get('/:tenant/discovery/keys', () => json(200, this.ctx.signer.jwks()));
+    r.get('/:tenant/oauth2/v2.0/authorize', (req) => this.authorize(req));
+    r.post('/:tenant/oauth2/v2.0/authorize', (req) => this.authorize(req));
+    r.post('/:tenant/oauth2/v2.0/token', (req) => this.token(req));
+    r.get('/:tenant/oauth2/v2.0/logout', (req) => this.logout(req));
+    r.get('/:tenant/adminconsent', (req) => this.adminConsent(req, false));
+    r.post('/:tenant/adminconsent', (req) => this.adminConsent(req, false));
+    r.get('/:tenant/v2.0/adminconsent', (req) => this.adminConsent(req, true));
+    r.post('/:tenant/v2.0/adminconsent', (req) => this.adminConsent(req, true));
+  }
+
+  /** Token endpoint error body (AADSTS code, trace and correlation ids), with `error_uri` and an optional suberror. */
+  private sts(status: number, error: string, aadsts: number, description: string, suberror?: string): SimReply {
+    const reply = aadError(status, error, aadsts, description);
+    const body = typeof reply.body === 'object' && reply.body !== null ? reply.body : {};
+    return { ...reply, body: { ...body, error_uri: `${this.ctx.baseUrl}/error?code=${aadsts}`, ...(suberror ? { suberror } : {}) } };
+  }
+
+  reset(): void {
+    this.codes.clear();
+    this.grants.clear();
+  }
+
+  // ---- lookups -------------------------------------------------------------------------------
+
+  private pathTenant(segment: string | undefined): PathTenant | undefined {
+    if (!segment) return undefined;
+    const s = segment.toLowerCase();
+    if (s === 'common' || s === 'organizations') return { segment: s };
+    const tenant = this.ctx.tenant(segment);
+    return tenant ? { segment, tenant } : undefined;
+  }
+
+  /** An app registration by appId: in `preferTenantId` if it is there, else anywhere (multi-tenant apps). */
+  private findApp(appId: string, preferTenantId?: string): ClientApp | undefined {
+    const id = appId.toLowerCase();
+    const tenants = this.ctx.scenario.tenants;
+    const ordered = preferTenantId ? [...tenants.filter((t) => t.id === preferTenantId), ...tenants.filter((t) => t.id !== preferTenantId)] : tenants;
+    for (const tenant of ordered) {
+      const app = tenant.applications.find((a) => a.appId.toLowerCase() === id);
+      if (app) return { tenant, app };
+    }
+    return undefined;
+  }
+
+  private findUserByUpn(upn: string): { tenant: Tenant; user: User } | undefined {
+    const key = upn.trim().toLowerCase();
+    for (const tenant of this.ctx.scenario.tenants) {
+      const user = tenant.users.find((u) => u.userPrincipalName.toLowerCase() === key);
+      if (user) return { tenant, user };
+    }
+    return undefined;
+  }
+
+  private findUser(tenantId: string, userId: string): { tenant: Tenant; user: User } | undefined {
+    const tenant = this.ctx.scenario.tenants.find((t) => t.id === tenantId);
+    const user = tenant?.users.find((u) => u.id === userId);
+    return tenant && user ? { tenant, user } : undefined;
+  }
+
+  private when(value: Parameters<typeof resolveWhen>[0]): number {
+    // Relative dates are anchored at scenario load, so advancing the clock really reaches them.
+    return resolveWhen(value, this.ctx.loadedAt).getTime();
+  }
+
+  // ---- discovery -----------------------------------------------------------------------------
+
+  private instanceDiscovery(req: SimRequest): SimReply {
+    const host = new URL(this.ctx.baseUrl).host;
+    const endpoint = req.url.searchParams.get('authorization_endpoint');
+    let tenant = 'common';
+    if (endpoint) {
+      let url: URL;
+      try {
+        url = new URL(endpoint);
+      } catch {
+        return this.sts(400, 'invalid_instance', 50049, 'Unknown or invalid instance.');
+      }
+      if (url.host.toLowerCase() !== host) return this.sts(400, 'invalid_instance', 50049, 'Unknown or invalid instance.');
+      tenant = url.pathname.split('/').filter(Boolean)[0] ?? 'common';
+    }
+    return json(200, {
+      tenant_discovery_endpoint: `${this.ctx.baseUrl}/${tenant}/v2.0/.well-known/openid-configuration`,
+      'api-version': '1.1',
+      metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
+    });
+  }
+
+  private openidConfiguration(req: SimRequest): SimReply {
+    const pt = this.pathTenant(req.params.tenant);
+    if (!pt) return this.sts(400, 'invalid_tenant', 90002, tenantNotFound(req.params.tenant ?? ''));
+    const b = this.ctx.baseUrl;
+    const t = pt.tenant?.id ?? pt.segment;
+    return json(200, {
+      token_endpoint: `${b}/${t}/oauth2/v2.0/token`,
+      token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+      jwks_uri: `${b}/${t}/discovery/v2.0/keys`,
+      response_modes_supported: ['query', 'fragment', 'form_post'],
+      subject_types_supported: ['pairwise'],
+      id_token_signing_alg_values_supported: ['RS256'],
+      response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
+      scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+      issuer: `${b}/${pt.tenant?.id ?? '{tenantid}'}/v2.0`,
+      request_uri_parameter_supported: false,
+      userinfo_endpoint: `${b}/graph/oidc/userinfo`,
+      authorization_endpoint: `${b}/${t}/oauth2/v2.0/authorize`,
+      device_authorization_endpoint: `${b}/${t}/oauth2/v2.0/devicecode`,
+      http_logout_supported: true,
+      frontchannel_logout_supported: true,
+      end_session_endpoint: `${b}/${t}/oauth2/v2.0/logout`,
+      claims_supported: ['sub', 'iss', 'cloud_instance_name', 'cloud_instance_host_name', 'aud', 'exp', 'iat', 'auth_time', 'acr', 'nonce', 'preferred_username', 'name', 'tid', 'ver', 'at_hash', 'c_hash', 'email'],
+      kerberos_endpoint: `${b}/${t}/kerberos`,
+      tenant_region_scope: pt.tenant ? 'NA' : null,
+      cloud_instance_name: new URL(b).host,
+    });
+  }
+
+  private logout(req: SimRequest): SimReply {
+    const target = req.url.searchParams.get('post_logout_redirect_uri');
+    if (target && /^https?:\/\//i.test(target)) return { status: 302, headers: { location: target } };
+    return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: htmlPage('Signed out', '<p>You signed out of your account.</p>') };
+  }
+
+  // ---- authorize -----------------------------------------------------------------------------
+
+  /** Checks that hold before anyone signs in; errors before redirect_uri is trusted go on the page. */
+  private validateClient(pt: PathTenant | undefined, segment: string, params: URLSearchParams): Problem | { pt: PathTenant; client: ClientApp; redirectUri: string } {
+    if (!pt) return page(90002, tenantNotFound(segment));
+    const clientId = params.get('client_id');
+    if (!clientId) return page(900144, missingParam('client_id'));
+    const client = this.findApp(clientId, pt.tenant?.id);
+    if (!client) return page(700016, appNotFound(clientId, pt.tenant?.displayName ?? pt.segment));
+    const redirectUri = params.get('redirect_uri') ?? '';
+    const registered = client.app.redirectUris;
+    const validShape = /^https?:\/\/[^/]/i.test(redirectUri);
+    if (!validShape || (registered.length > 0 && !registered.includes(redirectUri))) {
+      return page(50011, `The redirect URI '${redirectUri}' specified in the request does not match the redirect URIs configured for the application '${client.app.appId}'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal. Navigate to https://aka.ms/redirectUriMismatchError to learn more about how to fix this.`);
+    }
+    return { pt, client, redirectUri };
+  }
+
+  private validateAuthorize(pt: PathTenant | undefined, segment: string, params: URLSearchParams):
+    Problem | { pt: PathTenant; client: ClientApp; redirectUri: string; scopes: ParsedScopes } {
+    const base = this.validateClient(pt, segment, params);
+    if ('kind' in base) return base;
+    const responseType = params.get('response_type');
+    if (!responseType) return redirectError('invalid_request', 900144, missingParam('response_type'));
+    if (responseType !== 'code') return redirectError('unsupported_response_type', 70005, `response_type '${responseType}' is not enabled for the application.`);
+    const scope = params.get('scope');
+    if (!scope) return redirectError('invalid_request', 900144, missingParam('scope'));
+    const scopes = parseScopes(scope, this.ctx.baseUrl, pt?.tenant?.displayName);
+    if (!scopes.ok) return redirectError(scopes.error, scopes.aadsts, scopes.message);
+    if (!params.get('code_challenge')) return redirectError('invalid_request', 900144, `${missingParam('code_challenge')} The simulator requires PKCE.`);
+    if (params.get('code_challenge_method') !== 'S256') {
+      return redirectError('invalid_request', 70011, `The provided value for the input parameter 'code_challenge_method' is not valid. Expected 'S256'.`);
+    }
+    if (params.get('prompt') === 'none') return redirectError('login_required', 50058, 'A silent sign-in request was sent but no user is signed in.');
+    return { ...base, scopes };
+  }
+
+  private authorize(req: SimRequest): SimReply {
+    const segment = req.params.tenant ?? '';
+    const pt = this.pathTenant(segment);
+    const params = oauthParams(req);
+    const checked = this.validateAuthorize(pt, segment, params);
+    if ('kind' in checked) return this.problemReply(checked, params, req, 'signin');
+    if (req.method === 'GET') return this.signInPage(req, params, 'signin');
+
+    const form = readForm(req);
+    const signedIn = this.authenticate(checked.pt, form, checked.client, checked.scopes.resource);
+    if ('kind' in signedIn) return this.problemReply(signedIn, params, req, 'signin');
+
+    if (params.get('prompt') === 'consent') this.recordConsent(this.findApp(checked.client.app.appId, signedIn.tenant.id) ?? checked.client, checked.scopes);
+    const code = randomBytes(32).toString('base64url');
+    const nonce = params.get('nonce');
+    this.codes.set(code, {
+      clientId: checked.client.app.appId,
+      redirectUri: checked.redirectUri,
+      codeChallenge: params.get('code_challenge') ?? '',
+      scope: params.get('scope') ?? '',
+      tenantId: signedIn.tenant.id,
+      userId: signedIn.user.id,
+      mfa: signedIn.mfa,
+      amr: signedIn.amr,
+      ...(nonce ? { nonce } : {}),
+      authTime: sec(this.ctx.now()),
+      expiresAt: this.ctx.now() + CODE_TTL_MS,
+      redeemed: false,
+    });
+    return redirectTo(checked.redirectUri, params.get('response_mode'), {
+      code,
+      state: params.get('state') ?? undefined,
+      session_state: randomUUID(),
+    });
+  }
+
+  /**
+   * Password, account state, tenant and MFA. `thirdParty` MFA (Duo and the like) satisfies an MFA
+   * requirement but, as in real life, puts no `mfa` in `amr`.
+   */
+  private authenticate(pt: PathTenant, form: URLSearchParams, client: ClientApp, resource: ResourceInfo | undefined): Problem | SignedInUser {
+    const upn = (form.get('upn') ?? '').trim();
+    const where = pt.tenant?.displayName ?? 'Microsoft Entra ID';
+    if (!upn) return page(900144, missingParam('upn'));
+    const found = this.findUserByUpn(upn);
+    if (!found) {
+      return page(50034, `The user account ${upn} does not exist in the '${pt.tenant?.id ?? pt.segment}' directory. To sign into this application, the account must be added to the directory.`);
+    }
+    const { tenant, user } = found;
+    if ((form.get('password') ?? '') !== user.password) return page(50126, 'Error validating credentials due to invalid username or password.');
+    if (!user.accountEnabled) return page(50057, 'The user account is disabled.');
+    if (pt.tenant && pt.tenant.id !== tenant.id) {
+      return page(50020, `User account '${user.userPrincipalName}' from identity provider '${this.ctx.baseUrl}/${tenant.id}/' does not exist in tenant '${where}' and cannot access the application '${client.app.appId}'(${client.app.displayName}) in that tenant. The account needs to be added as an external user in the tenant first. Sign out and sign in again with a different Microsoft Entra user account.`);
+    }
+    const methods = user.mfaMethods;
+    const mfa = isChecked(form.get('mfa')) && methods.length > 0;
+    if (user.mfaEnforced && !mfa) {
+      const target = resource?.appId ?? resource?.aud ?? client.app.appId;
+      return methods.length === 0
+        ? redirectError('interaction_required', 50079, `Due to a configuration change made by your administrator, or because you moved to a new location, you must enroll in multi-factor authentication to access '${target}'.`)
+        : redirectError('interaction_required', 50076, `Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '${target}'.`);
+    }
+    const firstParty = methods.some((m) => m !== 'thirdParty');
+    return { tenant, user, mfa, amr: mfa && firstParty ? ['pwd', 'mfa'] : ['pwd'] };
+  }
+
+  /**
+   * Consent given at sign-in (`prompt=consent`) or through admin consent. The simulator keeps no
+   * per-user grants: delegated consent is recorded tenant-wide on the app registration.
+   */
+  private recordConsent(client: ClientApp, scopes: ParsedScopes): void {
+    const app = client.app;
+    if (scopes.resource?.key === 'partnerCenter') app.partnerCenterConsent = true;
+    if (!scopes.resource || scopes.resource.key === 'graph') {
+      const named = scopes.names.filter((n) => n !== '.default');
+      const wanted = scopes.names.includes('.default') ? [...app.requestedScopes, ...named] : named;
+      app.grantedScopes = unique([...app.grantedScopes, ...wanted]);
+    }
+  }
+
+  private problemReply(problem: Problem, params: URLSearchParams, req: SimRequest, form: 'signin' | 'consent'): SimReply {
+    if (problem.kind === 'redirect') {
+      const redirectUri = params.get('redirect_uri') ?? '';
+      const description = `AADSTS${problem.aadsts}: ${problem.message}\r\nTrace ID: ${randomUUID()}\r\nCorrelation ID: ${randomUUID()}\r\nTimestamp: ${iso(this.ctx.now()).replace('T', ' ').slice(0, 19)}Z`;
+      return redirectTo(redirectUri, form === 'signin' ? params.get('response_mode') : 'query', {
+        error: problem.error,
+        error_description: description,
+        error_uri: `${this.ctx.baseUrl}/error?code=${problem.aadsts}`,
+        state: params.get('state') ?? undefined,
+      });
+    }
+    // The page can only offer the form again when the request itself was sound (a sign-in failure).
+    const retry = [50034, 50126, 50057, 50020, 900144].includes(problem.aadsts) && params.get('client_id') !== null;
+    return retry ? this.signInPage(req, params, form, problem) : { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: htmlPage('Sign in', errorBlock(problem)) };
+  }
+
+  private signInPage(req: SimRequest, params: URLSearchParams, form: 'signin' | 'consent', problem?: PageError): SimReply {
+    const hidden = [...params].filter(([k]) => !['upn', 'password', 'mfa', 'decision'].includes(k));
+    const users = this.ctx.scenario.tenants.flatMap((t) => t.users.map((u) => ({ t, u })));
+    const hint = params.get('login_hint') ?? '';
+    const app = this.findApp(params.get('client_id') ?? '');
+    const body = [
+      `<h1>${form === 'consent' ? 'Permissions requested — accept for your organization' : 'Sign in'}</h1>`,
+      app ? `<p>to continue to <b>${escapeHtml(app.app.displayName)}</b></p>` : '',
+      problem ? errorBlock(problem) : '',
+      `<form method="post" action="${escapeHtml(req.url.pathname)}">`,
+      ...hidden.map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`),
+      `<label>Account <input name="upn" list="accounts" autocomplete="username" value="${escapeHtml(hint)}"></label>`,
+      `<datalist id="accounts">${users.map(({ u }) => `<option value="${escapeHtml(u.userPrincipalName)}">`).join('')}</datalist>`,
+      `<label>Password <input type="password" name="password" autocomplete="current-password"></label>`,
+      `<label><input type="checkbox" name="mfa" value="on"> MFA completed</label>`,
+      form === 'consent'
+        ? '<button type="submit" name="decision" value="accept">Accept</button> <button type="submit" name="decision" value="cancel">Cancel</button>'
+        : '<button type="submit">Sign in</button>',
+      '</form>',
+      // Scenario passwords are fake: showing them lets a person (or Playwright) pick any account.
+      '<table><caption>Accounts in this scenario</caption><tr><th>Account</th><th>Password</th><th>Name</th><th>Tenant</th><th>Roles</th><th>MFA</th></tr>',
+      ...users.map(({ t, u }) => `<tr><td>${escapeHtml(u.userPrincipalName)}</td><td><code>${escapeHtml(u.password)}</code></td><td>${escapeHtml(u.displayName)}</td><td>${escapeHtml(t.displayName)}</td><td>${escapeHtml(u.roles.join(', '))}</td><td>${escapeHtml(u.mfaMethods.join(', ') || 'none')}${u.mfaEnforced ? ' (enforced)' : ''}${u.accountEnabled ? '' : ' — disabled'}</td></tr>`),
+      '</table>',
+    ].join('\n');
+    return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }, body: htmlPage(form === 'consent' ? 'Permissions requested' : 'Sign in to your account', body) };
+  }
+
+  // ---- admin consent -------------------------------------------------------------------------
+
+  private adminConsent(req: SimRequest, v2: boolean): SimReply {
+    const segment = req.params.tenant ?? '';
+    const pt = this.pathTenant(segment);
+    const params = oauthParams(req);
+    const base = this.validateClient(pt, segment, params);
+    if ('kind' in base) return this.problemReply(base, params, req, 'consent');
+    const scopeParam = params.get('scope');
+    const scopes = scopeParam ? parseScopes(scopeParam, this.ctx.baseUrl, pt?.tenant?.displayName) : undefined;
+    if (scopes && !scopes.ok) return this.problemReply(redirectError(scopes.error, scopes.aadsts, scopes.message), params, req, 'consent');
+    if (req.method === 'GET') return this.signInPage(req, params, 'consent');
+
+    const form = readForm(req);
+    if (form.get('decision') !== 'accept') {
+      return this.problemReply(redirectError('access_denied', 65004, 'User declined to consent to access the app.'), params, req, 'consent');
+    }
+    const signedIn = this.authenticate(base.pt, form, base.client, scopes?.resource);
+    if ('kind' in signedIn) return this.problemReply(signedIn, params, req, 'consent');
+    if (!signedIn.user.roles.includes(GLOBAL_ADMIN)) {
+      return this.problemReply(redirectError('access_denied', 90094, 'The grant requires admin permission.'), params, req, 'consent');
+    }
+    const { app } = this.findApp(base.client.app.appId, signedIn.tenant.id) ?? base.client;
+    app.grantedAppRoles = [...app.requestedAppRoles];
+    app.grantedScopes = unique([...app.grantedScopes, ...app.requestedScopes]);
+    if (scopes?.resource?.key === 'partnerCenter') app.partnerCenterConsent = true;
+    return redirectTo(base.redirectUri, 'query', {
+      admin_consent: 'True',
+      tenant: signedIn.tenant.id,
+      state: params.get('state') ?? undefined,
+      ...(v2 && scopeParam ? { scope: scopeParam } : {}),
+    });
+  }
+
+  // ---- token ---------------------------------------------------------------------------------
+
+  private token(req: SimRequest): SimReply {
+    const segment = req.params.tenant ?? '';
+    const pt = this.pathTenant(segment);
+    if (!pt) return this.sts(400, 'invalid_request', 90002, tenantNotFound(segment));
+    const form = readForm(req);
+    const basic = basicAuth(req);
+    const clientId = form.get('client_id') ?? basic?.id;
+    const clientSecret = form.get('client_secret') ?? basic?.secret;
+    const grantType = form.get('grant_type');
+    if (!grantType) return this.sts(400, 'invalid_request', 900144, missingParam('grant_type'));
+    if (!clientId) return this.sts(400, 'invalid_request', 900144, missingParam('client_id'));
+    switch (grantType) {
+      case 'authorization_code': return this.redeemCode(pt, form, clientId, clientSecret);
+      case 'refresh_token': return this.redeemRefreshToken(pt, form, clientId, clientSecret);
+      case 'client_credentials': return this.clientCredentials(pt, form, clientId, clientSecret);
+      default: return this.sts(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grantType}'.`);
+    }
+  }
+
+  /**
+   * Client authentication with a secret. The value must match exactly: a trailing space or the
+   * secret's key id fails (7000215), as does a secret not replicated yet; an expired one is 7000222.
+   */
+  private authenticateClient(app: Application, secret: string | undefined | null, required: boolean): SimReply | undefined {
+    if (secret === undefined || secret === null) {
+      return required ? this.sts(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.") : undefined;
+    }
+    const invalid = this.sts(401, 'invalid_client', 7000215, `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.appId}'.`);
+    const match = app.secrets.find((s) => sameString(s.value, secret));
+    if (!match) return invalid;
+    const now = this.ctx.now();
+    if (this.when(match.endDateTime) < now) {
+      return this.sts(401, 'invalid_client', 7000222, `The provided client secret keys for app '${app.appId}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.`);
+    }
+    if (this.when(match.startDateTime) > now || now < this.ctx.loadedAt + match.replicationDelaySeconds * 1000) return invalid;
+    return undefined;
+  }
+
+  private redeemCode(pt: PathTenant, form: URLSearchParams, clientId: string, clientSecret: string | undefined): SimReply {
+    const code = form.get('code');
+    if (!code) return this.sts(400, 'invalid_request', 900144, missingParam('code'));
+    const rec = this.codes.get(code);
+    if (!rec) return this.sts(400, 'invalid_grant', 70000, 'Provided grant is invalid or malformed.');
+    if (rec.redeemed) return this.sts(400, 'invalid_grant', 54005, 'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.');
+    if (this.ctx.now() > rec.expiresAt) {
+      return this.sts(400, 'invalid_grant', 70008, 'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.');
+    }
+    if (rec.clientId.toLowerCase() !== clientId.toLowerCase()) return this.sts(400, 'invalid_grant', 70000, 'Provided grant is invalid or malformed.');
+    if (pt.tenant && pt.tenant.id !== rec.tenantId) return this.sts(400, 'invalid_grant', 700005, 'Provided Authorization Code is intended to use against other tenant, thus rejected.');
+    const redirectUri = form.get('redirect_uri');
+    if (!redirectUri) return this.sts(400, 'invalid_request', 900144, missingParam('redirect_uri'));
+    if (redirectUri !== rec.redirectUri) {
+      return this.sts(400, 'invalid_grant', 500112, `The reply address '${redirectUri}' does not match the reply address '${rec.redirectUri}' provided when requesting Authorization code.`);
+    }
+    const verifier = form.get('code_verifier');
+    if (!verifier) return this.sts(400, 'invalid_request', 900144, missingParam('code_verifier'));
+    if (pkceS256(verifier) !== rec.codeChallenge) return this.sts(400, 'invalid_grant', 501481, 'The Code_Verifier does not match the code_challenge supplied in the authorization request.');
+    const client = this.findApp(clientId, rec.tenantId);
+    if (!client) return this.sts(400, 'unauthorized_client', 700016, appNotFound(clientId, pt.tenant?.displayName ?? rec.tenantId));
+    const clientProblem = this.authenticateClient(client.app, clientSecret, client.app.secrets.length > 0);
+    if (clientProblem) return clientProblem;
+    const found = this.findUser(rec.tenantId, rec.userId);
+    if (!found) return this.sts(400, 'invalid_grant', 50034, 'The user account does not exist in the directory.');
+    if (!found.user.accountEnabled) return this.sts(400, 'invalid_grant', 50057, 'The user account is disabled.');
+    const scopes = parseScopes(form.get('scope') ?? rec.scope, this.ctx.baseUrl, found.tenant.displayName);
+    if (!scopes.ok) return this.sts(400, scopes.error, scopes.aadsts, scopes.message);
+    const consent = this.consentProblem(client, scopes);
+    if (consent) return consent;
+    rec.redeemed = true;
+    const now = this.ctx.now();
+    const grant: Grant = { clientId: client.app.appId, tenantId: rec.tenantId, userId: rec.userId, mfa: rec.mfa, amr: rec.amr, authTime: rec.authTime, issuedAt: now, lastUsedAt: now };
+    return this.userTokens(grant, client, found, scopes, rec.nonce);
+  }
+
+  private redeemRefreshToken(pt: PathTenant, form: URLSearchParams, clientId: string, clientSecret: string | undefined): SimReply {
+    const token = form.get('refresh_token');
+    if (!token) return this.sts(400, 'invalid_request', 900144, missingParam('refresh_token'));
+    const grant = this.grants.get(token);
+    if (!grant) return this.sts(400, 'invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid.');
+    if (grant.clientId.toLowerCase() !== clientId.toLowerCase()) return this.sts(400, 'invalid_grant', 70000, 'Provided grant is invalid or malformed.');
+    const client = this.findApp(clientId, grant.tenantId);
+    if (!client) return this.sts(400, 'unauthorized_client', 700016, appNotFound(clientId, pt.tenant?.displayName ?? grant.tenantId));
+    const clientProblem = this.authenticateClient(client.app, clientSecret, client.app.secrets.length > 0);
+    if (clientProblem) return clientProblem;
+    const now = this.ctx.now();
+    if (now - grant.lastUsedAt > REFRESH_MAX_INACTIVE_MS) {
+      return this.sts(400, 'invalid_grant', 700082, `The refresh token has expired due to inactivity. The token was issued on ${iso(grant.issuedAt)} and was inactive for 90.00:00:00.`, 'bad_token');
+    }
+    const found = this.findUser(grant.tenantId, grant.userId);
+    if (!found) return this.sts(400, 'invalid_grant', 50034, 'The user account does not exist in the directory.');
+    if (!found.user.accountEnabled) return this.sts(400, 'invalid_grant', 50057, 'The user account is disabled.');
+    const revokedAt = found.user.sessionsRevokedAt ? this.when(found.user.sessionsRevokedAt) : undefined;
+    if (revokedAt !== undefined && revokedAt > grant.issuedAt && revokedAt <= now) {
+      return this.sts(400, 'invalid_grant', 50173, `The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '${iso(grant.issuedAt)}' and the TokensValidFrom date (before which tokens are not valid) for this user is '${iso(revokedAt)}'.`, 'bad_token');
+    }
+    const scopes = parseScopes(form.get('scope') ?? 'openid profile offline_access', this.ctx.baseUrl, found.tenant.displayName);
+    if (!scopes.ok) return this.sts(400, scopes.error, scopes.aadsts, scopes.message);
+    if (found.user.mfaEnforced && !grant.mfa) {
+      // MFA switched on after the user signed in: the old grant no longer satisfies policy.
+      const target = scopes.resource?.appId ?? scopes.resource?.aud ?? clientId;
+      return this.sts(400, 'invalid_grant', 50076, `Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '${target}'.`, 'basic_action');
+    }
+    const consent = this.consentProblem(client, scopes);
+    if (consent) return consent;
+    grant.lastUsedAt = now;
+    return this.userTokens({ ...grant, issuedAt: now, lastUsedAt: now }, client, found, scopes);
+  }
+
+  private clientCredentials(pt: PathTenant, form: URLSearchParams, clientId: string, clientSecret: string | undefined): SimReply {
+    if (!pt.tenant) {
+      return this.sts(400, 'invalid_request', 900023, `Specified tenant identifier '${pt.segment}' is neither a valid DNS name, nor a valid external domain.`);
+    }
+    const tenant = pt.tenant;
+    const app = tenant.applications.find((a) => a.appId.toLowerCase() === clientId.toLowerCase());
+    if (!app) return this.sts(400, 'unauthorized_client', 700016, appNotFound(clientId, tenant.displayName));
+    const clientProblem = this.authenticateClient(app, clientSecret, true);
+    if (clientProblem) return clientProblem;
+    const scopeParam = form.get('scope');
+    if (!scopeParam) return this.sts(400, 'invalid_request', 900144, missingParam('scope'));
+    const scopes = parseScopes(scopeParam, this.ctx.baseUrl, tenant.displayName);
+    if (!scopes.ok) return this.sts(400, scopes.error, scopes.aadsts, scopes.message);
+    if (!scopes.resource || scopes.names.length !== 1 || scopes.names[0] !== '.default') {
+      return this.sts(400, 'invalid_scope', 1002012, `The provided value for scope ${scopeParam} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
+    }
+    const now = sec(this.ctx.now());
+    const roles = scopes.resource.key === 'graph' ? app.grantedAppRoles : [];
+    const claims: Claims = {
+      aud: scopes.resource.aud,
+      iss: `${this.ctx.baseUrl}/${tenant.id}/v2.0`,
+      iat: now,
+      nbf: now,
+      exp: now + ACCESS_TOKEN_TTL_S,
+      appid: app.appId,
+      appidacr: '1',
+      azp: app.appId,
+      azpacr: '1',
+      idtyp: 'app',
+      oid: app.servicePrincipalId,
+      sub: app.servicePrincipalId,
+      tid: tenant.id,
+      uti: randomBytes(16).toString('base64url'),
+      ver: '2.0',
+      ...(roles.length > 0 ? { roles: [...roles] } : {}),
+    };
+    return tokenReply({
+      token_type: 'Bearer',
+      expires_in: ACCESS_TOKEN_TTL_S,
+      ext_expires_in: ACCESS_TOKEN_TTL_S,
+      access_token: this.ctx.signer.sign(claims),
+    });
+  }
+
+  /**
+   * Delegated consent: Graph scopes beyond User.Read need a tenant-wide grant, Partner Center needs
+   * its `user_impersonation` consent. Missing consent is AADSTS65001 (invalid_grant, consent_required).
+   */
+  private consentProblem(client: ClientApp, scopes: ParsedScopes): SimReply | undefined {
+    const app = client.app;
+    const resource = scopes.resource;
+    let missing = false;
+    if (!resource || resource.key === 'graph') {
+      const granted = new Set(app.grantedScopes.map((s) => s.toLowerCase()));
+      missing = scopes.names.some((n) => n === '.default'
+        ? granted.size === 0
+        : !NO_CONSENT_NEEDED.has(n.toLowerCase()) && !granted.has(n.toLowerCase()));
+    } else if (resource.key === 'partnerCenter') {
+      missing = !app.partnerCenterConsent;
+    }
+    if (!missing) return undefined;
+    return this.sts(400, 'invalid_grant', 65001, `The user or administrator has not consented to use the application with ID '${app.appId}' named '${app.displayName}'. Send an interactive authorization request for this user and resource.`, 'consent_required');
+  }
+
+  private delegatedScp(app: Application, scopes: ParsedScopes): string[] {
+    const resource = scopes.resource;
+    const named = scopes.names.filter((n) => n !== '.default');
+    if (!resource || resource.key === 'graph') return unique([...(named.length > 0 || !resource ? ['User.Read', ...named] : []), ...app.grantedScopes]);
+    if (resource.key === 'partnerCenter') return ['user_impersonation'];
+    return named.length > 0 ? named : ['user_impersonation'];
+  }
+
+  private userTokens(grant: Grant, client: ClientApp, found: { tenant: Tenant; user: User }, scopes: ParsedScopes, nonce?: string): SimReply {
+    const { tenant, user } = found;
+    const now = sec(this.ctx.now());
+    const iss = `${this.ctx.baseUrl}/${tenant.id}/v2.0`;
+    const aud = scopes.resource?.aud ?? 'https://graph.microsoft.com';
+    const confidential = client.app.secrets.length > 0 ? '1' : '0';
+    const access: Claims = {
+      aud,
+      iss,
+      iat: now,
+      nbf: now,
+      exp: now + ACCESS_TOKEN_TTL_S,
+      amr: [...grant.amr],
+      appid: client.app.appId,
+      appidacr: confidential,
+      azp: client.app.appId,
+      azpacr: confidential,
+      auth_time: grant.authTime,
+      idtyp: 'user',
+      name: user.displayName,
+      oid: user.id,
+      preferred_username: user.userPrincipalName,
+      scp: this.delegatedScp(client.app, scopes).join(' '),
+      sub: pairwiseSub(user.id, aud),
+      tid: tenant.id,
+      unique_name: user.userPrincipalName,
+      upn: user.userPrincipalName,
+      uti: randomBytes(16).toString('base64url'),
+      ver: '2.0',
+    };
+    const body: Record<string, unknown> = {
+      token_type: 'Bearer',
+      scope: [...scopes.resourceScopes, ...[...scopes.oidc].filter((s) => s !== 'offline_access')].join(' ') || 'openid profile',
+      expires_in: ACCESS_TOKEN_TTL_S,
+      ext_expires_in: ACCESS_TOKEN_TTL_S,
+      access_token: this.ctx.signer.sign(access),
+    };
+    if (scopes.oidc.has('offline_access')) {
+      const refreshToken = randomBytes(48).toString('base64url');
+      this.grants.set(refreshToken, { ...grant });
+      body.refresh_token = refreshToken;
+    }
+    if (scopes.oidc.has('openid')) {
+      body.id_token = this.ctx.signer.sign({
+        aud: client.app.appId,
+        iss,
+        iat: now,
+        nbf: now,
+        exp: now + ACCESS_TOKEN_TTL_S,
+        auth_time: grant.authTime,
+        amr: [...grant.amr],
+        name: user.displayName,
+        ...(nonce ? { nonce } : {}),
+        oid: user.id,
+        preferred_username: user.userPrincipalName,
+        sub: pairwiseSub(user.id, client.app.appId),
+        tid: tenant.id,
+        uti: randomBytes(16).toString('base64url'),
+        ver: '2.0',
+      });
+    }
+    body.client_info = b64urlJson({ uid: user.id, utid: tenant.id });
+    return tokenReply(body);
+  }
+}
+
+function tokenReply(body: Record<string, unknown>): SimReply {
+  return json(200, body, { 'cache-control': 'no-store, no-cache', pragma: 'no-cache' });
+}
+
+function basicAuth(req: SimRequest): { id: string; secret: string } | undefined {
+  const m = /^Basic\s+(.+)$/i.exec(req.headers.authorization ?? '');
+  if (!m?.[1]) return undefined;
+  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+  const i = decoded.indexOf(':');
+  if (i < 0) return undefined;
+  return { id: decodeURIComponent(decoded.slice(0, i)), secret: decodeURIComponent(decoded.slice(i + 1)) };
+}
+
+/** Sends the browser back to the client: query string (default), fragment, or an auto-posting form. */
+function redirectTo(redirectUri: string, responseMode: string | null, params: Record<string, string | undefined>): SimReply {
+  const entries = Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined);
+  if (responseMode === 'form_post') {
+    const inputs = entries.map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`).join('');
+    return {
+      status: 200,
+      headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' },
+      body: `<!DOCTYPE html><html><body onload="document.forms[0].submit()"><form method="post" action="${escapeHtml(redirectUri)}">${inputs}<noscript><button type="submit">Continue</button></noscript></form></body></html>`,
+    };
+  }
+  const url = new URL(redirectUri);
+  if (responseMode === 'fragment') {
+    url.hash = new URLSearchParams(entries).toString();
+  } else {
+    for (const [k, v] of entries) url.searchParams.set(k, v);
+  }
+  return { status: 302, headers: { location: url.toString(), 'cache-control': 'no-store' } };
+}
+
+function errorBlock(problem: PageError): string {
+  return `<div class="error" role="alert" data-aadsts="${problem.aadsts}">AADSTS${problem.aadsts}: ${escapeHtml(problem.message)}</div>`;
+}
+
+function htmlPage(title: string, body: string): string {
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<style>body{font-family:Segoe UI,sans-serif;max-width:44rem;margin:2rem auto}label{display:block;margin:.5rem 0}.error{color:#a80000;border:1px solid #a80000;padding:.5rem;margin:1rem 0}table{margin-top:2rem;border-collapse:collapse;font-size:.85rem}td,th{border:1px solid #ccc;padding:.2rem .4rem}</style>
+</head><body><p><small>Microsoft cloud simulator — Entra ID</small></p>
+${body}
+</body></html>`;
+}
+
+export const entraService: ServiceFactory = (ctx) => new EntraService(ctx);
+
+// ---- test helpers ------------------------------------------------------------------------------
+
+/** A sign-in or consent that did not give the client what it asked for. */
+export class SignInError extends Error {
+  constructor(
+    /** OAuth error (`interaction_required`, `access_denied`…), or `page` when Entra ID showed it on its page. */
+    readonly error: string,
+    readonly description: string,
+    readonly aadsts: number | undefined,
+  ) {
+    super(`${error}: ${description}`);
+    this.name = 'SignInError';
+  }
+}
+
+export interface SignInOptions {
+  sim: { baseUrl: string };
+  /** Tenant id, domain, `common` or `organizations`: the `{tenant}` of the authorize URL. */
+  tenant: string;
+  clientId: string;
+  redirectUri: string;
+  codeChallenge: string;
+  codeChallengeMethod?: string;
+  scope: string | readonly string[];
+  state?: string;
+  nonce?: string;
+  prompt?: string;
+  upn: string;
+  /** Defaults to the scenario default, `Passw0rd!`. */
+  password?: string;
+  /** Whether the user completes the second factor. */
+  mfa?: boolean;
+}
+
+async function postForm(url: string, fields: Record<string, string | undefined>): Promise<Response> {
+  const body = new URLSearchParams();
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined) body.set(k, v);
+  return fetch(url, { method: 'POST', body, redirect: 'manual' });
+}
+
+async function outcome(res: Response): Promise<URLSearchParams> {
+  const location = res.headers.get('location');
+  if (res.status === 302 && location) {
+    const params = new URL(location).searchParams;
+    const error = params.get('error');
+    if (error) {
+      const description = params.get('error_description') ?? '';
+      const code = /AADSTS(\d+)/.exec(description)?.[1];
+      throw new SignInError(error, description, code ? Number(code) : undefined);
+    }
+    return params;
+  }
+  const html = await res.text();
+  const m = /data-aadsts="(\d+)">([^<]*)</.exec(html);
+  if (m) throw new SignInError('page', m[2]!.replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&'), Number(m[1]));
+  throw new SignInError('page', `unexpected sign-in response: HTTP ${res.status}`, undefined);
+}
+
+/**
+ * Signs a user in through the simulator's authorize endpoint with the form a browser would post,
+ * and returns the authorization code. Any error (shown on the page or sent to the redirect URI)
+ * rejects with a {@link SignInError} whose message contains the AADSTS code.
+ */
+export async function signInWithoutBrowser(opts: SignInOptions): Promise<string> {
+  const res = await postForm(`${opts.sim.baseUrl}/${opts.tenant}/oauth2/v2.0/authorize`, {
+    client_id: opts.clientId,
+    redirect_uri: opts.redirectUri,
+    response_type: 'code',
+    response_mode: 'query',
+    scope: typeof opts.scope === 'string' ? opts.scope : opts.scope.join(' '),
+    state: opts.state,
+    nonce: opts.nonce,
+    prompt: opts.prompt,
+    code_challenge: opts.codeChallenge,
+    code_challenge_method: opts.codeChallengeMethod ?? 'S256',
+    upn: opts.upn,
+    password: opts.password ?? 'Passw0rd!',
+    mfa: opts.mfa ? 'on' : undefined,
+  });
+  const params = await outcome(res);
+  const code = params.get('code');
+  if (!code) throw new SignInError('page', 'redirect carried no code', undefined);
+  return code;
+}
+
+export interface AdminConsentOptions {
+  sim: { baseUrl: string };
+  tenant: string;
+  clientId: string;
+  redirectUri: string;
+  upn: string;
+  password?: string;
+  mfa?: boolean;
+  state?: string;
+  /** v2.0 endpoint scope, e.g. `https://graph.microsoft.com/.default`; omit for the v1 endpoint. */
+  scope?: string;
+  decision?: 'accept' | 'cancel';
+}
+
+/** Grants admin consent as a browser would; resolves with the redirect's parameters (admin_consent, tenant, state). */
+export async function adminConsentWithoutBrowser(opts: AdminConsentOptions): Promise<URLSearchParams> {
+  const path = opts.scope ? 'v2.0/adminconsent' : 'adminconsent';
+  const res = await postForm(`${opts.sim.baseUrl}/${opts.tenant}/${path}`, {
+    client_id: opts.clientId,
+    redirect_uri: opts.redirectUri,
+    state: opts.state,
+    scope: opts.scope,
+    upn: opts.upn,
+    password: opts.password ?? 'Passw0rd!',
+    mfa: opts.mfa ? 'on' : undefined,
+    decision: opts.decision ?? 'accept',
+  });
+  return outcome(res);
+}

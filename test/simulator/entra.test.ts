@@ -1,0 +1,530 @@
+import assert from 'node:assert/strict';
+import { ConfidentialClientApplication, CryptoProvider, PublicClientApplication, type Configuration } from '@azure/msal-node';
+import type { SimRequest } from './http';
+import { startSimulator, type Simulator } from './server';
+import { adminConsentWithoutBrowser, SignInError, signInWithoutBrowser } from './services/entra';
+import { AUDIENCE, decodeJwt, parseScopes, verifyBearer } from './tokens';
+
+// Ids from scenarios/entra-contract.json.
+const PARTNER = 'e0000000-0000-4000-8000-000000000001';
+const CUSTOMER = 'e0000000-0000-4000-8000-000000000002';
+const ADMIN = { id: 'e0000000-0000-4000-8000-0000000000a1', upn: 'admin@contosopartner.onmicrosoft.com' };
+const DUO = 'duo@contosopartner.onmicrosoft.com';
+const PLAIN = { upn: 'plain@contosopartner.onmicrosoft.com', password: 'Plain-Passw0rd!' };
+const CONNECTOR = {
+  appId: 'e0000000-0000-4000-8000-0000000000b1',
+  secret: 'Good~Secret.Value_0123456789abcdefghij',
+  expiredSecret: 'Expired~Secret.Value_0123456789abcdefg',
+  freshSecret: 'Fresh~Secret.Value_0123456789abcdefghi',
+  goodSecretKeyId: 'e0000000-0000-4000-8000-0000000000c1',
+  redirectUri: 'https://localhost:3978/auth/callback',
+};
+const PUBLIC_APP = { appId: 'e0000000-0000-4000-8000-0000000000d1', redirectUri: 'http://localhost:5000/redirect' };
+const PC_SCOPE = 'https://api.partnercenter.microsoft.com/user_impersonation';
+const GRAPH_DEFAULT = 'https://graph.microsoft.com/.default';
+const DAY = 86_400_000;
+
+interface TokenReply { status: number; body: Record<string, unknown> }
+
+describe('Entra ID simulator', () => {
+  let sim: Simulator;
+
+  before(async () => {
+    sim = await startSimulator({ scenario: 'entra-contract' });
+  });
+  after(() => sim.stop());
+  beforeEach(() => sim.loadScenario('entra-contract'));
+
+  const authority = (tenant = PARTNER): string => `${sim.baseUrl}/${tenant}`;
+  const msalAuth = (clientId: string, tenant = PARTNER): Configuration['auth'] => ({
+    clientId,
+    authority: authority(tenant),
+    // The simulator's host:port; without it msal asks Microsoft's instance discovery about the authority.
+    knownAuthorities: [new URL(sim.baseUrl).host],
+  });
+  const connector = (secret = CONNECTOR.secret): ConfidentialClientApplication =>
+    new ConfidentialClientApplication({ auth: { ...msalAuth(CONNECTOR.appId), clientSecret: secret } });
+
+  async function pkce(): Promise<{ verifier: string; challenge: string }> {
+    return new CryptoProvider().generatePkceCodes();
+  }
+
+  async function token(tenant: string, fields: Record<string, string>): Promise<TokenReply> {
+    const res = await fetch(`${sim.baseUrl}/${tenant}/oauth2/v2.0/token`, { method: 'POST', body: new URLSearchParams(fields) });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+
+  /** Signs in through the form and redeems the code over plain HTTP. */
+  async function signInAndRedeem(opts: { upn: string; password?: string; mfa?: boolean; scope: string; clientId?: string; redirectUri?: string; secret?: string; tenant?: string }): Promise<TokenReply> {
+    const { verifier, challenge } = await pkce();
+    const clientId = opts.clientId ?? CONNECTOR.appId;
+    const redirectUri = opts.redirectUri ?? CONNECTOR.redirectUri;
+    const tenant = opts.tenant ?? PARTNER;
+    const code = await signInWithoutBrowser({ sim, tenant, clientId, redirectUri, codeChallenge: challenge, scope: opts.scope, upn: opts.upn, password: opts.password, mfa: opts.mfa });
+    return token(tenant, {
+      grant_type: 'authorization_code', client_id: clientId, code, redirect_uri: redirectUri, code_verifier: verifier, scope: opts.scope,
+      ...(clientId === CONNECTOR.appId ? { client_secret: opts.secret ?? CONNECTOR.secret } : {}),
+    });
+  }
+
+  function aadsts(reply: TokenReply): number | undefined {
+    const codes = reply.body.error_codes;
+    return Array.isArray(codes) && typeof codes[0] === 'number' ? codes[0] : undefined;
+  }
+
+  /** Records every URL msal (or anything else) fetches while `fn` runs. */
+  async function recordingFetches<T>(fn: () => Promise<T>): Promise<{ result: T; urls: string[] }> {
+    const original = globalThis.fetch;
+    const urls: string[] = [];
+    const recording: typeof fetch = (input, init) => {
+      urls.push(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+      return original(input, init);
+    };
+    globalThis.fetch = recording;
+    try {
+      return { result: await fn(), urls };
+    } finally {
+      globalThis.fetch = original;
+    }
+  }
+
+  describe('metadata', () => {
+    it('serves OpenID configuration with absolute endpoints on the simulator, by tenant id or domain', async () => {
+      for (const tenant of [PARTNER, 'contoso-partner.example']) {
+        const res = await fetch(`${sim.baseUrl}/${tenant}/v2.0/.well-known/openid-configuration`);
+        assert.equal(res.status, 200);
+        const doc = (await res.json()) as Record<string, unknown>;
+        assert.equal(doc.issuer, `${sim.baseUrl}/${PARTNER}/v2.0`);
+        assert.equal(doc.token_endpoint, `${sim.baseUrl}/${PARTNER}/oauth2/v2.0/token`);
+        assert.equal(doc.authorization_endpoint, `${sim.baseUrl}/${PARTNER}/oauth2/v2.0/authorize`);
+        for (const key of ['jwks_uri', 'end_session_endpoint', 'device_authorization_endpoint', 'userinfo_endpoint']) {
+          assert.ok(String(doc[key]).startsWith(`${sim.baseUrl}/`), `${key}: ${String(doc[key])}`);
+        }
+      }
+      const common = (await (await fetch(`${sim.baseUrl}/common/v2.0/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+      assert.equal(common.issuer, `${sim.baseUrl}/{tenantid}/v2.0`);
+      assert.equal(common.token_endpoint, `${sim.baseUrl}/common/oauth2/v2.0/token`);
+    });
+
+    it('publishes the signing key, answers instance discovery, and refuses unknown tenants with AADSTS90002', async () => {
+      const jwks = (await (await fetch(`${sim.baseUrl}/${PARTNER}/discovery/v2.0/keys`)).json()) as { keys: Array<{ kid: string; kty: string }> };
+      assert.equal(jwks.keys[0]?.kid, sim.signer.kid);
+      const host = new URL(sim.baseUrl).host;
+      const authorizeUrl = encodeURIComponent(`${sim.baseUrl}/${PARTNER}/oauth2/v2.0/authorize`);
+      const discovery = (await (await fetch(`${sim.baseUrl}/common/discovery/instance?api-version=1.1&authorization_endpoint=${authorizeUrl}`)).json()) as Record<string, unknown>;
+      assert.equal(discovery.tenant_discovery_endpoint, `${sim.baseUrl}/${PARTNER}/v2.0/.well-known/openid-configuration`);
+      assert.deepEqual(discovery.metadata, [{ preferred_network: host, preferred_cache: host, aliases: [host] }]);
+
+      const unknown = await fetch(`${sim.baseUrl}/nosuchtenant.onmicrosoft.com/v2.0/.well-known/openid-configuration`);
+      assert.equal(unknown.status, 400);
+      assert.match(String(((await unknown.json()) as { error_description: string }).error_description), /^AADSTS90002: Tenant 'nosuchtenant\.onmicrosoft\.com' not found/);
+    });
+  });
+
+  describe('authorization code + PKCE with msal-node', () => {
+    it('signs in with MFA, redeems the code, refreshes silently, and talks to nobody but the simulator', async () => {
+      const app = connector();
+      const logStart = sim.requests.length;
+      const { result, urls } = await recordingFetches(async () => {
+        const { verifier, challenge } = await pkce();
+        const authUrl = new URL(await app.getAuthCodeUrl({
+          scopes: [PC_SCOPE], redirectUri: CONNECTOR.redirectUri, codeChallenge: challenge, codeChallengeMethod: 'S256', prompt: 'login', state: 'st-1',
+        }));
+        assert.equal(`${authUrl.origin}${authUrl.pathname}`, `${sim.baseUrl}/${PARTNER}/oauth2/v2.0/authorize`);
+        assert.equal(authUrl.searchParams.get('prompt'), 'login');
+
+        const pageRes = await fetch(authUrl);
+        assert.equal(pageRes.status, 200);
+        const html = await pageRes.text();
+        assert.match(html, /<form method="post"/);
+        assert.match(html, /admin@contosopartner\.onmicrosoft\.com/);
+
+        const code = await signInWithoutBrowser({
+          sim, tenant: PARTNER, clientId: CONNECTOR.appId, redirectUri: CONNECTOR.redirectUri, codeChallenge: challenge,
+          scope: authUrl.searchParams.get('scope') ?? '', state: 'st-1', upn: ADMIN.upn, mfa: true,
+        });
+        const first = await app.acquireTokenByCode({ code, scopes: [PC_SCOPE], redirectUri: CONNECTOR.redirectUri, codeVerifier: verifier });
+        assert.ok(first.account);
+        const refreshed = await app.acquireTokenSilent({ account: first.account, scopes: [PC_SCOPE], forceRefresh: true });
+        await assert.rejects(
+          app.acquireTokenByCode({ code, scopes: [PC_SCOPE], redirectUri: CONNECTOR.redirectUri, codeVerifier: verifier }),
+          /AADSTS54005/,
+        );
+        return { first, refreshed };
+      });
+      const { first, refreshed } = result;
+
+      const claims = decodeJwt(first.accessToken);
+      assert.equal(claims.aud, 'https://api.partnercenter.microsoft.com');
+      assert.equal(claims.iss, `${sim.baseUrl}/${PARTNER}/v2.0`);
+      assert.equal(claims.tid, PARTNER);
+      assert.equal(claims.oid, ADMIN.id);
+      assert.equal(claims.upn, ADMIN.upn);
+      assert.equal(claims.appid, CONNECTOR.appId);
+      assert.equal(claims.scp, 'user_impersonation');
+      assert.deepEqual(claims.amr, ['pwd', 'mfa']);
+      assert.equal(first.account?.homeAccountId, `${ADMIN.id}.${PARTNER}`);
+      assert.equal(first.account?.username, ADMIN.upn);
+      assert.equal(first.account?.tenantId, PARTNER);
+      assert.equal(decodeJwt(first.idToken).aud, CONNECTOR.appId);
+
+      assert.notEqual(refreshed.accessToken, first.accessToken);
+      assert.deepEqual(decodeJwt(refreshed.accessToken).amr, ['pwd', 'mfa']);
+      assert.ok(sim.signer.verify(refreshed.accessToken, sim.now()).ok);
+
+      assert.ok(urls.length >= 4, urls.join('\n'));
+      for (const url of urls) assert.ok(url.startsWith(`${sim.baseUrl}/`), `request outside the simulator: ${url}`);
+      const log = sim.requests.slice(logStart);
+      assert.ok(log.some((r) => r.path === `/${PARTNER}/v2.0/.well-known/openid-configuration` && r.status === 200));
+      assert.ok(!log.some((r) => r.path.endsWith('/discovery/instance')), 'msal tried instance discovery');
+      assert.equal(log.filter((r) => r.path === `/${PARTNER}/oauth2/v2.0/token` && r.status === 200).length, 2);
+    });
+
+    it('gives a Duo (third-party MFA) user a token without mfa in amr, through a public client', async () => {
+      const app = new PublicClientApplication({ auth: msalAuth(PUBLIC_APP.appId) });
+      const { verifier, challenge } = await pkce();
+      const scopes = ['https://graph.microsoft.com/User.Read'];
+      const authUrl = new URL(await app.getAuthCodeUrl({ scopes, redirectUri: PUBLIC_APP.redirectUri, codeChallenge: challenge, codeChallengeMethod: 'S256' }));
+      const code = await signInWithoutBrowser({
+        sim, tenant: PARTNER, clientId: PUBLIC_APP.appId, redirectUri: PUBLIC_APP.redirectUri, codeChallenge: challenge,
+        scope: authUrl.searchParams.get('scope') ?? '', upn: DUO, mfa: true,
+      });
+      const result = await app.acquireTokenByCode({ code, scopes, redirectUri: PUBLIC_APP.redirectUri, codeVerifier: verifier });
+      const claims = decodeJwt(result.accessToken);
+      assert.equal(claims.aud, 'https://graph.microsoft.com');
+      assert.deepEqual(claims.amr, ['pwd']);
+      assert.equal(claims.appidacr, '0');
+      assert.ok(claims.scp?.split(' ').includes('User.Read'));
+    });
+
+    it('binds the nonce into the id token when msal sends one', async () => {
+      const app = connector();
+      const { verifier, challenge } = await pkce();
+      const scopes = [PC_SCOPE];
+      const authUrl = new URL(await app.getAuthCodeUrl({ scopes, redirectUri: CONNECTOR.redirectUri, codeChallenge: challenge, codeChallengeMethod: 'S256', nonce: 'n-0S6_WzA2Mj' }));
+      const code = await signInWithoutBrowser({
+        sim, tenant: PARTNER, clientId: CONNECTOR.appId, redirectUri: CONNECTOR.redirectUri, codeChallenge: challenge,
+        scope: authUrl.searchParams.get('scope') ?? '', nonce: authUrl.searchParams.get('nonce') ?? undefined, upn: ADMIN.upn, mfa: true,
+      });
+      const result = await app.acquireTokenByCode({ code, scopes, redirectUri: CONNECTOR.redirectUri, codeVerifier: verifier, nonce: 'n-0S6_WzA2Mj' });
+      assert.equal(decodeJwt(result.idToken).nonce, 'n-0S6_WzA2Mj');
+    });
+
+    it('accepts common: the token belongs to the tenant of whoever signed in', async () => {
+      const reply = await signInAndRedeem({ tenant: 'common', upn: 'admin@fabrikamcustomer.onmicrosoft.com', mfa: true, scope: 'openid profile offline_access User.Read' });
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      assert.equal(decodeJwt(String(reply.body.access_token)).tid, CUSTOMER);
+      assert.equal(decodeJwt(String(reply.body.id_token)).tid, CUSTOMER);
+      assert.equal(typeof reply.body.refresh_token, 'string');
+      assert.equal(JSON.parse(Buffer.from(String(reply.body.client_info), 'base64url').toString('utf8')).utid, CUSTOMER);
+    });
+  });
+
+  describe('sign-in failures', () => {
+    const base = { tenant: PARTNER, clientId: CONNECTOR.appId, redirectUri: CONNECTOR.redirectUri, codeChallenge: 'x'.repeat(43), scope: PC_SCOPE };
+    const cases: Array<[string, { upn: string; password?: string; mfa?: boolean }, string, number]> = [
+      ['unknown account', { upn: 'nobody@contosopartner.onmicrosoft.com' }, 'page', 50034],
+      ['wrong password', { upn: ADMIN.upn, password: 'nope', mfa: true }, 'page', 50126],
+      ['disabled account', { upn: 'disabled@contosopartner.onmicrosoft.com' }, 'page', 50057],
+      ['account from another tenant', { upn: 'admin@fabrikamcustomer.onmicrosoft.com', mfa: true }, 'page', 50020],
+      ['MFA enforced but not done', { upn: ADMIN.upn, mfa: false }, 'interaction_required', 50076],
+    ];
+    for (const [what, user, error, code] of cases) {
+      it(`${what} → AADSTS${code}`, async () => {
+        await assert.rejects(signInWithoutBrowser({ sim, ...base, ...user }), (err: unknown) => {
+          assert.ok(err instanceof SignInError);
+          assert.equal(err.error, error);
+          assert.equal(err.aadsts, code);
+          assert.match(err.message, new RegExp(`AADSTS${code}: `));
+          return true;
+        });
+      });
+    }
+
+    it('sends MFA failures to the client with error, error_description and state', async () => {
+      const res = await fetch(`${sim.baseUrl}/${PARTNER}/oauth2/v2.0/authorize`, {
+        method: 'POST',
+        redirect: 'manual',
+        body: new URLSearchParams({
+          client_id: CONNECTOR.appId, redirect_uri: CONNECTOR.redirectUri, response_type: 'code', scope: PC_SCOPE, state: 'keep-me',
+          code_challenge: 'x'.repeat(43), code_challenge_method: 'S256', upn: ADMIN.upn, password: 'Passw0rd!',
+        }),
+      });
+      assert.equal(res.status, 302);
+      const location = new URL(res.headers.get('location') ?? '');
+      assert.equal(`${location.origin}${location.pathname}`, CONNECTOR.redirectUri);
+      assert.equal(location.searchParams.get('error'), 'interaction_required');
+      assert.match(location.searchParams.get('error_description') ?? '', /^AADSTS50076: .*multi-factor authentication/);
+      assert.equal(location.searchParams.get('state'), 'keep-me');
+    });
+
+    it('refuses a redirect URI that is not registered, on the page', async () => {
+      const res = await fetch(`${sim.baseUrl}/${PARTNER}/oauth2/v2.0/authorize?client_id=${CONNECTOR.appId}&redirect_uri=${encodeURIComponent('https://evil.example/cb')}&response_type=code&scope=openid&code_challenge=abc&code_challenge_method=S256`, { redirect: 'manual' });
+      assert.equal(res.status, 200);
+      assert.match(await res.text(), /AADSTS50011/);
+    });
+
+    it('requires PKCE', async () => {
+      const res = await fetch(`${sim.baseUrl}/${PARTNER}/oauth2/v2.0/authorize?client_id=${CONNECTOR.appId}&redirect_uri=${encodeURIComponent(CONNECTOR.redirectUri)}&response_type=code&scope=openid&state=s`, { redirect: 'manual' });
+      assert.equal(res.status, 302);
+      const location = new URL(res.headers.get('location') ?? '');
+      assert.equal(location.searchParams.get('error'), 'invalid_request');
+      assert.match(location.searchParams.get('error_description') ?? '', /code_challenge/);
+    });
+  });
+
+  describe('code redemption', () => {
+    async function codeFor(challenge: string): Promise<string> {
+      return signInWithoutBrowser({ sim, tenant: PARTNER, clientId: CONNECTOR.appId, redirectUri: CONNECTOR.redirectUri, codeChallenge: challenge, scope: PC_SCOPE, upn: ADMIN.upn, mfa: true });
+    }
+    const redeem = (code: string, verifier: string, extra: Record<string, string> = {}): Promise<TokenReply> => token(PARTNER, {
+      grant_type: 'authorization_code', client_id: CONNECTOR.appId, client_secret: CONNECTOR.secret, code,
+      redirect_uri: CONNECTOR.redirectUri, code_verifier: verifier, scope: `${PC_SCOPE} offline_access`, ...extra,
+    });
+
+    it('checks the code verifier, the redirect URI, and the ten-minute lifetime', async () => {
+      const { verifier, challenge } = await pkce();
+      const other = await pkce();
+      const wrongVerifier = await redeem(await codeFor(challenge), other.verifier);
+      assert.equal(wrongVerifier.body.error, 'invalid_grant');
+      assert.equal(aadsts(wrongVerifier), 501481);
+
+      const wrongRedirect = await redeem(await codeFor(challenge), verifier, { redirect_uri: 'https://localhost:3978/other' });
+      assert.equal(aadsts(wrongRedirect), 500112);
+
+      const late = await codeFor(challenge);
+      sim.advanceClock(11 * 60_000);
+      const expired = await redeem(late, verifier);
+      assert.equal(expired.status, 400);
+      assert.equal(aadsts(expired), 70008);
+      assert.match(String(expired.body.error_description), /^AADSTS70008: /);
+      assert.equal(typeof expired.body.trace_id, 'string');
+      assert.equal(typeof expired.body.correlation_id, 'string');
+    });
+
+    it('needs the secret of a confidential client', async () => {
+      const { verifier, challenge } = await pkce();
+      const reply = await token(PARTNER, {
+        grant_type: 'authorization_code', client_id: CONNECTOR.appId, code: await codeFor(challenge),
+        redirect_uri: CONNECTOR.redirectUri, code_verifier: verifier, scope: PC_SCOPE,
+      });
+      assert.equal(reply.status, 401);
+      assert.equal(reply.body.error, 'invalid_client');
+      assert.equal(aadsts(reply), 7000218);
+    });
+  });
+
+  describe('client credentials', () => {
+    it('issues an app-only Graph token carrying the granted app roles', async () => {
+      const result = await connector().acquireTokenByClientCredential({ scopes: [GRAPH_DEFAULT] });
+      assert.ok(result);
+      const claims = decodeJwt(result.accessToken);
+      assert.equal(claims.aud, 'https://graph.microsoft.com');
+      assert.equal(claims.tid, PARTNER);
+      assert.equal(claims.appid, CONNECTOR.appId);
+      assert.equal(claims.idtyp, 'app');
+      assert.equal(claims.oid, 'e0000000-0000-4000-8000-0000000000b3');
+      assert.deepEqual(claims.roles, ['Directory.ReadWrite.All', 'User.ReadWrite.All']);
+      assert.equal(claims.scp, undefined);
+    });
+
+    it('maps the simulator Graph base URL to the real Graph audience', async () => {
+      const reply = await token(PARTNER, { grant_type: 'client_credentials', client_id: CONNECTOR.appId, client_secret: CONNECTOR.secret, scope: `${sim.baseUrl}/graph/.default` });
+      assert.equal(reply.status, 200);
+      assert.equal(decodeJwt(String(reply.body.access_token)).aud, 'https://graph.microsoft.com');
+      assert.deepEqual(Object.keys(reply.body).sort(), ['access_token', 'expires_in', 'ext_expires_in', 'token_type']);
+    });
+
+    const secretCases: Array<[string, () => string, number]> = [
+      ['a secret with a trailing space', () => `${CONNECTOR.secret} `, 7000215],
+      ["the secret's key id instead of its value", () => CONNECTOR.goodSecretKeyId, 7000215],
+      ['an expired secret', () => CONNECTOR.expiredSecret, 7000222],
+      ['a secret not replicated yet', () => CONNECTOR.freshSecret, 7000215],
+    ];
+    for (const [what, secret, code] of secretCases) {
+      it(`refuses ${what} (AADSTS${code}) through msal-node`, async () => {
+        await assert.rejects(connector(secret()).acquireTokenByClientCredential({ scopes: [GRAPH_DEFAULT] }), (err: unknown) => {
+          assert.ok(err instanceof Error);
+          assert.match(err.message, new RegExp(`AADSTS${code}`));
+          assert.equal((err as { errorCode?: unknown }).errorCode, 'invalid_client');
+          return true;
+        });
+      });
+    }
+
+    it('accepts a fresh secret once it has replicated', async () => {
+      const before = await token(PARTNER, { grant_type: 'client_credentials', client_id: CONNECTOR.appId, client_secret: CONNECTOR.freshSecret, scope: GRAPH_DEFAULT });
+      assert.equal(aadsts(before), 7000215);
+      sim.advanceClock(121_000);
+      const after = await token(PARTNER, { grant_type: 'client_credentials', client_id: CONNECTOR.appId, client_secret: CONNECTOR.freshSecret, scope: GRAPH_DEFAULT });
+      assert.equal(after.status, 200);
+    });
+
+    it('names unknown tenants (90002), unknown clients (700016) and non-.default scopes (1002012)', async () => {
+      const unknownTenant = await token('nosuch.onmicrosoft.com', { grant_type: 'client_credentials', client_id: CONNECTOR.appId, client_secret: CONNECTOR.secret, scope: GRAPH_DEFAULT });
+      assert.equal(unknownTenant.status, 400);
+      assert.equal(unknownTenant.body.error, 'invalid_request');
+      assert.equal(aadsts(unknownTenant), 90002);
+
+      const unknownClient = await token(PARTNER, { grant_type: 'client_credentials', client_id: 'e0000000-0000-4000-8000-00000000ffff', client_secret: 'x', scope: GRAPH_DEFAULT });
+      assert.equal(unknownClient.body.error, 'unauthorized_client');
+      assert.equal(aadsts(unknownClient), 700016);
+
+      const appInOtherTenant = await token(CUSTOMER, { grant_type: 'client_credentials', client_id: CONNECTOR.appId, client_secret: CONNECTOR.secret, scope: GRAPH_DEFAULT });
+      assert.equal(aadsts(appInOtherTenant), 700016);
+
+      const namedScope = await token(PARTNER, { grant_type: 'client_credentials', client_id: CONNECTOR.appId, client_secret: CONNECTOR.secret, scope: 'https://graph.microsoft.com/User.Read.All' });
+      assert.equal(namedScope.body.error, 'invalid_scope');
+      assert.equal(aadsts(namedScope), 1002012);
+    });
+  });
+
+  describe('refresh tokens', () => {
+    async function signedInApp(): Promise<{ app: ConfidentialClientApplication; account: NonNullable<Awaited<ReturnType<ConfidentialClientApplication['acquireTokenByCode']>>['account']> }> {
+      const app = connector();
+      const { verifier, challenge } = await pkce();
+      const scopes = [PC_SCOPE];
+      const authUrl = new URL(await app.getAuthCodeUrl({ scopes, redirectUri: CONNECTOR.redirectUri, codeChallenge: challenge, codeChallengeMethod: 'S256' }));
+      const code = await signInWithoutBrowser({
+        sim, tenant: PARTNER, clientId: CONNECTOR.appId, redirectUri: CONNECTOR.redirectUri, codeChallenge: challenge,
+        scope: authUrl.searchParams.get('scope') ?? '', upn: ADMIN.upn, mfa: true,
+      });
+      const result = await app.acquireTokenByCode({ code, scopes, redirectUri: CONNECTOR.redirectUri, codeVerifier: verifier });
+      assert.ok(result.account);
+      return { app, account: result.account };
+    }
+
+    it('dies after 90 days unused (AADSTS700082), but lives as long as it is used', async () => {
+      const { app, account } = await signedInApp();
+      sim.advanceClock(80 * DAY);
+      await app.acquireTokenSilent({ account, scopes: [PC_SCOPE], forceRefresh: true });
+      sim.advanceClock(80 * DAY);
+      await app.acquireTokenSilent({ account, scopes: [PC_SCOPE], forceRefresh: true });
+      sim.advanceClock(91 * DAY);
+      await assert.rejects(app.acquireTokenSilent({ account, scopes: [PC_SCOPE], forceRefresh: true }), (err: unknown) => {
+        assert.ok(err instanceof Error);
+        assert.equal(err.name, 'InteractionRequiredAuthError');
+        assert.match(err.message, /AADSTS700082/);
+        return true;
+      });
+    });
+
+    it('dies when the user’s sessions are revoked (50173) or the account is disabled (50057)', async () => {
+      const { app, account } = await signedInApp();
+      const user = sim.scenario.tenants[0]!.users.find((u) => u.id === ADMIN.id)!;
+      user.sessionsRevokedAt = new Date(sim.now() + 1000).toISOString();
+      sim.advanceClock(2000);
+      await assert.rejects(app.acquireTokenSilent({ account, scopes: [PC_SCOPE], forceRefresh: true }), /AADSTS50173/);
+
+      const again = await signedInApp();
+      user.accountEnabled = false;
+      await assert.rejects(again.app.acquireTokenSilent({ account: again.account, scopes: [PC_SCOPE], forceRefresh: true }), /AADSTS50057/);
+    });
+
+    it('asks for MFA (50076) when MFA was enforced after a sign-in without it', async () => {
+      const first = await signInAndRedeem({ upn: PLAIN.upn, password: PLAIN.password, scope: 'openid offline_access User.Read' });
+      assert.equal(first.status, 200, JSON.stringify(first.body));
+      sim.scenario.tenants[0]!.users.find((u) => u.userPrincipalName === PLAIN.upn)!.mfaEnforced = true;
+      const refreshed = await token(PARTNER, {
+        grant_type: 'refresh_token', client_id: CONNECTOR.appId, client_secret: CONNECTOR.secret,
+        refresh_token: String(first.body.refresh_token), scope: 'openid offline_access User.Read',
+      });
+      assert.equal(refreshed.body.error, 'invalid_grant');
+      assert.equal(refreshed.body.suberror, 'basic_action');
+      assert.equal(aadsts(refreshed), 50076);
+    });
+
+    it('rotates: every refresh returns a new refresh token', async () => {
+      const first = await signInAndRedeem({ upn: ADMIN.upn, mfa: true, scope: `${PC_SCOPE} offline_access` });
+      const second = await token(PARTNER, { grant_type: 'refresh_token', client_id: CONNECTOR.appId, client_secret: CONNECTOR.secret, refresh_token: String(first.body.refresh_token), scope: `${PC_SCOPE} offline_access` });
+      assert.equal(second.status, 200);
+      assert.equal(typeof second.body.refresh_token, 'string');
+      assert.notEqual(second.body.refresh_token, first.body.refresh_token);
+    });
+  });
+
+  describe('consent', () => {
+    it('refuses delegated scopes the app has no consent for (AADSTS65001)', async () => {
+      const pc = await signInAndRedeem({ clientId: PUBLIC_APP.appId, redirectUri: PUBLIC_APP.redirectUri, upn: ADMIN.upn, mfa: true, scope: `${PC_SCOPE} offline_access` });
+      assert.equal(pc.status, 400);
+      assert.equal(pc.body.error, 'invalid_grant');
+      assert.equal(pc.body.suberror, 'consent_required');
+      assert.equal(aadsts(pc), 65001);
+
+      const graph = await signInAndRedeem({ upn: ADMIN.upn, mfa: true, scope: 'https://graph.microsoft.com/Directory.Read.All' });
+      assert.equal(aadsts(graph), 65001);
+    });
+
+    it('records Partner Center consent given at sign-in with prompt=consent', async () => {
+      const { verifier, challenge } = await pkce();
+      const code = await signInWithoutBrowser({
+        sim, tenant: PARTNER, clientId: PUBLIC_APP.appId, redirectUri: PUBLIC_APP.redirectUri, codeChallenge: challenge,
+        scope: `${PC_SCOPE} offline_access`, prompt: 'consent', upn: ADMIN.upn, mfa: true,
+      });
+      assert.equal(sim.scenario.tenants[0]!.applications.find((a) => a.appId === PUBLIC_APP.appId)?.partnerCenterConsent, true);
+      const reply = await token(PARTNER, { grant_type: 'authorization_code', client_id: PUBLIC_APP.appId, code, redirect_uri: PUBLIC_APP.redirectUri, code_verifier: verifier, scope: `${PC_SCOPE} offline_access` });
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    });
+
+    it('grants admin consent only for a Global Administrator, then app-only tokens carry every requested role', async () => {
+      await assert.rejects(
+        adminConsentWithoutBrowser({ sim, tenant: PARTNER, clientId: CONNECTOR.appId, redirectUri: CONNECTOR.redirectUri, upn: PLAIN.upn, password: PLAIN.password, state: 's' }),
+        (err: unknown) => err instanceof SignInError && err.error === 'access_denied' && err.aadsts === 90094,
+      );
+      const params = await adminConsentWithoutBrowser({ sim, tenant: PARTNER, clientId: CONNECTOR.appId, redirectUri: CONNECTOR.redirectUri, upn: ADMIN.upn, mfa: true, state: 'consent-1' });
+      assert.equal(params.get('admin_consent'), 'True');
+      assert.equal(params.get('tenant'), PARTNER);
+      assert.equal(params.get('state'), 'consent-1');
+      const reply = await token(PARTNER, { grant_type: 'client_credentials', client_id: CONNECTOR.appId, client_secret: CONNECTOR.secret, scope: GRAPH_DEFAULT });
+      assert.deepEqual(decodeJwt(String(reply.body.access_token)).roles, ['Directory.ReadWrite.All', 'Group.ReadWrite.All', 'RoleManagement.ReadWrite.Directory', 'User.ReadWrite.All']);
+    });
+
+    it('shows the admin consent page on GET', async () => {
+      const res = await fetch(`${sim.baseUrl}/${PARTNER}/v2.0/adminconsent?client_id=${CONNECTOR.appId}&redirect_uri=${encodeURIComponent(CONNECTOR.redirectUri)}&scope=${encodeURIComponent(GRAPH_DEFAULT)}&state=x`);
+      assert.equal(res.status, 200);
+      const html = await res.text();
+      assert.match(html, /name="decision" value="accept"/);
+      assert.match(html, /Partner Onboarding Connector/);
+    });
+  });
+
+  describe('tokens for other simulated services', () => {
+    const request = (authorization?: string): SimRequest => ({
+      method: 'GET', url: new URL(`${sim.baseUrl}/graph/v1.0/me`), path: '/v1.0/me', body: Buffer.alloc(0), params: {},
+      headers: authorization ? { authorization } : {},
+    });
+
+    it('verifyBearer accepts the right audience and answers everything else with a Graph-style 401', async () => {
+      const reply = await token(PARTNER, { grant_type: 'client_credentials', client_id: CONNECTOR.appId, client_secret: CONNECTOR.secret, scope: GRAPH_DEFAULT });
+      const accessToken = String(reply.body.access_token);
+      const ok = verifyBearer(sim, request(`Bearer ${accessToken}`), AUDIENCE.graph);
+      assert.ok(ok.ok);
+      assert.equal(ok.claims.tid, PARTNER);
+
+      const wrongAudience = verifyBearer(sim, request(`Bearer ${accessToken}`), AUDIENCE.partnerCenter);
+      assert.ok(!wrongAudience.ok);
+      assert.equal(wrongAudience.reply.status, 401);
+      assert.equal((wrongAudience.reply.body as { error: { code: string } }).error.code, 'InvalidAuthenticationToken');
+
+      const missing = verifyBearer(sim, request(), AUDIENCE.graph);
+      assert.ok(!missing.ok);
+      sim.advanceClock(2 * 3600_000);
+      const expired = verifyBearer(sim, request(`Bearer ${accessToken}`), AUDIENCE.graph);
+      assert.ok(!expired.ok);
+      assert.match((expired.reply.body as { error: { message: string } }).error.message, /expired/);
+    });
+
+    it('parses scopes the way Entra ID does', () => {
+      const parsed = parseScopes(`openid offline_access ${sim.baseUrl}/partnercenter/user_impersonation`, sim.baseUrl);
+      assert.ok(parsed.ok);
+      assert.equal(parsed.resource?.aud, 'https://api.partnercenter.microsoft.com');
+      assert.deepEqual(parsed.names, ['user_impersonation']);
+      const mixed = parseScopes(`${PC_SCOPE} https://graph.microsoft.com/User.Read`, sim.baseUrl);
+      assert.ok(!mixed.ok);
+      assert.equal(mixed.aadsts, 28000);
+      const unknown = parseScopes('https://unknown.example/.default', sim.baseUrl);
+      assert.ok(!unknown.ok);
+      assert.equal(unknown.aadsts, 500011);
+    });
+  });
+});
