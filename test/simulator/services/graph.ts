@@ -1,5 +1,1080 @@
-import { Router } from '../http';
-import type { ServiceFactory } from '../server';
+import { z } from 'zod';
+import { customerByTenantId, guidFrom, manageableAt, manageableCount, type GeneratedCustomer } from '../customers';
+import { bearer, json, odataError, readJson, Router, type SimReply, type SimRequest } from '../http';
+import type { Claims } from '../jwt';
+import { resolveWhen, type Application, type Gdap, type Tenant, type User } from '../scenario';
+import {
+  DIRECTORY_ROLE_TEMPLATES, GLOBAL_ADMIN_TEMPLATE_ID, GRAPH_APP_ROLES, GRAPH_RESOURCE_APP_ID, GRAPH_SCOPES,
+  PARTNER_CENTER_RESOURCE_APP_ID, PARTNER_CENTER_USER_IMPERSONATION_ID, STANDARD_GDAP_ROLES,
+} from '../scenarios/ids';
+import type { ServiceFactory, SimContext } from '../server';
 
-/** Microsoft Graph simulator (in progress). */
-export const graphService: ServiceFactory = () => ({ name: 'graph', prefix: '/graph', router: new Router() });
+/**
+ * Microsoft Graph simulator, mounted at `/graph` (so `https://graph.microsoft.com/v1.0/users` is
+ * `${baseUrl}/graph/v1.0/users`). Every call is scoped to the tenant in the token's `tid`, checks
+ * the same permissions real Graph documents for it, and answers in Graph's shapes: `@odata.context`,
+ * absolute `@odata.nextLink` with `$skiptoken`, `$select` projection (users hide `accountEnabled`
+ * and `passwordPolicies` unless selected, like Graph), a small `$filter` subset, `$batch` (≤ 20)
+ * and throttling (`scenario.throttling.graph.every`).
+ */
+
+type Json = Record<string, unknown>;
+type Version = 'v1.0' | 'beta';
+
+/** A mail accepted by `POST /users/{id}/sendMail`. */
+export interface SentMail {
+  id: string;
+  tenantId: string;
+  from: string;
+  to: string[];
+  cc: string[];
+  subject: string;
+  contentType: string;
+  content: string;
+  sentAt: string;
+}
+
+const outboxes = new WeakMap<SimContext, SentMail[]>();
+
+/** Mails sent through the simulated Graph since the scenario was loaded (oldest first). */
+export function graphOutbox(ctx: SimContext): readonly SentMail[] {
+  return outboxes.get(ctx) ?? [];
+}
+
+const GRAPH_AUDIENCES = new Set(['https://graph.microsoft.com', 'https://graph.microsoft.com/', GRAPH_RESOURCE_APP_ID]);
+/** Tenant that owns Microsoft's first-party apps (appOwnerOrganizationId of Graph's service principal). */
+const MICROSOFT_SERVICES_TENANT_ID = 'f8cdef31-a31e-4b4a-93e4-5f571e91255a';
+const DAY_MS = 86_400_000;
+const MAX_BATCH = 20;
+
+interface Caller {
+  tenant: Tenant;
+  claims: Claims;
+  appOnly: boolean;
+  /** App roles (app-only) or delegated scopes. */
+  permissions: Set<string>;
+}
+
+/** How a 403 looks: directory APIs, policy APIs, reports and mail each word it their own way. */
+type DenyStyle = 'directory' | 'policy' | 'reports' | 'mail';
+
+interface Need {
+  app: readonly string[];
+  delegated: readonly string[];
+  style?: DenyStyle;
+  /** Delegated scopes that suffice when the caller reads itself (`/me`). */
+  self?: readonly string[];
+}
+
+interface Call {
+  req: SimRequest;
+  version: Version;
+  params: Record<string, string>;
+  caller: Caller;
+  tenant: Tenant;
+  /** The path addressed the caller itself through `/me`. */
+  self: boolean;
+}
+
+interface Route {
+  method: string;
+  pattern: string[];
+  need?: Need;
+  betaOnly?: boolean;
+  handle(call: Call): SimReply;
+}
+
+// ---- permission sets (from each API's "Permissions" table on learn.microsoft.com/graph/api) ----
+const DIR_READ = ['Directory.Read.All', 'Directory.ReadWrite.All'];
+const DELEGATED_DIR_READ = [...DIR_READ, 'Directory.AccessAsUser.All'];
+const USERS: Need = {
+  app: ['User.Read.All', 'User.ReadWrite.All', ...DIR_READ],
+  delegated: ['User.ReadBasic.All', 'User.Read.All', 'User.ReadWrite.All', ...DELEGATED_DIR_READ],
+  self: ['User.Read', 'User.ReadWrite'],
+};
+const MEMBERSHIP: Need = {
+  app: ['User.Read.All', 'User.ReadWrite.All', 'GroupMember.Read.All', 'Group.Read.All', 'Group.ReadWrite.All', ...DIR_READ],
+  delegated: ['User.Read.All', 'GroupMember.Read.All', 'Group.Read.All', ...DELEGATED_DIR_READ],
+  self: ['User.Read'],
+};
+const GROUPS: Need = {
+  app: ['Group.Read.All', 'Group.ReadWrite.All', 'GroupMember.Read.All', ...DIR_READ],
+  delegated: ['Group.Read.All', 'Group.ReadWrite.All', 'GroupMember.Read.All', ...DELEGATED_DIR_READ],
+};
+const GROUP_MEMBER_WRITE: Need = {
+  app: ['GroupMember.ReadWrite.All', 'Group.ReadWrite.All', 'Directory.ReadWrite.All'],
+  delegated: ['GroupMember.ReadWrite.All', 'Group.ReadWrite.All', 'Directory.ReadWrite.All', 'Directory.AccessAsUser.All'],
+};
+const ROLES: Need = {
+  app: ['RoleManagement.Read.Directory', 'RoleManagement.ReadWrite.Directory', ...DIR_READ],
+  delegated: ['RoleManagement.Read.Directory', 'RoleManagement.ReadWrite.Directory', ...DELEGATED_DIR_READ],
+};
+const APPS: Need = {
+  app: ['Application.Read.All', 'Application.ReadWrite.All', ...DIR_READ],
+  delegated: ['Application.Read.All', 'Application.ReadWrite.All', ...DELEGATED_DIR_READ],
+};
+const GRANTS: Need = {
+  app: ['DelegatedPermissionGrant.Read.All', 'DelegatedPermissionGrant.ReadWrite.All', ...DIR_READ],
+  delegated: ['DelegatedPermissionGrant.Read.All', 'DelegatedPermissionGrant.ReadWrite.All', ...DELEGATED_DIR_READ],
+};
+const ORGANIZATION: Need = {
+  app: ['Organization.Read.All', 'Organization.ReadWrite.All', ...DIR_READ],
+  delegated: ['User.Read', 'Organization.Read.All', ...DELEGATED_DIR_READ],
+};
+const REPORTS: Need = { app: ['AuditLog.Read.All'], delegated: ['AuditLog.Read.All'], style: 'reports' };
+const POLICIES: Need = { app: ['Policy.Read.All'], delegated: ['Policy.Read.All'], style: 'policy' };
+const GDAP: Need = {
+  app: ['DelegatedAdminRelationship.Read.All', 'DelegatedAdminRelationship.ReadWrite.All'],
+  delegated: ['DelegatedAdminRelationship.Read.All', 'DelegatedAdminRelationship.ReadWrite.All'],
+};
+const MAIL: Need = { app: ['Mail.Send'], delegated: ['Mail.Send'], style: 'mail' };
+
+export const graphService: ServiceFactory = (ctx) => {
+  const outbox: SentMail[] = [];
+  outboxes.set(ctx, outbox);
+  let seen = 0;
+  const root = `${ctx.baseUrl}/graph`;
+
+  // ---------- plumbing ----------
+
+  function throttle(): SimReply | undefined {
+    const { every, retryAfterSeconds } = ctx.scenario.throttling.graph;
+    if (every <= 0) return undefined;
+    seen += 1;
+    if (seen % every !== 0) return undefined;
+    return odataError(429, 'TooManyRequests', `Too many requests. Retry after ${retryAfterSeconds} seconds.`,
+      { 'Retry-After': String(retryAfterSeconds) });
+  }
+
+  function authenticate(req: SimRequest): Caller | SimReply {
+    const token = bearer(req);
+    if (!token) return odataError(401, 'InvalidAuthenticationToken', 'Access token is empty.');
+    const verified = ctx.signer.verify(token, ctx.now());
+    if (!verified.ok) {
+      const message = verified.reason === 'token expired'
+        ? 'Lifetime validation failed, the token is expired.'
+        : `Access token validation failure. ${verified.reason}.`;
+      return odataError(401, 'InvalidAuthenticationToken', message);
+    }
+    const claims = verified.claims;
+    if (typeof claims.aud !== 'string' || !GRAPH_AUDIENCES.has(claims.aud)) {
+      return odataError(401, 'InvalidAuthenticationToken', 'Access token validation failure. Invalid audience.');
+    }
+    const tenant = ctx.scenario.tenants.find((t) => t.id.toLowerCase() === String(claims.tid ?? '').toLowerCase());
+    if (!tenant) return odataError(401, 'InvalidAuthenticationToken', 'Access token validation failure. Unknown tenant.');
+    const appOnly = typeof claims.scp !== 'string' || claims.scp.trim() === '';
+    const permissions = new Set(appOnly ? (Array.isArray(claims.roles) ? claims.roles : []) : claims.scp!.split(/\s+/).filter(Boolean));
+    return { tenant, claims, appOnly, permissions };
+  }
+
+  function authorize(call: Call, need: Need): SimReply | undefined {
+    const { caller } = call;
+    const accepted = caller.appOnly ? need.app : [...need.delegated, ...(call.self ? need.self ?? [] : [])];
+    if (accepted.some((p) => caller.permissions.has(p))) return undefined;
+    switch (need.style ?? 'directory') {
+      case 'policy':
+        return odataError(403, 'AccessDenied', 'You cannot perform the requested operation, required scopes are missing in the token.');
+      case 'reports':
+        return odataError(403, 'Authentication_MSGraphPermissionMissing',
+          `Calling principal does not have required MSGraph permissions ${need.app.join(', ')}`);
+      case 'mail':
+        return odataError(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
+      default:
+        return odataError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+    }
+  }
+
+  /** `applications(appId='x')` → `applications`, `(appId)`, `x`; `users('x')` → `users`, `x`. */
+  function normalize(segments: string[]): string[] {
+    const out: string[] = [];
+    for (const s of segments) {
+      const keyed = /^([A-Za-z]+)\(([A-Za-z]+)=(?:'((?:[^']|'')*)'|([^)]*))\)$/.exec(s);
+      const plain = /^([A-Za-z]+)\('((?:[^']|'')*)'\)$/.exec(s);
+      if (keyed) out.push(keyed[1]!, `(${keyed[2]!})`, (keyed[3] ?? keyed[4] ?? '').replace(/''/g, "'"));
+      else if (plain) out.push(plain[1]!, plain[2]!.replace(/''/g, "'"));
+      else out.push(s);
+    }
+    return out;
+  }
+
+  function match(pattern: string[], parts: string[]): Record<string, string> | undefined {
+    if (pattern.length !== parts.length) return undefined;
+    const params: Record<string, string> = {};
+    for (let i = 0; i < pattern.length; i++) {
+      const p = pattern[i]!;
+      const v = parts[i]!;
+      if (p.startsWith(':')) params[p.slice(1)] = v;
+      else if (p.toLowerCase() !== v.toLowerCase()) return undefined;
+    }
+    return params;
+  }
+
+  /** Runs one request (top-level or a `$batch` item) through throttling, auth and the route table. */
+  function dispatch(req: SimRequest, inBatch: boolean): SimReply {
+    const limited = throttle();
+    if (limited) return limited;
+    let parts: string[];
+    try {
+      parts = req.path.split('/').filter(Boolean).map((p) => decodeURIComponent(p));
+    } catch {
+      return odataError(400, 'BadRequest', 'Malformed URL.');
+    }
+    const version = parts.shift();
+    if (version !== 'v1.0' && version !== 'beta') return odataError(400, 'BadRequest', `Invalid version: ${version ?? ''}`);
+    const auth = authenticate(req);
+    if (!('tenant' in auth)) return auth;
+    let self = false;
+    if (parts[0]?.toLowerCase() === 'me') {
+      if (auth.appOnly) return odataError(400, 'BadRequest', '/me request is only valid with delegated authentication flow.');
+      parts.splice(0, 1, 'users', String(auth.claims.oid ?? ''));
+      self = true;
+    }
+    if (parts.length === 1 && parts[0] === '$batch') {
+      if (inBatch) return odataError(400, 'BadRequest', 'Nested $batch requests are not supported.');
+      if (req.method !== 'POST') return odataError(405, 'MethodNotAllowed', 'Only POST is allowed on $batch.');
+      return batch(req, version);
+    }
+    const normalized = normalize(parts);
+    let methodMismatch = false;
+    for (const route of routes) {
+      const params = match(route.pattern, normalized);
+      if (!params) continue;
+      if (route.method !== req.method) { methodMismatch = true; continue; }
+      if (route.betaOnly && version !== 'beta') break;
+      // Delegated User.Read reads the caller itself, whether addressed as /me or by its own id or UPN.
+      const me = !auth.appOnly && params.id !== undefined
+        && [auth.claims.oid, auth.claims.upn].some((v) => typeof v === 'string' && same(v, params.id!));
+      const call: Call = { req, version, params, caller: auth, tenant: auth.tenant, self: self || me };
+      if (route.need) {
+        const denied = authorize(call, route.need);
+        if (denied) return denied;
+      }
+      return route.handle(call);
+    }
+    if (methodMismatch) return odataError(405, 'Request_BadRequest', `The HTTP method '${req.method}' is not allowed on this resource.`);
+    return odataError(400, 'BadRequest', `Resource not found for the segment '${parts[parts.length - 1] ?? ''}'.`);
+  }
+
+  function batch(outer: SimRequest, version: Version): SimReply {
+    const parsed = BatchBody.safeParse(readJson(outer));
+    if (!parsed.success) return odataError(400, 'BadRequest', 'Invalid batch payload format.');
+    const { requests } = parsed.data;
+    if (requests.length > MAX_BATCH) {
+      return odataError(400, 'BadRequest', `Number of batch requests (${requests.length}) exceeds the maximum of ${MAX_BATCH}.`);
+    }
+    if (new Set(requests.map((r) => r.id)).size !== requests.length) return odataError(400, 'BadRequest', 'Batch request ids must be unique.');
+    const status = new Map<string, number>();
+    const responses = requests.map((item) => {
+      const failed = (item.dependsOn ?? []).some((d) => (status.get(d) ?? 424) >= 400);
+      const reply = failed
+        ? odataError(424, 'FailedDependency', 'A request this request depends on failed.')
+        : dispatch(subRequest(outer, version, item), true);
+      status.set(item.id, reply.status);
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(reply.headers ?? {})) headers[canonicalHeader(k)] = v;
+      return reply.body === undefined
+        ? { id: item.id, status: reply.status, headers }
+        : { id: item.id, status: reply.status, headers, body: reply.body };
+    });
+    return json(200, { responses });
+  }
+
+  function subRequest(outer: SimRequest, version: Version, item: BatchItem): SimRequest {
+    // The JS SDK sends absolute URLs stripped to their path ("/graph/v1.0/users/x"); Graph's own
+    // docs use paths relative to the version ("/users/x"). Accept both.
+    let rel = item.url.replace(/^https?:\/\/[^/]+/i, '');
+    if (!rel.startsWith('/')) rel = '/' + rel;
+    rel = rel.replace(/^\/graph(?=\/)/i, '');
+    const v = /^\/(v1\.0|beta)(?=\/|\?|$)/i.exec(rel);
+    const ver = v ? v[1]!.toLowerCase() : version;
+    if (v) rel = rel.slice(v[0].length) || '/';
+    const url = new URL(`${root}/${ver}${rel}`);
+    const headers = { ...outer.headers };
+    for (const [k, val] of Object.entries(item.headers ?? {})) headers[k.toLowerCase()] = val;
+    const body = item.body === undefined ? Buffer.alloc(0)
+      : Buffer.from(typeof item.body === 'string' ? item.body : JSON.stringify(item.body));
+    return { method: item.method.toUpperCase(), url, path: url.pathname.slice('/graph'.length), headers, body, params: {} };
+  }
+
+  // ---------- tenant model ----------
+
+  const since = (days: number): string => new Date(ctx.loadedAt - days * DAY_MS).toISOString();
+  const graphSpId = (t: Tenant) => guidFrom('servicePrincipal', t.id, GRAPH_RESOURCE_APP_ID);
+  const partnerCenterSpId = (t: Tenant) => guidFrom('servicePrincipal', t.id, PARTNER_CENTER_RESOURCE_APP_ID);
+  const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+  function findUser(t: Tenant, idOrUpn: string): User | undefined {
+    return t.users.find((u) => same(u.id, idOrUpn) || same(u.userPrincipalName, idOrUpn));
+  }
+  function findApp(t: Tenant, by: 'spId' | 'appId' | 'objectId', id: string): Application | undefined {
+    return t.applications.find((a) => same(by === 'spId' ? a.servicePrincipalId : by === 'appId' ? a.appId : a.objectId, id));
+  }
+  function templateId(roleName: string): string {
+    return (DIRECTORY_ROLE_TEMPLATES as Record<string, string>)[roleName] ?? guidFrom('roleTemplate', roleName);
+  }
+  /** Activated directory roles: every role someone holds, and Global Administrator always. */
+  function activatedRoles(t: Tenant): string[] {
+    const names = new Set<string>(['Global Administrator']);
+    for (const u of t.users) for (const r of u.roles) names.add(r);
+    return [...names];
+  }
+  function groupsOfUser(t: Tenant, u: User) {
+    return t.groups.filter((g) => u.groups.some((n) => same(n, g.displayName)));
+  }
+  function groupsOfApp(t: Tenant, a: Application) {
+    return t.groups.filter((g) => a.servicePrincipalGroups.some((n) => same(n, g.displayName)));
+  }
+  function permissionId(kind: 'role' | 'scope', name: string): string {
+    const table: Record<string, string> = kind === 'role' ? GRAPH_APP_ROLES : GRAPH_SCOPES;
+    return table[name] ?? guidFrom('unknownPermission', kind, name);
+  }
+  /** Graph's appRoleAssignment and oauth2PermissionGrant ids are base64url strings, not GUIDs. */
+  function opaqueId(...parts: string[]): string {
+    return Buffer.from(guidFrom(...parts).replace(/-/g, '') + guidFrom('x', ...parts).replace(/-/g, '').slice(0, 20), 'hex').toString('base64url');
+  }
+
+  // ---------- entities ----------
+
+  const USER_DEFAULTS = ['businessPhones', 'displayName', 'givenName', 'jobTitle', 'mail', 'mobilePhone', 'officeLocation',
+    'preferredLanguage', 'surname', 'userPrincipalName', 'id'];
+
+  function userEntity(u: User): Entity {
+    const [given, ...rest] = u.displayName.split(' ');
+    return {
+      type: 'user',
+      defaults: USER_DEFAULTS,
+      data: {
+        id: u.id, businessPhones: [], displayName: u.displayName, givenName: given ?? null, surname: rest.join(' ') || null,
+        jobTitle: null, mail: u.userPrincipalName, mobilePhone: null, officeLocation: null, preferredLanguage: 'en-US',
+        userPrincipalName: u.userPrincipalName, accountEnabled: u.accountEnabled, passwordPolicies: u.passwordPolicies ?? null,
+        userType: 'Member', usageLocation: 'US', createdDateTime: since(120), onPremisesSyncEnabled: null,
+      },
+    };
+  }
+
+  function groupEntity(g: Tenant['groups'][number]): Entity {
+    return {
+      type: 'group',
+      data: {
+        id: g.id, deletedDateTime: null, classification: null, createdDateTime: since(365), description: g.description ?? null,
+        displayName: g.displayName, groupTypes: [], isAssignableToRole: null, mail: null, mailEnabled: false,
+        mailNickname: g.displayName.replace(/\W/g, ''), onPremisesSyncEnabled: null, securityEnabled: true, visibility: null,
+      },
+    };
+  }
+
+  function roleEntity(t: Tenant, name: string): Entity {
+    const template = templateId(name);
+    return {
+      type: 'directoryRole',
+      data: {
+        id: guidFrom('directoryRole', t.id, template), deletedDateTime: null, displayName: name, roleTemplateId: template,
+        description: template === GLOBAL_ADMIN_TEMPLATE_ID
+          ? 'Can manage all aspects of Microsoft Entra ID and Microsoft services that use Microsoft Entra identities.'
+          : `Built-in role: ${name}.`,
+      },
+    };
+  }
+
+  function appEntity(t: Tenant, a: Application): Entity {
+    const graphAccess = [
+      ...a.requestedAppRoles.map((n) => ({ id: permissionId('role', n), type: 'Role' })),
+      ...a.requestedScopes.map((n) => ({ id: permissionId('scope', n), type: 'Scope' })),
+    ];
+    return {
+      type: 'application',
+      data: {
+        id: a.objectId, deletedDateTime: null, appId: a.appId, displayName: a.displayName, createdDateTime: since(60),
+        description: null, identifierUris: [], isFallbackPublicClient: null, publisherDomain: t.domains[0],
+        signInAudience: 'AzureADMyOrg', tags: [], appRoles: [], keyCredentials: [],
+        passwordCredentials: a.secrets.map((s) => ({
+          customKeyIdentifier: null,
+          displayName: s.displayName,
+          endDateTime: resolveWhen(s.endDateTime, ctx.loadedAt).toISOString(),
+          // Graph never returns a secret again: only its first three characters.
+          hint: s.value.slice(0, 3),
+          keyId: s.keyId,
+          secretText: null,
+          startDateTime: resolveWhen(s.startDateTime, ctx.loadedAt).toISOString(),
+        })),
+        requiredResourceAccess: [
+          ...(graphAccess.length ? [{ resourceAppId: GRAPH_RESOURCE_APP_ID, resourceAccess: graphAccess }] : []),
+          { resourceAppId: PARTNER_CENTER_RESOURCE_APP_ID, resourceAccess: [{ id: PARTNER_CENTER_USER_IMPERSONATION_ID, type: 'Scope' }] },
+        ],
+        publicClient: { redirectUris: [] },
+        spa: { redirectUris: [] },
+        web: {
+          homePageUrl: null, logoutUrl: null, redirectUris: a.redirectUris,
+          implicitGrantSettings: { enableAccessTokenIssuance: false, enableIdTokenIssuance: false },
+        },
+      },
+    };
+  }
+
+  function servicePrincipalEntity(t: Tenant, a: Application): Entity {
+    return spEntity({ id: a.servicePrincipalId, appId: a.appId, displayName: a.displayName, owner: t.id, appRoles: [], scopes: [] });
+  }
+
+  function spEntity(sp: { id: string; appId: string; displayName: string; owner: string; appRoles: Json[]; scopes: Json[] }): Entity {
+    return {
+      type: 'servicePrincipal',
+      data: {
+        id: sp.id, deletedDateTime: null, accountEnabled: true, appDisplayName: sp.displayName, appId: sp.appId,
+        appOwnerOrganizationId: sp.owner, appRoleAssignmentRequired: false, displayName: sp.displayName,
+        servicePrincipalNames: [sp.appId], servicePrincipalType: 'Application', signInAudience: 'AzureADMyOrg', tags: [],
+        appRoles: sp.appRoles, oauth2PermissionScopes: sp.scopes, keyCredentials: [], passwordCredentials: [],
+      },
+    };
+  }
+
+  /** Microsoft's own service principals every partner tenant has: Graph and Partner Center. */
+  function firstPartySps(t: Tenant): Entity[] {
+    const graph = spEntity({
+      id: graphSpId(t), appId: GRAPH_RESOURCE_APP_ID, displayName: 'Microsoft Graph', owner: MICROSOFT_SERVICES_TENANT_ID,
+      appRoles: Object.entries(GRAPH_APP_ROLES).map(([value, id]) => ({
+        allowedMemberTypes: ['Application'], description: value, displayName: value, id, isEnabled: true, origin: 'Application', value,
+      })),
+      scopes: Object.entries(GRAPH_SCOPES).map(([value, id]) => ({
+        adminConsentDescription: value, adminConsentDisplayName: value, id, isEnabled: true, type: 'User',
+        userConsentDescription: value, userConsentDisplayName: value, value,
+      })),
+    });
+    const partnerCenter = spEntity({
+      id: partnerCenterSpId(t), appId: PARTNER_CENTER_RESOURCE_APP_ID, displayName: 'Microsoft Partner Center',
+      owner: MICROSOFT_SERVICES_TENANT_ID, appRoles: [],
+      scopes: [{
+        adminConsentDescription: 'Allow the application to access Partner Center on behalf of the signed-in user.',
+        adminConsentDisplayName: 'Access Partner Center', id: PARTNER_CENTER_USER_IMPERSONATION_ID, isEnabled: true, type: 'User',
+        userConsentDescription: null, userConsentDisplayName: null, value: 'user_impersonation',
+      }],
+    });
+    return [graph, partnerCenter];
+  }
+
+  function allServicePrincipals(t: Tenant): Entity[] {
+    return [...t.applications.map((a) => servicePrincipalEntity(t, a)), ...firstPartySps(t)];
+  }
+
+  function appRoleAssignments(t: Tenant, a: Application): Entity[] {
+    return a.grantedAppRoles.map((name) => ({
+      type: 'appRoleAssignment',
+      data: {
+        id: opaqueId('appRoleAssignment', a.servicePrincipalId, name), deletedDateTime: null, appRoleId: permissionId('role', name),
+        createdDateTime: since(30), principalDisplayName: a.displayName, principalId: a.servicePrincipalId,
+        principalType: 'ServicePrincipal', resourceDisplayName: 'Microsoft Graph', resourceId: graphSpId(t),
+      },
+    }));
+  }
+
+  function permissionGrants(t: Tenant): Entity[] {
+    const out: Entity[] = [];
+    for (const a of t.applications) {
+      const grant = (resourceId: string, scope: string) => out.push({
+        type: 'oAuth2PermissionGrant',
+        data: {
+          id: opaqueId('grant', a.servicePrincipalId, resourceId), clientId: a.servicePrincipalId, consentType: 'AllPrincipals',
+          principalId: null, resourceId, scope,
+        },
+      });
+      if (a.grantedScopes.length) grant(graphSpId(t), a.grantedScopes.join(' '));
+      if (a.partnerCenterConsent) grant(partnerCenterSpId(t), 'user_impersonation');
+    }
+    return out;
+  }
+
+  const METHOD_NAMES: Record<string, string | undefined> = {
+    microsoftAuthenticator: 'microsoftAuthenticatorPush', phoneAuthentication: 'mobilePhone', fido2: 'fido2SecurityKey',
+    softwareOneTimePasscode: 'softwareOneTimePasscode', windowsHelloForBusiness: 'windowsHelloForBusiness',
+    // A third-party provider (Duo via custom controls / federation) is invisible to Entra's registration report.
+    thirdParty: undefined,
+  };
+
+  function registrationEntity(u: User): Entity {
+    const methods = u.mfaMethods.map((m) => METHOD_NAMES[m]).filter((m): m is string => m !== undefined);
+    const preferred = methods.includes('microsoftAuthenticatorPush') ? 'push' : methods.includes('mobilePhone') ? 'sms'
+      : methods.includes('softwareOneTimePasscode') ? 'oath' : 'none';
+    return {
+      type: 'userRegistrationDetails',
+      data: {
+        id: u.id, userPrincipalName: u.userPrincipalName, userDisplayName: u.displayName, userType: 'member',
+        isAdmin: u.roles.length > 0, isSsprRegistered: false, isSsprEnabled: false, isSsprCapable: false,
+        isMfaRegistered: methods.length > 0, isMfaCapable: methods.length > 0, isPasswordlessCapable: methods.includes('fido2SecurityKey'),
+        isSystemPreferredAuthenticationMethodEnabled: true, lastUpdatedDateTime: since(1), methodsRegistered: methods,
+        systemPreferredAuthenticationMethods: preferred === 'none' ? [] : [preferred],
+        userPreferredMethodForSecondaryAuthentication: preferred,
+      },
+    };
+  }
+
+  function conditionalAccessEntity(p: Tenant['conditionalAccessPolicies'][number]): Entity {
+    return {
+      type: 'conditionalAccessPolicy',
+      data: {
+        id: p.id, displayName: p.displayName, state: p.state, createdDateTime: since(200), modifiedDateTime: since(20),
+        templateId: null,
+        conditions: {
+          clientAppTypes: ['all'], platforms: null, locations: null, signInRiskLevels: [], userRiskLevels: [],
+          applications: { includeApplications: ['All'], excludeApplications: [], includeUserActions: [] },
+          users: {
+            includeUsers: ['All'], excludeUsers: [], includeGroups: [], excludeGroups: [], includeRoles: [], excludeRoles: [],
+            includeGuestsOrExternalUsers: null,
+            excludeGuestsOrExternalUsers: p.excludesServiceProviderUsers ? {
+              guestOrExternalUserTypes: 'serviceProvider',
+              externalTenants: { '@odata.type': '#microsoft.graph.conditionalAccessAllExternalTenants', membershipKind: 'all' },
+            } : null,
+          },
+        },
+        grantControls: { operator: 'OR', builtInControls: p.requiresMfa ? ['mfa'] : ['block'], customAuthenticationFactors: [], termsOfUse: [] },
+        sessionControls: null,
+      },
+    };
+  }
+
+  function organizationEntity(t: Tenant, prefer: string): Entity {
+    // partnerTenantType is an evolvable enum: its two newest members need this Prefer header.
+    const evolvable = new Set(['resellerPartnerDelegatedAdmin', 'valueAddedResellerPartnerDelegatedAdmin']);
+    const wantsUnknown = /include-unknown-enum-members/i.test(prefer);
+    const type = t.partnerTenantType && evolvable.has(t.partnerTenantType) && !wantsUnknown ? 'unknownFutureValue' : t.partnerTenantType ?? null;
+    const defaultDomain = t.domains.find((d) => !d.toLowerCase().endsWith('.onmicrosoft.com')) ?? t.domains[0]!;
+    return {
+      type: 'organization',
+      data: {
+        id: t.id, deletedDateTime: null, businessPhones: [], city: null, country: null, countryLetterCode: t.countryLetterCode,
+        createdDateTime: since(900), displayName: t.displayName, marketingNotificationEmails: [], onPremisesSyncEnabled: null,
+        partnerTenantType: type, postalCode: null, preferredLanguage: 'en', state: null, street: null,
+        technicalNotificationMails: [], tenantType: 'AAD', assignedPlans: [], privacyProfile: null, provisionedPlans: [],
+        securityComplianceNotificationMails: [], securityComplianceNotificationPhones: [],
+        verifiedDomains: t.domains.map((name, i) => ({
+          capabilities: 'Email, OfficeCommunicationsOnline', isDefault: same(name, defaultDomain), isInitial: i === 0,
+          name, type: 'Managed',
+        })),
+      },
+    };
+  }
+
+  // ---------- GDAP: explicit relationships, or one derived per manageable generated customer ----------
+
+  interface Relationship { data: Json; assignments: Json[] }
+
+  function explicitRelationship(t: Tenant, g: Gdap): Relationship {
+    const end = resolveWhen(g.endDateTime, ctx.loadedAt);
+    const activated = new Date(end.getTime() - 730 * DAY_MS);
+    const customerName = customerByTenantId(t.customers, g.customerTenantId)?.companyName
+      ?? ctx.scenario.tenants.find((x) => same(x.id, g.customerTenantId))?.displayName ?? 'Customer';
+    return {
+      data: relationshipData(g.id, g.displayName, g.customerTenantId, customerName, g.status, g.roles, g.autoExtendDuration, activated, end),
+      assignments: g.accessAssignments.map((a) => assignmentData(a.id, groupId(t, a.groupDisplayName), a.roles, a.status, activated)),
+    };
+  }
+
+  function derivedRelationship(t: Tenant, c: GeneratedCustomer): Relationship {
+    const activated = new Date(ctx.loadedAt - 30 * DAY_MS);
+    const end = new Date(activated.getTime() + 730 * DAY_MS);
+    const id = `${guidFrom('gdap', t.id, c.tenantId)}-${c.tenantId}`;
+    const agents = t.groups.find((g) => same(g.displayName, 'AdminAgents'));
+    return {
+      data: relationshipData(id, `GDAP ${c.companyName}`.slice(0, 50), c.tenantId, c.companyName, 'active', STANDARD_GDAP_ROLES, 'P180D', activated, end),
+      assignments: agents ? [assignmentData(guidFrom('gdapAssignment', id), agents.id, STANDARD_GDAP_ROLES, 'active', activated)] : [],
+    };
+  }
+
+  function relationshipData(id: string, displayName: string, customerTenantId: string, customerName: string, status: string,
+    roles: readonly string[], autoExtend: string, activated: Date, end: Date): Json {
+    return {
+      '@odata.type': '#microsoft.graph.delegatedAdminRelationship',
+      '@odata.etag': `W/"${Buffer.from(guidFrom('etag', id)).toString('base64')}"`,
+      id, displayName, duration: 'P730D',
+      customer: { tenantId: customerTenantId, displayName: customerName },
+      accessDetails: { unifiedRoles: roles.map((roleDefinitionId) => ({ roleDefinitionId })) },
+      status, autoExtendDuration: autoExtend,
+      createdDateTime: new Date(activated.getTime() - DAY_MS).toISOString(),
+      lastModifiedDateTime: activated.toISOString(), activatedDateTime: activated.toISOString(), endDateTime: end.toISOString(),
+    };
+  }
+
+  function assignmentData(id: string, container: string, roles: readonly string[], status: string, at: Date): Json {
+    return {
+      '@odata.etag': `W/"${Buffer.from(guidFrom('etag', id)).toString('base64')}"`,
+      id, status, createdDateTime: at.toISOString(), lastModifiedDateTime: at.toISOString(),
+      accessContainer: { accessContainerId: container, accessContainerType: 'securityGroup' },
+      accessDetails: { unifiedRoles: roles.map((roleDefinitionId) => ({ roleDefinitionId })) },
+    };
+  }
+
+  function groupId(t: Tenant, displayName: string): string {
+    return t.groups.find((g) => same(g.displayName, displayName))?.id ?? guidFrom('group', t.id, displayName);
+  }
+
+  /** Explicit relationships win; only a tenant that lists none gets the derived ones. */
+  function relationshipSource(t: Tenant): { total: number; at(i: number): Relationship } {
+    if (t.gdapRelationships.length > 0) {
+      return { total: t.gdapRelationships.length, at: (i) => explicitRelationship(t, t.gdapRelationships[i]!) };
+    }
+    return { total: manageableCount(t.customers), at: (i) => derivedRelationship(t, manageableAt(t.customers, i)) };
+  }
+
+  function findRelationship(t: Tenant, id: string): Relationship | undefined {
+    const explicit = t.gdapRelationships.find((g) => same(g.id, id));
+    if (explicit) return explicitRelationship(t, explicit);
+    if (t.gdapRelationships.length > 0) return undefined;
+    const c = customerByTenantId(t.customers, id.slice(-36));
+    if (!c || c.resellerOnly) return undefined;
+    const rel = derivedRelationship(t, c);
+    return same(String(rel.data.id), id) ? rel : undefined;
+  }
+
+  // ---------- responses ----------
+
+  function notFound(id: string): SimReply {
+    return odataError(404, 'Request_ResourceNotFound', `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
+  }
+
+  function contextUrl(version: Version, fragment: string): string {
+    return `${root}/${version}/$metadata#${fragment}`;
+  }
+
+  function entityReply(call: Call, contextName: string, e: Entity): SimReply {
+    const select = parseSelect(call.req);
+    const projected = project(e, select, false);
+    if (typeof projected === 'string') return odataError(400, 'BadRequest', projected);
+    const ctxName = select ? `${contextName}(${select.join(',')})/$entity` : `${contextName}/$entity`;
+    return json(200, { '@odata.context': contextUrl(call.version, ctxName), ...projected });
+  }
+
+  interface ListOptions {
+    /** Properties `$filter` may use; none = `$filter` unsupported. */
+    filterable?: readonly string[];
+    pageSize?: number;
+    maxPageSize?: number;
+    /** Collections of mixed directory objects carry `@odata.type` on every item. */
+    withType?: boolean;
+  }
+
+  /** A paged collection over a lazily produced list (`at(i)` is only called for the page served). */
+  function listReply(call: Call, contextName: string, source: { total: number; at(i: number): Entity } | Entity[], opts: ListOptions = {}): SimReply {
+    const q = call.req.url.searchParams;
+    let items = Array.isArray(source) ? { total: source.length, at: (i: number) => source[i]! } : source;
+    const filterText = q.get('$filter');
+    if (filterText !== null) {
+      const typeName = items.total > 0 ? items.at(0).type : contextName;
+      const clauses = parseFilter(filterText, opts.filterable ?? [], typeName);
+      if (!Array.isArray(clauses)) return clauses;
+      const kept: Entity[] = [];
+      for (let i = 0; i < items.total; i++) {
+        const e = items.at(i);
+        if (clauses.every((c) => matches(e.data, c))) kept.push(e);
+      }
+      items = { total: kept.length, at: (i) => kept[i]! };
+    }
+    const maxPage = opts.maxPageSize ?? 999;
+    let top = opts.pageSize ?? 100;
+    const topText = q.get('$top');
+    if (topText !== null) {
+      top = Number(topText);
+      if (!Number.isInteger(top) || top < 1 || top > maxPage) {
+        return odataError(400, 'Request_BadRequest', `Invalid page size specified: '${topText}'. Must be between 1 and ${maxPage} inclusive.`);
+      }
+    }
+    let offset = 0;
+    const skip = q.get('$skiptoken') ?? q.get('$skipToken');
+    if (skip !== null) {
+      const decoded = decodeSkipToken(skip);
+      if (decoded === undefined || decoded > items.total) {
+        return odataError(400, 'Directory_ExpiredPageToken', 'The specified page token value has expired and can no longer be included in your request.');
+      }
+      offset = decoded;
+    }
+    const select = parseSelect(call.req);
+    const value: Json[] = [];
+    const end = Math.min(offset + top, items.total);
+    for (let i = offset; i < end; i++) {
+      const projected = project(items.at(i), select, opts.withType ?? false);
+      if (typeof projected === 'string') return odataError(400, 'BadRequest', projected);
+      value.push(projected);
+    }
+    const body: Json = { '@odata.context': contextUrl(call.version, select ? `${contextName}(${select.join(',')})` : contextName) };
+    if (q.get('$count') === 'true') body['@odata.count'] = items.total;
+    if (end < items.total) body['@odata.nextLink'] = nextLink(call, end);
+    body.value = value;
+    return json(200, body);
+  }
+
+  function nextLink(call: Call, offset: number): string {
+    const kept = call.req.url.search.replace(/^\?/, '').split('&').filter((p) => p && !/^(\$|%24)skiptoken=/i.test(p));
+    kept.push(`$skiptoken=${Buffer.from(JSON.stringify({ o: offset })).toString('base64url')}`);
+    return `${root}${call.req.url.pathname.slice('/graph'.length)}?${kept.join('&')}`;
+  }
+
+  // ---------- handlers ----------
+
+  function withUser(call: Call, fn: (u: User) => SimReply): SimReply {
+    const id = call.params.id!;
+    const u = findUser(call.tenant, id);
+    return u ? fn(u) : notFound(id);
+  }
+
+  function withSp(call: Call, fn: (a: Application) => SimReply): SimReply {
+    const appId = call.params.appId;
+    const a = appId !== undefined ? findApp(call.tenant, 'appId', appId) : findApp(call.tenant, 'spId', call.params.id!);
+    return a ? fn(a) : notFound(appId ?? call.params.id!);
+  }
+
+  function withGroup(call: Call, fn: (g: Tenant['groups'][number]) => SimReply): SimReply {
+    const g = call.tenant.groups.find((x) => same(x.id, call.params.id!));
+    return g ? fn(g) : notFound(call.params.id!);
+  }
+
+  function userMemberships(t: Tenant, u: User): Entity[] {
+    return [...groupsOfUser(t, u).map(groupEntity), ...u.roles.map((r) => roleEntity(t, r))];
+  }
+
+  function checkMemberGroups(call: Call, memberOf: Set<string>): SimReply {
+    const parsed = z.object({ groupIds: z.array(z.string()) }).safeParse(readJson(call.req));
+    if (!parsed.success) return odataError(400, 'Request_BadRequest', "Invalid request body: expected {\"groupIds\": [...]}.");
+    if (parsed.data.groupIds.length > 20) return odataError(400, 'Request_BadRequest', 'A maximum of 20 groupIds can be checked per request.');
+    const value = parsed.data.groupIds.filter((id) => memberOf.has(id.toLowerCase()));
+    return json(200, { '@odata.context': contextUrl(call.version, 'Collection(Edm.String)'), value });
+  }
+
+  function roleByParams(call: Call): { name: string; entity: Entity } | undefined {
+    const t = call.tenant;
+    const names = activatedRoles(t);
+    const template = call.params.templateId;
+    const name = template !== undefined
+      ? names.find((n) => same(templateId(n), template))
+      : names.find((n) => same(String(roleEntity(t, n).data.id), call.params.id!));
+    return name === undefined ? undefined : { name, entity: roleEntity(t, name) };
+  }
+
+  function roleMembers(call: Call): SimReply {
+    const role = roleByParams(call);
+    if (!role) return notFound(call.params.templateId ?? call.params.id!);
+    const members = call.tenant.users.filter((u) => u.roles.some((r) => same(r, role.name))).map(userEntity);
+    return listReply(call, 'directoryObjects', members, { withType: true });
+  }
+
+  function sendMail(call: Call): SimReply {
+    return withUser(call, (u) => {
+      if (!call.caller.appOnly && !same(u.id, String(call.caller.claims.oid ?? ''))) {
+        return odataError(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
+      }
+      const parsed = SendMailBody.safeParse(readJson(call.req));
+      if (!parsed.success) return odataError(400, 'ErrorInvalidRecipients', 'At least one recipient is not valid.');
+      const m = parsed.data.message;
+      outbox.push({
+        id: guidFrom('mail', outbox.length, ctx.now()),
+        tenantId: call.tenant.id,
+        from: u.userPrincipalName,
+        to: m.toRecipients.map((r) => r.emailAddress.address),
+        cc: (m.ccRecipients ?? []).map((r) => r.emailAddress.address),
+        subject: m.subject ?? '',
+        contentType: m.body?.contentType ?? 'text',
+        content: m.body?.content ?? '',
+        sentAt: new Date(ctx.now()).toISOString(),
+      });
+      return { status: 202, headers: {} };
+    });
+  }
+
+  function addMember(call: Call): SimReply {
+    return withGroup(call, (g) => {
+      const ref = z.object({ '@odata.id': z.string() }).safeParse(readJson(call.req));
+      if (!ref.success) return odataError(400, 'Request_BadRequest', "Invalid request body: expected {\"@odata.id\": \"…/directoryObjects/{id}\"}.");
+      const memberId = ref.data['@odata.id'].split('/').filter(Boolean).pop() ?? '';
+      const t = call.tenant;
+      const user = t.users.find((u) => same(u.id, memberId));
+      const app = findApp(t, 'spId', memberId);
+      const list = user?.groups ?? app?.servicePrincipalGroups;
+      if (!list) return notFound(memberId);
+      if (list.some((n) => same(n, g.displayName))) {
+        return odataError(400, 'Request_BadRequest', "One or more added object references already exist for the following modified properties: 'members'.");
+      }
+      list.push(g.displayName);
+      return { status: 204, headers: {} };
+    });
+  }
+
+  function removeMember(call: Call): SimReply {
+    return withGroup(call, (g) => {
+      const memberId = call.params.memberId!;
+      const t = call.tenant;
+      const list = t.users.find((u) => same(u.id, memberId))?.groups ?? findApp(t, 'spId', memberId)?.servicePrincipalGroups;
+      const i = list?.findIndex((n) => same(n, g.displayName)) ?? -1;
+      if (!list || i < 0) return notFound(memberId);
+      list.splice(i, 1);
+      return { status: 204, headers: {} };
+    });
+  }
+
+  const r = (method: string, path: string, need: Need | undefined, handle: (call: Call) => SimReply, betaOnly = false): Route =>
+    ({ method, pattern: path.split('/').filter(Boolean), need, handle, betaOnly });
+
+  const USER_FILTER = ['id', 'userPrincipalName', 'displayName', 'mail', 'accountEnabled', 'userType'];
+  const GROUP_FILTER = ['id', 'displayName', 'securityEnabled', 'mailEnabled', 'mailNickname'];
+
+  // Keyed forms (`x(appId='…')`) come before `x/:id/…` so an id never swallows the key marker.
+  const routes: Route[] = [
+    r('GET', 'users', USERS, (c) => listReply(c, 'users', c.tenant.users.map(userEntity), { filterable: USER_FILTER })),
+    r('GET', 'users/:id', USERS, (c) => withUser(c, (u) => entityReply(c, 'users', userEntity(u)))),
+    r('GET', 'users/:id/memberOf', MEMBERSHIP, (c) => withUser(c, (u) =>
+      listReply(c, 'directoryObjects', userMemberships(c.tenant, u), { withType: true }))),
+    r('GET', 'users/:id/transitiveMemberOf', MEMBERSHIP, (c) => withUser(c, (u) =>
+      listReply(c, 'directoryObjects', userMemberships(c.tenant, u), { withType: true }))),
+    r('POST', 'users/:id/checkMemberGroups', MEMBERSHIP, (c) => withUser(c, (u) =>
+      checkMemberGroups(c, new Set(groupsOfUser(c.tenant, u).map((g) => g.id.toLowerCase()))))),
+    r('POST', 'users/:id/sendMail', MAIL, sendMail),
+    r('GET', 'users/:id/authentication/requirements', POLICIES, (c) => withUser(c, (u) => json(200, {
+      '@odata.context': contextUrl(c.version, `users('${u.id}')/authentication/requirements/$entity`),
+      perUserMfaState: u.mfaEnforced ? 'enforced' : 'disabled',
+    })), true),
+
+    r('GET', 'groups', GROUPS, (c) => listReply(c, 'groups', c.tenant.groups.map(groupEntity), { filterable: GROUP_FILTER })),
+    r('GET', 'groups/:id', GROUPS, (c) => withGroup(c, (g) => entityReply(c, 'groups', groupEntity(g)))),
+    ...['members', 'transitiveMembers'].map((rel) => r('GET', `groups/:id/${rel}`, GROUPS, (c) => withGroup(c, (g) => {
+      const t = c.tenant;
+      const users = t.users.filter((u) => u.groups.some((n) => same(n, g.displayName))).map(userEntity);
+      const sps = t.applications.filter((a) => a.servicePrincipalGroups.some((n) => same(n, g.displayName))).map((a) => servicePrincipalEntity(t, a));
+      return listReply(c, 'directoryObjects', [...users, ...sps], { withType: true });
+    }))),
+    r('POST', 'groups/:id/members/$ref', GROUP_MEMBER_WRITE, addMember),
+    r('DELETE', 'groups/:id/members/:memberId/$ref', GROUP_MEMBER_WRITE, removeMember),
+
+    r('GET', 'directoryRoles', ROLES, (c) => listReply(c, 'directoryRoles', activatedRoles(c.tenant).map((n) => roleEntity(c.tenant, n)),
+      { filterable: ['id', 'displayName', 'roleTemplateId'] })),
+    r('GET', 'directoryRoles/(roleTemplateId)/:templateId', ROLES, (c) => {
+      const role = roleByParams(c);
+      return role ? entityReply(c, 'directoryRoles', role.entity) : notFound(c.params.templateId!);
+    }),
+    r('GET', 'directoryRoles/(roleTemplateId)/:templateId/members', ROLES, roleMembers),
+    r('GET', 'directoryRoles/:id', ROLES, (c) => {
+      const role = roleByParams(c);
+      return role ? entityReply(c, 'directoryRoles', role.entity) : notFound(c.params.id!);
+    }),
+    r('GET', 'directoryRoles/:id/members', ROLES, roleMembers),
+
+    r('GET', 'applications', APPS, (c) => listReply(c, 'applications', c.tenant.applications.map((a) => appEntity(c.tenant, a)),
+      { filterable: ['id', 'appId', 'displayName'] })),
+    r('GET', 'applications/(appId)/:appId', APPS, (c) => {
+      const a = findApp(c.tenant, 'appId', c.params.appId!);
+      return a ? entityReply(c, 'applications', appEntity(c.tenant, a)) : notFound(c.params.appId!);
+    }),
+    r('GET', 'applications/:id', APPS, (c) => {
+      const a = findApp(c.tenant, 'objectId', c.params.id!);
+      return a ? entityReply(c, 'applications', appEntity(c.tenant, a)) : notFound(c.params.id!);
+    }),
+
+    r('GET', 'servicePrincipals', APPS, (c) => listReply(c, 'servicePrincipals', allServicePrincipals(c.tenant),
+      { filterable: ['id', 'appId', 'displayName', 'servicePrincipalType'] })),
+    r('GET', 'servicePrincipals/(appId)/:appId', APPS, (c) => spByAppId(c)),
+    r('GET', 'servicePrincipals/(appId)/:appId/appRoleAssignments', APPS, (c) => withSp(c, (a) =>
+      listReply(c, `servicePrincipals('${a.servicePrincipalId}')/appRoleAssignments`, appRoleAssignments(c.tenant, a)))),
+    r('GET', 'servicePrincipals/:id', APPS, (c) => {
+      const sp = allServicePrincipals(c.tenant).find((e) => same(String(e.data.id), c.params.id!));
+      return sp ? entityReply(c, 'servicePrincipals', sp) : notFound(c.params.id!);
+    }),
+    r('GET', 'servicePrincipals/:id/appRoleAssignments', APPS, (c) => withSp(c, (a) =>
+      listReply(c, `servicePrincipals('${a.servicePrincipalId}')/appRoleAssignments`, appRoleAssignments(c.tenant, a)))),
+    ...['memberOf', 'transitiveMemberOf'].map((rel) => r('GET', `servicePrincipals/:id/${rel}`, MEMBERSHIP, (c) => withSp(c, (a) =>
+      listReply(c, 'directoryObjects', groupsOfApp(c.tenant, a).map(groupEntity), { withType: true })))),
+    r('POST', 'servicePrincipals/:id/checkMemberGroups', MEMBERSHIP, (c) => withSp(c, (a) =>
+      checkMemberGroups(c, new Set(groupsOfApp(c.tenant, a).map((g) => g.id.toLowerCase()))))),
+
+    r('GET', 'oauth2PermissionGrants', GRANTS, (c) => listReply(c, 'oauth2PermissionGrants', permissionGrants(c.tenant),
+      { filterable: ['id', 'clientId', 'resourceId', 'consentType', 'principalId'] })),
+
+    r('GET', 'reports/authenticationMethods/userRegistrationDetails', REPORTS, (c) => listReply(c,
+      'reports/authenticationMethods/userRegistrationDetails', c.tenant.users.map(registrationEntity),
+      { filterable: ['id', 'userPrincipalName', 'isMfaRegistered', 'isMfaCapable', 'isAdmin', 'userType'] })),
+    r('GET', 'reports/authenticationMethods/userRegistrationDetails/:id', REPORTS, (c) => withUser(c, (u) =>
+      entityReply(c, 'reports/authenticationMethods/userRegistrationDetails', registrationEntity(u)))),
+
+    r('GET', 'policies/identitySecurityDefaultsEnforcementPolicy', POLICIES, (c) => json(200, {
+      '@odata.context': contextUrl(c.version, 'policies/identitySecurityDefaultsEnforcementPolicy/$entity'),
+      id: '00000000-0000-0000-0000-000000000005',
+      displayName: 'Security Defaults',
+      description: 'Security defaults is a set of basic identity security mechanisms recommended by Microsoft. When enabled, these recommendations will be automatically enforced in your organization. Administrators and users will be better protected from common identity related attacks.',
+      isEnabled: c.tenant.securityDefaultsEnabled,
+    })),
+    r('GET', 'identity/conditionalAccess/policies', POLICIES, (c) => listReply(c, 'identity/conditionalAccess/policies',
+      c.tenant.conditionalAccessPolicies.map(conditionalAccessEntity), { filterable: ['id', 'displayName', 'state'] })),
+    r('GET', 'identity/conditionalAccess/policies/:id', POLICIES, (c) => {
+      const p = c.tenant.conditionalAccessPolicies.find((x) => same(x.id, c.params.id!));
+      return p ? entityReply(c, 'identity/conditionalAccess/policies', conditionalAccessEntity(p)) : notFound(c.params.id!);
+    }),
+
+    r('GET', 'organization', ORGANIZATION, (c) => listReply(c, 'organization', [organizationEntity(c.tenant, String(c.req.headers.prefer ?? ''))])),
+    r('GET', 'organization/:id', ORGANIZATION, (c) => same(c.params.id!, c.tenant.id)
+      ? entityReply(c, 'organization', organizationEntity(c.tenant, String(c.req.headers.prefer ?? '')))
+      : notFound(c.params.id!)),
+
+    r('GET', 'tenantRelationships/delegatedAdminRelationships', GDAP, (c) => {
+      const src = relationshipSource(c.tenant);
+      return listReply(c, 'tenantRelationships/delegatedAdminRelationships',
+        { total: src.total, at: (i) => ({ type: 'delegatedAdminRelationship', data: src.at(i).data }) },
+        { filterable: ['id', 'displayName', 'status', 'customer/tenantId'], pageSize: 100, maxPageSize: 300 });
+    }),
+    r('GET', 'tenantRelationships/delegatedAdminRelationships/:id', GDAP, (c) => {
+      const rel = findRelationship(c.tenant, c.params.id!);
+      if (!rel) return notFound(c.params.id!);
+      return json(200, { '@odata.context': contextUrl(c.version, 'tenantRelationships/delegatedAdminRelationships/$entity'), ...rel.data });
+    }),
+    r('GET', 'tenantRelationships/delegatedAdminRelationships/:id/accessAssignments', GDAP, (c) => {
+      const rel = findRelationship(c.tenant, c.params.id!);
+      if (!rel) return notFound(c.params.id!);
+      return listReply(c, `tenantRelationships/delegatedAdminRelationships('${c.params.id!}')/accessAssignments`,
+        rel.assignments.map((data) => ({ type: 'delegatedAdminAccessAssignment', data })), { filterable: ['id', 'status'] });
+    }),
+  ];
+
+  function spByAppId(c: Call): SimReply {
+    const appId = c.params.appId!;
+    const sp = allServicePrincipals(c.tenant).find((e) => same(String(e.data.appId), appId));
+    return sp ? entityReply(c, 'servicePrincipals', sp) : notFound(appId);
+  }
+
+  // ---------- wiring ----------
+
+  const router = new Router();
+  for (const method of ['GET', 'POST', 'PATCH', 'PUT', 'DELETE']) {
+    for (const version of ['v1.0', 'beta']) router.add(method, `/${version}/*rest`, (req) => dispatch(req, false));
+  }
+  router.get('/_sim/graph/outbox', () => json(200, { value: outbox }));
+  router.delete('/_sim/graph/outbox', () => {
+    outbox.length = 0;
+    return { status: 204, headers: {} };
+  });
+
+  return {
+    name: 'graph',
+    prefix: '/graph',
+    router,
+    reset() {
+      outbox.length = 0;
+      seen = 0;
+    },
+  };
+};
+
+// ---------- request bodies ----------
+
+const BatchItemSchema = z.object({
+  id: z.string().min(1),
+  method: z.string().min(1),
+  url: z.string().min(1),
+  headers: z.record(z.string(), z.string()).optional(),
+  body: z.unknown().optional(),
+  dependsOn: z.array(z.string()).optional(),
+});
+type BatchItem = z.infer<typeof BatchItemSchema>;
+const BatchBody = z.object({ requests: z.array(BatchItemSchema).min(1) });
+
+const Recipient = z.object({ emailAddress: z.object({ address: z.string().email(), name: z.string().optional() }) });
+const SendMailBody = z.object({
+  message: z.object({
+    subject: z.string().optional(),
+    body: z.object({ contentType: z.string().optional(), content: z.string().optional() }).optional(),
+    toRecipients: z.array(Recipient).min(1),
+    ccRecipients: z.array(Recipient).optional(),
+  }),
+  saveToSentItems: z.union([z.boolean(), z.string()]).optional(),
+});
+
+function canonicalHeader(name: string): string {
+  return name.split('-').map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join('-');
+}
+
+// ---------- OData query helpers ----------
+
+interface Entity {
+  /** Graph type name without namespace (`user`, `group`…). */
+  type: string;
+  data: Json;
+  /** Properties returned without `$select`; all when absent. */
+  defaults?: readonly string[];
+}
+
+function parseSelect(req: SimRequest): string[] | undefined {
+  const text = req.url.searchParams.get('$select');
+  if (text === null || text.trim() === '') return undefined;
+  return text.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** The projected entity, or an error message for a property the type does not have. */
+function project(e: Entity, select: string[] | undefined, withType: boolean): Json | string {
+  const out: Json = withType ? { '@odata.type': `#microsoft.graph.${e.type}` } : {};
+  const keys = Object.keys(e.data);
+  if (!select) {
+    for (const k of e.defaults ?? keys) out[k] = e.data[k];
+    for (const k of keys) if (k.startsWith('@odata.')) out[k] = e.data[k];
+    return out;
+  }
+  for (const wanted of select) {
+    const key = keys.find((k) => k.toLowerCase() === wanted.toLowerCase());
+    if (key === undefined) {
+      // Mixed collections (memberOf): a property of another type is simply absent.
+      if (withType) continue;
+      return `Could not find a property named '${wanted}' on type 'microsoft.graph.${e.type}'.`;
+    }
+    out[key] = e.data[key];
+  }
+  return out;
+}
+
+type Clause = { op: 'eq'; prop: string; value: string | boolean | number | null } | { op: 'startswith'; prop: string; value: string };
+
+const CLAUSE = /^\s*(?:([A-Za-z][\w/]*)\s+eq\s+('(?:[^']|'')*'|true|false|null|-?\d+(?:\.\d+)?)|startswith\(\s*([A-Za-z][\w/]*)\s*,\s*'((?:[^']|'')*)'\s*\))\s*/i;
+
+/** Parses the `$filter` forms the simulator supports: `p eq v`, `startswith(p,'v')`, joined by `and`. */
+function parseFilter(text: string, allowed: readonly string[], typeName: string): Clause[] | SimReply {
+  const clauses: Clause[] = [];
+  let rest = text;
+  for (;;) {
+    const m = CLAUSE.exec(rest);
+    if (!m) return odataError(400, 'BadRequest', `Invalid filter clause: '${text}'. The simulator supports "property eq value", "startswith(property,'value')" and "and".`);
+    const prop = m[1] ?? m[3]!;
+    if (!allowed.some((a) => a.toLowerCase() === prop.toLowerCase())) {
+      return odataError(400, 'Request_UnsupportedQuery', `Unsupported or invalid query filter clause specified for property '${prop}' of resource '${typeName}'.`);
+    }
+    if (m[1] !== undefined) {
+      const raw = m[2]!;
+      const value = raw.startsWith("'") ? raw.slice(1, -1).replace(/''/g, "'")
+        : raw === 'true' ? true : raw === 'false' ? false : raw === 'null' ? null : Number(raw);
+      clauses.push({ op: 'eq', prop, value });
+    } else {
+      clauses.push({ op: 'startswith', prop, value: m[4]!.replace(/''/g, "'") });
+    }
+    rest = rest.slice(m[0].length);
+    if (rest.trim() === '') return clauses;
+    const and = /^and\s+/i.exec(rest);
+    if (!and) return odataError(400, 'BadRequest', `Invalid filter clause: '${text}'.`);
+    rest = rest.slice(and[0].length);
+  }
+}
+
+function propertyAt(data: Json, path: string): unknown {
+  let cur: unknown = data;
+  for (const part of path.split('/')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    const obj = cur as Json;
+    const key = Object.keys(obj).find((k) => k.toLowerCase() === part.toLowerCase());
+    cur = key === undefined ? undefined : obj[key];
+  }
+  return cur;
+}
+
+function matches(data: Json, c: Clause): boolean {
+  const v = propertyAt(data, c.prop);
+  if (c.op === 'startswith') return typeof v === 'string' && v.toLowerCase().startsWith(c.value.toLowerCase());
+  if (typeof v === 'string' && typeof c.value === 'string') return v.toLowerCase() === c.value.toLowerCase();
+  return (v ?? null) === c.value;
+}
+
+function decodeSkipToken(token: string): number | undefined {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    const o = (parsed as { o?: unknown } | null)?.o;
+    return typeof o === 'number' && Number.isInteger(o) && o >= 0 ? o : undefined;
+  } catch {
+    return undefined;
+  }
+}
