@@ -1,29 +1,40 @@
-import { ConversationState } from 'botbuilder';
+import { randomBytes } from 'node:crypto';
+import { ConversationState, TeamsInfo, type CloudAdapter, type TurnContext } from 'botbuilder';
 import { createAppCredential } from './auth/app-credential';
 import { createAdapter } from './bot/adapter';
 import { PartnerBot } from './bot/partner-bot';
 import type { AppConfig } from './config';
+import type { OnboardingServices } from './dialogs/services';
 import type { Logger, Redactor } from './logger';
+import { GraphMailer, OutboxMailer, type Mailer } from './mail/mailer';
+import { EmailVerificationService } from './onboarding/email-verification';
+import { Messages } from './onboarding/messages';
 import { createServer, type HttpServer } from './server/server';
+import { verifyEmailPage } from './server/verify-email-page';
 import { SqlStorage } from './store/bot-storage';
 import { ConversationReferenceRepository } from './store/conversation-references';
 import { openDatabase, type Db } from './store/db';
 import { migrate } from './store/migrate';
+import { PartnerRepository } from './store/partners';
 import { KeyVaultSecretStore } from './store/secrets/key-vault-secret-store';
 import { LocalSecretStore, loadOrCreateKeyFile } from './store/secrets/local-secret-store';
 import type { SecretStore } from './store/secrets/secret-store';
+import { Verbs } from './cards/verbs';
 
 export interface App {
   readonly config: AppConfig;
   readonly db: Db;
   readonly secrets: SecretStore;
   readonly references: ConversationReferenceRepository;
+  readonly partners: PartnerRepository;
   readonly http: HttpServer;
   /** Listens on the configured port (or `port`); resolves to the base URL. */
   start(port?: number): Promise<string>;
   /** Graceful stop: no new requests, turns in flight finish, database closed. */
   stop(): Promise<void>;
 }
+
+const PEPPER_SECRET = 'email-verification-pepper';
 
 export function createSecretStore(config: AppConfig, db: Db, redactor: Redactor): SecretStore {
   if (config.secrets.kind === 'keyvault') {
@@ -34,6 +45,32 @@ export function createSecretStore(config: AppConfig, db: Db, redactor: Redactor)
   }
   const key = config.secrets.key ?? loadOrCreateKeyFile(config.secrets.keyFile);
   return new LocalSecretStore(db, key, redactor);
+}
+
+export function createMailer(config: AppConfig): Mailer {
+  return config.mail.kind === 'graph'
+    ? new GraphMailer(config.microsoft.graphBaseUrl, createAppCredential(config), config.mail.sender)
+    : new OutboxMailer(config.mail.dir);
+}
+
+/** The key for hashing verification codes: made once, kept in the secret store. */
+async function verificationPepper(secrets: SecretStore): Promise<Buffer> {
+  const existing = await secrets.get(PEPPER_SECRET);
+  if (existing) return Buffer.from(existing, 'base64');
+  const fresh = randomBytes(32).toString('base64');
+  await secrets.set(PEPPER_SECRET, fresh);
+  return Buffer.from(fresh, 'base64');
+}
+
+async function teamsIdentity(context: TurnContext, logger: Logger): Promise<{ email?: string; userPrincipalName?: string } | undefined> {
+  try {
+    const member = await TeamsInfo.getMember(context, context.activity.from.id);
+    return { email: member.email ?? undefined, userPrincipalName: member.userPrincipalName ?? undefined };
+  } catch (err) {
+    // Not knowing who they are is fine: the mail is the fallback.
+    logger.warn({ err }, 'could not read the Teams member for email verification');
+    return undefined;
+  }
 }
 
 /** Builds everything from config, in one place: database → stores → bot → adapter → server. */
@@ -49,15 +86,25 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
   const secrets = createSecretStore(config, db, redactor);
   const storage = new SqlStorage(db);
   const references = new ConversationReferenceRepository(db);
-  const bot = new PartnerBot({ conversationState: new ConversationState(storage), references, logger });
+  const partners = new PartnerRepository(db);
+  const verification = new EmailVerificationService(db, partners, createMailer(config), await verificationPepper(secrets), config.server.publicBaseUrl);
+  const onboarding: OnboardingServices = { partners, verification, logger, teamsIdentity: (context) => teamsIdentity(context, logger) };
+  const bot = new PartnerBot({ conversationState: new ConversationState(storage), references, secrets, onboarding, logger });
   const adapter = createAdapter(config, logger);
-  const http = createServer({ adapter, bot, db, logger, bodyLimitBytes: config.server.bodyLimitBytes });
+
+  const useVerifyLink = async (token: string) => {
+    const result = await verification.useLink(token);
+    if (result.ok && result.conversationId) await tellChat(adapter, config, references, logger, result.tenantId, result.conversationId);
+    return verifyEmailPage(result);
+  };
+  const http = createServer({ adapter, bot, db, logger, bodyLimitBytes: config.server.bodyLimitBytes, verifyEmailLink: useVerifyLink });
   let stopped = false;
   return {
     config,
     db,
     secrets,
     references,
+    partners,
     http,
     start: (port = config.server.port) => http.listen(port),
     async stop() {
@@ -67,4 +114,24 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
       await db.close();
     },
   };
+}
+
+/** The link in the mail was used: say so in the chat where verification was asked for. */
+async function tellChat(adapter: CloudAdapter, config: AppConfig, references: ConversationReferenceRepository, logger: Logger, tenantId: string, conversationId: string): Promise<void> {
+  const stored = await references.get(tenantId, conversationId);
+  if (!stored?.installed) return;
+  try {
+    await adapter.continueConversationAsync(config.bot.id, stored.reference, async (context) => {
+      await context.sendActivity({
+        text: Messages.emailVerifiedByLink,
+        attachments: [{
+          contentType: 'application/vnd.microsoft.card.adaptive',
+          content: { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text: 'Ready for the next step?', wrap: true }], actions: [{ type: 'Action.Submit', title: 'Continue', data: { verb: Verbs.start } }] },
+        }],
+      });
+    });
+  } catch (err) {
+    // The verification itself is saved; the chat learns it on the next turn.
+    logger.warn({ err, tenantId }, 'could not tell the chat that the email was verified');
+  }
 }

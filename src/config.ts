@@ -70,6 +70,7 @@ const EnvSchema = z.object({
   AUTHORITY_HOST: z.preprocess(emptyToUndefined, httpsUrl('Entra ID authority host').default('https://login.microsoftonline.com')),
   GRAPH_BASE_URL: z.preprocess(emptyToUndefined, httpsUrl('Microsoft Graph').default('https://graph.microsoft.com')),
   PARTNER_CENTER_BASE_URL: z.preprocess(emptyToUndefined, httpsUrl('Partner Center API').default('https://api.partnercenter.microsoft.com')),
+  MAIL_SENDER: z.preprocess(emptyToUndefined, z.string().trim().email('expected the mailbox verification mails are sent from, like onboarding@contoso.com').optional()),
   LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info')),
   REQUEST_BODY_LIMIT_BYTES: z.preprocess(emptyToUndefined, z.string().regex(/^\d+$/, 'expected a number of bytes').transform(Number).refine((n) => n >= 1024 && n <= 10_485_760, 'expected 1024 to 10485760 bytes').default(262_144)),
   SHUTDOWN_TIMEOUT_MS: z.preprocess(emptyToUndefined, z.string().regex(/^\d+$/, 'expected milliseconds').transform(Number).default(10_000)),
@@ -102,6 +103,8 @@ export interface AppConfig {
     readonly graphBaseUrl: string;
     readonly partnerCenterBaseUrl: string;
   };
+  /** Graph sendMail from this mailbox; unset (local runs only): mails are written to DATA_DIR/outbox. */
+  readonly mail: { readonly kind: 'graph'; readonly sender: string } | { readonly kind: 'outbox'; readonly dir: string };
   readonly logLevel: LogLevel;
 }
 
@@ -141,6 +144,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   if (production && !has('KEY_VAULT_URL') && !embeddedAllowed) problems.push('KEY_VAULT_URL: required in production (the local secret store is for local runs; set ALLOW_EMBEDDED_STORES=true to use it anyway)');
   if (production && !has('KEY_VAULT_URL') && embeddedAllowed && !has('SECRET_STORE_KEY')) problems.push('SECRET_STORE_KEY: required in production when the local secret store is used (a generated key file is for local runs only)');
   if (production && has('PUBLIC_BASE_URL') && !(normalized.PUBLIC_BASE_URL ?? '').trim().startsWith('https://')) problems.push('PUBLIC_BASE_URL: must be https in production');
+  if (production && !has('MAIL_SENDER')) problems.push('MAIL_SENDER: required in production (the mailbox verification mails are sent from, through Graph)');
+  if (has('MAIL_SENDER') && (!has('BOT_ID') || !has('BOT_TENANT_ID'))) problems.push('MAIL_SENDER: needs BOT_ID and BOT_TENANT_ID (mail is sent through Graph with the bot\'s identity)');
   if (production && flag('KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION')) problems.push('KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: only for the local simulator, not in production');
   const e = parsed.success ? parsed.data : undefined;
   if (problems.length > 0 || !e) {
@@ -162,6 +167,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       ? { kind: 'keyvault', url: e.KEY_VAULT_URL, disableChallengeResourceVerification: e.KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION }
       : { kind: 'local', key: e.SECRET_STORE_KEY ? Buffer.from(e.SECRET_STORE_KEY, 'base64') : undefined, keyFile: join(dataDir, 'secret-store.key') },
     microsoft: { authorityHost: e.AUTHORITY_HOST, graphBaseUrl: e.GRAPH_BASE_URL, partnerCenterBaseUrl: e.PARTNER_CENTER_BASE_URL },
+    mail: e.MAIL_SENDER ? { kind: 'graph', sender: e.MAIL_SENDER } : { kind: 'outbox', dir: join(dataDir, 'outbox') },
     logLevel: e.LOG_LEVEL,
   };
   return deepFreeze(config);

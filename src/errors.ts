@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'secret_store_unavailable'
   | 'secret_decrypt_failed'
   | 'bad_request'
+  | 'mail_failed'
   | 'internal';
 
 const DEFAULT_USER_MESSAGE = 'Something went wrong on our side. Please try again in a moment.';

@@ -36,7 +36,7 @@ describe('loadConfig', () => {
     const c = loadConfig({
       NODE_ENV: 'production', BOT_ID: GOOD_ID, BOT_PASSWORD: 'pw', BOT_TENANT_ID: GOOD_ID, BOT_TYPE: 'SingleTenant',
       PORT: '8080', PUBLIC_BASE_URL: 'https://bot.example.com/', DATABASE_URL: 'postgres://bot:pw@db.example.com:5432/bot',
-      KEY_VAULT_URL: 'https://kv.vault.azure.net/', GRAPH_BASE_URL: 'https://graph.example.test/', LOG_LEVEL: 'warn',
+      KEY_VAULT_URL: 'https://kv.vault.azure.net/', MAIL_SENDER: 'onboarding@contoso.com', GRAPH_BASE_URL: 'https://graph.example.test/', LOG_LEVEL: 'warn',
     });
     assert.equal(c.server.port, 8080);
     assert.equal(c.server.publicBaseUrl, 'https://bot.example.com');
@@ -66,6 +66,8 @@ describe('loadConfig', () => {
     ['Key Vault without a tenant', { BOT_ID: GOOD_ID, BOT_PASSWORD: 'p', KEY_VAULT_URL: 'https://kv.vault.azure.net' }, /^BOT_TENANT_ID: required with KEY_VAULT_URL/],
     ['embedded allowed in production, but no key', { NODE_ENV: 'production', BOT_ID: GOOD_ID, BOT_PASSWORD: 'p', ALLOW_EMBEDDED_STORES: 'true' }, /^SECRET_STORE_KEY: required in production/],
     ['boolean not a boolean', { ALLOW_EMBEDDED_STORES: 'yes' }, /^ALLOW_EMBEDDED_STORES: expected true or false/],
+    ['production without a mail sender', { NODE_ENV: 'production', BOT_ID: GOOD_ID, BOT_PASSWORD: 'p', DATABASE_URL: 'postgres://a@b/c', KEY_VAULT_URL: 'https://kv.vault.azure.net', BOT_TENANT_ID: GOOD_ID }, /^MAIL_SENDER: required in production/],
+    ['a mail sender that is not an address', { MAIL_SENDER: 'onboarding' }, /^MAIL_SENDER: expected the mailbox/],
     ['production http base URL', { NODE_ENV: 'production', BOT_ID: GOOD_ID, BOT_PASSWORD: 'p', DATABASE_URL: 'postgres://a@b/c', KEY_VAULT_URL: 'https://kv.vault.azure.net', BOT_TENANT_ID: GOOD_ID, PUBLIC_BASE_URL: 'http://bot' }, /^PUBLIC_BASE_URL: must be https in production/],
   ];
   for (const [name, env, expected] of cases) {
@@ -78,7 +80,7 @@ describe('loadConfig', () => {
   it('lists every problem at once, one line each', () => {
     const found = problems({ NODE_ENV: 'production', PORT: 'abc', DATABASE_URL: 'nonsense', LOG_LEVEL: 'loud' });
     const keys = found.map((p) => p.split(':')[0]).sort();
-    assert.deepEqual(keys, ['BOT_ID', 'DATABASE_URL', 'KEY_VAULT_URL', 'LOG_LEVEL', 'PORT']);
+    assert.deepEqual(keys, ['BOT_ID', 'DATABASE_URL', 'KEY_VAULT_URL', 'LOG_LEVEL', 'MAIL_SENDER', 'PORT']);
   });
 
   it('never repeats a secret value in its errors', () => {

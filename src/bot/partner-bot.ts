@@ -1,13 +1,29 @@
-import { ActivityTypes, TeamsActivityHandler, type ConversationReference, type ConversationState, type StatePropertyAccessor, type TurnContext } from 'botbuilder';
-import { renderHelpCard, renderWelcomeCard, type WelcomeCardData } from '../cards/render';
+import { randomUUID } from 'node:crypto';
+import {
+  ActivityTypes, TeamsActivityHandler, type ConversationReference, type ConversationState, type StatePropertyAccessor, type TurnContext,
+} from 'botbuilder';
+import { DialogSet, DialogTurnStatus, type DialogState } from 'botbuilder-dialogs';
+import {
+  renderConfirmCard, renderHelpCard, renderOpenPersonalChatCard, renderSectionSummary, renderWelcomeCard, type WelcomeCardData,
+} from '../cards/render';
 import { Verbs } from '../cards/verbs';
+import { ONBOARDING_DIALOG, OnboardingDialog, statusText } from '../dialogs/onboarding-dialog';
+import { personOf, tenantOf, type OnboardingServices } from '../dialogs/services';
+import { parseSubmission } from '../dialogs/submission';
 import type { Logger } from '../logger';
+import { Messages } from '../onboarding/messages';
 import type { ConversationReferenceRepository } from '../store/conversation-references';
+import type { Partner } from '../store/partners';
+import type { SecretStore } from '../store/secrets/secret-store';
 import { commandRoute, type Command, type Route } from './commands';
+
+export { tenantOf } from '../dialogs/services';
 
 export interface PartnerBotDeps {
   conversationState: ConversationState;
   references: ConversationReferenceRepository;
+  secrets: SecretStore;
+  onboarding: OnboardingServices;
   logger: Logger;
 }
 
@@ -33,36 +49,57 @@ const WELCOME: Omit<WelcomeCardData, 'userName'> = {
   ],
 };
 
-/** The tenant a Teams activity belongs to: Teams puts it in channelData and on the conversation. */
-export function tenantOf(context: TurnContext): string | undefined {
-  const channelData: unknown = context.activity.channelData;
-  const fromChannelData = (channelData as { tenant?: { id?: unknown } } | undefined)?.tenant?.id;
-  if (typeof fromChannelData === 'string' && fromChannelData) return fromChannelData;
-  return context.activity.conversation?.tenantId || undefined;
+/** Secret names of a partner all start with this, so deleting the partner can find every one. */
+export function partnerSecretPrefix(tenantId: string): string {
+  return `partner-${tenantId.toLowerCase().replace(/[^0-9a-z-]/g, '')}-`;
 }
 
 /**
- * Routes each turn: remembers the conversation, welcomes on install, dispatches commands, and
- * saves conversation state at the end of the turn.
+ * Routes each turn: remembers the conversation, welcomes on install, runs commands (which
+ * interrupt onboarding at any step), hands everything else to the onboarding dialog, and saves
+ * conversation state at the end of the turn.
  */
 export class PartnerBot extends TeamsActivityHandler {
   private readonly routes: Route[];
   private readonly commands: Command[];
   private readonly welcome: StatePropertyAccessor<WelcomeState>;
+  private readonly dialogState: StatePropertyAccessor<DialogState>;
+  private readonly dialogs: DialogSet;
 
   constructor(private readonly deps: PartnerBotDeps) {
     super();
     this.welcome = deps.conversationState.createProperty<WelcomeState>('welcome');
+    this.dialogState = deps.conversationState.createProperty<DialogState>('dialogState');
+    this.dialogs = new DialogSet(this.dialogState).add(new OnboardingDialog(deps.onboarding));
     this.commands = [
       {
-        name: 'help',
-        aliases: ['?', 'commands', 'menu'],
-        verb: Verbs.help,
-        description: 'Show what I can do',
+        name: 'help', aliases: ['?', 'commands', 'menu'], verb: Verbs.help, description: 'Show what I can do',
         handle: async (context) => { await context.sendActivity({ attachments: [renderHelpCard({ commands: this.helpEntries() })] }); },
       },
+      {
+        name: 'start', aliases: ['begin', 'continue', 'resume'], verb: Verbs.start, description: 'Start onboarding, or pick up where you left off',
+        handle: (context) => this.personalOnly(context, () => this.start(context)),
+      },
+      {
+        name: 'status', aliases: ['progress', 'where am i'], description: 'Where you are and what is left',
+        handle: (context) => this.personalOnly(context, () => this.status(context)),
+      },
+      {
+        name: 'restart', aliases: ['cancel', 'start over'], description: 'Start over (asks first)',
+        handle: (context) => this.personalOnly(context, () => this.askRestart(context)),
+      },
+      {
+        name: 'delete my data', aliases: ['delete data', 'forget me'], description: "Delete your organization's onboarding data (owner only, asks first)",
+        handle: (context) => this.personalOnly(context, () => this.askDelete(context)),
+      },
     ];
-    this.routes = this.commands.map(commandRoute);
+    this.routes = [
+      ...this.commands.map(commandRoute),
+      {
+        select: (a) => { const s = parseSubmission(a); return !!s?.ok && (s.submission.verb === Verbs.confirmYes || s.submission.verb === Verbs.confirmNo); },
+        handle: (context) => this.personalOnly(context, () => this.answerConfirmation(context)),
+      },
+    ];
 
     this.onMembersAdded(async (context, next) => {
       const botId = context.activity.recipient?.id;
@@ -82,7 +119,7 @@ export class PartnerBot extends TeamsActivityHandler {
     this.onMessage(async (context, next) => {
       const route = this.routes.find((r) => r.select(context.activity));
       if (route) await route.handle(context);
-      else await context.sendActivity('I didn\'t catch that. Type **help** to see what I can do.');
+      else await this.continueOnboarding(context);
       await next();
     });
   }
@@ -96,6 +133,162 @@ export class PartnerBot extends TeamsActivityHandler {
   /** Commands as the help card lists them. */
   helpEntries(): Array<{ name: string; description: string }> {
     return this.commands.map((c) => ({ name: c.name, description: c.description }));
+  }
+
+  /** Onboarding handles company data and, later, credentials: never in a shared conversation. */
+  private async personalOnly(context: TurnContext, handler: () => Promise<void>): Promise<void> {
+    if (context.activity.conversation?.conversationType && context.activity.conversation.conversationType !== 'personal') {
+      const botId = context.activity.recipient?.id ?? '';
+      await context.sendActivity({
+        text: Messages.personalOnly,
+        attachments: [renderOpenPersonalChatCard({ chatUrl: `https://teams.microsoft.com/l/chat/0/0?users=${encodeURIComponent(botId)}` })],
+      });
+      return;
+    }
+    await handler();
+  }
+
+  /**
+   * The partner of this turn's tenant, if the person may act on it. Says why not otherwise.
+   * `create`: make the person the owner of a new partner when the tenant has none.
+   */
+  private async accessPartner(context: TurnContext, create: boolean): Promise<{ tenantId: string; partner?: Partner } | undefined> {
+    const tenantId = tenantOf(context);
+    if (!tenantId) {
+      await context.sendActivity(Messages.noTenant);
+      return undefined;
+    }
+    const person = personOf(context);
+    if (create) await this.deps.onboarding.partners.createIfMissing(tenantId, person);
+    const partner = await this.deps.onboarding.partners.get(tenantId);
+    if (partner && !partner.members.some((m) => m.aadObjectId === person.aadObjectId)) {
+      const owner = partner.members.find((m) => m.role === 'owner')?.name ?? 'a colleague';
+      await context.sendActivity(Messages.notMember(owner));
+      return undefined;
+    }
+    return { tenantId, partner };
+  }
+
+  private async start(context: TurnContext): Promise<void> {
+    if (!(await this.accessPartner(context, true))) return;
+    const dc = await this.dialogs.createContext(context);
+    if (dc.activeDialog) {
+      await context.sendActivity(Messages.resumed);
+      await dc.cancelAllDialogs();
+    }
+    await dc.beginDialog(ONBOARDING_DIALOG);
+  }
+
+  private async status(context: TurnContext): Promise<void> {
+    const access = await this.accessPartner(context, false);
+    if (!access) return;
+    if (!access.partner) {
+      await context.sendActivity(Messages.unknownText);
+      return;
+    }
+    await context.sendActivity(statusText(access.partner));
+  }
+
+  private async continueOnboarding(context: TurnContext): Promise<void> {
+    const personal = !context.activity.conversation?.conversationType || context.activity.conversation.conversationType === 'personal';
+    const submission = parseSubmission(context.activity);
+    if (!personal) {
+      if (submission) await this.personalOnly(context, async () => undefined);
+      else await context.sendActivity(Messages.unknownText);
+      return;
+    }
+    const dc = await this.dialogs.createContext(context);
+    if (!dc.activeDialog) {
+      if (submission && !submission.ok) await context.sendActivity(submission.message);
+      else await context.sendActivity(submission ? Messages.noActiveCard : Messages.unknownText);
+      return;
+    }
+    if (!(await this.accessPartner(context, false))) return;
+    const result = await dc.continueDialog();
+    if (result.status === DialogTurnStatus.empty) await context.sendActivity(Messages.unknownText);
+  }
+
+  private async askRestart(context: TurnContext): Promise<void> {
+    const access = await this.accessPartner(context, false);
+    if (!access) return;
+    if (!access.partner) {
+      await this.start(context);
+      return;
+    }
+    await context.sendActivity({ attachments: [renderConfirmCard({
+      cardId: randomUUID(), action: 'restart', title: 'Start over?',
+      text: 'This clears the company and contact details you entered. Your place as owner stays.',
+      yesTitle: 'Yes, start over', noTitle: 'No, keep going',
+    })] });
+  }
+
+  private async askDelete(context: TurnContext): Promise<void> {
+    const access = await this.accessPartner(context, false);
+    if (!access) return;
+    if (!access.partner) {
+      await context.sendActivity(Messages.nothingToDelete);
+      return;
+    }
+    const owner = access.partner.members.find((m) => m.role === 'owner');
+    if (owner?.aadObjectId !== personOf(context).aadObjectId) {
+      await context.sendActivity(Messages.ownerOnly(owner?.name ?? 'the owner'));
+      return;
+    }
+    await context.sendActivity({ attachments: [renderConfirmCard({
+      cardId: randomUUID(), action: 'delete', title: "Delete your organization's data?",
+      text: 'This deletes the company and contact details, any credentials you gave me and where I can reach you. It cannot be undone. An audit record of the deletion is kept.',
+      yesTitle: 'Yes, delete everything', noTitle: 'No, keep it',
+    })] });
+  }
+
+  private async answerConfirmation(context: TurnContext): Promise<void> {
+    const parsed = parseSubmission(context.activity);
+    if (!parsed?.ok) return;
+    const { submission } = parsed;
+    const access = await this.accessPartner(context, false);
+    if (!access) return;
+    if (!access.partner || !submission.cardId || (submission.action !== 'restart' && submission.action !== 'delete')) {
+      await context.sendActivity(Messages.staleCard);
+      return;
+    }
+    const person = personOf(context);
+    if (!(await this.deps.onboarding.partners.answerCard(access.tenantId, submission.cardId, `confirm-${submission.action}`, person.aadObjectId))) {
+      await context.sendActivity(Messages.alreadySaved);
+      return;
+    }
+    const yes = submission.verb === Verbs.confirmYes;
+    const summary = (title: string) => submission.replyToId
+      ? context.updateActivity({ id: submission.replyToId, type: 'message', attachments: [renderSectionSummary({ title, facts: [] })] })
+      : Promise.resolve();
+    if (submission.action === 'restart') {
+      if (!yes) {
+        await summary('Kept your details');
+        await context.sendActivity(Messages.restartKept);
+        return;
+      }
+      await this.deps.onboarding.partners.reset(access.tenantId, person.aadObjectId);
+      await summary('Started over');
+      await context.sendActivity(Messages.restarted);
+      const dc = await this.dialogs.createContext(context);
+      await dc.cancelAllDialogs();
+      await dc.beginDialog(ONBOARDING_DIALOG);
+      return;
+    }
+    if (!yes) {
+      await summary('Nothing deleted');
+      await context.sendActivity(Messages.deleteKept);
+      return;
+    }
+    const owner = access.partner.members.find((m) => m.role === 'owner');
+    if (owner?.aadObjectId !== person.aadObjectId) {
+      await context.sendActivity(Messages.ownerOnly(owner?.name ?? 'the owner'));
+      return;
+    }
+    for (const name of await this.deps.secrets.list(partnerSecretPrefix(access.tenantId))) await this.deps.secrets.delete(name);
+    await this.deps.onboarding.partners.delete(access.tenantId, person.aadObjectId);
+    await this.dialogState.delete(context);
+    await summary('Data deleted');
+    await context.sendActivity(Messages.deleted);
   }
 
   private async rememberConversation(context: TurnContext): Promise<void> {

@@ -1,13 +1,54 @@
 import { CardFactory, type Attachment } from 'botbuilder';
 import { Template } from 'adaptivecards-templating';
+import companyFormTemplate from '../../cards/company-form.json';
+import confirmTemplate from '../../cards/confirm.json';
+import contactFormTemplate from '../../cards/contact-form.json';
 import helpTemplate from '../../cards/help.json';
+import openPersonalChatTemplate from '../../cards/open-personal-chat.json';
+import reviewTemplate from '../../cards/review.json';
+import sectionSummaryTemplate from '../../cards/section-summary.json';
+import verifyEmailTemplate from '../../cards/verify-email.json';
 import welcomeTemplate from '../../cards/welcome.json';
+import { LIMITS, type Company, type Contact } from '../onboarding/forms';
+import { COUNTRIES, countryName } from './countries';
 import { Verbs } from './verbs';
 
 /** Expands a card template (a JSON file in /cards) with data into an Adaptive Card attachment. */
 function render(template: object, data: object): Attachment {
-  const card = new Template(template).expand({ $root: { ...data, verbs: Verbs } }) as object;
+  const card = new Template(template).expand({ $root: { ...data, verbs: Verbs, limits: LIMITS } }) as object;
   return CardFactory.adaptiveCard(card);
+}
+
+/**
+ * Every field a form shows, as strings: the templating engine leaves `${x}` in the card when `x`
+ * is missing, so absent values and errors are passed as ''.
+ */
+function allFields<K extends string>(keys: readonly K[], source: Partial<Record<string, unknown>> = {}): Record<K, string> {
+  return Object.fromEntries(keys.map((k) => [k, source[k] === undefined || source[k] === null ? '' : String(source[k])])) as Record<K, string>;
+}
+
+export interface Fact { label: string; value: string }
+
+export const COMPANY_FIELDS = ['legalName', 'country', 'street', 'city', 'postalCode', 'website', 'partnerId', 'vatId'] as const;
+export const CONTACT_FIELDS = ['firstName', 'lastName', 'email', 'phone', 'role'] as const;
+
+export function companyFacts(c: Company): Fact[] {
+  return [
+    { label: 'Legal name', value: c.legalName },
+    { label: 'Address', value: `${c.street}, ${c.postalCode} ${c.city}, ${countryName(c.country)}` },
+    { label: 'Website', value: c.website },
+    { label: 'Partner ID', value: c.partnerId },
+    { label: 'VAT ID', value: c.vatId ?? '—' },
+  ];
+}
+
+export function contactFacts(c: Contact): Fact[] {
+  return [
+    { label: 'Name', value: `${c.firstName} ${c.lastName}` },
+    { label: 'Email', value: c.email },
+    { label: 'Phone', value: c.phone },
+    { label: 'Role', value: c.role ?? '—' },
+  ];
 }
 
 export interface WelcomeCardData {
@@ -29,4 +70,86 @@ export interface HelpCardData {
 
 export function renderHelpCard(data: HelpCardData): Attachment {
   return render(helpTemplate, data);
+}
+
+export interface FormCardData {
+  cardId: string;
+  stepLabel: string;
+  /** What the user entered (kept when the card comes back with errors) or the saved values. */
+  values?: Partial<Record<string, unknown>>;
+  errors?: Partial<Record<string, string>>;
+  /** A message about the whole card, e.g. an unexpected field. */
+  formError?: string;
+}
+
+export function renderCompanyForm(data: FormCardData): Attachment {
+  return render(companyFormTemplate, {
+    cardId: data.cardId,
+    stepLabel: data.stepLabel,
+    values: allFields(COMPANY_FIELDS, data.values),
+    errors: allFields(COMPANY_FIELDS, data.errors),
+    formError: data.formError ?? '',
+    countries: COUNTRIES,
+  });
+}
+
+export function renderContactForm(data: FormCardData & { section: 'primaryContact' | 'secondaryContact' }): Attachment {
+  const primary = data.section === 'primaryContact';
+  return render(contactFormTemplate, {
+    cardId: data.cardId,
+    stepLabel: data.stepLabel,
+    section: data.section,
+    title: primary ? 'Primary contact' : 'Secondary contact (optional)',
+    subtitle: primary
+      ? 'The person who gets every notification about your connection.'
+      : 'Someone we can reach when the primary contact is away. You can skip this.',
+    canSkip: !primary,
+    values: allFields(CONTACT_FIELDS, data.values),
+    errors: allFields(CONTACT_FIELDS, data.errors),
+    formError: data.formError ?? '',
+  });
+}
+
+export function renderSectionSummary(data: { title: string; facts: Fact[]; note?: string }): Attachment {
+  return render(sectionSummaryTemplate, { title: data.title, facts: data.facts, note: data.note ?? '' });
+}
+
+export interface ReviewCardData {
+  cardId: string;
+  stepLabel: string;
+  company: Company;
+  primaryContact: Contact;
+  secondaryContact?: Contact;
+}
+
+export function renderReviewCard(data: ReviewCardData): Attachment {
+  return render(reviewTemplate, {
+    cardId: data.cardId,
+    stepLabel: data.stepLabel,
+    company: companyFacts(data.company),
+    primaryContact: contactFacts(data.primaryContact),
+    secondaryContact: data.secondaryContact ? contactFacts(data.secondaryContact) : [],
+    secondaryEditTitle: data.secondaryContact ? 'Edit secondary contact' : 'Add a secondary contact',
+  });
+}
+
+export interface ConfirmCardData {
+  cardId: string;
+  action: string;
+  title: string;
+  text: string;
+  yesTitle: string;
+  noTitle: string;
+}
+
+export function renderConfirmCard(data: ConfirmCardData): Attachment {
+  return render(confirmTemplate, data);
+}
+
+export function renderVerifyEmailCard(data: { cardId: string; stepLabel: string; maskedEmail: string; error?: string }): Attachment {
+  return render(verifyEmailTemplate, { ...data, error: data.error ?? '' });
+}
+
+export function renderOpenPersonalChatCard(data: { chatUrl: string }): Attachment {
+  return render(openPersonalChatTemplate, data);
 }

@@ -1,6 +1,23 @@
 /** Card action verbs: the templates receive them as data and the handlers route on them, so the two cannot drift. */
 export const Verbs = {
   help: 'help',
+  start: 'onboarding.start',
+  companySubmit: 'company.submit',
+  contactSubmit: 'contact.submit',
+  contactSkip: 'contact.skip',
+  reviewEdit: 'review.edit',
+  reviewConfirm: 'review.confirm',
+  verifyCode: 'email.verify',
+  verifyResend: 'email.resend',
+  verifyContinue: 'email.continue',
+  confirmYes: 'confirm.yes',
+  confirmNo: 'confirm.no',
 } as const;
 
 export type Verb = (typeof Verbs)[keyof typeof Verbs];
+
+const ALL_VERBS: ReadonlySet<string> = new Set(Object.values(Verbs));
+
+export function isVerb(value: unknown): value is Verb {
+  return typeof value === 'string' && ALL_VERBS.has(value);
+}

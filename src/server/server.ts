@@ -12,6 +12,8 @@ export interface ServerDeps {
   db: Db;
   logger: Logger;
   bodyLimitBytes: number;
+  /** The email verification link: uses the token, answers with a small page. */
+  verifyEmailLink(token: string): Promise<{ status: number; html: string }>;
 }
 
 export interface HttpServer {
@@ -48,6 +50,13 @@ export function createServer(deps: ServerDeps): HttpServer {
       inFlight--;
       if (inFlight === 0) drained?.();
     }
+  });
+
+  server.get('/verify-email', async (req, res) => {
+    const token = new URL(req.url ?? '/', 'http://localhost').searchParams.get('token') ?? '';
+    const { status, html } = await deps.verifyEmailLink(token);
+    res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' });
+    res.end(html);
   });
 
   server.get('/healthz', async (_req, res) => {

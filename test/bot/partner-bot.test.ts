@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { ActivityTypes, ConversationState, TestAdapter, type Activity } from 'botbuilder';
+import { ActivityTypes, TestAdapter, type Activity } from 'botbuilder';
 import { PartnerBot } from '../../src/bot/partner-bot';
-import { createLogger } from '../../src/logger';
-import { SqlStorage } from '../../src/store/bot-storage';
-import { ConversationReferenceRepository } from '../../src/store/conversation-references';
+import type { ConversationReferenceRepository } from '../../src/store/conversation-references';
 import type { Db } from '../../src/store/db';
 import { databasesUnderTest } from '../helpers/databases';
+import { botDeps } from '../helpers/onboarding';
 
 const TENANT = 'b5f5a1d2-3c4e-4f60-8a9b-0c1d2e3f4a5b';
 const BOT = { id: '28:bot', name: 'Partner Onboarding' };
@@ -33,9 +32,9 @@ describe('PartnerBot', () => {
 
   beforeEach(async () => {
     db = await target!.open();
-    references = new ConversationReferenceRepository(db);
-    const { logger } = createLogger({ level: 'silent' });
-    const bot = new PartnerBot({ conversationState: new ConversationState(new SqlStorage(db)), references, logger });
+    const deps = botDeps(db);
+    references = deps.references;
+    const bot = new PartnerBot(deps);
     adapter = new TestAdapter((context) => bot.run(context));
   });
   after(() => target!.cleanup());
@@ -93,12 +92,12 @@ describe('PartnerBot', () => {
 
   it('points unknown text back to help', async () => {
     const [reply] = await send(activity('personal', 'a:4', { type: ActivityTypes.Message, text: 'what is this' }));
-    assert.equal(reply?.text, 'I didn\'t catch that. Type **help** to see what I can do.');
+    assert.equal(reply?.text, 'I didn\'t catch that. Type **start** to begin onboarding, or **help** to see what I can do.');
   });
 
   it('treats a submit with an unknown verb as unknown input', async () => {
     const [reply] = await send(activity('personal', 'a:4', { type: ActivityTypes.Message, value: { verb: 'drop-tables' } }));
-    assert.match(reply?.text ?? '', /Type \*\*help\*\*/);
+    assert.equal(reply?.text, "That button isn't one I know. Nothing was saved.");
   });
 
   it('remembers every conversation it is in: personal, group chat and channel', async () => {

@@ -42,4 +42,70 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    id: 2,
+    name: 'partners, members, audit log, answered cards, email verification',
+    sql: `
+      CREATE TABLE partners (
+        tenant_id          text PRIMARY KEY,
+        company            jsonb,
+        primary_contact    jsonb,
+        secondary_contact  jsonb,
+        secondary_skipped  boolean NOT NULL DEFAULT false,
+        confirmed_at       timestamptz,
+        email_verified_at  timestamptz,
+        email_verified_by  text,
+        created_at         timestamptz NOT NULL DEFAULT now(),
+        updated_at         timestamptz NOT NULL DEFAULT now()
+      );
+
+      CREATE TABLE partner_members (
+        tenant_id       text NOT NULL REFERENCES partners (tenant_id) ON DELETE CASCADE,
+        aad_object_id   text NOT NULL,
+        display_name    text NOT NULL DEFAULT '',
+        role            text NOT NULL CHECK (role IN ('owner', 'member')),
+        added_by        text,
+        added_at        timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (tenant_id, aad_object_id)
+      );
+      CREATE UNIQUE INDEX partner_members_one_owner ON partner_members (tenant_id) WHERE role = 'owner';
+
+      -- No foreign key: the audit trail outlives the partner (the deletion itself is a row here).
+      CREATE TABLE audit_log (
+        tenant_id   text NOT NULL,
+        id          bigserial,
+        at          timestamptz NOT NULL DEFAULT now(),
+        actor       text NOT NULL,
+        action      text NOT NULL,
+        detail      jsonb NOT NULL DEFAULT '{}'::jsonb,
+        PRIMARY KEY (tenant_id, id)
+      );
+
+      -- One row per card the user has answered: a second submit of it is recognised, never re-applied.
+      CREATE TABLE answered_cards (
+        tenant_id    text NOT NULL,
+        card_id      text NOT NULL,
+        kind         text NOT NULL,
+        answered_by  text NOT NULL,
+        answered_at  timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (tenant_id, card_id)
+      );
+
+      -- Only hashes of the code and the link token are kept.
+      CREATE TABLE email_verifications (
+        tenant_id       text PRIMARY KEY REFERENCES partners (tenant_id) ON DELETE CASCADE,
+        email           text NOT NULL,
+        code_hash       text NOT NULL,
+        token_hash      text NOT NULL,
+        expires_at      timestamptz NOT NULL,
+        failed_attempts integer NOT NULL DEFAULT 0,
+        locked_until    timestamptz,
+        last_sent_at    timestamptz NOT NULL,
+        used_at         timestamptz,
+        -- Where to tell the person when the link in the mail is used.
+        conversation_id text
+      );
+      CREATE UNIQUE INDEX email_verifications_token ON email_verifications (token_hash);
+    `,
+  },
 ];

@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import { Dialog, type DialogContext, type DialogTurnResult } from 'botbuilder-dialogs';
+import { renderSectionSummary, renderVerifyEmailCard } from '../cards/render';
+import { Verbs } from '../cards/verbs';
+import { maskEmail, type CodeResult } from '../onboarding/email-verification';
+import { Messages } from '../onboarding/messages';
+import { replaceCard, sendCard } from './cards';
+import { personOf, requireTenant, stepLabel, type OnboardingServices } from './services';
+import { parseSubmission } from './submission';
+
+export const VERIFY_EMAIL_DIALOG = 'verifyEmail';
+
+interface VerifyState {
+  cardId: string;
+  activityId?: string;
+  maskedEmail: string;
+}
+
+function codeMessage(result: Exclude<CodeResult, { ok: true }>): string {
+  switch (result.reason) {
+    case 'wrong': return Messages.codeWrong(result.attemptsLeft);
+    case 'locked': return Messages.codeLocked(result.minutes);
+    case 'expired': return Messages.codeExpired;
+    case 'used': return Messages.codeUsed;
+    case 'malformed': return Messages.codeMalformed;
+    case 'none': return Messages.codeExpired;
+  }
+}
+
+/**
+ * Verifies the primary contact's email: at once when the chatting Teams user is that contact,
+ * otherwise by a code (typed here) or the link from the mail (which tells this chat when used).
+ */
+export class VerifyEmailDialog extends Dialog {
+  constructor(private readonly services: OnboardingServices) {
+    super(VERIFY_EMAIL_DIALOG);
+  }
+
+  override async beginDialog(dc: DialogContext): Promise<DialogTurnResult> {
+    const { context } = dc;
+    const tenantId = requireTenant(context);
+    const partner = await this.services.partners.get(tenantId);
+    const email = partner?.primaryContact?.email;
+    if (!partner || !email) return dc.endDialog({ incomplete: true });
+    if (partner.emailVerifiedAt) return dc.endDialog({ verified: true });
+    const actor = personOf(context).aadObjectId;
+
+    const identity = await this.services.teamsIdentity(context);
+    const mine = [identity?.email, identity?.userPrincipalName].some((v) => v?.toLowerCase() === email);
+    if (mine) {
+      await this.services.partners.verifyEmail(tenantId, actor, 'teams-identity');
+      await context.sendActivity(Messages.emailVerifiedByTeams);
+      return dc.endDialog({ verified: true });
+    }
+    await this.services.verification.send(tenantId, email, actor, context.activity.conversation.id);
+    const cardId = randomUUID();
+    const maskedEmail = maskEmail(email);
+    const activityId = await sendCard(context, renderVerifyEmailCard({ cardId, stepLabel: stepLabel('Email verification'), maskedEmail }));
+    const state: VerifyState = { cardId, activityId, maskedEmail };
+    dc.activeDialog!.state = state;
+    return Dialog.EndOfTurn;
+  }
+
+  override async continueDialog(dc: DialogContext): Promise<DialogTurnResult> {
+    const { context } = dc;
+    const state = dc.activeDialog!.state as VerifyState;
+    const tenantId = requireTenant(context);
+    const actor = personOf(context).aadObjectId;
+    // The link may have been used meanwhile: whatever this turn is, that settles it.
+    if ((await this.services.partners.get(tenantId))?.emailVerifiedAt) {
+      await replaceCard(context, state.activityId, renderSectionSummary({ title: 'Contact email verified', facts: [] }));
+      return dc.endDialog({ verified: true });
+    }
+
+    const parsed = parseSubmission(context.activity);
+    let code: string | undefined;
+    if (!parsed) {
+      const text = (context.activity.text ?? '').trim();
+      // A 6-digit reply is taken as the code, which is what most people will type.
+      if (/^\d{3}\s?\d{3}$/.test(text)) code = text;
+      else {
+        await context.sendActivity(Messages.hint('Email verification'));
+        return Dialog.EndOfTurn;
+      }
+    } else if (!parsed.ok) {
+      await context.sendActivity(parsed.message);
+      return Dialog.EndOfTurn;
+    } else {
+      const { submission } = parsed;
+      if (!submission.cardId || submission.cardId !== state.cardId) {
+        await context.sendActivity((submission.cardId && (await this.services.partners.isAnswered(tenantId, submission.cardId))) ? Messages.alreadySaved : Messages.staleCard);
+        return Dialog.EndOfTurn;
+      }
+      if (submission.verb === Verbs.verifyResend) {
+        const waitMs = await this.services.verification.resendWaitMs(tenantId);
+        if (waitMs > 0) {
+          await context.sendActivity(Messages.resendTooSoon(Math.ceil(waitMs / 1000)));
+          return Dialog.EndOfTurn;
+        }
+        const email = (await this.services.partners.get(tenantId))?.primaryContact?.email;
+        if (!email) return dc.endDialog({ incomplete: true });
+        await this.services.verification.send(tenantId, email, actor, context.activity.conversation.id);
+        await context.sendActivity(Messages.resent(state.maskedEmail));
+        return Dialog.EndOfTurn;
+      }
+      if (submission.verb === Verbs.verifyContinue) {
+        await context.sendActivity(Messages.hint('Email verification'));
+        return Dialog.EndOfTurn;
+      }
+      if (submission.verb !== Verbs.verifyCode) {
+        await context.sendActivity(Messages.wrongSection);
+        return Dialog.EndOfTurn;
+      }
+      const unexpected = Object.keys(submission.fields).filter((k) => k !== 'code');
+      if (unexpected.length > 0) {
+        await context.sendActivity(Messages.unexpectedFields(unexpected));
+        return Dialog.EndOfTurn;
+      }
+      code = typeof submission.fields.code === 'string' ? submission.fields.code : '';
+    }
+
+    const result = await this.services.verification.checkCode(tenantId, code, actor);
+    const activityId = (parsed?.ok ? parsed.submission.replyToId : undefined) ?? state.activityId;
+    if (!result.ok) {
+      const message = codeMessage(result);
+      await replaceCard(context, activityId, renderVerifyEmailCard({ cardId: state.cardId, stepLabel: stepLabel('Email verification'), maskedEmail: state.maskedEmail, error: message }));
+      await context.sendActivity(message);
+      return Dialog.EndOfTurn;
+    }
+    await replaceCard(context, activityId, renderSectionSummary({ title: 'Contact email verified', facts: [{ label: 'Email', value: state.maskedEmail }] }));
+    return dc.endDialog({ verified: true });
+  }
+}

@@ -1,0 +1,42 @@
+import type { Db, Queryable } from './db';
+
+/** What happened, to whom, by whom. `detail` names fields and outcomes, never secret values. */
+export interface AuditEntry {
+  tenantId: string;
+  /** AAD object id of the person, or `system`. */
+  actor: string;
+  action: AuditAction;
+  detail?: Record<string, unknown>;
+}
+
+export type AuditAction =
+  | 'partner.created'
+  | 'partner.member_added'
+  | 'company.saved'
+  | 'contact.primary.saved'
+  | 'contact.secondary.saved'
+  | 'contact.secondary.skipped'
+  | 'review.confirmed'
+  | 'email.verified'
+  | 'email.code_sent'
+  | 'email.code_failed'
+  | 'email.locked'
+  | 'partner.reset'
+  | 'partner.deleted';
+
+export async function recordAudit(q: Queryable, entry: AuditEntry): Promise<void> {
+  await q.query('INSERT INTO audit_log (tenant_id, actor, action, detail) VALUES ($1, $2, $3, $4::jsonb)', [
+    entry.tenantId, entry.actor, entry.action, JSON.stringify(entry.detail ?? {}),
+  ]);
+}
+
+export interface AuditRow {
+  at: Date;
+  actor: string;
+  action: AuditAction;
+  detail: Record<string, unknown>;
+}
+
+export async function listAudit(db: Db, tenantId: string): Promise<AuditRow[]> {
+  return db.query<AuditRow>('SELECT at, actor, action, detail FROM audit_log WHERE tenant_id = $1 ORDER BY id', [tenantId]);
+}

@@ -1,0 +1,135 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApp, type App } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { createLogger } from '../../src/logger';
+import type { Mail } from '../../src/mail/mailer';
+import type { TeamsConversationOptions } from '../harness/activities';
+import { BotClient, type BotTurn } from '../harness/bot-client';
+import type { TranscriptEntry } from '../simulator/services/connector';
+import { startSimulator, type Simulator } from '../simulator/server';
+
+type Card = Record<string, unknown>;
+
+/** The bot running in this process on a real port, on its own embedded database, with the simulator as Teams. */
+export class BotUnderTest {
+  private constructor(readonly sim: Simulator, readonly app: App, readonly url: string, readonly dataDir: string) {}
+
+  static async start(options: { sim?: Simulator } = {}): Promise<BotUnderTest> {
+    const sim = options.sim ?? (await startSimulator());
+    const dataDir = await mkdtemp(join(tmpdir(), 'bot-under-test-'));
+    const { logger, redactor } = createLogger({ level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent' });
+    const app = await createApp(loadConfig({ DATA_DIR: dataDir, PUBLIC_BASE_URL: 'http://localhost:3978' }), logger, redactor);
+    const url = await app.start(0);
+    return new BotUnderTest(sim, app, url, dataDir);
+  }
+
+  chat(conversation: Omit<TeamsConversationOptions, 'serviceUrl'>): Chat {
+    return new Chat(new BotClient({ endpoint: `${this.url}/api/messages`, simulatorUrl: this.sim.baseUrl, conversation, quietMs: 120 }));
+  }
+
+  /** Mails the bot "sent" (local runs write them to DATA_DIR/outbox), oldest first. */
+  async outbox(): Promise<Mail[]> {
+    const dir = join(this.dataDir, 'outbox');
+    let files: string[];
+    try {
+      files = (await readdir(dir)).sort();
+    } catch {
+      return [];
+    }
+    return Promise.all(files.map(async (f) => JSON.parse(await readFile(join(dir, f), 'utf8')) as Mail));
+  }
+
+  async stop(options: { keepSimulator?: boolean } = {}): Promise<void> {
+    await this.app.stop();
+    if (!options.keepSimulator) await this.sim.stop();
+    await rm(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+function cardOf(entry: TranscriptEntry): Card | undefined {
+  const att = entry.activity.attachments?.find((a) => a.contentType === 'application/vnd.microsoft.card.adaptive');
+  return att?.content as Card | undefined;
+}
+
+function actionsOf(node: unknown): Array<Record<string, unknown>> {
+  if (Array.isArray(node)) return node.flatMap(actionsOf);
+  if (!node || typeof node !== 'object') return [];
+  const n = node as Record<string, unknown>;
+  const own = typeof n.type === 'string' && n.type.startsWith('Action.') ? [n] : [];
+  return [...own, ...Object.values(n).flatMap(actionsOf)];
+}
+
+/** All text a person would read on a card (TextBlocks, facts, input labels, button titles). */
+export function cardText(card: Card | undefined): string {
+  const parts: string[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) { node.forEach(walk); return; }
+    if (!node || typeof node !== 'object') return;
+    const n = node as Record<string, unknown>;
+    for (const key of ['text', 'title', 'label', 'value'] as const) if (typeof n[key] === 'string' && n.type !== 'Input.ChoiceSet') parts.push(n[key] as string);
+    for (const [k, v] of Object.entries(n)) if (k !== 'choices' && k !== 'data') walk(v);
+  };
+  walk(card);
+  return parts.join('\n');
+}
+
+/**
+ * One person in one Teams conversation, working with cards like a person would: read the latest
+ * card, fill inputs, press a button by its title.
+ */
+export class Chat {
+  /** Every activity the bot posted here, latest version of each. */
+  private entries = new Map<string, TranscriptEntry>();
+
+  constructor(readonly client: BotClient) {}
+
+  private record(turn: BotTurn): BotTurn {
+    for (const e of [...turn.activities, ...turn.updated]) this.entries.set(e.id, e);
+    return turn;
+  }
+
+  async say(text: string, count?: number): Promise<BotTurn> {
+    return this.record(await this.client.say(text, count === undefined ? {} : { count }));
+  }
+
+  async install(): Promise<BotTurn> {
+    return this.record(await this.client.install());
+  }
+
+  /** The newest card the bot posted (in its latest version), with the id of its message. */
+  lastCard(): { id: string; card: Card } {
+    const withCards = [...this.entries.values()].filter((e) => cardOf(e)).sort((a, b) => a.seq - b.seq);
+    const last = withCards[withCards.length - 1];
+    if (!last) throw new Error('the bot has not posted a card');
+    return { id: last.id, card: cardOf(last)! };
+  }
+
+  /** A card by message id, in its latest version. */
+  card(id: string): Card | undefined {
+    const e = this.entries.get(id);
+    return e ? cardOf(e) : undefined;
+  }
+
+  /** Presses the button titled `title` on card `id` (latest card by default), sending `inputs` with its data, as Teams does. */
+  async press(title: string | RegExp, inputs: Record<string, unknown> = {}, options: { id?: string; count?: number } = {}): Promise<BotTurn> {
+    const { id, card } = options.id ? { id: options.id, card: this.card(options.id) } : this.lastCard();
+    const action = actionsOf(card).find((a) => (typeof title === 'string' ? a.title === title : title.test(String(a.title))));
+    if (!action) throw new Error(`no button "${String(title)}" on the card; buttons: ${actionsOf(card).map((a) => a.title).join(', ')}`);
+    const data = (action.data ?? {}) as Record<string, unknown>;
+    return this.submitRaw({ ...data, ...inputs }, id, options.count);
+  }
+
+  /** Sends any Action.Submit value (what a tampered or outdated client could send). */
+  async submitRaw(value: Record<string, unknown>, replyToId: string, count?: number): Promise<BotTurn> {
+    return this.record(await this.client.submit(value, replyToId, count === undefined ? {} : { count }));
+  }
+}
+
+export const COMPANY = {
+  legalName: 'Contoso Cloud Services GmbH', country: 'DE', street: 'Friedrichstraße 123', city: 'Berlin',
+  postalCode: '10117', website: 'https://www.contoso-cloud.de', partnerId: '4567890', vatId: 'DE 123 456 789',
+};
+export const PRIMARY = { firstName: 'Megan', lastName: 'Bowen', email: 'megan@contoso-cloud.de', phone: '030 1234567', role: 'IT Director' };
+export const SECONDARY = { firstName: 'Adele', lastName: 'Vance', email: 'adele@contoso-cloud.de', phone: '+49 89 7654321', role: '' };
