@@ -16,11 +16,13 @@ export const LIMITS = {
 
 const MARKUP = /[<>]/;
 // Control characters other than ordinary spaces are never legitimate in these fields.
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
+/** A field the card did not send at all reads as empty: the person sees "Enter the …", not a type error. */
+const absentAsEmpty = (v: unknown): unknown => (v === undefined || v === null ? '' : v);
+
 function cleanText(label: string, max: number) {
-  return z.string({ error: `${label} must be text` })
+  return z.preprocess(absentAsEmpty, z.string({ error: `${label} must be text` }))
     .transform((v) => v.trim().replace(/\s+/g, ' '))
     .refine((v) => v.length <= max, `${label} can be at most ${max} characters`)
     .refine((v) => !MARKUP.test(v), `${label} can't contain < or >`)
@@ -46,7 +48,7 @@ const website = z.string({ error: 'Website must be text' })
 
 export const CompanySchema = z.strictObject({
   legalName: text('Legal name', LIMITS.legalName).refine((v) => v.length === 0 || v.length >= 2, 'Legal name needs at least 2 characters'),
-  country: z.string({ error: 'Choose a country' })
+  country: z.preprocess(absentAsEmpty, z.string({ error: 'Choose a country' }))
     .transform((v) => v.trim().toUpperCase())
     .refine((v) => v.length > 0, 'Choose a country')
     .refine((v) => COUNTRY_CODES.has(v), 'Choose a country from the list'),
@@ -54,8 +56,8 @@ export const CompanySchema = z.strictObject({
   city: text('City', LIMITS.city),
   postalCode: text('Postal code', LIMITS.postalCode)
     .refine((v) => v.length === 0 || /^[A-Za-z0-9][A-Za-z0-9 -]*$/.test(v), 'Postal code can only have letters, digits, spaces and dashes'),
-  website,
-  partnerId: z.string({ error: 'Partner ID must be text' })
+  website: z.preprocess(absentAsEmpty, website),
+  partnerId: z.preprocess(absentAsEmpty, z.string({ error: 'Partner ID must be text' }))
     .transform((v) => v.replace(/\s+/g, ''))
     .refine((v) => v.length > 0, 'Enter your Partner ID (MPN ID)')
     .refine((v) => /^\d+$/.test(v), 'Partner ID is digits only, like 1234567')
@@ -74,12 +76,12 @@ export function contactSchema(defaultCountry: string | undefined) {
   return z.strictObject({
     firstName: text('First name', LIMITS.firstName),
     lastName: text('Last name', LIMITS.lastName),
-    email: z.string({ error: 'Email must be text' })
+    email: z.preprocess(absentAsEmpty, z.string({ error: 'Email must be text' }))
       .transform((v) => v.trim().toLowerCase())
       .refine((v) => v.length > 0, 'Enter an email address')
       .refine((v) => v.length <= LIMITS.email, `Email can be at most ${LIMITS.email} characters`)
       .refine((v) => z.email().safeParse(v).success, 'Enter an email address like name@contoso.com'),
-    phone: z.string({ error: 'Phone must be text' })
+    phone: z.preprocess(absentAsEmpty, z.string({ error: 'Phone must be text' }))
       .transform((v) => v.trim())
       .refine((v) => v.length > 0, 'Enter a phone number')
       .refine((v) => v.length <= LIMITS.phone, `Phone can be at most ${LIMITS.phone} characters`)

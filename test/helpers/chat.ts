@@ -7,7 +7,7 @@ import { createLogger } from '../../src/logger';
 import type { Mail } from '../../src/mail/mailer';
 import type { TeamsConversationOptions } from '../harness/activities';
 import { BotClient, type BotTurn } from '../harness/bot-client';
-import type { TranscriptEntry } from '../simulator/services/connector';
+import { connectorOf, type TranscriptEntry } from '../simulator/services/connector';
 import { startSimulator, type Simulator } from '../simulator/server';
 
 type Card = Record<string, unknown>;
@@ -16,8 +16,13 @@ type Card = Record<string, unknown>;
 export class BotUnderTest {
   private constructor(readonly sim: Simulator, readonly app: App, readonly url: string, readonly dataDir: string) {}
 
-  static async start(options: { sim?: Simulator } = {}): Promise<BotUnderTest> {
+  /**
+   * `teamsLimits: false` switches the connector's Teams rate limits off: the step tables send
+   * dozens of cards a minute into one chat, which real Teams (and the simulator) would slow down.
+   */
+  static async start(options: { sim?: Simulator; teamsLimits?: boolean } = {}): Promise<BotUnderTest> {
     const sim = options.sim ?? (await startSimulator());
+    if (options.teamsLimits === false) connectorOf(sim).setLimits({ enabled: false });
     const dataDir = await mkdtemp(join(tmpdir(), 'bot-under-test-'));
     const { logger, redactor } = createLogger({ level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent' });
     const app = await createApp(loadConfig({ DATA_DIR: dataDir, PUBLIC_BASE_URL: 'http://localhost:3978' }), logger, redactor);
