@@ -95,6 +95,11 @@ export class Chat {
     return turn;
   }
 
+  /** Reads the whole conversation from the connector, as a client opening the chat again would. */
+  async refresh(): Promise<void> {
+    for (const e of await this.client.transcript()) this.entries.set(e.id, e);
+  }
+
   async say(text: string, count?: number): Promise<BotTurn> {
     return this.record(await this.client.say(text, count === undefined ? {} : { count }));
   }
