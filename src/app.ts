@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { ConversationState, TeamsInfo, type CloudAdapter, type TurnContext } from 'botbuilder';
+import { ConversationState, TeamsInfo, type Activity, type TurnContext } from 'botbuilder';
 import { createAppCredential } from './auth/app-credential';
 import { createAdapter } from './bot/adapter';
+import { ConversationNotifier } from './bot/notifier';
 import { PartnerBot } from './bot/partner-bot';
+import { renderContinueCard } from './cards/render';
 import type { AppConfig } from './config';
 import type { OnboardingServices } from './dialogs/services';
 import type { Logger, Redactor } from './logger';
@@ -19,7 +21,6 @@ import { PartnerRepository } from './store/partners';
 import { KeyVaultSecretStore } from './store/secrets/key-vault-secret-store';
 import { LocalSecretStore, loadOrCreateKeyFile } from './store/secrets/local-secret-store';
 import type { SecretStore } from './store/secrets/secret-store';
-import { Verbs } from './cards/verbs';
 
 export interface App {
   readonly config: AppConfig;
@@ -89,12 +90,14 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
   const partners = new PartnerRepository(db);
   const verification = new EmailVerificationService(db, partners, createMailer(config), await verificationPepper(secrets), config.server.publicBaseUrl);
   const onboarding: OnboardingServices = { partners, verification, logger, teamsIdentity: (context) => teamsIdentity(context, logger) };
-  const bot = new PartnerBot({ conversationState: new ConversationState(storage), references, secrets, onboarding, logger });
   const adapter = createAdapter(config, logger);
+  const notifier = new ConversationNotifier(adapter, config.bot.id, references, logger);
+  const bot = new PartnerBot({ conversationState: new ConversationState(storage), references, secrets, onboarding, notifier, logger });
 
   const useVerifyLink = async (token: string) => {
     const result = await verification.useLink(token);
-    if (result.ok && result.conversationId) await tellChat(adapter, config, references, logger, result.tenantId, result.conversationId);
+    // The verification is saved either way; the chat learns it now, or on its next turn.
+    if (result.ok && result.conversationId) await notifier.send(result.tenantId, result.conversationId, verifiedByLinkMessage());
     return verifyEmailPage(result);
   };
   const http = createServer({ adapter, bot, db, logger, bodyLimitBytes: config.server.bodyLimitBytes, verifyEmailLink: useVerifyLink });
@@ -116,22 +119,10 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
   };
 }
 
-/** The link in the mail was used: say so in the chat where verification was asked for. */
-async function tellChat(adapter: CloudAdapter, config: AppConfig, references: ConversationReferenceRepository, logger: Logger, tenantId: string, conversationId: string): Promise<void> {
-  const stored = await references.get(tenantId, conversationId);
-  if (!stored?.installed) return;
-  try {
-    await adapter.continueConversationAsync(config.bot.id, stored.reference, async (context) => {
-      await context.sendActivity({
-        text: Messages.emailVerifiedByLink,
-        attachments: [{
-          contentType: 'application/vnd.microsoft.card.adaptive',
-          content: { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text: 'Ready for the next step?', wrap: true }], actions: [{ type: 'Action.Submit', title: 'Continue', data: { verb: Verbs.start } }] },
-        }],
-      });
-    });
-  } catch (err) {
-    // The verification itself is saved; the chat learns it on the next turn.
-    logger.warn({ err, tenantId }, 'could not tell the chat that the email was verified');
-  }
+/** The link in the mail was used: said in the chat where verification was asked for. */
+function verifiedByLinkMessage(): Partial<Activity> {
+  return {
+    text: Messages.emailVerifiedByLink,
+    attachments: [renderContinueCard()],
+  };
 }

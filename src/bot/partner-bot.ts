@@ -4,7 +4,7 @@ import {
 } from 'botbuilder';
 import { DialogSet, DialogTurnStatus, type DialogState } from 'botbuilder-dialogs';
 import {
-  renderConfirmCard, renderHelpCard, renderOpenPersonalChatCard, renderSectionSummary, renderWelcomeCard, type WelcomeCardData,
+  renderConfirmCard, renderHelpCard, renderMemberRequestCard, renderOpenPersonalChatCard, renderSectionSummary, renderWelcomeCard, type WelcomeCardData,
 } from '../cards/render';
 import { Verbs } from '../cards/verbs';
 import { ONBOARDING_DIALOG, OnboardingDialog, statusText } from '../dialogs/onboarding-dialog';
@@ -15,7 +15,10 @@ import { Messages } from '../onboarding/messages';
 import type { ConversationReferenceRepository } from '../store/conversation-references';
 import type { Partner } from '../store/partners';
 import type { SecretStore } from '../store/secrets/secret-store';
+import { hasRecentAudit, recordAudit } from '../store/audit-log';
 import { commandRoute, type Command, type Route } from './commands';
+import type { Notifier } from './notifier';
+import { z } from 'zod';
 
 export { tenantOf } from '../dialogs/services';
 
@@ -24,8 +27,19 @@ export interface PartnerBotDeps {
   references: ConversationReferenceRepository;
   secrets: SecretStore;
   onboarding: OnboardingServices;
+  notifier: Notifier;
   logger: Logger;
 }
+
+/** What the owner's "Add" button sends back about the person asking to join. */
+const MemberRequest = z.object({
+  memberId: z.string().regex(/^[0-9a-f-]{36}$/i),
+  memberName: z.string().min(1).max(100).refine((v) => !/[<>]/.test(v)),
+  memberConversationId: z.string().max(512),
+});
+
+/** A colleague asking to join is passed on to the owner at most this often. */
+const MEMBER_REQUEST_INTERVAL_MS = 3_600_000;
 
 interface WelcomeState {
   sentAt?: string;
@@ -99,6 +113,10 @@ export class PartnerBot extends TeamsActivityHandler {
         select: (a) => { const s = parseSubmission(a); return !!s?.ok && (s.submission.verb === Verbs.confirmYes || s.submission.verb === Verbs.confirmNo); },
         handle: (context) => this.personalOnly(context, () => this.answerConfirmation(context)),
       },
+      {
+        select: (a) => { const s = parseSubmission(a); return !!s?.ok && (s.submission.verb === Verbs.memberAdd || s.submission.verb === Verbs.memberIgnore); },
+        handle: (context) => this.personalOnly(context, () => this.answerMemberRequest(context)),
+      },
     ];
 
     this.onMembersAdded(async (context, next) => {
@@ -159,14 +177,65 @@ export class PartnerBot extends TeamsActivityHandler {
       return undefined;
     }
     const person = personOf(context);
-    if (create) await this.deps.onboarding.partners.createIfMissing(tenantId, person);
+    if (create) await this.deps.onboarding.partners.createIfMissing(tenantId, person, context.activity.conversation.id);
     const partner = await this.deps.onboarding.partners.get(tenantId);
     if (partner && !partner.members.some((m) => m.aadObjectId === person.aadObjectId)) {
-      const owner = partner.members.find((m) => m.role === 'owner')?.name ?? 'a colleague';
-      await context.sendActivity(Messages.notMember(owner));
+      const owner = partner.members.find((m) => m.role === 'owner');
+      await context.sendActivity(Messages.notMember(owner?.name ?? 'a colleague'));
+      await this.askOwnerToAdd(context, tenantId, owner?.conversationId);
       return undefined;
     }
     return { tenantId, partner };
+  }
+
+  /** Passes a colleague's request to join on to the owner, in the owner's own chat. */
+  private async askOwnerToAdd(context: TurnContext, tenantId: string, ownerConversationId: string | undefined): Promise<void> {
+    const person = personOf(context);
+    const { db } = this.deps.onboarding.partners;
+    if (!ownerConversationId || await hasRecentAudit(db, tenantId, person.aadObjectId, 'partner.member_requested', new Date(Date.now() - MEMBER_REQUEST_INTERVAL_MS))) return;
+    await recordAudit(db, { tenantId, actor: person.aadObjectId, action: 'partner.member_requested' });
+    await this.deps.notifier.send(tenantId, ownerConversationId, {
+      attachments: [renderMemberRequestCard({ cardId: randomUUID(), memberId: person.aadObjectId, name: person.name.slice(0, 100), conversationId: context.activity.conversation.id })],
+    });
+  }
+
+  private async answerMemberRequest(context: TurnContext): Promise<void> {
+    const parsed = parseSubmission(context.activity);
+    if (!parsed?.ok) return;
+    const { submission } = parsed;
+    const access = await this.accessPartner(context, false);
+    if (!access?.partner) {
+      if (access) await context.sendActivity(Messages.staleCard);
+      return;
+    }
+    const person = personOf(context);
+    const owner = access.partner.members.find((m) => m.role === 'owner');
+    if (owner?.aadObjectId !== person.aadObjectId) {
+      await context.sendActivity(Messages.ownerOnlyAdd(owner?.name ?? 'the owner'));
+      return;
+    }
+    const request = MemberRequest.safeParse(submission.fields);
+    if (!request.success || !submission.cardId) {
+      await context.sendActivity(Messages.notASubmission);
+      return;
+    }
+    if (!(await this.deps.onboarding.partners.answerCard(access.tenantId, submission.cardId, 'member-request', person.aadObjectId))) {
+      await context.sendActivity(Messages.alreadySaved);
+      return;
+    }
+    const { memberId, memberName, memberConversationId } = request.data;
+    const card = (title: string) => submission.replyToId
+      ? context.updateActivity({ id: submission.replyToId, type: 'message', attachments: [renderSectionSummary({ title, facts: [] })] })
+      : Promise.resolve();
+    if (submission.verb === Verbs.memberIgnore) {
+      await card(`${memberName} not added`);
+      await context.sendActivity(Messages.memberRequestIgnored(memberName));
+      return;
+    }
+    await this.deps.onboarding.partners.addMember(access.tenantId, person, { aadObjectId: memberId, name: memberName }, memberConversationId);
+    await card(`${memberName} added`);
+    await context.sendActivity(Messages.memberAddedOwner(memberName));
+    await this.deps.notifier.send(access.tenantId, memberConversationId, { text: Messages.memberAdded(person.name) });
   }
 
   private async start(context: TurnContext): Promise<void> {
@@ -183,7 +252,7 @@ export class PartnerBot extends TeamsActivityHandler {
     const access = await this.accessPartner(context, false);
     if (!access) return;
     if (!access.partner) {
-      await context.sendActivity(Messages.unknownText);
+      await context.sendActivity(Messages.notStarted);
       return;
     }
     await context.sendActivity(statusText(access.partner));

@@ -2,8 +2,10 @@ import { CardFactory, type Attachment } from 'botbuilder';
 import { Template } from 'adaptivecards-templating';
 import companyFormTemplate from '../../cards/company-form.json';
 import confirmTemplate from '../../cards/confirm.json';
+import continueTemplate from '../../cards/continue.json';
 import contactFormTemplate from '../../cards/contact-form.json';
 import helpTemplate from '../../cards/help.json';
+import memberRequestTemplate from '../../cards/member-request.json';
 import openPersonalChatTemplate from '../../cards/open-personal-chat.json';
 import reviewTemplate from '../../cards/review.json';
 import sectionSummaryTemplate from '../../cards/section-summary.json';
@@ -152,4 +154,12 @@ export function renderVerifyEmailCard(data: { cardId: string; stepLabel: string;
 
 export function renderOpenPersonalChatCard(data: { chatUrl: string }): Attachment {
   return render(openPersonalChatTemplate, data);
+}
+
+export function renderMemberRequestCard(data: { cardId: string; memberId: string; name: string; conversationId: string }): Attachment {
+  return render(memberRequestTemplate, data);
+}
+
+export function renderContinueCard(): Attachment {
+  return render(continueTemplate, {});
 }

@@ -10,6 +10,8 @@ export const Verbs = {
   verifyCode: 'email.verify',
   verifyResend: 'email.resend',
   verifyContinue: 'email.continue',
+  memberAdd: 'member.add',
+  memberIgnore: 'member.ignore',
   confirmYes: 'confirm.yes',
   confirmNo: 'confirm.no',
 } as const;

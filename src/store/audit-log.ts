@@ -11,6 +11,7 @@ export interface AuditEntry {
 
 export type AuditAction =
   | 'partner.created'
+  | 'partner.member_requested'
   | 'partner.member_added'
   | 'company.saved'
   | 'contact.primary.saved'
@@ -35,6 +36,12 @@ export interface AuditRow {
   actor: string;
   action: AuditAction;
   detail: Record<string, unknown>;
+}
+
+/** Whether `actor` did `action` for this tenant since `since` (to avoid repeating requests). */
+export async function hasRecentAudit(db: Db, tenantId: string, actor: string, action: AuditAction, since: Date): Promise<boolean> {
+  const rows = await db.query('SELECT 1 FROM audit_log WHERE tenant_id = $1 AND actor = $2 AND action = $3 AND at >= $4 LIMIT 1', [tenantId, actor, action, since]);
+  return rows.length > 0;
 }
 
 export async function listAudit(db: Db, tenantId: string): Promise<AuditRow[]> {

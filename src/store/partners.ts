@@ -10,6 +10,8 @@ export interface Person {
 
 export interface Member extends Person {
   role: 'owner' | 'member';
+  /** Their personal chat with the bot, when known. */
+  conversationId?: string;
 }
 
 /** The partner's onboarding data, keyed by its Teams tenant. */
@@ -51,13 +53,13 @@ function changedFields(before: object | null | undefined, after: object): string
  * Teams activity itself, so one tenant's users can never name another tenant's partner.
  */
 export class PartnerRepository {
-  constructor(private readonly db: Db) {}
+  constructor(readonly db: Db) {}
 
   async get(tenantId: string): Promise<Partner | undefined> {
     const [row] = await this.db.query<PartnerRow>('SELECT * FROM partners WHERE tenant_id = $1', [tenantId]);
     if (!row) return undefined;
-    const members = await this.db.query<{ aad_object_id: string; display_name: string; role: Member['role'] }>(
-      'SELECT aad_object_id, display_name, role FROM partner_members WHERE tenant_id = $1 ORDER BY role DESC, added_at',
+    const members = await this.db.query<{ aad_object_id: string; display_name: string; role: Member['role']; conversation_id: string | null }>(
+      'SELECT aad_object_id, display_name, role, conversation_id FROM partner_members WHERE tenant_id = $1 ORDER BY role DESC, added_at',
       [tenantId],
     );
     return {
@@ -68,26 +70,29 @@ export class PartnerRepository {
       secondarySkipped: row.secondary_skipped,
       confirmedAt: row.confirmed_at ?? undefined,
       emailVerifiedAt: row.email_verified_at ?? undefined,
-      members: members.map((m) => ({ aadObjectId: m.aad_object_id, name: m.display_name, role: m.role })),
+      members: members.map((m) => ({ aadObjectId: m.aad_object_id, name: m.display_name, role: m.role, conversationId: m.conversation_id ?? undefined })),
     };
   }
 
   /** Creates the partner with `owner` as its owner, unless the tenant already has one. */
-  async createIfMissing(tenantId: string, owner: Person): Promise<{ created: boolean }> {
+  async createIfMissing(tenantId: string, owner: Person, conversationId?: string): Promise<{ created: boolean }> {
     return this.db.transaction(async (tx) => {
       const inserted = await tx.query('INSERT INTO partners (tenant_id) VALUES ($1) ON CONFLICT (tenant_id) DO NOTHING RETURNING tenant_id', [tenantId]);
       if (inserted.length === 0) return { created: false };
-      await tx.query("INSERT INTO partner_members (tenant_id, aad_object_id, display_name, role) VALUES ($1, $2, $3, 'owner')", [tenantId, owner.aadObjectId, owner.name]);
+      await tx.query(
+        "INSERT INTO partner_members (tenant_id, aad_object_id, display_name, role, conversation_id) VALUES ($1, $2, $3, 'owner', $4)",
+        [tenantId, owner.aadObjectId, owner.name, conversationId ?? null],
+      );
       await recordAudit(tx, { tenantId, actor: owner.aadObjectId, action: 'partner.created' });
       return { created: true };
     });
   }
 
-  async addMember(tenantId: string, by: Person, member: Person): Promise<void> {
+  async addMember(tenantId: string, by: Person, member: Person, conversationId?: string): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.query(
-        "INSERT INTO partner_members (tenant_id, aad_object_id, display_name, role, added_by) VALUES ($1, $2, $3, 'member', $4) ON CONFLICT DO NOTHING",
-        [tenantId, member.aadObjectId, member.name, by.aadObjectId],
+        "INSERT INTO partner_members (tenant_id, aad_object_id, display_name, role, added_by, conversation_id) VALUES ($1, $2, $3, 'member', $4, $5) ON CONFLICT DO NOTHING",
+        [tenantId, member.aadObjectId, member.name, by.aadObjectId, conversationId ?? null],
       );
       await recordAudit(tx, { tenantId, actor: by.aadObjectId, action: 'partner.member_added', detail: { member: member.aadObjectId } });
     });

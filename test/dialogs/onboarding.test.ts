@@ -153,7 +153,7 @@ describe('onboarding conversation: edits, commands, verification, isolation', fu
     assert.equal(audit[audit.length - 1]!.action, 'partner.deleted');
     assert.deepEqual(await bot.app.db.query('SELECT 1 FROM conversation_references WHERE tenant_id = $1', [tenant]), []);
     const again = await chat.say('status', 1);
-    assert.deepEqual(again.texts, [Messages.unknownText]);
+    assert.deepEqual(again.texts, [Messages.notStarted]);
   });
 
   it('only the owner may delete; a member is told who can', async () => {
@@ -308,7 +308,7 @@ describe('onboarding conversation: edits, commands, verification, isolation', fu
     for (const name of ['Eve Intruder', 'Mallory Other']) {
       const outsider = person(randomUUID(), { name });
       const status = await outsider.say('status', 1);
-      assert.deepEqual(status.texts, [Messages.unknownText], 'their own tenant has no partner: nothing of the other leaks');
+      assert.deepEqual(status.texts, [Messages.notStarted], 'their own tenant has no partner: nothing of the other leaks');
       // Replaying the other tenant's card id from their own chat changes nothing.
       const replay = await outsider.submitRaw({ verb: 'contact.submit', cardId: cardIdOf(ownerCard.card), section: 'primaryContact', ...PRIMARY }, ownerCard.id, 1);
       assert.deepEqual(replay.texts, [Messages.noActiveCard]);
@@ -319,10 +319,41 @@ describe('onboarding conversation: edits, commands, verification, isolation', fu
     assert.equal(JSON.stringify(await bot.app.partners.get(tenant)), before);
   });
 
-  it('a colleague of the same tenant who was not added is told who runs onboarding', async () => {
-    const { tenant } = await upTo(1);
+  it('a colleague of the same tenant asks to join; the owner adds them; then they can work on it', async () => {
+    const { chat: owner, tenant } = await upTo(1);
     const colleague = person(tenant, { name: 'Joni Sherman' });
     const turn = await colleague.say('start', 1);
     assert.deepEqual(turn.texts, [Messages.notMember('Megan Bowen')]);
+    // The owner gets a card in their own chat (asked once an hour at most).
+    const request = await owner.client.waitFor((entries) => entries.some((e) => cardText(e.activity.attachments?.[0]?.content as Record<string, unknown>).includes('Joni Sherman wants to help')));
+    assert.ok(request);
+    await colleague.say('start', 1);
+    await owner.refresh();
+    const requests = (await owner.client.transcript()).filter((e) => cardText(e.activity.attachments?.[0]?.content as Record<string, unknown>).includes('wants to help'));
+    assert.equal(requests.length, 1, 'asking again does not spam the owner');
+
+    const requestCard = owner.lastCard();
+    const addData = JSON.parse(JSON.stringify(requestCard.card)).actions[0].data as Record<string, unknown>;
+    const added = await owner.press('Add Joni Sherman', {}, { count: 1 });
+    assert.match(cardText(owner.card(requestCard.id)), /Joni Sherman added/, 'the request card is replaced: no stale buttons');
+    assert.deepEqual(added.texts, [Messages.memberAddedOwner('Joni Sherman')]);
+    const told = await colleague.client.waitFor((entries) => entries.some((e) => e.text === Messages.memberAdded('Megan Bowen')));
+    assert.ok(told);
+    const status = await colleague.say('status', 1);
+    assert.match(status.texts[0]!, /step 2 of 5/);
+    assert.equal((await bot.app.partners.get(tenant))?.members.length, 2);
+    // A double click on the old card, or a replay of it.
+    const again = await owner.submitRaw(addData, requestCard.id, 1);
+    assert.deepEqual(again.texts, [Messages.alreadySaved]);
+  });
+
+  it('only the owner can add people, whatever the card says', async () => {
+    const { tenant } = await upTo(0);
+    const memberId = randomUUID();
+    await bot.app.partners.addMember(tenant, { aadObjectId: 'x', name: 'Megan Bowen' }, { aadObjectId: memberId, name: 'Adele Vance' });
+    const member = person(tenant, { name: 'Adele Vance', aadObjectId: memberId });
+    const turn = await member.submitRaw({ verb: 'member.add', cardId: randomUUID(), memberId: randomUUID(), memberName: 'Eve', memberConversationId: 'a:1' }, 'msg-1', 1);
+    assert.deepEqual(turn.texts, [Messages.ownerOnlyAdd('Megan Bowen')]);
+    assert.equal((await bot.app.partners.get(tenant))?.members.length, 2);
   });
 });

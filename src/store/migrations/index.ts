@@ -66,6 +66,8 @@ export const migrations: readonly Migration[] = [
         role            text NOT NULL CHECK (role IN ('owner', 'member')),
         added_by        text,
         added_at        timestamptz NOT NULL DEFAULT now(),
+        -- Their personal chat with the bot, where they are told about things that concern them.
+        conversation_id text,
         PRIMARY KEY (tenant_id, aad_object_id)
       );
       CREATE UNIQUE INDEX partner_members_one_owner ON partner_members (tenant_id) WHERE role = 'owner';
