@@ -40,7 +40,8 @@ export interface StartOptions {
 /** Runs the real bot as a child process on a free port and waits until it is ready. */
 export async function startBot(options: StartOptions = {}): Promise<BotProcess> {
   const port = options.env?.PORT ? Number(options.env.PORT) : await freePort();
-  const args = options.entry === 'dist' ? [join(ROOT, 'dist', 'src', 'index.js')] : ['--import', 'tsx', join(ROOT, 'src', 'index.ts')];
+  // DEP0111: restify's spdy dependency (http-deceiver) touches process.binding at load; harmless noise.
+  const args = ['--disable-warning=DEP0111', ...(options.entry === 'dist' ? [join(ROOT, 'dist', 'src', 'index.js')] : ['--import', 'tsx', join(ROOT, 'src', 'index.ts')])];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, TEAMSFX_ENV: 'local', LOG_LEVEL: 'info', ...options.env, PORT: String(port) },
