@@ -11,6 +11,8 @@ import { createLogger } from '../src/logger';
 import { SqlStorage } from '../src/store/bot-storage';
 import { openDatabase, type DatabaseTarget } from '../src/store/db';
 import { migrate } from '../src/store/migrate';
+import { randomUUID } from 'node:crypto';
+import { BotUnderTest, COMPANY, PRIMARY } from '../test/helpers/chat';
 import { ConnectorStub } from '../test/helpers/connector-stub';
 
 interface Stats { n: number; totalMs: number; p50: number; p95: number; p99: number; perSec: number }
@@ -86,6 +88,26 @@ async function benchTurns(): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
 
+/** The first half of the journey per partner, as Teams would drive it, against the simulator's connector. */
+async function benchOnboarding(): Promise<void> {
+  const bot = await BotUnderTest.start({ teamsLimits: false });
+  const one = async (i: number) => {
+    const chat = bot.chat({ tenantId: randomUUID(), user: { name: `Bench User ${i}`, aadObjectId: randomUUID(), email: PRIMARY.email } });
+    await chat.say('start', 1);
+    await chat.press('Save company details', COMPANY, { count: 1 });
+    await chat.press('Save contact', PRIMARY, { count: 1 });
+    await chat.press('Skip: no secondary contact', {}, { count: 1 });
+    await chat.press('Confirm', {}, { count: 2 });
+  };
+  await measure(3, one);
+  const seq = await measure(20, one);
+  row('partner: start → verified (5 turns)', seq);
+  console.log(`  per turn, sequential partners                ${(seq.totalMs / seq.n / 5).toFixed(1).padStart(7)} ms`);
+  const conc = await measure(40, one, 8);
+  row('same, 8 partners at once', conc);
+  await bot.stop();
+}
+
 async function benchLogging(): Promise<void> {
   const sink = () => new Writable({ write(_c, _e, cb) { cb(); } });
   const plain = pino({ level: 'info' }, sink());
@@ -118,6 +140,8 @@ async function main(): Promise<void> {
   console.log(`  ratio PGlite on disk / in memory throughput: x${(pglDisk.perSec / pgl.perSec).toFixed(2)}`);
   console.log('Turns over HTTP');
   await benchTurns();
+  console.log('Onboarding conversation (in-process bot, HTTP, simulated Teams)');
+  await benchOnboarding();
   console.log('Logging');
   await benchLogging();
 }
