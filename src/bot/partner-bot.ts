@@ -4,9 +4,10 @@ import {
 } from 'botbuilder';
 import { DialogSet, DialogTurnStatus, type DialogState } from 'botbuilder-dialogs';
 import {
-  renderConfirmCard, renderHelpCard, renderMemberRequestCard, renderOpenPersonalChatCard, renderSectionSummary, renderWelcomeCard, type WelcomeCardData,
+  renderConfirmCard, renderHelpCard, renderMemberRequestCard, renderOpenPersonalChatCard, renderWelcomeCard, type WelcomeCardData,
 } from '../cards/render';
 import { Verbs } from '../cards/verbs';
+import { closeCard } from '../dialogs/cards';
 import { ONBOARDING_DIALOG, OnboardingDialog, statusText } from '../dialogs/onboarding-dialog';
 import { personOf, tenantOf, type OnboardingServices } from '../dialogs/services';
 import { parseSubmission } from '../dialogs/submission';
@@ -224,9 +225,7 @@ export class PartnerBot extends TeamsActivityHandler {
       return;
     }
     const { memberId, memberName, memberConversationId } = request.data;
-    const card = (title: string) => submission.replyToId
-      ? context.updateActivity({ id: submission.replyToId, type: 'message', attachments: [renderSectionSummary({ title, facts: [] })] })
-      : Promise.resolve();
+    const card = (title: string) => closeCard(context, submission.replyToId, title);
     if (submission.verb === Verbs.memberIgnore) {
       await card(`${memberName} not added`);
       await context.sendActivity(Messages.memberRequestIgnored(memberName));
@@ -326,9 +325,7 @@ export class PartnerBot extends TeamsActivityHandler {
       return;
     }
     const yes = submission.verb === Verbs.confirmYes;
-    const summary = (title: string) => submission.replyToId
-      ? context.updateActivity({ id: submission.replyToId, type: 'message', attachments: [renderSectionSummary({ title, facts: [] })] })
-      : Promise.resolve();
+    const summary = (title: string) => closeCard(context, submission.replyToId, title);
     if (submission.action === 'restart') {
       if (!yes) {
         await summary('Kept your details');

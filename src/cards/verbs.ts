@@ -9,7 +9,6 @@ export const Verbs = {
   reviewConfirm: 'review.confirm',
   verifyCode: 'email.verify',
   verifyResend: 'email.resend',
-  verifyContinue: 'email.continue',
   memberAdd: 'member.add',
   memberIgnore: 'member.ignore',
   confirmYes: 'confirm.yes',

@@ -9,9 +9,8 @@ import { CompanySchema, contactSchema, fieldErrors, type Company, type Contact }
 import { Messages } from '../onboarding/messages';
 import type { Partner, Section } from '../store/partners';
 import type { Attachment } from 'botbuilder';
-import { replaceCard, sendCard } from './cards';
+import { replaceCard, sendCard, submissionFor } from './cards';
 import { personOf, requireTenant, stepLabel, type OnboardingServices, type StepName } from './services';
-import { parseSubmission } from './submission';
 
 export const COMPANY_FORM_DIALOG = 'companyForm';
 export const PRIMARY_CONTACT_FORM_DIALOG = 'primaryContactForm';
@@ -101,22 +100,9 @@ export class CardFormDialog extends Dialog {
   override async continueDialog(dc: DialogContext): Promise<DialogTurnResult> {
     const { context } = dc;
     const state = dc.activeDialog!.state as FormState;
-    const parsed = parseSubmission(context.activity);
-    if (!parsed) {
-      await context.sendActivity(Messages.hint(this.spec.step));
-      return Dialog.EndOfTurn;
-    }
-    if (!parsed.ok) {
-      await context.sendActivity(parsed.message);
-      return Dialog.EndOfTurn;
-    }
-    const { submission } = parsed;
     const tenantId = requireTenant(context);
-    if (!submission.cardId || submission.cardId !== state.cardId) {
-      const answered = submission.cardId ? await this.services.partners.isAnswered(tenantId, submission.cardId) : false;
-      await context.sendActivity(answered ? Messages.alreadySaved : Messages.staleCard);
-      return Dialog.EndOfTurn;
-    }
+    const submission = await submissionFor(context, this.services.partners, tenantId, state.cardId, Messages.hint(this.spec.step));
+    if (!submission || submission === 'text') return Dialog.EndOfTurn;
     const actor = personOf(context).aadObjectId;
     const activityId = submission.replyToId ?? state.activityId;
     const sectionMatches = submission.section === undefined || submission.section === this.spec.section;

@@ -5,9 +5,8 @@ import { Verbs } from '../cards/verbs';
 import { Messages } from '../onboarding/messages';
 import type { Section } from '../store/partners';
 import { FORM_DIALOG_OF } from './card-form-dialog';
-import { replaceCard, sendCard } from './cards';
+import { replaceCard, sendCard, submissionFor } from './cards';
 import { personOf, requireTenant, stepLabel, type OnboardingServices } from './services';
-import { parseSubmission } from './submission';
 
 export const REVIEW_DIALOG = 'review';
 
@@ -42,23 +41,10 @@ export class ReviewDialog extends Dialog {
   override async continueDialog(dc: DialogContext): Promise<DialogTurnResult> {
     const { context } = dc;
     const state = dc.activeDialog!.state as ReviewState;
-    const parsed = parseSubmission(context.activity);
-    if (!parsed) {
-      await context.sendActivity(Messages.hint('Review'));
-      return Dialog.EndOfTurn;
-    }
-    if (!parsed.ok) {
-      await context.sendActivity(parsed.message);
-      return Dialog.EndOfTurn;
-    }
-    const { submission } = parsed;
     const tenantId = requireTenant(context);
     const actor = personOf(context).aadObjectId;
-    if (!submission.cardId || submission.cardId !== state.cardId) {
-      const answered = submission.cardId ? await this.services.partners.isAnswered(tenantId, submission.cardId) : false;
-      await context.sendActivity(answered ? Messages.alreadySaved : Messages.staleCard);
-      return Dialog.EndOfTurn;
-    }
+    const submission = await submissionFor(context, this.services.partners, tenantId, state.cardId, Messages.hint('Review'));
+    if (!submission || submission === 'text') return Dialog.EndOfTurn;
     const activityId = submission.replyToId ?? state.activityId;
 
     if (submission.verb === Verbs.reviewEdit && submission.section && SECTIONS.has(submission.section)) {

@@ -4,9 +4,8 @@ import { renderSectionSummary, renderVerifyEmailCard } from '../cards/render';
 import { Verbs } from '../cards/verbs';
 import { maskEmail, type CodeResult } from '../onboarding/email-verification';
 import { Messages } from '../onboarding/messages';
-import { replaceCard, sendCard } from './cards';
+import { replaceCard, sendCard, submissionFor } from './cards';
 import { personOf, requireTenant, stepLabel, type OnboardingServices } from './services';
-import { parseSubmission } from './submission';
 
 export const VERIFY_EMAIL_DIALOG = 'verifyEmail';
 
@@ -72,25 +71,18 @@ export class VerifyEmailDialog extends Dialog {
       return dc.endDialog({ verified: true });
     }
 
-    const parsed = parseSubmission(context.activity);
-    let code: string | undefined;
-    if (!parsed) {
+    const submission = await submissionFor(context, this.services.partners, tenantId, state.cardId, Messages.hint('Email verification'), { allowText: true });
+    if (!submission) return Dialog.EndOfTurn;
+    let code: string;
+    if (submission === 'text') {
       const text = (context.activity.text ?? '').trim();
       // A 6-digit reply is taken as the code, which is what most people will type.
-      if (/^\d{3}\s?\d{3}$/.test(text)) code = text;
-      else {
+      if (!/^\d{3}\s?\d{3}$/.test(text)) {
         await context.sendActivity(Messages.hint('Email verification'));
         return Dialog.EndOfTurn;
       }
-    } else if (!parsed.ok) {
-      await context.sendActivity(parsed.message);
-      return Dialog.EndOfTurn;
+      code = text;
     } else {
-      const { submission } = parsed;
-      if (!submission.cardId || submission.cardId !== state.cardId) {
-        await context.sendActivity((submission.cardId && (await this.services.partners.isAnswered(tenantId, submission.cardId))) ? Messages.alreadySaved : Messages.staleCard);
-        return Dialog.EndOfTurn;
-      }
       if (submission.verb === Verbs.verifyResend) {
         const waitMs = await this.services.verification.resendWaitMs(tenantId);
         if (waitMs > 0) {
@@ -101,10 +93,6 @@ export class VerifyEmailDialog extends Dialog {
         if (!email) return dc.endDialog({ incomplete: true });
         await this.services.verification.send(tenantId, email, actor, context.activity.conversation.id);
         await context.sendActivity(Messages.resent(state.maskedEmail));
-        return Dialog.EndOfTurn;
-      }
-      if (submission.verb === Verbs.verifyContinue) {
-        await context.sendActivity(Messages.hint('Email verification'));
         return Dialog.EndOfTurn;
       }
       if (submission.verb !== Verbs.verifyCode) {
@@ -120,7 +108,7 @@ export class VerifyEmailDialog extends Dialog {
     }
 
     const result = await this.services.verification.checkCode(tenantId, code, actor);
-    const activityId = (parsed?.ok ? parsed.submission.replyToId : undefined) ?? state.activityId;
+    const activityId = (submission === 'text' ? undefined : submission.replyToId) ?? state.activityId;
     if (!result.ok) {
       const message = codeMessage(result);
       await replaceCard(context, activityId, renderVerifyEmailCard({ cardId: state.cardId, stepLabel: stepLabel('Email verification'), maskedEmail: state.maskedEmail, error: message }));
