@@ -1,0 +1,155 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * `npm run sandbox` as a newcomer runs it: spawned in its own process group (a terminal's
+ * foreground job), stopped with a SIGINT to that group (Ctrl-C). Knows every process underneath
+ * it, so a test can prove none is left behind.
+ */
+
+const ROOT = join(__dirname, '..', '..');
+
+export interface SandboxRun {
+  readonly child: ChildProcess;
+  readonly playgroundUrl: string;
+  readonly botUrl: string;
+  readonly simulatorUrl: string;
+  /** Everything it printed so far (stdout and stderr, interleaved). */
+  output(): string;
+  /** npm and every process under it, as of now. */
+  processTree(): number[];
+  /** Every pid ever seen in that tree (it is sampled while waiting for start-up and on each call). */
+  knownPids(): ReadonlySet<number>;
+  /** Resolves once npm itself has exited. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Sends `signal` to the whole process group, as a terminal does on Ctrl-C. */
+  signalGroup(signal: NodeJS.Signals): void;
+  /** SIGKILL to the group and every known descendant (cleanup after a failed test). */
+  kill(): void;
+}
+
+export async function startSandboxProcess(args: string[], options: { timeoutMs?: number } = {}): Promise<SandboxRun> {
+  const child = spawn('npm', ['run', 'sandbox', '--', ...args], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // npm's own update check would reach the registry: not part of what is under test.
+    env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false' },
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  const known = new Set<number>();
+  const tree = (): number[] => {
+    const pids = child.pid === undefined ? [] : descendantsOf(child.pid, true);
+    for (const p of pids) known.add(p);
+    return pids;
+  };
+  const signalGroup = (signal: NodeJS.Signals): void => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, signal);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
+  };
+  const kill = (): void => {
+    tree();
+    signalGroup('SIGKILL');
+    for (const pid of known) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  };
+
+  let ended = false;
+  void exited.then(() => { ended = true; });
+  const deadline = Date.now() + (options.timeoutMs ?? 90_000);
+  while (!/Sandbox ready\./.test(out)) {
+    if (ended || Date.now() > deadline) {
+      kill();
+      throw new Error(`npm run sandbox ${ended ? 'exited' : 'was not ready in time'}; it printed:\n${out}`);
+    }
+    tree();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  tree();
+  const field = (label: string): string => {
+    const m = new RegExp(`^\\s*${label}:\\s+(\\S+)`, 'm').exec(out);
+    if (!m?.[1]) throw new Error(`the sandbox banner has no "${label}:" line:\n${out}`);
+    return m[1];
+  };
+  return {
+    child,
+    playgroundUrl: field('Open the Playground'),
+    botUrl: field('Bot'),
+    simulatorUrl: field('Simulator'),
+    output: () => out,
+    processTree: tree,
+    knownPids: () => known,
+    exited,
+    signalGroup,
+    kill,
+  };
+}
+
+/** `pid` (if `self`) and its descendants, from /proc. Zombies count as gone. */
+export function descendantsOf(pid: number, self = false): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of safeReaddir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const info = statOf(Number(name));
+    if (!info || info.state === 'Z') continue;
+    const list = children.get(info.ppid) ?? [];
+    list.push(Number(name));
+    children.set(info.ppid, list);
+  }
+  const result: number[] = [];
+  const visit = (p: number): void => {
+    for (const c of children.get(p) ?? []) {
+      result.push(c);
+      visit(c);
+    }
+  };
+  visit(pid);
+  return self && isRunning(pid) ? [pid, ...result] : result;
+}
+
+/** Alive and not a zombie. */
+export function isRunning(pid: number): boolean {
+  const info = statOf(pid);
+  return info !== undefined && info.state !== 'Z';
+}
+
+/** The command line of `pid`, for messages. */
+export function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim().slice(0, 160);
+  } catch {
+    return '?';
+  }
+}
+
+function statOf(pid: number): { state: string; ppid: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [state = '', ppid = '0'] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state, ppid: Number(ppid) };
+  } catch {
+    return undefined;
+  }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
