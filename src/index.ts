@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const { logger, redactor } = createLogger({ level: config.logLevel });
   const app = await createApp(config, logger, redactor);
   const url = await app.start();
-  logger.info({ url, database: config.database.kind, secrets: config.secrets.kind, authenticated: config.bot.id !== '' }, 'bot listening');
+  logger.info({ url, database: config.database.kind, keyStore: config.secrets.kind, authenticated: config.bot.id !== '' }, 'bot listening');
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals): void => {

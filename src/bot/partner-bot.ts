@@ -369,13 +369,21 @@ export class PartnerBot extends TeamsActivityHandler {
     await this.deps.references.save(tenantId, conversationReferenceOf(context));
   }
 
-  /** Teams sends both conversationUpdate and installationUpdate on install: welcome once. */
+  /**
+   * Teams sends installationUpdate and conversationUpdate together on install, handled in
+   * parallel: the database decides which one welcomes. Without a tenant (not Teams) there is no
+   * row to claim, and the conversation state decides.
+   */
   private async sendWelcomeOnce(context: TurnContext): Promise<void> {
-    const state = await this.welcome.get(context, {});
-    if (state.sentAt) return;
+    const tenantId = tenantOf(context);
+    if (tenantId) {
+      if (!(await this.deps.references.claimWelcome(tenantId, context.activity.conversation.id))) return;
+    } else {
+      if ((await this.welcome.get(context, {})).sentAt) return;
+      await this.welcome.set(context, { sentAt: new Date().toISOString() });
+    }
     const firstName = context.activity.from?.name?.split(' ')[0];
     await context.sendActivity({ attachments: [renderWelcomeCard({ ...WELCOME, userName: context.activity.conversation.conversationType === 'personal' ? firstName : undefined })] });
-    await this.welcome.set(context, { sentAt: new Date().toISOString() });
   }
 }
 

@@ -1,5 +1,6 @@
 import { CardFactory, type Attachment } from 'botbuilder';
 import { Template } from 'adaptivecards-templating';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import companyFormTemplate from '../../cards/company-form.json';
 import confirmTemplate from '../../cards/confirm.json';
 import continueTemplate from '../../cards/continue.json';
@@ -48,7 +49,7 @@ export function contactFacts(c: Contact): Fact[] {
   return [
     { label: 'Name', value: `${c.firstName} ${c.lastName}` },
     { label: 'Email', value: c.email },
-    { label: 'Phone', value: c.phone },
+    { label: 'Phone', value: parsePhoneNumberFromString(c.phone)?.formatInternational() ?? c.phone },
     { label: 'Role', value: c.role ?? '—' },
   ];
 }

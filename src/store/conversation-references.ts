@@ -48,9 +48,21 @@ export class ConversationReferenceRepository {
   /** The bot was removed from a conversation: keep the row (audit, re-install) but stop using it. */
   async markUninstalled(tenantId: string, conversationId: string): Promise<void> {
     await this.db.query(
-      'UPDATE conversation_references SET installed = false, updated_at = now() WHERE tenant_id = $1 AND conversation_id = $2',
+      'UPDATE conversation_references SET installed = false, welcomed_at = NULL, updated_at = now() WHERE tenant_id = $1 AND conversation_id = $2',
       [tenantId, conversationId],
     );
+  }
+
+  /**
+   * True for exactly one caller per installation of the bot in a conversation: the one that
+   * should send the welcome. Atomic, so two install events handled at once welcome once.
+   */
+  async claimWelcome(tenantId: string, conversationId: string): Promise<boolean> {
+    const rows = await this.db.query(
+      'UPDATE conversation_references SET welcomed_at = now() WHERE tenant_id = $1 AND conversation_id = $2 AND welcomed_at IS NULL RETURNING 1',
+      [tenantId, conversationId],
+    );
+    return rows.length > 0;
   }
 
   async get(tenantId: string, conversationId: string): Promise<StoredConversation | undefined> {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Messages } from '../../src/onboarding/messages';
 import { listAudit } from '../../src/store/audit-log';
+import { botAddedActivity, installationUpdateActivity } from '../harness/activities';
 import { BotUnderTest, cardText, COMPANY, PRIMARY, SECONDARY, type Chat } from '../helpers/chat';
 
 const TENANT = '6d2b1f0a-58c4-4b7e-9a3c-1f2e3d4c5b6a';
@@ -15,6 +16,17 @@ describe('onboarding conversation: the whole path', function () {
   function newChat(user: { email?: string; name?: string; aadObjectId?: string } = {}, tenantId = TENANT): Chat {
     return bot.chat({ tenantId, user: { name: 'Megan Bowen', aadObjectId: randomUUID(), ...user } });
   }
+
+  it('welcomes once when Teams sends both install events at the same moment', async () => {
+    const chat = newChat({}, randomUUID());
+    await Promise.all([
+      chat.client.send(installationUpdateActivity(chat.client.conversation, 'add')),
+      chat.client.send(botAddedActivity(chat.client.conversation)),
+    ]);
+    await chat.refresh();
+    const welcomes = (await chat.client.transcript()).filter((e) => cardText(e.activity.attachments?.[0]?.content as Record<string, unknown>).includes('Welcome'));
+    assert.equal(welcomes.length, 1);
+  });
 
   it('welcome → company → primary → secondary → review → confirm → verified through Teams identity', async () => {
     const tenant = randomUUID();
@@ -38,7 +50,7 @@ describe('onboarding conversation: the whole path', function () {
     const review = chat.lastCard();
     const text = cardText(review.card);
     assert.match(text, /Step 4 of 5 · Review/);
-    assert.match(text, /\+49301234567/, 'phone normalised to E.164 with the company country');
+    assert.match(text, /\+49 30 1234567/, "phone normalised with the company country, shown in international format");
     assert.match(text, /Adele Vance/);
     assert.match(text, /contoso-cloud\.de/);
 
@@ -176,7 +188,7 @@ describe('onboarding conversation: edits, commands, verification, isolation', fu
 
     await chat.press('Edit primary contact', {}, { count: 1 });
     await chat.press('Save contact', { ...PRIMARY, phone: '+1 425 555 0100' }, { count: 1 });
-    assert.match(cardText(chat.lastCard().card), /\+14255550100/);
+    assert.match(cardText(chat.lastCard().card), /\+1 425 555 0100/);
 
     await chat.press('Add a secondary contact', {}, { count: 1 });
     await chat.press('Save contact', SECONDARY, { count: 1 });

@@ -108,6 +108,9 @@ export const migrations: readonly Migration[] = [
         conversation_id text
       );
       CREATE UNIQUE INDEX email_verifications_token ON email_verifications (token_hash);
+
+      -- Set by the one turn that sends the welcome: Teams sends two install events at once.
+      ALTER TABLE conversation_references ADD COLUMN welcomed_at timestamptz;
     `,
   },
 ];

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../helpers/bot-process';
+import { COMPANY, PRIMARY } from '../helpers/chat';
+import { chromiumMissing, PlaygroundSession } from './playground';
+import { startSandboxProcess, type SandboxRun } from './sandbox-process';
+
+describe('onboarding in the Agents Playground (headless Chromium): company and contact cards to the review', function () {
+  this.timeout(180_000);
+  let dataDir = '';
+  let run: SandboxRun | undefined;
+  let session: PlaygroundSession | undefined;
+
+  before(async function () {
+    const missing = chromiumMissing();
+    if (missing) {
+      console.log(`      skipping the browser tests: ${missing}`);
+      this.skip();
+    }
+    dataDir = await mkdtemp(join(tmpdir(), 'onboarding-e2e-'));
+    run = await startSandboxProcess([
+      '--port', String(await freePort()), '--playground-port', String(await freePort()), '--sim-port', String(await freePort()), '--data-dir', dataDir,
+    ]);
+    session = await PlaygroundSession.open(run.playgroundUrl, { name: 'onboarding' });
+  });
+
+  after(async () => {
+    await session?.close();
+    if (run) {
+      run.signalGroup('SIGINT');
+      await Promise.race([run.exited, new Promise((r) => setTimeout(r, 15_000))]);
+      run.kill();
+    }
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('a person fills the company and contact cards like in Teams and reaches the review card', async () => {
+    const s = session!;
+    // The Playground installs the app when it connects; the welcome shows in the personal chat.
+    await s.openChat('Personal Chat');
+    await s.waitForCard({ containing: 'Welcome' });
+    await s.clickCardButton("Let's start");
+
+    const company = await s.waitForCard({ containing: 'Step 1 of 5 · Company details' });
+    await s.fillInput('Company legal name', COMPANY.legalName, company);
+    await s.choose('Country', 'Germany', company);
+    await s.fillInput('Street and number', COMPANY.street, company);
+    await s.fillInput('Postal code', COMPANY.postalCode, company);
+    await s.fillInput('City', COMPANY.city, company);
+    await s.fillInput('Website or primary domain', COMPANY.website, company);
+    // A typo first: the same card comes back with the message under the field.
+    await s.fillInput('Partner ID (MPN ID)', '45x67890', company);
+    await s.screenshot('1-company-filled');
+    await s.clickCardButton('Save company details', company);
+    await s.waitForCard({ containing: 'Partner ID is digits only, like 1234567' });
+    await s.screenshot('2-company-error-on-card');
+    const fixed = await s.waitForCard({ containing: 'Step 1 of 5 · Company details' });
+    await s.fillInput('Partner ID (MPN ID)', COMPANY.partnerId, fixed);
+    await s.clickCardButton('Save company details', fixed);
+
+    const primary = await s.waitForCard({ containing: 'Step 2 of 5 · Primary contact' });
+    const summary = (await s.cardTexts()).find((t) => t.includes('Company details saved'));
+    assert.ok(summary, 'the company card was replaced by its summary');
+    assert.match(summary, /Contoso Cloud Services GmbH/);
+    await s.fillInput('First name', PRIMARY.firstName, primary);
+    await s.fillInput('Last name', PRIMARY.lastName, primary);
+    await s.fillInput('Email', PRIMARY.email, primary);
+    await s.fillInput('Phone', PRIMARY.phone, primary);
+    await s.fillInput('Role or title (optional)', PRIMARY.role, primary);
+    await s.screenshot('3-primary-contact');
+    await s.clickCardButton('Save contact', primary);
+
+    const secondary = await s.waitForCard({ containing: 'Step 3 of 5 · Secondary contact' });
+    await s.clickCardButton('Skip: no secondary contact', secondary);
+
+    const review = await s.waitForCard({ containing: 'Step 4 of 5 · Review' });
+    const text = await review.innerText();
+    assert.match(text, /Contoso Cloud Services GmbH/);
+    assert.match(text, /Germany/);
+    assert.match(text, /\+49 30 1234567/, 'phone normalised');
+    assert.match(text, /Megan Bowen/);
+    await s.screenshot('4-review');
+    assert.deepEqual(s.nonLoopbackRequests().filter((r) => r.finished), [], 'the browser reached nothing but this machine');
+  });
+});
