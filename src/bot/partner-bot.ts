@@ -3,6 +3,7 @@ import {
   ActivityTypes, TeamsActivityHandler, type ConversationReference, type ConversationState, type StatePropertyAccessor, type TurnContext,
 } from 'botbuilder';
 import { DialogSet, DialogTurnStatus, type DialogState } from 'botbuilder-dialogs';
+import { z } from 'zod';
 import {
   renderConfirmCard, renderHelpCard, renderMemberRequestCard, renderOpenPersonalChatCard, renderWelcomeCard, type WelcomeCardData,
 } from '../cards/render';
@@ -16,10 +17,8 @@ import { Messages } from '../onboarding/messages';
 import type { ConversationReferenceRepository } from '../store/conversation-references';
 import type { Partner } from '../store/partners';
 import type { SecretStore } from '../store/secrets/secret-store';
-import { hasRecentAudit, recordAudit } from '../store/audit-log';
 import { commandRoute, type Command, type Route } from './commands';
 import type { Notifier } from './notifier';
-import { z } from 'zod';
 
 export { tenantOf } from '../dialogs/services';
 
@@ -192,9 +191,8 @@ export class PartnerBot extends TeamsActivityHandler {
   /** Passes a colleague's request to join on to the owner, in the owner's own chat. */
   private async askOwnerToAdd(context: TurnContext, tenantId: string, ownerConversationId: string | undefined): Promise<void> {
     const person = personOf(context);
-    const { db } = this.deps.onboarding.partners;
-    if (!ownerConversationId || await hasRecentAudit(db, tenantId, person.aadObjectId, 'partner.member_requested', new Date(Date.now() - MEMBER_REQUEST_INTERVAL_MS))) return;
-    await recordAudit(db, { tenantId, actor: person.aadObjectId, action: 'partner.member_requested' });
+    if (!ownerConversationId) return;
+    if (!(await this.deps.onboarding.partners.recordJoinRequest(tenantId, person.aadObjectId, MEMBER_REQUEST_INTERVAL_MS))) return;
     await this.deps.notifier.send(tenantId, ownerConversationId, {
       attachments: [renderMemberRequestCard({ cardId: randomUUID(), memberId: person.aadObjectId, name: person.name.slice(0, 100), conversationId: context.activity.conversation.id })],
     });

@@ -1,5 +1,5 @@
 import type { Company, Contact } from '../onboarding/forms';
-import { recordAudit, type AuditAction } from './audit-log';
+import { hasRecentAudit, recordAudit, type AuditAction } from './audit-log';
 import type { Db, Queryable } from './db';
 
 /** A Teams user as the partner record knows them. */
@@ -53,7 +53,7 @@ function changedFields(before: object | null | undefined, after: object): string
  * Teams activity itself, so one tenant's users can never name another tenant's partner.
  */
 export class PartnerRepository {
-  constructor(readonly db: Db) {}
+  constructor(private readonly db: Db) {}
 
   async get(tenantId: string): Promise<Partner | undefined> {
     const [row] = await this.db.query<PartnerRow>('SELECT * FROM partners WHERE tenant_id = $1', [tenantId]);
@@ -96,6 +96,16 @@ export class PartnerRepository {
       );
       await recordAudit(tx, { tenantId, actor: by.aadObjectId, action: 'partner.member_added', detail: { member: member.aadObjectId } });
     });
+  }
+
+  /**
+   * Records that `actor` asked to join, unless they already did within `intervalMs`: true when
+   * this request is new and should be passed on to the owner.
+   */
+  async recordJoinRequest(tenantId: string, actor: string, intervalMs: number): Promise<boolean> {
+    if (await hasRecentAudit(this.db, tenantId, actor, 'partner.member_requested', new Date(Date.now() - intervalMs))) return false;
+    await recordAudit(this.db, { tenantId, actor, action: 'partner.member_requested' });
+    return true;
   }
 
   /**
