@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../helpers/bot-process';
 import { COMPANY, PRIMARY } from '../helpers/chat';
-import { chromiumMissing, PlaygroundSession } from './playground';
-import { startSandboxProcess, type SandboxRun } from './sandbox-process';
+import { PlaygroundSession, skipWithoutChromium } from './playground';
+import { sandboxArgs, startSandboxProcess, type SandboxRun } from './sandbox-process';
 
 describe('onboarding in the Agents Playground (headless Chromium): company and contact cards to the review', function () {
   this.timeout(180_000);
@@ -14,15 +13,9 @@ describe('onboarding in the Agents Playground (headless Chromium): company and c
   let session: PlaygroundSession | undefined;
 
   before(async function () {
-    const missing = chromiumMissing();
-    if (missing) {
-      console.log(`      skipping the browser tests: ${missing}`);
-      this.skip();
-    }
+    skipWithoutChromium(this);
     dataDir = await mkdtemp(join(tmpdir(), 'onboarding-e2e-'));
-    run = await startSandboxProcess([
-      '--port', String(await freePort()), '--playground-port', String(await freePort()), '--sim-port', String(await freePort()), '--data-dir', dataDir,
-    ]);
+    run = await startSandboxProcess(await sandboxArgs(dataDir));
     session = await PlaygroundSession.open(run.playgroundUrl, { name: 'onboarding' });
   });
 

@@ -31,6 +31,15 @@ const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/
 /** Matches the whole text, give or take surrounding white space. */
 const exactly = (text: string, suffix = ''): RegExp => new RegExp(`^\\s*${escapeRegExp(text)}${suffix}\\s*$`);
 
+/** For a suite's `before`: skips it, saying why, when the browser is not installed. */
+export function skipWithoutChromium(ctx: Mocha.Context): void {
+  const missing = chromiumMissing();
+  if (missing) {
+    console.log(`      skipping the browser tests: ${missing}`);
+    ctx.skip();
+  }
+}
+
 /**
  * Every selector in one place (Playground 0.2.28: Fluent UI v9 around the Adaptive Cards JS
  * renderer). Roles and visible text first; CSS classes only where the Adaptive Cards renderer

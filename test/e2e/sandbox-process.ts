@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 
 /**
  * `npm run sandbox` as a newcomer runs it: spawned in its own process group (a terminal's
@@ -8,7 +7,7 @@ import { join } from 'node:path';
  * it, so a test can prove none is left behind.
  */
 
-const ROOT = join(__dirname, '..', '..');
+import { freePort, ROOT } from '../helpers/bot-process';
 
 export interface SandboxRun {
   readonly child: ChildProcess;
@@ -27,6 +26,11 @@ export interface SandboxRun {
   signalGroup(signal: NodeJS.Signals): void;
   /** SIGKILL to the group and every known descendant (cleanup after a failed test). */
   kill(): void;
+}
+
+/** Flags for a sandbox on free ports with its own data folder. */
+export async function sandboxArgs(dataDir: string): Promise<string[]> {
+  return ['--port', String(await freePort()), '--playground-port', String(await freePort()), '--sim-port', String(await freePort()), '--data-dir', dataDir];
 }
 
 export async function startSandboxProcess(args: string[], options: { timeoutMs?: number } = {}): Promise<SandboxRun> {

@@ -3,14 +3,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, ROOT } from '../helpers/bot-process';
+import { ROOT } from '../helpers/bot-process';
 import { formatViolations, violations } from '../harness/network-guard';
-import { chromiumMissing, PlaygroundSession, RESULTS_DIR } from './playground';
-import { commandOf, isRunning, startSandboxProcess, type SandboxRun } from './sandbox-process';
-
-async function sandboxArgs(dataDir: string): Promise<string[]> {
-  return ['--port', String(await freePort()), '--playground-port', String(await freePort()), '--sim-port', String(await freePort()), '--data-dir', dataDir];
-}
+import { PlaygroundSession, RESULTS_DIR, skipWithoutChromium } from './playground';
+import { commandOf, isRunning, sandboxArgs, startSandboxProcess, type SandboxRun } from './sandbox-process';
 
 async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -45,11 +41,7 @@ describe('npm run sandbox, in the Agents Playground (headless Chromium)', functi
   let session: PlaygroundSession | undefined;
 
   before(async function () {
-    const missing = chromiumMissing();
-    if (missing) {
-      console.log(`      skipping the browser tests: ${missing}`);
-      this.skip();
-    }
+    skipWithoutChromium(this);
     dataDir = await mkdtemp(join(tmpdir(), 'sandbox-e2e-'));
     run = await startSandboxProcess(await sandboxArgs(dataDir));
     session = await PlaygroundSession.open(run.playgroundUrl, { name: 'sandbox' });

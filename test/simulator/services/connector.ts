@@ -162,37 +162,8 @@ export class Transcript {
    * Rejects after `timeoutMs` (default 5000) with what the transcript holds.
    */
   waitFor<T>(check: (entries: readonly TranscriptEntry[]) => T, options: WaitOptions = {}): Promise<Truthy<T>> {
-    const timeoutMs = options.timeoutMs ?? 5000;
-    return new Promise<Truthy<T>>((resolve, reject) => {
-      const evaluate = (): boolean => {
-        let value: T;
-        try {
-          value = check(this._entries);
-        } catch (err) {
-          finish();
-          reject(err);
-          return true;
-        }
-        if (!value) return false;
-        finish();
-        resolve(value as Truthy<T>);
-        return true;
-      };
-      const onAbort = (): void => { finish(); reject(options.signal?.reason ?? new Error('aborted')); };
-      const timer = setTimeout(() => {
-        finish();
-        reject(new Error(`transcript ${this.conversationId}: condition not met within ${timeoutMs} ms; it holds ${describeEntries(this._entries)}`));
-      }, timeoutMs);
-      const finish = (): void => {
-        clearTimeout(timer);
-        this.emitter.off('change', evaluate);
-        options.signal?.removeEventListener('abort', onAbort);
-      };
-      if (options.signal?.aborted) { onAbort(); return; }
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      if (evaluate()) return;
-      this.emitter.on('change', evaluate);
-    });
+    return waitForChange(this.emitter, () => check(this._entries), options,
+      (ms) => `transcript ${this.conversationId}: condition not met within ${ms} ms; it holds ${describeEntries(this._entries)}`);
   }
 
   /** Resolves true as soon as an event newer than `seq` exists, false after `timeoutMs`. */
@@ -465,34 +436,7 @@ export class BotConnector {
 
   /** Resolves with the first truthy value `check` returns, re-checked after every connector change. */
   waitFor<T>(check: (connector: this) => T, options: WaitOptions = {}): Promise<Truthy<T>> {
-    const timeoutMs = options.timeoutMs ?? 5000;
-    return new Promise<Truthy<T>>((resolve, reject) => {
-      const evaluate = (): boolean => {
-        let value: T;
-        try {
-          value = check(this);
-        } catch (err) {
-          finish();
-          reject(err);
-          return true;
-        }
-        if (!value) return false;
-        finish();
-        resolve(value as Truthy<T>);
-        return true;
-      };
-      const timer = setTimeout(() => { finish(); reject(new Error(`connector: condition not met within ${timeoutMs} ms`)); }, timeoutMs);
-      const onAbort = (): void => { finish(); reject(options.signal?.reason ?? new Error('aborted')); };
-      const finish = (): void => {
-        clearTimeout(timer);
-        this.emitter.off('change', evaluate);
-        options.signal?.removeEventListener('abort', onAbort);
-      };
-      if (options.signal?.aborted) { onAbort(); return; }
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      if (evaluate()) return;
-      this.emitter.on('change', evaluate);
-    });
+    return waitForChange(this.emitter, () => check(this), options, (ms) => `connector: condition not met within ${ms} ms`);
   }
 
   reset(): void {
@@ -933,3 +877,38 @@ export const connectorService: ServiceFactory = (ctx): SimService => {
   connectors.set(ctx, connector);
   return { name: 'connector', prefix: '/connector', router: connector.router, reset: () => connector.reset() };
 };
+
+/**
+ * Resolves with the first truthy value of `check`, evaluated now and on every 'change' the emitter
+ * fires (no polling); rejects on timeout (default 5000 ms, message from `timeoutMessage`) or abort.
+ */
+function waitForChange<T>(emitter: EventEmitter, check: () => T, options: WaitOptions, timeoutMessage: (ms: number) => string): Promise<Truthy<T>> {
+  const timeoutMs = options.timeoutMs ?? 5000;
+  return new Promise<Truthy<T>>((resolve, reject) => {
+    const evaluate = (): boolean => {
+      let value: T;
+      try {
+        value = check();
+      } catch (err) {
+        finish();
+        reject(err);
+        return true;
+      }
+      if (!value) return false;
+      finish();
+      resolve(value as Truthy<T>);
+      return true;
+    };
+    const onAbort = (): void => { finish(); reject(options.signal?.reason ?? new Error('aborted')); };
+    const timer = setTimeout(() => { finish(); reject(new Error(timeoutMessage(timeoutMs))); }, timeoutMs);
+    const finish = (): void => {
+      clearTimeout(timer);
+      emitter.off('change', evaluate);
+      options.signal?.removeEventListener('abort', onAbort);
+    };
+    if (options.signal?.aborted) { onAbort(); return; }
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (evaluate()) return;
+    emitter.on('change', evaluate);
+  });
+}
