@@ -15,12 +15,10 @@ import { parseSubmission } from '../dialogs/submission';
 import type { Logger } from '../logger';
 import { Messages } from '../onboarding/messages';
 import type { ConversationReferenceRepository } from '../store/conversation-references';
-import type { Partner } from '../store/partners';
+import { ownerOf, type Partner } from '../store/partners';
 import type { SecretStore } from '../store/secrets/secret-store';
 import { commandRoute, type Command, type Route } from './commands';
 import type { Notifier } from './notifier';
-
-export { tenantOf } from '../dialogs/services';
 
 export interface PartnerBotDeps {
   conversationState: ConversationState;
@@ -180,7 +178,7 @@ export class PartnerBot extends TeamsActivityHandler {
     if (create) await this.deps.onboarding.partners.createIfMissing(tenantId, person, context.activity.conversation.id);
     const partner = await this.deps.onboarding.partners.get(tenantId);
     if (partner && !partner.members.some((m) => m.aadObjectId === person.aadObjectId)) {
-      const owner = partner.members.find((m) => m.role === 'owner');
+      const owner = ownerOf(partner);
       await context.sendActivity(Messages.notMember(owner?.name ?? 'a colleague'));
       await this.askOwnerToAdd(context, tenantId, owner?.conversationId);
       return undefined;
@@ -208,7 +206,7 @@ export class PartnerBot extends TeamsActivityHandler {
       return;
     }
     const person = personOf(context);
-    const owner = access.partner.members.find((m) => m.role === 'owner');
+    const owner = ownerOf(access.partner);
     if (owner?.aadObjectId !== person.aadObjectId) {
       await context.sendActivity(Messages.ownerOnlyAdd(owner?.name ?? 'the owner'));
       return;
@@ -295,7 +293,7 @@ export class PartnerBot extends TeamsActivityHandler {
       await context.sendActivity(Messages.nothingToDelete);
       return;
     }
-    const owner = access.partner.members.find((m) => m.role === 'owner');
+    const owner = ownerOf(access.partner);
     if (owner?.aadObjectId !== personOf(context).aadObjectId) {
       await context.sendActivity(Messages.ownerOnly(owner?.name ?? 'the owner'));
       return;
@@ -343,7 +341,7 @@ export class PartnerBot extends TeamsActivityHandler {
       await context.sendActivity(Messages.deleteKept);
       return;
     }
-    const owner = access.partner.members.find((m) => m.role === 'owner');
+    const owner = ownerOf(access.partner);
     if (owner?.aadObjectId !== person.aadObjectId) {
       await context.sendActivity(Messages.ownerOnly(owner?.name ?? 'the owner'));
       return;

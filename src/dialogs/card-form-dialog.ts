@@ -82,11 +82,6 @@ export class CardFormDialog extends Dialog {
     this.spec = SPECS[section];
   }
 
-  /** The step this dialog collects, for status and hints. */
-  get stepName(): StepName {
-    return this.spec.step;
-  }
-
   override async beginDialog(dc: DialogContext): Promise<DialogTurnResult> {
     const partner = await this.services.partners.get(requireTenant(dc.context));
     const current = (this.spec.current as (p: Partner | undefined) => object | undefined)(partner);

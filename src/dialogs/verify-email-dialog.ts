@@ -65,8 +65,9 @@ export class VerifyEmailDialog extends Dialog {
     const state = dc.activeDialog!.state as VerifyState;
     const tenantId = requireTenant(context);
     const actor = personOf(context).aadObjectId;
+    const partner = await this.services.partners.get(tenantId);
     // The link may have been used meanwhile: whatever this turn is, that settles it.
-    if ((await this.services.partners.get(tenantId))?.emailVerifiedAt) {
+    if (partner?.emailVerifiedAt) {
       await replaceCard(context, state.activityId, renderSectionSummary({ title: 'Contact email verified', facts: [] }));
       return dc.endDialog({ verified: true });
     }
@@ -89,7 +90,7 @@ export class VerifyEmailDialog extends Dialog {
           await context.sendActivity(Messages.resendTooSoon(Math.ceil(waitMs / 1000)));
           return Dialog.EndOfTurn;
         }
-        const email = (await this.services.partners.get(tenantId))?.primaryContact?.email;
+        const email = partner?.primaryContact?.email;
         if (!email) return dc.endDialog({ incomplete: true });
         await this.services.verification.send(tenantId, email, actor, context.activity.conversation.id);
         await context.sendActivity(Messages.resent(state.maskedEmail));

@@ -26,6 +26,11 @@ export interface Partner {
   members: Member[];
 }
 
+/** The person who started onboarding for the tenant. */
+export function ownerOf(partner: Partner): Member | undefined {
+  return partner.members.find((m) => m.role === 'owner');
+}
+
 export type Section = 'company' | 'primaryContact' | 'secondaryContact';
 
 const SECTION_COLUMN: Record<Section, string> = { company: 'company', primaryContact: 'primary_contact', secondaryContact: 'secondary_contact' };
