@@ -1,19 +1,17 @@
 // Benchmarks: figures and ratios printed, nothing asserted (machines here are shared and noisy).
 //   npm run bench                  -> PGlite, plus PostgreSQL when BENCH_DATABASE_URL / TEST_DATABASE_URL is set
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { createApp } from '../src/app';
-import { loadConfig } from '../src/config';
 import { createLogger } from '../src/logger';
 import { SqlStorage } from '../src/store/bot-storage';
 import { openDatabase, type DatabaseTarget } from '../src/store/db';
 import { migrate } from '../src/store/migrate';
-import { randomUUID } from 'node:crypto';
 import { BotUnderTest, COMPANY, PRIMARY } from '../test/helpers/chat';
-import { ConnectorStub } from '../test/helpers/connector-stub';
+import { connectorServiceUrl } from '../test/harness/activities';
 
 interface Stats { n: number; totalMs: number; p50: number; p95: number; p99: number; perSec: number }
 
@@ -60,19 +58,17 @@ async function benchStorage(name: string, target: DatabaseTarget): Promise<Stats
   return seq;
 }
 
+/** A `help` turn over HTTP, its reply delivered to the simulator's Bot Connector (HTTPS, limits off). */
 async function benchTurns(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'bench-'));
-  const connector = await new ConnectorStub().start();
-  const { logger, redactor } = createLogger({ level: 'warn' });
-  const app = await createApp(loadConfig({ DATA_DIR: dir }), logger, redactor);
-  const url = await app.start(0);
+  const bot = await BotUnderTest.start({ teamsLimits: false });
+  const serviceUrl = connectorServiceUrl(bot.sim.baseUrl);
   const tenant = '72f988bf-86f1-41af-91ab-2d7cd011db47';
   const post = async (i: number) => {
-    const res = await fetch(`${url}/api/messages`, {
+    const res = await fetch(`${bot.url}/api/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
-        type: 'message', text: 'help', channelId: 'msteams', serviceUrl: connector.url, id: `m${i}`,
+        type: 'message', text: 'help', channelId: 'msteams', serviceUrl, id: `m${i}`,
         from: { id: '29:u', name: 'U' }, recipient: { id: '28:b' },
         conversation: { id: `a:${i % 50}`, conversationType: 'personal', tenantId: tenant }, channelData: { tenant: { id: tenant } },
       }),
@@ -83,9 +79,7 @@ async function benchTurns(): Promise<void> {
   await measure(50, post);
   row('HTTP turn "help" (PGlite, reply sent)', await measure(500, post));
   row('HTTP turn "help", 10 concurrent', await measure(1000, post, 10));
-  await app.stop();
-  await connector.stop();
-  await rm(dir, { recursive: true, force: true });
+  await bot.stop();
 }
 
 /** The first half of the journey per partner, as Teams would drive it, against the simulator's connector. */

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/store/db';
 import { ROOT, startBot, type BotProcess } from '../helpers/bot-process';
-import { ConnectorStub } from '../helpers/connector-stub';
+import { connectorServiceUrl } from '../harness/activities';
+import { connectorOf, type TranscriptEntry } from '../simulator/services/connector';
+import { startSimulator, type Simulator } from '../simulator/server';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 
@@ -35,18 +37,25 @@ async function post(bot: BotProcess, body: unknown, headers: Record<string, stri
 describe('the bot process (npm start, embedded stores)', function () {
   this.timeout(120_000);
   let dataDir: string;
-  let connector: ConnectorStub;
+  let sim: Simulator;
+  let serviceUrl: string;
 
-  before(() => {
+  /** What the bot has posted to a conversation once there are at least `count` activities. */
+  const posted = (conversationId: string, count: number): Promise<readonly TranscriptEntry[]> =>
+    connectorOf(sim).transcript(conversationId).waitFor((entries) => (entries.length >= count ? entries : undefined), { timeoutMs: 10_000 });
+
+  before(async () => {
     // `npm start` = build, then run dist/src/index.js; the build is done once for the suite.
     execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+    // The simulator's Bot Connector is the serviceUrl the bot answers to, as Teams' would be.
+    sim = await startSimulator();
+    serviceUrl = connectorServiceUrl(sim.baseUrl);
   });
+  after(() => sim.stop());
   beforeEach(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'bot-data-'));
-    connector = await new ConnectorStub().start();
   });
   afterEach(async () => {
-    await connector.stop();
     await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -58,20 +67,20 @@ describe('the bot process (npm start, embedded stores)', function () {
       assert.equal(ready.status, 200);
       assert.deepEqual(await ready.json(), { status: 'ready' });
 
-      const res = await post(bot, installActivity(connector.url, 'a:personal-1'));
+      const res = await post(bot, installActivity(serviceUrl, 'a:personal-1'));
       assert.ok(res.status >= 200 && res.status < 300, `status ${res.status}`);
-      const [welcome] = await connector.waitForCount(1);
+      const [welcome] = await posted('a:personal-1', 1);
       assert.equal(welcome!.conversationId, 'a:personal-1');
-      assert.equal(welcome!.authorization, undefined, 'an unauthenticated local bot sends no token');
+      assert.equal(welcome!.auth.present, false, 'an unauthenticated local bot sends no token');
       const card = welcome!.activity.attachments?.[0];
       assert.equal(card?.contentType, 'application/vnd.microsoft.card.adaptive');
-      assert.equal(card?.content.version, '1.5');
+      assert.equal((card?.content as { version?: string }).version, '1.5');
       assert.match(JSON.stringify(card?.content), /Welcome, Megan!/);
 
       // `help` answers with the command list.
-      await post(bot, teamsActivity(connector.url, 'a:personal-1', { type: 'message', text: 'Help ' }));
-      const posted = await connector.waitForCount(2);
-      assert.match(JSON.stringify(posted[1]!.activity.attachments?.[0]?.content), /Show what I can do/);
+      await post(bot, teamsActivity(serviceUrl, 'a:personal-1', { type: 'message', text: 'Help ' }));
+      const entries = await posted('a:personal-1', 2);
+      assert.match(JSON.stringify(entries[1]!.activity.attachments?.[0]?.content), /Show what I can do/);
     } finally {
       await bot.stop();
     }
@@ -99,8 +108,8 @@ describe('the bot process (npm start, embedded stores)', function () {
 
   it('loses nothing on kill -9 after a write: the restarted bot reads it back', async () => {
     const first = await startBot({ entry: 'src', env: { DATA_DIR: dataDir } });
-    await post(first, installActivity(connector.url, 'a:durable'));
-    await connector.waitForCount(1);
+    await post(first, installActivity(serviceUrl, 'a:durable'));
+    await posted('a:durable', 1);
     // The turn's writes (conversation reference, welcome state) are committed before the HTTP
     // response; the process then dies without any chance to flush or close.
     const { signal } = await first.stop('SIGKILL');
@@ -109,11 +118,11 @@ describe('the bot process (npm start, embedded stores)', function () {
     const second = await startBot({ entry: 'src', env: { DATA_DIR: dataDir } });
     try {
       // Same install again: the saved welcome state says it was already sent.
-      const res = await post(second, installActivity(connector.url, 'a:durable'));
+      const res = await post(second, installActivity(serviceUrl, 'a:durable'));
       assert.ok(res.status < 300);
-      await post(second, teamsActivity(connector.url, 'a:durable', { type: 'message', text: 'help' }));
-      const posted = await connector.waitForCount(2);
-      assert.match(JSON.stringify(posted[1]!.activity), /Show what I can do/, 'second activity is the help card, not a second welcome');
+      await post(second, teamsActivity(serviceUrl, 'a:durable', { type: 'message', text: 'help' }));
+      const entries = await posted('a:durable', 2);
+      assert.match(JSON.stringify(entries[1]!.activity), /Show what I can do/, 'second activity is the help card, not a second welcome');
     } finally {
       await second.stop();
     }
