@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { ConversationState, TeamsInfo, type Activity, type TurnContext } from 'botbuilder';
 import { createAppCredential } from './auth/app-credential';
 import { createAdapter } from './bot/adapter';
@@ -6,21 +5,22 @@ import { ConversationNotifier } from './bot/notifier';
 import { PartnerBot } from './bot/partner-bot';
 import { renderContinueCard } from './cards/render';
 import type { AppConfig } from './config';
-import type { OnboardingServices } from './dialogs/services';
+import type { OnboardingServices, TeamsIdentity } from './dialogs/services';
 import type { Logger, Redactor } from './logger';
 import { GraphMailer, OutboxMailer, type Mailer } from './mail/mailer';
 import { EmailVerificationService } from './onboarding/email-verification';
 import { Messages } from './onboarding/messages';
-import { createServer, type HttpServer } from './server/server';
-import { verifyEmailPage } from './server/verify-email-page';
+import { createServer, type HttpServer, type VerifyEmailPages } from './server/server';
+import { verifyEmailPreviewPage, verifyEmailResultPage } from './server/verify-email-page';
 import { SqlStorage } from './store/bot-storage';
 import { ConversationReferenceRepository } from './store/conversation-references';
 import { openDatabase, type Db } from './store/db';
 import { migrate } from './store/migrate';
-import { PartnerRepository } from './store/partners';
+import { ownerOf, PartnerRepository } from './store/partners';
 import { KeyVaultSecretStore } from './store/secrets/key-vault-secret-store';
 import { LocalSecretStore, loadOrCreateKeyFile } from './store/secrets/local-secret-store';
 import type { SecretStore } from './store/secrets/secret-store';
+import { sharedSecret } from './store/secrets/shared-secret';
 
 export interface App {
   readonly config: AppConfig;
@@ -28,14 +28,13 @@ export interface App {
   readonly secrets: SecretStore;
   readonly references: ConversationReferenceRepository;
   readonly partners: PartnerRepository;
+  readonly verification: EmailVerificationService;
   readonly http: HttpServer;
   /** Listens on the configured port (or `port`); resolves to the base URL. */
   start(port?: number): Promise<string>;
   /** Graceful stop: no new requests, turns in flight finish, database closed. */
   stop(): Promise<void>;
 }
-
-const PEPPER_SECRET = 'email-verification-pepper';
 
 export function createSecretStore(config: AppConfig, db: Db, redactor: Redactor): SecretStore {
   if (config.secrets.kind === 'keyvault') {
@@ -54,19 +53,11 @@ export function createMailer(config: AppConfig): Mailer {
     : new OutboxMailer(config.mail.dir);
 }
 
-/** The key for hashing verification codes: made once, kept in the secret store. */
-async function verificationPepper(secrets: SecretStore): Promise<Buffer> {
-  const existing = await secrets.get(PEPPER_SECRET);
-  if (existing) return Buffer.from(existing, 'base64');
-  const fresh = randomBytes(32).toString('base64');
-  await secrets.set(PEPPER_SECRET, fresh);
-  return Buffer.from(fresh, 'base64');
-}
-
-async function teamsIdentity(context: TurnContext, logger: Logger): Promise<{ email?: string; userPrincipalName?: string } | undefined> {
+async function teamsIdentity(context: TurnContext, logger: Logger): Promise<TeamsIdentity | undefined> {
   try {
     const member = await TeamsInfo.getMember(context, context.activity.from.id);
-    return { email: member.email ?? undefined, userPrincipalName: member.userPrincipalName ?? undefined };
+    // `email` (the directory's mail attribute) is deliberately not read: an admin can set it to any address.
+    return { userPrincipalName: member.userPrincipalName ?? undefined, userRole: member.userRole ?? undefined };
   } catch (err) {
     // Not knowing who they are is fine: the mail is the fallback.
     logger.warn({ err }, 'could not read the Teams member for email verification');
@@ -88,19 +79,29 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
   const storage = new SqlStorage(db);
   const references = new ConversationReferenceRepository(db);
   const partners = new PartnerRepository(db);
-  const verification = new EmailVerificationService(db, partners, createMailer(config), await verificationPepper(secrets), config.server.publicBaseUrl);
+  // Every instance must hash codes with the same key: the database decides which one is kept.
+  const pepper = await sharedSecret(db, secrets, 'email-verification-pepper', 'email-verification-pepper');
+  const verification = new EmailVerificationService(db, partners, createMailer(config), pepper, config.server.publicBaseUrl);
   const onboarding: OnboardingServices = { partners, verification, logger, teamsIdentity: (context) => teamsIdentity(context, logger) };
   const adapter = createAdapter(config, logger);
   const notifier = new ConversationNotifier(adapter, config.bot.id, references, logger);
   const bot = new PartnerBot({ conversationState: new ConversationState(storage), references, secrets, onboarding, notifier, logger });
 
-  const useVerifyLink = async (token: string) => {
-    const result = await verification.useLink(token);
-    // The verification is saved either way; the chat learns it now, or on its next turn.
-    if (result.ok && result.conversationId) await notifier.send(result.tenantId, result.conversationId, verifiedByLinkMessage());
-    return verifyEmailPage(result);
+  const verifyEmail: VerifyEmailPages = {
+    preview: async (token) => verifyEmailPreviewPage(await verification.previewLink(token), token),
+    confirm: async (token) => {
+      const result = await verification.confirmLink(token);
+      // The verification is saved either way; the chat learns it now, or on its next turn.
+      if (result.ok && result.conversationId) await notifier.send(result.tenantId, result.conversationId, verifiedByLinkMessage());
+      return verifyEmailResultPage(result, 'confirm');
+    },
+    deny: async (token) => {
+      const result = await verification.denyLink(token);
+      if (result.ok) await tellPartner(partners, notifier, result.tenantId, result.conversationId, { text: Messages.emailDenied(result.maskedEmail) });
+      return verifyEmailResultPage(result, 'deny');
+    },
   };
-  const http = createServer({ adapter, bot, db, logger, bodyLimitBytes: config.server.bodyLimitBytes, verifyEmailLink: useVerifyLink });
+  const http = createServer({ adapter, bot, db, logger, bodyLimitBytes: config.server.bodyLimitBytes, authenticated: config.bot.authenticated, verifyEmail });
   let stopped = false;
   return {
     config,
@@ -108,8 +109,9 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     secrets,
     references,
     partners,
+    verification,
     http,
-    start: (port = config.server.port) => http.listen(port),
+    start: (port = config.server.port) => http.listen(port, config.server.host),
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -117,6 +119,14 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
       await db.close();
     },
   };
+}
+
+/** Tells the chat where something was asked, and the owner's chat when that is another one. */
+async function tellPartner(partners: PartnerRepository, notifier: ConversationNotifier, tenantId: string, conversationId: string | undefined, activity: Partial<Activity>): Promise<void> {
+  const partner = await partners.get(tenantId);
+  const owner = partner ? ownerOf(partner) : undefined;
+  const targets = new Set([conversationId, owner?.conversationId].filter((c): c is string => !!c));
+  for (const target of targets) await notifier.send(tenantId, target, activity);
 }
 
 /** The link in the mail was used: said in the chat where verification was asked for. */

@@ -65,6 +65,7 @@ const EnvSchema = z.object({
   }, 'expected a PostgreSQL URL like postgres://user@host:5432/db (leave it unset for the embedded database)').optional()),
   KEY_VAULT_URL: z.preprocess(emptyToUndefined, httpsUrl('e.g. https://<vault>.vault.azure.net; leave it unset for the local secret store').optional()),
   KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: bool(false),
+  ALLOW_UNAUTHENTICATED: bool(false),
   SECRET_STORE_KEY: z.preprocess(emptyToUndefined, z.string().trim().refine((v) => /^[A-Za-z0-9+/]{43}=$/.test(v) && Buffer.from(v, 'base64').length === 32, 'expected 32 random bytes in base64 (openssl rand -base64 32)').optional()),
   ALLOW_EMBEDDED_STORES: bool(false),
   AUTHORITY_HOST: z.preprocess(emptyToUndefined, httpsUrl('Entra ID authority host').default('https://login.microsoftonline.com')),
@@ -81,14 +82,18 @@ type Env = z.infer<typeof EnvSchema>;
 export interface AppConfig {
   readonly env: Env['NODE_ENV'];
   readonly bot: {
-    /** Empty: an unauthenticated local bot (Agents Playground, tests). */
+    /** Empty: an unauthenticated local bot (Agents Playground, tests), only with ALLOW_UNAUTHENTICATED. */
     readonly id: string;
+    /** False for the local unauthenticated bot: it listens on loopback and replies only to loopback. */
+    readonly authenticated: boolean;
     readonly password?: string;
     readonly tenantId?: string;
     readonly type: BotType;
   };
   readonly server: {
     readonly port: number;
+    /** 127.0.0.1 for the unauthenticated bot, every interface otherwise. */
+    readonly host: string;
     readonly publicBaseUrl: string;
     readonly bodyLimitBytes: number;
     readonly shutdownTimeoutMs: number;
@@ -135,7 +140,12 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const production = normalized.NODE_ENV === 'production';
   const botType = (normalized.BOT_TYPE ?? '').trim() || 'MultiTenant';
   const embeddedAllowed = flag('ALLOW_EMBEDDED_STORES');
+  const unauthenticated = flag('ALLOW_UNAUTHENTICATED');
   if (production && !has('BOT_ID')) problems.push('BOT_ID: required in production (an empty BOT_ID runs the bot without authentication)');
+  else if (!has('BOT_ID') && !unauthenticated) problems.push('BOT_ID: required (for a local run without authentication set ALLOW_UNAUTHENTICATED=true, as env/.env.local does)');
+  if (unauthenticated && production) problems.push('ALLOW_UNAUTHENTICATED: refused when NODE_ENV=production');
+  if (unauthenticated && has('WEBSITE_SITE_NAME')) problems.push('ALLOW_UNAUTHENTICATED: refused on Azure App Service (WEBSITE_SITE_NAME is set)');
+  if (production && !has('PUBLIC_BASE_URL')) problems.push('PUBLIC_BASE_URL: required in production (the https address Teams and browsers reach the bot at)');
   if (has('BOT_ID') && botType !== 'UserAssignedMSI' && !has('BOT_PASSWORD')) problems.push(`BOT_PASSWORD: required when BOT_ID is set and BOT_TYPE is ${botType} (or set SECRET_BOT_PASSWORD in env/.env.<name>.user)`);
   if ((botType === 'SingleTenant' || botType === 'UserAssignedMSI') && !has('BOT_TENANT_ID')) problems.push(`BOT_TENANT_ID: required when BOT_TYPE is ${botType}`);
   if (has('KEY_VAULT_URL') && botType !== 'UserAssignedMSI' && !has('BOT_TENANT_ID')) problems.push('BOT_TENANT_ID: required with KEY_VAULT_URL (the bot signs in to Key Vault in this tenant)');
@@ -154,9 +164,10 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const dataDir = resolve(e.DATA_DIR);
   const config: AppConfig = {
     env: e.NODE_ENV,
-    bot: { id: e.BOT_ID, password: e.BOT_PASSWORD, tenantId: e.BOT_TENANT_ID, type: e.BOT_TYPE },
+    bot: { id: e.BOT_ID, authenticated: e.BOT_ID !== '', password: e.BOT_PASSWORD, tenantId: e.BOT_TENANT_ID, type: e.BOT_TYPE },
     server: {
       port: e.PORT,
+      host: e.BOT_ID === '' ? '127.0.0.1' : '0.0.0.0',
       publicBaseUrl: e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`,
       bodyLimitBytes: e.REQUEST_BODY_LIMIT_BYTES,
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

@@ -1,5 +1,6 @@
 import { createApp } from './app';
 import { loadConfig, readEnvironment } from './config';
+import { routeConsoleTo } from './console';
 import { isAppError } from './errors';
 import { createLogger, Redactor } from './logger';
 
@@ -15,9 +16,10 @@ async function main(): Promise<void> {
     throw err;
   }
   const { logger, redactor } = createLogger({ level: config.logLevel });
+  routeConsoleTo(logger);
   const app = await createApp(config, logger, redactor);
   const url = await app.start();
-  logger.info({ url, database: config.database.kind, keyStore: config.secrets.kind, authenticated: config.bot.id !== '' }, 'bot listening');
+  logger.info({ url, database: config.database.kind, keyStore: config.secrets.kind, authenticated: config.bot.authenticated }, 'bot listening');
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals): void => {

@@ -20,8 +20,10 @@ function problems(env: Record<string, string | undefined>): string[] {
 }
 
 describe('loadConfig', () => {
-  it('gives a local run working defaults: embedded database, local secrets, unauthenticated bot', () => {
-    const c = loadConfig({});
+  it('gives a local run working defaults: embedded database, local secrets, unauthenticated bot on loopback (when asked for)', () => {
+    const c = loadConfig({ ALLOW_UNAUTHENTICATED: 'true' });
+    assert.equal(c.bot.authenticated, false);
+    assert.equal(c.server.host, '127.0.0.1');
     assert.equal(c.env, 'development');
     assert.equal(c.bot.id, '');
     assert.equal(c.server.port, 3978);
@@ -39,6 +41,7 @@ describe('loadConfig', () => {
       KEY_VAULT_URL: 'https://kv.vault.azure.net/', MAIL_SENDER: 'onboarding@contoso.com', GRAPH_BASE_URL: 'https://graph.example.test/', LOG_LEVEL: 'warn',
     });
     assert.equal(c.server.port, 8080);
+    assert.equal(c.server.host, '0.0.0.0', 'authenticated: every interface');
     assert.equal(c.server.publicBaseUrl, 'https://bot.example.com');
     assert.deepEqual(c.database, { kind: 'postgres', url: 'postgres://bot:pw@db.example.com:5432/bot' });
     assert.deepEqual(c.secrets, { kind: 'keyvault', url: 'https://kv.vault.azure.net', disableChallengeResourceVerification: false });
@@ -68,6 +71,10 @@ describe('loadConfig', () => {
     ['boolean not a boolean', { ALLOW_EMBEDDED_STORES: 'yes' }, /^ALLOW_EMBEDDED_STORES: expected true or false/],
     ['production without a mail sender', { NODE_ENV: 'production', BOT_ID: GOOD_ID, BOT_PASSWORD: 'p', DATABASE_URL: 'postgres://a@b/c', KEY_VAULT_URL: 'https://kv.vault.azure.net', BOT_TENANT_ID: GOOD_ID }, /^MAIL_SENDER: required in production/],
     ['a mail sender that is not an address', { MAIL_SENDER: 'onboarding' }, /^MAIL_SENDER: expected the mailbox/],
+    ['no BOT_ID and no explicit unauthenticated mode', {}, /^BOT_ID: required \(for a local run without authentication set ALLOW_UNAUTHENTICATED=true/],
+    ['unauthenticated mode in production', { NODE_ENV: 'production', ALLOW_UNAUTHENTICATED: 'true' }, /^ALLOW_UNAUTHENTICATED: refused when NODE_ENV=production$/],
+    ['unauthenticated mode on App Service', { ALLOW_UNAUTHENTICATED: 'true', WEBSITE_SITE_NAME: 'partner-bot-dev' }, /^ALLOW_UNAUTHENTICATED: refused on Azure App Service/],
+    ['production without PUBLIC_BASE_URL', { NODE_ENV: 'production', BOT_ID: GOOD_ID, BOT_PASSWORD: 'p' }, /^PUBLIC_BASE_URL: required in production/],
     ['production http base URL', { NODE_ENV: 'production', BOT_ID: GOOD_ID, BOT_PASSWORD: 'p', DATABASE_URL: 'postgres://a@b/c', KEY_VAULT_URL: 'https://kv.vault.azure.net', BOT_TENANT_ID: GOOD_ID, PUBLIC_BASE_URL: 'http://bot' }, /^PUBLIC_BASE_URL: must be https in production/],
   ];
   for (const [name, env, expected] of cases) {
@@ -80,7 +87,7 @@ describe('loadConfig', () => {
   it('lists every problem at once, one line each', () => {
     const found = problems({ NODE_ENV: 'production', PORT: 'abc', DATABASE_URL: 'nonsense', LOG_LEVEL: 'loud' });
     const keys = found.map((p) => p.split(':')[0]).sort();
-    assert.deepEqual(keys, ['BOT_ID', 'DATABASE_URL', 'KEY_VAULT_URL', 'LOG_LEVEL', 'MAIL_SENDER', 'PORT']);
+    assert.deepEqual(keys, ['BOT_ID', 'DATABASE_URL', 'KEY_VAULT_URL', 'LOG_LEVEL', 'MAIL_SENDER', 'PORT', 'PUBLIC_BASE_URL']);
   });
 
   it('never repeats a secret value in its errors', () => {
@@ -92,7 +99,7 @@ describe('loadConfig', () => {
   });
 
   it('accepts a good 32-byte key', () => {
-    const c = loadConfig({ SECRET_STORE_KEY: KEY });
+    const c = loadConfig({ SECRET_STORE_KEY: KEY, ALLOW_UNAUTHENTICATED: 'true' });
     assert.equal(c.secrets.kind === 'local' && c.secrets.key?.length, 32);
   });
 });

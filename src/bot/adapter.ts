@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import {
   ActivityTypes,
   CloudAdapter,
+  type Activity,
+  type InvokeResponse,
   ConfigurationBotFrameworkAuthentication,
   ConfigurationServiceClientCredentialFactory,
   type TurnContext,
@@ -11,10 +13,22 @@ import { isAppError } from '../errors';
 import type { Logger } from '../logger';
 
 /**
+ * CloudAdapter with its request handling opened up: the HTTP edge parses and validates the body
+ * itself and shapes every error response (CloudAdapter.process would answer malformed activities
+ * with 500, put raw error messages in 401/500 bodies and write them to the console).
+ */
+export class BotAdapter extends CloudAdapter {
+  /** Authenticates `authHeader` (unless the bot is unauthenticated) and runs the turn. */
+  handle(authHeader: string, activity: Activity, logic: (context: TurnContext) => Promise<void>): Promise<InvokeResponse | undefined> {
+    return this.processActivity(authHeader, activity, logic);
+  }
+}
+
+/**
  * The Bot Framework adapter. With an empty BOT_ID (local runs only; config refuses it in
  * production) incoming requests are not authenticated and replies carry no token.
  */
-export function createAdapter(config: AppConfig, logger: Logger): CloudAdapter {
+export function createAdapter(config: AppConfig, logger: Logger): BotAdapter {
   const credentials = new ConfigurationServiceClientCredentialFactory({
     MicrosoftAppId: config.bot.id,
     MicrosoftAppPassword: config.bot.password,
@@ -25,7 +39,7 @@ export function createAdapter(config: AppConfig, logger: Logger): CloudAdapter {
     { MicrosoftAppId: config.bot.id, MicrosoftAppTenantId: config.bot.tenantId },
     credentials,
   );
-  const adapter = new CloudAdapter(auth);
+  const adapter = new BotAdapter(auth);
   adapter.onTurnError = async (context: TurnContext, error: Error) => {
     const correlationId = randomUUID();
     const { activity } = context;

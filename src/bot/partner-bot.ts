@@ -5,7 +5,7 @@ import {
 import { DialogSet, DialogTurnStatus, type DialogState } from 'botbuilder-dialogs';
 import { z } from 'zod';
 import {
-  renderConfirmCard, renderHelpCard, renderMemberRequestCard, renderOpenPersonalChatCard, renderWelcomeCard, type WelcomeCardData,
+  renderConfirmCard, renderHandoverCard, renderHelpCard, renderMemberRequestCard, renderOpenPersonalChatCard, renderWelcomeCard, type WelcomeCardData,
 } from '../cards/render';
 import { Verbs } from '../cards/verbs';
 import { closeCard } from '../dialogs/cards';
@@ -29,12 +29,8 @@ export interface PartnerBotDeps {
   logger: Logger;
 }
 
-/** What the owner's "Add" button sends back about the person asking to join. */
-const MemberRequest = z.object({
-  memberId: z.string().regex(/^[0-9a-f-]{36}$/i),
-  memberName: z.string().min(1).max(100).refine((v) => !/[<>]/.test(v)),
-  memberConversationId: z.string().max(512),
-});
+/** What the owner's handover card sends back: the member picked. Checked against the members on the server. */
+const HandoverChoice = z.object({ memberId: z.string().min(1).max(128) });
 
 /** A colleague asking to join is passed on to the owner at most this often. */
 const MEMBER_REQUEST_INTERVAL_MS = 3_600_000;
@@ -101,6 +97,10 @@ export class PartnerBot extends TeamsActivityHandler {
         handle: (context) => this.personalOnly(context, () => this.askRestart(context)),
       },
       {
+        name: 'hand over', aliases: ['handover', 'transfer ownership', 'change owner'], description: 'Hand onboarding over to a colleague (owner only)',
+        handle: (context) => this.personalOnly(context, () => this.askHandover(context)),
+      },
+      {
         name: 'delete my data', aliases: ['delete data', 'forget me'], description: "Delete your organization's onboarding data (owner only, asks first)",
         handle: (context) => this.personalOnly(context, () => this.askDelete(context)),
       },
@@ -114,6 +114,10 @@ export class PartnerBot extends TeamsActivityHandler {
       {
         select: (a) => { const s = parseSubmission(a); return !!s?.ok && (s.submission.verb === Verbs.memberAdd || s.submission.verb === Verbs.memberIgnore); },
         handle: (context) => this.personalOnly(context, () => this.answerMemberRequest(context)),
+      },
+      {
+        select: (a) => { const s = parseSubmission(a); return !!s?.ok && (s.submission.verb === Verbs.handoverSubmit || s.submission.verb === Verbs.handoverCancel); },
+        handle: (context) => this.personalOnly(context, () => this.answerHandover(context)),
       },
     ];
 
@@ -175,8 +179,19 @@ export class PartnerBot extends TeamsActivityHandler {
       return undefined;
     }
     const person = personOf(context);
-    if (create) await this.deps.onboarding.partners.createIfMissing(tenantId, person, context.activity.conversation.id);
-    const partner = await this.deps.onboarding.partners.get(tenantId);
+    let partner = await this.deps.onboarding.partners.get(tenantId);
+    const member = partner?.members.some((m) => m.aadObjectId === person.aadObjectId);
+    // Owners and members come only through these doors, so a guest is refused once, here.
+    if ((!partner && create) || (partner && !member)) {
+      if ((await this.deps.onboarding.teamsIdentity(context))?.userRole === 'guest') {
+        await context.sendActivity(Messages.guestRefused);
+        return undefined;
+      }
+    }
+    if (!partner && create) {
+      await this.deps.onboarding.partners.createIfMissing(tenantId, person, context.activity.conversation.id);
+      partner = await this.deps.onboarding.partners.get(tenantId);
+    }
     if (partner && !partner.members.some((m) => m.aadObjectId === person.aadObjectId)) {
       const owner = ownerOf(partner);
       await context.sendActivity(Messages.notMember(owner?.name ?? 'a colleague'));
@@ -186,13 +201,32 @@ export class PartnerBot extends TeamsActivityHandler {
     return { tenantId, partner };
   }
 
+  /** The partner, when this turn's person owns it; otherwise says who does (`refusal`) and gives undefined. */
+  private async ownedPartner(context: TurnContext, refusal: (owner: string) => string): Promise<{ tenantId: string; partner: Partner } | undefined> {
+    const access = await this.accessPartner(context, false);
+    if (!access?.partner) {
+      if (access) await context.sendActivity(Messages.staleCard);
+      return undefined;
+    }
+    if (!(await this.requireOwner(context, access.partner, refusal))) return undefined;
+    return { tenantId: access.tenantId, partner: access.partner };
+  }
+
+  private async requireOwner(context: TurnContext, partner: Partner, refusal: (owner: string) => string): Promise<boolean> {
+    const owner = ownerOf(partner);
+    if (owner?.aadObjectId === personOf(context).aadObjectId) return true;
+    await context.sendActivity(refusal(owner?.name ?? 'the owner'));
+    return false;
+  }
+
   /** Passes a colleague's request to join on to the owner, in the owner's own chat. */
   private async askOwnerToAdd(context: TurnContext, tenantId: string, ownerConversationId: string | undefined): Promise<void> {
-    const person = personOf(context);
     if (!ownerConversationId) return;
-    if (!(await this.deps.onboarding.partners.recordJoinRequest(tenantId, person.aadObjectId, MEMBER_REQUEST_INTERVAL_MS))) return;
+    const person = personOf(context);
+    const requestId = await this.deps.onboarding.partners.recordJoinRequest(tenantId, person, context.activity.conversation.id, MEMBER_REQUEST_INTERVAL_MS);
+    if (!requestId) return;
     await this.deps.notifier.send(tenantId, ownerConversationId, {
-      attachments: [renderMemberRequestCard({ cardId: randomUUID(), memberId: person.aadObjectId, name: person.name.slice(0, 100), conversationId: context.activity.conversation.id })],
+      attachments: [renderMemberRequestCard({ cardId: randomUUID(), requestId, name: person.name.slice(0, 100) })],
     });
   }
 
@@ -200,37 +234,66 @@ export class PartnerBot extends TeamsActivityHandler {
     const parsed = parseSubmission(context.activity);
     if (!parsed?.ok) return;
     const { submission } = parsed;
-    const access = await this.accessPartner(context, false);
-    if (!access?.partner) {
-      if (access) await context.sendActivity(Messages.staleCard);
-      return;
-    }
-    const person = personOf(context);
-    const owner = ownerOf(access.partner);
-    if (owner?.aadObjectId !== person.aadObjectId) {
-      await context.sendActivity(Messages.ownerOnlyAdd(owner?.name ?? 'the owner'));
-      return;
-    }
-    const request = MemberRequest.safeParse(submission.fields);
-    if (!request.success || !submission.cardId) {
+    const owned = await this.ownedPartner(context, Messages.ownerOnlyAdd);
+    if (!owned) return;
+    const requestId = submission.fields.requestId;
+    if (typeof requestId !== 'string' || !/^[0-9a-f-]{36}$/i.test(requestId)) {
       await context.sendActivity(Messages.notASubmission);
       return;
     }
-    if (!(await this.deps.onboarding.partners.answerCard(access.tenantId, submission.cardId, 'member-request', person.aadObjectId))) {
+    const add = submission.verb === Verbs.memberAdd;
+    // Who asked, and where they chat, come from the stored request: the card carries only its id.
+    const request = await this.deps.onboarding.partners.answerJoinRequest(owned.tenantId, requestId, personOf(context), add);
+    if (!request) {
       await context.sendActivity(Messages.alreadySaved);
       return;
     }
-    const { memberId, memberName, memberConversationId } = request.data;
-    const card = (title: string) => closeCard(context, submission.replyToId, title);
-    if (submission.verb === Verbs.memberIgnore) {
-      await card(`${memberName} not added`);
-      await context.sendActivity(Messages.memberRequestIgnored(memberName));
+    await closeCard(context, submission.replyToId, add ? `${request.name} added` : `${request.name} not added`);
+    if (!add) {
+      await context.sendActivity(Messages.memberRequestIgnored(request.name));
       return;
     }
-    await this.deps.onboarding.partners.addMember(access.tenantId, person, { aadObjectId: memberId, name: memberName }, memberConversationId);
-    await card(`${memberName} added`);
-    await context.sendActivity(Messages.memberAddedOwner(memberName));
-    await this.deps.notifier.send(access.tenantId, memberConversationId, { text: Messages.memberAdded(person.name) });
+    await context.sendActivity(Messages.memberAddedOwner(request.name));
+    if (request.conversationId) await this.deps.notifier.send(owned.tenantId, request.conversationId, { text: Messages.memberAdded(personOf(context).name) });
+  }
+
+  private async askHandover(context: TurnContext): Promise<void> {
+    const owned = await this.ownedPartner(context, Messages.ownerOnlyHandover);
+    if (!owned) return;
+    const members = owned.partner.members.filter((m) => m.role === 'member').map((m) => ({ id: m.aadObjectId, name: m.name }));
+    if (members.length === 0) {
+      await context.sendActivity(Messages.handoverNoMembers);
+      return;
+    }
+    await context.sendActivity({ attachments: [renderHandoverCard({ cardId: randomUUID(), members })] });
+  }
+
+  private async answerHandover(context: TurnContext): Promise<void> {
+    const parsed = parseSubmission(context.activity);
+    if (!parsed?.ok) return;
+    const { submission } = parsed;
+    const owned = await this.ownedPartner(context, Messages.ownerOnlyHandover);
+    if (!owned || !submission.cardId) return;
+    const person = personOf(context);
+    const choice = HandoverChoice.safeParse(submission.fields);
+    const to = choice.success ? owned.partner.members.find((m) => m.role === 'member' && m.aadObjectId === choice.data.memberId) : undefined;
+    if (submission.verb === Verbs.handoverSubmit && !to) {
+      await context.sendActivity(Messages.staleCard);
+      return;
+    }
+    if (!(await this.deps.onboarding.partners.answerCard(owned.tenantId, submission.cardId, 'owner-handover', person.aadObjectId))) {
+      await context.sendActivity(Messages.alreadySaved);
+      return;
+    }
+    if (!to) {
+      await closeCard(context, submission.replyToId, 'Ownership kept');
+      await context.sendActivity(Messages.handoverKept);
+      return;
+    }
+    await this.deps.onboarding.partners.transferOwnership(owned.tenantId, to, person.aadObjectId, 'handover');
+    await closeCard(context, submission.replyToId, `Handed over to ${to.name}`);
+    await context.sendActivity(Messages.handoverDone(to.name));
+    if (to.conversationId) await this.deps.notifier.send(owned.tenantId, to.conversationId, { text: Messages.handoverReceived(person.name) });
   }
 
   private async start(context: TurnContext): Promise<void> {
@@ -279,6 +342,7 @@ export class PartnerBot extends TeamsActivityHandler {
       await this.start(context);
       return;
     }
+    if (!(await this.requireOwner(context, access.partner, Messages.ownerOnlyRestart))) return;
     await context.sendActivity({ attachments: [renderConfirmCard({
       cardId: randomUUID(), action: 'restart', title: 'Start over?',
       text: 'This clears the company and contact details you entered. Your place as owner stays.',
@@ -293,11 +357,7 @@ export class PartnerBot extends TeamsActivityHandler {
       await context.sendActivity(Messages.nothingToDelete);
       return;
     }
-    const owner = ownerOf(access.partner);
-    if (owner?.aadObjectId !== personOf(context).aadObjectId) {
-      await context.sendActivity(Messages.ownerOnly(owner?.name ?? 'the owner'));
-      return;
-    }
+    if (!(await this.requireOwner(context, access.partner, Messages.ownerOnly))) return;
     await context.sendActivity({ attachments: [renderConfirmCard({
       cardId: randomUUID(), action: 'delete', title: "Delete your organization's data?",
       text: 'This deletes the company and contact details, any credentials you gave me and where I can reach you. It cannot be undone. An audit record of the deletion is kept.',
@@ -309,14 +369,15 @@ export class PartnerBot extends TeamsActivityHandler {
     const parsed = parseSubmission(context.activity);
     if (!parsed?.ok) return;
     const { submission } = parsed;
-    const access = await this.accessPartner(context, false);
-    if (!access) return;
-    if (!access.partner || !submission.cardId || (submission.action !== 'restart' && submission.action !== 'delete')) {
+    if (!submission.cardId || (submission.action !== 'restart' && submission.action !== 'delete')) {
       await context.sendActivity(Messages.staleCard);
       return;
     }
+    // Both are the owner's: checked again on the answer, whoever holds the card.
+    const owned = await this.ownedPartner(context, submission.action === 'restart' ? Messages.ownerOnlyRestart : Messages.ownerOnly);
+    if (!owned) return;
     const person = personOf(context);
-    if (!(await this.deps.onboarding.partners.answerCard(access.tenantId, submission.cardId, `confirm-${submission.action}`, person.aadObjectId))) {
+    if (!(await this.deps.onboarding.partners.answerCard(owned.tenantId, submission.cardId, `confirm-${submission.action}`, person.aadObjectId))) {
       await context.sendActivity(Messages.alreadySaved);
       return;
     }
@@ -328,7 +389,7 @@ export class PartnerBot extends TeamsActivityHandler {
         await context.sendActivity(Messages.restartKept);
         return;
       }
-      await this.deps.onboarding.partners.reset(access.tenantId, person.aadObjectId);
+      await this.deps.onboarding.partners.reset(owned.tenantId, person.aadObjectId);
       await summary('Started over');
       await context.sendActivity(Messages.restarted);
       const dc = await this.dialogs.createContext(context);
@@ -341,13 +402,8 @@ export class PartnerBot extends TeamsActivityHandler {
       await context.sendActivity(Messages.deleteKept);
       return;
     }
-    const owner = ownerOf(access.partner);
-    if (owner?.aadObjectId !== person.aadObjectId) {
-      await context.sendActivity(Messages.ownerOnly(owner?.name ?? 'the owner'));
-      return;
-    }
-    for (const name of await this.deps.secrets.list(partnerSecretPrefix(access.tenantId))) await this.deps.secrets.delete(name);
-    await this.deps.onboarding.partners.delete(access.tenantId, person.aadObjectId);
+    for (const name of await this.deps.secrets.list(partnerSecretPrefix(owned.tenantId))) await this.deps.secrets.delete(name);
+    await this.deps.onboarding.partners.delete(owned.tenantId, person.aadObjectId);
     await this.dialogState.delete(context);
     await summary('Data deleted');
     await context.sendActivity(Messages.deleted);

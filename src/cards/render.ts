@@ -6,6 +6,7 @@ import confirmTemplate from '../../cards/confirm.json';
 import continueTemplate from '../../cards/continue.json';
 import contactFormTemplate from '../../cards/contact-form.json';
 import helpTemplate from '../../cards/help.json';
+import handoverTemplate from '../../cards/handover.json';
 import memberRequestTemplate from '../../cards/member-request.json';
 import openPersonalChatTemplate from '../../cards/open-personal-chat.json';
 import reviewTemplate from '../../cards/review.json';
@@ -157,8 +158,13 @@ export function renderOpenPersonalChatCard(data: { chatUrl: string }): Attachmen
   return render(openPersonalChatTemplate, data);
 }
 
-export function renderMemberRequestCard(data: { cardId: string; memberId: string; name: string; conversationId: string }): Attachment {
+/** The owner's card about a colleague asking to join: it carries only the request's id. */
+export function renderMemberRequestCard(data: { cardId: string; requestId: string; name: string }): Attachment {
   return render(memberRequestTemplate, data);
+}
+
+export function renderHandoverCard(data: { cardId: string; members: Array<{ id: string; name: string }> }): Attachment {
+  return render(handoverTemplate, data);
 }
 
 export function renderContinueCard(): Attachment {

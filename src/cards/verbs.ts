@@ -13,6 +13,8 @@ export const Verbs = {
   memberIgnore: 'member.ignore',
   confirmYes: 'confirm.yes',
   confirmNo: 'confirm.no',
+  handoverSubmit: 'owner.handover',
+  handoverCancel: 'owner.handover.cancel',
 } as const;
 
 export type Verb = (typeof Verbs)[keyof typeof Verbs];

@@ -8,8 +8,15 @@ export interface OnboardingServices {
   partners: PartnerRepository;
   verification: EmailVerificationService;
   logger: Logger;
-  /** Looks up the chatting user's email/UPN in Teams (TeamsInfo.getMember); undefined when unknown. */
-  teamsIdentity(context: TurnContext): Promise<{ email?: string; userPrincipalName?: string } | undefined>;
+  /** Looks up the chatting user in Teams (TeamsInfo.getMember); undefined when unknown. */
+  teamsIdentity(context: TurnContext): Promise<TeamsIdentity | undefined>;
+}
+
+/** Who the chatting user is, as Teams' roster says. */
+export interface TeamsIdentity {
+  userPrincipalName?: string;
+  /** `user`, `guest` (B2B guest in this tenant) or `anonymous`. */
+  userRole?: string;
 }
 
 /** The Teams user of this turn. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Dialog, type DialogContext, type DialogTurnResult } from 'botbuilder-dialogs';
 import { renderSectionSummary, renderVerifyEmailCard } from '../cards/render';
 import { Verbs } from '../cards/verbs';
-import { maskEmail, type CodeResult } from '../onboarding/email-verification';
+import { maskEmail, type CodeResult, type SendResult } from '../onboarding/email-verification';
 import { Messages } from '../onboarding/messages';
 import { replaceCard, sendCard, submissionFor } from './cards';
 import { personOf, requireTenant, stepLabel, type OnboardingServices } from './services';
@@ -23,7 +23,15 @@ function codeMessage(result: Exclude<CodeResult, { ok: true }>): string {
     case 'used': return Messages.codeUsed;
     case 'malformed': return Messages.codeMalformed;
     case 'none': return Messages.codeExpired;
+    case 'daily_limit': return Messages.dailyLimit;
+    case 'stale': return Messages.codeStale;
   }
+}
+
+/** What to say when a mail could not be sent now; undefined when it was sent. */
+function sendMessage(result: SendResult): string | undefined {
+  if (result.ok) return undefined;
+  return result.reason === 'too_soon' ? Messages.resendTooSoon(Math.ceil(result.waitMs / 1000)) : Messages.dailyLimit;
 }
 
 /**
@@ -42,19 +50,27 @@ export class VerifyEmailDialog extends Dialog {
     const email = partner?.primaryContact?.email;
     if (!partner || !email) return dc.endDialog({ incomplete: true });
     if (partner.emailVerifiedAt) return dc.endDialog({ verified: true });
-    const actor = personOf(context).aadObjectId;
+    const person = personOf(context);
 
+    // Only the sign-in name proves the address: `mail` can be set to anything by an admin, and a
+    // guest's UPN belongs to another organization.
     const identity = await this.services.teamsIdentity(context);
-    const mine = [identity?.email, identity?.userPrincipalName].some((v) => v?.toLowerCase() === email);
-    if (mine) {
-      await this.services.partners.verifyEmail(tenantId, actor, 'teams-identity');
+    const mine = identity?.userRole !== 'guest' && identity?.userPrincipalName?.toLowerCase() === email.toLowerCase();
+    if (mine && (await this.services.partners.verifyEmail(tenantId, email, person.aadObjectId, 'teams-identity'))) {
       await context.sendActivity(Messages.emailVerifiedByTeams);
       return dc.endDialog({ verified: true });
     }
-    await this.services.verification.send(tenantId, email, actor, context.activity.conversation.id);
+    // Coming back to this step (start, resume) reuses a code that still works instead of mailing again.
+    let notice: string | undefined;
+    if (await this.services.verification.hasPendingCode(tenantId, email)) {
+      notice = Messages.codeAlreadySent(maskEmail(email));
+    } else {
+      notice = sendMessage(await this.services.verification.send(tenantId, email, person, context.activity.conversation.id));
+    }
     const cardId = randomUUID();
     const maskedEmail = maskEmail(email);
     const activityId = await sendCard(context, renderVerifyEmailCard({ cardId, stepLabel: stepLabel('Email verification'), maskedEmail }));
+    if (notice) await context.sendActivity(notice);
     const state: VerifyState = { cardId, activityId, maskedEmail };
     dc.activeDialog!.state = state;
     return Dialog.EndOfTurn;
@@ -85,15 +101,10 @@ export class VerifyEmailDialog extends Dialog {
       code = text;
     } else {
       if (submission.verb === Verbs.verifyResend) {
-        const waitMs = await this.services.verification.resendWaitMs(tenantId);
-        if (waitMs > 0) {
-          await context.sendActivity(Messages.resendTooSoon(Math.ceil(waitMs / 1000)));
-          return Dialog.EndOfTurn;
-        }
         const email = partner?.primaryContact?.email;
         if (!email) return dc.endDialog({ incomplete: true });
-        await this.services.verification.send(tenantId, email, actor, context.activity.conversation.id);
-        await context.sendActivity(Messages.resent(state.maskedEmail));
+        const result = await this.services.verification.send(tenantId, email, personOf(context), context.activity.conversation.id);
+        await context.sendActivity(sendMessage(result) ?? Messages.resent(state.maskedEmail));
         return Dialog.EndOfTurn;
       }
       if (submission.verb !== Verbs.verifyCode) {

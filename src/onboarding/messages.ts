@@ -39,6 +39,18 @@ export const Messages = {
   codeUsed: 'That code was already used. Select **Send a new code** if you still need to verify.',
   resendTooSoon: (seconds: number) => `I just sent a code. You can ask for a new one in ${seconds} ${seconds === 1 ? 'second' : 'seconds'}.`,
   resent: (masked: string) => `I sent a new code to ${masked}. The old one no longer works.`,
+  codeAlreadySent: (masked: string) => `I already sent a code to ${masked}; it still works. Enter it on the card, or select **Send a new code**.`,
+  codeStale: 'The primary contact email changed after that code was sent, so it no longer works. Select **Send a new code**.',
+  dailyLimit: "That's the most verification attempts I allow in a day, to protect the mailbox. Please try again tomorrow, or type **support** if you are stuck.",
+  emailDenied: (masked: string) => `The person at ${masked} says they did not ask to be your primary contact, so the address is not verified and the code no longer works. Type **restart** to enter another contact, or check with them and select **Send a new code**.`,
+  guestRefused: "Guests can't onboard an organization: onboarding needs an account of your organization's own tenant. Ask a colleague with a work account there to do it.",
+  ownerOnlyRestart: (owner: string) => `Only ${owner}, who owns onboarding for your organization, can start it over.`,
+  ownerOnlyHandover: (owner: string) => `Only ${owner}, who owns onboarding for your organization, can hand it over.`,
+  handoverNoMembers: 'There is nobody to hand onboarding over to yet. When a colleague asks to join and you add them, you can hand it over to them.',
+  handoverKept: 'OK, you remain the owner.',
+  handoverDone: (name: string) => `Done: ${name} now owns onboarding for your organization. You stay on as a member.`,
+  handoverReceived: (from: string) => `${from} handed onboarding for your organization over to you: you are now its owner.`,
+  ownershipTaken: (name: string) => `${name} proved they are a Global Administrator of your tenant and took over onboarding for your organization. You stay on as a member.`,
   partOneDone:
     "That's the first part done: your company and contacts are saved and the contact email is verified. " +
     "Next comes preparing your tenant (service account, app registration, Partner Center secret). That part of the journey isn't switched on yet; I'll message you here when it is. Type **status** any time.",

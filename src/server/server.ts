@@ -1,31 +1,73 @@
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { CloudAdapter } from 'botbuilder';
+import type { Activity } from 'botbuilder';
 import restify from 'restify';
+import type { BotAdapter } from '../bot/adapter';
 import type { PartnerBot } from '../bot/partner-bot';
 import type { Logger } from '../logger';
 import type { Db } from '../store/db';
 import { isMigrated } from '../store/migrate';
+import { BodyError, readForm, readJsonObject } from './http-body';
+import { checkActivity, isLoopbackUrl } from './incoming-activity';
+
+/** A small HTML page answered to a browser. */
+export interface Page {
+  status: number;
+  html: string;
+}
+
+/** The email verification link's three doors: look (GET, changes nothing), confirm and deny (POST). */
+export interface VerifyEmailPages {
+  preview(token: string): Promise<Page>;
+  confirm(token: string): Promise<Page>;
+  deny(token: string): Promise<Page>;
+}
 
 export interface ServerDeps {
-  adapter: CloudAdapter;
+  adapter: BotAdapter;
   bot: PartnerBot;
   db: Db;
   logger: Logger;
   bodyLimitBytes: number;
-  /** The email verification link: uses the token, answers with a small page. */
-  verifyEmailLink(token: string): Promise<{ status: number; html: string }>;
+  /** False only for a local unauthenticated bot: then replies may only go to a loopback serviceUrl. */
+  authenticated: boolean;
+  verifyEmail: VerifyEmailPages;
 }
 
 export interface HttpServer {
   readonly server: restify.Server;
-  listen(port: number, host?: string): Promise<string>;
+  listen(port: number, host: string): Promise<string>;
   /** Stops accepting requests, waits for turns in flight (up to `timeoutMs`), then closes. */
   close(timeoutMs: number): Promise<void>;
 }
 
+const PAGE_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'cache-control': 'no-store',
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  // No script at all; the only form posts back here; never framed.
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+};
+
+/** A verification page's form is tiny: the token and a decision. */
+const FORM_LIMIT_BYTES = 2048;
+
+/** Error bodies never carry an exception's message: a code, a reason we wrote, a correlation id. */
+function errorBody(error: string, correlationId: string, reason?: string): Record<string, string> {
+  return reason ? { error, reason, correlationId } : { error, correlationId };
+}
+
+function statusOf(err: unknown): number | undefined {
+  const status = (err as { statusCode?: unknown } | undefined)?.statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
 /**
- * The HTTP edge: Bot Framework messages, health and readiness. Turns in flight are counted so a
- * shutdown lets them finish.
+ * The HTTP edge: Bot Framework messages, the email verification link, health and readiness.
+ * Bodies are read here (JSON only for messages, in memory, size-limited); turns in flight are
+ * counted so a shutdown lets them finish.
  */
 export function createServer(deps: ServerDeps): HttpServer {
   const { adapter, bot, db, logger } = deps;
@@ -35,28 +77,80 @@ export function createServer(deps: ServerDeps): HttpServer {
   let closing = false;
 
   server.pre(restify.plugins.pre.context());
-  server.use(restify.plugins.bodyParser({ maxBodySize: deps.bodyLimitBytes, mapParams: false, rejectUnknown: true }));
 
   server.post('/api/messages', async (req, res) => {
+    const correlationId = randomUUID();
     if (closing) {
       res.header('Retry-After', '5');
-      res.send(503, { error: 'shutting_down' });
+      res.send(503, errorBody('shutting_down', correlationId));
+      return;
+    }
+    const authHeader = req.headers.authorization ?? '';
+    // Refused before the body is read or the adapter runs: no token, no work.
+    if (deps.authenticated && !/^Bearer [A-Za-z0-9._~+/=-]+$/.test(authHeader)) {
+      req.resume();
+      res.send(401, errorBody('unauthorized', correlationId));
+      return;
+    }
+    let body: Record<string, unknown>;
+    try {
+      body = await readJsonObject(req, deps.bodyLimitBytes);
+    } catch (err) {
+      if (!(err instanceof BodyError)) throw err;
+      res.send(err.status, errorBody(err.status === 415 ? 'unsupported_media_type' : err.status === 413 ? 'payload_too_large' : 'bad_request', correlationId, err.reason));
+      return;
+    }
+    const check = checkActivity(body);
+    if (!check.ok) {
+      res.send(400, errorBody('bad_activity', correlationId, check.reason));
+      return;
+    }
+    if (!deps.authenticated && !isLoopbackUrl(check.activity.serviceUrl)) {
+      // Without authentication anyone could name any serviceUrl and have the bot post there.
+      res.send(400, errorBody('bad_activity', correlationId, 'serviceUrl must be a loopback address while the bot runs without authentication'));
       return;
     }
     inFlight++;
     try {
-      await adapter.process(req, res, (context) => bot.run(context));
+      const invoke = await adapter.handle(authHeader, check.activity as unknown as Activity, (context) => bot.run(context));
+      res.send(invoke?.status ?? 200, invoke?.body);
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 401 || status === 403) {
+        logger.warn({ correlationId, status, activityType: check.activity.type }, 'request refused: authentication failed');
+        res.send(401, errorBody('unauthorized', correlationId));
+      } else {
+        logger.error({ err, correlationId, activityType: check.activity.type }, 'request failed');
+        res.send(500, errorBody('internal', correlationId));
+      }
     } finally {
       inFlight--;
       if (inFlight === 0) drained?.();
     }
   });
 
-  server.get('/verify-email', async (req, res) => {
-    const token = new URL(req.url ?? '/', 'http://localhost').searchParams.get('token') ?? '';
-    const { status, html } = await deps.verifyEmailLink(token);
-    res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' });
-    res.end(html);
+  const page = (res: restify.Response, { status, html }: Page, head = false): void => {
+    res.writeHead(status, PAGE_HEADERS);
+    res.end(head ? undefined : html);
+  };
+  const tokenOf = (req: restify.Request): string => new URL(req.url ?? '/', 'http://localhost').searchParams.get('token') ?? '';
+  // GET and HEAD only show the page (mail scanners open every link); the person's button POSTs.
+  server.get('/verify-email', async (req, res) => page(res, await deps.verifyEmail.preview(tokenOf(req))));
+  server.head('/verify-email', async (req, res) => page(res, await deps.verifyEmail.preview(tokenOf(req)), true));
+  server.post('/verify-email', async (req, res) => {
+    let form: URLSearchParams;
+    try {
+      form = await readForm(req, FORM_LIMIT_BYTES);
+    } catch (err) {
+      if (!(err instanceof BodyError)) throw err;
+      page(res, { status: err.status, html: 'Bad request' });
+      return;
+    }
+    const token = form.get('token') ?? '';
+    const decision = form.get('decision');
+    if (decision === 'confirm') page(res, await deps.verifyEmail.confirm(token));
+    else if (decision === 'deny') page(res, await deps.verifyEmail.deny(token));
+    else page(res, { status: 400, html: 'Bad request' });
   });
 
   server.get('/healthz', async (_req, res) => {
@@ -80,8 +174,16 @@ export function createServer(deps: ServerDeps): HttpServer {
     }
   });
 
-  server.on('restifyError', (req: restify.Request, res: restify.Response, err: Error & { statusCode?: number }, callback: () => void) => {
-    if ((err.statusCode ?? 500) >= 500) logger.error({ err, path: req.path() }, 'request failed');
+  // Whatever restify answers on its own (404, 405, a handler's exception) gets a generic body: an
+  // exception's message (a database URL, say) never reaches the client.
+  server.on('restifyError', (req: restify.Request, _res: restify.Response, err: Error & { statusCode?: number; toJSON?: () => unknown }, callback: () => void) => {
+    const status = err.statusCode ?? 500;
+    const correlationId = randomUUID();
+    if (status >= 500) logger.error({ err, correlationId, path: req.path() }, 'request failed');
+    const code = status >= 500 ? 'internal' : status === 404 ? 'not_found' : status === 405 ? 'method_not_allowed' : 'bad_request';
+    err.toJSON = () => errorBody(code, correlationId);
+    // Without a status restify would answer `new InternalError(String(err))`, message and all.
+    err.statusCode = status;
     callback();
   });
 
@@ -89,9 +191,9 @@ export function createServer(deps: ServerDeps): HttpServer {
     server,
     listen: (port, host) => new Promise((resolve, reject) => {
       server.server.once('error', reject);
-      server.listen(port, host ?? '0.0.0.0', () => {
+      server.listen(port, host, () => {
         const { port: bound } = server.server.address() as AddressInfo;
-        resolve(`http://localhost:${bound}`);
+        resolve(`http://${host === '0.0.0.0' ? 'localhost' : host}:${bound}`);
       });
     }),
     async close(timeoutMs) {

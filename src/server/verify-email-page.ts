@@ -1,24 +1,55 @@
-import type { LinkResult } from '../onboarding/email-verification';
+import type { LinkFailure, LinkPreview, LinkResult } from '../onboarding/email-verification';
+import type { Page } from './server';
 
-export interface Page {
-  status: number;
-  html: string;
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-function page(title: string, text: string): string {
-  // Fixed text only: nothing from the request or the database is echoed into the page.
+/** Every value put into the page passes through escapeHtml; `body` is HTML we wrote. */
+function html(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer"><title>${title}</title>
-<style>body{font-family:"Segoe UI",system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#242424}h1{font-size:1.4rem}</style>
-</head><body><h1>${title}</h1><p>${text}</p></body></html>`;
+<meta name="referrer" content="no-referrer"><meta name="robots" content="noindex"><title>${escapeHtml(title)}</title>
+<style>body{font-family:"Segoe UI",system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#242424}h1{font-size:1.4rem}
+form{display:inline}button{font:inherit;padding:.5rem 1rem;margin:.5rem .5rem 0 0;border-radius:4px;border:1px solid #5b5fc7;cursor:pointer}
+.primary{background:#5b5fc7;color:#fff}.secondary{background:#fff;color:#5b5fc7}</style>
+</head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
 }
 
-/** The page the verification link lands on. */
-export function verifyEmailPage(result: LinkResult): Page {
-  if (result.ok) return { status: 200, html: page('Email verified', 'Thank you. You can close this page and go back to the chat in Microsoft Teams.') };
-  switch (result.reason) {
-    case 'used': return { status: 410, html: page('Link already used', 'This link was already used. If the chat still asks for verification, select "Send a new code" there.') };
-    case 'expired': return { status: 410, html: page('Link expired', 'This link has expired (links are valid for 48 hours). Select "Send a new code" in the Teams chat.') };
-    case 'unknown': return { status: 404, html: page('Link not recognised', 'This link is not valid. Check that it was copied completely, or ask for a new code in the Teams chat.') };
+const para = (text: string): string => `<p>${escapeHtml(text)}</p>`;
+
+function failurePage(reason: LinkFailure): Page {
+  switch (reason) {
+    case 'used': return { status: 410, html: html('Link already used', para('This link was already used. If the chat still asks for verification, select "Send a new code" there.')) };
+    case 'expired': return { status: 410, html: html('Link expired', para('This link has expired (links are valid for 48 hours). Select "Send a new code" in the Teams chat.')) };
+    case 'denied': return { status: 410, html: html('Request cancelled', para('This request was cancelled from this link. Nothing was confirmed.')) };
+    case 'stale': return { status: 410, html: html('Link no longer valid', para('The contact email was changed after this link was sent, so it no longer works. Use the latest mail instead.')) };
+    case 'unknown': return { status: 404, html: html('Link not recognised', para('This link is not valid. Check that it was copied completely, or ask for a new code in the Teams chat.')) };
   }
+}
+
+/**
+ * What the link in the mail opens: who asked, for which company, and two buttons that POST the
+ * token back. Opening it (a mail scanner does) changes nothing.
+ */
+export function verifyEmailPreviewPage(preview: LinkPreview, token: string): Page {
+  if (!preview.ok) return failurePage(preview.reason);
+  const button = (decision: 'confirm' | 'deny', label: string, cls: string): string =>
+    `<form method="post" action="/verify-email"><input type="hidden" name="token" value="${escapeHtml(token)}"><input type="hidden" name="decision" value="${decision}"><button type="submit" class="${cls}">${escapeHtml(label)}</button></form>`;
+  return {
+    status: 200,
+    html: html('Confirm your email address', [
+      para(`${preview.requestedBy} named ${preview.maskedEmail} as the primary contact for ${preview.companyName} in the partner onboarding chat in Microsoft Teams.`),
+      para('Is this your address, and do you agree to receive onboarding notices for this company?'),
+      button('confirm', 'Yes, confirm', 'primary'),
+      button('deny', "This wasn't me", 'secondary'),
+    ].join('\n')),
+  };
+}
+
+/** After the person's choice. */
+export function verifyEmailResultPage(result: LinkResult, decision: 'confirm' | 'deny'): Page {
+  if (!result.ok) return failurePage(result.reason);
+  return decision === 'confirm'
+    ? { status: 200, html: html('Email verified', para('Thank you. You can close this page and go back to the chat in Microsoft Teams.')) }
+    : { status: 200, html: html('Request cancelled', para('Thank you for telling us. Nothing was confirmed, and the person who asked has been told. You can close this page.')) };
 }

@@ -13,6 +13,7 @@ export type AuditAction =
   | 'partner.created'
   | 'partner.member_requested'
   | 'partner.member_added'
+  | 'partner.owner_changed'
   | 'company.saved'
   | 'contact.primary.saved'
   | 'contact.secondary.saved'
@@ -22,6 +23,7 @@ export type AuditAction =
   | 'email.code_sent'
   | 'email.code_failed'
   | 'email.locked'
+  | 'email.denied'
   | 'partner.reset'
   | 'partner.deleted';
 
@@ -38,11 +40,6 @@ export interface AuditRow {
   detail: Record<string, unknown>;
 }
 
-/** Whether `actor` did `action` for this tenant since `since` (to avoid repeating requests). */
-export async function hasRecentAudit(db: Db, tenantId: string, actor: string, action: AuditAction, since: Date): Promise<boolean> {
-  const rows = await db.query('SELECT 1 FROM audit_log WHERE tenant_id = $1 AND actor = $2 AND action = $3 AND at >= $4 LIMIT 1', [tenantId, actor, action, since]);
-  return rows.length > 0;
-}
 
 export async function listAudit(db: Db, tenantId: string): Promise<AuditRow[]> {
   return db.query<AuditRow>('SELECT at, actor, action, detail FROM audit_log WHERE tenant_id = $1 ORDER BY id', [tenantId]);

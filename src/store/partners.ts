@@ -1,5 +1,6 @@
 import type { Company, Contact } from '../onboarding/forms';
-import { hasRecentAudit, recordAudit, type AuditAction } from './audit-log';
+import { randomUUID } from 'node:crypto';
+import { recordAudit, type AuditAction } from './audit-log';
 import type { Db, Queryable } from './db';
 
 /** A Teams user as the partner record knows them. */
@@ -26,7 +27,15 @@ export interface Partner {
   members: Member[];
 }
 
-/** The person who started onboarding for the tenant. */
+/** A colleague's request to join, as the owner's card refers to it (by id only). */
+export interface JoinRequest {
+  id: string;
+  aadObjectId: string;
+  name: string;
+  conversationId?: string;
+}
+
+/** The person who started onboarding for the tenant (or was handed it). */
 export function ownerOf(partner: Partner): Member | undefined {
   return partner.members.find((m) => m.role === 'owner');
 }
@@ -61,7 +70,12 @@ export class PartnerRepository {
   constructor(private readonly db: Db) {}
 
   async get(tenantId: string): Promise<Partner | undefined> {
-    const [row] = await this.db.query<PartnerRow>('SELECT * FROM partners WHERE tenant_id = $1', [tenantId]);
+    // Verified counts only for the address that was verified.
+    const [row] = await this.db.query<PartnerRow>(
+      `SELECT *, CASE WHEN email_verified_address = lower(primary_contact->>'email') THEN email_verified_at END AS email_verified_at
+       FROM partners WHERE tenant_id = $1`,
+      [tenantId],
+    );
     if (!row) return undefined;
     const members = await this.db.query<{ aad_object_id: string; display_name: string; role: Member['role']; conversation_id: string | null }>(
       'SELECT aad_object_id, display_name, role, conversation_id FROM partner_members WHERE tenant_id = $1 ORDER BY role DESC, added_at',
@@ -104,13 +118,74 @@ export class PartnerRepository {
   }
 
   /**
-   * Records that `actor` asked to join, unless they already did within `intervalMs`: true when
-   * this request is new and should be passed on to the owner.
+   * Records that `person` asked to join, unless they already did within `intervalMs` or are a
+   * member: the new request's id, to pass on to the owner, or undefined. The request stays here;
+   * the owner's card carries only its id.
    */
-  async recordJoinRequest(tenantId: string, actor: string, intervalMs: number): Promise<boolean> {
-    if (await hasRecentAudit(this.db, tenantId, actor, 'partner.member_requested', new Date(Date.now() - intervalMs))) return false;
-    await recordAudit(this.db, { tenantId, actor, action: 'partner.member_requested' });
-    return true;
+  async recordJoinRequest(tenantId: string, person: Person, conversationId: string | undefined, intervalMs: number): Promise<string | undefined> {
+    return this.db.transaction(async (tx) => {
+      await tx.query('SELECT 1 FROM partners WHERE tenant_id = $1 FOR UPDATE', [tenantId]);
+      const recent = await tx.query(
+        'SELECT 1 FROM join_requests WHERE tenant_id = $1 AND aad_object_id = $2 AND requested_at > $3',
+        [tenantId, person.aadObjectId, new Date(Date.now() - intervalMs)],
+      );
+      if (recent.length > 0) return undefined;
+      const id = randomUUID();
+      await tx.query(
+        'INSERT INTO join_requests (tenant_id, id, aad_object_id, display_name, conversation_id) VALUES ($1, $2, $3, $4, $5)',
+        [tenantId, id, person.aadObjectId, person.name.slice(0, 100), conversationId ?? null],
+      );
+      await recordAudit(tx, { tenantId, actor: person.aadObjectId, action: 'partner.member_requested' });
+      return id;
+    });
+  }
+
+  /**
+   * The owner answers join request `requestId`: once only (a second answer, or an unknown id,
+   * gives undefined). Adding makes the requester a member in the same transaction.
+   */
+  async answerJoinRequest(tenantId: string, requestId: string, owner: Person, add: boolean): Promise<JoinRequest | undefined> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.query<{ aad_object_id: string; display_name: string; conversation_id: string | null }>(
+        'UPDATE join_requests SET answered_at = now() WHERE tenant_id = $1 AND id = $2 AND answered_at IS NULL RETURNING aad_object_id, display_name, conversation_id',
+        [tenantId, requestId],
+      );
+      if (!row) return undefined;
+      const request: JoinRequest = { id: requestId, aadObjectId: row.aad_object_id, name: row.display_name, conversationId: row.conversation_id ?? undefined };
+      if (add) {
+        await tx.query(
+          "INSERT INTO partner_members (tenant_id, aad_object_id, display_name, role, added_by, conversation_id) VALUES ($1, $2, $3, 'member', $4, $5) ON CONFLICT DO NOTHING",
+          [tenantId, request.aadObjectId, request.name, owner.aadObjectId, request.conversationId ?? null],
+        );
+        await recordAudit(tx, { tenantId, actor: owner.aadObjectId, action: 'partner.member_added', detail: { member: request.aadObjectId } });
+      }
+      return request;
+    });
+  }
+
+  /**
+   * Makes member `to` the owner; the previous owner stays a member. `why`: handed over by the
+   * owner, or taken over by someone who proved Global Administrator of the tenant.
+   */
+  async transferOwnership(tenantId: string, to: Person, actor: string, why: 'handover' | 'global-admin', conversationId?: string): Promise<{ previousOwner?: Member }> {
+    return this.db.transaction(async (tx) => {
+      const [previous] = await tx.query<{ aad_object_id: string; display_name: string; conversation_id: string | null }>(
+        "SELECT aad_object_id, display_name, conversation_id FROM partner_members WHERE tenant_id = $1 AND role = 'owner' FOR UPDATE",
+        [tenantId],
+      );
+      await tx.query("UPDATE partner_members SET role = 'member' WHERE tenant_id = $1 AND role = 'owner'", [tenantId]);
+      await tx.query(
+        `INSERT INTO partner_members (tenant_id, aad_object_id, display_name, role, added_by, conversation_id) VALUES ($1, $2, $3, 'owner', $4, $5)
+         ON CONFLICT (tenant_id, aad_object_id) DO UPDATE SET role = 'owner', conversation_id = coalesce(EXCLUDED.conversation_id, partner_members.conversation_id)`,
+        [tenantId, to.aadObjectId, to.name, actor, conversationId ?? null],
+      );
+      await recordAudit(tx, { tenantId, actor, action: 'partner.owner_changed', detail: { from: previous?.aad_object_id ?? null, to: to.aadObjectId, why } });
+      return {
+        previousOwner: previous && previous.aad_object_id !== to.aadObjectId
+          ? { aadObjectId: previous.aad_object_id, name: previous.display_name, role: 'member', conversationId: previous.conversation_id ?? undefined }
+          : undefined,
+      };
+    });
   }
 
   /**
@@ -128,6 +203,12 @@ export class PartnerRepository {
         `UPDATE partners SET ${column} = $2::jsonb, ${section === 'secondaryContact' ? 'secondary_skipped = false,' : ''} confirmed_at = NULL, updated_at = now() WHERE tenant_id = $1`,
         [tenantId, JSON.stringify(value)],
       );
+      const oldEmail = (before?.v as Contact | null | undefined)?.email?.toLowerCase();
+      if (section === 'primaryContact' && oldEmail !== (value as Contact).email.toLowerCase()) {
+        // A new address is unverified, and codes or links sent to the old one stop working.
+        await tx.query('UPDATE partners SET email_verified_at = NULL, email_verified_by = NULL, email_verified_address = NULL WHERE tenant_id = $1', [tenantId]);
+        await tx.query('DELETE FROM email_verifications WHERE tenant_id = $1', [tenantId]);
+      }
       await recordAudit(tx, { tenantId, actor, action: SECTION_ACTION[section], detail: { fields: changedFields(before?.v, value) } });
       return 'saved';
     });
@@ -160,13 +241,20 @@ export class PartnerRepository {
     return (await this.db.query('SELECT 1 FROM answered_cards WHERE tenant_id = $1 AND card_id = $2', [tenantId, cardId])).length > 0;
   }
 
-  async markEmailVerified(q: Queryable, tenantId: string, actor: string, how: 'teams-identity' | 'code' | 'link'): Promise<void> {
-    await q.query('UPDATE partners SET email_verified_at = now(), email_verified_by = $2, updated_at = now() WHERE tenant_id = $1', [tenantId, how]);
+  /** Records `address` as verified, when it is still the primary contact's address. */
+  async markEmailVerified(q: Queryable, tenantId: string, address: string, actor: string, how: 'teams-identity' | 'code' | 'link'): Promise<boolean> {
+    const updated = await q.query(
+      `UPDATE partners SET email_verified_at = now(), email_verified_by = $2, email_verified_address = $3, updated_at = now()
+       WHERE tenant_id = $1 AND lower(primary_contact->>'email') = $3 RETURNING tenant_id`,
+      [tenantId, how, address.toLowerCase()],
+    );
+    if (updated.length === 0) return false;
     await recordAudit(q, { tenantId, actor, action: 'email.verified', detail: { how } });
+    return true;
   }
 
-  async verifyEmail(tenantId: string, actor: string, how: 'teams-identity' | 'code' | 'link'): Promise<void> {
-    await this.db.transaction((tx) => this.markEmailVerified(tx, tenantId, actor, how));
+  async verifyEmail(tenantId: string, address: string, actor: string, how: 'teams-identity' | 'code' | 'link'): Promise<boolean> {
+    return this.db.transaction((tx) => this.markEmailVerified(tx, tenantId, address, actor, how));
   }
 
   /** Start over: the entered data goes, the partner and its members stay. */
@@ -174,7 +262,7 @@ export class PartnerRepository {
     await this.db.transaction(async (tx) => {
       await tx.query(
         `UPDATE partners SET company = NULL, primary_contact = NULL, secondary_contact = NULL, secondary_skipped = false,
-           confirmed_at = NULL, email_verified_at = NULL, email_verified_by = NULL, updated_at = now() WHERE tenant_id = $1`,
+           confirmed_at = NULL, email_verified_at = NULL, email_verified_by = NULL, email_verified_address = NULL, updated_at = now() WHERE tenant_id = $1`,
         [tenantId],
       );
       await tx.query('DELETE FROM email_verifications WHERE tenant_id = $1', [tenantId]);

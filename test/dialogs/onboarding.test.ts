@@ -13,7 +13,7 @@ describe('onboarding conversation: the whole path', function () {
   before(async () => { bot = await BotUnderTest.start({ teamsLimits: false }); });
   after(() => bot.stop());
 
-  function newChat(user: { email?: string; name?: string; aadObjectId?: string } = {}, tenantId = TENANT): Chat {
+  function newChat(user: { email?: string; userPrincipalName?: string; name?: string; aadObjectId?: string } = {}, tenantId = TENANT): Chat {
     return bot.chat({ tenantId, user: { name: 'Megan Bowen', aadObjectId: randomUUID(), ...user } });
   }
 
@@ -30,7 +30,8 @@ describe('onboarding conversation: the whole path', function () {
 
   it('welcome → company → primary → secondary → review → confirm → verified through Teams identity', async () => {
     const tenant = randomUUID();
-    const chat = newChat({ email: PRIMARY.email }, tenant);
+    // The chatting user signs in to Teams with the contact's address (their UPN): no mail needed.
+    const chat = newChat({ userPrincipalName: PRIMARY.email }, tenant);
     const welcome = await chat.install();
     assert.match(cardText(chat.lastCard().card), /Welcome, Megan!/);
     assert.equal(welcome.activities.length, 1);
@@ -274,15 +275,25 @@ describe('onboarding conversation: edits, commands, verification, isolation', fu
       assert.ok((await listAudit(bot.app.db, tenant)).some((a) => a.action === 'email.locked'));
     });
 
-    it('the link verifies (single use), tells the chat, and the chat carries on', async () => {
-      const link = linkOf((await lastMail()).text);
-      const page = await fetch(link.replace('http://localhost:3978', bot.url));
+    it('the link shows a page (GET changes nothing); its button verifies (single use), tells the chat, and the chat carries on', async () => {
+      const link = linkOf((await lastMail()).text).replace('http://localhost:3978', bot.url);
+      const token = link.split('token=')[1]!;
+      for (const method of ['GET', 'HEAD', 'GET'] as const) {
+        const page = await fetch(link, { method, headers: method === 'GET' ? { purpose: 'prefetch', 'sec-purpose': 'prefetch' } : {} });
+        assert.equal(page.status, 200);
+        assert.equal(page.headers.get('cache-control'), 'no-store');
+        assert.match(page.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+        if (method === 'GET') assert.match(await page.text(), /Megan Bowen named m\*\*\*@contoso-cloud\.de as the primary contact for Contoso Cloud Services GmbH[\s\S]*Yes, confirm[\s\S]*This wasn&#39;t me/);
+      }
+      assert.equal((await bot.app.partners.get(tenant))?.emailVerifiedAt, undefined, 'opening the link (as a mail scanner does) verifies nothing');
+      const confirm = (t: string) => fetch(`${bot.url}/verify-email`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: t, decision: 'confirm' }).toString() });
+      const page = await confirm(token);
       assert.equal(page.status, 200);
       assert.match(await page.text(), /Email verified/);
       const told = await chat.client.waitFor((entries) => entries.some((e) => e.text === Messages.emailVerifiedByLink));
       assert.ok(told);
       assert.ok((await bot.app.partners.get(tenant))?.emailVerifiedAt);
-      const reused = await fetch(link.replace('http://localhost:3978', bot.url));
+      const reused = await confirm(token);
       assert.equal(reused.status, 410);
       const bogus = await fetch(`${bot.url}/verify-email?token=${'A'.repeat(43)}`);
       assert.equal(bogus.status, 404);

@@ -21,6 +21,8 @@ export interface TeamsUser {
   name: string;
   userPrincipalName?: string;
   email?: string;
+  /** Teams' roster role: `guest` for a B2B guest of the tenant. */
+  userRole?: 'user' | 'guest';
   givenName?: string;
   surname?: string;
 }
@@ -98,6 +100,7 @@ export function teamsUser(input: Partial<TeamsUser> = {}): TeamsUser {
     name: input.name ?? 'Test User',
     ...(input.userPrincipalName !== undefined ? { userPrincipalName: input.userPrincipalName } : {}),
     ...(input.email !== undefined ? { email: input.email } : {}),
+    ...(input.userRole !== undefined ? { userRole: input.userRole } : {}),
     ...(input.givenName !== undefined ? { givenName: input.givenName } : {}),
     ...(input.surname !== undefined ? { surname: input.surname } : {}),
   };
@@ -140,7 +143,7 @@ export function conversationDefinitions(conv: TeamsConversation): ConversationDe
 
 export function memberOf(u: TeamsUser, tenantId: string): ConversationMember {
   return {
-    id: u.id, name: u.name, aadObjectId: u.aadObjectId, tenantId, userRole: 'user',
+    id: u.id, name: u.name, aadObjectId: u.aadObjectId, tenantId, userRole: u.userRole ?? 'user',
     ...(u.userPrincipalName !== undefined ? { userPrincipalName: u.userPrincipalName } : {}),
     ...(u.email ?? u.userPrincipalName ? { email: u.email ?? u.userPrincipalName } : {}),
     ...(u.givenName !== undefined ? { givenName: u.givenName } : {}),

@@ -25,7 +25,7 @@ export class BotUnderTest {
     if (options.teamsLimits === false) connectorOf(sim).setLimits({ enabled: false });
     const dataDir = await mkdtemp(join(tmpdir(), 'bot-under-test-'));
     const { logger, redactor } = createLogger({ level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent' });
-    const app = await createApp(loadConfig({ DATA_DIR: dataDir, PUBLIC_BASE_URL: 'http://localhost:3978' }), logger, redactor);
+    const app = await createApp(loadConfig({ DATA_DIR: dataDir, PUBLIC_BASE_URL: 'http://localhost:3978', ALLOW_UNAUTHENTICATED: 'true' }), logger, redactor);
     const url = await app.start(0);
     return new BotUnderTest(sim, app, url, dataDir);
   }

@@ -113,4 +113,54 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE conversation_references ADD COLUMN welcomed_at timestamptz;
     `,
   },
+  {
+    id: 3,
+    name: 'verified address, code and link lifetimes, verification caps, shared secrets',
+    sql: `
+      -- "Verified" belongs to an address: editing the primary contact's email makes it due again.
+      ALTER TABLE partners ADD COLUMN email_verified_address text;
+      UPDATE partners SET email_verified_address = lower(primary_contact->>'email') WHERE email_verified_at IS NOT NULL;
+
+      -- The code lives 30 minutes, the link 48 hours. A send is reserved (last_sent_at) before the
+      -- mail goes out, and its hashes are stored only after: until then they are NULL.
+      ALTER TABLE email_verifications ALTER COLUMN code_hash DROP NOT NULL;
+      ALTER TABLE email_verifications ALTER COLUMN token_hash DROP NOT NULL;
+      ALTER TABLE email_verifications ADD COLUMN code_expires_at timestamptz;
+      ALTER TABLE email_verifications ADD COLUMN denied_at timestamptz;
+      ALTER TABLE email_verifications ADD COLUMN requested_by text;
+      UPDATE email_verifications SET code_expires_at = least(expires_at, last_sent_at + interval '30 minutes');
+
+      -- Every send and every wrong guess, for the daily caps per tenant and per address (a keyed
+      -- hash of it, so these rows may outlive "delete my data" without keeping the address).
+      CREATE TABLE email_verification_events (
+        tenant_id  text NOT NULL,
+        id         bigserial,
+        email      text NOT NULL,
+        kind       text NOT NULL CHECK (kind IN ('send', 'guess')),
+        at         timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (tenant_id, id)
+      );
+      CREATE INDEX email_verification_events_recent ON email_verification_events (tenant_id, kind, at);
+      CREATE INDEX email_verification_events_address ON email_verification_events (email, kind, at);
+
+      -- Which secret-store entry holds a value every instance must share (the first writer wins).
+      CREATE TABLE shared_secrets (
+        purpose      text PRIMARY KEY,
+        secret_name  text NOT NULL,
+        created_at   timestamptz NOT NULL DEFAULT now()
+      );
+
+      -- A join request is kept here; the owner's card carries only its id.
+      CREATE TABLE join_requests (
+        tenant_id        text NOT NULL REFERENCES partners (tenant_id) ON DELETE CASCADE,
+        id               text NOT NULL,
+        aad_object_id    text NOT NULL,
+        display_name     text NOT NULL,
+        conversation_id  text,
+        requested_at     timestamptz NOT NULL DEFAULT now(),
+        answered_at      timestamptz,
+        PRIMARY KEY (tenant_id, id)
+      );
+    `,
+  },
 ];
