@@ -2,8 +2,11 @@ import { createApp } from './app';
 import { loadConfig, readEnvironment } from './config';
 import { isAppError } from './errors';
 import { createLogger, Redactor } from './logger';
+import { ensurePrivateDir } from './store/db';
 
 async function main(): Promise<void> {
+  // Everything this process writes (database files, key file, outbox) is for this user alone.
+  process.umask(0o077);
   let config;
   try {
     config = loadConfig(readEnvironment());
@@ -14,6 +17,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  ensurePrivateDir(config.dataDir);
   const { logger, redactor } = createLogger({ level: config.logLevel });
   const app = await createApp(config, logger, redactor);
   const url = await app.start();
