@@ -78,7 +78,11 @@ function namedValues(s: string): string {
   return copied === 0 ? s : out + s.slice(copied);
 }
 
-/** How secret values are found in text: by a rolling hash of their first WINDOW characters. */
+/**
+ * How registered values are found in text without one search per value: each is indexed by the
+ * rolling hash of one WINDOW-character slice of it, the slice whose hash is rarest when it is
+ * added (refresh tokens from one issuer share long prefixes), and a line is hashed window by window.
+ */
 const WINDOW = 8;
 const HASH_BASE = 31;
 const HASH_DROP = (() => {
@@ -87,10 +91,21 @@ const HASH_DROP = (() => {
   return p;
 })();
 
-function windowHash(s: string, from: number): number {
+/** The hash of every WINDOW-long slice of `s`, by start position. */
+function windowHashes(s: string, each: (hash: number, start: number) => void): void {
   let h = 0;
-  for (let i = from; i < from + WINDOW; i++) h = (Math.imul(h, HASH_BASE) + s.charCodeAt(i)) | 0;
-  return h;
+  for (let i = 0; i < s.length; i++) {
+    if (i >= WINDOW) h = h - Math.imul(s.charCodeAt(i - WINDOW), HASH_DROP);
+    h = (Math.imul(h, HASH_BASE) + s.charCodeAt(i)) | 0;
+    if (i >= WINDOW - 1) each(h, i - WINDOW + 1);
+  }
+}
+
+/** One searchable form of a registered value, found through the slice at `offset`. */
+interface IndexedForm {
+  form: string;
+  offset: number;
+  hash: number;
 }
 
 export interface RedactorOptions {
@@ -103,10 +118,9 @@ export interface RedactorOptions {
  * and any value registered as a secret (e.g. by the secret store) wherever it appears.
  */
 export class Redactor {
-  /** Registration order, oldest first (a Map keeps insertion order); value → the forms searched for. */
-  private readonly known = new Map<string, string[]>();
-  /** Hash of a form's first WINDOW characters → the forms starting that way. */
-  private readonly index = new Map<number, string[]>();
+  /** Registration order, oldest first (a Map keeps insertion order): value → its indexed forms. */
+  private readonly known = new Map<string, IndexedForm[]>();
+  private readonly index = new Map<number, IndexedForm[]>();
   private readonly maxKnown: number;
 
   constructor(options: RedactorOptions = {}) {
@@ -121,33 +135,42 @@ export class Redactor {
   addSecret(value: string): void {
     // Very short values would scrub ordinary words; they are caught by field name instead.
     if (value.length < WINDOW) return;
-    if (this.known.has(value)) {
+    const existing = this.known.get(value);
+    if (existing) {
       // Registered again: it is current, move it to the young end.
-      const forms = this.known.get(value)!;
       this.known.delete(value);
-      this.known.set(value, forms);
+      this.known.set(value, existing);
       return;
     }
     // As written in a JSON line, and as JSON inside a JSON string (`%j`, a body in a message).
     const once = JSON.stringify(value).slice(1, -1);
     const twice = JSON.stringify(once).slice(1, -1);
-    const forms = [...new Set([value, once, twice])];
-    this.known.set(value, forms);
-    for (const f of forms) {
-      const h = windowHash(f, 0);
-      const bucket = this.index.get(h);
-      if (bucket) bucket.push(f);
-      else this.index.set(h, [f]);
+    const entries: IndexedForm[] = [];
+    for (const form of new Set([value, once, twice])) {
+      let best: IndexedForm | undefined;
+      let bestSize = Infinity;
+      windowHashes(form, (hash, offset) => {
+        const size = this.index.get(hash)?.length ?? 0;
+        if (size < bestSize) {
+          best = { form, offset, hash };
+          bestSize = size;
+        }
+      });
+      const entry = best!;
+      const bucket = this.index.get(entry.hash);
+      if (bucket) bucket.push(entry);
+      else this.index.set(entry.hash, [entry]);
+      entries.push(entry);
     }
+    this.known.set(value, entries);
     if (this.known.size > this.maxKnown) this.forget(this.known.keys().next().value!);
   }
 
   private forget(value: string): void {
-    for (const f of this.known.get(value) ?? []) {
-      const h = windowHash(f, 0);
-      const bucket = this.index.get(h)?.filter((x) => x !== f);
-      if (bucket && bucket.length > 0) this.index.set(h, bucket);
-      else this.index.delete(h);
+    for (const entry of this.known.get(value) ?? []) {
+      const bucket = this.index.get(entry.hash)?.filter((x) => x !== entry);
+      if (bucket && bucket.length > 0) this.index.set(entry.hash, bucket);
+      else this.index.delete(entry.hash);
     }
     this.known.delete(value);
   }
@@ -159,24 +182,29 @@ export class Redactor {
     return namedValues(out);
   }
 
-  /** Replaces every registered value found in `s`, longest first where they overlap. */
+  /** Replaces every registered value found in `s`; overlapping finds are merged. */
   private knownValues(s: string): string {
-    if (this.index.size === 0 || s.length < WINDOW) return s;
+    if (this.index.size === 0) return s;
+    let found: Array<[number, number]> | undefined;
+    windowHashes(s, (hash, i) => {
+      const bucket = this.index.get(hash);
+      if (!bucket) return;
+      for (const { form, offset } of bucket) {
+        const start = i - offset;
+        if (start >= 0 && s.startsWith(form, start)) (found ??= []).push([start, start + form.length]);
+      }
+    });
+    if (!found) return s;
+    found.sort((x, y) => x[0] - y[0]);
     let out = '';
     let copied = 0;
-    let h = windowHash(s, 0);
-    for (let i = 0; i + WINDOW <= s.length; i++) {
-      if (i > 0) h = (Math.imul(h - Math.imul(s.charCodeAt(i - 1), HASH_DROP), HASH_BASE) + s.charCodeAt(i + WINDOW - 1)) | 0;
-      if (i < copied) continue;
-      const bucket = this.index.get(h);
-      if (!bucket) continue;
-      let longest = 0;
-      for (const f of bucket) if (f.length > longest && s.startsWith(f, i)) longest = f.length;
-      if (longest === 0) continue;
-      out += s.slice(copied, i) + REDACTED;
-      copied = i + longest;
+    for (const [start, end] of found) {
+      if (end <= copied) continue;
+      // A find overlapping the previous one extends it.
+      if (start >= copied) out += s.slice(copied, start) + REDACTED;
+      copied = end;
     }
-    return copied === 0 ? s : out + s.slice(copied);
+    return out + s.slice(copied);
   }
 
   /**

@@ -216,6 +216,18 @@ describe('logger redaction gaps (security review, finding 10)', () => {
     assert.equal(redactor.text('secret-value-aaa secret-value-bbb secret-value-ccc secret-value-ddd'), '[redacted] secret-value-bbb [redacted] [redacted]');
   });
 
+  it('finds registered values that share a prefix, overlap, or carry JSON escapes', () => {
+    const redactor = new Redactor();
+    const tokens = Array.from({ length: 200 }, (_, i) => `0.AXoAv8_shared-issuer-prefix-${i}-tail`);
+    for (const t of tokens) redactor.addSecret(t);
+    redactor.addSecret('overlap-one-ABCDEFGH');
+    redactor.addSecret('ABCDEFGH-overlap-two');
+    redactor.addSecret('with "quote" and \\ slash');
+    assert.equal(redactor.text(`a ${tokens[7]} b ${tokens[199]} c`), 'a [redacted] b [redacted] c');
+    assert.equal(redactor.text('x overlap-one-ABCDEFGH-overlap-two y'), 'x [redacted] y');
+    assert.equal(redactor.text(JSON.stringify({ v: 'with "quote" and \\ slash' })), '{"v":"[redacted]"}');
+  });
+
   it('logs an error whose cause chain is cyclic or very deep, without a stack overflow', () => {
     const a = new Error('a failed');
     const b = new Error('b failed', { cause: a });
