@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createApp } from './app';
 import { loadConfig, readEnvironment } from './config';
 import { isAppError } from './errors';
@@ -17,7 +18,9 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  ensurePrivateDir(config.dataDir);
+  // A DATA_DIR left looser by an older version is tightened; a missing one is made 0700 by whoever
+  // first needs it (not at all with PostgreSQL and Key Vault, where the filesystem may be read-only).
+  if (existsSync(config.dataDir)) ensurePrivateDir(config.dataDir);
   const { logger, redactor } = createLogger({ level: config.logLevel });
   const app = await createApp(config, logger, redactor);
   const url = await app.start();
