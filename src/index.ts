@@ -1,10 +1,14 @@
+import { existsSync } from 'node:fs';
 import { createApp } from './app';
 import { loadConfig, readEnvironment } from './config';
 import { routeConsoleTo } from './console';
 import { isAppError } from './errors';
 import { createLogger, Redactor } from './logger';
+import { ensurePrivateDir } from './store/db';
 
 async function main(): Promise<void> {
+  // Everything this process writes (database files, key file, outbox) is for this user alone.
+  process.umask(0o077);
   let config;
   try {
     config = loadConfig(readEnvironment());
@@ -15,6 +19,9 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // A DATA_DIR left looser by an older version is tightened; a missing one is made 0700 by whoever
+  // first needs it (not at all with PostgreSQL and Key Vault, where the filesystem may be read-only).
+  if (existsSync(config.dataDir)) ensurePrivateDir(config.dataDir);
   const { logger, redactor } = createLogger({ level: config.logLevel });
   routeConsoleTo(logger);
   const app = await createApp(config, logger, redactor);

@@ -1,5 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 import { AppError } from '../errors';
 
@@ -30,7 +31,8 @@ export function toBuffer(v: unknown): Buffer {
 
 class PgliteDb implements Db {
   readonly engine = 'pglite' as const;
-  constructor(private readonly pgl: PGlite) {}
+  /** `dir`: where its files are, for an on-disk database. */
+  constructor(private readonly pgl: PGlite, private readonly dir?: string) {}
 
   async query<T extends object>(sql: string, params: unknown[] = []): Promise<T[]> {
     return (await this.pgl.query<T>(sql, params)).rows;
@@ -48,7 +50,10 @@ class PgliteDb implements Db {
   }
 
   async close(): Promise<void> {
-    if (!this.pgl.closed) await this.pgl.close();
+    if (this.pgl.closed) return;
+    await this.pgl.close();
+    // Files made while it ran got PGlite's 0666 too.
+    if (this.dir) removeGroupAndOtherBits(this.dir);
   }
 }
 
@@ -87,6 +92,33 @@ class PostgresDb implements Db {
   }
 }
 
+/**
+ * Makes `dir` (and any parent it has to create) a directory only this user can enter: 0700. An
+ * existing directory that group or others could enter is tightened, so files written there
+ * earlier, under a looser umask, are out of their reach too.
+ */
+export function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const mode = statSync(dir).mode & 0o777;
+  if (process.platform !== 'win32' && (mode & 0o077) !== 0) chmodSync(dir, mode & 0o700);
+}
+
+/**
+ * PGlite sets its files' modes itself (0666), whatever the process umask: strip group and other
+ * bits from everything under `dir`. The 0700 directory already keeps others out; this keeps the
+ * files private if they are copied or the directory is loosened.
+ */
+function removeGroupAndOtherBits(dir: string): void {
+  if (process.platform === 'win32') return;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isSymbolicLink()) continue;
+    const mode = statSync(path).mode & 0o777;
+    if ((mode & 0o077) !== 0) chmodSync(path, mode & 0o700);
+    if (entry.isDirectory()) removeGroupAndOtherBits(path);
+  }
+}
+
 export type DatabaseTarget = { kind: 'postgres'; url: string } | { kind: 'pglite'; dir: string } | { kind: 'pglite-memory' };
 
 /** Opens the database and proves it answers. */
@@ -100,9 +132,13 @@ export async function openDatabase(target: DatabaseTarget): Promise<Db> {
       await db.query('SELECT 1');
       return db;
     }
-    if (target.kind === 'pglite') mkdirSync(target.dir, { recursive: true });
-    const pgl = await PGlite.create(target.kind === 'pglite' ? target.dir : undefined);
-    return new PgliteDb(pgl);
+    if (target.kind === 'pglite') {
+      ensurePrivateDir(target.dir);
+      const pgl = await PGlite.create(target.dir);
+      removeGroupAndOtherBits(target.dir);
+      return new PgliteDb(pgl, target.dir);
+    }
+    return new PgliteDb(await PGlite.create());
   } catch (err) {
     const where = target.kind === 'postgres' ? 'PostgreSQL at DATABASE_URL' : target.kind === 'pglite' ? `the embedded database in ${target.dir}` : 'the in-memory database';
     throw new AppError('storage_unavailable', `cannot open ${where}: ${(err as Error).message}`, { cause: err });

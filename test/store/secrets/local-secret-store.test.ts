@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,9 @@ import { announcePostgresSkip, databasesUnderTest } from '../../helpers/database
 announcePostgresSkip();
 
 const VALUE = 'Xy7~pQ.secret-value_0123456789abcdef';
+
+/** The key id rows were written with before the security review: a plain SHA-256 prefix of the key. */
+const legacyKeyId = (key: Buffer) => createHash('sha256').update(key).digest('hex').slice(0, 16);
 
 for (const target of databasesUnderTest()) {
   describe(`LocalSecretStore (${target.name})`, () => {
@@ -66,6 +70,29 @@ for (const target of databasesUnderTest()) {
       await assert.rejects(otherKey.get('t'), (err: unknown) => isAppError(err, 'secret_decrypt_failed') && /another SECRET_STORE_KEY/.test(err.message));
     });
 
+    it('stores a key id that is not a plain hash of the key', async () => {
+      await store.set('s', VALUE);
+      const [row] = await db.query<{ key_id: string }>('SELECT key_id FROM secrets');
+      const sha = createHash('sha256').update(key).digest('hex');
+      assert.match(row!.key_id, /^[0-9a-f]{16}$/);
+      assert.ok(!sha.includes(row!.key_id), 'the key id is no part of SHA-256(key)');
+      await new LocalSecretStore(db, key).set('t', VALUE);
+      assert.deepEqual((await db.query<{ key_id: string }>('SELECT DISTINCT key_id FROM secrets')).map((r) => r.key_id), [row!.key_id], 'stable for one key');
+    });
+
+    it('still reads rows written under the legacy key id; a new write uses the new id', async () => {
+      await store.set('old', VALUE);
+      const [current] = await db.query<{ key_id: string }>('SELECT key_id FROM secrets');
+      await db.query('UPDATE secrets SET key_id = $1', [legacyKeyId(key)]);
+      assert.equal(await store.get('old'), VALUE);
+      await store.set('old', 'rotated');
+      assert.deepEqual(await db.query('SELECT key_id FROM secrets'), [{ key_id: current!.key_id }]);
+      assert.equal(await store.get('old'), 'rotated');
+      // The legacy id of another key is still another key.
+      await db.query('UPDATE secrets SET key_id = $1', [legacyKeyId(randomBytes(32))]);
+      await assert.rejects(store.get('old'), (err: unknown) => isAppError(err, 'secret_decrypt_failed') && /another SECRET_STORE_KEY/.test(err.message));
+    });
+
     it('rejects names Key Vault would reject, with a clear error', async () => {
       for (const bad of ['', 'has space', 'under_score', 'a/b', 'x'.repeat(128), "o'brien"]) {
         await assert.rejects(store.set(bad, 'v'), (err: unknown) => isAppError(err, 'secret_name_invalid'), bad);
@@ -95,6 +122,40 @@ describe('local secret store key file', () => {
       assert.equal((await stat(path)).mode & 0o777, 0o600);
       assert.deepEqual(loadOrCreateKeyFile(path), key);
       assert.equal(Buffer.from((await readFile(path, 'utf8')).trim(), 'base64').length, 32);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('local secret store key file permissions (security review, finding 11)', () => {
+  it('creates its directory 0700', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keyfile-'));
+    try {
+      const path = join(dir, 'data', 'secret-store.key');
+      loadOrCreateKeyFile(path);
+      assert.equal(statSync(join(dir, 'data')).mode & 0o777, 0o700);
+      assert.equal(statSync(path).mode & 0o777, 0o600);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a key file readable by group or others, saying how to fix it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keyfile-'));
+    try {
+      const path = join(dir, 'secret-store.key');
+      const key = loadOrCreateKeyFile(path);
+      for (const mode of [0o644, 0o640, 0o604, 0o660]) {
+        chmodSync(path, mode);
+        assert.throws(
+          () => loadOrCreateKeyFile(path),
+          (err: unknown) => isAppError(err, 'config_invalid') && err.message.includes(`chmod 600 ${path}`) && !err.message.includes(key.toString('base64')),
+          mode.toString(8),
+        );
+      }
+      chmodSync(path, 0o400);
+      assert.deepEqual(loadOrCreateKeyFile(path), key, 'owner-only read is fine');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
