@@ -1,13 +1,13 @@
-import { ConversationState, TeamsInfo, type Activity, type TurnContext } from 'botbuilder';
+import { ConversationState, type Activity } from 'botbuilder';
 import { createAppCredential } from './auth/app-credential';
-import { createAdapter } from './bot/adapter';
-import { ConversationNotifier } from './bot/notifier';
+import type { TokenCredential } from './auth/credential';
+import { BotAdapter, createAdapter } from './bot/adapter';
 import { PartnerBot } from './bot/partner-bot';
 import { renderContinueCard } from './cards/render';
 import type { AppConfig } from './config';
-import type { OnboardingServices, TeamsIdentity } from './dialogs/services';
+import { ownerOf } from './domain/partner';
 import type { Logger, Redactor } from './logger';
-import { GraphMailer, OutboxMailer, type Mailer } from './mail/mailer';
+import { GraphMailer, OutboxMailer, type Mailer } from './microsoft/mailer';
 import { EmailVerificationService } from './onboarding/email-verification';
 import { Messages } from './onboarding/messages';
 import { createServer, type HttpServer, type VerifyEmailPages } from './server/server';
@@ -15,12 +15,15 @@ import { verifyEmailPreviewPage, verifyEmailResultPage } from './server/verify-e
 import { SqlStorage } from './store/bot-storage';
 import { ConversationReferenceRepository } from './store/conversation-references';
 import { openDatabase, type Db } from './store/db';
+import { EmailVerificationRepository } from './store/email-verifications';
 import { migrate } from './store/migrate';
-import { ownerOf, PartnerRepository } from './store/partners';
+import { PartnerRepository } from './store/partners';
 import { KeyVaultSecretStore } from './store/secrets/key-vault-secret-store';
 import { LocalSecretStore, loadOrCreateKeyFile } from './store/secrets/local-secret-store';
 import type { SecretStore } from './store/secrets/secret-store';
 import { sharedSecret } from './store/secrets/shared-secret';
+import { teamsIdentity } from './teams/identity';
+import { ConversationNotifier, type Notifier } from './teams/notifier';
 
 export interface App {
   readonly config: AppConfig;
@@ -29,6 +32,8 @@ export interface App {
   readonly references: ConversationReferenceRepository;
   readonly partners: PartnerRepository;
   readonly verification: EmailVerificationService;
+  readonly bot: PartnerBot;
+  readonly adapter: BotAdapter;
   readonly http: HttpServer;
   /** Listens on the configured port (or `port`); resolves to the base URL. */
   start(port?: number): Promise<string>;
@@ -36,9 +41,20 @@ export interface App {
   stop(): Promise<void>;
 }
 
-export function createSecretStore(config: AppConfig, db: Db, redactor: Redactor): SecretStore {
+export interface AppOptions {
+  /** An opened database to use instead of the configured one (tests count its statements); it is migrated and closed by the app. */
+  db?: Db;
+}
+
+/** The bot's own credential, built at most once per app (msal-node caches its tokens). */
+function lazyCredential(config: AppConfig): () => TokenCredential {
+  let credential: TokenCredential | undefined;
+  return () => (credential ??= createAppCredential(config));
+}
+
+export function createSecretStore(config: AppConfig, db: Db, redactor: Redactor, credential: () => TokenCredential = lazyCredential(config)): SecretStore {
   if (config.secrets.kind === 'keyvault') {
-    return new KeyVaultSecretStore(config.secrets.url, createAppCredential(config), {
+    return new KeyVaultSecretStore(config.secrets.url, credential(), {
       disableChallengeResourceVerification: config.secrets.disableChallengeResourceVerification,
       redactor,
     });
@@ -47,27 +63,18 @@ export function createSecretStore(config: AppConfig, db: Db, redactor: Redactor)
   return new LocalSecretStore(db, key, redactor);
 }
 
-export function createMailer(config: AppConfig): Mailer {
+export function createMailer(config: AppConfig, credential: () => TokenCredential = lazyCredential(config)): Mailer {
   return config.mail.kind === 'graph'
-    ? new GraphMailer(config.microsoft.graphBaseUrl, createAppCredential(config), config.mail.sender)
+    ? new GraphMailer(config.microsoft.graphBaseUrl, credential(), config.mail.sender)
     : new OutboxMailer(config.mail.dir);
 }
 
-async function teamsIdentity(context: TurnContext, logger: Logger): Promise<TeamsIdentity | undefined> {
-  try {
-    const member = await TeamsInfo.getMember(context, context.activity.from.id);
-    // `email` (the directory's mail attribute) is deliberately not read: an admin can set it to any address.
-    return { userPrincipalName: member.userPrincipalName ?? undefined, userRole: member.userRole ?? undefined };
-  } catch (err) {
-    // Not knowing who they are is fine: the mail is the fallback.
-    logger.warn({ err }, 'could not read the Teams member for email verification');
-    return undefined;
-  }
-}
-
-/** Builds everything from config, in one place: database → stores → bot → adapter → server. */
-export async function createApp(config: AppConfig, logger: Logger, redactor: Redactor): Promise<App> {
-  const db = await openDatabase(config.database);
+/**
+ * Builds everything from config, in one place: database → stores → services → bot → adapter →
+ * server. The process, the tests, the sandbox and the benchmarks all build the app through here.
+ */
+export async function createApp(config: AppConfig, logger: Logger, redactor: Redactor, options: AppOptions = {}): Promise<App> {
+  const db = options.db ?? (await openDatabase(config.database));
   try {
     const applied = await migrate(db);
     if (applied.length > 0) logger.info({ applied }, 'database migrations applied');
@@ -75,17 +82,23 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     await db.close();
     throw err;
   }
-  const secrets = createSecretStore(config, db, redactor);
-  const storage = new SqlStorage(db);
+  const credential = lazyCredential(config);
+  const secrets = createSecretStore(config, db, redactor, credential);
   const references = new ConversationReferenceRepository(db);
   const partners = new PartnerRepository(db);
   // Every instance must hash codes with the same key: the database decides which one is kept.
   const pepper = await sharedSecret(db, secrets, 'email-verification-pepper', 'email-verification-pepper');
-  const verification = new EmailVerificationService(db, partners, createMailer(config), pepper, config.server.publicBaseUrl);
-  const onboarding: OnboardingServices = { partners, verification, logger, teamsIdentity: (context) => teamsIdentity(context, logger) };
+  const verification = new EmailVerificationService(new EmailVerificationRepository(db, partners), createMailer(config, credential), pepper, config.server.publicBaseUrl);
   const adapter = createAdapter(config, logger);
   const notifier = new ConversationNotifier(adapter, config.bot.id, references, logger);
-  const bot = new PartnerBot({ conversationState: new ConversationState(storage), references, secrets, onboarding, notifier, logger });
+  const bot = new PartnerBot({
+    conversationState: new ConversationState(new SqlStorage(db)),
+    references,
+    secrets,
+    onboarding: { partners, verification, logger, teamsIdentity: (context) => teamsIdentity(context, logger) },
+    notifier,
+    logger,
+  });
 
   const verifyEmail: VerifyEmailPages = {
     preview: async (token) => verifyEmailPreviewPage(await verification.previewLink(token), token),
@@ -110,6 +123,8 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     references,
     partners,
     verification,
+    bot,
+    adapter,
     http,
     start: (port = config.server.port) => http.listen(port, config.server.host),
     async stop() {
@@ -122,7 +137,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
 }
 
 /** Tells the chat where something was asked, and the owner's chat when that is another one. */
-async function tellPartner(partners: PartnerRepository, notifier: ConversationNotifier, tenantId: string, conversationId: string | undefined, activity: Partial<Activity>): Promise<void> {
+async function tellPartner(partners: PartnerRepository, notifier: Notifier, tenantId: string, conversationId: string | undefined, activity: Partial<Activity>): Promise<void> {
   const partner = await partners.get(tenantId);
   const owner = partner ? ownerOf(partner) : undefined;
   const targets = new Set([conversationId, owner?.conversationId].filter((c): c is string => !!c));

@@ -12,15 +12,23 @@ import type { AppConfig } from '../config';
 import { isAppError } from '../errors';
 import type { Logger } from '../logger';
 
+/** The claims and connector of an authenticated request (botframework-connector's type, not re-exported by botbuilder). */
+export type AuthenticateRequestResult = Awaited<ReturnType<ConfigurationBotFrameworkAuthentication['authenticateRequest']>>;
+
 /**
  * CloudAdapter with its request handling opened up: the HTTP edge parses and validates the body
  * itself and shapes every error response (CloudAdapter.process would answer malformed activities
  * with 500, put raw error messages in 401/500 bodies and write them to the console).
  */
 export class BotAdapter extends CloudAdapter {
-  /** Authenticates `authHeader` (unless the bot is unauthenticated) and runs the turn. */
-  handle(authHeader: string, activity: Activity, logic: (context: TurnContext) => Promise<void>): Promise<InvokeResponse | undefined> {
-    return this.processActivity(authHeader, activity, logic);
+  /** Validates the Authorization header for this activity (a no-op for the unauthenticated local bot). */
+  authenticate(activity: Partial<Activity>, authHeader: string): Promise<AuthenticateRequestResult> {
+    return this.botFrameworkAuthentication.authenticateRequest(activity as Activity, authHeader);
+  }
+
+  /** Runs the turn of an authenticated request. */
+  handle(auth: AuthenticateRequestResult, activity: Activity, logic: (context: TurnContext) => Promise<void>): Promise<InvokeResponse | undefined> {
+    return this.processActivity(auth, activity, logic);
   }
 }
 

@@ -13,8 +13,8 @@ import reviewTemplate from '../../cards/review.json';
 import sectionSummaryTemplate from '../../cards/section-summary.json';
 import verifyEmailTemplate from '../../cards/verify-email.json';
 import welcomeTemplate from '../../cards/welcome.json';
-import { LIMITS, type Company, type Contact } from '../onboarding/forms';
-import { COUNTRIES, countryName } from './countries';
+import { LIMITS, type Company, type Contact } from '../domain/forms';
+import { COUNTRIES, countryName } from '../domain/countries';
 import { Verbs } from './verbs';
 
 /** Expands a card template (a JSON file in /cards) with data into an Adaptive Card attachment. */

@@ -1,17 +1,19 @@
-import { randomUUID } from 'node:crypto';
+import type { TurnContext } from 'botbuilder';
 import { Dialog, type DialogContext, type DialogTurnResult } from 'botbuilder-dialogs';
 import { renderSectionSummary, renderVerifyEmailCard } from '../cards/render';
 import { Verbs } from '../cards/verbs';
+import { stepLabel } from '../domain/steps';
 import { maskEmail, type CodeResult, type SendResult } from '../onboarding/email-verification';
 import { Messages } from '../onboarding/messages';
-import { replaceCard, sendCard, submissionFor } from './cards';
-import { personOf, requireTenant, stepLabel, type OnboardingServices } from './services';
+import { replaceCard } from '../teams/card-activity';
+import type { Submission } from '../teams/submission';
+import { turnOf, type Turn } from '../teams/turn';
+import { CardStepDialog, type CardStepState, type Opening } from './card-step-dialog';
+import type { OnboardingServices } from './onboarding-services';
 
 export const VERIFY_EMAIL_DIALOG = 'verifyEmail';
 
-interface VerifyState {
-  cardId: string;
-  activityId?: string;
+interface VerifyState extends CardStepState {
   maskedEmail: string;
 }
 
@@ -35,99 +37,90 @@ function sendMessage(result: SendResult): string | undefined {
 }
 
 /**
- * Verifies the primary contact's email: at once when the chatting Teams user is that contact,
- * otherwise by a code (typed here) or the link from the mail (which tells this chat when used).
+ * Verifies the primary contact's email: at once when the chatting Teams user signs in with that
+ * address (and is no guest), otherwise by a code (typed here) or the link from the mail (whose
+ * page tells this chat when used).
  */
-export class VerifyEmailDialog extends Dialog {
-  constructor(private readonly services: OnboardingServices) {
-    super(VERIFY_EMAIL_DIALOG);
+export class VerifyEmailDialog extends CardStepDialog<VerifyState> {
+  constructor(services: OnboardingServices) {
+    super(VERIFY_EMAIL_DIALOG, 'verifyEmail', services);
   }
 
-  override async beginDialog(dc: DialogContext): Promise<DialogTurnResult> {
-    const { context } = dc;
-    const tenantId = requireTenant(context);
-    const partner = await this.services.partners.get(tenantId);
-    const email = partner?.primaryContact?.email;
-    if (!partner || !email) return dc.endDialog({ incomplete: true });
-    if (partner.emailVerifiedAt) return dc.endDialog({ verified: true });
-    const person = personOf(context);
+  protected async open(turn: Turn, cardId: string, context: TurnContext): Promise<Opening<VerifyState>> {
+    const tenantId = turn.requireTenant();
+    const email = turn.partner?.primaryContact?.email;
+    if (!turn.partner || !email) return { done: { incomplete: true } };
+    if (turn.partner.emailVerifiedAt) return { done: { verified: true } };
 
     // Only the sign-in name proves the address: `mail` can be set to anything by an admin, and a
     // guest's UPN belongs to another organization.
     const identity = await this.services.teamsIdentity(context);
     const mine = identity?.userRole !== 'guest' && identity?.userPrincipalName?.toLowerCase() === email.toLowerCase();
-    if (mine && (await this.services.partners.verifyEmail(tenantId, email, person.aadObjectId, 'teams-identity'))) {
-      await context.sendActivity(Messages.emailVerifiedByTeams);
-      return dc.endDialog({ verified: true });
+    if (mine) {
+      const verified = await this.services.partners.verifyEmail(tenantId, email, turn.person.aadObjectId, 'teams-identity');
+      if (verified) {
+        turn.refresh(verified);
+        await context.sendActivity(Messages.emailVerifiedByTeams);
+        return { done: { verified: true } };
+      }
     }
     // Coming back to this step (start, resume) reuses a code that still works instead of mailing again.
-    let notice: string | undefined;
-    if (await this.services.verification.hasPendingCode(tenantId, email)) {
-      notice = Messages.codeAlreadySent(maskEmail(email));
-    } else {
-      notice = sendMessage(await this.services.verification.send(tenantId, email, person, context.activity.conversation.id));
-    }
-    const cardId = randomUUID();
+    const notice = (await this.services.verification.hasPendingCode(tenantId, email))
+      ? Messages.codeAlreadySent(maskEmail(email))
+      : sendMessage(await this.services.verification.send(tenantId, email, turn.person, context.activity.conversation.id));
     const maskedEmail = maskEmail(email);
-    const activityId = await sendCard(context, renderVerifyEmailCard({ cardId, stepLabel: stepLabel('Email verification'), maskedEmail }));
-    if (notice) await context.sendActivity(notice);
-    const state: VerifyState = { cardId, activityId, maskedEmail };
-    dc.activeDialog!.state = state;
-    return Dialog.EndOfTurn;
+    return { card: renderVerifyEmailCard({ cardId, stepLabel: stepLabel('verifyEmail'), maskedEmail }), state: { maskedEmail }, notice };
   }
 
   override async continueDialog(dc: DialogContext): Promise<DialogTurnResult> {
-    const { context } = dc;
     const state = dc.activeDialog!.state as VerifyState;
-    const tenantId = requireTenant(context);
-    const actor = personOf(context).aadObjectId;
-    const partner = await this.services.partners.get(tenantId);
     // The link may have been used meanwhile: whatever this turn is, that settles it.
-    if (partner?.emailVerifiedAt) {
-      await replaceCard(context, state.activityId, renderSectionSummary({ title: 'Contact email verified', facts: [] }));
+    if (this.isVerified(dc)) {
+      await replaceCard(dc.context, state.activityId, renderSectionSummary({ title: 'Contact email verified', facts: [] }));
       return dc.endDialog({ verified: true });
     }
+    return super.continueDialog(dc);
+  }
 
-    const submission = await submissionFor(context, this.services.partners, tenantId, state.cardId, Messages.hint('Email verification'), { allowText: true });
-    if (!submission) return Dialog.EndOfTurn;
-    let code: string;
-    if (submission === 'text') {
-      const text = (context.activity.text ?? '').trim();
-      // A 6-digit reply is taken as the code, which is what most people will type.
-      if (!/^\d{3}\s?\d{3}$/.test(text)) {
-        await context.sendActivity(Messages.hint('Email verification'));
-        return Dialog.EndOfTurn;
-      }
-      code = text;
-    } else {
-      if (submission.verb === Verbs.verifyResend) {
-        const email = partner?.primaryContact?.email;
-        if (!email) return dc.endDialog({ incomplete: true });
-        const result = await this.services.verification.send(tenantId, email, personOf(context), context.activity.conversation.id);
-        await context.sendActivity(sendMessage(result) ?? Messages.resent(state.maskedEmail));
-        return Dialog.EndOfTurn;
-      }
-      if (submission.verb !== Verbs.verifyCode) {
-        await context.sendActivity(Messages.wrongSection);
-        return Dialog.EndOfTurn;
-      }
-      const unexpected = Object.keys(submission.fields).filter((k) => k !== 'code');
-      if (unexpected.length > 0) {
-        await context.sendActivity(Messages.unexpectedFields(unexpected));
-        return Dialog.EndOfTurn;
-      }
-      code = typeof submission.fields.code === 'string' ? submission.fields.code : '';
-    }
+  private isVerified(dc: DialogContext): boolean {
+    return !!turnOf(dc.context).partner?.emailVerifiedAt;
+  }
 
-    const result = await this.services.verification.checkCode(tenantId, code, actor);
-    const activityId = (submission === 'text' ? undefined : submission.replyToId) ?? state.activityId;
-    if (!result.ok) {
-      const message = codeMessage(result);
-      await replaceCard(context, activityId, renderVerifyEmailCard({ cardId: state.cardId, stepLabel: stepLabel('Email verification'), maskedEmail: state.maskedEmail, error: message }));
-      await context.sendActivity(message);
+  /** A 6-digit reply is taken as the code, which is what most people will type. */
+  protected override async text(dc: DialogContext, turn: Turn, state: VerifyState): Promise<DialogTurnResult> {
+    const text = (dc.context.activity.text ?? '').trim();
+    if (!/^\d{3}\s?\d{3}$/.test(text)) return super.text(dc, turn, state);
+    return this.check(dc, turn, text, undefined, state);
+  }
+
+  protected async submit(dc: DialogContext, turn: Turn, submission: Submission, state: VerifyState): Promise<DialogTurnResult> {
+    const { context } = dc;
+    if (submission.verb === Verbs.verifyResend) {
+      const email = turn.partner?.primaryContact?.email;
+      if (!email) return dc.endDialog({ incomplete: true });
+      const result = await this.services.verification.send(turn.requireTenant(), email, turn.person, context.activity.conversation.id);
+      await context.sendActivity(sendMessage(result) ?? Messages.resent(state.maskedEmail));
       return Dialog.EndOfTurn;
     }
-    await replaceCard(context, activityId, renderSectionSummary({ title: 'Contact email verified', facts: [{ label: 'Email', value: state.maskedEmail }] }));
-    return dc.endDialog({ verified: true });
+    if (submission.verb !== Verbs.verifyCode) {
+      await context.sendActivity(Messages.wrongSection);
+      return Dialog.EndOfTurn;
+    }
+    const unexpected = Object.keys(submission.fields).filter((k) => k !== 'code');
+    if (unexpected.length > 0) {
+      await context.sendActivity(Messages.unexpectedFields(unexpected));
+      return Dialog.EndOfTurn;
+    }
+    return this.check(dc, turn, typeof submission.fields.code === 'string' ? submission.fields.code : '', submission, state);
+  }
+
+  private async check(dc: DialogContext, turn: Turn, code: string, submission: Submission | undefined, state: VerifyState): Promise<DialogTurnResult> {
+    const result = await this.services.verification.checkCode(turn.requireTenant(), code, turn.person.aadObjectId);
+    if (!result.ok) {
+      const message = codeMessage(result);
+      return this.again(dc, submission, state, renderVerifyEmailCard({ cardId: state.cardId, stepLabel: stepLabel('verifyEmail'), maskedEmail: state.maskedEmail, error: message }), message);
+    }
+    turn.refresh(result.partner);
+    return this.finish(dc, submission, state, renderSectionSummary({ title: 'Contact email verified', facts: [{ label: 'Email', value: state.maskedEmail }] }), { verified: true });
   }
 }

@@ -3,10 +3,6 @@
  * exact strings, and a reviewer reads the bot's voice here.
  */
 export const Messages = {
-  notASubmission: "I couldn't read that card submission. Please use the buttons on the latest card.",
-  tooLarge: 'That card sent more data than I accept. Nothing was saved; please fill in the latest card again.',
-  unknownVerb: "That button isn't one I know. Nothing was saved.",
-  missingCardId: "That card doesn't say which card it is, so I can't use it. Nothing was saved.",
   alreadySaved: 'You already saved that card, so nothing changed. Carry on with the latest card.',
   staleCard: 'That card is out of date, so nothing changed. Please use the latest card.',
   noActiveCard: 'That card is no longer active. Type **start** to continue onboarding, or **help**.',
@@ -54,4 +50,11 @@ export const Messages = {
   partOneDone:
     "That's the first part done: your company and contacts are saved and the contact email is verified. " +
     "Next comes preparing your tenant (service account, app registration, Partner Center secret). That part of the journey isn't switched on yet; I'll message you here when it is. Type **status** any time.",
+  /** Why a card payload was refused (teams/submission.ts gives the reason, this says it). */
+  submission: {
+    not_a_submission: "I couldn't read that card submission. Please use the buttons on the latest card.",
+    too_large: 'That card sent more data than I accept. Nothing was saved; please fill in the latest card again.',
+    unknown_verb: "That button isn't one I know. Nothing was saved.",
+    bad_card_id: "That card doesn't say which card it is, so I can't use it. Nothing was saved.",
+  },
 } as const;

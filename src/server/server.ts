@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Activity } from 'botbuilder';
 import restify from 'restify';
-import type { BotAdapter } from '../bot/adapter';
+import type { AuthenticateRequestResult, BotAdapter } from '../bot/adapter';
 import type { PartnerBot } from '../bot/partner-bot';
 import type { Logger } from '../logger';
 import type { Db } from '../store/db';
@@ -78,6 +78,16 @@ export function createServer(deps: ServerDeps): HttpServer {
 
   server.pre(restify.plugins.pre.context());
 
+  /** The token's claims for this activity, or undefined (logged, never echoed) when it does not pass. */
+  const authenticate = async (activity: Record<string, unknown>, authHeader: string, correlationId: string): Promise<AuthenticateRequestResult | undefined> => {
+    try {
+      return await adapter.authenticate(activity, authHeader);
+    } catch (err) {
+      logger.warn({ correlationId, status: statusOf(err), reason: err instanceof Error ? err.message : 'unknown' }, 'request refused: authentication failed');
+      return undefined;
+    }
+  };
+
   server.post('/api/messages', async (req, res) => {
     const correlationId = randomUUID();
     if (closing) {
@@ -100,6 +110,12 @@ export function createServer(deps: ServerDeps): HttpServer {
       res.send(err.status, errorBody(err.status === 415 ? 'unsupported_media_type' : err.status === 413 ? 'payload_too_large' : 'bad_request', correlationId, err.reason));
       return;
     }
+    // Who is asking comes before what they sent: an unauthenticated caller learns nothing about the body.
+    let auth = deps.authenticated ? await authenticate(body, authHeader, correlationId) : undefined;
+    if (deps.authenticated && !auth) {
+      res.send(401, errorBody('unauthorized', correlationId));
+      return;
+    }
     const check = checkActivity(body);
     if (!check.ok) {
       res.send(400, errorBody('bad_activity', correlationId, check.reason));
@@ -110,19 +126,19 @@ export function createServer(deps: ServerDeps): HttpServer {
       res.send(400, errorBody('bad_activity', correlationId, 'serviceUrl must be a loopback address while the bot runs without authentication'));
       return;
     }
+    const activity = check.activity as unknown as Activity;
+    auth ??= await authenticate(check.activity, authHeader, correlationId);
+    if (!auth) {
+      res.send(401, errorBody('unauthorized', correlationId));
+      return;
+    }
     inFlight++;
     try {
-      const invoke = await adapter.handle(authHeader, check.activity as unknown as Activity, (context) => bot.run(context));
+      const invoke = await adapter.handle(auth, activity, (context) => bot.run(context));
       res.send(invoke?.status ?? 200, invoke?.body);
     } catch (err) {
-      const status = statusOf(err);
-      if (status === 401 || status === 403) {
-        logger.warn({ correlationId, status, activityType: check.activity.type }, 'request refused: authentication failed');
-        res.send(401, errorBody('unauthorized', correlationId));
-      } else {
-        logger.error({ err, correlationId, activityType: check.activity.type }, 'request failed');
-        res.send(500, errorBody('internal', correlationId));
-      }
+      logger.error({ err, correlationId, activityType: check.activity.type }, 'request failed');
+      res.send(500, errorBody('internal', correlationId));
     } finally {
       inFlight--;
       if (inFlight === 0) drained?.();

@@ -1,49 +1,16 @@
-import type { Company, Contact } from '../onboarding/forms';
 import { randomUUID } from 'node:crypto';
+import type { Company, Contact } from '../domain/forms';
+import type { JoinRequest, Member, Partner, Person, Section } from '../domain/partner';
 import { recordAudit, type AuditAction } from './audit-log';
 import type { Db, Queryable } from './db';
 
-/** A Teams user as the partner record knows them. */
-export interface Person {
-  aadObjectId: string;
-  name: string;
-}
 
-export interface Member extends Person {
-  role: 'owner' | 'member';
-  /** Their personal chat with the bot, when known. */
-  conversationId?: string;
-}
-
-/** The partner's onboarding data, keyed by its Teams tenant. */
-export interface Partner {
-  tenantId: string;
-  company?: Company;
-  primaryContact?: Contact;
-  secondaryContact?: Contact;
-  secondarySkipped: boolean;
-  confirmedAt?: Date;
-  emailVerifiedAt?: Date;
-  members: Member[];
-}
-
-/** A colleague's request to join, as the owner's card refers to it (by id only). */
-export interface JoinRequest {
-  id: string;
-  aadObjectId: string;
-  name: string;
-  conversationId?: string;
-}
-
-/** The person who started onboarding for the tenant (or was handed it). */
-export function ownerOf(partner: Partner): Member | undefined {
-  return partner.members.find((m) => m.role === 'owner');
-}
-
-export type Section = 'company' | 'primaryContact' | 'secondaryContact';
 
 const SECTION_COLUMN: Record<Section, string> = { company: 'company', primaryContact: 'primary_contact', secondaryContact: 'secondary_contact' };
 const SECTION_ACTION: Record<Section, AuditAction> = { company: 'company.saved', primaryContact: 'contact.primary.saved', secondaryContact: 'contact.secondary.saved' };
+
+/** The partner without its members: what a write hands back for the turn to keep. */
+export type PartnerRecord = Omit<Partner, 'members'>;
 
 interface PartnerRow {
   tenant_id: string;
@@ -53,6 +20,29 @@ interface PartnerRow {
   secondary_skipped: boolean;
   confirmed_at: Date | null;
   email_verified_at: Date | null;
+}
+
+interface MemberRow {
+  aad_object_id: string;
+  display_name: string;
+  role: Member['role'];
+  conversation_id: string | null;
+}
+
+/** The record's columns; "verified" counts only for the address that was verified. */
+const RECORD_COLUMNS = `tenant_id, company, primary_contact, secondary_contact, secondary_skipped, confirmed_at,
+  CASE WHEN email_verified_address = lower(primary_contact->>'email') THEN email_verified_at END AS email_verified_at`;
+
+function toRecord(row: PartnerRow): PartnerRecord {
+  return {
+    tenantId: row.tenant_id,
+    company: row.company ?? undefined,
+    primaryContact: row.primary_contact ?? undefined,
+    secondaryContact: row.secondary_contact ?? undefined,
+    secondarySkipped: row.secondary_skipped,
+    confirmedAt: row.confirmed_at ? new Date(row.confirmed_at) : undefined,
+    emailVerifiedAt: row.email_verified_at ? new Date(row.email_verified_at) : undefined,
+  };
 }
 
 /** Names of the fields whose values differ: what the audit log records about a change. */
@@ -69,27 +59,20 @@ function changedFields(before: object | null | undefined, after: object): string
 export class PartnerRepository {
   constructor(private readonly db: Db) {}
 
+  /** The partner and its members, in one statement. */
   async get(tenantId: string): Promise<Partner | undefined> {
-    // Verified counts only for the address that was verified.
-    const [row] = await this.db.query<PartnerRow>(
-      `SELECT *, CASE WHEN email_verified_address = lower(primary_contact->>'email') THEN email_verified_at END AS email_verified_at
-       FROM partners WHERE tenant_id = $1`,
+    const [row] = await this.db.query<PartnerRow & { members: MemberRow[] }>(
+      `SELECT p.tenant_id, p.company, p.primary_contact, p.secondary_contact, p.secondary_skipped, p.confirmed_at,
+         CASE WHEN p.email_verified_address = lower(p.primary_contact->>'email') THEN p.email_verified_at END AS email_verified_at,
+         coalesce((SELECT json_agg(json_build_object('aad_object_id', m.aad_object_id, 'display_name', m.display_name, 'role', m.role, 'conversation_id', m.conversation_id)
+                   ORDER BY m.role DESC, m.added_at) FROM partner_members m WHERE m.tenant_id = p.tenant_id), '[]'::json) AS members
+       FROM partners p WHERE p.tenant_id = $1`,
       [tenantId],
     );
     if (!row) return undefined;
-    const members = await this.db.query<{ aad_object_id: string; display_name: string; role: Member['role']; conversation_id: string | null }>(
-      'SELECT aad_object_id, display_name, role, conversation_id FROM partner_members WHERE tenant_id = $1 ORDER BY role DESC, added_at',
-      [tenantId],
-    );
     return {
-      tenantId: row.tenant_id,
-      company: row.company ?? undefined,
-      primaryContact: row.primary_contact ?? undefined,
-      secondaryContact: row.secondary_contact ?? undefined,
-      secondarySkipped: row.secondary_skipped,
-      confirmedAt: row.confirmed_at ?? undefined,
-      emailVerifiedAt: row.email_verified_at ?? undefined,
-      members: members.map((m) => ({ aadObjectId: m.aad_object_id, name: m.display_name, role: m.role, conversationId: m.conversation_id ?? undefined })),
+      ...toRecord(row),
+      members: row.members.map((m) => ({ aadObjectId: m.aad_object_id, name: m.display_name, role: m.role, conversationId: m.conversation_id ?? undefined })),
     };
   }
 
@@ -193,44 +176,49 @@ export class PartnerRepository {
    * answered in the same transaction: a second submit of the same card returns `already-saved`
    * and changes nothing, even when both arrive at once.
    */
-  async saveSection(tenantId: string, section: Section, value: Company | Contact, actor: string, cardId: string): Promise<'saved' | 'already-saved'> {
+  async saveSection(tenantId: string, section: Section, value: Company | Contact, actor: string, cardId: string): Promise<PartnerRecord | undefined> {
     return this.db.transaction(async (tx) => {
-      if (!(await claimCard(tx, tenantId, cardId, section, actor))) return 'already-saved';
+      if (!(await claimCard(tx, tenantId, cardId, section, actor))) return undefined;
       const column = SECTION_COLUMN[section];
       const [before] = await tx.query<Record<string, object | null>>(`SELECT ${column} AS v FROM partners WHERE tenant_id = $1 FOR UPDATE`, [tenantId]);
-      // Editing after the review was confirmed makes the review due again.
-      await tx.query(
-        `UPDATE partners SET ${column} = $2::jsonb, ${section === 'secondaryContact' ? 'secondary_skipped = false,' : ''} confirmed_at = NULL, updated_at = now() WHERE tenant_id = $1`,
+      const emailChanged = section === 'primaryContact' && (before?.v as Contact | null | undefined)?.email?.toLowerCase() !== (value as Contact).email.toLowerCase();
+      // Editing after the review was confirmed makes the review due again; a new primary address is unverified.
+      const [row] = await tx.query<PartnerRow>(
+        `UPDATE partners SET ${column} = $2::jsonb, ${section === 'secondaryContact' ? 'secondary_skipped = false,' : ''}
+           ${emailChanged ? 'email_verified_at = NULL, email_verified_by = NULL, email_verified_address = NULL,' : ''}
+           confirmed_at = NULL, updated_at = now() WHERE tenant_id = $1 RETURNING ${RECORD_COLUMNS}`,
         [tenantId, JSON.stringify(value)],
       );
-      const oldEmail = (before?.v as Contact | null | undefined)?.email?.toLowerCase();
-      if (section === 'primaryContact' && oldEmail !== (value as Contact).email.toLowerCase()) {
-        // A new address is unverified, and codes or links sent to the old one stop working.
-        await tx.query('UPDATE partners SET email_verified_at = NULL, email_verified_by = NULL, email_verified_address = NULL WHERE tenant_id = $1', [tenantId]);
-        await tx.query('DELETE FROM email_verifications WHERE tenant_id = $1', [tenantId]);
-      }
+      // Codes and links sent to the old address stop working.
+      if (emailChanged) await tx.query('DELETE FROM email_verifications WHERE tenant_id = $1', [tenantId]);
       await recordAudit(tx, { tenantId, actor, action: SECTION_ACTION[section], detail: { fields: changedFields(before?.v, value) } });
-      return 'saved';
+      return row ? toRecord(row) : undefined;
     });
   }
 
-  async skipSecondary(tenantId: string, actor: string, cardId: string): Promise<'saved' | 'already-saved'> {
+
+  async skipSecondary(tenantId: string, actor: string, cardId: string): Promise<PartnerRecord | undefined> {
     return this.db.transaction(async (tx) => {
-      if (!(await claimCard(tx, tenantId, cardId, 'secondaryContact', actor))) return 'already-saved';
-      await tx.query('UPDATE partners SET secondary_contact = NULL, secondary_skipped = true, confirmed_at = NULL, updated_at = now() WHERE tenant_id = $1', [tenantId]);
+      if (!(await claimCard(tx, tenantId, cardId, 'secondaryContact', actor))) return undefined;
+      const [row] = await tx.query<PartnerRow>(
+        `UPDATE partners SET secondary_contact = NULL, secondary_skipped = true, confirmed_at = NULL, updated_at = now() WHERE tenant_id = $1 RETURNING ${RECORD_COLUMNS}`,
+        [tenantId],
+      );
       await recordAudit(tx, { tenantId, actor, action: 'contact.secondary.skipped' });
-      return 'saved';
+      return row ? toRecord(row) : undefined;
     });
   }
 
-  async confirm(tenantId: string, actor: string, cardId: string): Promise<'saved' | 'already-saved'> {
+
+  async confirm(tenantId: string, actor: string, cardId: string): Promise<PartnerRecord | undefined> {
     return this.db.transaction(async (tx) => {
-      if (!(await claimCard(tx, tenantId, cardId, 'review', actor))) return 'already-saved';
-      await tx.query('UPDATE partners SET confirmed_at = now(), updated_at = now() WHERE tenant_id = $1', [tenantId]);
+      if (!(await claimCard(tx, tenantId, cardId, 'review', actor))) return undefined;
+      const [row] = await tx.query<PartnerRow>(`UPDATE partners SET confirmed_at = now(), updated_at = now() WHERE tenant_id = $1 RETURNING ${RECORD_COLUMNS}`, [tenantId]);
       await recordAudit(tx, { tenantId, actor, action: 'review.confirmed' });
-      return 'saved';
+      return row ? toRecord(row) : undefined;
     });
   }
+
 
   /** Records a card as answered without other changes (edit buttons, confirmations). */
   async answerCard(tenantId: string, cardId: string, kind: string, actor: string): Promise<boolean> {
@@ -242,33 +230,38 @@ export class PartnerRepository {
   }
 
   /** Records `address` as verified, when it is still the primary contact's address. */
-  async markEmailVerified(q: Queryable, tenantId: string, address: string, actor: string, how: 'teams-identity' | 'code' | 'link'): Promise<boolean> {
-    const updated = await q.query(
+  async markEmailVerified(q: Queryable, tenantId: string, address: string, actor: string, how: 'teams-identity' | 'code' | 'link'): Promise<PartnerRecord | undefined> {
+    const [row] = await q.query<PartnerRow>(
       `UPDATE partners SET email_verified_at = now(), email_verified_by = $2, email_verified_address = $3, updated_at = now()
-       WHERE tenant_id = $1 AND lower(primary_contact->>'email') = $3 RETURNING tenant_id`,
+       WHERE tenant_id = $1 AND lower(primary_contact->>'email') = $3 RETURNING ${RECORD_COLUMNS}`,
       [tenantId, how, address.toLowerCase()],
     );
-    if (updated.length === 0) return false;
+    if (!row) return undefined;
     await recordAudit(q, { tenantId, actor, action: 'email.verified', detail: { how } });
-    return true;
+    return toRecord(row);
   }
 
-  async verifyEmail(tenantId: string, address: string, actor: string, how: 'teams-identity' | 'code' | 'link'): Promise<boolean> {
+
+  async verifyEmail(tenantId: string, address: string, actor: string, how: 'teams-identity' | 'code' | 'link'): Promise<PartnerRecord | undefined> {
     return this.db.transaction((tx) => this.markEmailVerified(tx, tenantId, address, actor, how));
   }
 
+
   /** Start over: the entered data goes, the partner and its members stay. */
-  async reset(tenantId: string, actor: string): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      await tx.query(
+  async reset(tenantId: string, actor: string): Promise<PartnerRecord | undefined> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.query<PartnerRow>(
         `UPDATE partners SET company = NULL, primary_contact = NULL, secondary_contact = NULL, secondary_skipped = false,
-           confirmed_at = NULL, email_verified_at = NULL, email_verified_by = NULL, email_verified_address = NULL, updated_at = now() WHERE tenant_id = $1`,
+           confirmed_at = NULL, email_verified_at = NULL, email_verified_by = NULL, email_verified_address = NULL, updated_at = now()
+         WHERE tenant_id = $1 RETURNING ${RECORD_COLUMNS}`,
         [tenantId],
       );
       await tx.query('DELETE FROM email_verifications WHERE tenant_id = $1', [tenantId]);
       await recordAudit(tx, { tenantId, actor, action: 'partner.reset' });
+      return row ? toRecord(row) : undefined;
     });
   }
+
 
   /**
    * Deletes everything the bot keeps about the partner, except the audit trail, which gets a

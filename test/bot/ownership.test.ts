@@ -98,7 +98,7 @@ describe('ownership', function () {
     // Yesterday's card format, naming anyone: nothing happens.
     const eve = randomUUID();
     const old = await owner.submitRaw({ verb: 'member.add', cardId: data.cardId, memberId: eve, memberName: 'Eve', memberConversationId: 'a:eve' }, request.id, 1);
-    assert.deepEqual(old.texts, [Messages.notASubmission]);
+    assert.deepEqual(old.texts, [Messages.submission.not_a_submission]);
     // The real request id with forged extras: Joni is added, as asked, and nobody else.
     const added = await owner.submitRaw({ ...data, memberId: eve, memberName: 'Eve', memberConversationId: 'a:eve' }, request.id, 1);
     assert.deepEqual(added.texts, [Messages.memberAddedOwner('Joni Sherman')]);

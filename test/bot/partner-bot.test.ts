@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { ActivityTypes, TestAdapter, type Activity } from 'botbuilder';
-import { PartnerBot } from '../../src/bot/partner-bot';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApp, type App } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { createLogger } from '../../src/logger';
 import type { ConversationReferenceRepository } from '../../src/store/conversation-references';
-import type { Db } from '../../src/store/db';
-import { databasesUnderTest } from '../helpers/databases';
-import { botDeps } from '../helpers/onboarding';
+import { openDatabase } from '../../src/store/db';
 
 const TENANT = 'b5f5a1d2-3c4e-4f60-8a9b-0c1d2e3f4a5b';
 const BOT = { id: '28:bot', name: 'Partner Onboarding' };
@@ -23,21 +26,24 @@ function activity(kind: Kind, conversationId: string, extra: Partial<Activity>):
   };
 }
 
-const [target] = databasesUnderTest();
-
 describe('PartnerBot', () => {
-  let db: Db;
+  let app: App;
+  let dataDir: string;
   let references: ConversationReferenceRepository;
   let adapter: TestAdapter;
 
+  // The bot as the app builds it (createApp), driven in-process by botbuilder's TestAdapter.
   beforeEach(async () => {
-    db = await target!.open();
-    const deps = botDeps(db);
-    references = deps.references;
-    const bot = new PartnerBot(deps);
-    adapter = new TestAdapter((context) => bot.run(context));
+    dataDir = await mkdtemp(join(tmpdir(), 'partner-bot-'));
+    const { logger, redactor } = createLogger({ level: 'silent' });
+    app = await createApp(loadConfig({ DATA_DIR: dataDir, ALLOW_UNAUTHENTICATED: 'true' }), logger, redactor, { db: await openDatabase({ kind: 'pglite-memory' }) });
+    references = app.references;
+    adapter = new TestAdapter((context) => app.bot.run(context));
   });
-  after(() => target!.cleanup());
+  afterEach(async () => {
+    await app.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
 
   async function send(a: Partial<Activity>): Promise<Partial<Activity>[]> {
     const before = adapter.activeQueue.length;
@@ -126,6 +132,6 @@ describe('PartnerBot', () => {
 
   it('records nothing for an activity without a tenant', async () => {
     await send({ ...activity('personal', 'a:nt', { type: ActivityTypes.Message, text: 'help' }), channelData: {}, conversation: { id: 'a:nt', isGroup: false, name: '', conversationType: 'personal' } });
-    assert.deepEqual(await db.query('SELECT * FROM conversation_references'), []);
+    assert.deepEqual(await app.db.query('SELECT * FROM conversation_references'), []);
   });
 });

@@ -92,15 +92,15 @@ describe('onboarding: bad input gets a clear message and changes nothing', funct
     });
 
     const envelopeCases: Array<[string, unknown, string]> = [
-      ['a verb the bot does not know', { verb: 'company.delete', cardId: '00000000-0000-4000-8000-000000000000' }, Messages.unknownVerb],
-      ['no verb at all', { legalName: 'x' }, Messages.unknownVerb],
-      ['a malformed card id', { verb: 'company.submit', cardId: 'abc', ...COMPANY }, Messages.missingCardId],
+      ['a verb the bot does not know', { verb: 'company.delete', cardId: '00000000-0000-4000-8000-000000000000' }, Messages.submission.unknown_verb],
+      ['no verb at all', { legalName: 'x' }, Messages.submission.unknown_verb],
+      ['a malformed card id', { verb: 'company.submit', cardId: 'abc', ...COMPANY }, Messages.submission.bad_card_id],
       ['a card id the bot never issued', { verb: 'company.submit', cardId: randomUUID(), ...COMPANY }, Messages.staleCard],
       ['the right verb for another card', { verb: 'contact.submit', cardId: '', ...PRIMARY }, Messages.wrongSection],
-      ['a payload over the size limit', { verb: 'company.submit', cardId: '', ...COMPANY, legalName: 'x'.repeat(9000) }, Messages.tooLarge],
-      ['a string instead of an object', 'company.submit', Messages.notASubmission],
-      ['an array instead of an object', [{ verb: 'company.submit' }], Messages.notASubmission],
-      ['null', null, Messages.notASubmission],
+      ['a payload over the size limit', { verb: 'company.submit', cardId: '', ...COMPANY, legalName: 'x'.repeat(9000) }, Messages.submission.too_large],
+      ['a string instead of an object', 'company.submit', Messages.submission.not_a_submission],
+      ['an array instead of an object', [{ verb: 'company.submit' }], Messages.submission.not_a_submission],
+      ['null', null, Messages.submission.not_a_submission],
     ];
     for (const [name, value, message] of envelopeCases) {
       it(`a submission with ${name}`, async () => {

@@ -28,7 +28,7 @@ describe('onboarding survives the bot being killed mid-way (HTTP, real process)'
   });
 
   it('SIGKILL after the primary contact; restarted on the same database, the user finishes', async () => {
-    const conversation = { tenantId: randomUUID(), user: { name: 'Megan Bowen', aadObjectId: randomUUID(), email: PRIMARY.email } };
+    const conversation = { tenantId: randomUUID(), user: { name: 'Megan Bowen', aadObjectId: randomUUID(), userPrincipalName: PRIMARY.email } };
     bot = await startBot({ entry: 'src', env: { DATA_DIR: dataDir } });
     let chat = new Chat(new BotClient({ endpoint: `${bot.url}/api/messages`, simulatorUrl: sim.baseUrl, conversation, quietMs: 120 }));
     await chat.install();

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { createApp, type App } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
-import type { Mail } from '../../src/mail/mailer';
+import type { Db } from '../../src/store/db';
+import type { Mail } from '../../src/microsoft/mailer';
 import type { TeamsConversationOptions } from '../harness/activities';
 import { BotClient, type BotTurn } from '../harness/bot-client';
 import { connectorOf, type TranscriptEntry } from '../simulator/services/connector';
@@ -20,12 +21,12 @@ export class BotUnderTest {
    * `teamsLimits: false` switches the connector's Teams rate limits off: the step tables send
    * dozens of cards a minute into one chat, which real Teams (and the simulator) would slow down.
    */
-  static async start(options: { sim?: Simulator; teamsLimits?: boolean } = {}): Promise<BotUnderTest> {
+  static async start(options: { sim?: Simulator; teamsLimits?: boolean; db?: Db } = {}): Promise<BotUnderTest> {
     const sim = options.sim ?? (await startSimulator());
     if (options.teamsLimits === false) connectorOf(sim).setLimits({ enabled: false });
     const dataDir = await mkdtemp(join(tmpdir(), 'bot-under-test-'));
     const { logger, redactor } = createLogger({ level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent' });
-    const app = await createApp(loadConfig({ DATA_DIR: dataDir, PUBLIC_BASE_URL: 'http://localhost:3978', ALLOW_UNAUTHENTICATED: 'true' }), logger, redactor);
+    const app = await createApp(loadConfig({ DATA_DIR: dataDir, PUBLIC_BASE_URL: 'http://localhost:3978', ALLOW_UNAUTHENTICATED: 'true' }), logger, redactor, { db: options.db });
     const url = await app.start(0);
     return new BotUnderTest(sim, app, url, dataDir);
   }

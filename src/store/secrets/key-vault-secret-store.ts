@@ -1,10 +1,9 @@
 import { SecretClient } from '@azure/keyvault-secrets';
 import { AppError } from '../../errors';
+import type { TokenCredential } from '../../auth/credential';
 import type { Redactor } from '../../logger';
 import { assertSecretName, assertSecretPrefix, type SecretStore } from './secret-store';
 
-/** The Azure SDK's credential shape (`getToken(scopes)`), without depending on @azure/core-auth directly. */
-export type TokenCredential = ConstructorParameters<typeof SecretClient>[1];
 
 export interface KeyVaultSecretStoreOptions {
   /** Only for the local simulator: the SDK checks that the auth challenge names the vault's domain. */

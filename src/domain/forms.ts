@@ -1,6 +1,6 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import { z } from 'zod';
-import { COUNTRY_CODES } from '../cards/countries';
+import { COUNTRY_CODES } from './countries';
 
 /**
  * The data each onboarding card collects, as zod schemas shared by the card (field limits) and

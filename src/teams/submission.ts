@@ -1,6 +1,5 @@
 import type { Activity } from 'botbuilder';
 import { isVerb, type Verb } from '../cards/verbs';
-import { Messages } from '../onboarding/messages';
 
 /** Largest Action.Submit payload accepted (the biggest real card sends well under 2 KB). */
 export const MAX_SUBMIT_BYTES = 8_192;
@@ -22,7 +21,10 @@ export interface Submission {
   replyToId?: string;
 }
 
-export type ParsedSubmission = { ok: true; submission: Submission } | { ok: false; message: string };
+/** Why a payload is not a usable submission; the chat says it in words (Messages.submission). */
+export type SubmissionProblem = 'not_a_submission' | 'too_large' | 'unknown_verb' | 'bad_card_id';
+
+export type ParsedSubmission = { ok: true; submission: Submission } | { ok: false; problem: SubmissionProblem };
 
 /**
  * Reads an Action.Submit payload defensively: it is whatever the client sent, so its shape, size,
@@ -32,20 +34,20 @@ export type ParsedSubmission = { ok: true; submission: Submission } | { ok: fals
 export function parseSubmission(activity: Activity): ParsedSubmission | undefined {
   if (activity.type !== 'message' || activity.value === undefined) return undefined;
   const value: unknown = activity.value;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return { ok: false, message: Messages.notASubmission };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return { ok: false, problem: 'not_a_submission' };
   let size: number;
   try {
     size = Buffer.byteLength(JSON.stringify(value));
   } catch {
-    return { ok: false, message: Messages.notASubmission };
+    return { ok: false, problem: 'not_a_submission' };
   }
-  if (size > MAX_SUBMIT_BYTES) return { ok: false, message: Messages.tooLarge };
+  if (size > MAX_SUBMIT_BYTES) return { ok: false, problem: 'too_large' };
   const record = value as Record<string, unknown>;
-  if (!isVerb(record.verb)) return { ok: false, message: Messages.unknownVerb };
+  if (!isVerb(record.verb)) return { ok: false, problem: 'unknown_verb' };
   const { cardId, section, action } = record;
-  if (cardId !== undefined && (typeof cardId !== 'string' || !CARD_ID.test(cardId))) return { ok: false, message: Messages.missingCardId };
+  if (cardId !== undefined && (typeof cardId !== 'string' || !CARD_ID.test(cardId))) return { ok: false, problem: 'bad_card_id' };
   if ((section !== undefined && typeof section !== 'string') || (action !== undefined && typeof action !== 'string')) {
-    return { ok: false, message: Messages.notASubmission };
+    return { ok: false, problem: 'not_a_submission' };
   }
   const fields: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(record)) if (!ENVELOPE_KEYS.has(k)) fields[k] = v;

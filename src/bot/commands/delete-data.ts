@@ -1,0 +1,48 @@
+import { Messages } from '../../onboarding/messages';
+import type { PartnerRepository } from '../../store/partners';
+import type { SecretStore } from '../../store/secrets/secret-store';
+import { askToConfirm, type ConfirmedAction } from '../confirmations';
+import { requireOwner, type Membership } from '../membership';
+import type { OnboardingRunner } from '../onboarding-runner';
+import type { Command } from '../routes';
+
+/** Secret names of a partner all start with this, so deleting the partner can find every one. */
+export function partnerSecretPrefix(tenantId: string): string {
+  return `partner-${tenantId.toLowerCase().replace(/[^0-9a-z-]/g, '')}-`;
+}
+
+/** `delete my data`: the owner deletes everything kept about the partner (asked first). */
+export function deleteAction(partners: PartnerRepository, secrets: SecretStore, onboarding: OnboardingRunner): ConfirmedAction {
+  return {
+    action: 'delete',
+    refusal: Messages.ownerOnly,
+    card: {
+      title: "Delete your organization's data?",
+      text: 'This deletes the company and contact details, any credentials you gave me and where I can reach you. It cannot be undone. An audit record of the deletion is kept.',
+      yesTitle: 'Yes, delete everything', noTitle: 'No, keep it',
+    },
+    yesSummary: 'Data deleted', noSummary: 'Nothing deleted', noMessage: Messages.deleteKept,
+    onYes: async (context, turn, owned) => {
+      for (const name of await secrets.list(partnerSecretPrefix(owned.tenantId))) await secrets.delete(name);
+      await partners.delete(owned.tenantId, turn.person.aadObjectId);
+      turn.refresh(undefined);
+      await onboarding.forget(context);
+      await context.sendActivity(Messages.deleted);
+    },
+  };
+}
+
+export function deleteCommand(membership: Membership, action: ConfirmedAction): Command {
+  return {
+    name: 'delete my data', aliases: ['delete data', 'forget me'], description: "Delete your organization's onboarding data (owner only, asks first)",
+    handle: async (context, turn) => {
+      const access = await membership.access(context, turn, false);
+      if (!access) return;
+      if (!access.partner) {
+        await context.sendActivity(Messages.nothingToDelete);
+        return;
+      }
+      if (await requireOwner(context, turn, access.partner, action.refusal)) await askToConfirm(context, action);
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import type { TurnContext } from 'botbuilder';
+import { Messages } from '../../onboarding/messages';
+import type { PartnerRepository } from '../../store/partners';
+import type { Turn } from '../../teams/turn';
+import { askToConfirm, type ConfirmedAction } from '../confirmations';
+import { requireOwner, type Membership } from '../membership';
+import type { OnboardingRunner } from '../onboarding-runner';
+import type { Command } from '../routes';
+
+/** `restart`: the owner clears the entered details (asked first) and begins again. */
+export function restartAction(partners: PartnerRepository, onboarding: OnboardingRunner): ConfirmedAction {
+  return {
+    action: 'restart',
+    refusal: Messages.ownerOnlyRestart,
+    card: {
+      title: 'Start over?', text: 'This clears the company and contact details you entered. Your place as owner stays.',
+      yesTitle: 'Yes, start over', noTitle: 'No, keep going',
+    },
+    yesSummary: 'Started over', noSummary: 'Kept your details', noMessage: Messages.restartKept,
+    onYes: async (context: TurnContext, turn: Turn, owned) => {
+      turn.refresh(await partners.reset(owned.tenantId, turn.person.aadObjectId));
+      await context.sendActivity(Messages.restarted);
+      await onboarding.start(context, { announceResume: false });
+    },
+  };
+}
+
+/** With no partner yet there is nothing to clear: it is `start`. */
+export function restartCommand(membership: Membership, start: Command, action: ConfirmedAction): Command {
+  return {
+    name: 'restart', aliases: ['cancel', 'start over'], description: 'Start over (asks first)',
+    handle: async (context, turn) => {
+      const access = await membership.access(context, turn, false);
+      if (!access) return;
+      if (!access.partner) {
+        await start.handle(context, turn);
+        return;
+      }
+      if (await requireOwner(context, turn, access.partner, action.refusal)) await askToConfirm(context, action);
+    },
+  };
+}

@@ -1,0 +1,15 @@
+import { Verbs } from '../../cards/verbs';
+import type { Membership } from '../membership';
+import type { OnboardingRunner } from '../onboarding-runner';
+import type { Command } from '../routes';
+
+/** `start`: begins onboarding (the person becomes the owner of a new partner), or resumes it. */
+export function startCommand(membership: Membership, onboarding: OnboardingRunner): Command {
+  return {
+    name: 'start', aliases: ['begin', 'continue', 'resume'], verb: Verbs.start, description: 'Start onboarding, or pick up where you left off',
+    handle: async (context, turn) => {
+      if (!(await membership.access(context, turn, true))) return;
+      await onboarding.start(context, { announceResume: true });
+    },
+  };
+}

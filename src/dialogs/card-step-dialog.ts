@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import type { Attachment, TurnContext } from 'botbuilder';
+import { Dialog, type DialogContext, type DialogTurnResult } from 'botbuilder-dialogs';
+import type { StepId } from '../domain/steps';
+import { stepOf } from '../domain/steps';
+import { Messages } from '../onboarding/messages';
+import { replaceCard, sendCard } from '../teams/card-activity';
+import type { Submission } from '../teams/submission';
+import { turnOf, type Turn } from '../teams/turn';
+import type { OnboardingServices } from './onboarding-services';
+
+/** What every card step remembers between turns: which card it waits on, and where it is. */
+export interface CardStepState {
+  cardId: string;
+  activityId?: string;
+}
+
+/** A card to show, or the step's result when there is nothing to ask (already done, say). */
+export type Opening<S> = { card: Attachment; state?: Omit<S, keyof CardStepState>; notice?: string } | { done: object };
+
+/**
+ * The skeleton every card step shares: show a card, wait for *this* card's submit (a hint for
+ * free text, the reason for an outdated or malformed submit), then let the step validate and save
+ * it once, and either replace the card with a summary or re-render it in place with messages.
+ */
+export abstract class CardStepDialog<S extends CardStepState = CardStepState> extends Dialog {
+  protected constructor(id: string, protected readonly step: StepId, protected readonly services: OnboardingServices) {
+    super(id);
+  }
+
+  /** The card (or the result, when nothing needs asking) as the step begins. */
+  protected abstract open(turn: Turn, cardId: string, context: TurnContext): Promise<Opening<S>>;
+
+  /** This card's submit, already claimed: validate, save once, and finish or re-render. */
+  protected abstract submit(dc: DialogContext, turn: Turn, submission: Submission, state: S): Promise<DialogTurnResult>;
+
+  /** Free text while the card waits; steps that take typed answers override this. */
+  protected async text(dc: DialogContext, _turn: Turn, _state: S): Promise<DialogTurnResult> {
+    await dc.context.sendActivity(Messages.hint(stepOf(this.step).name));
+    return Dialog.EndOfTurn;
+  }
+
+  override async beginDialog(dc: DialogContext): Promise<DialogTurnResult> {
+    const turn = turnOf(dc.context);
+    const cardId = randomUUID();
+    const opening = await this.open(turn, cardId, dc.context);
+    if ('done' in opening) return dc.endDialog(opening.done);
+    const activityId = await sendCard(dc.context, opening.card);
+    if (opening.notice) await dc.context.sendActivity(opening.notice);
+    dc.activeDialog!.state = { ...opening.state, cardId, activityId } as S;
+    return Dialog.EndOfTurn;
+  }
+
+  override async continueDialog(dc: DialogContext): Promise<DialogTurnResult> {
+    const turn = turnOf(dc.context);
+    const state = dc.activeDialog!.state as S;
+    const parsed = turn.submission;
+    if (!parsed) return this.text(dc, turn, state);
+    if (!parsed.ok) {
+      await dc.context.sendActivity(Messages.submission[parsed.problem]);
+      return Dialog.EndOfTurn;
+    }
+    const { submission } = parsed;
+    if (submission.cardId !== state.cardId) {
+      const answered = submission.cardId ? await this.services.partners.isAnswered(turn.requireTenant(), submission.cardId) : false;
+      await dc.context.sendActivity(answered ? Messages.alreadySaved : Messages.staleCard);
+      return Dialog.EndOfTurn;
+    }
+    return this.submit(dc, turn, submission, state);
+  }
+
+  /** The message the pressed card is in (Teams sets replyToId), else the one this step sent. */
+  protected cardMessage(submission: Submission | undefined, state: S): string | undefined {
+    return submission?.replyToId ?? state.activityId;
+  }
+
+  /** The card was saved before (a double click, or answered on another device): say so, change nothing. */
+  protected async alreadySaved(context: TurnContext): Promise<DialogTurnResult> {
+    await context.sendActivity(Messages.alreadySaved);
+    return Dialog.EndOfTurn;
+  }
+
+  /** The same card again, in place, with what was wrong; the step keeps waiting. */
+  protected async again(dc: DialogContext, submission: Submission | undefined, state: S, card: Attachment, message: string): Promise<DialogTurnResult> {
+    await replaceCard(dc.context, this.cardMessage(submission, state), card);
+    await dc.context.sendActivity(message);
+    return Dialog.EndOfTurn;
+  }
+
+  /** The card becomes a read-only summary and the step ends with `result`. */
+  protected async finish(dc: DialogContext, submission: Submission | undefined, state: S, summary: Attachment, result?: object): Promise<DialogTurnResult> {
+    await replaceCard(dc.context, this.cardMessage(submission, state), summary);
+    return dc.endDialog(result);
+  }
+}

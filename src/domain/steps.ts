@@ -1,0 +1,30 @@
+import type { Partner } from './partner';
+
+/**
+ * The journey's steps, declared once: the onboarding waterfall, the "Step n of N" labels and
+ * `status` all read this table. `done` is a pure rule over the partner.
+ */
+export const STEPS = [
+  { id: 'company', name: 'Company details', done: (p: Partner) => !!p.company },
+  { id: 'primaryContact', name: 'Primary contact', done: (p: Partner) => !!p.primaryContact },
+  { id: 'secondaryContact', name: 'Secondary contact', done: (p: Partner) => !!p.secondaryContact || p.secondarySkipped },
+  { id: 'review', name: 'Review', done: (p: Partner) => !!p.confirmedAt },
+  { id: 'verifyEmail', name: 'Email verification', done: (p: Partner) => !!p.emailVerifiedAt },
+] as const;
+
+export type Step = (typeof STEPS)[number];
+export type StepId = Step['id'];
+
+export function stepOf(id: StepId): Step {
+  return STEPS.find((s) => s.id === id)!;
+}
+
+/** "Step 2 of 5". */
+export function stepLabel(id: StepId): string {
+  return `Step ${STEPS.findIndex((s) => s.id === id) + 1} of ${STEPS.length}`;
+}
+
+/** The first step not done yet, or undefined when all are. */
+export function currentStep(partner: Partner | undefined): Step | undefined {
+  return partner ? STEPS.find((s) => !s.done(partner)) : STEPS[0];
+}
