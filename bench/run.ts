@@ -5,13 +5,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import type { AddressInfo } from 'node:net';
+import { CloudAdapter, ConfigurationBotFrameworkAuthentication, type Request as BotRequest, type Response as BotResponse } from 'botbuilder';
 import pino from 'pino';
+import restify from 'restify';
 import { createLogger } from '../src/logger';
 import { SqlStorage } from '../src/store/bot-storage';
 import { openDatabase, type DatabaseTarget } from '../src/store/db';
 import { migrate } from '../src/store/migrate';
 import { BotUnderTest, COMPANY, PRIMARY } from '../test/helpers/chat';
 import { connectorServiceUrl } from '../test/harness/activities';
+import { BotClient } from '../test/harness/bot-client';
+import type { Simulator } from '../test/simulator/server';
 
 interface Stats { n: number; totalMs: number; p50: number; p95: number; p99: number; perSec: number }
 
@@ -31,6 +36,13 @@ async function measure(n: number, fn: (i: number) => Promise<void>, concurrency 
   samples.sort((a, b) => a - b);
   const q = (p: number) => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]!;
   return { n, totalMs, p50: q(0.5), p95: q(0.95), p99: q(0.99), perSec: (n / totalMs) * 1000 };
+}
+
+/** Percentiles over samples collected elsewhere (one sample per timed step, not per `fn` call). */
+function statsOf(samples: number[], totalMs: number): Stats {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+  return { n: sorted.length, totalMs, p50: q(0.5), p95: q(0.95), p99: q(0.99), perSec: (sorted.length / totalMs) * 1000 };
 }
 
 function row(name: string, s: Stats): void {
@@ -86,7 +98,8 @@ async function benchTurns(): Promise<void> {
 async function benchOnboarding(): Promise<void> {
   const bot = await BotUnderTest.start({ teamsLimits: false });
   const one = async (i: number) => {
-    const chat = bot.chat({ tenantId: randomUUID(), user: { name: `Bench User ${i}`, aadObjectId: randomUUID(), email: PRIMARY.email } });
+    // Signed in with the contact's address (UPN): verified through Teams identity, no mail (the `mail` attribute is not trusted).
+    const chat = bot.chat({ tenantId: randomUUID(), user: { name: `Bench User ${i}`, aadObjectId: randomUUID(), userPrincipalName: PRIMARY.email } });
     await chat.say('start', 1);
     await chat.press('Save company details', COMPANY, { count: 1 });
     await chat.press('Save contact', PRIMARY, { count: 1 });
@@ -99,6 +112,99 @@ async function benchOnboarding(): Promise<void> {
   console.log(`  per turn, sequential partners                ${(seq.totalMs / seq.n / 5).toFixed(1).padStart(7)} ms`);
   const conc = await measure(40, one, 8);
   row('same, 8 partners at once', conc);
+  await bot.stop();
+}
+
+const SUBMIT_USERS = 6;
+
+/**
+ * Card-submit turn latency: 6 users at once, each a fresh tenant, each timing its company, primary
+ * contact, secondary "Skip" and review "Confirm" submits (reply delivered to the connector). The
+ * same bot as the tests, on embedded PGlite; Confirm mails a code to the outbox folder.
+ */
+async function benchSubmits(bot: BotUnderTest, partners: number): Promise<{ all: Stats; bySubmit: Map<string, number[]> }> {
+  const bySubmit = new Map<string, number[]>([['company', []], ['primary contact', []], ['secondary skip', []], ['review confirm', []]]);
+  const timed = async (name: string, step: () => Promise<unknown>) => {
+    const t = performance.now();
+    await step();
+    bySubmit.get(name)!.push(performance.now() - t);
+  };
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(Array.from({ length: SUBMIT_USERS }, async () => {
+    while (next < partners) {
+      const i = next++;
+      const chat = bot.chat({ tenantId: randomUUID(), user: { name: `Bench User ${i}`, aadObjectId: randomUUID() } });
+      await chat.say('start', 1);
+      await timed('company', () => chat.press('Save company details', COMPANY, { count: 1 }));
+      await timed('primary contact', () => chat.press('Save contact', PRIMARY, { count: 1 }));
+      await timed('secondary skip', () => chat.press('Skip: no secondary contact', {}, { count: 1 }));
+      await timed('review confirm', () => chat.press('Confirm', {}, { count: 1 }));
+    }
+  }));
+  const totalMs = performance.now() - start;
+  return { all: statsOf([...bySubmit.values()].flat(), totalMs), bySubmit };
+}
+
+/**
+ * The floor under any turn: a bare echo bot on the same CloudAdapter and restify 11, reading the
+ * JSON body itself, replying to the simulator's connector, driven by the same BotClient.
+ */
+async function startEchoBot(): Promise<{ url: string; stop(): Promise<void> }> {
+  const adapter = new CloudAdapter(new ConfigurationBotFrameworkAuthentication({}));
+  const server = restify.createServer({ handleUncaughtExceptions: false });
+  server.post('/api/messages', async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+    (req as { body?: unknown }).body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    await adapter.process(req as unknown as BotRequest, res as unknown as BotResponse, async (context) => {
+      await context.sendActivity(context.activity.text);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/api/messages`, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+async function benchEcho(sim: Simulator, turns: number): Promise<Stats> {
+  const echo = await startEchoBot();
+  const clients = Array.from({ length: SUBMIT_USERS }, (_, u) => new BotClient({
+    endpoint: echo.url,
+    simulatorUrl: sim.baseUrl,
+    conversation: { tenantId: randomUUID(), user: { name: `Echo User ${u}`, aadObjectId: randomUUID() } },
+  }));
+  const samples: number[] = [];
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(clients.map(async (client) => {
+    while (next < turns) {
+      const i = next++;
+      const t = performance.now();
+      const turn = await client.say(`echo ${i}`, { count: 1 });
+      samples.push(performance.now() - t);
+      if (turn.texts[0] !== `echo ${i}`) throw new Error(`echo bot answered ${JSON.stringify(turn.texts)}`);
+    }
+  }));
+  const stats = statsOf(samples, performance.now() - start);
+  await echo.stop();
+  return stats;
+}
+
+/** Card submits next to the echo floor, same simulator, same harness, same 6-way concurrency. Target: ≤ 2×. */
+async function benchSubmitVsEcho(): Promise<void> {
+  const bot = await BotUnderTest.start({ teamsLimits: false });
+  const partners = Number(process.env.BENCH_SUBMIT_PARTNERS ?? 80);
+  await benchSubmits(bot, SUBMIT_USERS * 2); // warm-up
+  const { all, bySubmit } = await benchSubmits(bot, partners);
+  await benchEcho(bot.sim, 60); // warm-up
+  const echo = await benchEcho(bot.sim, all.n);
+  row(`card submit (${SUBMIT_USERS} users, PGlite)`, all);
+  for (const [name, samples] of bySubmit) {
+    const s = statsOf(samples, all.totalMs);
+    console.log(`    ${name.padEnd(42)} p50 ${s.p50.toFixed(2).padStart(7)} ms   p95 ${s.p95.toFixed(2).padStart(7)} ms   p99 ${s.p99.toFixed(2).padStart(7)} ms   (n=${s.n})`);
+  }
+  row(`echo bot, same adapter (${SUBMIT_USERS} users)`, echo);
+  console.log(`  ratio submit / echo: p50 x${(all.p50 / echo.p50).toFixed(2)}   p99 x${(all.p99 / echo.p99).toFixed(2)}   (target ≤ x2)`);
   await bot.stop();
 }
 
@@ -119,6 +225,10 @@ async function benchLogging(): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--submits')) {
+    await benchSubmitVsEcho();
+    return;
+  }
   console.log('Bot state storage');
   const pgl = await benchStorage('PGlite (in-memory)', { kind: 'pglite-memory' });
   const dir = await mkdtemp(join(tmpdir(), 'bench-pgl-'));
@@ -136,6 +246,8 @@ async function main(): Promise<void> {
   await benchTurns();
   console.log('Onboarding conversation (in-process bot, HTTP, simulated Teams)');
   await benchOnboarding();
+  console.log('Card submits next to a bare echo bot (HTTP, simulated Teams, reply delivered)');
+  await benchSubmitVsEcho();
   console.log('Logging');
   await benchLogging();
 }

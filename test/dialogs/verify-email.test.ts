@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Messages } from '../../src/onboarding/messages';
+import { listAudit } from '../../src/store/audit-log';
 import { BotUnderTest, cardText, COMPANY, PRIMARY, type Chat } from '../helpers/chat';
+import { upTo } from '../helpers/onboarding-path';
 
 /** Email verification in the chat: who counts as the contact, and what start/resend may send. */
 describe('email verification in the chat', function () {
@@ -88,5 +90,93 @@ describe('email verification in the chat', function () {
     const turn = await chat.say(code, 1);
     assert.deepEqual(turn.texts, [Messages.codeUsed]);
     assert.equal((await bot.app.partners.get(tenant))?.emailVerifiedAt, undefined);
+  });
+});
+
+/** The primary contact is not the person in the chat: a code and a link go by mail. */
+describe('email verification by code and link', function () {
+  this.timeout(120_000);
+  let bot: BotUnderTest;
+  before(async () => { bot = await BotUnderTest.start({ teamsLimits: false }); });
+  after(() => bot.stop());
+
+  it('verification by code, end to end', async () => {
+    const { chat, tenant } = await upTo(bot, 4, { email: 'not.the.contact@contoso-cloud.de' });
+    const mail = (await bot.outbox()).filter((m) => m.text.includes(tenant) || m.to === PRIMARY.email).pop()!;
+    const code = mail.text.match(/code in the Teams chat: (\d{6})/)![1]!;
+    const turn = await chat.say(code.slice(0, 3) + ' ' + code.slice(3), 1);
+    assert.deepEqual(turn.texts, [Messages.partOneDone]);
+    assert.ok((await bot.app.partners.get(tenant))?.emailVerifiedAt);
+  });
+
+  describe('email verification by mail', () => {
+    let chat: Chat;
+    let tenant: string;
+    before(async () => { ({ chat, tenant } = await upTo(bot, 4, { email: 'someone.else@contoso-cloud.de' })); });
+
+    function lastMail() {
+      return bot.outbox().then((mails) => mails.filter((m) => m.to === PRIMARY.email).pop()!);
+    }
+    const codeOf = (text: string) => text.match(/code in the Teams chat: (\d{6})/)![1]!;
+    const linkOf = (text: string) => text.match(/(http:\/\/localhost:3978\/verify-email\?token=[A-Za-z0-9_-]+)/)![1]!;
+
+    it('sends one mail with a code and a link to the primary contact, and a card with the masked address', async () => {
+      const mail = await lastMail();
+      assert.equal(mail.subject, 'Confirm your email for partner onboarding');
+      assert.match(codeOf(mail.text), /^\d{6}$/);
+      assert.match(cardText(chat.lastCard().card), /m\*\*\*@contoso-cloud\.de/);
+      const rows = JSON.stringify(await bot.app.db.query('SELECT * FROM email_verifications WHERE tenant_id = $1', [tenant]));
+      assert.ok(!rows.includes(codeOf(mail.text)), 'the code is not stored in clear');
+      assert.ok(!rows.includes(linkOf(mail.text).split('token=')[1]!), 'nor the link token');
+    });
+
+    it('a wrong code is refused with the tries left; resend is limited to once a minute', async () => {
+      const wrong = (Number(codeOf((await lastMail()).text)) + 1) % 1_000_000;
+      const turn = await chat.press('Verify', { code: String(wrong).padStart(6, '0') }, { count: 1 });
+      assert.deepEqual(turn.texts, [Messages.codeWrong(4)]);
+      assert.match(cardText(turn.updated[0]!.activity.attachments?.[0]?.content as Record<string, unknown>), /4 tries left/);
+      const resend = await chat.press('Send a new code', {}, { count: 1 });
+      assert.match(resend.texts[0]!, /^I just sent a code\. You can ask for a new one in \d+ seconds?\.$/);
+      const bad = await chat.press('Verify', { code: '12ab' }, { count: 1 });
+      assert.deepEqual(bad.texts, [Messages.codeMalformed]);
+    });
+
+    it('five wrong codes lock it for 15 minutes, even for the right code', async () => {
+      const right = codeOf((await lastMail()).text);
+      const wrong = String((Number(right) + 7) % 1_000_000).padStart(6, '0');
+      let last: string | undefined;
+      for (let i = 0; i < 4; i++) last = (await chat.press('Verify', { code: wrong }, { count: 1 })).texts[0];
+      assert.equal(last, Messages.codeLocked(15));
+      const turn = await chat.press('Verify', { code: right }, { count: 1 });
+      assert.deepEqual(turn.texts, [Messages.codeLocked(15)]);
+      assert.equal((await bot.app.partners.get(tenant))?.emailVerifiedAt, undefined);
+      assert.ok((await listAudit(bot.app.db, tenant)).some((a) => a.action === 'email.locked'));
+    });
+
+    it('the link shows a page (GET changes nothing); its button verifies (single use), tells the chat, and the chat carries on', async () => {
+      const link = linkOf((await lastMail()).text).replace('http://localhost:3978', bot.url);
+      const token = link.split('token=')[1]!;
+      for (const method of ['GET', 'HEAD', 'GET'] as const) {
+        const page = await fetch(link, { method, headers: method === 'GET' ? { purpose: 'prefetch', 'sec-purpose': 'prefetch' } : {} });
+        assert.equal(page.status, 200);
+        assert.equal(page.headers.get('cache-control'), 'no-store');
+        assert.match(page.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+        if (method === 'GET') assert.match(await page.text(), /Megan Bowen named m\*\*\*@contoso-cloud\.de as the primary contact for Contoso Cloud Services GmbH[\s\S]*Yes, confirm[\s\S]*This wasn&#39;t me/);
+      }
+      assert.equal((await bot.app.partners.get(tenant))?.emailVerifiedAt, undefined, 'opening the link (as a mail scanner does) verifies nothing');
+      const confirm = (t: string) => fetch(`${bot.url}/verify-email`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: t, decision: 'confirm' }).toString() });
+      const page = await confirm(token);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /Email verified/);
+      const told = await chat.client.waitFor((entries) => entries.some((e) => e.text === Messages.emailVerifiedByLink));
+      assert.ok(told);
+      assert.ok((await bot.app.partners.get(tenant))?.emailVerifiedAt);
+      const reused = await confirm(token);
+      assert.equal(reused.status, 410);
+      const bogus = await fetch(`${bot.url}/verify-email?token=${'A'.repeat(43)}`);
+      assert.equal(bogus.status, 404);
+      const turn = await chat.say('continue', 2);
+      assert.ok(turn.texts.includes(Messages.partOneDone), turn.texts.join('|'));
+    });
   });
 });
