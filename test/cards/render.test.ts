@@ -36,4 +36,13 @@ describe('cards', () => {
     assert.ok(text.includes('"title":"${verbs.help}"'));
     assert.ok(text.includes('${1+1}'));
   });
+
+  it('renders each card from its parsed template again and again, the data of one never in another', () => {
+    const first = JSON.stringify(renderWelcomeCard({ ...welcome, userName: 'Adele' }).content);
+    const second = JSON.stringify(renderWelcomeCard({ ...welcome, steps: [{ number: 1, text: 'Only one' }], userName: 'Joni' }).content);
+    const third = JSON.stringify(renderWelcomeCard({ ...welcome, userName: 'Adele' }).content);
+    assert.match(second, /Welcome, Joni!/);
+    assert.ok(!second.includes('Adele') && !second.includes('Checks'), second);
+    assert.equal(third, first, 'the same data gives the same card, whatever was rendered between');
+  });
 });

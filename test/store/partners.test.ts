@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { CompanySchema, contactSchema, type Company, type Contact } from '../../src/onboarding/forms';
+import { CompanySchema, contactSchema, type Company, type Contact } from '../../src/domain/forms';
+import { ownerOf, type Person } from '../../src/domain/partner';
 import { listAudit } from '../../src/store/audit-log';
 import type { Db } from '../../src/store/db';
-import { ownerOf, PartnerRepository, type Person } from '../../src/store/partners';
+import { PartnerRepository, type PartnerRecord } from '../../src/store/partners';
 import { COMPANY, PRIMARY, SECONDARY } from '../helpers/chat';
 import { announcePostgresSkip, databasesUnderTest } from '../helpers/databases';
 
 announcePostgresSkip();
+
+/** A write hands back the new record, or nothing when the card was answered before. */
+const outcome = (record: PartnerRecord | undefined): 'saved' | 'already-saved' => (record ? 'saved' : 'already-saved');
 
 const company: Company = CompanySchema.parse(COMPANY);
 const primary: Contact = contactSchema('DE').parse(PRIMARY);
@@ -48,10 +52,10 @@ for (const target of databasesUnderTest()) {
       await partners.createIfMissing(tenant, owner);
       const cardId = randomUUID();
       assert.equal(await partners.isAnswered(tenant, cardId), false);
-      assert.equal(await partners.saveSection(tenant, 'company', company, owner.aadObjectId, cardId), 'saved');
+      assert.equal(outcome(await partners.saveSection(tenant, 'company', company, owner.aadObjectId, cardId)), 'saved');
       assert.equal(await partners.isAnswered(tenant, cardId), true);
       assert.equal(await partners.isAnswered(randomUUID(), cardId), false, 'answered cards are per tenant');
-      assert.equal(await partners.saveSection(tenant, 'company', { ...company, legalName: 'Changed' }, owner.aadObjectId, cardId), 'already-saved');
+      assert.equal(outcome(await partners.saveSection(tenant, 'company', { ...company, legalName: 'Changed' }, owner.aadObjectId, cardId)), 'already-saved');
       assert.deepEqual((await partners.get(tenant))?.company, company);
       const audit = await listAudit(db, tenant);
       assert.equal(audit.filter((a) => a.action === 'company.saved').length, 1);
@@ -61,8 +65,8 @@ for (const target of databasesUnderTest()) {
     it('concurrent saves of one card save once', async () => {
       await partners.createIfMissing(tenant, owner);
       const cardId = randomUUID();
-      const results = await Promise.all(Array.from({ length: 5 }, (_, i) =>
-        partners.saveSection(tenant, 'primaryContact', { ...primary, role: `Role ${i}` }, owner.aadObjectId, cardId)));
+      const results = (await Promise.all(Array.from({ length: 5 }, (_, i) =>
+        partners.saveSection(tenant, 'primaryContact', { ...primary, role: `Role ${i}` }, owner.aadObjectId, cardId)))).map(outcome);
       assert.equal(results.filter((r) => r === 'saved').length, 1, results.join(','));
       assert.equal(results.filter((r) => r === 'already-saved').length, 4);
       const saved = (await partners.get(tenant))?.primaryContact;
@@ -73,7 +77,7 @@ for (const target of databasesUnderTest()) {
     it('an edit after confirming makes the review due again; only changed fields are audited', async () => {
       await partners.createIfMissing(tenant, owner);
       await partners.saveSection(tenant, 'company', company, owner.aadObjectId, randomUUID());
-      assert.equal(await partners.confirm(tenant, owner.aadObjectId, randomUUID()), 'saved');
+      assert.equal(outcome(await partners.confirm(tenant, owner.aadObjectId, randomUUID())), 'saved');
       assert.ok((await partners.get(tenant))?.confirmedAt);
       await partners.saveSection(tenant, 'company', { ...company, city: 'München' }, owner.aadObjectId, randomUUID());
       assert.equal((await partners.get(tenant))?.confirmedAt, undefined);
@@ -84,7 +88,7 @@ for (const target of databasesUnderTest()) {
     it('a new primary email resets verification and voids pending codes; the same email (any case) keeps it', async () => {
       await partners.createIfMissing(tenant, owner);
       await partners.saveSection(tenant, 'primaryContact', primary, owner.aadObjectId, randomUUID());
-      assert.equal(await partners.verifyEmail(tenant, primary.email, owner.aadObjectId, 'code'), true);
+      assert.equal(!!(await partners.verifyEmail(tenant, primary.email, owner.aadObjectId, 'code')), true);
       assert.ok((await partners.get(tenant))?.emailVerifiedAt);
 
       await partners.saveSection(tenant, 'primaryContact', { ...primary, email: primary.email.toUpperCase(), phone: '+4989123456' }, owner.aadObjectId, randomUUID());
@@ -99,18 +103,18 @@ for (const target of databasesUnderTest()) {
       assert.deepEqual(await db.query('SELECT 1 FROM email_verifications WHERE tenant_id = $1', [tenant]), []);
       const [row] = await db.query<{ email_verified_by: string | null }>('SELECT email_verified_by FROM partners WHERE tenant_id = $1', [tenant]);
       assert.equal(row?.email_verified_by, null);
-      assert.equal(await partners.verifyEmail(tenant, primary.email, owner.aadObjectId, 'link'), false, 'the old address can no longer be verified');
+      assert.equal(await partners.verifyEmail(tenant, primary.email, owner.aadObjectId, 'link'), undefined, 'the old address can no longer be verified');
     });
 
     it('skipSecondary clears the secondary contact once per card; saving one later un-skips', async () => {
       await partners.createIfMissing(tenant, owner);
       await partners.saveSection(tenant, 'secondaryContact', secondary, owner.aadObjectId, randomUUID());
       const cardId = randomUUID();
-      assert.equal(await partners.skipSecondary(tenant, owner.aadObjectId, cardId), 'saved');
+      assert.equal(outcome(await partners.skipSecondary(tenant, owner.aadObjectId, cardId)), 'saved');
       let partner = await partners.get(tenant);
       assert.equal(partner?.secondaryContact, undefined);
       assert.equal(partner?.secondarySkipped, true);
-      assert.equal(await partners.skipSecondary(tenant, owner.aadObjectId, cardId), 'already-saved');
+      assert.equal(outcome(await partners.skipSecondary(tenant, owner.aadObjectId, cardId)), 'already-saved');
       assert.equal((await actions()).filter((a) => a === 'contact.secondary.skipped').length, 1);
       await partners.saveSection(tenant, 'secondaryContact', secondary, owner.aadObjectId, randomUUID());
       partner = await partners.get(tenant);
@@ -122,10 +126,10 @@ for (const target of databasesUnderTest()) {
       await partners.createIfMissing(tenant, owner);
       const cardId = randomUUID();
       assert.equal((await partners.get(tenant))?.confirmedAt, undefined);
-      assert.equal(await partners.confirm(tenant, owner.aadObjectId, cardId), 'saved');
+      assert.equal(outcome(await partners.confirm(tenant, owner.aadObjectId, cardId)), 'saved');
       const first = (await partners.get(tenant))?.confirmedAt;
       assert.ok(first instanceof Date);
-      assert.equal(await partners.confirm(tenant, owner.aadObjectId, cardId), 'already-saved');
+      assert.equal(outcome(await partners.confirm(tenant, owner.aadObjectId, cardId)), 'already-saved');
       assert.deepEqual((await partners.get(tenant))?.confirmedAt, first);
       assert.deepEqual(await actions(), ['partner.created', 'review.confirmed']);
     });
