@@ -31,6 +31,10 @@ export const UserSchema = z.object({
   passwordPolicies: z.string().optional(),
   /** Sessions revoked at this time: refresh tokens issued before it are dead (AADSTS50173). */
   sessionsRevokedAt: When.optional(),
+  /** Password changed or reset at this time: kills public clients' refresh tokens only (50173). */
+  passwordChangedAt: When.optional(),
+  /** The device the user signed in on was deleted at this time: refresh tokens die with 700003. */
+  deviceDeletedAt: When.optional(),
 });
 
 export const SecretSchema = z.object({
@@ -117,6 +121,8 @@ export const TenantSchema = z.object({
     state: z.enum(['enabled', 'disabled', 'enabledForReportingButNotEnforced']).default('enabled'),
     requiresMfa: z.boolean().default(true),
     excludesServiceProviderUsers: z.boolean().default(false),
+    /** Session control `signInFrequency`: refresh tokens older than this (since sign-in) fail with 70043. */
+    signInFrequency: z.object({ value: z.number().int().positive(), type: z.enum(['hours', 'days']) }).optional(),
   })).default([]),
   users: z.array(UserSchema).default([]),
   groups: z.array(GroupSchema).default([]),
