@@ -52,7 +52,7 @@ function graphClient(sim: Simulator, getToken: () => string): Client {
 describe('Graph simulator', function () {
   this.timeout(60_000);
   let sim: Simulator;
-  before(async () => { sim = await startSimulator({ services: [graphService] }); });
+  before(async () => { sim = await startSimulator({ services: [graphService], randomThrottling: false }); });
   after(async () => { await sim.stop(); });
   beforeEach(async () => { await sim.loadScenario('healthy'); });
 
@@ -391,9 +391,28 @@ describe('Graph simulator', function () {
       assert.ok(sim.requests.filter((r) => r.path.endsWith('/delegatedAdminRelationships')).length >= 5);
     });
 
+    it('refuses $batch items whose URL repeats the version, as graph-client builds them from absolute URLs', async () => {
+      const client = graphClient(sim, () => appToken(sim));
+      const batch = new BatchRequestContent([
+        { id: '1', request: new Request(`${sim.baseUrl}/graph/v1.0/users/${SERVICE_ACCOUNT_ID}`, { method: 'GET' }) },
+        { id: '2', request: new Request(`${sim.baseUrl}/graph/users/${SERVICE_ACCOUNT_ID}`, { method: 'GET' }) },
+      ]);
+      const content = await batch.getContent();
+      assert.equal((content.requests as Array<{ url: string }>)[0]!.url, `/graph/v1.0/users/${SERVICE_ACCOUNT_ID}`);
+      const response = new BatchResponseContent(await client.api('/$batch').post(content));
+      const versioned = response.getResponseById('1');
+      assert.equal(versioned.status, 400);
+      assert.equal(((await versioned.json()) as { error: { message: string } }).error.message, "Resource not found for the segment 'v1.0'.");
+      assert.equal(response.getResponseById('2').status, 200);
+
+      const raw = await call(sim, 'v1.0/$batch', appToken(sim), { method: 'POST', body: JSON.stringify({ requests: [{ id: 'x', method: 'GET', url: '/v1.0/organization' }] }) });
+      assert.equal((raw.body.responses as Array<{ status: number }>)[0]!.status, 400);
+    });
+
     it('sends a $batch with BatchRequestContent and reads it with BatchResponseContent', async () => {
       const client = graphClient(sim, () => appToken(sim));
-      const base = `${sim.baseUrl}/graph/v1.0`;
+      // Items are relative to the version: build the Requests on the host (the simulator's /graph) without /v1.0.
+      const base = `${sim.baseUrl}/graph`;
       const batch = new BatchRequestContent([
         { id: '1', request: new Request(`${base}/users/${SERVICE_ACCOUNT_ID}?$select=id,passwordPolicies`, { method: 'GET' }) },
         { id: '2', request: new Request(`${base}/groups?$filter=displayName eq 'AdminAgents'`, { method: 'GET' }) },

@@ -113,7 +113,9 @@ export const TenantSchema = z.object({
     enrolled: z.boolean().default(true),
     mpnId: z.string().optional(),
     companyName: z.string().optional(),
-  }).default({ enrolled: false }),
+    /** `links.next.uri` form: `relative` (`/customers?…`, relative to `{base}/v1`) or `versioned` (`/v1/customers?…`). */
+    nextLinkStyle: z.enum(['relative', 'versioned']).default('relative'),
+  }).default({ enrolled: false, nextLinkStyle: 'relative' }),
   securityDefaultsEnabled: z.boolean().default(false),
   conditionalAccessPolicies: z.array(z.object({
     id: Guid,
@@ -131,20 +133,32 @@ export const TenantSchema = z.object({
   gdapRelationships: z.array(GdapSchema).default([]),
 });
 
+/** Share of Graph and Partner Center requests answered 429 at random in every scenario, unless set. */
+export const DEFAULT_RANDOM_THROTTLE_RATE = 0.03;
+
 export const ThrottleSchema = z.object({
   /** Answer every Nth request with 429 (0 = never). */
   every: z.number().int().nonnegative().default(0),
+  /**
+   * Also answer this share of requests (0–1) with 429, from a PRNG seeded per scenario load, so a
+   * run is repeatable. Any call may be throttled in the real cloud; code must honour Retry-After.
+   */
+  randomRate: z.number().min(0).max(1).default(DEFAULT_RANDOM_THROTTLE_RATE),
   retryAfterSeconds: z.number().nonnegative().default(1),
 });
+
+const THROTTLE_DEFAULT = { every: 0, randomRate: DEFAULT_RANDOM_THROTTLE_RATE, retryAfterSeconds: 1 };
 
 export const ScenarioSchema = z.object({
   name: z.string(),
   description: z.string(),
   tenants: z.array(TenantSchema).min(1),
   throttling: z.object({
-    graph: ThrottleSchema.default({ every: 0, retryAfterSeconds: 1 }),
-    partnerCenter: ThrottleSchema.default({ every: 0, retryAfterSeconds: 1 }),
-  }).default({ graph: { every: 0, retryAfterSeconds: 1 }, partnerCenter: { every: 0, retryAfterSeconds: 1 } }),
+    graph: ThrottleSchema.default(THROTTLE_DEFAULT),
+    partnerCenter: ThrottleSchema.default(THROTTLE_DEFAULT),
+    /** Seed of the random throttling PRNG. */
+    seed: z.number().int().default(1),
+  }).default({ graph: THROTTLE_DEFAULT, partnerCenter: THROTTLE_DEFAULT, seed: 1 }),
 });
 
 export type Scenario = z.infer<typeof ScenarioSchema>;

@@ -21,6 +21,8 @@ export interface SimContext {
   readonly signer: TokenSigner;
   /** Finds a tenant by id or by one of its domains (case-insensitive). */
   tenant(idOrDomain: string): Tenant | undefined;
+  /** Whether this request draws a random 429 (`scenario.throttling[service].randomRate`). */
+  randomThrottle(service: 'graph' | 'partnerCenter'): boolean;
 }
 
 /** A simulated service: mounted under a path prefix (`/graph`, `/partnercenter`…; `''` for Entra ID). */
@@ -43,6 +45,11 @@ export interface SimulatorOptions {
   /** Where the test CA lives; `.sim/` in the project by default. */
   tlsDir?: string;
   services?: ServiceFactory[];
+  /**
+   * Random 429s at the scenario's `randomRate` (default on, as in the real cloud). Contract tests of
+   * one behaviour turn them off; `POST /_sim/throttling {"random": false}` does it from outside.
+   */
+  randomThrottling?: boolean;
 }
 
 export const DEFAULT_TLS_DIR = join(__dirname, '..', '..', '.sim');
@@ -74,6 +81,18 @@ export class Simulator implements SimContext {
 
   now(): number { return Date.now() + this.clockOffset; }
 
+  private random = mulberry32(1);
+  private randomThrottling = true;
+
+  randomThrottle(service: 'graph' | 'partnerCenter'): boolean {
+    if (!this.randomThrottling) return false;
+    const rate = this.scenario.throttling[service].randomRate;
+    return rate > 0 && this.random() < rate;
+  }
+
+  /** Turns random throttling on or off for this simulator (it survives scenario loads). */
+  setRandomThrottling(on: boolean): void { this.randomThrottling = on; }
+
   /** Moves the simulator clock forward (token expiry, 90-day inactivity, secret expiry…). */
   advanceClock(ms: number): void { this.clockOffset += ms; }
 
@@ -86,10 +105,12 @@ export class Simulator implements SimContext {
     const parsed = typeof scenario === 'string' ? await loadScenario(scenario) : scenario;
     this._scenario = structuredClone(parsed);
     this._loadedAt = this.now();
+    this.random = mulberry32(this._scenario.throttling.seed);
     for (const s of this.services) s.reset?.();
   }
 
   async start(): Promise<this> {
+    this.randomThrottling = this.options.randomThrottling ?? true;
     this.tls = await ensureTlsMaterial(this.options.tlsDir ?? DEFAULT_TLS_DIR);
     await this.loadScenario(this.options.scenario ?? 'healthy');
     const server = createServer({ cert: this.tls.cert, key: this.tls.key }, (req, res) => {
@@ -176,6 +197,12 @@ export class Simulator implements SimContext {
       }
       return json(200, { scenario: this.scenario.name });
     }
+    if (method === 'POST' && url.pathname === '/_sim/throttling') {
+      const b = readJson<{ random?: boolean }>(req);
+      if (typeof b?.random !== 'boolean') return json(400, { error: 'body must be {"random": true|false}' });
+      this.setRandomThrottling(b.random);
+      return json(200, { random: b.random });
+    }
     if (method === 'POST' && url.pathname === '/_sim/clock') {
       const b = readJson<{ advanceMs?: number }>(req);
       if (typeof b?.advanceMs !== 'number' || b.advanceMs < 0) return json(400, { error: 'body must be {"advanceMs": <non-negative number>}' });
@@ -194,4 +221,16 @@ export class Simulator implements SimContext {
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   return new Simulator(options).start();
+}
+
+/** Small seeded PRNG (mulberry32): repeatable random throttling per scenario load. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

@@ -137,11 +137,14 @@ export const graphService: ServiceFactory = (ctx) => {
 
   // ---------- plumbing ----------
 
+  /**
+   * Graph throttles any request with 429 + Retry-After, per app and tenant, at limits that vary:
+   * https://learn.microsoft.com/en-us/graph/throttling
+   */
   function throttle(): SimReply | undefined {
     const { every, retryAfterSeconds } = ctx.scenario.throttling.graph;
-    if (every <= 0) return undefined;
     seen += 1;
-    if (seen % every !== 0) return undefined;
+    if (!((every > 0 && seen % every === 0) || ctx.randomThrottle('graph'))) return undefined;
     return odataError(429, 'TooManyRequests', `Too many requests. Retry after ${retryAfterSeconds} seconds.`,
       { 'Retry-After': String(retryAfterSeconds) });
   }
@@ -252,7 +255,15 @@ export const graphService: ServiceFactory = (ctx) => {
       return route.handle(call);
     }
     if (methodMismatch) return odataError(405, 'Request_BadRequest', `The HTTP method '${req.method}' is not allowed on this resource.`);
-    return odataError(400, 'BadRequest', `Resource not found for the segment '${parts[parts.length - 1] ?? ''}'.`);
+    return odataError(400, 'BadRequest', `Resource not found for the segment '${unresolvedSegment(normalized, parts)}'.`);
+  }
+
+  /** The first segment no route knows at its position (Graph names that one, e.g. 'v1.0' in /v1.0/v1.0/users). */
+  function unresolvedSegment(normalized: string[], parts: string[]): string {
+    let depth = 0;
+    while (depth < normalized.length && routes.some((r) => r.pattern.length > depth
+      && r.pattern.slice(0, depth + 1).every((p, i) => p.startsWith(':') || p.toLowerCase() === normalized[i]!.toLowerCase()))) depth++;
+    return normalized[depth] ?? parts[parts.length - 1] ?? '';
   }
 
   function batch(outer: SimRequest, version: Version): SimReply {
@@ -279,16 +290,18 @@ export const graphService: ServiceFactory = (ctx) => {
     return json(200, { responses });
   }
 
+  /**
+   * A `$batch` item URL is relative to the version of the `$batch` call (`/users/x`). One that repeats
+   * the version (`/v1.0/users/x`, what graph-client's BatchRequestContent makes of an absolute
+   * `https://graph.microsoft.com/v1.0/…` Request) is refused as Graph refuses it: 400 "Resource not
+   * found for the segment 'v1.0'". https://learn.microsoft.com/en-us/graph/json-batching
+   * The simulator's mount `/graph` stands for the host, so a leading `/graph` is dropped first.
+   */
   function subRequest(outer: SimRequest, version: Version, item: BatchItem): SimRequest {
-    // The JS SDK sends absolute URLs stripped to their path ("/graph/v1.0/users/x"); Graph's own
-    // docs use paths relative to the version ("/users/x"). Accept both.
     let rel = item.url.replace(/^https?:\/\/[^/]+/i, '');
     if (!rel.startsWith('/')) rel = '/' + rel;
-    rel = rel.replace(/^\/graph(?=\/)/i, '');
-    const v = /^\/(v1\.0|beta)(?=\/|\?|$)/i.exec(rel);
-    const ver = v ? v[1]!.toLowerCase() : version;
-    if (v) rel = rel.slice(v[0].length) || '/';
-    const url = new URL(`${root}/${ver}${rel}`);
+    rel = rel.replace(/^\/graph(?=\/|$)/i, '');
+    const url = new URL(`${root}/${version}${rel}`);
     const headers = { ...outer.headers };
     for (const [k, val] of Object.entries(item.headers ?? {})) headers[k.toLowerCase()] = val;
     const body = item.body === undefined ? Buffer.alloc(0)
