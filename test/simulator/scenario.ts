@@ -20,8 +20,12 @@ export const UserSchema = z.object({
   displayName: z.string(),
   password: z.string().default('Passw0rd!'),
   accountEnabled: z.boolean().default(true),
-  /** Directory role display names, e.g. "Global Administrator". */
+  /** Directory role display names, e.g. "Global Administrator" (active assignments). */
   roles: z.array(z.string()).default([]),
+  /** PIM-eligible roles not activated: absent from memberOf and directoryRoles, listed in roleEligibilitySchedules. */
+  eligibleRoles: z.array(z.string()).default([]),
+  /** Legacy per-user MFA (beta `authentication/requirements`), independent of security defaults and CA. */
+  perUserMfaState: z.enum(['disabled', 'enabled', 'enforced']).default('disabled'),
   /** Group display names, e.g. "AdminAgents". */
   groups: z.array(z.string()).default([]),
   /** Registered MFA methods; `thirdParty` (Duo…) satisfies sign-in but puts no `mfa` in `amr`. */
@@ -61,6 +65,8 @@ export const ApplicationSchema = z.object({
   grantedAppRoles: z.array(z.string()).default([]),
   /** Delegated scopes granted tenant-wide (oauth2PermissionGrants, consentType AllPrincipals). */
   grantedScopes: z.array(z.string()).default([]),
+  /** Delegated grants for one user only (oauth2PermissionGrant consentType Principal). */
+  principalGrants: z.array(z.object({ principalId: Guid, scopes: z.array(z.string()).min(1) })).default([]),
   /** Partner Center `user_impersonation` consented for this app. */
   partnerCenterConsent: z.boolean().default(false),
   secrets: z.array(SecretSchema).default([]),
@@ -73,6 +79,10 @@ export const GroupSchema = z.object({
   id: Guid,
   displayName: z.string(),
   description: z.string().optional(),
+  /** Role-assignable group (`isAssignableToRole`); its members hold `roles` transitively. */
+  isAssignableToRole: z.boolean().default(false),
+  /** Directory roles assigned to the group (role-assignable groups only). */
+  roles: z.array(z.string()).default([]),
 });
 
 export const GdapSchema = z.object({
@@ -106,6 +116,11 @@ export const TenantSchema = z.object({
   /** Verified domains; the first is the initial `*.onmicrosoft.com` domain. */
   domains: z.array(z.string()).min(1),
   countryLetterCode: z.string().length(2).default('US'),
+  /**
+   * Entra ID licence: `free` tenants get 403 from registration reports and conditional access (P1)
+   * and PIM (P2); security defaults need no licence.
+   */
+  entraLicense: z.enum(['free', 'P1', 'P2']).default('P2'),
   /** Graph `organization.partnerTenantType`. */
   partnerTenantType: z.enum(['microsoftSupport', 'syndicatePartner', 'breadthPartner', 'breadthPartnerDelegatedAdmin', 'resellerPartnerDelegatedAdmin', 'valueAddedResellerPartnerDelegatedAdmin']).optional(),
   /** Whether the tenant is enrolled in Partner Center at all. */

@@ -102,6 +102,13 @@ const FAILURES: Array<{ name: string; changes: string[]; check(s: Scenario): voi
     },
   },
   {
+    name: 'no-premium', changes: ['tenants.0.entraLicense'],
+    check: (s) => {
+      assert.equal(partner(s).entraLicense, 'free');
+      assert.equal(partner(s).securityDefaultsEnabled, true, 'security defaults need no licence');
+    },
+  },
+  {
     name: 'large', changes: ['tenants.0.customers.count', 'tenants.0.partnerCenter.nextLinkStyle'],
     check: (s) => {
       assert.equal(partner(s).customers.count, 20_000);
