@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { ensureTlsMaterial, type TlsMaterial } from './ca';
 import { json, odataError, readJson, Router, type SimReply, type SimRequest } from './http';
 import { TokenSigner } from './jwt';
-import { loadScenario, type Scenario, type Tenant } from './scenario';
+import { loadScenario, TenantSchema, type Scenario, type Tenant } from './scenario';
+import { SIM_BOT_APP_ID, SIM_BOT_SECRET, SIM_BOT_TENANT_ID } from './scenarios/ids';
 import { allServices } from './services';
 
 /** What every simulated service gets: the live scenario (mutable state), the clock, the signer. */
@@ -104,6 +105,7 @@ export class Simulator implements SimContext {
   async loadScenario(scenario: string | Scenario): Promise<void> {
     const parsed = typeof scenario === 'string' ? await loadScenario(scenario) : scenario;
     this._scenario = structuredClone(parsed);
+    if (!this._scenario.tenants.some((t) => t.id === SIM_BOT_TENANT_ID)) this._scenario.tenants.push(botOperatorTenant());
     this._loadedAt = this.now();
     this.random = mulberry32(this._scenario.throttling.seed);
     for (const s of this.services) s.reset?.();
@@ -233,4 +235,23 @@ function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * The operator's tenant holding the bot's SingleTenant app registration, so Bot Framework tokens
+ * (client credentials for `https://api.botframework.com/.default`) work in every scenario.
+ */
+function botOperatorTenant(): Tenant {
+  return TenantSchema.parse({
+    id: SIM_BOT_TENANT_ID,
+    displayName: 'Onboarding Bot Operator',
+    domains: ['onboardingoperator.onmicrosoft.com'],
+    applications: [{
+      appId: SIM_BOT_APP_ID,
+      objectId: 'b0b0b0b0-4444-4444-8444-000000000002',
+      servicePrincipalId: 'b0b0b0b0-4444-4444-8444-000000000003',
+      displayName: 'Partner Onboarding Bot',
+      secrets: [{ keyId: 'b0b0b0b0-5555-4555-8555-000000000001', displayName: 'bot', value: SIM_BOT_SECRET, endDateTime: { daysFromNow: 365 } }],
+    }],
+  });
 }
