@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { ActivityTypes } from 'botbuilder';
 import restify from 'restify';
 import { createAdapter } from '../../src/bot/adapter';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
+import { BotUnderTest } from '../helpers/chat';
 import { SIM_BOT_APP_ID, SIM_BOT_SECRET, SIM_BOT_TENANT_ID } from '../simulator/scenarios/ids';
 import { startSimulator, type Simulator } from '../simulator/server';
 import { connectorOf } from '../simulator/services/connector';
@@ -94,5 +96,27 @@ describe('Authenticated Bot Framework channel', function () {
     const wrongAudience = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${graphToken}` }, body });
     assert.equal(wrongAudience.status, 401);
     assert.ok(connectorOf(sim).requests.slice(-2).every((r) => r.status === 401 && !r.auth.verified));
+  });
+});
+
+describe('The real bot, authenticated against the simulator (BotUnderTest)', function () {
+  this.timeout(60_000);
+  let bot: BotUnderTest;
+  before(async () => { bot = await BotUnderTest.start({ authenticated: true, teamsLimits: false }); });
+  after(() => bot.stop());
+
+  it('welcomes on install and answers help, every activity signed and every reply carrying a bot token', async () => {
+    const chat = bot.chat({ tenantId: TENANT, user: { name: 'Megan Bowen', aadObjectId: randomUUID() } });
+    const welcome = await chat.install();
+    assert.equal(welcome.status, 200);
+    assert.equal(welcome.activities.length, 1);
+    const help = await chat.say('help', 1);
+    assert.equal(help.status, 200);
+    const entries = await chat.client.transcript();
+    assert.ok(entries.length >= 2);
+    assert.ok(entries.every((e) => e.auth.verified && e.auth.appId === SIM_BOT_APP_ID), 'a reply without a valid bot token');
+
+    const unsigned = new BotClient({ endpoint: `${bot.url}/api/messages`, simulatorUrl: bot.sim.baseUrl, conversation: { tenantId: TENANT, user: ADELE } });
+    assert.equal((await unsigned.say('help', { quietMs: 100 })).status, 401);
   });
 });

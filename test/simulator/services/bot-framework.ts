@@ -1,5 +1,6 @@
 import { json, readJson, Router, type SimReply } from '../http';
 import { TokenSigner, type Claims } from '../jwt';
+import { SIM_BOT_APP_ID, SIM_BOT_SECRET, SIM_BOT_TENANT_ID } from '../scenarios/ids';
 import type { ServiceFactory, SimContext } from '../server';
 
 /**
@@ -78,3 +79,20 @@ export const botFrameworkService: ServiceFactory = (ctx) => {
 
   return { name: 'botframework', prefix: '/botframework', router };
 };
+
+/**
+ * The environment of a bot authenticated against the simulator: the simulator's bot registration
+ * (SingleTenant, in the operator tenant every scenario gets) and botbuilder's login and OpenID
+ * metadata URLs on the simulator (config keys BOT_LOGIN_URL, BOT_OPENID_METADATA_URL).
+ */
+export function botIdentityEnv(simulatorUrl: string): Record<string, string> {
+  return {
+    BOT_ID: SIM_BOT_APP_ID,
+    BOT_PASSWORD: SIM_BOT_SECRET,
+    BOT_TENANT_ID: SIM_BOT_TENANT_ID,
+    BOT_TYPE: 'SingleTenant',
+    BOT_LOGIN_URL: `${simulatorUrl}/${SIM_BOT_TENANT_ID}`,
+    BOT_OPENID_METADATA_URL: `${simulatorUrl}/botframework/v1/.well-known/openidconfiguration`,
+    ALLOW_UNAUTHENTICATED: 'false',
+  };
+}
