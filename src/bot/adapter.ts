@@ -22,7 +22,8 @@ export function createAdapter(config: AppConfig, logger: Logger): CloudAdapter {
     : new ConfigurationServiceClientCredentialFactory({
       MicrosoftAppId: config.bot.id,
       MicrosoftAppPassword: config.bot.password,
-      MicrosoftAppType: config.bot.type,
+      // botbuilder insists on an app id for SingleTenant; a local bot without one has no type.
+      MicrosoftAppType: config.bot.id ? config.bot.type : undefined,
       MicrosoftAppTenantId: config.bot.tenantId,
     });
   const auth = new ConfigurationBotFrameworkAuthentication(
