@@ -403,6 +403,21 @@ describe('Graph simulator', function () {
   describe('GDAP relationships', () => {
     const GDAP_ROLE = ['DelegatedAdminRelationship.Read.All'];
 
+    it('pages by $top up to 300 and shows each relationship with its status, end date and auto-extension', async () => {
+      const t = appToken(sim, GDAP_ROLE);
+      assert.equal((await call(sim, 'v1.0/tenantRelationships/delegatedAdminRelationships?$top=300', t)).status, 200);
+      assert.equal((await call(sim, 'v1.0/tenantRelationships/delegatedAdminRelationships?$top=301', t)).status, 400);
+      const tenant = sim.scenario.tenants[0]!;
+      const base = { displayName: 'x', customerTenantId: CUSTOMER_TENANT_ID, roles: [GLOBAL_ADMIN_TEMPLATE_ID], autoExtendDuration: 'PT0S', accessAssignments: [] };
+      tenant.gdapRelationships = [
+        { ...base, id: 'rel-expired', status: 'expired', endDateTime: { daysFromNow: -3 } },
+        { ...base, id: 'rel-terminated', status: 'terminated', endDateTime: { daysFromNow: 30 } },
+      ];
+      const res = await call(sim, 'v1.0/tenantRelationships/delegatedAdminRelationships', t);
+      assert.deepEqual(res.body.value?.map((r) => [r.id, r.status, r.autoExtendDuration]), [['rel-expired', 'expired', 'PT0S'], ['rel-terminated', 'terminated', 'PT0S']]);
+      assert.ok(Date.parse(String(res.body.value?.[0]?.endDateTime)) < Date.now());
+    });
+
     it('derives one active standard relationship per manageable customer, paged', async () => {
       const t = appToken(sim, GDAP_ROLE);
       const denied = await call(sim, 'v1.0/tenantRelationships/delegatedAdminRelationships', appToken(sim));

@@ -89,7 +89,8 @@ export const GdapSchema = z.object({
   id: z.string(),
   displayName: z.string(),
   customerTenantId: Guid,
-  status: z.enum(['active', 'approvalPending', 'terminated', 'expired', 'activating', 'terminating']).default('active'),
+  /** delegatedAdminRelationshipStatus: https://learn.microsoft.com/en-us/graph/api/resources/delegatedadminrelationship */
+  status: z.enum(['activating', 'active', 'approvalPending', 'approved', 'created', 'expired', 'expiring', 'terminated', 'terminating', 'terminationRequested']).default('active'),
   /** Role template ids granted by the relationship. */
   roles: z.array(Guid).default([]),
   endDateTime: When.default({ daysFromNow: 700 }),

@@ -24,7 +24,9 @@ import { parseScopes, type ParsedScopes } from '../tokens';
  * scope, state, nonce, prompt, code_challenge, code_challenge_method) plus:
  *   upn       the account's userPrincipalName
  *   password  its password (scenario `password`, default `Passw0rd!`)
- *   mfa       `on` when the second factor was completed
+ *   mfa       `on` when the second factor was completed (the page's second step asks for it when
+ *             MFA is enforced; posting it with the password answers that step in advance)
+ *   register  `on` when a user without a method registers one on the "More information required" step
  * The admin consent form has the same user fields plus `decision` = `accept` | `cancel`.
  * {@link signInWithoutBrowser} and {@link adminConsentWithoutBrowser} post them for tests.
  */
@@ -470,7 +472,6 @@ class EntraService implements SimService {
       `<label>Account <input name="upn" list="accounts" autocomplete="username" value="${escapeHtml(hint)}"></label>`,
       `<datalist id="accounts">${users.map(({ u }) => `<option value="${escapeHtml(u.userPrincipalName)}">`).join('')}</datalist>`,
       `<label>Password <input type="password" name="password" autocomplete="current-password"></label>`,
-      `<label><input type="checkbox" name="mfa" value="on"> MFA completed</label>`,
       form === 'consent'
         ? '<button type="submit" name="decision" value="accept">Accept</button> <button type="submit" name="decision" value="cancel">Cancel</button>'
         : '<button type="submit">Sign in</button>',
