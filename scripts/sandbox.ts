@@ -8,12 +8,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import { dirname, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { listScenarios, loadScenario, type Scenario } from '../test/simulator/scenario';
+import { SIM_BOT_APP_ID } from '../test/simulator/scenarios/ids';
 import { startSimulator, type Simulator } from '../test/simulator/server';
+import { botIdentityEnv, channelToken } from '../test/simulator/services/bot-framework';
+import { connectorOf } from '../test/simulator/services/connector';
 
 const ROOT = join(__dirname, '..');
 const GUARD_PRELOAD = join(ROOT, 'test', 'harness', 'network-guard-preload.cjs');
@@ -39,6 +43,8 @@ Options:
   --playground-port N     Agents Playground port (default ${DEFAULTS.playgroundPort})
   --sim-port N            simulator port (default ${DEFAULTS.simPort})
   --data-dir DIR          bot database, secret-store key, outbox, logs (default ${DEFAULTS.dataDir})
+  --unauthenticated       run the bot without a Bot Framework identity (default: authenticated,
+                          as in Azure: signed activities, bot tokens on every reply)
   -h, --help              this text
 `;
 
@@ -49,6 +55,8 @@ export interface SandboxOptions {
   simPort: number;
   /** Absolute. */
   dataDir: string;
+  /** The bot runs with its Bot Framework identity and checks every activity (default). */
+  authenticated: boolean;
 }
 
 class UsageError extends Error {}
@@ -72,6 +80,7 @@ export function parseOptions(argv: string[], cwd = process.cwd()): SandboxOption
         'playground-port': { type: 'string' },
         'sim-port': { type: 'string' },
         'data-dir': { type: 'string' },
+        unauthenticated: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -90,6 +99,7 @@ export function parseOptions(argv: string[], cwd = process.cwd()): SandboxOption
     playgroundPort: port('playground-port', values['playground-port'], DEFAULTS.playgroundPort),
     simPort: port('sim-port', values['sim-port'], DEFAULTS.simPort),
     dataDir: resolve(cwd, values['data-dir'] ?? DEFAULTS.dataDir),
+    authenticated: !values.unauthenticated,
   };
   const ports = [options.port, options.playgroundPort, options.simPort];
   if (new Set(ports).size !== ports.length) throw new UsageError(`--port, --playground-port and --sim-port must differ; got ${ports.join(', ')}`);
@@ -257,6 +267,7 @@ export class Sandbox {
   private readonly children: Array<{ name: string; child: ChildProcess }> = [];
   private readonly tails: FileTail[] = [];
   private sim?: Simulator;
+  private relay?: HttpServer;
   private stopping?: Promise<void>;
 
   constructor(readonly options: SandboxOptions) {
@@ -289,10 +300,50 @@ export class Sandbox {
         await exited(child);
         clearTimeout(timer);
       }
+      const relay = this.relay;
+      if (relay) await new Promise<void>((done) => relay.close(() => done()));
       await this.sim?.stop();
       for (const t of this.tails) t.stop();
     })();
     return this.stopping;
+  }
+
+  /**
+   * A loopback relay in front of the bot for the Playground: each activity goes on with a channel
+   * token signed by the simulator's Bot Framework (`aud` the bot id, `serviceurl` the activity's).
+   */
+  private async startSigningRelay(sim: Simulator, botPort: number): Promise<string> {
+    const relay = createHttpServer((req, res) => {
+      void (async () => {
+        const chunks: Buffer[] = [];
+        for await (const c of req) chunks.push(c as Buffer);
+        const body = Buffer.concat(chunks);
+        const headers: Record<string, string> = { 'content-type': req.headers['content-type'] ?? 'application/json' };
+        try {
+          const serviceUrl = (JSON.parse(body.toString('utf8')) as { serviceUrl?: unknown }).serviceUrl;
+          if (typeof serviceUrl === 'string') headers.authorization = `Bearer ${channelToken(sim, { audience: SIM_BOT_APP_ID, serviceUrl })}`;
+        } catch {
+          // Not an activity: forwarded unsigned, and the bot refuses it.
+        }
+        try {
+          const upstream = await fetch(`http://127.0.0.1:${botPort}${req.url ?? '/api/messages'}`, {
+            method: req.method, headers, body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
+          });
+          res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
+          res.end(Buffer.from(await upstream.arrayBuffer()));
+        } catch (err) {
+          sandboxSays(`relay could not reach the bot: ${(err as Error).message}`);
+          res.writeHead(502);
+          res.end();
+        }
+      })();
+    });
+    await new Promise<void>((done, fail) => {
+      relay.once('error', fail);
+      relay.listen(0, '127.0.0.1', () => done());
+    });
+    this.relay = relay;
+    return `http://127.0.0.1:${(relay.address() as AddressInfo).port}/api/messages`;
   }
 
   /** Kills every child at once (second Ctrl-C, or this process is exiting). */
@@ -339,6 +390,9 @@ export class Sandbox {
     const sim = await startSimulator({ scenario, port: options.simPort });
     this.sim = sim;
     this.simulatorUrl = sim.baseUrl;
+    // Authenticated (default): the bot has the simulator's SingleTenant bot identity, and the
+    // connector refuses its replies without a Bot Framework token, as Teams does.
+    if (options.authenticated) connectorOf(sim).requireBotAuth(true);
     this.checkpoint();
 
     const botBase = `http://localhost:${options.port}`;
@@ -354,6 +408,7 @@ export class Sandbox {
       PORT: String(options.port),
       PUBLIC_BASE_URL: botBase,
       DATA_DIR: options.dataDir,
+      ...(options.authenticated ? botIdentityEnv(sim.baseUrl) : { BOT_ID: '', ALLOW_UNAUTHENTICATED: 'true' }),
     }), formatBotLine);
     // A fresh data dir means creating the embedded database and running migrations first.
     await this.waitForHttp('bot', `http://127.0.0.1:${options.port}/readyz`, bot, 90_000);
@@ -365,9 +420,12 @@ export class Sandbox {
     writeFileSync(configFile, `# Written by npm run sandbox from scenario "${scenario.name}" at every start.\n${JSON.stringify(teams.config, null, 2)}\n`);
     let announce: (port: number) => void = () => undefined;
     const announced = new Promise<number>((done) => { announce = done; });
+    // The Playground posts activities unsigned (it plays Teams' client, not the Bot Framework): in
+    // authenticated mode it posts to a relay that adds the channel token the Bot Framework would.
+    const appEndpoint = options.authenticated ? await this.startSigningRelay(sim, options.port) : this.botUrl;
     const playground = this.spawnChild('playground', [
       PLAYGROUND_CLI,
-      '--app-endpoint', this.botUrl,
+      '--app-endpoint', appEndpoint,
       '--channel-id', 'msteams',
       '--port', String(options.playgroundPort),
       '--disable-telemetry',
@@ -454,6 +512,9 @@ function printReady(s: Sandbox, scenario: Scenario, teams: { user: string; tenan
   const rows: Array<[string, string]> = [
     ['Open the Playground', s.playgroundUrl],
     ['Bot', s.botUrl],
+    ['Channel', s.options.authenticated
+      ? `authenticated: bot ${SIM_BOT_APP_ID} (SingleTenant); the Playground's activities are signed on their way in`
+      : 'unauthenticated (--unauthenticated)'],
     ['Simulator', `${s.simulatorUrl}  (CA: ${shortPath(caCertPath)})`],
     ['Scenario', `${scenario.name}: ${scenario.description.length > 100 ? `${scenario.description.slice(0, 97)}...` : scenario.description}`],
     ['Teams user', `${teams.user}, tenant ${teams.tenant}`],

@@ -51,7 +51,10 @@ const EnvSchema = z.object({
   BOT_ID: z.preprocess((v) => (v === undefined ? '' : v), z.string().trim().refine((v) => v === '' || GUID.test(v), 'expected the bot\'s Microsoft app id (a GUID), or empty for an unauthenticated local bot')),
   BOT_PASSWORD: z.preprocess(emptyToUndefined, z.string().optional()),
   BOT_TENANT_ID: z.preprocess(emptyToUndefined, z.string().trim().regex(GUID, 'expected a tenant id (GUID)').optional()),
-  BOT_TYPE: z.preprocess(emptyToUndefined, z.enum(BOT_TYPES, { error: `expected one of ${BOT_TYPES.join(', ')}` }).default('MultiTenant')),
+  // Azure no longer creates multi-tenant bots (since 31 July 2025): SingleTenant is the default.
+  BOT_TYPE: z.preprocess(emptyToUndefined, z.enum(BOT_TYPES, { error: `expected one of ${BOT_TYPES.join(', ')}` }).default('SingleTenant')),
+  BOT_LOGIN_URL: z.preprocess(emptyToUndefined, httpsUrl('the Entra ID authority the bot gets Bot Framework tokens from, e.g. https://login.microsoftonline.com/<tenant>').optional()),
+  BOT_OPENID_METADATA_URL: z.preprocess(emptyToUndefined, httpsUrl('OpenID metadata of the keys that sign activities sent to the bot').optional()),
   PORT: z.preprocess(emptyToUndefined, z.string().trim().regex(/^\d{1,5}$/, 'expected a port number 0-65535').transform(Number).refine((n) => n <= 65535, 'expected a port number 0-65535').default(3978)),
   PUBLIC_BASE_URL: z.preprocess(emptyToUndefined, httpUrl('the address Teams and browsers reach this bot at').optional()),
   DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('.data')),
@@ -89,6 +92,10 @@ export interface AppConfig {
     readonly password?: string;
     readonly tenantId?: string;
     readonly type: BotType;
+    /** botbuilder's ToChannelFromBotLoginUrl; unset: its default for the bot type. */
+    readonly loginUrl?: string;
+    /** botbuilder's ToBotFromChannelOpenIdMetadataUrl; unset: login.botframework.com's. */
+    readonly openIdMetadataUrl?: string;
   };
   readonly server: {
     readonly port: number;
@@ -138,7 +145,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const has = (key: string): boolean => (normalized[key] ?? '').trim() !== '';
   const flag = (key: string): boolean => ['true', '1'].includes((normalized[key] ?? '').trim());
   const production = normalized.NODE_ENV === 'production';
-  const botType = (normalized.BOT_TYPE ?? '').trim() || 'MultiTenant';
+  const botType = (normalized.BOT_TYPE ?? '').trim() || 'SingleTenant';
   const embeddedAllowed = flag('ALLOW_EMBEDDED_STORES');
   const unauthenticated = flag('ALLOW_UNAUTHENTICATED');
   if (production && !has('BOT_ID')) problems.push('BOT_ID: required in production (an empty BOT_ID runs the bot without authentication)');
@@ -147,7 +154,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   if (unauthenticated && has('WEBSITE_SITE_NAME')) problems.push('ALLOW_UNAUTHENTICATED: refused on Azure App Service (WEBSITE_SITE_NAME is set)');
   if (production && !has('PUBLIC_BASE_URL')) problems.push('PUBLIC_BASE_URL: required in production (the https address Teams and browsers reach the bot at)');
   if (has('BOT_ID') && botType !== 'UserAssignedMSI' && !has('BOT_PASSWORD')) problems.push(`BOT_PASSWORD: required when BOT_ID is set and BOT_TYPE is ${botType} (or set SECRET_BOT_PASSWORD in env/.env.<name>.user)`);
-  if ((botType === 'SingleTenant' || botType === 'UserAssignedMSI') && !has('BOT_TENANT_ID')) problems.push(`BOT_TENANT_ID: required when BOT_TYPE is ${botType}`);
+  if ((botType === 'UserAssignedMSI' || (botType === 'SingleTenant' && has('BOT_ID'))) && !has('BOT_TENANT_ID')) problems.push(`BOT_TENANT_ID: required when BOT_TYPE is ${botType}`);
   if (has('KEY_VAULT_URL') && botType !== 'UserAssignedMSI' && !has('BOT_TENANT_ID')) problems.push('BOT_TENANT_ID: required with KEY_VAULT_URL (the bot signs in to Key Vault in this tenant)');
   if (has('KEY_VAULT_URL') && !has('BOT_ID')) problems.push('BOT_ID: required with KEY_VAULT_URL (Key Vault is reached with the bot\'s identity)');
   if (production && !has('DATABASE_URL') && !embeddedAllowed) problems.push('DATABASE_URL: required in production (the embedded database is for local runs; set ALLOW_EMBEDDED_STORES=true to use it anyway)');
@@ -164,7 +171,10 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const dataDir = resolve(e.DATA_DIR);
   const config: AppConfig = {
     env: e.NODE_ENV,
-    bot: { id: e.BOT_ID, authenticated: e.BOT_ID !== '', password: e.BOT_PASSWORD, tenantId: e.BOT_TENANT_ID, type: e.BOT_TYPE },
+    bot: {
+      id: e.BOT_ID, authenticated: e.BOT_ID !== '', password: e.BOT_PASSWORD, tenantId: e.BOT_TENANT_ID, type: e.BOT_TYPE,
+      loginUrl: e.BOT_LOGIN_URL, openIdMetadataUrl: e.BOT_OPENID_METADATA_URL,
+    },
     server: {
       port: e.PORT,
       host: e.BOT_ID === '' ? '127.0.0.1' : '0.0.0.0',

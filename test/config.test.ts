@@ -48,8 +48,13 @@ describe('loadConfig', () => {
     assert.equal(c.microsoft.graphBaseUrl, 'https://graph.example.test');
   });
 
+  it('defaults BOT_TYPE to SingleTenant (no new multi-tenant bots since 31 July 2025), needing BOT_TENANT_ID only with BOT_ID', () => {
+    assert.equal(loadConfig({}).bot.type, 'SingleTenant');
+    assert.throws(() => loadConfig({ BOT_ID: GOOD_ID, BOT_PASSWORD: 'pw' }), /BOT_TENANT_ID: required when BOT_TYPE is SingleTenant/);
+  });
+
   it('accepts the Toolkit secret name SECRET_BOT_PASSWORD', () => {
-    assert.equal(loadConfig({ BOT_ID: GOOD_ID, SECRET_BOT_PASSWORD: 'pw' }).bot.password, 'pw');
+    assert.equal(loadConfig({ BOT_ID: GOOD_ID, BOT_TENANT_ID: GOOD_ID, SECRET_BOT_PASSWORD: 'pw' }).bot.password, 'pw');
   });
 
   const cases: Array<[string, Record<string, string>, RegExp]> = [

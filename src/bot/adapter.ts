@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ConfidentialClientApplication } from '@azure/msal-node';
 import {
   ActivityTypes,
   CloudAdapter,
@@ -37,14 +38,18 @@ export class BotAdapter extends CloudAdapter {
  * production) incoming requests are not authenticated and replies carry no token.
  */
 export function createAdapter(config: AppConfig, logger: Logger): BotAdapter {
-  const credentials = new ConfigurationServiceClientCredentialFactory({
-    MicrosoftAppId: config.bot.id,
-    MicrosoftAppPassword: config.bot.password,
-    MicrosoftAppType: config.bot.type,
-    MicrosoftAppTenantId: config.bot.tenantId,
-  });
+  const custom = config.bot.loginUrl !== undefined || config.bot.openIdMetadataUrl !== undefined;
+  const credentials = custom && config.bot.id && config.bot.password
+    ? customAuthorityCredentials(config.bot.id, config.bot.password, botLoginUrl(config))
+    : new ConfigurationServiceClientCredentialFactory({
+      MicrosoftAppId: config.bot.id,
+      MicrosoftAppPassword: config.bot.password,
+      // botbuilder insists on an app id for SingleTenant; a local bot without one has no type.
+      MicrosoftAppType: config.bot.id ? config.bot.type : undefined,
+      MicrosoftAppTenantId: config.bot.tenantId,
+    });
   const auth = new ConfigurationBotFrameworkAuthentication(
-    { MicrosoftAppId: config.bot.id, MicrosoftAppTenantId: config.bot.tenantId },
+    { MicrosoftAppId: config.bot.id, MicrosoftAppTenantId: config.bot.tenantId, ...(custom ? customEndpoints(config) : {}) },
     credentials,
   );
   const adapter = new BotAdapter(auth);
@@ -65,4 +70,58 @@ export function createAdapter(config: AppConfig, logger: Logger): BotAdapter {
     }
   };
   return adapter;
+}
+
+// ---- Bot Framework endpoints elsewhere than Microsoft's public cloud (the local simulator) ----
+
+type CredentialsFactory = NonNullable<ConstructorParameters<typeof ConfigurationBotFrameworkAuthentication>[1]>;
+type ServiceCredentials = Awaited<ReturnType<CredentialsFactory['createCredentials']>>;
+
+const BOT_FRAMEWORK = 'https://api.botframework.com';
+
+/** botbuilder's own default login URL for the bot type, unless BOT_LOGIN_URL says otherwise. */
+function botLoginUrl(config: AppConfig): string {
+  const tenant = config.bot.type === 'MultiTenant' ? 'botframework.com' : config.bot.tenantId ?? 'botframework.com';
+  return config.bot.loginUrl ?? `https://login.microsoftonline.com/${tenant}`;
+}
+
+/** Once one endpoint is set botbuilder takes all of them from the options: the public-cloud values for the rest. */
+function customEndpoints(config: AppConfig): Record<string, string | boolean> {
+  const openId = config.bot.openIdMetadataUrl ?? 'https://login.botframework.com/v1/.well-known/openidconfiguration';
+  return {
+    ToChannelFromBotLoginUrl: botLoginUrl(config),
+    ToChannelFromBotOAuthScope: BOT_FRAMEWORK,
+    ToBotFromChannelTokenIssuer: BOT_FRAMEWORK,
+    ToBotFromChannelOpenIdMetadataUrl: openId,
+    ToBotFromEmulatorOpenIdMetadataUrl: openId,
+    OAuthUrl: BOT_FRAMEWORK,
+    CallerId: 'urn:botframework:azure',
+    ValidateAuthority: false,
+  };
+}
+
+/**
+ * Bot Framework tokens from a non-Microsoft authority. botbuilder's own credentials build an msal
+ * client without `knownAuthorities`, whose instance discovery would ask login.microsoftonline.com
+ * about the host; this one names the host.
+ */
+function customAuthorityCredentials(appId: string, secret: string, authority: string): CredentialsFactory {
+  const msal = new ConfidentialClientApplication({ auth: { clientId: appId, clientSecret: secret, authority, knownAuthorities: [new URL(authority).host] } });
+  const credentials = (audience: string | undefined): ServiceCredentials => ({
+    async signRequest(webResource) {
+      const scope = `${(audience ?? BOT_FRAMEWORK).replace(/\/+$/, '')}/.default`;
+      const result = await msal.acquireTokenByClientCredential({ scopes: [scope] });
+      if (!result) throw new Error('no Bot Framework token from the authority');
+      webResource.headers.set('authorization', `Bearer ${result.accessToken}`);
+      return webResource;
+    },
+  });
+  return {
+    isValidAppId: async (id: string) => id === appId,
+    isAuthenticationDisabled: async () => false,
+    createCredentials: async (id: string, audience: string | undefined) => {
+      if (id !== appId) throw new Error('Invalid appId.');
+      return credentials(audience);
+    },
+  };
 }

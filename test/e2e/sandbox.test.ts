@@ -3,7 +3,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { ROOT } from '../helpers/bot-process';
+import { BotClient } from '../harness/bot-client';
+import { PARTNER_TENANT_ID, SIM_BOT_APP_ID } from '../simulator/scenarios/ids';
 import { formatViolations, violations } from '../harness/network-guard';
 import { PlaygroundSession, RESULTS_DIR, skipWithoutChromium } from './playground';
 import { commandOf, isRunning, sandboxArgs, startSandboxProcess, type SandboxRun } from './sandbox-process';
@@ -135,6 +138,26 @@ describe('npm run sandbox (processes)', function () {
     } finally {
       run?.kill();
       await saveOutput('sandbox-sigterm-output', run);
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs the bot authenticated by default: unsigned activities get 401, signed ones are answered with bot-token replies', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'sandbox-auth-'));
+    let run: SandboxRun | undefined;
+    try {
+      run = await startSandboxProcess(await sandboxArgs(dataDir));
+      assert.match(run.output(), /Channel:\s+authenticated/);
+      const conversation = { tenantId: PARTNER_TENANT_ID, user: { name: 'Probe', aadObjectId: randomUUID() } };
+      const unsigned = new BotClient({ endpoint: run.botUrl, simulatorUrl: run.simulatorUrl, conversation });
+      assert.equal((await unsigned.say('help', { quietMs: 100 })).status, 401);
+      const signed = new BotClient({ endpoint: run.botUrl, simulatorUrl: run.simulatorUrl, conversation, signFor: SIM_BOT_APP_ID });
+      const turn = await signed.say('help', { count: 1 });
+      assert.equal(turn.status, 200);
+      assert.equal(turn.activities[0]?.auth.verified, true, 'the reply carried no valid bot token');
+    } finally {
+      run?.kill();
+      await saveOutput('sandbox-auth-output', run);
       await rm(dataDir, { recursive: true, force: true });
     }
   });

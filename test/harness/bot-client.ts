@@ -28,8 +28,13 @@ export interface BotClientOptions {
   simulatorUrl: string;
   /** Who talks to the bot, where (tenant required; personal chat by default). */
   conversation: Omit<TeamsConversationOptions, 'serviceUrl'> & { serviceUrl?: string };
-  /** Headers for each POST to the bot (an Authorization header when the bot checks tokens). */
+  /** Headers for each POST to the bot (these win over `signFor`). */
   headers?: Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>);
+  /**
+   * An authenticated bot's app id: every activity is sent with a channel token the simulator's Bot
+   * Framework signs for it (`aud` this id, `serviceurl` the activity's serviceUrl), as Teams does.
+   */
+  signFor?: string;
   /** Defaults for {@link ExpectOptions}. */
   quietMs?: number;
   timeoutMs?: number;
@@ -130,9 +135,12 @@ export class BotClient {
     const deadline = Date.now() + timeoutMs;
     const before = await this.fetchTranscript(conversationId, 0, 0);
     const extra = typeof this.options.headers === 'function' ? await this.options.headers() : this.options.headers ?? {};
+    const signed: Record<string, string> = this.options.signFor
+      ? { authorization: `Bearer ${await channelToken(this.options.simulatorUrl, { audience: this.options.signFor, serviceUrl: activity.serviceUrl })}` }
+      : {};
     const res = await fetch(this.options.endpoint, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...extra },
+      headers: { 'content-type': 'application/json', ...signed, ...extra },
       body: JSON.stringify(activity),
       signal: AbortSignal.timeout(timeoutMs),
     });
@@ -220,6 +228,27 @@ export class BotClient {
     if (!res.ok) throw new Error(`BotClient: transcript of ${conversationId}: ${res.status} ${await res.text()}`);
     return (await res.json()) as TranscriptWire;
   }
+}
+
+/** A Bot Framework channel token from a simulator (in this process or another), for a bot's `/api/messages`. */
+export async function channelToken(simulatorUrl: string, options: { audience: string; serviceUrl: string; lifetimeSeconds?: number }): Promise<string> {
+  const res = await fetch(`${simulatorUrl}/_sim/botframework/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(options),
+  });
+  if (!res.ok) throw new Error(`channelToken: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { token: string }).token;
+}
+
+/** Makes the simulated connector refuse calls without a valid bot token (or accept them again). */
+export async function requireBotAuth(simulatorUrl: string, required: boolean): Promise<void> {
+  const res = await fetch(`${simulatorUrl}/_sim/connector/auth`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ required }),
+  });
+  if (!res.ok) throw new Error(`requireBotAuth: ${res.status} ${await res.text()}`);
 }
 
 /** Changes the simulated connector's rate limits (e.g. `{enabled: false}`) of a simulator in another process. */

@@ -7,7 +7,9 @@ import { createLogger } from '../../src/logger';
 import type { Db } from '../../src/store/db';
 import type { Mail } from '../../src/microsoft/mailer';
 import type { TeamsConversationOptions } from '../harness/activities';
-import { BotClient, type BotTurn } from '../harness/bot-client';
+import { BotClient, requireBotAuth, type BotTurn } from '../harness/bot-client';
+import { SIM_BOT_APP_ID } from '../simulator/scenarios/ids';
+import { botIdentityEnv } from '../simulator/services/bot-framework';
 import { connectorOf, type TranscriptEntry } from '../simulator/services/connector';
 import { startSimulator, type Simulator } from '../simulator/server';
 
@@ -15,24 +17,39 @@ type Card = Record<string, unknown>;
 
 /** The bot running in this process on a real port, on its own embedded database, with the simulator as Teams. */
 export class BotUnderTest {
-  private constructor(readonly sim: Simulator, readonly app: App, readonly url: string, readonly dataDir: string) {}
+  private constructor(readonly sim: Simulator, readonly app: App, readonly url: string, readonly dataDir: string, readonly botId: string) {}
 
   /**
    * `teamsLimits: false` switches the connector's Teams rate limits off: the step tables send
    * dozens of cards a minute into one chat, which real Teams (and the simulator) would slow down.
    */
-  static async start(options: { sim?: Simulator; teamsLimits?: boolean; db?: Db } = {}): Promise<BotUnderTest> {
+  /**
+   * `authenticated: true` runs the bot as in Azure: its SingleTenant identity in the simulator's
+   * operator tenant, botbuilder's endpoints pointed at the simulator, every activity signed, and a
+   * connector that refuses replies without a bot token. Otherwise the bot runs unauthenticated.
+   */
+  static async start(options: { sim?: Simulator; teamsLimits?: boolean; authenticated?: boolean; db?: Db } = {}): Promise<BotUnderTest> {
     const sim = options.sim ?? (await startSimulator());
     if (options.teamsLimits === false) connectorOf(sim).setLimits({ enabled: false });
     const dataDir = await mkdtemp(join(tmpdir(), 'bot-under-test-'));
     const { logger, redactor } = createLogger({ level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent' });
-    const app = await createApp(loadConfig({ DATA_DIR: dataDir, PUBLIC_BASE_URL: 'http://localhost:3978', ALLOW_UNAUTHENTICATED: 'true' }), logger, redactor, { db: options.db });
+    const env: Record<string, string> = { DATA_DIR: dataDir, PUBLIC_BASE_URL: 'http://localhost:3978' };
+    if (options.authenticated) {
+      Object.assign(env, botIdentityEnv(sim.baseUrl));
+      await requireBotAuth(sim.baseUrl, true);
+    } else {
+      env.ALLOW_UNAUTHENTICATED = 'true';
+    }
+    const app = await createApp(loadConfig(env), logger, redactor, { db: options.db });
     const url = await app.start(0);
-    return new BotUnderTest(sim, app, url, dataDir);
+    return new BotUnderTest(sim, app, url, dataDir, options.authenticated ? SIM_BOT_APP_ID : '');
   }
 
   chat(conversation: Omit<TeamsConversationOptions, 'serviceUrl'>): Chat {
-    return new Chat(new BotClient({ endpoint: `${this.url}/api/messages`, simulatorUrl: this.sim.baseUrl, conversation, quietMs: 120 }));
+    return new Chat(new BotClient({
+      endpoint: `${this.url}/api/messages`, simulatorUrl: this.sim.baseUrl, conversation, quietMs: 120,
+      ...(this.botId ? { signFor: this.botId } : {}),
+    }));
   }
 
   /** Mails the bot "sent" (local runs write them to DATA_DIR/outbox), oldest first. */

@@ -55,12 +55,12 @@ describe('Entra ID simulator', () => {
   }
 
   /** Signs in through the form and redeems the code over plain HTTP. */
-  async function signInAndRedeem(opts: { upn: string; password?: string; mfa?: boolean; scope: string; clientId?: string; redirectUri?: string; secret?: string; tenant?: string }): Promise<TokenReply> {
+  async function signInAndRedeem(opts: { upn: string; password?: string; mfa?: boolean; registerMfa?: boolean; scope: string; clientId?: string; redirectUri?: string; secret?: string; tenant?: string }): Promise<TokenReply> {
     const { verifier, challenge } = await pkce();
     const clientId = opts.clientId ?? CONNECTOR.appId;
     const redirectUri = opts.redirectUri ?? CONNECTOR.redirectUri;
     const tenant = opts.tenant ?? PARTNER;
-    const code = await signInWithoutBrowser({ sim, tenant, clientId, redirectUri, codeChallenge: challenge, scope: opts.scope, upn: opts.upn, password: opts.password, mfa: opts.mfa });
+    const code = await signInWithoutBrowser({ sim, tenant, clientId, redirectUri, codeChallenge: challenge, scope: opts.scope, upn: opts.upn, password: opts.password, mfa: opts.mfa, registerMfa: opts.registerMfa });
     return token(tenant, {
       grant_type: 'authorization_code', client_id: clientId, code, redirect_uri: redirectUri, code_verifier: verifier, scope: opts.scope,
       ...(clientId === CONNECTOR.appId ? { client_secret: opts.secret ?? CONNECTOR.secret } : {}),
@@ -156,17 +156,23 @@ describe('Entra ID simulator', () => {
 
       const claims = decodeJwt(first.accessToken);
       assert.equal(claims.aud, 'https://api.partnercenter.microsoft.com');
-      assert.equal(claims.iss, `${sim.baseUrl}/${PARTNER}/v2.0`);
+      assert.equal(claims.iss, `https://sts.windows.net/${PARTNER}/`);
+      assert.equal(claims.ver, '1.0');
       assert.equal(claims.tid, PARTNER);
       assert.equal(claims.oid, ADMIN.id);
       assert.equal(claims.upn, ADMIN.upn);
+      assert.equal(claims.unique_name, ADMIN.upn);
+      assert.equal(claims.azp, undefined, 'azp is a v2.0 claim; v1.0 tokens carry appid');
       assert.equal(claims.appid, CONNECTOR.appId);
       assert.equal(claims.scp, 'user_impersonation');
       assert.deepEqual(claims.amr, ['pwd', 'mfa']);
       assert.equal(first.account?.homeAccountId, `${ADMIN.id}.${PARTNER}`);
       assert.equal(first.account?.username, ADMIN.upn);
       assert.equal(first.account?.tenantId, PARTNER);
-      assert.equal(decodeJwt(first.idToken).aud, CONNECTOR.appId);
+      const idClaims = decodeJwt(first.idToken);
+      assert.equal(idClaims.aud, CONNECTOR.appId);
+      assert.equal(idClaims.ver, '2.0');
+      assert.equal(idClaims.amr, undefined, 'a v2.0 ID token has no amr: MFA is read from the access token');
 
       assert.notEqual(refreshed.accessToken, first.accessToken);
       assert.deepEqual(decodeJwt(refreshed.accessToken).amr, ['pwd', 'mfa']);
@@ -227,7 +233,6 @@ describe('Entra ID simulator', () => {
       ['wrong password', { upn: ADMIN.upn, password: 'nope', mfa: true }, 'page', 50126],
       ['disabled account', { upn: 'disabled@contosopartner.onmicrosoft.com' }, 'page', 50057],
       ['account from another tenant', { upn: 'admin@fabrikamcustomer.onmicrosoft.com', mfa: true }, 'page', 50020],
-      ['MFA enforced but not done', { upn: ADMIN.upn, mfa: false }, 'interaction_required', 50076],
     ];
     for (const [what, user, error, code] of cases) {
       it(`${what} → AADSTS${code}`, async () => {
@@ -241,21 +246,36 @@ describe('Entra ID simulator', () => {
       });
     }
 
-    it('sends MFA failures to the client with error, error_description and state', async () => {
-      const res = await fetch(`${sim.baseUrl}/${PARTNER}/oauth2/v2.0/authorize`, {
-        method: 'POST',
-        redirect: 'manual',
-        body: new URLSearchParams({
-          client_id: CONNECTOR.appId, redirect_uri: CONNECTOR.redirectUri, response_type: 'code', scope: PC_SCOPE, state: 'keep-me',
-          code_challenge: 'x'.repeat(43), code_challenge_method: 'S256', upn: ADMIN.upn, password: 'Passw0rd!',
-        }),
-      });
-      assert.equal(res.status, 302);
-      const location = new URL(res.headers.get('location') ?? '');
-      assert.equal(`${location.origin}${location.pathname}`, CONNECTOR.redirectUri);
-      assert.equal(location.searchParams.get('error'), 'interaction_required');
-      assert.match(location.searchParams.get('error_description') ?? '', /^AADSTS50076: .*multi-factor authentication/);
+    it('asks for the second factor on the sign-in page, never as an error on the redirect URI', async () => {
+      const fields = {
+        client_id: CONNECTOR.appId, redirect_uri: CONNECTOR.redirectUri, response_type: 'code', scope: PC_SCOPE, state: 'keep-me',
+        code_challenge: 'x'.repeat(43), code_challenge_method: 'S256', upn: ADMIN.upn, password: 'Passw0rd!',
+      };
+      const url = `${sim.baseUrl}/${PARTNER}/oauth2/v2.0/authorize`;
+      const asked = await fetch(url, { method: 'POST', redirect: 'manual', body: new URLSearchParams(fields) });
+      assert.equal(asked.status, 200);
+      assert.equal(asked.headers.get('location'), null);
+      const html = await asked.text();
+      assert.match(html, /data-step="mfa"/);
+      assert.match(html, /name="mfa"/);
+      const approved = await fetch(url, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ ...fields, mfa: 'on' }) });
+      assert.equal(approved.status, 302);
+      const location = new URL(approved.headers.get('location') ?? '');
+      assert.equal(location.searchParams.get('error'), null);
+      assert.ok(location.searchParams.get('code'));
       assert.equal(location.searchParams.get('state'), 'keep-me');
+
+      await assert.rejects(signInWithoutBrowser({ sim, ...base, upn: ADMIN.upn, mfa: false }),
+        (err: unknown) => err instanceof SignInError && err.error === 'page' && err.step === 'mfa' && err.aadsts === undefined);
+    });
+
+    it('makes a user without a method register one on the page, then signs in with mfa in amr', async () => {
+      sim.scenario.tenants[0]!.users.find((u) => u.userPrincipalName === PLAIN.upn)!.mfaEnforced = true;
+      await assert.rejects(signInWithoutBrowser({ sim, ...base, ...PLAIN, scope: 'openid offline_access User.Read', mfa: true }),
+        (err: unknown) => err instanceof SignInError && err.step === 'mfa-registration');
+      const reply = await signInAndRedeem({ ...PLAIN, scope: 'openid offline_access User.Read', mfa: true, registerMfa: true });
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      assert.deepEqual(decodeJwt(String(reply.body.access_token)).amr, ['pwd', 'mfa']);
     });
 
     it('refuses a redirect URI that is not registered, on the page', async () => {
@@ -421,25 +441,106 @@ describe('Entra ID simulator', () => {
       await assert.rejects(again.app.acquireTokenSilent({ account: again.account, scopes: [PC_SCOPE], forceRefresh: true }), /AADSTS50057/);
     });
 
-    it('asks for MFA (50076) when MFA was enforced after a sign-in without it', async () => {
-      const first = await signInAndRedeem({ upn: PLAIN.upn, password: PLAIN.password, scope: 'openid offline_access User.Read' });
-      assert.equal(first.status, 200, JSON.stringify(first.body));
-      sim.scenario.tenants[0]!.users.find((u) => u.userPrincipalName === PLAIN.upn)!.mfaEnforced = true;
-      const refreshed = await token(PARTNER, {
+    it('asks for MFA at the token endpoint (50076, or 50079 without a method; suberror basic_action) when MFA was enforced after sign-in', async () => {
+      const refresh = (rt: unknown) => token(PARTNER, {
         grant_type: 'refresh_token', client_id: CONNECTOR.appId, client_secret: CONNECTOR.secret,
-        refresh_token: String(first.body.refresh_token), scope: 'openid offline_access User.Read',
+        refresh_token: String(rt), scope: 'openid offline_access User.Read',
       });
-      assert.equal(refreshed.body.error, 'invalid_grant');
-      assert.equal(refreshed.body.suberror, 'basic_action');
-      assert.equal(aadsts(refreshed), 50076);
+      const users = sim.scenario.tenants[0]!.users;
+      const plain = await signInAndRedeem({ upn: PLAIN.upn, password: PLAIN.password, scope: 'openid offline_access User.Read' });
+      assert.equal(plain.status, 200, JSON.stringify(plain.body));
+      users.find((u) => u.userPrincipalName === PLAIN.upn)!.mfaEnforced = true;
+      const enroll = await refresh(plain.body.refresh_token);
+      assert.equal(enroll.body.error, 'invalid_grant');
+      assert.equal(enroll.body.suberror, 'basic_action');
+      assert.equal(aadsts(enroll), 50079);
+
+      const admin = users.find((u) => u.id === ADMIN.id)!;
+      admin.mfaEnforced = false;
+      const noMfa = await signInAndRedeem({ upn: ADMIN.upn, scope: 'openid offline_access User.Read' });
+      assert.deepEqual(decodeJwt(String(noMfa.body.access_token)).amr, ['pwd']);
+      admin.mfaEnforced = true;
+      const challenge = await refresh(noMfa.body.refresh_token);
+      assert.equal(challenge.body.suberror, 'basic_action');
+      assert.equal(aadsts(challenge), 50076);
     });
 
-    it('rotates: every refresh returns a new refresh token', async () => {
+    it('rotates: every refresh returns a new refresh token, and the old one stays valid', async () => {
       const first = await signInAndRedeem({ upn: ADMIN.upn, mfa: true, scope: `${PC_SCOPE} offline_access` });
-      const second = await token(PARTNER, { grant_type: 'refresh_token', client_id: CONNECTOR.appId, client_secret: CONNECTOR.secret, refresh_token: String(first.body.refresh_token), scope: `${PC_SCOPE} offline_access` });
+      const refresh = (rt: unknown) => token(PARTNER, { grant_type: 'refresh_token', client_id: CONNECTOR.appId, client_secret: CONNECTOR.secret, refresh_token: String(rt), scope: `${PC_SCOPE} offline_access` });
+      const second = await refresh(first.body.refresh_token);
       assert.equal(second.status, 200);
       assert.equal(typeof second.body.refresh_token, 'string');
       assert.notEqual(second.body.refresh_token, first.body.refresh_token);
+      const again = await refresh(first.body.refresh_token);
+      assert.equal(again.status, 200, 'a redeemed refresh token stays valid until it expires or is revoked');
+    });
+
+    it('acquireTokenSilent keeps working across rotation: msal stores the newest refresh token', async () => {
+      const { app, account } = await signedInApp();
+      const rt = (): string => {
+        const cache = JSON.parse(app.getTokenCache().serialize()) as { RefreshToken: Record<string, { secret: string }> };
+        return Object.values(cache.RefreshToken)[0]!.secret;
+      };
+      const before = rt();
+      const one = await app.acquireTokenSilent({ account, scopes: [PC_SCOPE], forceRefresh: true });
+      const middle = rt();
+      assert.notEqual(middle, before);
+      sim.advanceClock(60 * DAY);
+      const two = await app.acquireTokenSilent({ account, scopes: [PC_SCOPE], forceRefresh: true });
+      assert.notEqual(rt(), middle);
+      assert.deepEqual(decodeJwt(two.accessToken).amr, ['pwd', 'mfa']);
+      assert.notEqual(one.accessToken, two.accessToken);
+    });
+
+    it('gives access tokens a random 60–90 minute lifetime (expires_in matches exp)', async () => {
+      const lifetimes = new Set<number>();
+      for (let i = 0; i < 12; i++) {
+        const reply = await token(PARTNER, { grant_type: 'client_credentials', client_id: CONNECTOR.appId, client_secret: CONNECTOR.secret, scope: GRAPH_DEFAULT });
+        const expiresIn = Number(reply.body.expires_in);
+        assert.ok(expiresIn >= 3600 && expiresIn <= 5400, `expires_in ${expiresIn}`);
+        const claims = decodeJwt(String(reply.body.access_token));
+        assert.equal(claims.exp! - claims.iat!, expiresIn);
+        assert.equal(claims.ver, '1.0');
+        assert.equal(claims.iss, `https://sts.windows.net/${PARTNER}/`);
+        lifetimes.add(expiresIn);
+      }
+      assert.ok(lifetimes.size > 1, 'every token had the same lifetime');
+    });
+
+    it('survives a password reset for a confidential client; a public client\'s token dies (50173)', async () => {
+      const users = sim.scenario.tenants[0]!.users;
+      const admin = users.find((u) => u.id === ADMIN.id)!;
+      const confidential = await signedInApp();
+      const publicApp = sim.scenario.tenants[0]!.applications.find((a) => a.appId === PUBLIC_APP.appId)!;
+      publicApp.grantedScopes = ['User.Read'];
+      const pub = await signInAndRedeem({ clientId: PUBLIC_APP.appId, redirectUri: PUBLIC_APP.redirectUri, upn: ADMIN.upn, mfa: true, scope: 'openid offline_access User.Read' });
+      assert.equal(pub.status, 200, JSON.stringify(pub.body));
+      admin.passwordChangedAt = new Date(sim.now() + 1000).toISOString();
+      sim.advanceClock(2000);
+      await confidential.app.acquireTokenSilent({ account: confidential.account, scopes: [PC_SCOPE], forceRefresh: true });
+      const publicRefresh = await token(PARTNER, { grant_type: 'refresh_token', client_id: PUBLIC_APP.appId, refresh_token: String(pub.body.refresh_token), scope: 'openid offline_access User.Read' });
+      assert.equal(aadsts(publicRefresh), 50173);
+    });
+
+    it('dies with the device (700003) and with a sign-in frequency policy (70043)', async () => {
+      const tenant = sim.scenario.tenants[0]!;
+      const admin = tenant.users.find((u) => u.id === ADMIN.id)!;
+      const a = await signedInApp();
+      admin.deviceDeletedAt = new Date(sim.now() + 1000).toISOString();
+      sim.advanceClock(2000);
+      await assert.rejects(a.app.acquireTokenSilent({ account: a.account, scopes: [PC_SCOPE], forceRefresh: true }), /AADSTS700003/);
+      delete admin.deviceDeletedAt;
+
+      tenant.conditionalAccessPolicies.push({
+        id: 'e0000000-0000-4000-8000-0000000000f1', displayName: 'Admins sign in every 12 hours', state: 'enabled',
+        requiresMfa: true, excludesServiceProviderUsers: false, signInFrequency: { value: 12, type: 'hours' },
+      });
+      const b = await signedInApp();
+      sim.advanceClock(11 * 3_600_000);
+      await b.app.acquireTokenSilent({ account: b.account, scopes: [PC_SCOPE], forceRefresh: true });
+      sim.advanceClock(2 * 3_600_000);
+      await assert.rejects(b.app.acquireTokenSilent({ account: b.account, scopes: [PC_SCOPE], forceRefresh: true }), /AADSTS70043/);
     });
   });
 
@@ -477,6 +578,37 @@ describe('Entra ID simulator', () => {
       assert.equal(params.get('state'), 'consent-1');
       const reply = await token(PARTNER, { grant_type: 'client_credentials', client_id: CONNECTOR.appId, client_secret: CONNECTOR.secret, scope: GRAPH_DEFAULT });
       assert.deepEqual(decodeJwt(String(reply.body.access_token)).roles, ['Directory.ReadWrite.All', 'Group.ReadWrite.All', 'RoleManagement.ReadWrite.Directory', 'User.ReadWrite.All']);
+    });
+
+    it('puts admin_consent=True on error redirects too, next to error and error_description', async () => {
+      const refused = await fetch(`${sim.baseUrl}/${PARTNER}/adminconsent`, {
+        method: 'POST', redirect: 'manual',
+        body: new URLSearchParams({ client_id: CONNECTOR.appId, redirect_uri: CONNECTOR.redirectUri, state: 's1', upn: ADMIN.upn, password: 'Passw0rd!', mfa: 'on', decision: 'cancel' }),
+      });
+      const declined = new URL(refused.headers.get('location') ?? '').searchParams;
+      assert.equal(declined.get('admin_consent'), 'True');
+      assert.equal(declined.get('error'), 'consent_required');
+      assert.match(declined.get('error_description') ?? '', /^AADSTS65004: /);
+      assert.equal(declined.get('state'), 's1');
+
+      await assert.rejects(
+        adminConsentWithoutBrowser({ sim, tenant: PARTNER, clientId: CONNECTOR.appId, redirectUri: CONNECTOR.redirectUri, upn: PLAIN.upn, password: PLAIN.password }),
+        (err: unknown) => err instanceof SignInError && err.error === 'access_denied' && err.aadsts === 90094,
+      );
+      const notAdmin = await fetch(`${sim.baseUrl}/${PARTNER}/adminconsent`, {
+        method: 'POST', redirect: 'manual',
+        body: new URLSearchParams({ client_id: CONNECTOR.appId, redirect_uri: CONNECTOR.redirectUri, upn: PLAIN.upn, password: PLAIN.password, decision: 'accept' }),
+      });
+      assert.equal(new URL(notAdmin.headers.get('location') ?? '').searchParams.get('admin_consent'), 'True');
+    });
+
+    it('requires scope on the v2.0 admin consent endpoint', async () => {
+      const res = await fetch(`${sim.baseUrl}/${PARTNER}/v2.0/adminconsent?client_id=${CONNECTOR.appId}&redirect_uri=${encodeURIComponent(CONNECTOR.redirectUri)}&state=x`, { redirect: 'manual' });
+      assert.equal(res.status, 302);
+      const params = new URL(res.headers.get('location') ?? '').searchParams;
+      assert.equal(params.get('error'), 'invalid_request');
+      assert.match(params.get('error_description') ?? '', /AADSTS900144: .*'scope'/);
+      assert.equal(params.get('admin_consent'), 'True');
     });
 
     it('shows the admin consent page on GET', async () => {

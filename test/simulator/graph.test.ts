@@ -7,7 +7,7 @@ import {
   ADMIN_AGENTS_GROUP_ID, APP_ID, APP_SECRET_KEY_ID, APP_SECRET_VALUE, APP_SERVICE_PRINCIPAL_ID, CUSTOMER_TENANT_ID,
   GLOBAL_ADMIN_TEMPLATE_ID, GRAPH_APP_ROLES, GRAPH_RESOURCE_APP_ID, HELPDESK_USER_ID, MLT_RELATIONSHIP_ID,
   PARTNER_CENTER_RESOURCE_APP_ID, PARTNER_TENANT_ID, READ_ONLY_GDAP_ROLES, REQUIRED_APP_ROLES, SERVICE_ACCOUNT_ID,
-  SERVICE_ACCOUNT_UPN, STANDARD_GDAP_ROLES,
+  SERVICE_ACCOUNT_UPN, STANDARD_GDAP_ROLES, CUSTOMER_DOMAIN,
 } from './scenarios/ids';
 import { startSimulator, type Simulator } from './server';
 import { graphOutbox, graphService } from './services/graph';
@@ -52,7 +52,7 @@ function graphClient(sim: Simulator, getToken: () => string): Client {
 describe('Graph simulator', function () {
   this.timeout(60_000);
   let sim: Simulator;
-  before(async () => { sim = await startSimulator({ services: [graphService] }); });
+  before(async () => { sim = await startSimulator({ services: [graphService], randomThrottling: false }); });
   after(async () => { await sim.stop(); });
   beforeEach(async () => { await sim.loadScenario('healthy'); });
 
@@ -240,7 +240,10 @@ describe('Graph simulator', function () {
       const duo = await call(sim, `v1.0/reports/authenticationMethods/userRegistrationDetails/${SERVICE_ACCOUNT_ID}`, t);
       assert.equal(duo.body.isMfaRegistered, false);
       const required = await call(sim, `beta/users/${SERVICE_ACCOUNT_ID}/authentication/requirements`, appToken(sim, ['Policy.Read.All']));
-      assert.equal(required.body.perUserMfaState, 'enforced');
+      assert.equal(required.body.perUserMfaState, 'disabled', 'MFA enforced by security defaults or CA is not legacy per-user MFA');
+      sim.scenario.tenants[0]!.users[0]!.perUserMfaState = 'enforced';
+      const perUser = await call(sim, `beta/users/${SERVICE_ACCOUNT_ID}/authentication/requirements`, appToken(sim, ['Policy.Read.All']));
+      assert.equal(perUser.body.perUserMfaState, 'enforced');
       const notInV1 = await call(sim, `v1.0/users/${SERVICE_ACCOUNT_ID}/authentication/requirements`, appToken(sim, ['Policy.Read.All']));
       assert.equal(notInV1.status, 400);
     });
@@ -255,12 +258,12 @@ describe('Graph simulator', function () {
       assert.deepEqual(ca.body.value, []);
     });
 
-    it('organization: verified domains, and partnerTenantType behind the evolvable-enum Prefer header', async () => {
+    it('organization: verified domains, and partnerTenantType as its real value (no Prefer header needed)', async () => {
       const t = appToken(sim);
       const plain = await call(sim, 'v1.0/organization', t);
       const org = plain.body.value?.[0];
       assert.equal(org?.id, PARTNER_TENANT_ID);
-      assert.equal(org?.partnerTenantType, 'unknownFutureValue');
+      assert.equal(org?.partnerTenantType, 'resellerPartnerDelegatedAdmin');
       assert.deepEqual((org?.verifiedDomains as Array<{ name: string; isInitial: boolean }>).map((d) => [d.name, d.isInitial]),
         [['contosopartner.onmicrosoft.com', true], ['contosopartner.com', false]]);
       const preferred = await call(sim, 'v1.0/organization', t, { headers: { Prefer: 'include-unknown-enum-members' } });
@@ -268,8 +271,152 @@ describe('Graph simulator', function () {
     });
   });
 
+  describe('roles, PIM, grants, licences and advanced queries', () => {
+    const ROLE_READ = ['RoleManagement.Read.Directory'];
+    const GA = GLOBAL_ADMIN_TEMPLATE_ID;
+    const ROLE_GROUP = 'a0a0a0a0-3333-4333-8333-0000000000aa';
+
+    /** Helpdesk is Global Administrator through a role-assignable group; the service account only eligible. */
+    function pimTenant(): void {
+      const t = sim.scenario.tenants[0]!;
+      t.groups.push({ id: ROLE_GROUP, displayName: 'Tier0 Admins', isAssignableToRole: true, roles: ['Global Administrator'] });
+      const helpdesk = t.users.find((u) => u.id === HELPDESK_USER_ID)!;
+      helpdesk.groups.push('Tier0 Admins');
+      const svc = t.users.find((u) => u.id === SERVICE_ACCOUNT_ID)!;
+      svc.roles = [];
+      svc.eligibleRoles = ['Global Administrator'];
+    }
+
+    it('lists role assignments, with beta transitiveRoleAssignments expanding role-assignable groups', async () => {
+      pimTenant();
+      const t = appToken(sim, ROLE_READ);
+      const direct = await call(sim, `v1.0/roleManagement/directory/roleAssignments?$filter=roleDefinitionId eq '${GA}'`, t);
+      assert.equal(direct.status, 200, JSON.stringify(direct.body));
+      assert.deepEqual(direct.body.value?.map((a) => a.principalId), [ROLE_GROUP]);
+      assert.equal(direct.body.value?.[0]?.directoryScopeId, '/');
+      const noHeader = await call(sim, `beta/roleManagement/directory/transitiveRoleAssignments?$filter=roleDefinitionId eq '${GA}'`, t);
+      assert.equal(noHeader.status, 400);
+      const transitive = await call(sim, `beta/roleManagement/directory/transitiveRoleAssignments?$filter=roleDefinitionId eq '${GA}'&$count=true`, t,
+        { headers: { ConsistencyLevel: 'eventual' } });
+      assert.deepEqual(transitive.body.value?.map((a) => a.principalId), [HELPDESK_USER_ID]);
+      const notInV1 = await call(sim, 'v1.0/roleManagement/directory/transitiveRoleAssignments', t, { headers: { ConsistencyLevel: 'eventual' } });
+      assert.equal(notInV1.status, 400);
+    });
+
+    it('an eligible, inactive Global Administrator is in roleEligibilitySchedules but not in memberOf or directoryRoles', async () => {
+      pimTenant();
+      const t = appToken(sim, [...ROLE_READ, ...HEALTHY_APP_ROLES]);
+      const eligible = await call(sim, `v1.0/roleManagement/directory/roleEligibilitySchedules?$filter=principalId eq '${SERVICE_ACCOUNT_ID}'`, t);
+      assert.equal(eligible.status, 200, JSON.stringify(eligible.body));
+      assert.deepEqual(eligible.body.value?.map((e) => [e.roleDefinitionId, e.status, e.memberType]), [[GA, 'Provisioned', 'Direct']]);
+      const memberOf = await call(sim, `v1.0/users/${SERVICE_ACCOUNT_ID}/memberOf`, t);
+      assert.ok(!memberOf.body.value?.some((o) => o.roleTemplateId === GA), 'eligible role shows up in memberOf');
+      const members = await call(sim, `v1.0/directoryRoles(roleTemplateId='${GA}')/members`, t);
+      assert.ok(!members.body.value?.some((m) => m.id === SERVICE_ACCOUNT_ID));
+      const viaGroup = await call(sim, `v1.0/users/${HELPDESK_USER_ID}/transitiveMemberOf`, t);
+      assert.ok(viaGroup.body.value?.some((o) => o.roleTemplateId === GA), 'a role-assignable group role is transitive');
+      const cast = await call(sim, `v1.0/users/${HELPDESK_USER_ID}/transitiveMemberOf/microsoft.graph.group`, t);
+      assert.ok(cast.body.value?.length);
+      assert.ok(cast.body.value?.every((g) => g.securityEnabled === true && g.roleTemplateId === undefined));
+      assert.ok(cast.body.value?.some((g) => g.id === ROLE_GROUP && g.isAssignableToRole === true));
+    });
+
+    it('licences: no-premium answers 403 for registration reports and CA, AadPremiumLicenseRequired for PIM, and reads security defaults', async () => {
+      await sim.loadScenario('no-premium');
+      const t = appToken(sim, ['AuditLog.Read.All', 'Policy.Read.All', ...ROLE_READ]);
+      const reports = await call(sim, 'v1.0/reports/authenticationMethods/userRegistrationDetails', t);
+      assert.equal(reports.status, 403);
+      assert.equal(errorCode(reports.body), 'Authentication_RequestFromNonPremiumTenantOrB2CTenant');
+      const ca = await call(sim, 'v1.0/identity/conditionalAccess/policies', t);
+      assert.equal(ca.status, 403);
+      const pim = await call(sim, 'v1.0/roleManagement/directory/roleEligibilitySchedules', t);
+      assert.equal(errorCode(pim.body), 'AadPremiumLicenseRequired');
+      const defaults = await call(sim, 'v1.0/policies/identitySecurityDefaultsEnforcementPolicy', t);
+      assert.equal(defaults.status, 200);
+      assert.equal(defaults.body.isEnabled, true);
+      await sim.loadScenario('healthy');
+      assert.equal((await call(sim, 'v1.0/identity/conditionalAccess/policies', t)).status, 200);
+    });
+
+    it('shows a sign-in frequency session control on a conditional access policy', async () => {
+      sim.scenario.tenants[0]!.conditionalAccessPolicies.push({
+        id: 'a0a0a0a0-6666-4666-8666-0000000000f1', displayName: 'Admins: sign in every 12 h', state: 'enabled', requiresMfa: true,
+        excludesServiceProviderUsers: false, signInFrequency: { value: 12, type: 'hours' },
+      });
+      const res = await call(sim, 'v1.0/identity/conditionalAccess/policies', appToken(sim, ['Policy.Read.All']));
+      const freq = (res.body.value?.[0]?.sessionControls as { signInFrequency?: Record<string, unknown> } | null)?.signInFrequency;
+      assert.deepEqual([freq?.value, freq?.type, freq?.isEnabled], [12, 'hours', true]);
+    });
+
+    it('lists a service principal\'s oauth2PermissionGrants, AllPrincipals and Principal alike', async () => {
+      sim.scenario.tenants[0]!.applications[0]!.principalGrants.push({ principalId: HELPDESK_USER_ID, scopes: ['Directory.Read.All'] });
+      const res = await call(sim, `v1.0/servicePrincipals/${APP_SERVICE_PRINCIPAL_ID}/oauth2PermissionGrants`, appToken(sim, ['Directory.Read.All']));
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      const kinds = res.body.value?.map((g) => [g.consentType, g.principalId]);
+      assert.deepEqual(kinds, [['AllPrincipals', null], ['AllPrincipals', null], ['Principal', HELPDESK_USER_ID]]);
+    });
+
+    it('needs ConsistencyLevel: eventual for $count and $search', async () => {
+      const t = appToken(sim);
+      const count = await call(sim, 'v1.0/users?$count=true', t);
+      assert.equal(count.status, 400);
+      const search = await call(sim, 'v1.0/users?$search="displayName:helpdesk"', t);
+      assert.equal(search.status, 400);
+      const ok = await call(sim, 'v1.0/users?$count=true&$search="displayName:helpdesk"', t, { headers: { ConsistencyLevel: 'eventual' } });
+      assert.equal(ok.status, 200);
+      assert.equal(ok.body['@odata.count'], 1);
+      assert.deepEqual(ok.body.value?.map((u) => u.id), [HELPDESK_USER_ID]);
+    });
+
+    it('findTenantInformationByDomainName resolves a domain to a tenant id and display name', async () => {
+      const t = appToken(sim, ['CrossTenantInformation.ReadBasic.All']);
+      const own = await call(sim, `v1.0/tenantRelationships/findTenantInformationByDomainName(domainName='contosopartner.com')`, t);
+      assert.equal(own.status, 200, JSON.stringify(own.body));
+      assert.deepEqual([own.body.tenantId, own.body.displayName, own.body.defaultDomainName], [PARTNER_TENANT_ID, 'Contoso Partner', 'contosopartner.com']);
+      const customer = await call(sim, `v1.0/tenantRelationships/findTenantInformationByDomainName(domainName='${CUSTOMER_DOMAIN}')`, t);
+      assert.equal(customer.body.tenantId, CUSTOMER_TENANT_ID);
+      const unknown = await call(sim, `v1.0/tenantRelationships/findTenantInformationByDomainName(domainName='nosuch.example')`, t);
+      assert.equal(unknown.status, 404);
+      const denied = await call(sim, `v1.0/tenantRelationships/findTenantInformationByDomainName(domainName='contosopartner.com')`, appToken(sim));
+      assert.equal(denied.status, 403);
+    });
+
+    it('answers a few percent of requests with 429 at random unless turned off', async () => {
+      sim.setRandomThrottling(true);
+      try {
+        let throttled = 0;
+        for (let i = 0; i < 200; i++) {
+          const res = await call(sim, 'v1.0/organization', appToken(sim));
+          if (res.status === 429) {
+            throttled += 1;
+            assert.equal(errorCode(res.body), 'TooManyRequests');
+            assert.ok(res.headers.get('retry-after'));
+          } else assert.equal(res.status, 200);
+        }
+        assert.ok(throttled >= 1 && throttled <= 20, `${throttled} of 200`);
+      } finally {
+        sim.setRandomThrottling(false);
+      }
+    });
+  });
+
   describe('GDAP relationships', () => {
     const GDAP_ROLE = ['DelegatedAdminRelationship.Read.All'];
+
+    it('pages by $top up to 300 and shows each relationship with its status, end date and auto-extension', async () => {
+      const t = appToken(sim, GDAP_ROLE);
+      assert.equal((await call(sim, 'v1.0/tenantRelationships/delegatedAdminRelationships?$top=300', t)).status, 200);
+      assert.equal((await call(sim, 'v1.0/tenantRelationships/delegatedAdminRelationships?$top=301', t)).status, 400);
+      const tenant = sim.scenario.tenants[0]!;
+      const base = { displayName: 'x', customerTenantId: CUSTOMER_TENANT_ID, roles: [GLOBAL_ADMIN_TEMPLATE_ID], autoExtendDuration: 'PT0S', accessAssignments: [] };
+      tenant.gdapRelationships = [
+        { ...base, id: 'rel-expired', status: 'expired', endDateTime: { daysFromNow: -3 } },
+        { ...base, id: 'rel-terminated', status: 'terminated', endDateTime: { daysFromNow: 30 } },
+      ];
+      const res = await call(sim, 'v1.0/tenantRelationships/delegatedAdminRelationships', t);
+      assert.deepEqual(res.body.value?.map((r) => [r.id, r.status, r.autoExtendDuration]), [['rel-expired', 'expired', 'PT0S'], ['rel-terminated', 'terminated', 'PT0S']]);
+      assert.ok(Date.parse(String(res.body.value?.[0]?.endDateTime)) < Date.now());
+    });
 
     it('derives one active standard relationship per manageable customer, paged', async () => {
       const t = appToken(sim, GDAP_ROLE);
@@ -391,9 +538,28 @@ describe('Graph simulator', function () {
       assert.ok(sim.requests.filter((r) => r.path.endsWith('/delegatedAdminRelationships')).length >= 5);
     });
 
+    it('refuses $batch items whose URL repeats the version, as graph-client builds them from absolute URLs', async () => {
+      const client = graphClient(sim, () => appToken(sim));
+      const batch = new BatchRequestContent([
+        { id: '1', request: new Request(`${sim.baseUrl}/graph/v1.0/users/${SERVICE_ACCOUNT_ID}`, { method: 'GET' }) },
+        { id: '2', request: new Request(`${sim.baseUrl}/graph/users/${SERVICE_ACCOUNT_ID}`, { method: 'GET' }) },
+      ]);
+      const content = await batch.getContent();
+      assert.equal((content.requests as Array<{ url: string }>)[0]!.url, `/graph/v1.0/users/${SERVICE_ACCOUNT_ID}`);
+      const response = new BatchResponseContent(await client.api('/$batch').post(content));
+      const versioned = response.getResponseById('1');
+      assert.equal(versioned.status, 400);
+      assert.equal(((await versioned.json()) as { error: { message: string } }).error.message, "Resource not found for the segment 'v1.0'.");
+      assert.equal(response.getResponseById('2').status, 200);
+
+      const raw = await call(sim, 'v1.0/$batch', appToken(sim), { method: 'POST', body: JSON.stringify({ requests: [{ id: 'x', method: 'GET', url: '/v1.0/organization' }] }) });
+      assert.equal((raw.body.responses as Array<{ status: number }>)[0]!.status, 400);
+    });
+
     it('sends a $batch with BatchRequestContent and reads it with BatchResponseContent', async () => {
       const client = graphClient(sim, () => appToken(sim));
-      const base = `${sim.baseUrl}/graph/v1.0`;
+      // Items are relative to the version: build the Requests on the host (the simulator's /graph) without /v1.0.
+      const base = `${sim.baseUrl}/graph`;
       const batch = new BatchRequestContent([
         { id: '1', request: new Request(`${base}/users/${SERVICE_ACCOUNT_ID}?$select=id,passwordPolicies`, { method: 'GET' }) },
         { id: '2', request: new Request(`${base}/groups?$filter=displayName eq 'AdminAgents'`, { method: 'GET' }) },

@@ -11,7 +11,7 @@ import { partnerCenterService } from './services/partner-center';
 interface Link { uri: string; method: string; headers: Array<{ key: string; value: string }> }
 interface Customer { id: string; companyProfile: { tenantId: string; domain: string; companyName: string }; relationshipToPartner: string }
 interface CustomerPage { totalCount: number; items: Customer[]; links: { self: Link; next?: Link }; attributes: { objectType: string } }
-interface PcError { code: string; description: string; data: unknown[]; source: string }
+interface PcError { code: number; description: string; data: unknown[]; source: string }
 
 /** What Entra issues the service account for `https://api.partnercenter.microsoft.com/user_impersonation`. */
 function pcToken(sim: Simulator, claims: Claims = {}): string {
@@ -27,7 +27,7 @@ describe('Partner Center simulator', function () {
   let sim: Simulator;
   let base: string;
   before(async () => {
-    sim = await startSimulator({ services: [partnerCenterService] });
+    sim = await startSimulator({ services: [partnerCenterService], randomThrottling: false });
     base = `${sim.baseUrl}/partnercenter/v1`;
   });
   after(async () => { await sim.stop(); });
@@ -38,7 +38,10 @@ describe('Partner Center simulator', function () {
     return { status: res.status, body: (await res.json()) as T, headers: res.headers };
   }
 
-  /** Follows links.next the way a client must: `{base}/v1` + uri, with the link's headers. */
+  /** `links.next.uri` comes with or without the version: `/v1/customers?…` or `/customers?…` (relative to `{base}/v1`). */
+  const resolveLink = (uri: string): string => (/^\/v1\//i.test(uri) ? `${sim.baseUrl}/partnercenter${uri}` : `${base}${uri}`);
+
+  /** Follows links.next the way a client must: normalised uri, with the link's headers sent verbatim. */
   async function allCustomers(size: number, token: string): Promise<{ customers: Customer[]; pages: number }> {
     const customers: Customer[] = [];
     let page = await get<CustomerPage>(`${base}/customers?size=${size}`, token);
@@ -49,7 +52,7 @@ describe('Partner Center simulator', function () {
       const next = page.body.links.next;
       if (!next) break;
       const headers = Object.fromEntries(next.headers.map((h) => [h.key, h.value]));
-      page = await get<CustomerPage>(`${base}${next.uri}`, token, headers);
+      page = await get<CustomerPage>(resolveLink(next.uri), token, headers);
       pages += 1;
     }
     return { customers, pages };
@@ -104,7 +107,7 @@ describe('Partner Center simulator', function () {
     const token = first.body.links.next!.headers[0]!.value;
     const tampered = await get<PcError>(`${base}/customers?size=5&seekOperation=Next`, t, { 'MS-ContinuationToken': token.slice(0, -2) + 'xx' });
     assert.equal(tampered.status, 400);
-    assert.equal(tampered.body.code, '800002');
+    assert.equal(tampered.body.code, 800002);
     assert.match(tampered.body.description, /continuation token/);
     const missing = await get<PcError>(`${base}/customers?size=5&seekOperation=Next`, t);
     assert.equal(missing.status, 400);
@@ -113,11 +116,17 @@ describe('Partner Center simulator', function () {
     assert.equal(expired.status, 400);
   });
 
-  it('401 when the token carries no mfa in amr, or is app-only', async () => {
+  it('401 with the numeric code 900421 when an app+user token carries no mfa in amr; app-only only where documented', async () => {
     const noMfa = await get<PcError>(`${base}/customers?size=10`, pcToken(sim, { amr: ['pwd'] }));
     assert.equal(noMfa.status, 401);
-    assert.deepEqual([noMfa.body.code, noMfa.body.description], ['10001', 'Authentication failed. MFA required.']);
-    const appOnly = await get<PcError>(`${base}/customers?size=10`, pcToken(sim, { scp: undefined, idtyp: 'app', roles: [], oid: APP_ID }));
+    assert.equal(noMfa.body.code, 900421);
+    assert.equal(noMfa.body.source, 'PartnerFD');
+    assert.deepEqual(noMfa.body.data, []);
+    const appOnlyToken = pcToken(sim, { scp: undefined, idtyp: 'app', roles: [], oid: APP_ID, amr: undefined, upn: undefined });
+    const appOnlyCustomers = await get<CustomerPage>(`${base}/customers?size=10`, appOnlyToken);
+    assert.equal(appOnlyCustomers.status, 200, 'GET /v1/customers accepts app-only tokens, and they are not subject to the MFA rule');
+    assert.equal(appOnlyCustomers.body.items.length, 10);
+    const appOnly = await get<PcError>(`${base}/profiles/organization`, appOnlyToken);
     assert.equal(appOnly.status, 401);
     assert.match(appOnly.body.description, /App\+User/);
     const graphToken = await get<PcError>(`${base}/profiles/organization`, pcToken(sim, { aud: 'https://graph.microsoft.com' }));
@@ -141,14 +150,73 @@ describe('Partner Center simulator', function () {
     assert.equal(stranger.body.description, 'The supplied role does not have the rights to perform the requested operation');
   });
 
-  it('throttles every 3rd request of the throttled scenario with 429 and Retry-After', async () => {
+  it('throttles every 3rd request of the throttled scenario with 429, Retry-After and the documented body', async () => {
     await sim.loadScenario('throttled');
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) {
-      const res = await get<PcError>(`${base}/customers?size=5`, pcToken(sim));
+      const res = await get<Record<string, unknown>>(`${base}/customers?size=5`, pcToken(sim));
       statuses.push(res.status);
-      if (res.status === 429) assert.equal(res.headers.get('retry-after'), '1');
+      if (res.status === 429) {
+        assert.equal(res.headers.get('retry-after'), '1');
+        assert.deepEqual(res.body, { statusCode: 429, message: 'Rate limit is exceeded. Try again in 1 seconds.' });
+      }
     }
     assert.deepEqual(statuses, [200, 200, 429, 200, 200, 429]);
+  });
+
+  it('reports isMfaCompliant as a response header when asked with ValidateMfa: true', async () => {
+    const ok = await get<CustomerPage>(`${base}/customers?size=1`, pcToken(sim), { ValidateMfa: 'true' });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.headers.get('ismfacompliant'), 'true');
+    const refused = await get<PcError>(`${base}/customers?size=1`, pcToken(sim, { amr: ['pwd'] }), { ValidateMfa: 'true' });
+    assert.equal(refused.status, 401);
+    assert.equal(refused.body.code, 900421);
+    assert.equal(refused.headers.get('ismfacompliant'), 'false');
+    const unasked = await get<CustomerPage>(`${base}/customers?size=1`, pcToken(sim));
+    assert.equal(unasked.headers.get('ismfacompliant'), null);
+  });
+
+  it('hands out continuation tokens with / = , + that only work sent back verbatim', async () => {
+    const t = pcToken(sim);
+    const first = await get<CustomerPage>(`${base}/customers?size=5`, t);
+    const token = first.body.links.next!.headers[0]!.value;
+    for (const c of ['/', '=', ',', '+']) assert.ok(token.includes(c), `token has no ${c}: ${token}`);
+    const next = `${base}/customers?size=5&seekOperation=Next`;
+    assert.equal((await get<PcError>(next, t, { 'MS-ContinuationToken': encodeURIComponent(token) })).status, 400);
+    assert.equal((await get<PcError>(next, t, { 'MS-ContinuationToken': token.replace(/\+/g, ' ') })).status, 400);
+    assert.equal((await get<CustomerPage>(next, t, { 'MS-ContinuationToken': token })).status, 200);
+  });
+
+  it('writes links.next.uri with the version in one scenario and without it in another', async () => {
+    const relative = await get<CustomerPage>(`${base}/customers?size=10`, pcToken(sim));
+    assert.match(relative.body.links.next!.uri, /^\/customers\?/);
+    await sim.loadScenario('large');
+    const versioned = await get<CustomerPage>(`${base}/customers?size=10`, pcToken(sim));
+    assert.match(versioned.body.links.next!.uri, /^\/v1\/customers\?/);
+  });
+
+  it('answers a few percent of requests with 429 at random in every scenario, unless turned off', async () => {
+    const random = await startSimulator({ services: [partnerCenterService] });
+    try {
+      assert.equal(random.scenario.name, 'healthy');
+      const statuses: number[] = [];
+      for (let i = 0; i < 200; i++) {
+        const res = await fetch(`${random.baseUrl}/partnercenter/v1/customers?size=1`, { headers: { Authorization: `Bearer ${pcToken(random)}` } });
+        statuses.push(res.status);
+        if (res.status === 429) assert.ok(Number(res.headers.get('retry-after')) >= 0);
+        await res.arrayBuffer();
+      }
+      const throttled = statuses.filter((s) => s === 429).length;
+      assert.ok(throttled >= 1 && throttled <= 20, `${throttled} of 200 throttled`);
+      assert.equal(statuses.filter((s) => s !== 429 && s !== 200).length, 0);
+      random.setRandomThrottling(false);
+      for (let i = 0; i < 50; i++) {
+        const res = await fetch(`${random.baseUrl}/partnercenter/v1/customers?size=1`, { headers: { Authorization: `Bearer ${pcToken(random)}` } });
+        assert.equal(res.status, 200);
+        await res.arrayBuffer();
+      }
+    } finally {
+      await random.stop();
+    }
   });
 });

@@ -20,8 +20,12 @@ export const UserSchema = z.object({
   displayName: z.string(),
   password: z.string().default('Passw0rd!'),
   accountEnabled: z.boolean().default(true),
-  /** Directory role display names, e.g. "Global Administrator". */
+  /** Directory role display names, e.g. "Global Administrator" (active assignments). */
   roles: z.array(z.string()).default([]),
+  /** PIM-eligible roles not activated: absent from memberOf and directoryRoles, listed in roleEligibilitySchedules. */
+  eligibleRoles: z.array(z.string()).default([]),
+  /** Legacy per-user MFA (beta `authentication/requirements`), independent of security defaults and CA. */
+  perUserMfaState: z.enum(['disabled', 'enabled', 'enforced']).default('disabled'),
   /** Group display names, e.g. "AdminAgents". */
   groups: z.array(z.string()).default([]),
   /** Registered MFA methods; `thirdParty` (Duo…) satisfies sign-in but puts no `mfa` in `amr`. */
@@ -31,6 +35,10 @@ export const UserSchema = z.object({
   passwordPolicies: z.string().optional(),
   /** Sessions revoked at this time: refresh tokens issued before it are dead (AADSTS50173). */
   sessionsRevokedAt: When.optional(),
+  /** Password changed or reset at this time: kills public clients' refresh tokens only (50173). */
+  passwordChangedAt: When.optional(),
+  /** The device the user signed in on was deleted at this time: refresh tokens die with 700003. */
+  deviceDeletedAt: When.optional(),
 });
 
 export const SecretSchema = z.object({
@@ -57,6 +65,8 @@ export const ApplicationSchema = z.object({
   grantedAppRoles: z.array(z.string()).default([]),
   /** Delegated scopes granted tenant-wide (oauth2PermissionGrants, consentType AllPrincipals). */
   grantedScopes: z.array(z.string()).default([]),
+  /** Delegated grants for one user only (oauth2PermissionGrant consentType Principal). */
+  principalGrants: z.array(z.object({ principalId: Guid, scopes: z.array(z.string()).min(1) })).default([]),
   /** Partner Center `user_impersonation` consented for this app. */
   partnerCenterConsent: z.boolean().default(false),
   secrets: z.array(SecretSchema).default([]),
@@ -69,13 +79,18 @@ export const GroupSchema = z.object({
   id: Guid,
   displayName: z.string(),
   description: z.string().optional(),
+  /** Role-assignable group (`isAssignableToRole`); its members hold `roles` transitively. */
+  isAssignableToRole: z.boolean().default(false),
+  /** Directory roles assigned to the group (role-assignable groups only). */
+  roles: z.array(z.string()).default([]),
 });
 
 export const GdapSchema = z.object({
   id: z.string(),
   displayName: z.string(),
   customerTenantId: Guid,
-  status: z.enum(['active', 'approvalPending', 'terminated', 'expired', 'activating', 'terminating']).default('active'),
+  /** delegatedAdminRelationshipStatus: https://learn.microsoft.com/en-us/graph/api/resources/delegatedadminrelationship */
+  status: z.enum(['activating', 'active', 'approvalPending', 'approved', 'created', 'expired', 'expiring', 'terminated', 'terminating', 'terminationRequested']).default('active'),
   /** Role template ids granted by the relationship. */
   roles: z.array(Guid).default([]),
   endDateTime: When.default({ daysFromNow: 700 }),
@@ -102,6 +117,11 @@ export const TenantSchema = z.object({
   /** Verified domains; the first is the initial `*.onmicrosoft.com` domain. */
   domains: z.array(z.string()).min(1),
   countryLetterCode: z.string().length(2).default('US'),
+  /**
+   * Entra ID licence: `free` tenants get 403 from registration reports and conditional access (P1)
+   * and PIM (P2); security defaults need no licence.
+   */
+  entraLicense: z.enum(['free', 'P1', 'P2']).default('P2'),
   /** Graph `organization.partnerTenantType`. */
   partnerTenantType: z.enum(['microsoftSupport', 'syndicatePartner', 'breadthPartner', 'breadthPartnerDelegatedAdmin', 'resellerPartnerDelegatedAdmin', 'valueAddedResellerPartnerDelegatedAdmin']).optional(),
   /** Whether the tenant is enrolled in Partner Center at all. */
@@ -109,7 +129,9 @@ export const TenantSchema = z.object({
     enrolled: z.boolean().default(true),
     mpnId: z.string().optional(),
     companyName: z.string().optional(),
-  }).default({ enrolled: false }),
+    /** `links.next.uri` form: `relative` (`/customers?…`, relative to `{base}/v1`) or `versioned` (`/v1/customers?…`). */
+    nextLinkStyle: z.enum(['relative', 'versioned']).default('relative'),
+  }).default({ enrolled: false, nextLinkStyle: 'relative' }),
   securityDefaultsEnabled: z.boolean().default(false),
   conditionalAccessPolicies: z.array(z.object({
     id: Guid,
@@ -117,6 +139,8 @@ export const TenantSchema = z.object({
     state: z.enum(['enabled', 'disabled', 'enabledForReportingButNotEnforced']).default('enabled'),
     requiresMfa: z.boolean().default(true),
     excludesServiceProviderUsers: z.boolean().default(false),
+    /** Session control `signInFrequency`: refresh tokens older than this (since sign-in) fail with 70043. */
+    signInFrequency: z.object({ value: z.number().int().positive(), type: z.enum(['hours', 'days']) }).optional(),
   })).default([]),
   users: z.array(UserSchema).default([]),
   groups: z.array(GroupSchema).default([]),
@@ -125,20 +149,32 @@ export const TenantSchema = z.object({
   gdapRelationships: z.array(GdapSchema).default([]),
 });
 
+/** Share of Graph and Partner Center requests answered 429 at random in every scenario, unless set. */
+export const DEFAULT_RANDOM_THROTTLE_RATE = 0.03;
+
 export const ThrottleSchema = z.object({
   /** Answer every Nth request with 429 (0 = never). */
   every: z.number().int().nonnegative().default(0),
+  /**
+   * Also answer this share of requests (0–1) with 429, from a PRNG seeded per scenario load, so a
+   * run is repeatable. Any call may be throttled in the real cloud; code must honour Retry-After.
+   */
+  randomRate: z.number().min(0).max(1).default(DEFAULT_RANDOM_THROTTLE_RATE),
   retryAfterSeconds: z.number().nonnegative().default(1),
 });
+
+const THROTTLE_DEFAULT = { every: 0, randomRate: DEFAULT_RANDOM_THROTTLE_RATE, retryAfterSeconds: 1 };
 
 export const ScenarioSchema = z.object({
   name: z.string(),
   description: z.string(),
   tenants: z.array(TenantSchema).min(1),
   throttling: z.object({
-    graph: ThrottleSchema.default({ every: 0, retryAfterSeconds: 1 }),
-    partnerCenter: ThrottleSchema.default({ every: 0, retryAfterSeconds: 1 }),
-  }).default({ graph: { every: 0, retryAfterSeconds: 1 }, partnerCenter: { every: 0, retryAfterSeconds: 1 } }),
+    graph: ThrottleSchema.default(THROTTLE_DEFAULT),
+    partnerCenter: ThrottleSchema.default(THROTTLE_DEFAULT),
+    /** Seed of the random throttling PRNG. */
+    seed: z.number().int().default(1),
+  }).default({ graph: THROTTLE_DEFAULT, partnerCenter: THROTTLE_DEFAULT, seed: 1 }),
 });
 
 export type Scenario = z.infer<typeof ScenarioSchema>;

@@ -102,14 +102,24 @@ const FAILURES: Array<{ name: string; changes: string[]; check(s: Scenario): voi
     },
   },
   {
-    name: 'large', changes: ['tenants.0.customers.count'],
-    check: (s) => assert.equal(partner(s).customers.count, 20_000),
+    name: 'no-premium', changes: ['tenants.0.entraLicense'],
+    check: (s) => {
+      assert.equal(partner(s).entraLicense, 'free');
+      assert.equal(partner(s).securityDefaultsEnabled, true, 'security defaults need no licence');
+    },
+  },
+  {
+    name: 'large', changes: ['tenants.0.customers.count', 'tenants.0.partnerCenter.nextLinkStyle'],
+    check: (s) => {
+      assert.equal(partner(s).customers.count, 20_000);
+      assert.equal(partner(s).partnerCenter.nextLinkStyle, 'versioned', 'the other links.next.uri form the docs show');
+    },
   },
   {
     name: 'throttled', changes: ['throttling.graph.every', 'throttling.partnerCenter.every'],
     check: (s) => {
-      assert.deepEqual(s.throttling.graph, { every: 5, retryAfterSeconds: 1 });
-      assert.deepEqual(s.throttling.partnerCenter, { every: 3, retryAfterSeconds: 1 });
+      assert.deepEqual(s.throttling.graph, { every: 5, randomRate: 0.03, retryAfterSeconds: 1 });
+      assert.deepEqual(s.throttling.partnerCenter, { every: 3, randomRate: 0.03, retryAfterSeconds: 1 });
     },
   },
 ];
@@ -174,6 +184,7 @@ describe('simulator scenarios', () => {
     assert.equal(manageableCount(t.customers), 23);
     assert.deepEqual(t.gdapRelationships, [], 'healthy derives one standard GDAP relationship per manageable customer');
     assert.deepEqual(healthy.throttling.graph.every + healthy.throttling.partnerCenter.every, 0);
+    assert.ok(healthy.throttling.graph.randomRate > 0 && healthy.throttling.partnerCenter.randomRate > 0, 'any call may be throttled, in every scenario');
   });
 
   it('the wrong-tenant customer tenant is customer #0 of the healthy partner', () => {

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { ensureTlsMaterial, type TlsMaterial } from './ca';
 import { json, odataError, readJson, Router, type SimReply, type SimRequest } from './http';
 import { TokenSigner } from './jwt';
-import { loadScenario, type Scenario, type Tenant } from './scenario';
+import { loadScenario, TenantSchema, type Scenario, type Tenant } from './scenario';
+import { SIM_BOT_APP_ID, SIM_BOT_SECRET, SIM_BOT_TENANT_ID } from './scenarios/ids';
 import { allServices } from './services';
 
 /** What every simulated service gets: the live scenario (mutable state), the clock, the signer. */
@@ -21,6 +22,8 @@ export interface SimContext {
   readonly signer: TokenSigner;
   /** Finds a tenant by id or by one of its domains (case-insensitive). */
   tenant(idOrDomain: string): Tenant | undefined;
+  /** Whether this request draws a random 429 (`scenario.throttling[service].randomRate`). */
+  randomThrottle(service: 'graph' | 'partnerCenter'): boolean;
 }
 
 /** A simulated service: mounted under a path prefix (`/graph`, `/partnercenter`…; `''` for Entra ID). */
@@ -43,6 +46,11 @@ export interface SimulatorOptions {
   /** Where the test CA lives; `.sim/` in the project by default. */
   tlsDir?: string;
   services?: ServiceFactory[];
+  /**
+   * Random 429s at the scenario's `randomRate` (default on, as in the real cloud). Contract tests of
+   * one behaviour turn them off; `POST /_sim/throttling {"random": false}` does it from outside.
+   */
+  randomThrottling?: boolean;
 }
 
 export const DEFAULT_TLS_DIR = join(__dirname, '..', '..', '.sim');
@@ -74,6 +82,18 @@ export class Simulator implements SimContext {
 
   now(): number { return Date.now() + this.clockOffset; }
 
+  private random = mulberry32(1);
+  private randomThrottling = true;
+
+  randomThrottle(service: 'graph' | 'partnerCenter'): boolean {
+    if (!this.randomThrottling) return false;
+    const rate = this.scenario.throttling[service].randomRate;
+    return rate > 0 && this.random() < rate;
+  }
+
+  /** Turns random throttling on or off for this simulator (it survives scenario loads). */
+  setRandomThrottling(on: boolean): void { this.randomThrottling = on; }
+
   /** Moves the simulator clock forward (token expiry, 90-day inactivity, secret expiry…). */
   advanceClock(ms: number): void { this.clockOffset += ms; }
 
@@ -85,11 +105,14 @@ export class Simulator implements SimContext {
   async loadScenario(scenario: string | Scenario): Promise<void> {
     const parsed = typeof scenario === 'string' ? await loadScenario(scenario) : scenario;
     this._scenario = structuredClone(parsed);
+    if (!this._scenario.tenants.some((t) => t.id === SIM_BOT_TENANT_ID)) this._scenario.tenants.push(botOperatorTenant());
     this._loadedAt = this.now();
+    this.random = mulberry32(this._scenario.throttling.seed);
     for (const s of this.services) s.reset?.();
   }
 
   async start(): Promise<this> {
+    this.randomThrottling = this.options.randomThrottling ?? true;
     this.tls = await ensureTlsMaterial(this.options.tlsDir ?? DEFAULT_TLS_DIR);
     await this.loadScenario(this.options.scenario ?? 'healthy');
     const server = createServer({ cert: this.tls.cert, key: this.tls.key }, (req, res) => {
@@ -176,6 +199,12 @@ export class Simulator implements SimContext {
       }
       return json(200, { scenario: this.scenario.name });
     }
+    if (method === 'POST' && url.pathname === '/_sim/throttling') {
+      const b = readJson<{ random?: boolean }>(req);
+      if (typeof b?.random !== 'boolean') return json(400, { error: 'body must be {"random": true|false}' });
+      this.setRandomThrottling(b.random);
+      return json(200, { random: b.random });
+    }
     if (method === 'POST' && url.pathname === '/_sim/clock') {
       const b = readJson<{ advanceMs?: number }>(req);
       if (typeof b?.advanceMs !== 'number' || b.advanceMs < 0) return json(400, { error: 'body must be {"advanceMs": <non-negative number>}' });
@@ -194,4 +223,35 @@ export class Simulator implements SimContext {
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   return new Simulator(options).start();
+}
+
+/** Small seeded PRNG (mulberry32): repeatable random throttling per scenario load. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * The operator's tenant holding the bot's SingleTenant app registration, so Bot Framework tokens
+ * (client credentials for `https://api.botframework.com/.default`) work in every scenario.
+ */
+function botOperatorTenant(): Tenant {
+  return TenantSchema.parse({
+    id: SIM_BOT_TENANT_ID,
+    displayName: 'Onboarding Bot Operator',
+    domains: ['onboardingoperator.onmicrosoft.com'],
+    applications: [{
+      appId: SIM_BOT_APP_ID,
+      objectId: 'b0b0b0b0-4444-4444-8444-000000000002',
+      servicePrincipalId: 'b0b0b0b0-4444-4444-8444-000000000003',
+      displayName: 'Partner Onboarding Bot',
+      secrets: [{ keyId: 'b0b0b0b0-5555-4555-8555-000000000001', displayName: 'bot', value: SIM_BOT_SECRET, endDateTime: { daysFromNow: 365 } }],
+    }],
+  });
 }

@@ -124,3 +124,11 @@ export const READ_ONLY_GDAP_ROLES: readonly string[] = [
   DIRECTORY_ROLE_TEMPLATES['Directory Readers'],
   DIRECTORY_ROLE_TEMPLATES['Global Reader'],
 ];
+
+/**
+ * The bot's own app registration (SingleTenant) in the operator's tenant: the simulator adds this
+ * tenant to every scenario that lacks it, so the bot can get Bot Framework tokens in any scenario.
+ */
+export const SIM_BOT_TENANT_ID = 'b0b0b0b0-1111-4111-8111-000000000001';
+export const SIM_BOT_APP_ID = 'b0b0b0b0-4444-4444-8444-000000000001';
+export const SIM_BOT_SECRET = 'Bot~simulated.secret_0123456789abcdefghij';

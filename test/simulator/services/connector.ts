@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { bearer, json, readJson, Router, type SimReply, type SimRequest } from '../http';
 import type { ServiceFactory, SimContext, SimService } from '../server';
+import { AUDIENCE } from '../tokens';
 
 /**
  * Bot Connector simulator: the Teams side of `serviceUrl` (`${sim.baseUrl}/connector/`).
@@ -352,6 +353,7 @@ export class BotConnector {
   private readonly windows = new SlidingWindows();
   private readonly emitter = new EventEmitter();
   private lastActivityId = 0;
+  private authRequired = false;
 
   constructor(private readonly ctx: SimContext) {
     this.emitter.setMaxListeners(0);
@@ -361,6 +363,15 @@ export class BotConnector {
   // ---- test-facing API ---------------------------------------------------------------------
 
   get currentLimits(): Readonly<ConnectorLimits> { return this.limits; }
+
+  /**
+   * Authenticated mode: every `/v3` call needs a bearer token Entra ID issued to the bot for
+   * `https://api.botframework.com` (client credentials), or gets 401, as the real connector does.
+   * https://learn.microsoft.com/en-us/azure/bot-service/rest-api/bot-framework-rest-connector-authentication#authenticate-requests-from-your-bot-to-the-bot-connector-service
+   * Off by default (an unauthenticated local bot sends no token); it survives scenario loads.
+   */
+  requireBotAuth(on: boolean): void { this.authRequired = on; }
+  get botAuthRequired(): boolean { return this.authRequired; }
 
   /** Replaces some limits (e.g. `{enabled: false}` for a load test, or tighter windows). */
   setLimits(patch: Partial<ConnectorLimits>): void {
@@ -453,17 +464,34 @@ export class BotConnector {
 
   private routes(): void {
     const r = this.router;
-    r.post('/v3/conversations', (req) => this.createConversation(req));
-    r.post('/v3/conversations/:conversationId/activities', (req) => this.postActivity(req, 'send'));
-    r.post('/v3/conversations/:conversationId/activities/:activityId', (req) => this.postActivity(req, 'reply'));
-    r.put('/v3/conversations/:conversationId/activities/:activityId', (req) => this.updateActivity(req));
-    r.delete('/v3/conversations/:conversationId/activities/:activityId', (req) => this.deleteActivity(req));
-    r.get('/v3/conversations/:conversationId/members', (req) => this.getMembers(req));
-    r.get('/v3/conversations/:conversationId/pagedmembers', (req) => this.getPagedMembers(req));
-    r.get('/v3/conversations/:conversationId/members/:memberId', (req) => this.getMember(req));
-    r.get('/v3/teams/:teamId', (req) => this.getTeam(req));
-    r.get('/v3/teams/:teamId/conversations', (req) => this.getChannels(req));
+    // Every Bot Connector call goes through the auth gate (authenticated mode only).
+    const gate = (op: ConnectorRequestRecord['op'], handler: (req: SimRequest) => SimReply) => (req: SimRequest): SimReply => {
+      if (this.authRequired) {
+        const auth = this.auth(req);
+        if (!auth.verified) {
+          const conversationId = req.params.conversationId;
+          return this.log(req, op, json(401, { message: 'Authorization has been denied for this request.' }), auth, conversationId, req.params.activityId);
+        }
+      }
+      return handler(req);
+    };
+    r.post('/v3/conversations', gate('createConversation', (req) => this.createConversation(req)));
+    r.post('/v3/conversations/:conversationId/activities', gate('send', (req) => this.postActivity(req, 'send')));
+    r.post('/v3/conversations/:conversationId/activities/:activityId', gate('reply', (req) => this.postActivity(req, 'reply')));
+    r.put('/v3/conversations/:conversationId/activities/:activityId', gate('update', (req) => this.updateActivity(req)));
+    r.delete('/v3/conversations/:conversationId/activities/:activityId', gate('delete', (req) => this.deleteActivity(req)));
+    r.get('/v3/conversations/:conversationId/members', gate('getMembers', (req) => this.getMembers(req)));
+    r.get('/v3/conversations/:conversationId/pagedmembers', gate('getPagedMembers', (req) => this.getPagedMembers(req)));
+    r.get('/v3/conversations/:conversationId/members/:memberId', gate('getMember', (req) => this.getMember(req)));
+    r.get('/v3/teams/:teamId', gate('getTeam', (req) => this.getTeam(req)));
+    r.get('/v3/teams/:teamId/conversations', gate('getChannels', (req) => this.getChannels(req)));
 
+    r.post('/_sim/connector/auth', (req) => {
+      const b = readJson<{ required?: unknown }>(req);
+      if (typeof b?.required !== 'boolean') return json(400, { error: 'body must be {"required": true|false}' });
+      this.requireBotAuth(b.required);
+      return json(200, { required: b.required });
+    });
     r.get('/_sim/connector/conversations', () => json(200, { conversations: this.listConversations() }));
     r.post('/_sim/connector/conversations', (req) => this.controlDefine(req));
     r.get('/_sim/connector/conversations/:conversationId/transcript', (req) => this.controlTranscript(req));
@@ -759,7 +787,9 @@ export class BotConnector {
   private auth(req: SimRequest): RequestAuth {
     const token = bearer(req);
     if (!token) return { present: false, verified: false };
-    const verified = this.ctx.signer.verify(token, this.ctx.now()).ok;
+    const check = this.ctx.signer.verify(token, this.ctx.now());
+    // Signed by the simulated Entra ID, in its lifetime, and for the Bot Framework audience.
+    const verified = check.ok && check.claims.aud === AUDIENCE.botFramework;
     let appId: string | undefined;
     try {
       const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { appid?: unknown; azp?: unknown };

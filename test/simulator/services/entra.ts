@@ -1,9 +1,9 @@
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import { aadError, json, readForm, Router, type SimReply, type SimRequest } from '../http';
 import type { Claims } from '../jwt';
 import { resolveWhen, type Application, type Tenant, type User } from '../scenario';
 import type { ServiceFactory, SimContext, SimService } from '../server';
-import { parseScopes, type ParsedScopes, type ResourceInfo } from '../tokens';
+import { parseScopes, type ParsedScopes } from '../tokens';
 
 /**
  * Entra ID simulator (login.microsoftonline.com), mounted at the root.
@@ -24,13 +24,23 @@ import { parseScopes, type ParsedScopes, type ResourceInfo } from '../tokens';
  * scope, state, nonce, prompt, code_challenge, code_challenge_method) plus:
  *   upn       the account's userPrincipalName
  *   password  its password (scenario `password`, default `Passw0rd!`)
- *   mfa       `on` when the second factor was completed
+ *   mfa       `on` when the second factor was completed (the page's second step asks for it when
+ *             MFA is enforced; posting it with the password answers that step in advance)
+ *   register  `on` when a user without a method registers one on the "More information required" step
  * The admin consent form has the same user fields plus `decision` = `accept` | `cancel`.
  * {@link signInWithoutBrowser} and {@link adminConsentWithoutBrowser} post them for tests.
  */
 
 const CODE_TTL_MS = 10 * 60_000;
-const ACCESS_TOKEN_TTL_S = 3600;
+/**
+ * Access tokens live a random 60–90 minutes (75 on average), so clients cannot count on one number:
+ * https://learn.microsoft.com/en-us/entra/identity-platform/access-tokens#token-lifetime
+ */
+const ACCESS_TOKEN_MIN_TTL_S = 60 * 60;
+const ACCESS_TOKEN_MAX_TTL_S = 90 * 60;
+/** ID tokens are valid for one hour: https://learn.microsoft.com/en-us/entra/identity-platform/id-tokens */
+const ID_TOKEN_TTL_S = 3600;
+/** 90 days unused → AADSTS700082: https://learn.microsoft.com/en-us/entra/identity-platform/refresh-tokens#token-lifetime */
 const REFRESH_MAX_INACTIVE_MS = 90 * 86_400_000;
 const GLOBAL_ADMIN = 'Global Administrator';
 /** Delegated scopes any app may ask for without consent. */
@@ -97,12 +107,32 @@ interface RedirectError {
   message: string;
 }
 
-type Problem = PageError | RedirectError;
+/**
+ * The sign-in page's second step: the user must complete MFA (`mfa`) or register a method first
+ * (`mfa-registration`, "More information required"). Entra ID asks on its page; the client sees
+ * nothing until the user finishes, so this is never an error on the redirect URI.
+ * https://learn.microsoft.com/en-us/entra/identity/authentication/concept-mfa-howitworks
+ */
+interface MfaStep {
+  kind: 'mfa';
+  step: 'mfa' | 'mfa-registration';
+}
+
+type Problem = PageError | RedirectError | MfaStep;
 
 const page = (aadsts: number, message: string): PageError => ({ kind: 'page', aadsts, message });
 const redirectError = (error: string, aadsts: number, message: string): RedirectError => ({ kind: 'redirect', error, aadsts, message });
 
 const sec = (ms: number): number => Math.floor(ms / 1000);
+const accessTokenTtl = (): number => ACCESS_TOKEN_MIN_TTL_S + randomInt(ACCESS_TOKEN_MAX_TTL_S - ACCESS_TOKEN_MIN_TTL_S + 1);
+/**
+ * Graph, Partner Center, Key Vault and the Bot Framework take v1.0 access tokens (none of them sets
+ * `accessTokenAcceptedVersion: 2`), whichever endpoint (v1 or v2) issued them: issuer
+ * `https://sts.windows.net/{tid}/`, `ver` 1.0, `appid`/`appidacr`, `upn`, `unique_name`, `amr`.
+ * https://learn.microsoft.com/en-us/entra/identity-platform/access-tokens#token-formats
+ * https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference
+ */
+export const v1Issuer = (tenantId: string): string => `https://sts.windows.net/${tenantId}/`;
 const iso = (ms: number): string => new Date(ms).toISOString();
 const unique = (xs: Iterable<string>): string[] => {
   const seen = new Map<string, string>();
@@ -337,7 +367,7 @@ class EntraService implements SimService {
     if (req.method === 'GET') return this.signInPage(req, params, 'signin');
 
     const form = readForm(req);
-    const signedIn = this.authenticate(checked.pt, form, checked.client, checked.scopes.resource);
+    const signedIn = this.authenticate(checked.pt, form, checked.client);
     if ('kind' in signedIn) return this.problemReply(signedIn, params, req, 'signin');
 
     if (params.get('prompt') === 'consent') this.recordConsent(this.findApp(checked.client.app.appId, signedIn.tenant.id) ?? checked.client, checked.scopes);
@@ -368,7 +398,7 @@ class EntraService implements SimService {
    * Password, account state, tenant and MFA. `thirdParty` MFA (Duo and the like) satisfies an MFA
    * requirement but, as in real life, puts no `mfa` in `amr`.
    */
-  private authenticate(pt: PathTenant, form: URLSearchParams, client: ClientApp, resource: ResourceInfo | undefined): Problem | SignedInUser {
+  private authenticate(pt: PathTenant, form: URLSearchParams, client: ClientApp): Problem | SignedInUser {
     const upn = (form.get('upn') ?? '').trim();
     const where = pt.tenant?.displayName ?? 'Microsoft Entra ID';
     if (!upn) return page(900144, missingParam('upn'));
@@ -382,15 +412,15 @@ class EntraService implements SimService {
     if (pt.tenant && pt.tenant.id !== tenant.id) {
       return page(50020, `User account '${user.userPrincipalName}' from identity provider '${this.ctx.baseUrl}/${tenant.id}/' does not exist in tenant '${where}' and cannot access the application '${client.app.appId}'(${client.app.displayName}) in that tenant. The account needs to be added as an external user in the tenant first. Sign out and sign in again with a different Microsoft Entra user account.`);
     }
+    const registering = user.mfaMethods.length === 0 && user.mfaEnforced && isChecked(form.get('register'));
+    // Registration on the page ("More information required") adds Microsoft Authenticator.
+    if (registering) user.mfaMethods = ['microsoftAuthenticator'];
     const methods = user.mfaMethods;
     const mfa = isChecked(form.get('mfa')) && methods.length > 0;
-    if (user.mfaEnforced && !mfa) {
-      const target = resource?.appId ?? resource?.aud ?? client.app.appId;
-      return methods.length === 0
-        ? redirectError('interaction_required', 50079, `Due to a configuration change made by your administrator, or because you moved to a new location, you must enroll in multi-factor authentication to access '${target}'.`)
-        : redirectError('interaction_required', 50076, `Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '${target}'.`);
-    }
+    if (user.mfaEnforced && !mfa) return { kind: 'mfa', step: methods.length === 0 ? 'mfa-registration' : 'mfa' };
     const firstParty = methods.some((m) => m !== 'thirdParty');
+    // A custom control (Duo) satisfies the policy but Entra ID does not put `mfa` in `amr`:
+    // https://learn.microsoft.com/en-us/entra/identity/conditional-access/controls#custom-controls-preview
     return { tenant, user, mfa, amr: mfa && firstParty ? ['pwd', 'mfa'] : ['pwd'] };
   }
 
@@ -409,10 +439,14 @@ class EntraService implements SimService {
   }
 
   private problemReply(problem: Problem, params: URLSearchParams, req: SimRequest, form: 'signin' | 'consent'): SimReply {
+    if (problem.kind === 'mfa') return this.mfaPage(req, params, problem);
     if (problem.kind === 'redirect') {
       const redirectUri = params.get('redirect_uri') ?? '';
       const description = `AADSTS${problem.aadsts}: ${problem.message}\r\nTrace ID: ${randomUUID()}\r\nCorrelation ID: ${randomUUID()}\r\nTimestamp: ${iso(this.ctx.now()).replace('T', ' ').slice(0, 19)}Z`;
       return redirectTo(redirectUri, form === 'signin' ? params.get('response_mode') : 'query', {
+        // Admin consent errors still say admin_consent=True next to error: a callback must read
+        // `error` first. https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent#error-response
+        ...(form === 'consent' ? { admin_consent: 'True' } : {}),
         error: problem.error,
         error_description: description,
         error_uri: `${this.ctx.baseUrl}/error?code=${problem.aadsts}`,
@@ -438,7 +472,6 @@ class EntraService implements SimService {
       `<label>Account <input name="upn" list="accounts" autocomplete="username" value="${escapeHtml(hint)}"></label>`,
       `<datalist id="accounts">${users.map(({ u }) => `<option value="${escapeHtml(u.userPrincipalName)}">`).join('')}</datalist>`,
       `<label>Password <input type="password" name="password" autocomplete="current-password"></label>`,
-      `<label><input type="checkbox" name="mfa" value="on"> MFA completed</label>`,
       form === 'consent'
         ? '<button type="submit" name="decision" value="accept">Accept</button> <button type="submit" name="decision" value="cancel">Cancel</button>'
         : '<button type="submit">Sign in</button>',
@@ -451,6 +484,30 @@ class EntraService implements SimService {
     return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }, body: htmlPage(form === 'consent' ? 'Permissions requested' : 'Sign in to your account', body) };
   }
 
+  /** The second step of the sign-in page: approve the sign-in, or register a method first. */
+  private mfaPage(req: SimRequest, params: URLSearchParams, step: MfaStep): SimReply {
+    const form = req.method === 'POST' ? readForm(req) : new URLSearchParams();
+    const keep = [...params].filter(([k]) => !['mfa', 'register'].includes(k));
+    for (const k of ['upn', 'password', 'decision']) {
+      const v = form.get(k);
+      if (v !== null && !keep.some(([x]) => x === k)) keep.push([k, v]);
+    }
+    const registration = step.step === 'mfa-registration';
+    const body = [
+      `<h1 data-step="${step.step}">${registration ? 'More information required' : 'Approve sign in request'}</h1>`,
+      registration
+        ? '<p>Your organization needs more information to keep your account secure. Set up Microsoft Authenticator to continue.</p>'
+        : '<p>Open your Authenticator app and approve the request to sign in.</p>',
+      `<form method="post" action="${escapeHtml(req.url.pathname)}">`,
+      ...keep.map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`),
+      registration ? '<label><input type="checkbox" name="register" value="on"> Authenticator set up</label>' : '',
+      '<label><input type="checkbox" name="mfa" value="on"> Sign-in approved</label>',
+      '<button type="submit">Verify</button>',
+      '</form>',
+    ].join('\n');
+    return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }, body: htmlPage(registration ? 'More information required' : 'Approve sign in request', body) };
+  }
+
   // ---- admin consent -------------------------------------------------------------------------
 
   private adminConsent(req: SimRequest, v2: boolean): SimReply {
@@ -460,15 +517,18 @@ class EntraService implements SimService {
     const base = this.validateClient(pt, segment, params);
     if ('kind' in base) return this.problemReply(base, params, req, 'consent');
     const scopeParam = params.get('scope');
+    // `scope` is required on the v2.0 endpoint: https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent#request-the-permissions-from-a-directory-admin
+    if (v2 && !scopeParam) return this.problemReply(redirectError('invalid_request', 900144, missingParam('scope')), params, req, 'consent');
     const scopes = scopeParam ? parseScopes(scopeParam, this.ctx.baseUrl, pt?.tenant?.displayName) : undefined;
     if (scopes && !scopes.ok) return this.problemReply(redirectError(scopes.error, scopes.aadsts, scopes.message), params, req, 'consent');
     if (req.method === 'GET') return this.signInPage(req, params, 'consent');
 
     const form = readForm(req);
     if (form.get('decision') !== 'accept') {
-      return this.problemReply(redirectError('access_denied', 65004, 'User declined to consent to access the app.'), params, req, 'consent');
+      // The documented error response: consent_required, AADSTS65004 (v2-admin-consent#error-response).
+      return this.problemReply(redirectError('consent_required', 65004, 'The resource owner or authorization server denied the request.'), params, req, 'consent');
     }
-    const signedIn = this.authenticate(base.pt, form, base.client, scopes?.resource);
+    const signedIn = this.authenticate(base.pt, form, base.client);
     if ('kind' in signedIn) return this.problemReply(signedIn, params, req, 'consent');
     if (!signedIn.user.roles.includes(GLOBAL_ADMIN)) {
       return this.problemReply(redirectError('access_denied', 90094, 'The grant requires admin permission.'), params, req, 'consent');
@@ -578,16 +638,36 @@ class EntraService implements SimService {
     const found = this.findUser(grant.tenantId, grant.userId);
     if (!found) return this.sts(400, 'invalid_grant', 50034, 'The user account does not exist in the directory.');
     if (!found.user.accountEnabled) return this.sts(400, 'invalid_grant', 50057, 'The user account is disabled.');
+    // Refresh-token revocation: https://learn.microsoft.com/en-us/entra/identity-platform/refresh-tokens#token-revocation
+    // Revoking sessions kills every refresh token; a password change or reset kills only those of
+    // public clients ("confidential client token: stays alive").
     const revokedAt = found.user.sessionsRevokedAt ? this.when(found.user.sessionsRevokedAt) : undefined;
-    if (revokedAt !== undefined && revokedAt > grant.issuedAt && revokedAt <= now) {
-      return this.sts(400, 'invalid_grant', 50173, `The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '${iso(grant.issuedAt)}' and the TokensValidFrom date (before which tokens are not valid) for this user is '${iso(revokedAt)}'.`, 'bad_token');
+    const passwordAt = found.user.passwordChangedAt && client.app.secrets.length === 0 ? this.when(found.user.passwordChangedAt) : undefined;
+    for (const at of [revokedAt, passwordAt]) {
+      if (at !== undefined && at > grant.issuedAt && at <= now) {
+        return this.sts(400, 'invalid_grant', 50173, `The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '${iso(grant.issuedAt)}' and the TokensValidFrom date (before which tokens are not valid) for this user is '${iso(at)}'.`, 'bad_token');
+      }
+    }
+    // AADSTS700003 (reference-error-codes): the device the grant was bound to was deleted.
+    const deviceGoneAt = found.user.deviceDeletedAt ? this.when(found.user.deviceDeletedAt) : undefined;
+    if (deviceGoneAt !== undefined && deviceGoneAt > grant.issuedAt && deviceGoneAt <= now) {
+      return this.sts(400, 'invalid_grant', 700003, `Device object was not found in the tenant '${found.tenant.id}' directory.`, 'device_authentication_failed');
+    }
+    // AADSTS70043: a conditional access sign-in frequency shorter than the session's age.
+    // https://learn.microsoft.com/en-us/entra/identity/conditional-access/concept-session-lifetime
+    const frequencyMs = signInFrequencyMs(found.tenant);
+    if (frequencyMs !== undefined && now - grant.authTime * 1000 > frequencyMs) {
+      return this.sts(400, 'invalid_grant', 70043, `The refresh token has expired or is invalid due to sign-in frequency checks by conditional access. The token was issued on ${iso(grant.authTime * 1000)} and the maximum allowed lifetime for this request is ${Math.round(frequencyMs / 1000)}.`, 'bad_token');
     }
     const scopes = parseScopes(form.get('scope') ?? 'openid profile offline_access', this.ctx.baseUrl, found.tenant.displayName);
     if (!scopes.ok) return this.sts(400, scopes.error, scopes.aadsts, scopes.message);
     if (found.user.mfaEnforced && !grant.mfa) {
-      // MFA switched on after the user signed in: the old grant no longer satisfies policy.
+      // MFA switched on after the user signed in: the old grant no longer satisfies policy. Only the
+      // token endpoint answers 50076 / 50079 (suberror basic_action); the sign-in page asks instead.
       const target = scopes.resource?.appId ?? scopes.resource?.aud ?? clientId;
-      return this.sts(400, 'invalid_grant', 50076, `Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '${target}'.`, 'basic_action');
+      return found.user.mfaMethods.length === 0
+        ? this.sts(400, 'invalid_grant', 50079, `Due to a configuration change made by your administrator, or because you moved to a new location, you must enroll in multi-factor authentication to access '${target}'.`, 'basic_action')
+        : this.sts(400, 'invalid_grant', 50076, `Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '${target}'.`, 'basic_action');
     }
     const consent = this.consentProblem(client, scopes);
     if (consent) return consent;
@@ -612,29 +692,32 @@ class EntraService implements SimService {
       return this.sts(400, 'invalid_scope', 1002012, `The provided value for scope ${scopeParam} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
     }
     const now = sec(this.ctx.now());
+    const ttl = accessTokenTtl();
     const roles = scopes.resource.key === 'graph' ? app.grantedAppRoles : [];
+    // App-only v1.0 access token: no scp, `roles` only when some are granted, `idtyp` app.
     const claims: Claims = {
       aud: scopes.resource.aud,
-      iss: `${this.ctx.baseUrl}/${tenant.id}/v2.0`,
+      iss: v1Issuer(tenant.id),
       iat: now,
       nbf: now,
-      exp: now + ACCESS_TOKEN_TTL_S,
+      exp: now + ttl,
+      aio: randomBytes(24).toString('base64url'),
       appid: app.appId,
       appidacr: '1',
-      azp: app.appId,
-      azpacr: '1',
+      idp: v1Issuer(tenant.id),
       idtyp: 'app',
       oid: app.servicePrincipalId,
+      rh: randomBytes(12).toString('base64url'),
       sub: app.servicePrincipalId,
       tid: tenant.id,
       uti: randomBytes(16).toString('base64url'),
-      ver: '2.0',
+      ver: '1.0',
       ...(roles.length > 0 ? { roles: [...roles] } : {}),
     };
     return tokenReply({
       token_type: 'Bearer',
-      expires_in: ACCESS_TOKEN_TTL_S,
-      ext_expires_in: ACCESS_TOKEN_TTL_S,
+      expires_in: ttl,
+      ext_expires_in: ttl,
       access_token: this.ctx.signer.sign(claims),
     });
   }
@@ -670,58 +753,66 @@ class EntraService implements SimService {
   private userTokens(grant: Grant, client: ClientApp, found: { tenant: Tenant; user: User }, scopes: ParsedScopes, nonce?: string): SimReply {
     const { tenant, user } = found;
     const now = sec(this.ctx.now());
-    const iss = `${this.ctx.baseUrl}/${tenant.id}/v2.0`;
+    const ttl = accessTokenTtl();
     const aud = scopes.resource?.aud ?? 'https://graph.microsoft.com';
     const confidential = client.app.secrets.length > 0 ? '1' : '0';
+    const [given, ...family] = user.displayName.split(' ');
+    // v1.0 access token (see v1Issuer): `amr` lives here, and only here, for the resource to read.
     const access: Claims = {
       aud,
-      iss,
+      iss: v1Issuer(tenant.id),
       iat: now,
       nbf: now,
-      exp: now + ACCESS_TOKEN_TTL_S,
+      exp: now + ttl,
+      acr: '1',
+      aio: randomBytes(24).toString('base64url'),
       amr: [...grant.amr],
       appid: client.app.appId,
       appidacr: confidential,
-      azp: client.app.appId,
-      azpacr: confidential,
-      auth_time: grant.authTime,
+      family_name: family.join(' ') || undefined,
+      given_name: given,
       idtyp: 'user',
+      ipaddr: '127.0.0.1',
       name: user.displayName,
       oid: user.id,
-      preferred_username: user.userPrincipalName,
+      rh: randomBytes(12).toString('base64url'),
       scp: this.delegatedScp(client.app, scopes).join(' '),
       sub: pairwiseSub(user.id, aud),
       tid: tenant.id,
       unique_name: user.userPrincipalName,
       upn: user.userPrincipalName,
       uti: randomBytes(16).toString('base64url'),
-      ver: '2.0',
+      ver: '1.0',
     };
     const body: Record<string, unknown> = {
       token_type: 'Bearer',
       scope: [...scopes.resourceScopes, ...[...scopes.oidc].filter((s) => s !== 'offline_access')].join(' ') || 'openid profile',
-      expires_in: ACCESS_TOKEN_TTL_S,
-      ext_expires_in: ACCESS_TOKEN_TTL_S,
+      expires_in: ttl,
+      ext_expires_in: ttl,
       access_token: this.ctx.signer.sign(access),
     };
     if (scopes.oidc.has('offline_access')) {
+      // Each redemption returns a new refresh token; the one redeemed stays valid until it expires
+      // or is revoked: https://learn.microsoft.com/en-us/entra/identity-platform/refresh-tokens
       const refreshToken = randomBytes(48).toString('base64url');
       this.grants.set(refreshToken, { ...grant });
       body.refresh_token = refreshToken;
     }
     if (scopes.oidc.has('openid')) {
+      // v2.0 ID token: it has no `amr` claim (and no auth_time):
+      // https://learn.microsoft.com/en-us/entra/identity-platform/id-token-claims-reference
       body.id_token = this.ctx.signer.sign({
         aud: client.app.appId,
-        iss,
+        iss: `${this.ctx.baseUrl}/${tenant.id}/v2.0`,
         iat: now,
         nbf: now,
-        exp: now + ACCESS_TOKEN_TTL_S,
-        auth_time: grant.authTime,
-        amr: [...grant.amr],
+        exp: now + ID_TOKEN_TTL_S,
+        aio: randomBytes(24).toString('base64url'),
         name: user.displayName,
         ...(nonce ? { nonce } : {}),
         oid: user.id,
         preferred_username: user.userPrincipalName,
+        rh: randomBytes(12).toString('base64url'),
         sub: pairwiseSub(user.id, client.app.appId),
         tid: tenant.id,
         uti: randomBytes(16).toString('base64url'),
@@ -731,6 +822,17 @@ class EntraService implements SimService {
     body.client_info = b64urlJson({ uid: user.id, utid: tenant.id });
     return tokenReply(body);
   }
+}
+
+/** The shortest sign-in frequency of the tenant's enabled conditional access policies, in ms. */
+function signInFrequencyMs(tenant: Tenant): number | undefined {
+  let shortest: number | undefined;
+  for (const p of tenant.conditionalAccessPolicies) {
+    if (p.state !== 'enabled' || !p.signInFrequency) continue;
+    const ms = p.signInFrequency.value * (p.signInFrequency.type === 'days' ? 86_400_000 : 3_600_000);
+    shortest = shortest === undefined ? ms : Math.min(shortest, ms);
+  }
+  return shortest;
 }
 
 function tokenReply(body: Record<string, unknown>): SimReply {
@@ -790,6 +892,8 @@ export class SignInError extends Error {
     readonly error: string,
     readonly description: string,
     readonly aadsts: number | undefined,
+    /** The sign-in page stopped at its second-factor step (approve, or register a method first). */
+    readonly step?: 'mfa' | 'mfa-registration',
   ) {
     super(`${error}: ${description}`);
     this.name = 'SignInError';
@@ -811,8 +915,10 @@ export interface SignInOptions {
   upn: string;
   /** Defaults to the scenario default, `Passw0rd!`. */
   password?: string;
-  /** Whether the user completes the second factor. */
+  /** Whether the user completes the second factor when the page asks for it. */
   mfa?: boolean;
+  /** Whether a user without a method registers one when the page asks ("More information required"). */
+  registerMfa?: boolean;
 }
 
 async function postForm(url: string, fields: Record<string, string | undefined>): Promise<Response> {
@@ -834,6 +940,10 @@ async function outcome(res: Response): Promise<URLSearchParams> {
     return params;
   }
   const html = await res.text();
+  const step = /data-step="(mfa|mfa-registration)"/.exec(html)?.[1] as 'mfa' | 'mfa-registration' | undefined;
+  if (step) {
+    throw new SignInError('page', step === 'mfa' ? 'the sign-in page asks for the second factor' : 'the sign-in page asks the user to register an MFA method', undefined, step);
+  }
   const m = /data-aadsts="(\d+)">([^<]*)</.exec(html);
   if (m) throw new SignInError('page', m[2]!.replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&'), Number(m[1]));
   throw new SignInError('page', `unexpected sign-in response: HTTP ${res.status}`, undefined);
@@ -859,6 +969,7 @@ export async function signInWithoutBrowser(opts: SignInOptions): Promise<string>
     upn: opts.upn,
     password: opts.password ?? 'Passw0rd!',
     mfa: opts.mfa ? 'on' : undefined,
+    register: opts.registerMfa ? 'on' : undefined,
   });
   const params = await outcome(res);
   const code = params.get('code');

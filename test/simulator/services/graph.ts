@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { customerByTenantId, guidFrom, manageableAt, manageableCount, type GeneratedCustomer } from '../customers';
+import { customerAt, customerByTenantId, guidFrom, manageableAt, manageableCount, type GeneratedCustomer } from '../customers';
 import { bearer, json, odataError, readJson, Router, type SimReply, type SimRequest } from '../http';
 import type { Claims } from '../jwt';
 import { resolveWhen, type Application, type Gdap, type Tenant, type User } from '../scenario';
@@ -81,6 +81,8 @@ interface Route {
   pattern: string[];
   need?: Need;
   betaOnly?: boolean;
+  /** Entra ID licence the tenant needs (registration reports and CA: P1; PIM: P2). */
+  licence?: 'P1' | 'P2';
   handle(call: Call): SimReply;
 }
 
@@ -128,6 +130,19 @@ const GDAP: Need = {
   delegated: ['DelegatedAdminRelationship.Read.All', 'DelegatedAdminRelationship.ReadWrite.All'],
 };
 const MAIL: Need = { app: ['Mail.Send'], delegated: ['Mail.Send'], style: 'mail' };
+/** https://learn.microsoft.com/en-us/graph/api/rbacapplication-list-roleassignments */
+const ROLE_ASSIGNMENTS: Need = {
+  app: ['RoleManagement.Read.Directory', 'RoleManagement.Read.All', 'RoleManagement.ReadWrite.Directory', ...DIR_READ],
+  delegated: ['RoleManagement.Read.Directory', 'RoleManagement.Read.All', 'RoleManagement.ReadWrite.Directory', ...DELEGATED_DIR_READ],
+};
+/** https://learn.microsoft.com/en-us/graph/api/rbacapplication-list-roleeligibilityschedules */
+const ROLE_ELIGIBILITY: Need = {
+  app: ['RoleEligibilitySchedule.Read.Directory', 'RoleManagement.Read.Directory', 'RoleManagement.Read.All', 'RoleEligibilitySchedule.ReadWrite.Directory', 'RoleManagement.ReadWrite.Directory'],
+  delegated: ['RoleEligibilitySchedule.Read.Directory', 'RoleManagement.Read.Directory', 'RoleManagement.Read.All', 'RoleEligibilitySchedule.ReadWrite.Directory', 'RoleManagement.ReadWrite.Directory'],
+};
+/** https://learn.microsoft.com/en-us/graph/api/tenantrelationship-findtenantinformationbydomainname */
+const TENANT_INFO: Need = { app: ['CrossTenantInformation.ReadBasic.All'], delegated: ['CrossTenantInformation.ReadBasic.All'] };
+const LICENCE_RANK = { free: 0, P1: 1, P2: 2 } as const;
 
 export const graphService: ServiceFactory = (ctx) => {
   const outbox: SentMail[] = [];
@@ -137,11 +152,14 @@ export const graphService: ServiceFactory = (ctx) => {
 
   // ---------- plumbing ----------
 
+  /**
+   * Graph throttles any request with 429 + Retry-After, per app and tenant, at limits that vary:
+   * https://learn.microsoft.com/en-us/graph/throttling
+   */
   function throttle(): SimReply | undefined {
     const { every, retryAfterSeconds } = ctx.scenario.throttling.graph;
-    if (every <= 0) return undefined;
     seen += 1;
-    if (seen % every !== 0) return undefined;
+    if (!((every > 0 && seen % every === 0) || ctx.randomThrottle('graph'))) return undefined;
     return odataError(429, 'TooManyRequests', `Too many requests. Retry after ${retryAfterSeconds} seconds.`,
       { 'Retry-After': String(retryAfterSeconds) });
   }
@@ -249,10 +267,34 @@ export const graphService: ServiceFactory = (ctx) => {
         const denied = authorize(call, route.need);
         if (denied) return denied;
       }
+      if (route.licence && LICENCE_RANK[auth.tenant.entraLicense] < LICENCE_RANK[route.licence]) return unlicensed(route.licence);
       return route.handle(call);
     }
     if (methodMismatch) return odataError(405, 'Request_BadRequest', `The HTTP method '${req.method}' is not allowed on this resource.`);
-    return odataError(400, 'BadRequest', `Resource not found for the segment '${parts[parts.length - 1] ?? ''}'.`);
+    return odataError(400, 'BadRequest', `Resource not found for the segment '${unresolvedSegment(normalized, parts)}'.`);
+  }
+
+  /**
+   * A tenant without the licence an API needs. Registration reports and conditional access (P1)
+   * answer 403 Authentication_RequestFromNonPremiumTenantOrB2CTenant; PIM (P2) answers
+   * AadPremiumLicenseRequired, which Graph sends as a 400 (observed by clients; the PIM API pages
+   * state the licence but not the error). Security defaults need no licence.
+   * https://learn.microsoft.com/en-us/graph/api/authenticationmethodsroot-list-userregistrationdetails
+   * https://learn.microsoft.com/en-us/graph/api/conditionalaccessroot-list-policies
+   * https://learn.microsoft.com/en-us/entra/id-governance/privileged-identity-management/subscription-requirements
+   */
+  function unlicensed(licence: 'P1' | 'P2'): SimReply {
+    return licence === 'P2'
+      ? odataError(400, 'AadPremiumLicenseRequired', 'The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license.')
+      : odataError(403, 'Authentication_RequestFromNonPremiumTenantOrB2CTenant', "Tenant is not a B2C tenant and doesn't have premium license");
+  }
+
+  /** The first segment no route knows at its position (Graph names that one, e.g. 'v1.0' in /v1.0/v1.0/users). */
+  function unresolvedSegment(normalized: string[], parts: string[]): string {
+    let depth = 0;
+    while (depth < normalized.length && routes.some((r) => r.pattern.length > depth
+      && r.pattern.slice(0, depth + 1).every((p, i) => p.startsWith(':') || p.toLowerCase() === normalized[i]!.toLowerCase()))) depth++;
+    return normalized[depth] ?? parts[parts.length - 1] ?? '';
   }
 
   function batch(outer: SimRequest, version: Version): SimReply {
@@ -279,16 +321,18 @@ export const graphService: ServiceFactory = (ctx) => {
     return json(200, { responses });
   }
 
+  /**
+   * A `$batch` item URL is relative to the version of the `$batch` call (`/users/x`). One that repeats
+   * the version (`/v1.0/users/x`, what graph-client's BatchRequestContent makes of an absolute
+   * `https://graph.microsoft.com/v1.0/…` Request) is refused as Graph refuses it: 400 "Resource not
+   * found for the segment 'v1.0'". https://learn.microsoft.com/en-us/graph/json-batching
+   * The simulator's mount `/graph` stands for the host, so a leading `/graph` is dropped first.
+   */
   function subRequest(outer: SimRequest, version: Version, item: BatchItem): SimRequest {
-    // The JS SDK sends absolute URLs stripped to their path ("/graph/v1.0/users/x"); Graph's own
-    // docs use paths relative to the version ("/users/x"). Accept both.
     let rel = item.url.replace(/^https?:\/\/[^/]+/i, '');
     if (!rel.startsWith('/')) rel = '/' + rel;
-    rel = rel.replace(/^\/graph(?=\/)/i, '');
-    const v = /^\/(v1\.0|beta)(?=\/|\?|$)/i.exec(rel);
-    const ver = v ? v[1]!.toLowerCase() : version;
-    if (v) rel = rel.slice(v[0].length) || '/';
-    const url = new URL(`${root}/${ver}${rel}`);
+    rel = rel.replace(/^\/graph(?=\/|$)/i, '');
+    const url = new URL(`${root}/${version}${rel}`);
     const headers = { ...outer.headers };
     for (const [k, val] of Object.entries(item.headers ?? {})) headers[k.toLowerCase()] = val;
     const body = item.body === undefined ? Buffer.alloc(0)
@@ -357,7 +401,7 @@ export const graphService: ServiceFactory = (ctx) => {
       type: 'group',
       data: {
         id: g.id, deletedDateTime: null, classification: null, createdDateTime: since(365), description: g.description ?? null,
-        displayName: g.displayName, groupTypes: [], isAssignableToRole: null, mail: null, mailEnabled: false,
+        displayName: g.displayName, groupTypes: [], isAssignableToRole: g.isAssignableToRole ? true : null, mail: null, mailEnabled: false,
         mailNickname: g.displayName.replace(/\W/g, ''), onPremisesSyncEnabled: null, securityEnabled: true, visibility: null,
       },
     };
@@ -466,18 +510,20 @@ export const graphService: ServiceFactory = (ctx) => {
     }));
   }
 
+  /** Delegated grants: tenant-wide (AllPrincipals) and per user (Principal). */
   function permissionGrants(t: Tenant): Entity[] {
     const out: Entity[] = [];
     for (const a of t.applications) {
-      const grant = (resourceId: string, scope: string) => out.push({
+      const grant = (resourceId: string, scope: string, principalId: string | null = null) => out.push({
         type: 'oAuth2PermissionGrant',
         data: {
-          id: opaqueId('grant', a.servicePrincipalId, resourceId), clientId: a.servicePrincipalId, consentType: 'AllPrincipals',
-          principalId: null, resourceId, scope,
+          id: opaqueId('grant', a.servicePrincipalId, resourceId, principalId ?? ''), clientId: a.servicePrincipalId,
+          consentType: principalId ? 'Principal' : 'AllPrincipals', principalId, resourceId, scope,
         },
       });
       if (a.grantedScopes.length) grant(graphSpId(t), a.grantedScopes.join(' '));
       if (a.partnerCenterConsent) grant(partnerCenterSpId(t), 'user_impersonation');
+      for (const pg of a.principalGrants) grant(graphSpId(t), pg.scopes.join(' '), pg.principalId);
     }
     return out;
   }
@@ -525,16 +571,22 @@ export const graphService: ServiceFactory = (ctx) => {
           },
         },
         grantControls: { operator: 'OR', builtInControls: p.requiresMfa ? ['mfa'] : ['block'], customAuthenticationFactors: [], termsOfUse: [] },
-        sessionControls: null,
+        // https://learn.microsoft.com/en-us/graph/api/resources/signinfrequencysessioncontrol
+        sessionControls: p.signInFrequency ? {
+          applicationEnforcedRestrictions: null, cloudAppSecurity: null, disableResilienceDefaults: null, persistentBrowser: null,
+          signInFrequency: {
+            value: p.signInFrequency.value, type: p.signInFrequency.type, authenticationType: 'primaryAndSecondaryAuthentication',
+            frequencyInterval: 'timeBased', isEnabled: true,
+          },
+        } : null,
       },
     };
   }
 
-  function organizationEntity(t: Tenant, prefer: string): Entity {
-    // partnerTenantType is an evolvable enum: its two newest members need this Prefer header.
-    const evolvable = new Set(['resellerPartnerDelegatedAdmin', 'valueAddedResellerPartnerDelegatedAdmin']);
-    const wantsUnknown = /include-unknown-enum-members/i.test(prefer);
-    const type = t.partnerTenantType && evolvable.has(t.partnerTenantType) && !wantsUnknown ? 'unknownFutureValue' : t.partnerTenantType ?? null;
+  function organizationEntity(t: Tenant): Entity {
+    // Every documented partnerTenantType value comes before unknownFutureValue, so Graph returns it
+    // as it is, Prefer header or not: https://learn.microsoft.com/en-us/graph/api/resources/organization
+    const type = t.partnerTenantType ?? null;
     const defaultDomain = t.domains.find((d) => !d.toLowerCase().endsWith('.onmicrosoft.com')) ?? t.domains[0]!;
     return {
       type: 'organization',
@@ -648,12 +700,37 @@ export const graphService: ServiceFactory = (ctx) => {
     maxPageSize?: number;
     /** Collections of mixed directory objects carry `@odata.type` on every item. */
     withType?: boolean;
+    /** Directory objects: `$count` and `$search` are advanced queries (ConsistencyLevel: eventual). */
+    directory?: boolean;
+    /** Properties `$search` may use (`"displayName:foo"`). */
+    searchable?: readonly string[];
   }
 
   /** A paged collection over a lazily produced list (`at(i)` is only called for the page served). */
   function listReply(call: Call, contextName: string, source: { total: number; at(i: number): Entity } | Entity[], opts: ListOptions = {}): SimReply {
     const q = call.req.url.searchParams;
     let items = Array.isArray(source) ? { total: source.length, at: (i: number) => source[i]! } : source;
+    // Advanced queries on directory objects need ConsistencyLevel: eventual:
+    // https://learn.microsoft.com/en-us/graph/aad-advanced-queries
+    const eventual = String(call.req.headers.consistencylevel ?? '').toLowerCase() === 'eventual';
+    const searchText = q.get('$search');
+    if (opts.directory && !eventual) {
+      if (q.get('$count') === 'true') return odataError(400, 'Request_BadRequest', '$count is not currently supported.');
+      if (searchText !== null) return odataError(400, 'Request_UnsupportedQuery', 'Search is only supported with the ConsistencyLevel header set to eventual.');
+    }
+    if (searchText !== null) {
+      const m = /^"([A-Za-z]+):([^"]*)"$/.exec(searchText.trim());
+      if (!m || !(opts.searchable ?? []).some((p) => same(p, m[1]!))) {
+        return odataError(400, 'Request_UnsupportedQuery', `Unsupported query: $search=${searchText}. The simulator supports "property:text" on ${(opts.searchable ?? []).join(', ') || 'nothing here'}.`);
+      }
+      const kept: Entity[] = [];
+      for (let i = 0; i < items.total; i++) {
+        const e = items.at(i);
+        const v = propertyAt(e.data, m[1]!);
+        if (typeof v === 'string' && v.toLowerCase().includes(m[2]!.toLowerCase())) kept.push(e);
+      }
+      items = { total: kept.length, at: (i) => kept[i]! };
+    }
     const filterText = q.get('$filter');
     if (filterText !== null) {
       const typeName = items.total > 0 ? items.at(0).type : contextName;
@@ -724,8 +801,71 @@ export const graphService: ServiceFactory = (ctx) => {
     return g ? fn(g) : notFound(call.params.id!);
   }
 
-  function userMemberships(t: Tenant, u: User): Entity[] {
-    return [...groupsOfUser(t, u).map(groupEntity), ...u.roles.map((r) => roleEntity(t, r))];
+  /**
+   * memberOf: direct groups and active directory roles. transitiveMemberOf adds the roles held through
+   * role-assignable groups. PIM-eligible roles that are not activated appear in neither.
+   * https://learn.microsoft.com/en-us/entra/id-governance/privileged-identity-management/pim-how-to-add-role-to-user
+   */
+  function userMemberships(t: Tenant, u: User, transitive = false): Entity[] {
+    const groups = groupsOfUser(t, u);
+    const roles = new Set(u.roles);
+    if (transitive) for (const g of groups) if (g.isAssignableToRole) for (const r of g.roles) roles.add(r);
+    return [...groups.map(groupEntity), ...[...roles].map((r) => roleEntity(t, r))];
+  }
+
+  /** Active role assignments: one per user role and per role-assignable group role (principal = the group). */
+  function roleAssignments(t: Tenant, transitive: boolean): Entity[] {
+    const out: Entity[] = [];
+    const add = (principalId: string, role: string, via?: string) => out.push({
+      type: 'unifiedRoleAssignment',
+      data: {
+        id: opaqueId('roleAssignment', principalId, role, via ?? ''), principalId, roleDefinitionId: templateId(role),
+        directoryScopeId: '/',
+      },
+    });
+    for (const u of t.users) for (const r of u.roles) add(u.id, r);
+    for (const g of t.groups.filter((x) => x.isAssignableToRole)) {
+      for (const r of g.roles) {
+        if (!transitive) add(g.id, r);
+        else for (const u of t.users.filter((x) => x.groups.some((n) => same(n, g.displayName)))) add(u.id, r, g.id);
+      }
+    }
+    return out;
+  }
+
+  /** PIM eligibility (not active): scheduled, no expiration. */
+  function roleEligibility(t: Tenant, kind: 'schedule' | 'instance'): Entity[] {
+    return t.users.flatMap((u) => u.eligibleRoles.map((r) => ({
+      type: kind === 'schedule' ? 'unifiedRoleEligibilitySchedule' : 'unifiedRoleEligibilityScheduleInstance',
+      data: {
+        id: opaqueId('eligibility', u.id, r), principalId: u.id, roleDefinitionId: templateId(r), directoryScopeId: '/',
+        appScopeId: null, memberType: 'Direct', createdUsing: opaqueId('eligibility', u.id, r),
+        ...(kind === 'schedule'
+          ? { status: 'Provisioned', createdDateTime: since(90), modifiedDateTime: since(90), scheduleInfo: { startDateTime: since(90), recurrence: null, expiration: { type: 'noExpiration', endDateTime: null, duration: null } } }
+          : { startDateTime: since(90), endDateTime: null, roleEligibilityScheduleId: opaqueId('eligibility', u.id, r) }),
+      },
+    })));
+  }
+
+  /** Domain → tenant, across the scenario's tenants and the generated customers. */
+  function tenantInformation(call: Call): SimReply {
+    const domain = call.params.domain!;
+    const known = ctx.scenario.tenants.find((t) => t.domains.some((d) => same(d, domain)));
+    let info: Json | undefined;
+    if (known) {
+      info = { tenantId: known.id, displayName: known.displayName, defaultDomainName: known.domains.find((d) => !d.toLowerCase().endsWith('.onmicrosoft.com')) ?? known.domains[0]! };
+    } else {
+      for (const t of ctx.scenario.tenants) {
+        const m = /(\d+)\.onmicrosoft\.com$/i.exec(domain);
+        if (!m) break;
+        const index = Number(m[1]) - 1;
+        if (index < 0 || index >= t.customers.count) continue;
+        const c = customerAt(t.customers, index);
+        if (same(c.domain, domain)) { info = { tenantId: c.tenantId, displayName: c.companyName, defaultDomainName: c.domain }; break; }
+      }
+    }
+    if (!info) return notFound(domain);
+    return json(200, { '@odata.context': contextUrl(call.version, 'microsoft.graph.tenantInformation'), federationBrandName: null, ...info });
   }
 
   function checkMemberGroups(call: Call, memberOf: Set<string>): SimReply {
@@ -806,29 +946,37 @@ export const graphService: ServiceFactory = (ctx) => {
     });
   }
 
-  const r = (method: string, path: string, need: Need | undefined, handle: (call: Call) => SimReply, betaOnly = false): Route =>
-    ({ method, pattern: path.split('/').filter(Boolean), need, handle, betaOnly });
+  const r = (method: string, path: string, need: Need | undefined, handle: (call: Call) => SimReply, betaOnly = false, licence?: 'P1' | 'P2'): Route =>
+    ({ method, pattern: path.split('/').filter(Boolean), need, handle, betaOnly, licence });
+  const GROUP_CAST = 'microsoft.graph.group';
 
   const USER_FILTER = ['id', 'userPrincipalName', 'displayName', 'mail', 'accountEnabled', 'userType'];
   const GROUP_FILTER = ['id', 'displayName', 'securityEnabled', 'mailEnabled', 'mailNickname'];
 
   // Keyed forms (`x(appId='…')`) come before `x/:id/…` so an id never swallows the key marker.
   const routes: Route[] = [
-    r('GET', 'users', USERS, (c) => listReply(c, 'users', c.tenant.users.map(userEntity), { filterable: USER_FILTER })),
+    r('GET', 'users', USERS, (c) => listReply(c, 'users', c.tenant.users.map(userEntity),
+      { filterable: USER_FILTER, directory: true, searchable: ['displayName', 'userPrincipalName', 'mail'] })),
     r('GET', 'users/:id', USERS, (c) => withUser(c, (u) => entityReply(c, 'users', userEntity(u)))),
     r('GET', 'users/:id/memberOf', MEMBERSHIP, (c) => withUser(c, (u) =>
-      listReply(c, 'directoryObjects', userMemberships(c.tenant, u), { withType: true }))),
+      listReply(c, 'directoryObjects', userMemberships(c.tenant, u), { withType: true, directory: true }))),
     r('GET', 'users/:id/transitiveMemberOf', MEMBERSHIP, (c) => withUser(c, (u) =>
-      listReply(c, 'directoryObjects', userMemberships(c.tenant, u), { withType: true }))),
+      listReply(c, 'directoryObjects', userMemberships(c.tenant, u, true), { withType: true, directory: true }))),
+    // The OData cast keeps only groups: https://learn.microsoft.com/en-us/graph/api/user-list-transitivememberof
+    ...['memberOf', 'transitiveMemberOf'].map((rel) => r('GET', `users/:id/${rel}/${GROUP_CAST}`, MEMBERSHIP, (c) => withUser(c, (u) =>
+      listReply(c, 'groups', groupsOfUser(c.tenant, u).map(groupEntity), { filterable: GROUP_FILTER, directory: true, searchable: ['displayName'] })))),
     r('POST', 'users/:id/checkMemberGroups', MEMBERSHIP, (c) => withUser(c, (u) =>
       checkMemberGroups(c, new Set(groupsOfUser(c.tenant, u).map((g) => g.id.toLowerCase()))))),
     r('POST', 'users/:id/sendMail', MAIL, sendMail),
     r('GET', 'users/:id/authentication/requirements', POLICIES, (c) => withUser(c, (u) => json(200, {
       '@odata.context': contextUrl(c.version, `users('${u.id}')/authentication/requirements/$entity`),
-      perUserMfaState: u.mfaEnforced ? 'enforced' : 'disabled',
+      // Legacy per-user MFA only; security defaults and CA do not show here.
+      // https://learn.microsoft.com/en-us/graph/api/authentication-get?view=graph-rest-beta (strongAuthenticationRequirements)
+      perUserMfaState: u.perUserMfaState,
     })), true),
 
-    r('GET', 'groups', GROUPS, (c) => listReply(c, 'groups', c.tenant.groups.map(groupEntity), { filterable: GROUP_FILTER })),
+    r('GET', 'groups', GROUPS, (c) => listReply(c, 'groups', c.tenant.groups.map(groupEntity),
+      { filterable: GROUP_FILTER, directory: true, searchable: ['displayName', 'description'] })),
     r('GET', 'groups/:id', GROUPS, (c) => withGroup(c, (g) => entityReply(c, 'groups', groupEntity(g)))),
     ...['members', 'transitiveMembers'].map((rel) => r('GET', `groups/:id/${rel}`, GROUPS, (c) => withGroup(c, (g) => {
       const t = c.tenant;
@@ -875,7 +1023,12 @@ export const graphService: ServiceFactory = (ctx) => {
     r('GET', 'servicePrincipals/:id/appRoleAssignments', APPS, (c) => withSp(c, (a) =>
       listReply(c, `servicePrincipals('${a.servicePrincipalId}')/appRoleAssignments`, appRoleAssignments(c.tenant, a)))),
     ...['memberOf', 'transitiveMemberOf'].map((rel) => r('GET', `servicePrincipals/:id/${rel}`, MEMBERSHIP, (c) => withSp(c, (a) =>
-      listReply(c, 'directoryObjects', groupsOfApp(c.tenant, a).map(groupEntity), { withType: true })))),
+      listReply(c, 'directoryObjects', groupsOfApp(c.tenant, a).map(groupEntity), { withType: true, directory: true })))),
+    ...['memberOf', 'transitiveMemberOf'].map((rel) => r('GET', `servicePrincipals/:id/${rel}/${GROUP_CAST}`, MEMBERSHIP, (c) => withSp(c, (a) =>
+      listReply(c, 'groups', groupsOfApp(c.tenant, a).map(groupEntity), { filterable: GROUP_FILTER, directory: true })))),
+    // https://learn.microsoft.com/en-us/graph/api/serviceprincipal-list-oauth2permissiongrants
+    r('GET', 'servicePrincipals/:id/oauth2PermissionGrants', GRANTS, (c) => withSp(c, (a) =>
+      listReply(c, 'oauth2PermissionGrants', permissionGrants(c.tenant).filter((g) => same(String(g.data.clientId), a.servicePrincipalId))))),
     r('POST', 'servicePrincipals/:id/checkMemberGroups', MEMBERSHIP, (c) => withSp(c, (a) =>
       checkMemberGroups(c, new Set(groupsOfApp(c.tenant, a).map((g) => g.id.toLowerCase()))))),
 
@@ -884,9 +1037,9 @@ export const graphService: ServiceFactory = (ctx) => {
 
     r('GET', 'reports/authenticationMethods/userRegistrationDetails', REPORTS, (c) => listReply(c,
       'reports/authenticationMethods/userRegistrationDetails', c.tenant.users.map(registrationEntity),
-      { filterable: ['id', 'userPrincipalName', 'isMfaRegistered', 'isMfaCapable', 'isAdmin', 'userType'] })),
+      { filterable: ['id', 'userPrincipalName', 'isMfaRegistered', 'isMfaCapable', 'isAdmin', 'userType'] }), false, 'P1'),
     r('GET', 'reports/authenticationMethods/userRegistrationDetails/:id', REPORTS, (c) => withUser(c, (u) =>
-      entityReply(c, 'reports/authenticationMethods/userRegistrationDetails', registrationEntity(u)))),
+      entityReply(c, 'reports/authenticationMethods/userRegistrationDetails', registrationEntity(u))), false, 'P1'),
 
     r('GET', 'policies/identitySecurityDefaultsEnforcementPolicy', POLICIES, (c) => json(200, {
       '@odata.context': contextUrl(c.version, 'policies/identitySecurityDefaultsEnforcementPolicy/$entity'),
@@ -896,15 +1049,36 @@ export const graphService: ServiceFactory = (ctx) => {
       isEnabled: c.tenant.securityDefaultsEnabled,
     })),
     r('GET', 'identity/conditionalAccess/policies', POLICIES, (c) => listReply(c, 'identity/conditionalAccess/policies',
-      c.tenant.conditionalAccessPolicies.map(conditionalAccessEntity), { filterable: ['id', 'displayName', 'state'] })),
+      c.tenant.conditionalAccessPolicies.map(conditionalAccessEntity), { filterable: ['id', 'displayName', 'state'] }), false, 'P1'),
     r('GET', 'identity/conditionalAccess/policies/:id', POLICIES, (c) => {
       const p = c.tenant.conditionalAccessPolicies.find((x) => same(x.id, c.params.id!));
       return p ? entityReply(c, 'identity/conditionalAccess/policies', conditionalAccessEntity(p)) : notFound(c.params.id!);
-    }),
+    }, false, 'P1'),
 
-    r('GET', 'organization', ORGANIZATION, (c) => listReply(c, 'organization', [organizationEntity(c.tenant, String(c.req.headers.prefer ?? ''))])),
+    // Active role assignments (users and role-assignable groups), and beta's transitive view that
+    // expands those groups to their members (ConsistencyLevel: eventual required).
+    // https://learn.microsoft.com/en-us/graph/api/rbacapplication-list-roleassignments
+    // https://learn.microsoft.com/en-us/graph/api/rbacapplication-list-transitiveroleassignments?view=graph-rest-beta
+    r('GET', 'roleManagement/directory/roleAssignments', ROLE_ASSIGNMENTS, (c) => listReply(c, 'roleManagement/directory/roleAssignments',
+      roleAssignments(c.tenant, false), { filterable: ['principalId', 'roleDefinitionId'] })),
+    r('GET', 'roleManagement/directory/transitiveRoleAssignments', ROLE_ASSIGNMENTS, (c) => {
+      if (String(c.req.headers.consistencylevel ?? '').toLowerCase() !== 'eventual') {
+        return odataError(400, 'Request_BadRequest', 'The request requires the ConsistencyLevel header set to eventual.');
+      }
+      return listReply(c, 'roleManagement/directory/transitiveRoleAssignments', roleAssignments(c.tenant, true),
+        { filterable: ['principalId', 'roleDefinitionId'] });
+    }, true),
+    // PIM eligibility: needs Entra ID P2. https://learn.microsoft.com/en-us/graph/api/rbacapplication-list-roleeligibilityschedules
+    r('GET', 'roleManagement/directory/roleEligibilitySchedules', ROLE_ELIGIBILITY, (c) => listReply(c,
+      'roleManagement/directory/roleEligibilitySchedules', roleEligibility(c.tenant, 'schedule'), { filterable: ['principalId', 'roleDefinitionId'] }), false, 'P2'),
+    r('GET', 'roleManagement/directory/roleEligibilityScheduleInstances', ROLE_ELIGIBILITY, (c) => listReply(c,
+      'roleManagement/directory/roleEligibilityScheduleInstances', roleEligibility(c.tenant, 'instance'), { filterable: ['principalId', 'roleDefinitionId'] }), false, 'P2'),
+
+    r('GET', 'tenantRelationships/findTenantInformationByDomainName/(domainName)/:domain', TENANT_INFO, tenantInformation),
+
+    r('GET', 'organization', ORGANIZATION, (c) => listReply(c, 'organization', [organizationEntity(c.tenant)])),
     r('GET', 'organization/:id', ORGANIZATION, (c) => same(c.params.id!, c.tenant.id)
-      ? entityReply(c, 'organization', organizationEntity(c.tenant, String(c.req.headers.prefer ?? '')))
+      ? entityReply(c, 'organization', organizationEntity(c.tenant))
       : notFound(c.params.id!)),
 
     r('GET', 'tenantRelationships/delegatedAdminRelationships', GDAP, (c) => {

@@ -8,28 +8,56 @@ import type { ServiceFactory } from '../server';
 
 /**
  * Partner Center REST simulator, mounted at `/partnercenter` (real base
- * `https://api.partnercenter.microsoft.com`). App+User tokens only, and the token's `amr` must
- * contain `mfa`; customers page with `links.next` + the `MS-ContinuationToken` header; every Nth
- * request (`scenario.throttling.partnerCenter.every`) is a 429 with `Retry-After`.
+ * `https://api.partnercenter.microsoft.com`). App+User calls need `mfa` in the token's `amr`
+ * (401, code 900421); app-only tokens are accepted where the docs say so (`GET /v1/customers`);
+ * customers page with `links.next` + the `MS-ContinuationToken` header; 429 + `Retry-After` on
+ * every Nth request (`throttling.partnerCenter.every`) and at random (`…randomRate`).
  *
- * Links in bodies are relative to `{base}/v1`, as Partner Center writes them: `links.next.uri` is
- * `/customers?size=500&seekOperation=Next`, fetched as `{base}/v1/customers?size=500&seekOperation=Next`.
+ * Links in bodies: the docs show `links.next.uri` both relative to `{base}/v1`
+ * (`/customers?size=500&seekOperation=Next`, most pages) and with the version
+ * (`/v1/customers?size=40&seekOperation=Next`, "Get a list of customers"); the tenant's
+ * `partnerCenter.nextLinkStyle` picks one, so clients must normalise both.
+ * https://learn.microsoft.com/en-us/partner-center/developer/get-a-list-of-customers
  */
 
 const AUDIENCES = new Set(['https://api.partnercenter.microsoft.com', 'https://api.partnercenter.microsoft.com/', PARTNER_CENTER_RESOURCE_APP_ID]);
-const MAX_PAGE = 500;
+/**
+ * The simulator's own page-size cap. Partner Center documents no maximum for `size` (limits vary),
+ * so a client must page by `links.next`, never by assuming it got what it asked for.
+ */
+export const SIMULATOR_MAX_PAGE = 500;
 /** Continuation tokens outlive a slow sync, not a day (simulator clock). */
 const CONTINUATION_TTL_MS = 60 * 60_000;
 /** Partner Center roles come from these partner-tenant groups; Global Administrators have them all. */
 const AGENT_GROUPS = ['adminagents', 'helpdeskagents', 'salesagents'];
 
-interface Caller { tenant: Tenant; user: User; claims: Claims }
+/** `user` is absent for an app-only token. */
+interface Caller { tenant: Tenant; user?: User; claims: Claims; mfaCompliant: boolean }
 
 interface Continuation { t: string; o: number; s: number; iat: number }
 
-function pcError(status: number, code: string, description: string, headers: Record<string, string> = {}): SimReply {
-  return json(status, { code, description, data: [], source: 'PartnerFD' }, headers);
+/**
+ * Partner Center error body. The error-codes page types `code` as a string, but the service sends
+ * (and its examples show) a number, e.g. `{"code": 3000, …, "source": "PartnerFD"}`: clients must
+ * accept either. 401s carry `WWW-Authenticate: OAuth realm=…`.
+ * https://learn.microsoft.com/en-us/partner-center/developer/error-codes
+ */
+function pcError(status: number, code: number, description: string, headers: Record<string, string> = {}): SimReply {
+  const challenge: Record<string, string> = status === 401 ? { 'WWW-Authenticate': 'OAuth realm=urn:cpsvc:cpid:simulator' } : {};
+  return json(status, { code, description, data: [], source: 'PartnerFD' }, { ...challenge, ...headers });
 }
+
+/**
+ * 429 has its own body, not the PartnerFD error shape, and a `Retry-After` in seconds.
+ * https://learn.microsoft.com/en-us/partner-center/developer/api-throttling-guidance
+ */
+function rateLimited(retryAfterSeconds: number): SimReply {
+  return json(429, { statusCode: 429, message: `Rate limit is exceeded. Try again in ${retryAfterSeconds} seconds.` },
+    { 'Retry-After': String(retryAfterSeconds) });
+}
+
+/** Standard base64 (with `+`, `/`, `=`), not base64url: continuation tokens must survive verbatim. */
+const b64 = (buf: Buffer | string): string => Buffer.from(buf).toString('base64');
 
 function link(uri: string, headers: Array<{ key: string; value: string }> = []) {
   return { uri, method: 'GET', headers };
@@ -59,35 +87,45 @@ export const partnerCenterService: ServiceFactory = (ctx) => {
 
   function throttle(): SimReply | undefined {
     const { every, retryAfterSeconds } = ctx.scenario.throttling.partnerCenter;
-    if (every <= 0) return undefined;
     seen += 1;
-    if (seen % every !== 0) return undefined;
-    return pcError(429, '429', `Too many requests. Retry after ${retryAfterSeconds} seconds.`, { 'Retry-After': String(retryAfterSeconds) });
+    if ((every > 0 && seen % every === 0) || ctx.randomThrottle('partnerCenter')) return rateLimited(retryAfterSeconds);
+    return undefined;
   }
 
-  /** App+User, MFA, enrolled partner, and a user holding a Partner Center role: in that order. */
-  function authenticate(req: SimRequest): Caller | SimReply {
+  /**
+   * Who is calling: App+User (needs `mfa` in `amr`, an enrolled partner, a Partner Center role) or,
+   * where `appOnly` allows it, an app-only token. App+User calls without MFA get 401 with code
+   * 900421 (enforced on every app+user API since 2026); app-only calls are not subject to it.
+   * https://learn.microsoft.com/en-us/partner-center/security/partner-security-requirements-mandating-mfa
+   */
+  function authenticate(req: SimRequest, appOnlyAllowed: boolean): Caller | SimReply {
     const token = bearer(req);
-    if (!token) return pcError(401, '800001', 'Partner Token missing in request context');
+    if (!token) return pcError(401, 800001, 'Partner Token missing in request context');
     const verified = ctx.signer.verify(token, ctx.now());
-    if (!verified.ok) return pcError(401, '400', `Access denied: ${verified.reason}.`);
+    if (!verified.ok) return pcError(401, 400, `Access denied: ${verified.reason}.`);
     const claims = verified.claims;
-    if (typeof claims.aud !== 'string' || !AUDIENCES.has(claims.aud)) return pcError(401, '400', 'Access denied: invalid audience.');
+    if (typeof claims.aud !== 'string' || !AUDIENCES.has(claims.aud)) return pcError(401, 400, 'Access denied: invalid audience.');
     const tenant = ctx.scenario.tenants.find((t) => t.id.toLowerCase() === String(claims.tid ?? '').toLowerCase());
-    if (!tenant) return pcError(401, '400', 'Access denied: unknown tenant.');
-    const scopes = typeof claims.scp === 'string' ? claims.scp.split(/\s+/) : [];
-    if (scopes.length === 0 || !scopes.includes('user_impersonation')) {
-      return pcError(401, '400', 'Access denied: this operation requires App+User credentials (a delegated user_impersonation token).');
+    if (!tenant) return pcError(401, 400, 'Access denied: unknown tenant.');
+    const scopes = typeof claims.scp === 'string' ? claims.scp.split(/\s+/).filter(Boolean) : [];
+    const appOnly = scopes.length === 0;
+    if (appOnly && !appOnlyAllowed) {
+      return pcError(401, 400, 'Access denied: this operation requires App+User credentials (a delegated user_impersonation token).');
     }
-    if (!Array.isArray(claims.amr) || !claims.amr.includes('mfa')) return pcError(401, '10001', 'Authentication failed. MFA required.');
+    if (!appOnly && !scopes.includes('user_impersonation')) return pcError(401, 400, 'Access denied: the token has no user_impersonation scope.');
+    const mfaCompliant = appOnly || (Array.isArray(claims.amr) && claims.amr.includes('mfa'));
+    if (!mfaCompliant) {
+      return pcError(401, 900421, 'Multi-factor authentication is required: the access token has no mfa in its amr claim. Sign in with MFA and retry.');
+    }
     if (!tenant.partnerCenter.enrolled) {
-      return pcError(403, '2032', `Access denied: tenant ${tenant.id} is not enrolled in Partner Center.`);
+      return pcError(403, 2032, `Access denied: tenant ${tenant.id} is not enrolled in Partner Center.`);
     }
+    if (appOnly) return { tenant, claims, mfaCompliant };
     const user = tenant.users.find((u) => u.id.toLowerCase() === String(claims.oid ?? '').toLowerCase());
     const hasRole = user !== undefined && (user.roles.includes('Global Administrator')
       || user.groups.some((g) => AGENT_GROUPS.includes(g.toLowerCase())));
-    if (!user || !hasRole) return pcError(403, '900150', 'The supplied role does not have the rights to perform the requested operation');
-    return { tenant, user, claims };
+    if (!user || !hasRole) return pcError(403, 900150, 'The supplied role does not have the rights to perform the requested operation');
+    return { tenant, user, claims, mfaCompliant };
   }
 
   function responseHeaders(req: SimRequest): Record<string, string> {
@@ -98,37 +136,61 @@ export const partnerCenterService: ServiceFactory = (ctx) => {
     return { 'MS-CorrelationId': header('ms-correlationid'), 'MS-RequestId': header('ms-requestid') };
   }
 
-  function handle(fn: (req: SimRequest, caller: Caller) => SimReply) {
+  /**
+   * `ValidateMfa: true` asks Partner Center to report whether the token is MFA-compliant. The
+   * learn.microsoft.com header reference does not list it; Microsoft's "How to validate your
+   * solution" post and third-party clients read `isMfaCompliant` as a *response header*, so that is
+   * what the simulator sends (on success and on the 900421 refusal alike).
+   */
+  function mfaHeader(req: SimRequest, compliant: boolean | undefined): Record<string, string> {
+    const asked = String(req.headers.validatemfa ?? '').toLowerCase() === 'true';
+    return asked && compliant !== undefined ? { isMfaCompliant: String(compliant) } : {};
+  }
+
+  function handle(fn: (req: SimRequest, caller: Caller) => SimReply, options: { appOnly?: boolean } = {}) {
     return (req: SimRequest): SimReply => {
       const limited = throttle();
+      let compliant: boolean | undefined;
       const reply = limited ?? (() => {
-        const caller = authenticate(req);
-        return 'user' in caller ? fn(req, caller) : caller;
+        const caller = authenticate(req, options.appOnly ?? false);
+        if ('claims' in caller) {
+          compliant = caller.mfaCompliant;
+          return fn(req, caller);
+        }
+        if ((caller.body as { code?: unknown } | undefined)?.code === 900421) compliant = false;
+        return caller;
       })();
-      return { ...reply, headers: { ...responseHeaders(req), ...reply.headers } };
+      return { ...reply, headers: { ...responseHeaders(req), ...mfaHeader(req, compliant), ...reply.headers } };
     };
   }
 
+  /**
+   * Opaque continuation tokens with `+`, `/`, `=` and `,` in them, like Partner Center's: a client
+   * must send the header back verbatim (not URL-encoded, not `+`→space).
+   */
   function signContinuation(c: Continuation): string {
-    const payload = Buffer.from(JSON.stringify(c)).toString('base64url');
-    const mac = createHmac('sha256', tokenKey).update(payload).digest('base64url');
-    return `${payload}.${mac}`;
+    const payload = `+RT:${b64(JSON.stringify(c))}`;
+    const mac = createHmac('sha256', tokenKey).update(payload).digest('base64');
+    return `${payload},MAC:/${mac}`;
   }
 
   function readContinuation(token: string): Continuation | undefined {
-    const [payload, mac] = token.split('.');
-    if (!payload || !mac) return undefined;
-    const expected = Buffer.from(createHmac('sha256', tokenKey).update(payload).digest('base64url'));
+    const i = token.lastIndexOf(',MAC:/');
+    if (i < 0) return undefined;
+    const payload = token.slice(0, i);
+    const mac = token.slice(i + ',MAC:/'.length);
+    if (!payload.startsWith('+RT:') || !mac) return undefined;
+    const expected = Buffer.from(createHmac('sha256', tokenKey).update(payload).digest('base64'));
     const given = Buffer.from(mac);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
     try {
-      return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Continuation;
+      return JSON.parse(Buffer.from(payload.slice('+RT:'.length), 'base64').toString('utf8')) as Continuation;
     } catch {
       return undefined;
     }
   }
 
-  const badContinuation = () => pcError(400, '800002', 'Invalid request input: the continuation token is invalid or has expired.');
+  const badContinuation = () => pcError(400, 800002, 'Invalid request input: the continuation token is invalid or has expired.');
 
   router.get('/v1/customers', handle((req, { tenant }) => {
     const q = req.url.searchParams;
@@ -143,26 +205,27 @@ export const partnerCenterService: ServiceFactory = (ctx) => {
       size = c.s;
     } else {
       const sizeText = q.get('size');
-      size = sizeText === null ? MAX_PAGE : Number(sizeText);
-      if (!Number.isInteger(size) || size < 1) return pcError(400, '800002', `Invalid request input: size must be a positive integer, got '${sizeText ?? ''}'.`);
-      size = Math.min(size, MAX_PAGE);
+      size = sizeText === null ? SIMULATOR_MAX_PAGE : Number(sizeText);
+      if (!Number.isInteger(size) || size < 1) return pcError(400, 800002, `Invalid request input: size must be a positive integer, got '${sizeText ?? ''}'.`);
+      size = Math.min(size, SIMULATOR_MAX_PAGE);
     }
     const end = Math.min(offset + size, spec.count);
     const items = [];
     for (let i = offset; i < end; i++) items.push(customerResource(customerAt(spec, i)));
-    const links: Record<string, unknown> = { self: link(`/customers?size=${size}`) };
+    const v = tenant.partnerCenter.nextLinkStyle === 'versioned' ? '/v1' : '';
+    const links: Record<string, unknown> = { self: link(`${v}/customers?size=${size}`) };
     if (end < spec.count) {
       const token = signContinuation({ t: tenant.id, o: end, s: size, iat: ctx.now() });
-      links.next = link(`/customers?size=${size}&seekOperation=Next`, [{ key: 'MS-ContinuationToken', value: token }]);
+      links.next = link(`${v}/customers?size=${size}&seekOperation=Next`, [{ key: 'MS-ContinuationToken', value: token }]);
     }
     // totalCount counts this page's items, as Partner Center's seek-based collections do.
     return json(200, { totalCount: items.length, items, links, attributes: { objectType: 'Collection' } });
-  }));
+  }, { appOnly: true }));
 
   router.get('/v1/customers/:id', handle((req, { tenant }) => {
     const c = customerByTenantId(tenant.customers, req.params.id!);
-    return c ? json(200, customerResource(c)) : pcError(404, '1000', `Not found: customer ${req.params.id!}.`);
-  }));
+    return c ? json(200, customerResource(c)) : pcError(404, 600008, `The requested object was not found: customer ${req.params.id!}.`);
+  }, { appOnly: true }));
 
   router.get('/v1/profiles/organization', handle((_req, { tenant }) => {
     const admin = tenant.users.find((u) => u.roles.includes('Global Administrator')) ?? tenant.users[0];
@@ -187,7 +250,7 @@ export const partnerCenterService: ServiceFactory = (ctx) => {
 
   router.get('/v1/profiles/mpn', handle((_req, { tenant }) => {
     const mpnId = tenant.partnerCenter.mpnId;
-    if (!mpnId) return pcError(404, '800015', 'MPN Id is not found');
+    if (!mpnId) return pcError(404, 800015, 'MPN Id is not found');
     return json(200, {
       partnerName: tenant.partnerCenter.companyName ?? tenant.displayName,
       mpnId,
