@@ -11,7 +11,7 @@ import pino from 'pino';
 import restify from 'restify';
 import { createLogger } from '../src/logger';
 import { SqlStorage } from '../src/store/bot-storage';
-import { openDatabase, type DatabaseTarget } from '../src/store/db';
+import { openDatabase, type DatabaseTarget, type Db } from '../src/store/db';
 import { migrate } from '../src/store/migrate';
 import { BotUnderTest, COMPANY, PRIMARY } from '../test/helpers/chat';
 import { connectorServiceUrl } from '../test/harness/activities';
@@ -191,14 +191,27 @@ async function benchEcho(sim: Simulator, turns: number): Promise<Stats> {
 }
 
 /** Card submits next to the echo floor, same simulator, same harness, same 6-way concurrency. Target: ≤ 2×. */
-async function benchSubmitVsEcho(): Promise<void> {
-  const bot = await BotUnderTest.start({ teamsLimits: false });
+async function benchSubmitVsEcho(engine: 'PGlite' | 'PostgreSQL' = 'PGlite'): Promise<void> {
+  const url = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
+  let schema: string | undefined;
+  let db: Db | undefined;
+  if (engine === 'PostgreSQL' && url) {
+    // A schema of its own, so the bench never touches other data on that server.
+    schema = `bench_${randomUUID().slice(0, 8)}`;
+    const admin = await openDatabase({ kind: 'postgres', url });
+    await admin.exec(`CREATE SCHEMA ${schema}`);
+    await admin.close();
+    const u = new URL(url);
+    u.searchParams.set('options', `-c search_path=${schema}`);
+    db = await openDatabase({ kind: 'postgres', url: u.toString() });
+  }
+  const bot = await BotUnderTest.start({ teamsLimits: false, db });
   const partners = Number(process.env.BENCH_SUBMIT_PARTNERS ?? 80);
   await benchSubmits(bot, SUBMIT_USERS * 2); // warm-up
   const { all, bySubmit } = await benchSubmits(bot, partners);
   await benchEcho(bot.sim, 60); // warm-up
   const echo = await benchEcho(bot.sim, all.n);
-  row(`card submit (${SUBMIT_USERS} users, PGlite)`, all);
+  row(`card submit (${SUBMIT_USERS} users, ${engine})`, all);
   for (const [name, samples] of bySubmit) {
     const s = statsOf(samples, all.totalMs);
     console.log(`    ${name.padEnd(42)} p50 ${s.p50.toFixed(2).padStart(7)} ms   p95 ${s.p95.toFixed(2).padStart(7)} ms   p99 ${s.p99.toFixed(2).padStart(7)} ms   (n=${s.n})`);
@@ -206,6 +219,18 @@ async function benchSubmitVsEcho(): Promise<void> {
   row(`echo bot, same adapter (${SUBMIT_USERS} users)`, echo);
   console.log(`  ratio submit / echo: p50 x${(all.p50 / echo.p50).toFixed(2)}   p99 x${(all.p99 / echo.p99).toFixed(2)}   (target ≤ x2)`);
   await bot.stop();
+  if (schema && url) {
+    const admin = await openDatabase({ kind: 'postgres', url });
+    await admin.exec(`DROP SCHEMA ${schema} CASCADE`);
+    await admin.close();
+  }
+}
+
+/** Both engines when a PostgreSQL URL is given: the embedded one shares the bot's thread, PostgreSQL does not. */
+async function benchSubmitsOnEveryEngine(): Promise<void> {
+  await benchSubmitVsEcho('PGlite');
+  if (process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL) await benchSubmitVsEcho('PostgreSQL');
+  else console.log('  (PostgreSQL not measured: set BENCH_DATABASE_URL or TEST_DATABASE_URL)');
 }
 
 async function benchLogging(): Promise<void> {
@@ -226,7 +251,7 @@ async function benchLogging(): Promise<void> {
 
 async function main(): Promise<void> {
   if (process.argv.includes('--submits')) {
-    await benchSubmitVsEcho();
+    await benchSubmitsOnEveryEngine();
     return;
   }
   console.log('Bot state storage');
@@ -247,7 +272,7 @@ async function main(): Promise<void> {
   console.log('Onboarding conversation (in-process bot, HTTP, simulated Teams)');
   await benchOnboarding();
   console.log('Card submits next to a bare echo bot (HTTP, simulated Teams, reply delivered)');
-  await benchSubmitVsEcho();
+  await benchSubmitsOnEveryEngine();
   console.log('Logging');
   await benchLogging();
 }

@@ -6,8 +6,8 @@ import type { Partner } from '../domain/partner';
 import { Messages } from '../onboarding/messages';
 import { closeCard } from '../teams/card-activity';
 import type { Turn } from '../teams/turn';
-import type { Membership } from './membership';
-import { verbRoute, type Route } from './routes';
+import { requireOwner, type Membership } from './membership';
+import { verbRoute, type Command, type Route } from './routes';
 
 /** An owner-only action that asks "are you sure?" first (start over, delete everything). */
 export interface ConfirmedAction {
@@ -20,6 +20,28 @@ export interface ConfirmedAction {
   yesSummary: string;
   noSummary: string;
   noMessage: string;
+}
+
+/**
+ * The command that asks for `action`: members only, the owner only once there is a partner
+ * (`withoutPartner` runs when there is none yet).
+ */
+export function confirmedCommand(
+  membership: Membership, action: ConfirmedAction, command: Pick<Command, 'name' | 'aliases' | 'description'>,
+  withoutPartner: (context: TurnContext, turn: Turn) => Promise<void>,
+): Command {
+  return {
+    ...command,
+    handle: async (context, turn) => {
+      const access = await membership.access(context, turn, false);
+      if (!access) return;
+      if (!access.partner) {
+        await withoutPartner(context, turn);
+        return;
+      }
+      if (await requireOwner(context, turn, access.partner, action.refusal)) await askToConfirm(context, action);
+    },
+  };
 }
 
 /** Sends the confirmation card of `action`. */

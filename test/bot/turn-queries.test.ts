@@ -31,6 +31,7 @@ describe('one turn, one context: what a card submit costs the database', functio
     await chat.press('Save company details', COMPANY, { count: 1 });
     const reads = log.filter(isPartnerRead);
     console.log(`      company submit: ${log.length} SQL statements, ${reads.length} partner read(s)`);
+    if (process.env.SHOW_SQL) console.log(log.map((l) => l.replace(/\s+/g, " ").slice(0, 140)).join("\n"));
     assert.equal(reads.length, 1, `partner reads:\n${reads.join('\n---\n')}`);
     assert.ok(log.length <= 12, `statements:\n${log.join('\n---\n')}`);
   });

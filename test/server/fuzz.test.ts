@@ -1,18 +1,7 @@
 import assert from 'node:assert/strict';
 import { BotUnderTest } from '../helpers/chat';
 import { connectorServiceUrl, installationUpdateActivity, messageActivity, submitActivity, teamsConversation } from '../harness/activities';
-
-/** A small seeded PRNG (mulberry32): the same 2,000 inputs on every run, so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { mulberry32 } from '../simulator/server';
 
 const FIELDS = ['type', 'id', 'channelId', 'serviceUrl', 'from', 'recipient', 'conversation', 'text', 'value', 'timestamp', 'localTimestamp',
   'channelData', 'attachments', 'entities', 'membersAdded', 'membersRemoved', 'replyToId', 'action', 'name', 'locale', 'textFormat'];
@@ -27,7 +16,8 @@ interface Body { text: string; contentType: string }
  * that are well formed but say strange things (unknown types, verbs, huge values).
  */
 function badInputs(simBaseUrl: string, count: number): Body[] {
-  const rnd = prng(20261130);
+  // The same 2,000 inputs on every run, so a failure can be replayed.
+  const rnd = mulberry32(20261130);
   const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const junk = (): unknown => pick<() => unknown>([
     () => null, () => 0, () => -1, () => 1e308, () => true, () => '', () => ' ', () => 'x'.repeat(5000), () => '\u0000\u202e\ud800',

@@ -225,8 +225,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   return new Simulator(options).start();
 }
 
-/** Small seeded PRNG (mulberry32): repeatable random throttling per scenario load. */
-function mulberry32(seed: number): () => number {
+/** Small seeded PRNG (mulberry32): repeatable random throttling per scenario load, repeatable fuzz inputs. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -1,8 +1,8 @@
 import { Messages } from '../../onboarding/messages';
 import type { PartnerRepository } from '../../store/partners';
 import type { SecretStore } from '../../store/secrets/secret-store';
-import { askToConfirm, type ConfirmedAction } from '../confirmations';
-import { requireOwner, type Membership } from '../membership';
+import { confirmedCommand, type ConfirmedAction } from '../confirmations';
+import type { Membership } from '../membership';
 import type { OnboardingRunner } from '../onboarding-runner';
 import type { Command } from '../routes';
 
@@ -33,16 +33,9 @@ export function deleteAction(partners: PartnerRepository, secrets: SecretStore, 
 }
 
 export function deleteCommand(membership: Membership, action: ConfirmedAction): Command {
-  return {
-    name: 'delete my data', aliases: ['delete data', 'forget me'], description: "Delete your organization's onboarding data (owner only, asks first)",
-    handle: async (context, turn) => {
-      const access = await membership.access(context, turn, false);
-      if (!access) return;
-      if (!access.partner) {
-        await context.sendActivity(Messages.nothingToDelete);
-        return;
-      }
-      if (await requireOwner(context, turn, access.partner, action.refusal)) await askToConfirm(context, action);
-    },
-  };
+  return confirmedCommand(
+    membership, action,
+    { name: 'delete my data', aliases: ['delete data', 'forget me'], description: "Delete your organization's onboarding data (owner only, asks first)" },
+    async (context) => { await context.sendActivity(Messages.nothingToDelete); },
+  );
 }

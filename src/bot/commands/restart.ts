@@ -2,8 +2,8 @@ import type { TurnContext } from 'botbuilder';
 import { Messages } from '../../onboarding/messages';
 import type { PartnerRepository } from '../../store/partners';
 import type { Turn } from '../../teams/turn';
-import { askToConfirm, type ConfirmedAction } from '../confirmations';
-import { requireOwner, type Membership } from '../membership';
+import { confirmedCommand, type ConfirmedAction } from '../confirmations';
+import type { Membership } from '../membership';
 import type { OnboardingRunner } from '../onboarding-runner';
 import type { Command } from '../routes';
 
@@ -27,16 +27,5 @@ export function restartAction(partners: PartnerRepository, onboarding: Onboardin
 
 /** With no partner yet there is nothing to clear: it is `start`. */
 export function restartCommand(membership: Membership, start: Command, action: ConfirmedAction): Command {
-  return {
-    name: 'restart', aliases: ['cancel', 'start over'], description: 'Start over (asks first)',
-    handle: async (context, turn) => {
-      const access = await membership.access(context, turn, false);
-      if (!access) return;
-      if (!access.partner) {
-        await start.handle(context, turn);
-        return;
-      }
-      if (await requireOwner(context, turn, access.partner, action.refusal)) await askToConfirm(context, action);
-    },
-  };
+  return confirmedCommand(membership, action, { name: 'restart', aliases: ['cancel', 'start over'], description: 'Start over (asks first)' }, (context, turn) => start.handle(context, turn));
 }
