@@ -49,7 +49,7 @@ describe('loadConfig', () => {
   });
 
   it('defaults BOT_TYPE to SingleTenant (no new multi-tenant bots since 31 July 2025), needing BOT_TENANT_ID only with BOT_ID', () => {
-    assert.equal(loadConfig({}).bot.type, 'SingleTenant');
+    assert.equal(loadConfig({ ALLOW_UNAUTHENTICATED: 'true' }).bot.type, 'SingleTenant');
     assert.throws(() => loadConfig({ BOT_ID: GOOD_ID, BOT_PASSWORD: 'pw' }), /BOT_TENANT_ID: required when BOT_TYPE is SingleTenant/);
   });
 
