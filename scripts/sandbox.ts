@@ -573,6 +573,8 @@ function alive(pid: number): boolean {
 }
 
 async function main(): Promise<void> {
+  // What the sandbox and its bot write (database, key file, outbox, logs) is for this user alone.
+  process.umask(0o077);
   let options: SandboxOptions | 'help';
   try {
     options = parseOptions(process.argv.slice(2));
