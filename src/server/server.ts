@@ -95,6 +95,17 @@ export function createServer(deps: ServerDeps): HttpServer {
       res.send(503, errorBody('shutting_down', correlationId));
       return;
     }
+    // Counted from here: a shutdown waits for requests still authenticating too.
+    inFlight++;
+    try {
+      await handleMessage(req, res, correlationId);
+    } finally {
+      inFlight--;
+      if (inFlight === 0) drained?.();
+    }
+  });
+
+  const handleMessage = async (req: restify.Request, res: restify.Response, correlationId: string): Promise<void> => {
     const authHeader = req.headers.authorization ?? '';
     // Refused before the body is read or the adapter runs: no token, no work.
     if (deps.authenticated && !/^Bearer [A-Za-z0-9._~+/=-]+$/.test(authHeader)) {
@@ -126,24 +137,19 @@ export function createServer(deps: ServerDeps): HttpServer {
       res.send(400, errorBody('bad_activity', correlationId, 'serviceUrl must be a loopback address while the bot runs without authentication'));
       return;
     }
-    const activity = check.activity as unknown as Activity;
     auth ??= await authenticate(check.activity, authHeader, correlationId);
     if (!auth) {
       res.send(401, errorBody('unauthorized', correlationId));
       return;
     }
-    inFlight++;
     try {
-      const invoke = await adapter.handle(auth, activity, (context) => bot.run(context));
+      const invoke = await adapter.handle(auth, check.activity as unknown as Activity, (context) => bot.run(context));
       res.send(invoke?.status ?? 200, invoke?.body);
     } catch (err) {
       logger.error({ err, correlationId, activityType: check.activity.type }, 'request failed');
       res.send(500, errorBody('internal', correlationId));
-    } finally {
-      inFlight--;
-      if (inFlight === 0) drained?.();
     }
-  });
+  };
 
   const page = (res: restify.Response, { status, html }: Page, head = false): void => {
     res.writeHead(status, PAGE_HEADERS);
