@@ -87,7 +87,7 @@ export function gdapAssignments(facts: Facts, ctx: RuleContext): Outcome {
     const covered = held.every((role) => r.accessAssignments.some((a) => usable(a) && rolesOf(a).has(role)));
     if (covered) continue;
     const pending = held.every((role) => r.accessAssignments.some((a) => rolesOf(a).has(role)
-      && ['pending', 'active'].includes(a.status.toLowerCase()) && mine.has(a.accessContainer.accessContainerId.toLowerCase())));
+      && a.status.toLowerCase() === 'pending' && mine.has(a.accessContainer.accessContainerId.toLowerCase())));
     problems.push({ r, why: pending ? 'pending' : 'missing' });
   }
   if (!problems.length) return { status: 'pass', evidence: `the service account reaches the needed roles in all ${live.length} relationships` };
