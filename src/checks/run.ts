@@ -72,7 +72,6 @@ const MAX_EVIDENCE = 240;
 
 /** Collapses whitespace and control characters and caps the length: evidence is one line. */
 function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
   const flat = text.replace(/[\u0000-\u001f\u007f\s]+/g, ' ').trim();
   return flat.length > MAX_EVIDENCE ? `${flat.slice(0, MAX_EVIDENCE - 1)}…` : flat;
 }

@@ -63,20 +63,27 @@ export function permissionsGranted(facts: Facts, ctx: RuleContext): Outcome {
   const account = known(facts.serviceAccount);
   const accountId = account.ok && account.value ? account.value.id : undefined;
 
-  const missingRoles = GRAPH_APP_PERMISSIONS.filter((p) => !roles.value.some((r) => sameId(r.appRoleId, p.id) && onGraph(r.resourceId)));
+  // A permission the app does not request is the "requested" check's failure; judge the rest here.
+  const app = known(facts.application);
+  const asked = (p: Permission) => !app.ok || !app.value || requested(app.value, GRAPH_APP_ID, p);
+  const notAsked = NEEDED.filter((p) => !asked(p)).map((p) => p.name);
+  const missingRoles = GRAPH_APP_PERMISSIONS.filter(asked).filter((p) => !roles.value.some((r) => sameId(r.appRoleId, p.id) && onGraph(r.resourceId)));
   const ours = grants.value.filter((g) => sameId(g.clientId, sp.value!.id) && onGraph(g.resourceId));
   const scopes = (g: { scope: string }) => g.scope.split(' ').filter(Boolean);
   const tenantWide = (name: string) => ours.some((g) => g.consentType === 'AllPrincipals' && scopes(g).includes(name));
   const forAccount = (name: string) => ours.some((g) => g.consentType === 'Principal' && sameId(g.principalId, accountId) && scopes(g).includes(name));
-  const missingScopes = GRAPH_DELEGATED_PERMISSIONS.filter((p) => !tenantWide(p.name) && !forAccount(p.name));
+  const missingScopes = GRAPH_DELEGATED_PERMISSIONS.filter(asked).filter((p) => !tenantWide(p.name) && !forAccount(p.name));
 
   if (missingRoles.length || missingScopes.length) {
     const names = [...missingRoles, ...missingScopes].map((p) => p.name);
     return { status: 'fail', evidence: `requested but not granted: ${listNames(names, 5)}`, fix: { text: 'Open the app\'s **API permissions** as a Global Administrator and select **Grant admin consent for <tenant>**; a requested permission works only once granted.', link: LINKS.appApiPermissions(ctx.appId ?? sp.value.appId) } };
   }
-  const principalOnly = GRAPH_DELEGATED_PERMISSIONS.filter((p) => !tenantWide(p.name)).map((p) => p.name);
-  const delegated = principalOnly.length ? `${principalOnly.join(', ')} for the service account` : GRAPH_DELEGATED_PERMISSIONS.map((p) => p.name).join(', ');
-  return { status: 'pass', evidence: `granted: ${GRAPH_APP_PERMISSIONS.length} application permissions; delegated ${delegated}` };
+  const grantedRoles = GRAPH_APP_PERMISSIONS.filter(asked).length;
+  const requestedScopes = GRAPH_DELEGATED_PERMISSIONS.filter(asked);
+  const principalOnly = requestedScopes.filter((p) => !tenantWide(p.name)).map((p) => p.name);
+  const delegated = principalOnly.length ? `${principalOnly.join(', ')} for the service account` : requestedScopes.map((p) => p.name).join(', ') || 'none';
+  const skipped = notAsked.length ? ` (not requested, so not judged here: ${listNames(notAsked, 5)})` : '';
+  return { status: 'pass', evidence: `granted: ${grantedRoles} application permissions; delegated ${delegated}${skipped}` };
 }
 
 export function appInAdminAgents(facts: Facts): Outcome {

@@ -134,7 +134,7 @@ export function noSignInFrequency(facts: Facts, ctx: RuleContext): Outcome {
   const w = who(u.value, facts);
   const sif = (p: ConditionalAccessPolicy) => {
     const s = p.sessionControls?.signInFrequency;
-    return !!s && s.isEnabled !== false && (s.value != null || s.frequencyInterval === 'everyTime');
+    return !!s && s.isEnabled !== false && (typeof s.value === 'number' || s.frequencyInterval === 'everyTime');
   };
   const hits = policies.value.filter((p) => sif(p) && policyApplies(p, w, ctx.appId));
   const enforced = hits.filter((p) => p.state === 'enabled');

@@ -26,9 +26,17 @@ export function known<T>(fact: Fact<T> | undefined): { ok: true; value: T } | { 
   return { ok: true, value: fact };
 }
 
+const NAME_MAX = 40;
+
+/** A tenant-chosen name, flattened to one line and cut short, so a list still fits on one line. */
+function shortName(name: string): string {
+  const flat = name.replace(/\s+/g, ' ').trim();
+  return flat.length > NAME_MAX ? `${flat.slice(0, NAME_MAX - 1)}…` : flat;
+}
+
 /** "a, b, c and 2 more" — stable (sorted) and short enough for one line. */
 export function listNames(names: readonly string[], max = 3): string {
-  const sorted = [...new Set(names)].sort((a, b) => a.localeCompare(b));
+  const sorted = [...new Set(names.map(shortName))].sort((a, b) => a.localeCompare(b));
   if (sorted.length <= max) return sorted.join(', ');
   return `${sorted.slice(0, max).join(', ')} and ${sorted.length - max} more`;
 }
