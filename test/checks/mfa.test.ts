@@ -62,6 +62,7 @@ describe('checks: MFA', () => {
     { name: 'report-only policy', facts: { conditionalAccessPolicies: [policy({ displayName: 'Daily sign-in', state: 'enabledForReportingButNotEnforced', sessionControls: sif(1, 'days') })] }, status: 'warn', evidence: /report-only policy would apply sign-in frequency: "Daily sign-in" \(1 days\)/ },
     { name: 'enabled policy covering everyone', facts: { conditionalAccessPolicies: [policy({ displayName: 'Daily sign-in', sessionControls: sif(1, 'days') })] }, status: 'fail', evidence: /sign-in frequency applies: "Daily sign-in" \(1 days\) — it ends the refresh token \(AADSTS70043\)/, fix: /Exclude the service account/ },
     { name: 'CA not readable (no P1)', facts: { conditionalAccessPolicies: noP1 }, status: 'unknown', evidence: /Sign-in frequency: Graph answered 403/ },
+    { name: 'a group-targeted policy when the account\'s groups are unreadable', facts: { serviceAccountGroups: { unknown: 'Graph did not answer' }, conditionalAccessPolicies: [policy({ displayName: 'Daily sign-in', sessionControls: sif(1, 'days'), users: { includeUsers: [], includeGroups: [HELPDESK_AGENTS.id] } })] }, status: 'unknown', evidence: /"Daily sign-in" targets groups, and the account's groups: Graph did not answer/ },
   ]);
 
   table('mfa.remember-devices', [

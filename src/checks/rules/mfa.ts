@@ -20,6 +20,8 @@ export function mfaRegistered(facts: Facts): Outcome {
 }
 
 interface Who {
+  /** False when the account's groups could not be read: group-targeted policies cannot be judged. */
+  readonly groupsKnown: boolean;
   readonly userId: string;
   readonly groupIds: ReadonlySet<string>;
   readonly roleIds: ReadonlySet<string>;
@@ -29,6 +31,7 @@ function who(user: ServiceAccount, facts: Facts): Who {
   const groups = known(facts.serviceAccountGroups);
   const roles = known(facts.roleAssignments);
   return {
+    groupsKnown: groups.ok,
     userId: user.id.toLowerCase(),
     groupIds: new Set(groups.ok ? groups.value.map((g) => g.id.toLowerCase()) : []),
     roleIds: new Set(roles.ok ? roles.value.map((r) => r.roleDefinitionId.toLowerCase()) : []),
@@ -137,6 +140,8 @@ export function noSignInFrequency(facts: Facts, ctx: RuleContext): Outcome {
     return !!s && s.isEnabled !== false && (typeof s.value === 'number' || s.frequencyInterval === 'everyTime');
   };
   const hits = policies.value.filter((p) => sif(p) && policyApplies(p, w, ctx.appId));
+  const unjudged = w.groupsKnown ? [] : policies.value.filter((p) => sif(p) && p.state !== 'disabled' && !hits.includes(p)
+    && (p.conditions.users?.includeGroups ?? []).length > 0);
   const enforced = hits.filter((p) => p.state === 'enabled');
   const describe = (p: ConditionalAccessPolicy) => {
     const s = p.sessionControls!.signInFrequency!;
@@ -148,6 +153,10 @@ export function noSignInFrequency(facts: Facts, ctx: RuleContext): Outcome {
       evidence: `sign-in frequency applies: ${enforced.map(describe).sort().join(', ')} — it ends the refresh token (AADSTS70043)`,
       fix: { text: 'Exclude the service account from the sign-in frequency session control of that conditional access policy.', link: LINKS.conditionalAccessPolicy(enforced[0]!.id) },
     };
+  }
+  if (unjudged.length) {
+    const groups = known(facts.serviceAccountGroups);
+    return unknownOutcome(`Sign-in frequency: ${unjudged.map((p) => `"${p.displayName}"`).sort().join(', ')} targets groups, and the account's groups`, groups.ok ? undefined : groups.unknown, LINKS.conditionalAccess);
   }
   const reportOnly = hits.filter((p) => p.state === 'enabledForReportingButNotEnforced');
   if (reportOnly.length) {
