@@ -30,9 +30,9 @@ export function evaluate(facts: Facts, options: EvaluateOptions & { readonly onl
       let outcome;
       try {
         outcome = d.rule(facts, ctx);
-      } catch {
+      } catch (err) {
         // A rule meeting a shape it did not expect must not break the run, and must not pass.
-        outcome = { status: 'unknown' as const, evidence: 'the facts had an unexpected shape' };
+        outcome = { status: 'unknown' as const, evidence: `the facts had an unexpected shape (${err instanceof Error ? err.name : 'error'})` };
       }
       return {
         id: d.id, title: d.title, group: d.group, severity: d.severity, status: outcome.status,

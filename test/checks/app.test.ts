@@ -42,6 +42,7 @@ describe('checks: app registration', () => {
     { name: 'a Principal grant for someone else', facts: { delegatedGrants: principalGrant('a0a0a0a0-2222-4222-8222-000000000002') }, status: 'fail', evidence: /not granted: User.Read/ },
     { name: 'an app role on another resource does not count', facts: { appRoleAssignments: grants.map((g) => ({ ...g, resourceId: 'other-resource' })) }, status: 'fail', evidence: /not granted/ },
     { name: 'a permission the app does not request is left to the "requested" check', facts: { application: withoutAccess(ROLE_MGMT), appRoleAssignments: grants.filter((g) => g.appRoleId !== ROLE_MGMT) }, status: 'pass', evidence: /granted: 3 application permissions; delegated User.Read \(not requested, so not judged here: RoleManagement.ReadWrite.Directory\)$/ },
+    { name: 'no enterprise application yet: left to "App registration exists"', facts: { appServicePrincipal: null }, status: 'unknown', evidence: /no enterprise application yet/, fix: /App registration exists/ },
     { name: 'grants unreadable', facts: { appRoleAssignments: { unknown: 'Graph did not answer' } }, status: 'unknown', evidence: /Granted application permissions: Graph did not answer/ },
   ]);
 

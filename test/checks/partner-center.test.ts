@@ -35,7 +35,7 @@ describe('checks: Partner Center', () => {
   ]);
 
   table('consent.fresh', [
-    { name: 'refreshed yesterday', facts: {}, status: 'pass', evidence: /^last refreshed on 2026-11-29 \(1 days ago\)$/ },
+    { name: 'refreshed yesterday', facts: {}, status: 'pass', evidence: /^last refreshed on 2026-11-29 \(1 day ago\)$/ },
     { name: 'consented today, never refreshed', facts: { consent: { consentedAt: daysFromNow(-0.1), lastRefreshAt: null } }, status: 'pass', evidence: /last consented on 2026-11-30 \(today\)/ },
     { name: 'keep-alive has not run for 8 days', facts: { consent: { consentedAt: daysFromNow(-30), lastRefreshAt: daysFromNow(-8) } }, status: 'warn', evidence: /8 days ago\): the keep-alive has not run/ },
     { name: 'unused for 90 days', facts: { consent: { consentedAt: daysFromNow(-120), lastRefreshAt: daysFromNow(-90) } }, status: 'fail', evidence: /refresh token has lapsed/, fix: /Sign in again/ },

@@ -128,6 +128,7 @@ describe('checks: evaluate and summarize', () => {
     const broken = { ...HEALTHY, application: { appId: 'x' } } as unknown as Facts;
     const [r] = evaluate(broken, { ...OPTIONS, only: ['app.permissions-requested'] });
     assert.equal(r!.status, 'unknown');
+    assert.equal(r!.evidence, 'the facts had an unexpected shape (TypeError)');
   });
 
   it('one stable evidence line per result', () => {

@@ -52,7 +52,7 @@ export function permissionsRequested(facts: Facts, ctx: RuleContext): Outcome {
 export function permissionsGranted(facts: Facts, ctx: RuleContext): Outcome {
   const sp = known(facts.appServicePrincipal);
   if (!sp.ok) return unknownOutcome('Granted permissions', sp.unknown, LINKS.enterpriseAppPermissions());
-  if (!sp.value) return { status: 'fail', evidence: 'nothing granted: the app has no enterprise application in the tenant' };
+  if (!sp.value) return { status: 'unknown', evidence: 'Granted permissions: the app has no enterprise application yet', fix: { text: 'Fix "App registration exists" first.', link: LINKS.appRegistrations } };
   const roles = known(facts.appRoleAssignments);
   if (!roles.ok) return unknownOutcome('Granted application permissions', roles.unknown, LINKS.enterpriseAppPermissions(sp.value.id, sp.value.appId));
   const grants = known(facts.delegatedGrants);

@@ -1,7 +1,7 @@
 import type { Facts } from '../facts';
 import { LINKS } from '../microsoft';
 import type { Outcome, RuleContext } from '../types';
-import { DAY_MS, day, known, parseDate, unknownOutcome } from './util';
+import { count, DAY_MS, day, known, parseDate, unknownOutcome } from './util';
 
 export const FRESH_DAYS = 7;
 /** Refresh tokens die after 90 days unused (AADSTS700082). */
@@ -19,7 +19,7 @@ export function consentFresh(facts: Facts, ctx: RuleContext): Outcome {
   const last = new Date(Math.max(...times.map((d) => d.getTime())));
   const age = Math.floor((ctx.now.getTime() - last.getTime()) / DAY_MS);
   const what = c.value.lastRefreshAt && parseDate(c.value.lastRefreshAt)?.getTime() === last.getTime() ? 'refreshed' : 'consented';
-  if (age >= DEAD_DAYS) return { status: 'fail', evidence: `last ${what} on ${day(last)} (${age} days ago): the refresh token has lapsed` };
-  if (age > FRESH_DAYS) return { status: 'warn', evidence: `last ${what} on ${day(last)} (${age} days ago): the keep-alive has not run` };
-  return { status: 'pass', evidence: `last ${what} on ${day(last)} (${age === 0 ? 'today' : `${age} days ago`})` };
+  if (age >= DEAD_DAYS) return { status: 'fail', evidence: `last ${what} on ${day(last)} (${count(age, 'day')} ago): the refresh token has lapsed` };
+  if (age > FRESH_DAYS) return { status: 'warn', evidence: `last ${what} on ${day(last)} (${count(age, 'day')} ago): the keep-alive has not run` };
+  return { status: 'pass', evidence: `last ${what} on ${day(last)} (${age === 0 ? 'today' : `${count(age, 'day')} ago`})` };
 }

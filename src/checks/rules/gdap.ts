@@ -1,7 +1,7 @@
 import type { Facts, GdapRelationship } from '../facts';
 import { GLOBAL_ADMIN_ROLE_ID, LINKS, roleName } from '../microsoft';
 import type { Outcome, RuleContext } from '../types';
-import { DAY_MS, day, EXPIRY_WARN_DAYS, known, listNames, parseDate, unknownOutcome } from './util';
+import { count, DAY_MS, day, EXPIRY_WARN_DAYS, known, listNames, parseDate, unknownOutcome } from './util';
 
 const LIVE = new Set(['active', 'expiring']);
 const isLive = (r: GdapRelationship) => LIVE.has(r.status.toLowerCase());
@@ -22,7 +22,7 @@ export function gdapRoles(facts: Facts, ctx: RuleContext): Outcome {
   const all = relationships(facts);
   if (!all.ok) return all.outcome;
   const live = all.value.filter(isLive);
-  if (!live.length) return { status: 'fail', evidence: all.value.length ? `no active relationship (${all.value.length} ended or pending)` : 'no GDAP relationships: no customer can be managed' };
+  if (!live.length) return { status: 'fail', evidence: all.value.length ? `no active relationship (${count(all.value.length, 'relationship')} ended or pending)` : 'no GDAP relationships: no customer can be managed' };
   const needed = ctx.gdapRoleIds.map((x) => x.toLowerCase());
   const lacking = live.map((r) => ({ r, missing: needed.filter((x) => !rolesOf(r).has(x)) })).filter((x) => x.missing.length);
   if (lacking.length === live.length) {
@@ -32,7 +32,7 @@ export function gdapRoles(facts: Facts, ctx: RuleContext): Outcome {
   if (lacking.length) {
     return { status: 'warn', evidence: `${lacking.length} of ${live.length} active relationships lack needed roles: ${listNames(lacking.map((x) => customer(x.r)))}` };
   }
-  return { status: 'pass', evidence: `${live.length} active relationships hold the needed roles` };
+  return { status: 'pass', evidence: `${count(live.length, 'active relationship')} ${live.length === 1 ? 'holds' : 'hold'} the needed roles` };
 }
 
 /** Relationships that end within 30 days without auto-extend. */
@@ -48,7 +48,7 @@ export function gdapExpiry(facts: Facts, ctx: RuleContext): Outcome {
   if (ended.length) return { status: 'fail', evidence: `ended without auto-extend: ${listNames(ended.map((x) => `${customer(x.r)} (${day(x.end)})`))}` };
   if (ending.length) {
     const first = ending.sort((a, b) => a.end.getTime() - b.end.getTime())[0]!;
-    return { status: 'warn', evidence: `${ending.length} relationships end within ${EXPIRY_WARN_DAYS} days without auto-extend, first: ${customer(first.r)} on ${day(first.end)}` };
+    return { status: 'warn', evidence: `${count(ending.length, 'relationship')} ${ending.length === 1 ? 'ends' : 'end'} within ${EXPIRY_WARN_DAYS} days without auto-extend, first: ${customer(first.r)} on ${day(first.end)}` };
   }
   return { status: 'pass', evidence: `no active relationship ends within ${EXPIRY_WARN_DAYS} days without auto-extend` };
 }
@@ -58,7 +58,7 @@ export function gdapGlobalAdmin(facts: Facts): Outcome {
   const all = relationships(facts);
   if (!all.ok) return all.outcome;
   const withGa = all.value.filter(isLive).filter((r) => rolesOf(r).has(GLOBAL_ADMIN_ROLE_ID));
-  if (withGa.length) return { status: 'warn', evidence: `Global Administrator in ${withGa.length} relationships (they cannot auto-extend): ${listNames(withGa.map(customer))}` };
+  if (withGa.length) return { status: 'warn', evidence: `Global Administrator in ${count(withGa.length, 'relationship')} (which cannot auto-extend): ${listNames(withGa.map(customer))}` };
   return { status: 'pass', evidence: 'no active relationship includes Global Administrator' };
 }
 
@@ -90,10 +90,10 @@ export function gdapAssignments(facts: Facts, ctx: RuleContext): Outcome {
       && a.status.toLowerCase() === 'pending' && mine.has(a.accessContainer.accessContainerId.toLowerCase())));
     problems.push({ r, why: pending ? 'pending' : 'missing' });
   }
-  if (!problems.length) return { status: 'pass', evidence: `the service account reaches the needed roles in all ${live.length} relationships` };
+  if (!problems.length) return { status: 'pass', evidence: `the service account reaches the needed roles in all ${count(live.length, 'relationship')}` };
   const missing = problems.filter((p) => p.why === 'missing');
   if (!missing.length) {
-    return { status: 'warn', evidence: `access assignments still pending in ${problems.length} relationships: ${listNames(problems.map((p) => customer(p.r)))} (Microsoft takes minutes to hours)` };
+    return { status: 'warn', evidence: `access assignments still pending in ${count(problems.length, 'relationship')}: ${listNames(problems.map((p) => customer(p.r)))} (Microsoft takes minutes to hours)` };
   }
   const scope = missing.length === live.length ? 'in no relationship' : `in ${missing.length} of ${live.length} relationships`;
   return { status: missing.length === live.length ? 'fail' : 'warn', evidence: `the service account lacks an active access assignment for the needed roles ${scope}: ${listNames(missing.map((p) => customer(p.r)))}` };

@@ -3,6 +3,11 @@ import type { Fix, Outcome } from '../types';
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** "1 day", "3 days". */
+export function count(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
 /** The `unknown` outcome for a fact the bot could not see: why, and what would let it see. */
 export function unknownOutcome(what: string, fact: Unknown | undefined, fallbackLink: string): Outcome {
   if (!fact) {
@@ -71,10 +76,10 @@ export const EXPIRY_WARN_DAYS = 30;
 export function expiryOutcome(label: string, end: Date, now: Date, fix: Fix): Outcome {
   const left = daysUntil(end, now);
   if (end.getTime() <= now.getTime()) {
-    return { status: 'fail', evidence: `${label} expired on ${day(end)} (${-left} days ago)`, fix };
+    return { status: 'fail', evidence: `${label} expired on ${day(end)} (${count(-left, 'day')} ago)`, fix };
   }
   if (end.getTime() - now.getTime() < EXPIRY_WARN_DAYS * DAY_MS) {
-    return { status: 'warn', evidence: `${label} expires on ${day(end)} (in ${left} days)`, fix };
+    return { status: 'warn', evidence: `${label} expires on ${day(end)} (in ${count(left, 'day')})`, fix };
   }
-  return { status: 'pass', evidence: `${label} valid until ${day(end)} (${left} days left)` };
+  return { status: 'pass', evidence: `${label} valid until ${day(end)} (${count(left, 'day')} left)` };
 }
