@@ -39,6 +39,11 @@ describe('checks: service account', () => {
       facts: { serviceAccountGroups: [ADMIN_AGENTS, ROLE_GROUP], roleAssignments: [{ principalId: ROLE_GROUP.id, roleDefinitionId: GA, directoryScopeId: '/' }] },
       status: 'pass', evidence: /through group Tier0 Admins/,
     },
+    {
+      name: 'through a group when the account\'s groups cannot be read',
+      facts: { serviceAccountGroups: { unknown: 'HTTP 503' }, roleAssignments: [{ principalId: ROLE_GROUP.id, roleDefinitionId: GA, directoryScopeId: '/' }] },
+      status: 'pass', evidence: /^active Global Administrator \(through a group\)$/,
+    },
     { name: 'active and eligibility unreadable (no P2): still a pass', facts: { roleEligibilities: licenceGated }, status: 'pass', evidence: /active Global Administrator/ },
     {
       name: 'a PIM activation that ends',

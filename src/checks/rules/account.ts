@@ -44,15 +44,15 @@ export function passwordNeverExpires(facts: Facts): Outcome {
   return { status: 'warn', evidence: `no DisablePasswordExpiration on the account; the domain's policy could not be read (${domain.unknown?.unknown ?? 'not checked'})` };
 }
 
-/** The ids that stand for the service account in role assignments: itself and its groups. */
-function principals(user: ServiceAccount, groups: readonly GroupRef[]): Map<string, string | undefined> {
-  const out = new Map<string, string | undefined>([[user.id.toLowerCase(), undefined]]);
-  for (const g of groups) out.set(g.id.toLowerCase(), g.displayName);
-  return out;
+/** Group id → name, to say which group a role comes through. */
+function groupNames(groups: readonly GroupRef[]): Map<string, string> {
+  return new Map(groups.map((g) => [g.id.toLowerCase(), g.displayName]));
 }
 
-function isTenantWideGlobalAdmin(a: RoleAssignment, ids: Map<string, string | undefined>): boolean {
-  return sameId(a.roleDefinitionId, GLOBAL_ADMIN_ROLE_ID) && (a.directoryScopeId ?? '/') === '/' && ids.has(a.principalId.toLowerCase());
+// The assignment facts are already the account's own (filtered by principal, transitively), so a
+// principal that is not the user is one of its groups, named when the groups are known.
+function isTenantWideGlobalAdmin(a: RoleAssignment): boolean {
+  return sameId(a.roleDefinitionId, GLOBAL_ADMIN_ROLE_ID) && (a.directoryScopeId ?? '/') === '/';
 }
 
 export function globalAdministrator(facts: Facts, ctx: RuleContext): Outcome {
@@ -62,16 +62,17 @@ export function globalAdministrator(facts: Facts, ctx: RuleContext): Outcome {
   const assignments = known(facts.roleAssignments);
   if (!assignments.ok) return unknownOutcome('Active role assignments', assignments.unknown, LINKS.userRoles(user.id));
   const groups = known(facts.serviceAccountGroups);
-  const ids = principals(user, groups.ok ? groups.value : []);
+  const names = groupNames(groups.ok ? groups.value : []);
+  const path = (x: RoleAssignment) => (sameId(x.principalId, user.id) ? 'direct'
+    : `through ${names.has(x.principalId.toLowerCase()) ? `group ${names.get(x.principalId.toLowerCase())}` : 'a group'}`);
+  const directFirst = (x: RoleAssignment, y: RoleAssignment) => Number(!sameId(x.principalId, user.id)) - Number(!sameId(y.principalId, user.id));
 
-  const active = assignments.value.filter((x) => isTenantWideGlobalAdmin(x, ids));
+  const active = assignments.value.filter(isTenantWideGlobalAdmin).sort(directFirst);
   if (active.length) {
-    const direct = active.find((x) => sameId(x.principalId, user.id));
-    const chosen = direct ?? active[0]!;
-    const via = direct ? 'direct' : `through group ${ids.get(chosen.principalId.toLowerCase()) ?? chosen.principalId}`;
     // An activated PIM assignment ends; the connection would lose its rights when it does.
     const permanent = active.find((x) => !parseDate(x.endDateTime));
-    if (permanent) return { status: 'pass', evidence: `active Global Administrator (${via})` };
+    if (permanent) return { status: 'pass', evidence: `active Global Administrator (${path(permanent)})` };
+    const via = path(active[0]!);
     const ends = active.map((x) => parseDate(x.endDateTime)!).sort((x, y) => y.getTime() - x.getTime())[0]!;
     if (ends.getTime() <= ctx.now.getTime()) {
       return { status: 'fail', evidence: `Global Administrator activation ended on ${day(ends)} (${via})`, fix: PIM_FIX };
@@ -79,14 +80,14 @@ export function globalAdministrator(facts: Facts, ctx: RuleContext): Outcome {
     return { status: 'warn', evidence: `Global Administrator active only until ${day(ends)} (a PIM activation, ${via})`, fix: PIM_FIX };
   }
 
-  const held = assignments.value.filter((x) => ids.has(x.principalId.toLowerCase())).map((x) => roleName(x.roleDefinitionId));
+  const held = assignments.value.map((x) => roleName(x.roleDefinitionId));
   const holds = held.length ? `holds: ${listNames(held)}` : 'holds no directory role';
   const eligible = known(facts.roleEligibilities);
   if (!eligible.ok) {
     const why = eligible.unknown?.unknown ?? 'not checked';
     return { status: 'fail', evidence: `no active Global Administrator assignment (${holds}); PIM eligibility unknown: ${why}` };
   }
-  if (eligible.value.some((x) => isTenantWideGlobalAdmin(x, ids))) {
+  if (eligible.value.some(isTenantWideGlobalAdmin)) {
     return { status: 'fail', evidence: 'Global Administrator is eligible only (PIM), not active', fix: PIM_FIX };
   }
   return { status: 'fail', evidence: `not a Global Administrator (${holds})` };
