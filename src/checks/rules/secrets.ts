@@ -1,0 +1,51 @@
+import type { Facts, PasswordCredential } from '../facts';
+import { LINKS } from '../microsoft';
+import type { Outcome, RuleContext } from '../types';
+import { expiryOutcome, known, listNames, parseDate, sameId, unknownOutcome } from './util';
+
+/** "Qd7…": how a secret appears anywhere, ever. */
+export function masked(hint: string | null | undefined): string {
+  return `${(hint ?? '').slice(0, 3)}…`;
+}
+
+export function appSecretValid(facts: Facts, ctx: RuleContext): Outcome {
+  const inUse = known(facts.secretInUse);
+  if (!inUse.ok) return unknownOutcome('Client secret', inUse.unknown ?? { unknown: 'no secret entered yet' }, LINKS.appSecrets(ctx.appId));
+  const app = known(facts.application);
+  if (!app.ok) return unknownOutcome('Client secret expiry', app.unknown, LINKS.appSecrets(ctx.appId));
+  if (!app.value) return { status: 'unknown', evidence: 'Client secret expiry: the app registration was not found', fix: { text: 'Fix "App registration exists" first.', link: LINKS.appRegistrations } };
+
+  const fix = { text: 'Under the app\'s **Certificates & secrets**, add a new client secret (24 months), enter its **Value** (not its Secret ID) in the bot, and delete the old one once the bot confirms.', link: LINKS.appSecrets(app.value.appId) };
+  const creds = app.value.passwordCredentials;
+  const hint = inUse.value.hint.slice(0, 3);
+  let match: PasswordCredential | undefined;
+  let how = 'matched by ID';
+  if (inUse.value.keyId) match = creds.find((c) => sameId(c.keyId, inUse.value.keyId));
+  let ambiguous = 0;
+  if (!match) {
+    // Several secrets may share a hint: judge by the one that ends first, and say so.
+    const byHint = creds.filter((c) => c.hint === hint)
+      .sort((a, b) => (parseDate(a.endDateTime)?.getTime() ?? Infinity) - (parseDate(b.endDateTime)?.getTime() ?? Infinity));
+    match = byHint[0];
+    ambiguous = byHint.length;
+    how = 'matched by hint';
+  }
+  if (!match) {
+    const others = creds.length ? `the app's secrets start with ${listNames(creds.map((c) => masked(c.hint)))}` : 'the app has no client secrets';
+    return { status: 'fail', evidence: `the secret in use (${masked(hint)}) is not one of the app's secrets — ${others}`, fix };
+  }
+  const end = parseDate(match.endDateTime);
+  const label = `secret ${masked(match.hint ?? hint)} (${how}${ambiguous > 1 ? `, ${ambiguous} secrets share it: judged by the first to expire` : ''})`;
+  if (!end) return { status: 'pass', evidence: `${label} has no end date` };
+  return expiryOutcome(label, end, ctx.now, fix);
+}
+
+export function partnerCenterSecretValid(facts: Facts, ctx: RuleContext): Outcome {
+  const fix = { text: 'In Partner Center **App management**, add a new key to the web app, enter it and its expiry in the bot, then remove the old key.', link: LINKS.partnerCenterApps };
+  const entered = known(facts.partnerCenterSecretExpiry);
+  if (!entered.ok) return unknownOutcome('Partner Center web app secret', entered.unknown, LINKS.partnerCenterApps);
+  if (entered.value === null) return { status: 'unknown', evidence: 'Partner Center web app secret: no expiry entered', fix: { text: 'Enter the web app key\'s expiry (shown next to the key in Partner Center App management).', link: LINKS.partnerCenterApps } };
+  const end = parseDate(entered.value);
+  if (!end) return { status: 'unknown', evidence: 'Partner Center web app secret: the expiry entered is not a date', fix };
+  return expiryOutcome('web app secret (as entered)', end, ctx.now, fix);
+}
