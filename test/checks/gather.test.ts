@@ -1,0 +1,224 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CHECK_IDS, type CheckId } from '../../src/checks/catalog';
+import type { Facts } from '../../src/checks/facts';
+import { gatherAppOnlyFacts, roleAssignmentsFact, type GatherResult } from '../../src/checks/gather/app-only';
+import {
+  mapApplication, mapCustomersPage, mapGroup, mapOrganization, mapServiceAccount, mapServicePrincipal, refusedFact,
+} from '../../src/checks/gather/map';
+import { GLOBAL_ADMIN_ROLE_ID } from '../../src/checks/microsoft';
+import { evaluate, evidenceLine, type CheckResult } from '../../src/checks/run';
+import { MicrosoftHttpClient, type AccessTokenFunction } from '../../src/microsoft/http';
+import { APP_ID, APP_SECRET_VALUE, PARTNER_TENANT_ID, SERVICE_ACCOUNT_UPN } from '../simulator/scenarios/ids';
+import { startSimulator, type Simulator } from '../simulator/server';
+
+/** Client credentials against the simulator's Entra ID with the partner app's id and secret. */
+function appOnlyTokens(sim: Simulator, secret = APP_SECRET_VALUE): AccessTokenFunction {
+  return async (scopes, { signal }) => {
+    const res = await fetch(`${sim.baseUrl}/${PARTNER_TENANT_ID}/oauth2/v2.0/token`, {
+      method: 'POST', signal,
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: APP_ID, client_secret: secret, scope: scopes[0]! }),
+    });
+    const body = await res.json() as { access_token?: string; error?: string; error_codes?: number[] };
+    if (!res.ok || !body.access_token) throw new Error(`token request refused: ${body.error ?? res.status} AADSTS${body.error_codes?.[0] ?? '?'}`);
+    return body.access_token;
+  };
+}
+
+interface Counts { graph: number; partnerCenter: number }
+
+function clients(sim: Simulator, counts: Counts, graphBase = `${sim.baseUrl}/graph`) {
+  const tokens = appOnlyTokens(sim);
+  const common = { maxRetries: 4, baseDelayMs: 10, timeoutMs: 5_000 };
+  return {
+    graph: new MicrosoftHttpClient({
+      ...common, baseUrl: graphBase, tokenProvider: tokens, scopes: ['https://graph.microsoft.com/.default'], requestIds: 'graph',
+      onAttempt: () => { counts.graph += 1; },
+    }),
+    partnerCenter: new MicrosoftHttpClient({
+      ...common, baseUrl: `${sim.baseUrl}/partnercenter`, tokenProvider: tokens, scopes: ['https://api.partnercenter.microsoft.com/.default'],
+      requestIds: 'partner-center', onAttempt: () => { counts.partnerCenter += 1; },
+    }),
+  };
+}
+
+async function gather(sim: Simulator, graphBase?: string): Promise<GatherResult & { counted: Counts; results: CheckResult[] }> {
+  const counted = { graph: 0, partnerCenter: 0 };
+  const now = new Date(sim.now());
+  const out = await gatherAppOnlyFacts({
+    ...clients(sim, counted, graphBase), serviceAccountUpn: SERVICE_ACCOUNT_UPN, appId: APP_ID, secretHint: APP_SECRET_VALUE.slice(0, 3), now,
+  });
+  const results = evaluate(out.facts as Facts, { now, appId: APP_ID, tenantId: PARTNER_TENANT_ID });
+  return { ...out, counted, results };
+}
+
+const ids = (results: readonly CheckResult[], status: CheckResult['status']) => results.filter((r) => r.status === status).map((r) => r.id).sort();
+
+/** Checks an app-only token cannot settle: they need the consent token, the partner's answer, or permissions the platform does not ask for. */
+const APP_ONLY_UNKNOWN: CheckId[] = [
+  'consent.fresh', // the stored consent: after the sign-in
+  'gdap.assignments', 'gdap.expiry', 'gdap.global-admin', 'gdap.roles', // needs DelegatedAdminRelationship.Read.All
+  'mfa.enforced', 'mfa.sign-in-frequency', // security defaults and CA need Policy.Read.All
+  'mfa.registered', // registration report needs AuditLog.Read.All
+  'mfa.remember-devices', // the partner's own answer
+  'mfa.token', // the consent token's amr
+  'partner-center.works', // the organization profile needs App+User
+  'secret.partner-center', // entered by the partner
+];
+const APP_ONLY_PASS = CHECK_IDS.filter((id) => !APP_ONLY_UNKNOWN.includes(id));
+
+describe('checks: app-only gathering (pre-flight)', function () {
+  this.timeout(60_000);
+
+  describe('mappers over plain data', () => {
+    it('maps a user, a group, an organization and a customers page', () => {
+      assert.deepEqual(mapServiceAccount({ id: 'u', userPrincipalName: 'a@b', accountEnabled: true, passwordPolicies: null, userType: 'Member' }),
+        { id: 'u', userPrincipalName: 'a@b', accountEnabled: true, passwordPolicies: null, userType: 'Member' });
+      assert.throws(() => mapServiceAccount({ id: 'u', userPrincipalName: 'a@b' }), /accountEnabled/);
+      assert.deepEqual(mapGroup({ '@odata.type': '#microsoft.graph.group', id: 'g', displayName: 'AdminAgents' }), { id: 'g', displayName: 'AdminAgents' });
+      assert.deepEqual(mapOrganization({ value: [{ id: 't', displayName: 'C', partnerTenantType: null, countryLetterCode: 'US' }] }),
+        { id: 't', displayName: 'C', partnerTenantType: null, countryLetterCode: 'US' });
+      assert.deepEqual(mapCustomersPage({ items: [{}], links: { next: { uri: '/customers?size=1&seekOperation=Next' } } }), { count: 1, hasMore: true });
+      assert.deepEqual(mapCustomersPage({ items: [], links: {} }), { count: 0, hasMore: false });
+    });
+
+    it('maps the app and its service principal; an empty filter result is null (not found)', () => {
+      assert.equal(mapApplication({ value: [] }), null);
+      assert.equal(mapServicePrincipal({ value: [] }), null);
+      const app = mapApplication({ value: [{
+        appId: 'a', displayName: 'X', requiredResourceAccess: [{ resourceAppId: 'r', resourceAccess: [{ id: 'p', type: 'Role' }] }],
+        passwordCredentials: [{ keyId: 'k', hint: 'Qd7', displayName: 'd', endDateTime: '2030-01-01T00:00:00Z', secretText: null }],
+      }] });
+      assert.deepEqual(app, {
+        appId: 'a', displayName: 'X', requiredResourceAccess: [{ resourceAppId: 'r', resourceAccess: [{ id: 'p', type: 'Role' }] }],
+        passwordCredentials: [{ keyId: 'k', hint: 'Qd7', displayName: 'd', endDateTime: '2030-01-01T00:00:00Z' }],
+      });
+      assert.deepEqual(mapServicePrincipal({ value: [{ id: 's', appId: 'a', accountEnabled: true }] }), { id: 's', appId: 'a', accountEnabled: true });
+    });
+
+    it('a refusal names the licence or the permission that would let the bot see', () => {
+      assert.deepEqual(refusedFact(403, { error: { code: 'Authentication_RequestFromNonPremiumTenantOrB2CTenant' } }, 'Policy.Read.All'),
+        { unknown: 'Graph answered 403 Authentication_RequestFromNonPremiumTenantOrB2CTenant (needs Entra ID P1/P2)', needs: 'Microsoft Entra ID P1 or P2' });
+      assert.equal(refusedFact(400, { error: { code: 'AadPremiumLicenseRequired' } }, 'x').needs, 'Microsoft Entra ID P2');
+      assert.equal(refusedFact(403, { error: { code: 'Authorization_RequestDenied' } }, 'Policy.Read.All').needs,
+        'the application permission Policy.Read.All with admin consent');
+    });
+
+    it('role assignments: beta transitive wins; direct v1.0 counts only when it shows Global Administrator', () => {
+      const ga = [{ principalId: 'u', roleDefinitionId: GLOBAL_ADMIN_ROLE_ID, directoryScopeId: '/' }];
+      const down = { unknown: 'Graph answered 400' };
+      assert.deepEqual(roleAssignmentsFact([], ga), []);
+      assert.deepEqual(roleAssignmentsFact(down, ga), ga);
+      assert.match((roleAssignmentsFact(down, []) as { unknown: string }).unknown, /transitive role assignments \(beta\) not read/);
+    });
+  });
+
+  describe('against the simulator', () => {
+    let sim: Simulator;
+    before(async () => { sim = await startSimulator({ scenario: 'healthy', randomThrottling: false }); });
+    after(async () => { await sim.stop(); });
+
+    it('healthy: every app-only-visible check passes; the rest stay unknown with a reason; Graph ≤ 3 and Partner Center ≤ 2 round-trips', async () => {
+      await sim.loadScenario('healthy');
+      const run = await gather(sim);
+      for (const r of run.results) if (r.status !== 'pass') console.log(`      ${evidenceLine(r)}`);
+      console.log(`      round-trips: Graph ${run.roundTrips.graph} (onAttempt ${run.counted.graph}), Partner Center ${run.roundTrips.partnerCenter} (onAttempt ${run.counted.partnerCenter})`);
+      assert.deepEqual(ids(run.results, 'pass'), [...APP_ONLY_PASS].sort());
+      assert.deepEqual(ids(run.results, 'unknown'), [...APP_ONLY_UNKNOWN].sort());
+      assert.deepEqual(run.roundTrips, run.counted);
+      assert.ok(run.counted.graph <= 3, `Graph round-trips ${run.counted.graph}`);
+      assert.ok(run.counted.partnerCenter <= 2, `Partner Center round-trips ${run.counted.partnerCenter}`);
+    });
+
+    // One cause each: exactly that check fails (or warns), nothing else does.
+    const SCENARIOS: { scenario: string; fail: CheckId[]; warn?: CheckId[] }[] = [
+      { scenario: 'not-in-adminagents', fail: ['account.admin-agents'] },
+      { scenario: 'app-not-in-adminagents', fail: ['app.admin-agents'] },
+      { scenario: 'permission-missing', fail: ['app.permissions-requested'] },
+      { scenario: 'not-global-admin', fail: ['account.global-admin'] },
+      { scenario: 'secret-expiring', fail: [], warn: ['secret.app'] },
+      { scenario: 'not-enrolled', fail: ['partner-center.partner-tenant'] },
+      { scenario: 'no-premium', fail: [] },
+      { scenario: 'no-mfa', fail: [] },
+      { scenario: 'third-party-mfa', fail: [] },
+      { scenario: 'gdap-readonly', fail: [] },
+    ];
+    for (const s of SCENARIOS) {
+      it(`${s.scenario}: ${s.fail.length ? `fails ${s.fail.join(', ')}` : 'fails nothing app-only can see'}${s.warn ? `, warns ${s.warn.join(', ')}` : ''}`, async () => {
+        await sim.loadScenario(s.scenario);
+        const run = await gather(sim);
+        assert.deepEqual(ids(run.results, 'fail'), s.fail, run.results.filter((r) => r.status === 'fail').map(evidenceLine).join('\n'));
+        assert.deepEqual(ids(run.results, 'warn'), s.warn ?? []);
+      });
+    }
+
+    it('admin-consent-missing: the app-only token has no roles, so Graph refuses every item: unknown naming admin consent, never a pass of what it could not see', async () => {
+      await sim.loadScenario('admin-consent-missing');
+      const run = await gather(sim);
+      assert.deepEqual(ids(run.results, 'fail'), []);
+      for (const id of ['app.permissions-granted', 'account.admin-agents', 'app.admin-agents'] as const) {
+        const r = run.results.find((x) => x.id === id)!;
+        assert.equal(r.status, 'unknown');
+        assert.match(r.evidence, /403 Authorization_RequestDenied .*needs the application permission .* with admin consent/);
+      }
+    });
+
+    it('secret-expired: Entra refuses the app-only token (AADSTS7000222): every Graph fact unknown with that reason, nothing passes from Graph', async () => {
+      await sim.loadScenario('secret-expired');
+      const run = await gather(sim);
+      assert.deepEqual(ids(run.results, 'fail'), []);
+      const app = run.results.find((r) => r.id === 'secret.app')!;
+      assert.equal(app.status, 'unknown');
+      assert.match(app.evidence, /Graph did not answer: .*7000222/);
+      assert.deepEqual(ids(run.results, 'pass'), []);
+    });
+
+    it('a Graph outage (503 on every try): unknown naming it, no throw, no false pass; Partner Center still answers', async () => {
+      await sim.loadScenario('healthy');
+      const down = createServer((_req, res) => { res.writeHead(503, { 'Retry-After': '0', 'Content-Type': 'application/json' }); res.end('{"error":{"code":"ServiceUnavailable","message":"down"}}'); });
+      await new Promise<void>((resolve) => down.listen(0, '127.0.0.1', resolve));
+      try {
+        const run = await gather(sim, `http://127.0.0.1:${(down.address() as AddressInfo).port}`);
+        assert.deepEqual(ids(run.results, 'fail'), []);
+        const graphChecks = run.results.filter((r) => r.id.startsWith('account.') || r.id.startsWith('app.') || r.id === 'partner-center.partner-tenant');
+        for (const r of graphChecks) {
+          assert.equal(r.status, 'unknown', evidenceLine(r));
+          assert.match(r.evidence, /Graph did not answer: HTTP 503 ServiceUnavailable after 5 tries/);
+        }
+        assert.deepEqual(run.facts.partnerCenterCustomers, { ok: true, value: { count: 1, hasMore: true } });
+        assert.equal(run.counted.graph, 5, 'one batch: the first try and 4 retries, then no second wave');
+        assert.equal(run.roundTrips.graph, 5);
+      } finally {
+        await new Promise<void>((resolve) => down.close(() => resolve()));
+      }
+    });
+
+    it('a Graph host that is not there (closed port): unknown naming a network failure', async () => {
+      const probe = createServer();
+      await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+      const port = (probe.address() as AddressInfo).port;
+      await new Promise<void>((resolve) => probe.close(() => resolve()));
+      const run = await gather(sim, `https://127.0.0.1:${port}`);
+      assert.deepEqual(ids(run.results, 'fail'), []);
+      const r = run.results.find((x) => x.id === 'account.exists')!;
+      assert.equal(r.status, 'unknown');
+      assert.match(r.evidence, /Graph did not answer: network/);
+    });
+
+    it('with random throttling on, and a throttling cloud, every fact still arrives', async () => {
+      sim.setRandomThrottling(true);
+      try {
+        for (const scenario of ['healthy', 'throttled']) {
+          await sim.loadScenario(scenario);
+          const run = await gather(sim);
+          assert.deepEqual(ids(run.results, 'pass'), [...APP_ONLY_PASS].sort(), scenario);
+          assert.deepEqual(ids(run.results, 'unknown'), [...APP_ONLY_UNKNOWN].sort(), scenario);
+          console.log(`      ${scenario} with throttling: Graph ${run.counted.graph}, Partner Center ${run.counted.partnerCenter} round-trips`);
+        }
+      } finally {
+        sim.setRandomThrottling(false);
+      }
+    });
+  });
+});
