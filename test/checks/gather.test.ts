@@ -11,6 +11,7 @@ import { GLOBAL_ADMIN_ROLE_ID } from '../../src/checks/microsoft';
 import { evaluate, evidenceLine, type CheckResult } from '../../src/checks/run';
 import { MicrosoftHttpClient, type AccessTokenFunction } from '../../src/microsoft/http';
 import { APP_ID, APP_SECRET_VALUE, PARTNER_TENANT_ID, SERVICE_ACCOUNT_UPN } from '../simulator/scenarios/ids';
+import { loadScenario, type Scenario } from '../simulator/scenario';
 import { startSimulator, type Simulator } from '../simulator/server';
 
 /** Client credentials against the simulator's Entra ID with the partner app's id and secret. */
@@ -152,6 +153,59 @@ describe('checks: app-only gathering (pre-flight)', function () {
         assert.deepEqual(ids(run.results, 'warn'), s.warn ?? []);
       });
     }
+
+    /** A scenario file, changed for one test. */
+    async function variant(name: string, change: (t: Scenario['tenants'][number]) => void): Promise<Scenario> {
+      const scenario = await loadScenario(name);
+      change(scenario.tenants.find((t) => t.id === PARTNER_TENANT_ID)!);
+      return scenario;
+    }
+    const serviceAccountOf = (t: Scenario['tenants'][number]) => t.users.find((u) => u.userPrincipalName === SERVICE_ACCOUNT_UPN)!;
+
+    it('all pages of the account\'s groups: AdminAgents on the second page (1,200 groups) is found, one more Graph round-trip', async () => {
+      await sim.loadScenario(await variant('healthy', (t) => {
+        const many = Array.from({ length: 1200 }, (_, i) => ({
+          id: `b0b0b0b0-3333-4333-8333-${String(i).padStart(12, '0')}`, displayName: `Team ${String(i).padStart(4, '0')}`,
+          description: 'filler', isAssignableToRole: false, roles: [],
+        }));
+        const agents = t.groups.filter((g) => g.displayName === 'AdminAgents');
+        t.groups = [...many, ...t.groups.filter((g) => g.displayName !== 'AdminAgents'), ...agents];
+        serviceAccountOf(t).groups = [...many.map((g) => g.displayName), 'AdminAgents'];
+      }));
+      const run = await gather(sim);
+      const groups = run.facts.serviceAccountGroups as readonly { displayName: string }[];
+      assert.equal(groups.length, 1201);
+      assert.equal(run.results.find((r) => r.id === 'account.admin-agents')!.status, 'pass');
+      assert.equal(run.counted.graph, 4, '3 batches and the second page of groups');
+      assert.deepEqual(run.roundTrips, run.counted);
+    });
+
+    it('Global Administrator only through a role-assignable group: beta transitiveRoleAssignments (a beta $batch) proves it', async () => {
+      await sim.loadScenario(await variant('healthy', (t) => {
+        t.groups.push({ id: 'a0a0a0a0-3333-4333-8333-0000000000aa', displayName: 'Tenant Admins', description: 'role-assignable', isAssignableToRole: true, roles: ['Global Administrator'] });
+        const u = serviceAccountOf(t);
+        u.roles = [];
+        u.groups.push('Tenant Admins');
+      }));
+      const run = await gather(sim);
+      const r = run.results.find((x) => x.id === 'account.global-admin')!;
+      assert.equal(r.status, 'pass', evidenceLine(r));
+      // The v1.0 direct view holds nothing for the user: the pass comes from the beta transitive view.
+      assert.match(r.evidence, /active Global Administrator/);
+      assert.equal(run.counted.graph, 3);
+    });
+
+    it('an app granted DelegatedAdminRelationship.Read.All also gets GDAP: healthy passes gdap.*, gdap-readonly fails gdap.roles', async () => {
+      const grantGdap = (t: Scenario['tenants'][number]) => { t.applications[0]!.grantedAppRoles.push('DelegatedAdminRelationship.Read.All'); };
+      await sim.loadScenario(await variant('healthy', grantGdap));
+      const healthy = await gather(sim);
+      const gdap = healthy.results.filter((r) => r.id.startsWith('gdap.'));
+      for (const r of gdap) assert.equal(r.status, 'pass', evidenceLine(r));
+      console.log(`      healthy + GDAP read: Graph ${healthy.counted.graph} round-trips (22 relationships' access assignments in 2 more batches)`);
+      await sim.loadScenario(await variant('gdap-readonly', grantGdap));
+      const readonly = await gather(sim);
+      assert.deepEqual(ids(readonly.results, 'fail'), ['gdap.roles'], readonly.results.filter((r) => r.status === 'fail').map(evidenceLine).join('\n'));
+    });
 
     it('admin-consent-missing: the app-only token has no roles, so Graph refuses every item: unknown naming admin consent, never a pass of what it could not see', async () => {
       await sim.loadScenario('admin-consent-missing');
