@@ -144,11 +144,14 @@ describe('checks: app-only gathering (pre-flight)', function () {
       { scenario: 'no-mfa', fail: [] },
       { scenario: 'third-party-mfa', fail: [] },
       { scenario: 'gdap-readonly', fail: [] },
+      // The named account does not live in the partner tenant: caught before the sign-in.
+      { scenario: 'wrong-tenant', fail: ['account.exists'] },
     ];
     for (const s of SCENARIOS) {
       it(`${s.scenario}: ${s.fail.length ? `fails ${s.fail.join(', ')}` : 'fails nothing app-only can see'}${s.warn ? `, warns ${s.warn.join(', ')}` : ''}`, async () => {
         await sim.loadScenario(s.scenario);
         const run = await gather(sim);
+        console.log(`      pass ${ids(run.results, 'pass').length}, unknown: ${ids(run.results, 'unknown').filter((id) => !APP_ONLY_UNKNOWN.includes(id)).join(', ') || 'only the app-only ones'}`);
         assert.deepEqual(ids(run.results, 'fail'), s.fail, run.results.filter((r) => r.status === 'fail').map(evidenceLine).join('\n'));
         assert.deepEqual(ids(run.results, 'warn'), s.warn ?? []);
       });
