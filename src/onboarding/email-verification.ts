@@ -53,8 +53,8 @@ export class EmailVerificationService {
     private readonly now: () => number = Date.now,
   ) {}
 
-  private hash(kind: 'code', tenantId: string, value: string): string {
-    return createHmac('sha256', this.pepper).update(`${kind}:${tenantId}:${value}`).digest('hex');
+  private codeHash(tenantId: string, code: string): string {
+    return createHmac('sha256', this.pepper).update(`code:${tenantId}:${code}`).digest('hex');
   }
 
   /** The caps count per address without keeping the address: these rows outlive "delete my data". */
@@ -108,7 +108,7 @@ export class EmailVerificationService {
       throw err;
     }
     await this.store.recordSent(tenantId, {
-      address, codeHash: this.hash('code', tenantId, code), tokenHash: this.tokenHash(token),
+      address, codeHash: this.codeHash(tenantId, code), tokenHash: this.tokenHash(token),
       linkExpiresAt: new Date(now + LINK_TTL_MS), codeExpiresAt: new Date(now + CODE_TTL_MS),
       conversationId, requestedBy: actor.name.slice(0, 100), actor: actor.aadObjectId, maskedAddress: maskEmail(address),
     });
@@ -118,7 +118,7 @@ export class EmailVerificationService {
   async checkCode(tenantId: string, input: string, actor: string): Promise<CodeResult> {
     const code = input.replace(/\s+/g, '');
     if (!/^\d{6}$/.test(code)) return { ok: false, reason: 'malformed' };
-    const actual = Buffer.from(this.hash('code', tenantId, code), 'hex');
+    const actual = Buffer.from(this.codeHash(tenantId, code), 'hex');
     return this.store.guess(
       tenantId, this.now(),
       { maxWrong: MAX_WRONG_CODES, lockMs: LOCK_MS, perTenantPerDay: DAILY_GUESSES_PER_TENANT, perAddressPerDay: DAILY_GUESSES_PER_ADDRESS },

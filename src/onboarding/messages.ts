@@ -46,7 +46,6 @@ export const Messages = {
   handoverKept: 'OK, you remain the owner.',
   handoverDone: (name: string) => `Done: ${name} now owns onboarding for your organization. You stay on as a member.`,
   handoverReceived: (from: string) => `${from} handed onboarding for your organization over to you: you are now its owner.`,
-  ownershipTaken: (name: string) => `${name} proved they are a Global Administrator of your tenant and took over onboarding for your organization. You stay on as a member.`,
   partOneDone:
     "That's the first part done: your company and contacts are saved and the contact email is verified. " +
     "Next comes preparing your tenant (service account, app registration, Partner Center secret). That part of the journey isn't switched on yet; I'll message you here when it is. Type **status** any time.",
