@@ -4,6 +4,10 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import companyFormTemplate from '../../cards/company-form.json';
 import confirmTemplate from '../../cards/confirm.json';
 import continueTemplate from '../../cards/continue.json';
+import entraAppFormTemplate from '../../cards/entra-app-form.json';
+import partnerCenterFormTemplate from '../../cards/partner-center-form.json';
+import prepareChecklistTemplate from '../../cards/prepare-checklist.json';
+import signInTemplate from '../../cards/sign-in.json';
 import contactFormTemplate from '../../cards/contact-form.json';
 import helpTemplate from '../../cards/help.json';
 import handoverTemplate from '../../cards/handover.json';
@@ -15,6 +19,8 @@ import verifyEmailTemplate from '../../cards/verify-email.json';
 import welcomeTemplate from '../../cards/welcome.json';
 import { LIMITS, type Company, type Contact } from '../domain/forms';
 import { COUNTRIES, countryName } from '../domain/countries';
+import { ENTRA_FIELDS, PC_FIELDS } from '../domain/credentials';
+import { PREPARATION } from '../domain/preparation';
 import { Verbs } from './verbs';
 
 /**
@@ -178,4 +184,59 @@ export function renderHandoverCard(data: { cardId: string; members: Array<{ id: 
 
 export function renderContinueCard(): Attachment {
   return render(continueTemplate, {});
+}
+
+export function renderPrepareChecklist(data: { cardId: string; stepLabel: string; done: readonly string[]; message?: string }): Attachment {
+  const done = new Set(data.done);
+  const groups = PREPARATION.map((g) => ({ title: g.title, items: g.items.map((i) => ({ ...i, done: done.has(i.id) })) }));
+  const total = groups.reduce((n, g) => n + g.items.length, 0);
+  const doneCount = groups.reduce((n, g) => n + g.items.filter((i) => i.done).length, 0);
+  return render(prepareChecklistTemplate, { cardId: data.cardId, stepLabel: data.stepLabel, groups, doneCount, totalCount: total, message: data.message ?? '' });
+}
+
+export interface CredentialFormData extends FormCardData {
+  /** A secret is already stored: the field may stay empty to keep it. */
+  secretStored?: boolean;
+}
+
+function secretPlaceholder(stored: boolean | undefined): string {
+  return stored ? 'Leave empty to keep the stored secret' : 'Paste the value';
+}
+
+/** Secrets never go back into a card: only the non-secret fields are echoed. */
+export function renderEntraAppForm(data: CredentialFormData): Attachment {
+  return render(entraAppFormTemplate, {
+    cardId: data.cardId, stepLabel: data.stepLabel,
+    values: allFields(ENTRA_FIELDS, { ...data.values, appSecret: '' }),
+    errors: allFields(ENTRA_FIELDS, data.errors),
+    formError: data.formError ?? '',
+    secretPlaceholder: secretPlaceholder(data.secretStored),
+  });
+}
+
+export function renderPartnerCenterForm(data: CredentialFormData): Attachment {
+  return render(partnerCenterFormTemplate, {
+    cardId: data.cardId, stepLabel: data.stepLabel,
+    values: allFields(PC_FIELDS, { ...data.values, pcSecret: '' }),
+    errors: allFields(PC_FIELDS, data.errors),
+    formError: data.formError ?? '',
+    secretPlaceholder: secretPlaceholder(data.secretStored),
+  });
+}
+
+export interface SignInCardData {
+  cardId: string;
+  stepLabel: string;
+  title: string;
+  text: string;
+  facts?: Fact[];
+  note: string;
+  buttonTitle: string;
+  url: string;
+  message?: string;
+}
+
+/** A card whose button opens a sign-in (or admin consent) page in the browser. */
+export function renderSignInCard(data: SignInCardData): Attachment {
+  return render(signInTemplate, { ...data, facts: data.facts ?? [], message: data.message ?? '' });
 }

@@ -15,6 +15,11 @@ export const Verbs = {
   confirmNo: 'confirm.no',
   handoverSubmit: 'owner.handover',
   handoverCancel: 'owner.handover.cancel',
+  prepSave: 'prep.save',
+  prepDone: 'prep.done',
+  entraSubmit: 'credentials.entra',
+  pcSubmit: 'credentials.partnerCenter',
+  signInNewLink: 'signin.newLink',
 } as const;
 
 export type Verb = (typeof Verbs)[keyof typeof Verbs];

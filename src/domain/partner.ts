@@ -22,7 +22,53 @@ export interface Partner {
   confirmedAt?: Date;
   /** Set only while the verified address is still the primary contact's. */
   emailVerifiedAt?: Date;
+  /** Preparation checklist: the items ticked, and when the partner said it was done. */
+  preparation: { done: string[]; confirmedAt?: Date };
+  /** The partner tenant and the app ids entered on the credential cards. */
+  connection?: Connection;
+  /** Metadata of the secrets kept in the secret store, by kind (never a value). */
+  credentials: Partial<Record<CredentialKind, CredentialMeta>>;
+  consent: ConsentState;
   members: Member[];
+}
+
+/** The partner's Microsoft side, as entered (and resolved) on the credential cards. */
+export interface Connection {
+  /** The partner (CSP) tenant id, resolved from the GUID or domain entered. */
+  partnerTenantId: string;
+  /** Its display name as Microsoft reports it, when the bot could read it. */
+  partnerTenantName?: string;
+  serviceAccountUpn: string;
+  /** The Entra app registration's client id. */
+  appId: string;
+  /** The Partner Center web app id. */
+  pcAppId?: string;
+}
+
+export type CredentialKind = 'appSecret' | 'pcSecret';
+
+export interface CredentialMeta {
+  /** The secret store entry that holds the value. */
+  storeName: string;
+  /** The first 3 characters: Graph's `hint` in passwordCredentials, so checks find the secret in use. */
+  hint: string;
+  /** ISO date; for the app secret read from Graph when the bot can, for the Partner Center secret as entered. */
+  expiresAt?: string;
+  setBy: string;
+  setAt: string;
+}
+
+export interface ConsentState {
+  /** When the service account last signed in and consented (MFA proven). */
+  at?: Date;
+  account?: string;
+  /** Last time a token was really redeemed with the stored refresh token. */
+  usedAt?: Date;
+  /** Set when the refresh token stopped working; the reason is an AADSTS code or our own kind. */
+  brokenAt?: Date;
+  brokenReason?: string;
+  /** The app's Graph application permissions are granted (admin consent given or detected). */
+  adminConsentAt?: Date;
 }
 
 /** A colleague's request to join, as the owner's card refers to it (by id only). */

@@ -25,6 +25,12 @@ export type AuditAction =
   | 'email.locked'
   | 'email.denied'
   | 'partner.reset'
+  | 'preparation.updated'
+  | 'preparation.done'
+  | 'credentials.saved'
+  | 'consent.granted'
+  | 'consent.admin_granted'
+  | 'consent.broken'
   | 'partner.deleted';
 
 export async function recordAudit(q: Queryable, entry: AuditEntry): Promise<void> {

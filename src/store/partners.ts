@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Company, Contact } from '../domain/forms';
-import type { JoinRequest, Member, Partner, Person, Section } from '../domain/partner';
+import type { Connection, CredentialKind, CredentialMeta, JoinRequest, Member, Partner, Person, Section } from '../domain/partner';
 import { recordAudit, type AuditAction } from './audit-log';
 import type { Db, Queryable } from './db';
 
@@ -12,7 +12,7 @@ const SECTION_ACTION: Record<Section, AuditAction> = { company: 'company.saved',
 /** The partner without its members: what a write hands back for the turn to keep. */
 export type PartnerRecord = Omit<Partner, 'members'>;
 
-interface PartnerRow {
+export interface PartnerRow {
   tenant_id: string;
   company: Company | null;
   primary_contact: Contact | null;
@@ -20,6 +20,16 @@ interface PartnerRow {
   secondary_skipped: boolean;
   confirmed_at: Date | null;
   email_verified_at: Date | null;
+  prep_done: string[];
+  prepared_at: Date | null;
+  connection: Connection | null;
+  credentials: Partial<Record<CredentialKind, CredentialMeta>>;
+  consent_at: Date | null;
+  consent_account: string | null;
+  consent_used_at: Date | null;
+  consent_broken_at: Date | null;
+  consent_broken_reason: string | null;
+  admin_consent_at: Date | null;
 }
 
 interface MemberRow {
@@ -30,10 +40,14 @@ interface MemberRow {
 }
 
 /** The record's columns; "verified" counts only for the address that was verified. */
-const RECORD_COLUMNS = `tenant_id, company, primary_contact, secondary_contact, secondary_skipped, confirmed_at,
-  CASE WHEN email_verified_address = lower(primary_contact->>'email') THEN email_verified_at END AS email_verified_at`;
+export const RECORD_COLUMNS = `tenant_id, company, primary_contact, secondary_contact, secondary_skipped, confirmed_at,
+  CASE WHEN email_verified_address = lower(primary_contact->>'email') THEN email_verified_at END AS email_verified_at,
+  prep_done, prepared_at, connection, credentials, consent_at, consent_account, consent_used_at, consent_broken_at,
+  consent_broken_reason, admin_consent_at`;
 
-function toRecord(row: PartnerRow): PartnerRecord {
+const date = (v: Date | string | null): Date | undefined => (v ? new Date(v) : undefined);
+
+export function toRecord(row: PartnerRow): PartnerRecord {
   return {
     tenantId: row.tenant_id,
     company: row.company ?? undefined,
@@ -41,7 +55,18 @@ function toRecord(row: PartnerRow): PartnerRecord {
     secondaryContact: row.secondary_contact ?? undefined,
     secondarySkipped: row.secondary_skipped,
     confirmedAt: row.confirmed_at ? new Date(row.confirmed_at) : undefined,
-    emailVerifiedAt: row.email_verified_at ? new Date(row.email_verified_at) : undefined,
+    emailVerifiedAt: date(row.email_verified_at),
+    preparation: { done: row.prep_done ?? [], confirmedAt: date(row.prepared_at) },
+    connection: row.connection ?? undefined,
+    credentials: row.credentials ?? {},
+    consent: {
+      at: date(row.consent_at),
+      account: row.consent_account ?? undefined,
+      usedAt: date(row.consent_used_at),
+      brokenAt: date(row.consent_broken_at),
+      brokenReason: row.consent_broken_reason ?? undefined,
+      adminConsentAt: date(row.admin_consent_at),
+    },
   };
 }
 
@@ -62,8 +87,7 @@ export class PartnerRepository {
   /** The partner and its members, in one statement. */
   async get(tenantId: string): Promise<Partner | undefined> {
     const [row] = await this.db.query<PartnerRow & { members: MemberRow[] }>(
-      `SELECT p.tenant_id, p.company, p.primary_contact, p.secondary_contact, p.secondary_skipped, p.confirmed_at,
-         CASE WHEN p.email_verified_address = lower(p.primary_contact->>'email') THEN p.email_verified_at END AS email_verified_at,
+      `SELECT ${RECORD_COLUMNS},
          coalesce((SELECT json_agg(json_build_object('aad_object_id', m.aad_object_id, 'display_name', m.display_name, 'role', m.role, 'conversation_id', m.conversation_id)
                    ORDER BY m.role DESC, m.added_at) FROM partner_members m WHERE m.tenant_id = p.tenant_id), '[]'::json) AS members
        FROM partners p WHERE p.tenant_id = $1`,
@@ -277,7 +301,7 @@ export class PartnerRepository {
   }
 }
 
-async function claimCard(tx: Queryable, tenantId: string, cardId: string, kind: string, actor: string): Promise<boolean> {
+export async function claimCard(tx: Queryable, tenantId: string, cardId: string, kind: string, actor: string): Promise<boolean> {
   const rows = await tx.query(
     'INSERT INTO answered_cards (tenant_id, card_id, kind, answered_by) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING card_id',
     [tenantId, cardId, kind, actor],

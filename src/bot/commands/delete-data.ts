@@ -1,3 +1,4 @@
+import { partnerSecretPrefix } from '../../credentials/credential-service';
 import { Messages } from '../../onboarding/messages';
 import type { PartnerRepository } from '../../store/partners';
 import type { SecretStore } from '../../store/secrets/secret-store';
@@ -5,11 +6,6 @@ import { confirmedCommand, type ConfirmedAction } from '../confirmations';
 import type { Membership } from '../membership';
 import type { OnboardingRunner } from '../onboarding-runner';
 import type { Command } from '../routes';
-
-/** Secret names of a partner all start with this, so deleting the partner can find every one. */
-export function partnerSecretPrefix(tenantId: string): string {
-  return `partner-${tenantId.toLowerCase().replace(/[^0-9a-z-]/g, '')}-`;
-}
 
 /** `delete my data`: the owner deletes everything kept about the partner (asked first). */
 export function deleteAction(partners: PartnerRepository, secrets: SecretStore, onboarding: OnboardingRunner): ConfirmedAction {

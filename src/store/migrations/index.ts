@@ -163,4 +163,39 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    id: 4,
+    name: 'preparation, partner connection, credential metadata, consent, sign-in states',
+    sql: `
+      -- Preparation checklist: the items ticked, and when "I've done this" was selected.
+      ALTER TABLE partners ADD COLUMN prep_done jsonb NOT NULL DEFAULT '[]'::jsonb;
+      ALTER TABLE partners ADD COLUMN prepared_at timestamptz;
+      -- The partner tenant and the ids entered on the credential cards (no secret values).
+      ALTER TABLE partners ADD COLUMN connection jsonb;
+      -- Per credential kind: secret-store name, first 3 characters (Graph's hint), expiry, who, when.
+      ALTER TABLE partners ADD COLUMN credentials jsonb NOT NULL DEFAULT '{}'::jsonb;
+      -- The service account's consent (Partner Center + delegated Graph) and the app's admin consent.
+      ALTER TABLE partners ADD COLUMN consent_at timestamptz;
+      ALTER TABLE partners ADD COLUMN consent_account text;
+      ALTER TABLE partners ADD COLUMN consent_used_at timestamptz;
+      ALTER TABLE partners ADD COLUMN consent_broken_at timestamptz;
+      ALTER TABLE partners ADD COLUMN consent_broken_reason text;
+      ALTER TABLE partners ADD COLUMN admin_consent_at timestamptz;
+      CREATE INDEX partners_consent_used ON partners (consent_used_at) WHERE consent_at IS NOT NULL AND consent_broken_at IS NULL;
+
+      -- A sign-in or admin-consent link: only a hash of its state is kept; single use, 10 minutes.
+      CREATE TABLE auth_states (
+        tenant_id        text NOT NULL REFERENCES partners (tenant_id) ON DELETE CASCADE,
+        state_hash       text NOT NULL,
+        purpose          text NOT NULL CHECK (purpose IN ('signin', 'adminconsent')),
+        aad_object_id    text NOT NULL,
+        conversation_id  text,
+        created_at       timestamptz NOT NULL DEFAULT now(),
+        expires_at       timestamptz NOT NULL,
+        used_at          timestamptz,
+        PRIMARY KEY (tenant_id, state_hash)
+      );
+      CREATE UNIQUE INDEX auth_states_hash ON auth_states (state_hash);
+    `,
+  },
 ];

@@ -1,0 +1,60 @@
+import { LINKS } from '../checks/microsoft';
+
+/**
+ * The preparation checklist (journey step 5): the seeds' manual steps, grouped, each with the
+ * portal page where it is done. The partner ticks items as they go; the bot proves them later
+ * (checks), so a tick is progress kept for the person, not evidence.
+ */
+export interface PrepItem {
+  readonly id: string;
+  readonly title: string;
+  readonly detail: string;
+  readonly link: string;
+  readonly linkTitle: string;
+}
+
+export interface PrepGroup {
+  readonly id: string;
+  readonly title: string;
+  readonly items: readonly PrepItem[];
+}
+
+export const PREPARATION: readonly PrepGroup[] = [
+  {
+    id: 'account',
+    title: 'Service account',
+    items: [
+      { id: 'account.create', title: 'Create a dedicated service account', detail: 'A user in your partner tenant used only by this platform, e.g. onboarding@yourdomain.onmicrosoft.com.', link: LINKS.user(), linkTitle: 'Users' },
+      { id: 'account.globalAdmin', title: 'Make it a Global Administrator (active, not only eligible)', detail: 'Assign the Global Administrator role directly; a PIM-eligible assignment is not enough.', link: LINKS.userRoles(), linkTitle: 'Users → Assigned roles' },
+      { id: 'account.passwordNeverExpires', title: 'Set its password to never expire', detail: 'A password change would stop the connection until someone signs in again.', link: LINKS.passwordExpiration, linkTitle: 'Password expiration policy' },
+      { id: 'account.mfa', title: 'Enforce MFA with a Microsoft method', detail: 'Security defaults or a Conditional Access policy; register Microsoft Authenticator. Partner Center accepts only Microsoft Entra MFA.', link: LINKS.securityDefaults, linkTitle: 'Security defaults' },
+    ],
+  },
+  {
+    id: 'partnerCenter',
+    title: 'Partner Center',
+    items: [
+      { id: 'pc.roles', title: 'Give the account Admin Agent (and Global Admin) in Partner Center', detail: 'Partner Center → Settings → User management. Admin Agent adds it to the AdminAgents group.', link: 'https://learn.microsoft.com/en-us/partner-center/account-settings/create-user-accounts-and-set-permissions', linkTitle: 'How to set roles' },
+      { id: 'pc.adminAgents', title: 'Check the account is in the AdminAgents group', detail: 'Entra ID → Groups → AdminAgents → Members; add it if missing.', link: LINKS.groupMembers(), linkTitle: 'Groups' },
+      { id: 'pc.webAppSecret', title: 'Create a Partner Center web app secret', detail: 'Partner Center → Settings → App management → Web app: copy the App ID, add a key, copy its value and expiry date.', link: LINKS.partnerCenterApps, linkTitle: 'App management' },
+    ],
+  },
+  {
+    id: 'app',
+    title: 'Entra app registration',
+    items: [
+      { id: 'app.register', title: 'Register an app and add a client secret', detail: 'Copy the Application (client) ID and the secret’s **Value** (not its Secret ID).', link: LINKS.appRegistrations, linkTitle: 'App registrations' },
+      { id: 'app.permissions', title: 'Add the Microsoft Graph permissions', detail: 'Application: Directory.ReadWrite.All, Group.ReadWrite.All, RoleManagement.ReadWrite.Directory, User.ReadWrite.All. Delegated: User.Read.', link: LINKS.appApiPermissions(), linkTitle: 'API permissions' },
+      { id: 'app.adminConsent', title: 'Grant admin consent', detail: 'Select **Grant admin consent** on the API permissions page (or I can ask for it after sign-in).', link: LINKS.appApiPermissions(), linkTitle: 'API permissions' },
+      { id: 'app.adminAgents', title: 'Add the app to the AdminAgents group', detail: 'Its service principal (enterprise application) becomes a member, so it can act for your customers.', link: LINKS.groupMembers(), linkTitle: 'Groups' },
+    ],
+  },
+];
+
+export const PREP_ITEM_IDS: ReadonlySet<string> = new Set(PREPARATION.flatMap((g) => g.items.map((i) => i.id)));
+export const PREP_ITEM_COUNT = PREP_ITEM_IDS.size;
+
+/** Only known item ids, each once, sorted: what a card toggle may store. */
+export function cleanPrepItems(values: Iterable<unknown>): string[] {
+  return [...new Set([...values].filter((v): v is string => typeof v === 'string' && PREP_ITEM_IDS.has(v)))].sort();
+}
