@@ -5,6 +5,7 @@ import { BotAdapter, createAdapter } from './bot/adapter';
 import { PartnerBot } from './bot/partner-bot';
 import { renderContinueCard } from './cards/render';
 import type { AppConfig } from './config';
+import { CredentialService } from './credentials/credential-service';
 import { ownerOf } from './domain/partner';
 import type { Logger, Redactor } from './logger';
 import { GraphMailer, OutboxMailer, type Mailer } from './microsoft/mailer';
@@ -13,6 +14,7 @@ import { Messages } from './onboarding/messages';
 import { createServer, type HttpServer, type VerifyEmailPages } from './server/server';
 import { verifyEmailPreviewPage, verifyEmailResultPage } from './server/verify-email-page';
 import { SqlStorage } from './store/bot-storage';
+import { ConnectionRepository } from './store/connections';
 import { ConversationReferenceRepository } from './store/conversation-references';
 import { openDatabase, type Db } from './store/db';
 import { EmailVerificationRepository } from './store/email-verifications';
@@ -31,6 +33,8 @@ export interface App {
   readonly secrets: SecretStore;
   readonly references: ConversationReferenceRepository;
   readonly partners: PartnerRepository;
+  readonly connections: ConnectionRepository;
+  readonly credentials: CredentialService;
   readonly verification: EmailVerificationService;
   readonly bot: PartnerBot;
   readonly adapter: BotAdapter;
@@ -44,6 +48,8 @@ export interface App {
 export interface AppOptions {
   /** An opened database to use instead of the configured one (tests count its statements); it is migrated and closed by the app. */
   db?: Db;
+  /** Wait before retrying a client secret Microsoft doesn't know yet (tests shorten it). */
+  secretRetryWaitMs?: number;
 }
 
 /** The bot's own credential, built at most once per app (msal-node caches its tokens). */
@@ -86,6 +92,11 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
   const secrets = createSecretStore(config, db, redactor, credential);
   const references = new ConversationReferenceRepository(db);
   const partners = new PartnerRepository(db);
+  const connections = new ConnectionRepository(db);
+  const credentials = new CredentialService({
+    authorityHost: config.microsoft.authorityHost, graphBaseUrl: config.microsoft.graphBaseUrl, secrets, connections,
+    ...(options.secretRetryWaitMs !== undefined ? { secretRetryWaitMs: options.secretRetryWaitMs } : {}),
+  });
   // Every instance must hash codes with the same key: the database decides which one is kept.
   const pepper = await sharedSecret(db, secrets, 'email-verification-pepper', 'email-verification-pepper');
   const verification = new EmailVerificationService(new EmailVerificationRepository(db, partners), createMailer(config, credential), pepper, config.server.publicBaseUrl);
@@ -95,7 +106,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     conversationState: new ConversationState(new SqlStorage(db)),
     references,
     secrets,
-    onboarding: { partners, verification, logger, teamsIdentity: (context) => teamsIdentity(context, logger) },
+    onboarding: { partners, connections, credentials, verification, logger, teamsIdentity: (context) => teamsIdentity(context, logger) },
     notifier,
     logger,
   });
@@ -122,6 +133,8 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     secrets,
     references,
     partners,
+    connections,
+    credentials,
     verification,
     bot,
     adapter,

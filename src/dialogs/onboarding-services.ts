@@ -1,12 +1,19 @@
 import type { TurnContext } from 'botbuilder';
+import type { SignInLinks } from '../auth/sign-in-links';
+import type { CredentialService } from '../credentials/credential-service';
 import type { Logger } from '../logger';
 import type { EmailVerificationService } from '../onboarding/email-verification';
+import type { ConnectionRepository } from '../store/connections';
 import type { PartnerRepository } from '../store/partners';
 import type { TeamsIdentity } from '../teams/identity';
 
 /** What the onboarding dialogs work with, passed in once by the app. */
 export interface OnboardingServices {
   partners: PartnerRepository;
+  connections: ConnectionRepository;
+  credentials: CredentialService;
+  /** Sign-in and admin consent links (src/auth); undefined until the auth routes are wired. */
+  signIn?: SignInLinks;
   verification: EmailVerificationService;
   logger: Logger;
   /** Looks up the chatting user in Teams (TeamsInfo.getMember); undefined when unknown. */
