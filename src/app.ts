@@ -50,6 +50,8 @@ export interface AppOptions {
   db?: Db;
   /** Wait before retrying a client secret Microsoft doesn't know yet (tests shorten it). */
   secretRetryWaitMs?: number;
+  /** How the app waits before such a retry (tests move the simulator's clock instead). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** The bot's own credential, built at most once per app (msal-node caches its tokens). */
@@ -96,6 +98,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
   const credentials = new CredentialService({
     authorityHost: config.microsoft.authorityHost, graphBaseUrl: config.microsoft.graphBaseUrl, secrets, connections,
     ...(options.secretRetryWaitMs !== undefined ? { secretRetryWaitMs: options.secretRetryWaitMs } : {}),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
   });
   // Every instance must hash codes with the same key: the database decides which one is kept.
   const pepper = await sharedSecret(db, secrets, 'email-verification-pepper', 'email-verification-pepper');

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { entraErrorFromBody, type EntraErrorInput } from '../auth/sign-in-errors';
+import { entraFetch } from './entra-fetch';
 
 /**
  * One app-only token request (client credentials) with the partner's own app, made directly so
@@ -13,17 +14,12 @@ export type AppTokenResult =
 const TokenBody = z.object({ access_token: z.string() });
 
 export async function requestAppToken(authorityHost: string, tenantId: string, appId: string, secret: string, scope: string, timeoutMs = 15_000): Promise<AppTokenResult> {
-  let res: Response;
-  try {
-    res = await fetch(`${authorityHost}/${encodeURIComponent(tenantId)}/oauth2/v2.0/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: appId, client_secret: secret, scope }),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-  } catch {
-    return { ok: false, unavailable: true };
-  }
+  const res = await entraFetch(`${authorityHost}/${encodeURIComponent(tenantId)}/oauth2/v2.0/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: appId, client_secret: secret, scope }),
+  }, { timeoutMs });
+  if (!res) return { ok: false, unavailable: true };
   const body: unknown = await res.json().catch(() => undefined);
   if (res.ok) {
     const parsed = TokenBody.safeParse(body);

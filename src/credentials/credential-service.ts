@@ -2,10 +2,11 @@ import { explainSignInError, toChatText, type EntraErrorInput } from '../auth/si
 import { GRAPH_APP_PERMISSIONS } from '../checks/microsoft';
 import { secretHint, type EntraAppInput, type PartnerCenterAppInput } from '../domain/credentials';
 import type { Connection, CredentialKind, CredentialMeta } from '../domain/partner';
+import { MicrosoftHttpClient } from '../microsoft/http';
 import type { ConnectionRepository } from '../store/connections';
 import type { PartnerRecord } from '../store/partners';
 import type { SecretStore } from '../store/secrets/secret-store';
-import { decodeJwtPayload, requestAppToken, stringList, type AppTokenResult } from './client-credentials';
+import { requestAppToken, stringList, type AppTokenResult } from './client-credentials';
 import { GRAPH_DEFAULT, PARTNER_CENTER_DEFAULT } from './scopes';
 import { lookupTenant } from './tenant-lookup';
 
@@ -143,17 +144,16 @@ export class CredentialService {
     const roles = stringList(claims.roles);
     const missingRoles = GRAPH_APP_PERMISSIONS.map((p) => p.name).filter((n) => !roles.includes(n));
     if (roles.length === 0) return { roles, missingRoles };
-    const get = async (path: string): Promise<unknown> => {
-      try {
-        const res = await fetch(`${this.options.graphBaseUrl}/v1.0${path}`, { headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });
-        return res.ok ? await res.json() : undefined;
-      } catch {
-        return undefined;
-      }
-    };
+    // Through the one HTTP layer (timeouts, retries, Retry-After); a failure only leaves the name or expiry unknown.
+    const graph = new MicrosoftHttpClient({
+      baseUrl: this.options.graphBaseUrl, tokenProvider: async () => accessToken, scopes: [GRAPH_DEFAULT], requestIds: 'graph',
+      maxRetries: 2, retryBudgetMs: 15_000, timeoutMs: 10_000,
+    });
+    const get = (path: string): Promise<unknown> => graph.request('GET', path, { query: { $select: path.startsWith('/v1.0/organization') ? 'displayName' : 'passwordCredentials' } })
+      .then((r) => r.data, () => undefined);
     const [org, app] = await Promise.all([
-      get('/organization?$select=displayName'),
-      get(`/applications(appId='${encodeURIComponent(appId)}')?$select=passwordCredentials`),
+      get('/v1.0/organization'),
+      get(`/v1.0/applications(appId='${encodeURIComponent(appId)}')`),
     ]);
     const tenantName = (org as { value?: Array<{ displayName?: unknown }> } | undefined)?.value?.[0]?.displayName;
     const creds = (app as { passwordCredentials?: Array<{ hint?: unknown; endDateTime?: unknown }> } | undefined)?.passwordCredentials ?? [];
@@ -177,5 +177,3 @@ function tokenProblem(token: Exclude<AppTokenResult, { ok: true }>, secretField:
   const field = code === 700016 ? idField : code === 90002 ? 'tenant' : secretField;
   return { field, message: toChatText(explanation) };
 }
-
-export { decodeJwtPayload };

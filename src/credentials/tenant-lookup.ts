@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { entraFetch } from './entra-fetch';
 
 /**
  * Resolves a tenant id or domain to the tenant id through the authority's OpenID metadata: the
@@ -13,12 +14,8 @@ const ISSUER_TENANT = /\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 
 export async function lookupTenant(authorityHost: string, tenantOrDomain: string, timeoutMs = 10_000): Promise<TenantLookup> {
   const url = `${authorityHost}/${encodeURIComponent(tenantOrDomain)}/v2.0/.well-known/openid-configuration`;
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
-  } catch {
-    return { ok: false, reason: 'unavailable' };
-  }
+  const res = await entraFetch(url, { headers: { accept: 'application/json' } }, { timeoutMs });
+  if (!res) return { ok: false, reason: 'unavailable' };
   // Entra answers 400 (AADSTS90002, "tenant not found") for a domain or id no tenant has.
   if (res.status === 400 || res.status === 404) {
     await res.body?.cancel();

@@ -3,7 +3,10 @@ import { currentStep, STEPS, type StepId } from '../domain/steps';
 import { Messages } from '../onboarding/messages';
 import { turnOf } from '../teams/turn';
 import { CardFormDialog, FORM_DIALOG_OF } from './card-form-dialog';
+import { CONSENT_DIALOG, ConsentDialog } from './consent-dialog';
+import { CREDENTIAL_DIALOG_OF, CredentialsDialog } from './credentials-dialog';
 import type { OnboardingServices } from './onboarding-services';
+import { PREPARE_DIALOG, PrepareDialog } from './prepare-dialog';
 import { REVIEW_DIALOG, ReviewDialog } from './review-dialog';
 import { VERIFY_EMAIL_DIALOG, VerifyEmailDialog } from './verify-email-dialog';
 
@@ -17,10 +20,14 @@ const DIALOG_OF: Record<StepId, string> = {
   secondaryContact: FORM_DIALOG_OF.secondaryContact,
   review: REVIEW_DIALOG,
   verifyEmail: VERIFY_EMAIL_DIALOG,
+  prepare: PREPARE_DIALOG,
+  entraApp: CREDENTIAL_DIALOG_OF.entraApp,
+  partnerCenterApp: CREDENTIAL_DIALOG_OF.partnerCenterApp,
+  consent: CONSENT_DIALOG,
 };
 
 /**
- * The first half of the journey, one waterfall step per entry of STEPS. Steps already done (for
+ * The journey up to the connection, one waterfall step per entry of STEPS. Steps already done (for
  * instance after a restart of the conversation) are skipped, so `start` always resumes where the
  * partner is.
  */
@@ -32,6 +39,10 @@ export class OnboardingDialog extends ComponentDialog {
     this.addDialog(new CardFormDialog('secondaryContact', services));
     this.addDialog(new ReviewDialog(services));
     this.addDialog(new VerifyEmailDialog(services));
+    this.addDialog(new PrepareDialog(services));
+    this.addDialog(new CredentialsDialog('entraApp', services));
+    this.addDialog(new CredentialsDialog('partnerCenterApp', services));
+    this.addDialog(new ConsentDialog(services));
     this.addDialog(new WaterfallDialog(STEPS_DIALOG, [
       ...STEPS.map((step) => (wf: WaterfallStepContext) => {
         const partner = turnOf(wf.context).partner;
@@ -43,9 +54,13 @@ export class OnboardingDialog extends ComponentDialog {
   }
 
   private async finish(wf: WaterfallStepContext): Promise<DialogTurnResult> {
-    // An edit elsewhere (another member, a restart) can leave a step open again: go round once more.
-    if (currentStep(turnOf(wf.context).partner) !== undefined) return wf.replaceDialog(STEPS_DIALOG);
-    await wf.context.sendActivity(Messages.partOneDone);
+    // An edit elsewhere (another member, a restart) can leave a step open again: go round once more,
+    // but only once: a step that ends without being done (it said why) must not spin the waterfall.
+    if (currentStep(turnOf(wf.context).partner) !== undefined) {
+      const again = (wf.options as { again?: boolean } | undefined)?.again;
+      return again ? wf.endDialog() : wf.replaceDialog(STEPS_DIALOG, { again: true });
+    }
+    await wf.context.sendActivity(Messages.connectedDone);
     return wf.endDialog();
   }
 }

@@ -10,7 +10,16 @@ export const STEPS = [
   { id: 'secondaryContact', name: 'Secondary contact', done: (p: Partner) => !!p.secondaryContact || p.secondarySkipped },
   { id: 'review', name: 'Review', done: (p: Partner) => !!p.confirmedAt },
   { id: 'verifyEmail', name: 'Email verification', done: (p: Partner) => !!p.emailVerifiedAt },
+  { id: 'prepare', name: 'Preparation checklist', done: (p: Partner) => !!p.preparation.confirmedAt },
+  { id: 'entraApp', name: 'Tenant and Entra app', done: (p: Partner) => !!p.connection && !!p.credentials.appSecret },
+  { id: 'partnerCenterApp', name: 'Partner Center web app', done: (p: Partner) => !!p.connection?.pcAppId && !!p.credentials.pcSecret },
+  { id: 'consent', name: 'Sign-in and consent', done: (p: Partner) => consentComplete(p) },
 ] as const;
+
+/** The service account's consent is alive and the app has admin consent. */
+export function consentComplete(p: Partner): boolean {
+  return !!p.consent.at && !p.consent.brokenAt && !!p.consent.adminConsentAt;
+}
 
 export type Step = (typeof STEPS)[number];
 export type StepId = Step['id'];
@@ -19,7 +28,7 @@ export function stepOf(id: StepId): Step {
   return STEPS.find((s) => s.id === id)!;
 }
 
-/** "Step 2 of 5". */
+/** "Step 2 of 9". */
 export function stepLabel(id: StepId): string {
   return `Step ${STEPS.findIndex((s) => s.id === id) + 1} of ${STEPS.length}`;
 }

@@ -8,6 +8,7 @@ export const Messages = {
   noActiveCard: 'That card is no longer active. Type **start** to continue onboarding, or **help**.',
   wrongSection: "That button belongs to a different card, so nothing changed. Please use the buttons on the latest card.",
   unexpectedFields: (fields: string[]) => `This card sent ${fields.length === 1 ? 'a field' : 'fields'} I don't expect (${fields.slice(0, 5).join(', ')}). Nothing was saved.`,
+  notSaved: (why: string) => `Nothing was saved. ${why}`,
   fixFields: (n: number) => `Please fix the ${n === 1 ? 'field' : `${n} fields`} marked on the card. Nothing was saved yet.`,
   unknownText: "I didn't catch that. Type **start** to begin onboarding, or **help** to see what I can do.",
   hint: (step: string) => `I'm waiting for the **${step}** card above. Fill it in and select its button, or type **help** for commands.`,
@@ -46,9 +47,21 @@ export const Messages = {
   handoverKept: 'OK, you remain the owner.',
   handoverDone: (name: string) => `Done: ${name} now owns onboarding for your organization. You stay on as a member.`,
   handoverReceived: (from: string) => `${from} handed onboarding for your organization over to you: you are now its owner.`,
-  partOneDone:
-    "That's the first part done: your company and contacts are saved and the contact email is verified. " +
-    "Next comes preparing your tenant (service account, app registration, Partner Center secret). That part of the journey isn't switched on yet; I'll message you here when it is. Type **status** any time.",
+  prepSaved: (done: number, total: number) => `Saved: ${done} of ${total} ticked. Come back to this card whenever you like, or select **I've done this** when you're ready.`,
+  prepOpenItems: (open: number) => `${open} ${open === 1 ? 'item is' : 'items are'} not ticked: that's fine, I check every item myself once you have signed in and tell you exactly what's missing.`,
+  secretRetrying: "Microsoft doesn't recognise that secret yet. A secret created in the last minute can take a moment to reach every Microsoft server, so I'll try once more in a few seconds…",
+  trimmed: (labels: string[]) => `I removed spaces around the ${labels.join(' and the ')} (copy and paste often adds them).`,
+  adminConsentDetected: '✓ Admin consent is already given: the app holds all four Microsoft Graph application permissions.',
+  adminConsentPartial: (missing: string[]) => `The secret works. The app still lacks these Microsoft Graph application permissions: ${missing.join(', ')}. Add them on the app's **API permissions** page; I'll ask you to grant admin consent after sign-in.`,
+  adminConsentPending: "✓ The secret works. The app's token carries no Microsoft Graph permissions yet: that's expected until admin consent is granted, which I'll ask for right after the service account signs in.",
+  pcSaved: (expires: string) => `✓ Partner Center web app saved. I'll warn you well before its key expires on ${expires}.`,
+  signInNeeded: 'Sign-in is the last step before I can check everything.',
+  consentDone: (account: string) => `✓ ${account} signed in with MFA and consented. Partner Center and Microsoft Graph are connected.`,
+  connectedDone:
+    "That's the connection done: credentials are stored, the service account consented with MFA and the app has admin consent. " +
+    "Next come the checks of every prerequisite. That part of the journey isn't switched on yet; I'll message you here when it is. Type **status** any time.",
+  newLink: 'Here is a fresh link; the one before no longer works.',
+  signInUnavailable: "Sign-in isn't available on this bot yet (its sign-in pages aren't configured). Please type **support** and we'll help.",
   /** Why a card payload was refused (teams/submission.ts gives the reason, this says it). */
   submission: {
     not_a_submission: "I couldn't read that card submission. Please use the buttons on the latest card.",

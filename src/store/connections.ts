@@ -70,11 +70,12 @@ export class ConnectionRepository {
       const old = before?.connection;
       const identityChanged = !old || old.partnerTenantId !== connection.partnerTenantId || old.appId !== connection.appId
         || old.serviceAccountUpn.toLowerCase() !== connection.serviceAccountUpn.toLowerCase();
+      const sets = ['connection = $2::jsonb', 'credentials = credentials || $3::jsonb', 'updated_at = now()'];
+      if (identityChanged) sets.push('consent_at = NULL', 'consent_account = NULL', 'consent_used_at = NULL', 'consent_broken_at = NULL', 'consent_broken_reason = NULL');
+      if (extra.adminConsentDetected) sets.push(identityChanged ? 'admin_consent_at = now()' : 'admin_consent_at = coalesce(admin_consent_at, now())');
+      else if (identityChanged) sets.push('admin_consent_at = NULL');
       const [row] = await tx.query<PartnerRow>(
-        `UPDATE partners SET connection = $2::jsonb, credentials = credentials || $3::jsonb,
-           ${identityChanged ? 'consent_at = NULL, consent_account = NULL, consent_used_at = NULL, consent_broken_at = NULL, consent_broken_reason = NULL, admin_consent_at = NULL,' : ''}
-           ${extra.adminConsentDetected ? 'admin_consent_at = coalesce(admin_consent_at, now()),' : ''}
-           updated_at = now()
+        `UPDATE partners SET ${sets.join(', ')}
          WHERE tenant_id = $1 RETURNING ${RECORD_COLUMNS}`,
         [tenantId, JSON.stringify(connection), JSON.stringify(secrets)],
       );

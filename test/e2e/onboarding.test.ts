@@ -36,7 +36,7 @@ describe('onboarding in the Agents Playground (headless Chromium): company and c
     await s.waitForCard({ containing: 'Welcome' });
     await s.clickCardButton("Let's start");
 
-    const company = await s.waitForCard({ containing: 'Step 1 of 5 · Company details' });
+    const company = await s.waitForCard({ containing: 'Step 1 of 9 · Company details' });
     await s.fillInput('Company legal name', COMPANY.legalName, company);
     await s.choose('Country', 'Germany', company);
     await s.fillInput('Street and number', COMPANY.street, company);
@@ -49,11 +49,11 @@ describe('onboarding in the Agents Playground (headless Chromium): company and c
     await s.clickCardButton('Save company details', company);
     await s.waitForCard({ containing: 'Partner ID is digits only, like 1234567' });
     await s.screenshot('2-company-error-on-card');
-    const fixed = await s.waitForCard({ containing: 'Step 1 of 5 · Company details' });
+    const fixed = await s.waitForCard({ containing: 'Step 1 of 9 · Company details' });
     await s.fillInput('Partner ID (MPN ID)', COMPANY.partnerId, fixed);
     await s.clickCardButton('Save company details', fixed);
 
-    const primary = await s.waitForCard({ containing: 'Step 2 of 5 · Primary contact' });
+    const primary = await s.waitForCard({ containing: 'Step 2 of 9 · Primary contact' });
     const summary = (await s.cardTexts()).find((t) => t.includes('Company details saved'));
     assert.ok(summary, 'the company card was replaced by its summary');
     assert.match(summary, /Contoso Cloud Services GmbH/);
@@ -65,10 +65,10 @@ describe('onboarding in the Agents Playground (headless Chromium): company and c
     await s.screenshot('3-primary-contact');
     await s.clickCardButton('Save contact', primary);
 
-    const secondary = await s.waitForCard({ containing: 'Step 3 of 5 · Secondary contact' });
+    const secondary = await s.waitForCard({ containing: 'Step 3 of 9 · Secondary contact' });
     await s.clickCardButton('Skip: no secondary contact', secondary);
 
-    const review = await s.waitForCard({ containing: 'Step 4 of 5 · Review' });
+    const review = await s.waitForCard({ containing: 'Step 4 of 9 · Review' });
     const text = await review.innerText();
     assert.match(text, /Contoso Cloud Services GmbH/);
     assert.match(text, /Germany/);

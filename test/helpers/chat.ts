@@ -28,19 +28,23 @@ export class BotUnderTest {
    * operator tenant, botbuilder's endpoints pointed at the simulator, every activity signed, and a
    * connector that refuses replies without a bot token. Otherwise the bot runs unauthenticated.
    */
-  static async start(options: { sim?: Simulator; teamsLimits?: boolean; authenticated?: boolean; db?: Db } = {}): Promise<BotUnderTest> {
+  static async start(options: { sim?: Simulator; teamsLimits?: boolean; authenticated?: boolean; db?: Db; secretRetryWaitMs?: number; sleep?: (ms: number) => Promise<void> } = {}): Promise<BotUnderTest> {
     const sim = options.sim ?? (await startSimulator());
     if (options.teamsLimits === false) connectorOf(sim).setLimits({ enabled: false });
     const dataDir = await mkdtemp(join(tmpdir(), 'bot-under-test-'));
     const { logger, redactor } = createLogger({ level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent' });
-    const env: Record<string, string> = { DATA_DIR: dataDir, PUBLIC_BASE_URL: 'http://localhost:3978' };
+    const env: Record<string, string> = {
+      DATA_DIR: dataDir, PUBLIC_BASE_URL: 'http://localhost:3978',
+      // Entra ID, Graph and Partner Center are the simulator's, as in the sandbox.
+      AUTHORITY_HOST: sim.baseUrl, GRAPH_BASE_URL: `${sim.baseUrl}/graph`, PARTNER_CENTER_BASE_URL: `${sim.baseUrl}/partnercenter`,
+    };
     if (options.authenticated) {
       Object.assign(env, botIdentityEnv(sim.baseUrl));
       await requireBotAuth(sim.baseUrl, true);
     } else {
       env.ALLOW_UNAUTHENTICATED = 'true';
     }
-    const app = await createApp(loadConfig(env), logger, redactor, { db: options.db });
+    const app = await createApp(loadConfig(env), logger, redactor, { db: options.db, secretRetryWaitMs: options.secretRetryWaitMs ?? 50, sleep: options.sleep });
     const url = await app.start(0);
     return new BotUnderTest(sim, app, url, dataDir, options.authenticated ? SIM_BOT_APP_ID : '');
   }

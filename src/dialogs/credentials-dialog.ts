@@ -1,0 +1,147 @@
+import type { Attachment } from 'botbuilder';
+import { Dialog, type DialogContext, type DialogTurnResult } from 'botbuilder-dialogs';
+import { renderEntraAppForm, renderPartnerCenterForm, renderSectionSummary, type CredentialFormData, type Fact } from '../cards/render';
+import { Verbs, type Verb } from '../cards/verbs';
+import type { Preflight } from '../credentials/credential-service';
+import { entraAppSchema, ENTRA_FIELDS, maskSecret, partnerCenterAppSchema, PC_FIELDS } from '../domain/credentials';
+import { fieldErrors } from '../domain/forms';
+import type { Partner } from '../domain/partner';
+import { stepLabel } from '../domain/steps';
+import { Messages } from '../onboarding/messages';
+import type { PartnerRecord } from '../store/partners';
+import type { Submission } from '../teams/submission';
+import type { Turn } from '../teams/turn';
+import { CardStepDialog, type CardStepState, type Opening } from './card-step-dialog';
+import type { OnboardingServices } from './onboarding-services';
+
+export type CredentialStep = 'entraApp' | 'partnerCenterApp';
+
+export const CREDENTIAL_DIALOG_OF: Record<CredentialStep, string> = { entraApp: 'entraAppForm', partnerCenterApp: 'partnerCenterAppForm' };
+
+const SECRET_FIELDS = new Set(['appSecret', 'pcSecret']);
+
+/** What a re-shown card may echo: the non-secret fields, as strings. */
+function echo(fields: Record<string, unknown>, keys: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of keys) {
+    const v = fields[k];
+    if (!SECRET_FIELDS.has(k) && (typeof v === 'string' || typeof v === 'number')) out[k] = String(v).slice(0, 300);
+  }
+  return out;
+}
+
+/** What each card shows prefilled: the ids entered before, never a secret. */
+function currentValues(step: CredentialStep, partner: Partner | undefined): Record<string, string> {
+  const c = partner?.connection;
+  if (!c) return {};
+  return step === 'entraApp'
+    ? { tenant: c.partnerTenantId, serviceAccount: c.serviceAccountUpn, appId: c.appId }
+    : { pcAppId: c.pcAppId ?? '', pcSecretExpires: partner?.credentials.pcSecret?.expiresAt?.slice(0, 10) ?? '' };
+}
+
+interface Spec {
+  verb: Verb;
+  fields: readonly string[];
+  render(data: CredentialFormData): Attachment;
+  secretStored(partner: Partner | undefined): boolean;
+}
+
+const SPECS: Record<CredentialStep, Spec> = {
+  entraApp: { verb: Verbs.entraSubmit, fields: ENTRA_FIELDS, render: renderEntraAppForm, secretStored: (p) => !!p?.credentials.appSecret },
+  partnerCenterApp: { verb: Verbs.pcSubmit, fields: PC_FIELDS, render: renderPartnerCenterForm, secretStored: (p) => !!p?.credentials.pcSecret },
+};
+
+/** The pre-flight's news about admin consent, in one line. */
+function preflightMessage(preflight: Preflight): string {
+  if (preflight.missingRoles.length === 0) return Messages.adminConsentDetected;
+  if (preflight.roles.length === 0) return Messages.adminConsentPending;
+  return Messages.adminConsentPartial(preflight.missingRoles);
+}
+
+function entraSummary(record: PartnerRecord): Fact[] {
+  const c = record.connection!;
+  const secret = record.credentials.appSecret;
+  return [
+    { label: 'Partner tenant', value: c.partnerTenantName ? `${c.partnerTenantName} (${c.partnerTenantId})` : c.partnerTenantId },
+    { label: 'Service account', value: c.serviceAccountUpn },
+    { label: 'App (client) ID', value: c.appId },
+    { label: 'Client secret', value: secret ? `${maskSecret(secret.hint)}${secret.expiresAt ? ` · expires ${secret.expiresAt.slice(0, 10)}` : ''}` : '—' },
+  ];
+}
+
+function pcSummary(record: PartnerRecord): Fact[] {
+  const secret = record.credentials.pcSecret;
+  return [
+    { label: 'Web app ID', value: record.connection?.pcAppId ?? '—' },
+    { label: 'Web app key', value: secret ? maskSecret(secret.hint) : '—' },
+    { label: 'Key expires', value: secret?.expiresAt?.slice(0, 10) ?? '—' },
+  ];
+}
+
+/**
+ * Journey step 6: the credential cards (tenant + Entra app, then the Partner Center web app). A
+ * submit is checked in full before anything is kept — format, tenant, the account's domain, and the
+ * secret with Microsoft (pre-flight) — then the secret goes to the secret store and the card is
+ * replaced by a masked summary at once. Secrets never go back into a card or a message.
+ */
+export class CredentialsDialog extends CardStepDialog {
+  private readonly spec: Spec;
+
+  constructor(private readonly credentialStep: CredentialStep, services: OnboardingServices) {
+    super(CREDENTIAL_DIALOG_OF[credentialStep], credentialStep, services);
+    this.spec = SPECS[credentialStep];
+  }
+
+  private card(cardId: string, partner: Partner | PartnerRecord | undefined, values: Record<string, string>, errors?: Record<string, string>, formError?: string): Attachment {
+    return this.spec.render({
+      cardId, stepLabel: stepLabel(this.credentialStep), values, errors, formError,
+      secretStored: this.spec.secretStored(partner as Partner | undefined),
+    });
+  }
+
+  protected async open(turn: Turn, cardId: string): Promise<Opening<CardStepState>> {
+    return { card: this.card(cardId, turn.partner, currentValues(this.credentialStep, turn.partner)) };
+  }
+
+  protected async submit(dc: DialogContext, turn: Turn, submission: Submission, state: CardStepState): Promise<DialogTurnResult> {
+    const { context } = dc;
+    if (submission.verb !== this.spec.verb) {
+      await context.sendActivity(Messages.wrongSection);
+      return Dialog.EndOfTurn;
+    }
+    const partner = turn.partner;
+    if (!partner) return dc.endDialog({ incomplete: true });
+    const tenantId = turn.requireTenant();
+    const actor = turn.person.aadObjectId;
+    const values = echo(submission.fields, this.spec.fields);
+    const notes = new Set<string>();
+    const stored = this.spec.secretStored(partner);
+    const schema = this.credentialStep === 'entraApp' ? entraAppSchema(stored, notes) : partnerCenterAppSchema(stored, notes);
+    const parsed = schema.safeParse(submission.fields);
+    if (!parsed.success) {
+      const unexpected = parsed.error.issues.flatMap((i) => (i.code === 'unrecognized_keys' ? i.keys : []));
+      const errors = fieldErrors(parsed.error);
+      const formError = unexpected.length > 0 ? Messages.unexpectedFields(unexpected) : undefined;
+      return this.again(dc, submission, state, this.card(state.cardId, partner, values, errors, formError), formError ?? Messages.fixFields(Object.keys(errors).length));
+    }
+
+    const retry = async (): Promise<void> => { await context.sendActivity(Messages.secretRetrying); };
+    const outcome = this.credentialStep === 'entraApp'
+      ? await this.services.credentials.saveEntraApp(tenantId, partner, parsed.data as never, actor, state.cardId, retry)
+      : await this.services.credentials.savePartnerCenterApp(tenantId, partner, parsed.data as never, actor, state.cardId);
+    if (!outcome.ok) {
+      if ('alreadySaved' in outcome) return this.alreadySaved(context);
+      const errors = { [outcome.field]: outcome.message };
+      return this.again(dc, submission, state, this.card(state.cardId, partner, values, errors), Messages.notSaved(outcome.message));
+    }
+    turn.refresh(outcome.record);
+    const summary = this.credentialStep === 'entraApp'
+      ? renderSectionSummary({ title: 'Tenant and Entra app saved', facts: entraSummary(outcome.record), note: 'The secret is in the encrypted vault; only its first 3 characters are shown, as in the Azure portal.' })
+      : renderSectionSummary({ title: 'Partner Center web app saved', facts: pcSummary(outcome.record) });
+    const result = await this.finish(dc, submission, state, summary, { saved: true });
+    if (notes.size > 0) await context.sendActivity(Messages.trimmed([...notes]));
+    if ('preflight' in outcome) await context.sendActivity(preflightMessage(outcome.preflight as Preflight));
+    else await context.sendActivity(Messages.pcSaved(outcome.record.credentials.pcSecret?.expiresAt?.slice(0, 10) ?? '—'));
+    return result;
+  }
+}
