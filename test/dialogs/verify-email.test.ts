@@ -176,7 +176,7 @@ describe('email verification by code and link', function () {
       assert.equal(reused.status, 410);
       const bogus = await fetch(`${bot.url}/verify-email?token=${'A'.repeat(43)}`);
       assert.equal(bogus.status, 404);
-      const turn = await chat.say('continue', 2);
+      await chat.say('continue', 2);
       assert.match(cardText(chat.lastCard().card), /Step 6 of 9 · Prepare your tenant/);
     });
   });
