@@ -2,6 +2,7 @@ import type { ConversationState, StatePropertyAccessor, TurnContext } from 'botb
 import { DialogSet, DialogTurnStatus, type DialogState } from 'botbuilder-dialogs';
 import { ONBOARDING_DIALOG, OnboardingDialog } from '../dialogs/onboarding-dialog';
 import type { OnboardingServices } from '../dialogs/onboarding-services';
+import { UPDATE_CREDENTIALS_DIALOG, UpdateCredentialsDialog } from '../dialogs/update-credentials-dialog';
 import { Messages } from '../onboarding/messages';
 
 /** The onboarding dialog stack of a conversation: what commands start, resume and clear. */
@@ -11,7 +12,7 @@ export class OnboardingRunner {
 
   constructor(conversationState: ConversationState, services: OnboardingServices) {
     this.dialogState = conversationState.createProperty<DialogState>('dialogState');
-    this.dialogs = new DialogSet(this.dialogState).add(new OnboardingDialog(services));
+    this.dialogs = new DialogSet(this.dialogState).add(new OnboardingDialog(services)).add(new UpdateCredentialsDialog(services));
   }
 
   /** From the first step not done; a step in progress is shown again with a fresh card. */
@@ -22,6 +23,13 @@ export class OnboardingRunner {
       await dc.cancelAllDialogs();
     }
     await dc.beginDialog(ONBOARDING_DIALOG);
+  }
+
+  /** `update credentials`: the credential cards again, whatever step was waiting. */
+  async updateCredentials(context: TurnContext): Promise<void> {
+    const dc = await this.dialogs.createContext(context);
+    await dc.cancelAllDialogs();
+    await dc.beginDialog(UPDATE_CREDENTIALS_DIALOG);
   }
 
   async isActive(context: TurnContext): Promise<boolean> {

@@ -17,6 +17,7 @@ import { confirmationRoute } from './confirmations';
 import { Membership } from './membership';
 import { personalOnly, personalOnlyRoute, sayPersonalOnly } from './personal-only';
 import { OnboardingRunner } from './onboarding-runner';
+import { updateCredentialsCommand } from './commands/update-credentials';
 import { commandRoute, type Command, type Route } from './routes';
 import { Welcome } from './welcome';
 
@@ -56,6 +57,7 @@ export class PartnerBot extends TeamsActivityHandler {
       personalOnly(statusCommand(membership)),
       personalOnly(restartCommand(membership, start, restart)),
       personalOnly(handoverCommand(membership)),
+      personalOnly(updateCredentialsCommand(membership, this.onboarding)),
       personalOnly(deleteCommand(membership, remove)),
     ];
     this.routes = [

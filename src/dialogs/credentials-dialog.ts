@@ -9,6 +9,7 @@ import type { Partner } from '../domain/partner';
 import { stepLabel } from '../domain/steps';
 import { Messages } from '../onboarding/messages';
 import type { PartnerRecord } from '../store/partners';
+import { replaceCard } from '../teams/card-activity';
 import type { Submission } from '../teams/submission';
 import type { Turn } from '../teams/turn';
 import { CardStepDialog, type CardStepState, type Opening } from './card-step-dialog';
@@ -138,10 +139,11 @@ export class CredentialsDialog extends CardStepDialog {
     const summary = this.credentialStep === 'entraApp'
       ? renderSectionSummary({ title: 'Tenant and Entra app saved', facts: entraSummary(outcome.record), note: 'The secret is in the encrypted vault; only its first 3 characters are shown, as in the Azure portal.' })
       : renderSectionSummary({ title: 'Partner Center web app saved', facts: pcSummary(outcome.record) });
-    const result = await this.finish(dc, submission, state, summary, { saved: true });
+    // The summary replaces the card at once; what the checks said comes before the next step's card.
+    await replaceCard(context, this.cardMessage(submission, state), summary);
     if (notes.size > 0) await context.sendActivity(Messages.trimmed([...notes]));
     if ('preflight' in outcome) await context.sendActivity(preflightMessage(outcome.preflight as Preflight));
     else await context.sendActivity(Messages.pcSaved(outcome.record.credentials.pcSecret?.expiresAt?.slice(0, 10) ?? '—'));
-    return result;
+    return dc.endDialog({ saved: true });
   }
 }

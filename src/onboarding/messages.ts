@@ -60,6 +60,9 @@ export const Messages = {
   connectedDone:
     "That's the connection done: credentials are stored, the service account consented with MFA and the app has admin consent. " +
     "Next come the checks of every prerequisite. That part of the journey isn't switched on yet; I'll message you here when it is. Type **status** any time.",
+  credentialsUpdated: '✓ Credentials updated. Any new secret replaced the old one in the vault; the old value is gone.',
+  noCredentialsYet: "There are no credentials to update yet: they're entered during onboarding. Type **start** to continue.",
+  ownerOnlyCredentials: (owner: string) => `Only ${owner}, who owns onboarding for your organization, can change its credentials.`,
   newLink: 'Here is a fresh link; the one before no longer works.',
   signInUnavailable: "Sign-in isn't available on this bot yet (its sign-in pages aren't configured). Please type **support** and we'll help.",
   /** Why a card payload was refused (teams/submission.ts gives the reason, this says it). */

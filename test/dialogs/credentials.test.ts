@@ -196,4 +196,40 @@ describe('credential cards', function () {
     const audit = (await listAudit(bot.app.db, tenant)).filter((a) => a.action === 'credentials.saved');
     assert.equal(audit.length, 1);
   });
+
+  it('status lists the credentials without a secret; update credentials rotates the secret in place (owner only)', async () => {
+    const scenario = await loadScenario('healthy');
+    const second = 'Rot8~second.secret.value_0123456789ab';
+    scenario.tenants[0]!.applications[0]!.secrets.push({ keyId: '0b0b0b0b-5555-4555-8555-00000000000a', displayName: 'rotated', value: second, startDateTime: { daysFromNow: -1 }, endDateTime: { daysFromNow: 500 } } as never);
+    await bot.sim.loadScenario(scenario);
+    const { chat, tenant } = await toPreparation(bot, { skipChecklist: true });
+    await chat.press('Save and check', ENTRA, { count: 2 });
+    await chat.press('Save', PC, { count: 2 });
+
+    const status = (await chat.say('status', 1)).texts[0]!;
+    assert.match(status, /\*\*Partner tenant\*\*: Contoso Partner/);
+    assert.match(status, /\*\*Client secret\*\*: Qd7••••••••, expires \d{4}-\d{2}-\d{2}/);
+    assert.match(status, new RegExp(`\\*\\*Partner Center key\\*\\*: Qd7••••••••, expires ${inAYear}`));
+    assert.match(status, /\*\*Consent\*\*: not given yet/);
+    assert.ok(!status.includes(APP_SECRET_VALUE.slice(3)));
+
+    const stranger = bot.chat({ tenantId: tenant, user: { name: 'Lee Gu', aadObjectId: '0c0c0c0c-0000-4000-8000-000000000001' } });
+    const refused = await stranger.say('update credentials', 1);
+    assert.match(refused.texts[0]!, /Onboarding for your organization was started by/);
+
+    await chat.say('update credentials', 1);
+    const form = cardText(chat.lastCard().card);
+    assert.match(form, /Your tenant and Entra app/);
+    assert.ok(JSON.stringify(chat.lastCard().card).includes(APP_ID), 'the ids are prefilled');
+    assert.match(JSON.stringify(chat.lastCard().card), /Leave empty to keep the stored secret/);
+    await chat.press('Save and check', { ...ENTRA, appSecret: second }, { count: 2 });
+    assert.equal(await bot.app.secrets.get(secretName(tenant, 'appSecret')), second, 'the new value replaced the old one');
+    const pc = await chat.press('Save', { pcAppId: APP_ID, pcSecret: '', pcSecretExpires: inAYear }, { count: 3 });
+    assert.deepEqual(pc.texts.slice(0, 2), [Messages.pcSaved(inAYear), Messages.credentialsUpdated]);
+    assert.equal(await bot.app.secrets.get(secretName(tenant, 'pcSecret')), APP_SECRET_VALUE, 'an empty key field keeps the stored key');
+    const partner = await bot.app.partners.get(tenant);
+    assert.equal(partner?.credentials.appSecret?.hint, 'Rot');
+    const saves = (await listAudit(bot.app.db, tenant)).filter((a) => a.action === 'credentials.saved');
+    assert.equal(saves.length, 4);
+  });
 });

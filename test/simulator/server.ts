@@ -118,6 +118,10 @@ export class Simulator implements SimContext {
     const server = createServer({ cert: this.tls.cert, key: this.tls.key }, (req, res) => {
       void this.handle(req, res);
     });
+    // Microsoft's front ends keep idle connections open far longer than Node's 5 s default; with the
+    // default, a client reusing a pooled socket just as the server drops it gets ECONNRESET.
+    server.keepAliveTimeout = 120_000;
+    server.headersTimeout = 125_000;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

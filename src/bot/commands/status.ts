@@ -1,4 +1,5 @@
-import type { Partner } from '../../domain/partner';
+import { maskSecret } from '../../domain/credentials';
+import type { CredentialMeta, Partner } from '../../domain/partner';
 import { currentStep, STEPS } from '../../domain/steps';
 import { Messages } from '../../onboarding/messages';
 import type { Membership } from '../membership';
@@ -11,8 +12,36 @@ export function statusText(partner: Partner | undefined): string {
   const lines = STEPS.map((s, i) => `${i < at ? '✓' : i === at ? '→' : '·'} ${s.name}`);
   const head = current
     ? `You're at step ${at + 1} of ${STEPS.length}: **${current.name}**.`
-    : 'Company and contact details are complete and the contact email is verified.';
-  return `${head}\n\n${lines.join('\n\n')}`;
+    : 'Everything up to the connection is done: details confirmed, email verified, credentials in, consent given.';
+  const connection = partner ? connectionLines(partner) : [];
+  return [head, lines.join('\n\n'), ...(connection.length > 0 ? [connection.join('\n\n')] : [])].join('\n\n');
+}
+
+const day = (d: Date | string | undefined): string => (d ? new Date(d).toISOString().slice(0, 10) : '—');
+
+function secretLine(label: string, meta: CredentialMeta | undefined): string | undefined {
+  if (!meta) return undefined;
+  return `**${label}**: ${maskSecret(meta.hint)}, ${meta.expiresAt ? `expires ${day(meta.expiresAt)}` : 'expiry not known yet'} (set ${day(meta.setAt)})`;
+}
+
+/** Which credentials are in, their expiry, and the consent's state: never a secret. */
+export function connectionLines(partner: Partner): string[] {
+  const c = partner.connection;
+  if (!c) return [];
+  const consent = partner.consent;
+  const lines = [
+    `**Partner tenant**: ${c.partnerTenantName ? `${c.partnerTenantName} (${c.partnerTenantId})` : c.partnerTenantId}`,
+    `**Service account**: ${c.serviceAccountUpn}`,
+    secretLine('Client secret', partner.credentials.appSecret),
+    secretLine('Partner Center key', partner.credentials.pcSecret),
+    consent.brokenAt
+      ? `**Consent**: stopped working on ${day(consent.brokenAt)} (${consent.brokenReason ?? 'unknown reason'}): the service account needs to sign in again`
+      : consent.at
+        ? `**Consent**: given by ${consent.account ?? 'the service account'} on ${day(consent.at)}, last used ${day(consent.usedAt)}`
+        : '**Consent**: not given yet',
+    `**Admin consent**: ${consent.adminConsentAt ? `granted (seen ${day(consent.adminConsentAt)})` : 'not granted yet'}`,
+  ];
+  return lines.filter((l): l is string => l !== undefined);
 }
 
 export function statusCommand(membership: Membership): Command {
