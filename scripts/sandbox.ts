@@ -387,6 +387,12 @@ export class Sandbox {
     const guarded = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => (guardOn ? { ...env, NETWORK_GUARD_LOG: guardLog, NODE_OPTIONS: guardedNodeOptions(env.NODE_OPTIONS) } : env);
 
     this.checkpoint();
+    // The partner registers this bot's callbacks as redirect URIs of their app (the checklist says
+    // so); here the sandbox does it for every app of the scenario, for the port it runs on.
+    const botCallbacks = [`http://localhost:${options.port}/auth/callback`, `http://localhost:${options.port}/auth/adminconsent/callback`];
+    for (const tenant of scenario.tenants) {
+      for (const app of tenant.applications) if (app.redirectUris.length > 0) app.redirectUris = [...new Set([...app.redirectUris, ...botCallbacks])];
+    }
     const sim = await startSimulator({ scenario, port: options.simPort });
     this.sim = sim;
     this.simulatorUrl = sim.baseUrl;

@@ -109,7 +109,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     conversationState: new ConversationState(new SqlStorage(db)),
     references,
     secrets,
-    onboarding: { partners, connections, credentials, verification, logger, teamsIdentity: (context) => teamsIdentity(context, logger) },
+    onboarding: { partners, connections, credentials, verification, logger, publicBaseUrl: config.server.publicBaseUrl, teamsIdentity: (context) => teamsIdentity(context, logger) },
     notifier,
     logger,
   });

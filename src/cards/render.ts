@@ -20,7 +20,7 @@ import welcomeTemplate from '../../cards/welcome.json';
 import { LIMITS, type Company, type Contact } from '../domain/forms';
 import { COUNTRIES, countryName } from '../domain/countries';
 import { ENTRA_FIELDS, PC_FIELDS } from '../domain/credentials';
-import { PREPARATION } from '../domain/preparation';
+import { PREPARATION, prepDetail } from '../domain/preparation';
 import { Verbs } from './verbs';
 
 /**
@@ -186,9 +186,9 @@ export function renderContinueCard(): Attachment {
   return render(continueTemplate, {});
 }
 
-export function renderPrepareChecklist(data: { cardId: string; stepLabel: string; done: readonly string[]; message?: string }): Attachment {
+export function renderPrepareChecklist(data: { cardId: string; stepLabel: string; done: readonly string[]; publicBaseUrl: string; message?: string }): Attachment {
   const done = new Set(data.done);
-  const groups = PREPARATION.map((g) => ({ title: g.title, items: g.items.map((i) => ({ ...i, done: done.has(i.id) })) }));
+  const groups = PREPARATION.map((g) => ({ title: g.title, items: g.items.map((i) => ({ ...i, detail: prepDetail(i, data.publicBaseUrl), done: done.has(i.id) })) }));
   const total = groups.reduce((n, g) => n + g.items.length, 0);
   const doneCount = groups.reduce((n, g) => n + g.items.filter((i) => i.done).length, 0);
   return render(prepareChecklistTemplate, { cardId: data.cardId, stepLabel: data.stepLabel, groups, doneCount, totalCount: total, message: data.message ?? '' });

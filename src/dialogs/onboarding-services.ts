@@ -16,6 +16,8 @@ export interface OnboardingServices {
   signIn?: SignInLinks;
   verification: EmailVerificationService;
   logger: Logger;
+  /** Where browsers reach this bot (redirect URIs the partner registers name it). */
+  publicBaseUrl: string;
   /** Looks up the chatting user in Teams (TeamsInfo.getMember); undefined when unknown. */
   teamsIdentity(context: TurnContext): Promise<TeamsIdentity | undefined>;
 }

@@ -32,7 +32,7 @@ export class PrepareDialog extends CardStepDialog {
     const partner = turn.partner;
     if (!partner) return { done: { incomplete: true } };
     if (partner.preparation.confirmedAt) return { done: { prepared: true } };
-    return { card: renderPrepareChecklist({ cardId, stepLabel: stepLabel('prepare'), done: partner.preparation.done }) };
+    return { card: renderPrepareChecklist({ cardId, stepLabel: stepLabel('prepare'), done: partner.preparation.done, publicBaseUrl: this.services.publicBaseUrl }) };
   }
 
   protected async submit(dc: DialogContext, turn: Turn, submission: Submission, state: CardStepState): Promise<DialogTurnResult> {
@@ -52,7 +52,7 @@ export class PrepareDialog extends CardStepDialog {
       const saved = await this.services.connections.setPreparation(tenantId, result.done, actor);
       if (saved) turn.refresh(saved);
       const message = Messages.prepSaved(result.done.length, PREP_ITEM_COUNT);
-      return this.again(dc, submission, state, renderPrepareChecklist({ cardId: state.cardId, stepLabel: stepLabel('prepare'), done: result.done }), message);
+      return this.again(dc, submission, state, renderPrepareChecklist({ cardId: state.cardId, stepLabel: stepLabel('prepare'), done: result.done, publicBaseUrl: this.services.publicBaseUrl }), message);
     }
     const saved = await this.services.connections.confirmPreparation(tenantId, result.done, actor, state.cardId);
     if (!saved) return this.alreadySaved(context);

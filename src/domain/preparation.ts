@@ -44,12 +44,18 @@ export const PREPARATION: readonly PrepGroup[] = [
     title: 'Entra app registration',
     items: [
       { id: 'app.register', title: 'Register an app and add a client secret', detail: 'Copy the Application (client) ID and the secret’s **Value** (not its Secret ID).', link: LINKS.appRegistrations, linkTitle: 'App registrations' },
+      { id: 'app.redirectUris', title: 'Add this bot’s redirect URIs to the app', detail: 'Authentication → Add a platform → Web, with the redirect URIs {publicBaseUrl}/auth/callback and {publicBaseUrl}/auth/adminconsent/callback: the sign-in and the admin consent come back there.', link: LINKS.appRegistrations, linkTitle: 'App registrations' },
       { id: 'app.permissions', title: 'Add the Microsoft Graph permissions', detail: 'Application: Directory.ReadWrite.All, Group.ReadWrite.All, RoleManagement.ReadWrite.Directory, User.ReadWrite.All. Delegated: User.Read.', link: LINKS.appApiPermissions(), linkTitle: 'API permissions' },
       { id: 'app.adminConsent', title: 'Grant admin consent', detail: 'Select **Grant admin consent** on the API permissions page (or I can ask for it after sign-in).', link: LINKS.appApiPermissions(), linkTitle: 'API permissions' },
       { id: 'app.adminAgents', title: 'Add the app to the AdminAgents group', detail: 'Its service principal (enterprise application) becomes a member, so it can act for your customers.', link: LINKS.groupMembers(), linkTitle: 'Groups' },
     ],
   },
 ];
+
+/** Item details name this bot's own address where the portal needs it. */
+export function prepDetail(item: PrepItem, publicBaseUrl: string): string {
+  return item.detail.replaceAll('{publicBaseUrl}', publicBaseUrl);
+}
 
 export const PREP_ITEM_IDS: ReadonlySet<string> = new Set(PREPARATION.flatMap((g) => g.items.map((i) => i.id)));
 export const PREP_ITEM_COUNT = PREP_ITEM_IDS.size;
