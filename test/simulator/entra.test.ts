@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { ConfidentialClientApplication, CryptoProvider, PublicClientApplication, type Configuration } from '@azure/msal-node';
 import type { SimRequest } from './http';
+import type { Application } from './scenario';
 import { startSimulator, type Simulator } from './server';
 import { adminConsentWithoutBrowser, SignInError, signInWithoutBrowser } from './services/entra';
 import { AUDIENCE, decodeJwt, parseScopes, verifyBearer } from './tokens';
@@ -21,6 +22,9 @@ const CONNECTOR = {
 };
 const PUBLIC_APP = { appId: 'e0000000-0000-4000-8000-0000000000d1', redirectUri: 'http://localhost:5000/redirect' };
 const PC_SCOPE = 'https://api.partnercenter.microsoft.com/user_impersonation';
+/** The delegated Graph permissions the bot asks consent for up front (extraScopesToConsent); all need admin consent. */
+const BOT_GRAPH_SCOPES = ['RoleManagement.Read.Directory', 'Policy.Read.All', 'UserAuthenticationMethod.Read.All', 'DelegatedAdminRelationship.Read.All', 'Directory.Read.All'];
+const BOT_GRAPH = BOT_GRAPH_SCOPES.map((s) => `https://graph.microsoft.com/${s}`);
 const GRAPH_DEFAULT = 'https://graph.microsoft.com/.default';
 const DAY = 86_400_000;
 
@@ -44,6 +48,8 @@ describe('Entra ID simulator', () => {
   });
   const connector = (secret = CONNECTOR.secret): ConfidentialClientApplication =>
     new ConfidentialClientApplication({ auth: { ...msalAuth(CONNECTOR.appId), clientSecret: secret } });
+  /** The connector's registration in the loaded scenario (tests change its grants). */
+  const connectorApp = (): Application => sim.scenario.tenants[0]!.applications.find((a) => a.appId === CONNECTOR.appId)!;
 
   async function pkce(): Promise<{ verifier: string; challenge: string }> {
     return new CryptoProvider().generatePkceCodes();
@@ -55,12 +61,18 @@ describe('Entra ID simulator', () => {
   }
 
   /** Signs in through the form and redeems the code over plain HTTP. */
-  async function signInAndRedeem(opts: { upn: string; password?: string; mfa?: boolean; registerMfa?: boolean; scope: string; clientId?: string; redirectUri?: string; secret?: string; tenant?: string }): Promise<TokenReply> {
+  async function signInAndRedeem(opts: {
+    upn: string; password?: string; mfa?: boolean; registerMfa?: boolean; scope: string; clientId?: string; redirectUri?: string; secret?: string; tenant?: string;
+    consent?: 'accept' | 'cancel'; consentForOrganization?: boolean;
+  }): Promise<TokenReply> {
     const { verifier, challenge } = await pkce();
     const clientId = opts.clientId ?? CONNECTOR.appId;
     const redirectUri = opts.redirectUri ?? CONNECTOR.redirectUri;
     const tenant = opts.tenant ?? PARTNER;
-    const code = await signInWithoutBrowser({ sim, tenant, clientId, redirectUri, codeChallenge: challenge, scope: opts.scope, upn: opts.upn, password: opts.password, mfa: opts.mfa, registerMfa: opts.registerMfa });
+    const code = await signInWithoutBrowser({
+      sim, tenant, clientId, redirectUri, codeChallenge: challenge, scope: opts.scope, upn: opts.upn, password: opts.password, mfa: opts.mfa, registerMfa: opts.registerMfa,
+      consent: opts.consent, consentForOrganization: opts.consentForOrganization,
+    });
     return token(tenant, {
       grant_type: 'authorization_code', client_id: clientId, code, redirect_uri: redirectUri, code_verifier: verifier, scope: opts.scope,
       ...(clientId === CONNECTOR.appId ? { client_secret: opts.secret ?? CONNECTOR.secret } : {}),
@@ -545,24 +557,41 @@ describe('Entra ID simulator', () => {
   });
 
   describe('consent', () => {
-    it('refuses delegated scopes the app has no consent for (AADSTS65001)', async () => {
-      const pc = await signInAndRedeem({ clientId: PUBLIC_APP.appId, redirectUri: PUBLIC_APP.redirectUri, upn: ADMIN.upn, mfa: true, scope: `${PC_SCOPE} offline_access` });
+    it('refuses delegated scopes the app has no consent for at the token endpoint (AADSTS65001, consent_required)', async () => {
+      // The sign-in asked for what needs no consent; the code is then redeemed for more.
+      const redeemFor = async (clientId: string, redirectUri: string, upn: string, password: string | undefined, scope: string): Promise<TokenReply> => {
+        const { verifier, challenge } = await pkce();
+        const code = await signInWithoutBrowser({ sim, tenant: PARTNER, clientId, redirectUri, codeChallenge: challenge, scope: 'openid offline_access User.Read', upn, password, mfa: true });
+        return token(PARTNER, {
+          grant_type: 'authorization_code', client_id: clientId, code, redirect_uri: redirectUri, code_verifier: verifier, scope,
+          ...(clientId === CONNECTOR.appId ? { client_secret: CONNECTOR.secret } : {}),
+        });
+      };
+      const pc = await redeemFor(PUBLIC_APP.appId, PUBLIC_APP.redirectUri, ADMIN.upn, undefined, `${PC_SCOPE} offline_access`);
       assert.equal(pc.status, 400);
       assert.equal(pc.body.error, 'invalid_grant');
       assert.equal(pc.body.suberror, 'consent_required');
       assert.equal(aadsts(pc), 65001);
 
-      const graph = await signInAndRedeem({ upn: ADMIN.upn, mfa: true, scope: 'https://graph.microsoft.com/Directory.Read.All' });
+      const graph = await redeemFor(CONNECTOR.appId, CONNECTOR.redirectUri, ADMIN.upn, undefined, 'https://graph.microsoft.com/Directory.Read.All');
       assert.equal(aadsts(graph), 65001);
+
+      // Someone else's Principal grant is not this user's consent.
+      connectorApp().principalGrants.push({ principalId: ADMIN.id, resource: 'graph', scopes: ['Directory.Read.All'] });
+      const plain = await redeemFor(CONNECTOR.appId, CONNECTOR.redirectUri, PLAIN.upn, PLAIN.password, 'https://graph.microsoft.com/Directory.Read.All');
+      assert.equal(aadsts(plain), 65001);
+      const admin = await redeemFor(CONNECTOR.appId, CONNECTOR.redirectUri, ADMIN.upn, undefined, 'https://graph.microsoft.com/Directory.Read.All');
+      assert.equal(admin.status, 200, JSON.stringify(admin.body));
     });
 
-    it('records Partner Center consent given at sign-in with prompt=consent', async () => {
+    it('records Partner Center consent given at sign-in with prompt=consent, for the organization when ticked', async () => {
       const { verifier, challenge } = await pkce();
-      const code = await signInWithoutBrowser({
-        sim, tenant: PARTNER, clientId: PUBLIC_APP.appId, redirectUri: PUBLIC_APP.redirectUri, codeChallenge: challenge,
-        scope: `${PC_SCOPE} offline_access`, prompt: 'consent', upn: ADMIN.upn, mfa: true,
-      });
-      assert.equal(sim.scenario.tenants[0]!.applications.find((a) => a.appId === PUBLIC_APP.appId)?.partnerCenterConsent, true);
+      const base = { sim, tenant: PARTNER, clientId: PUBLIC_APP.appId, redirectUri: PUBLIC_APP.redirectUri, codeChallenge: challenge, scope: `${PC_SCOPE} offline_access`, prompt: 'consent', upn: ADMIN.upn, mfa: true };
+      await assert.rejects(signInWithoutBrowser(base), (err: unknown) => err instanceof SignInError && err.step === 'consent');
+      const code = await signInWithoutBrowser({ ...base, consent: 'accept', consentForOrganization: true });
+      const publicApp = sim.scenario.tenants[0]!.applications.find((a) => a.appId === PUBLIC_APP.appId)!;
+      assert.equal(publicApp.partnerCenterConsent, true);
+      assert.deepEqual(publicApp.principalGrants, []);
       const reply = await token(PARTNER, { grant_type: 'authorization_code', client_id: PUBLIC_APP.appId, code, redirect_uri: PUBLIC_APP.redirectUri, code_verifier: verifier, scope: `${PC_SCOPE} offline_access` });
       assert.equal(reply.status, 200, JSON.stringify(reply.body));
     });
@@ -617,6 +646,222 @@ describe('Entra ID simulator', () => {
       const html = await res.text();
       assert.match(html, /name="decision" value="accept"/);
       assert.match(html, /Partner Onboarding Connector/);
+    });
+  });
+
+  describe('consent at sign-in', () => {
+    /** The bot's sign-in: Partner Center for the token, the Graph permissions consented up front. */
+    const signInForm = (challenge: string, extra: Record<string, string> = {}): Record<string, string> => ({
+      client_id: CONNECTOR.appId, redirect_uri: CONNECTOR.redirectUri, response_type: 'code', response_mode: 'query',
+      scope: ['openid', 'profile', 'offline_access', PC_SCOPE, ...BOT_GRAPH].join(' '), state: 'st-consent', prompt: 'login',
+      login_hint: ADMIN.upn, code_challenge: challenge, code_challenge_method: 'S256', upn: ADMIN.upn, password: 'Passw0rd!', mfa: 'on', ...extra,
+    });
+    const post = (fields: Record<string, string>): Promise<Response> =>
+      fetch(`${sim.baseUrl}/${PARTNER}/oauth2/v2.0/authorize`, { method: 'POST', redirect: 'manual', body: new URLSearchParams(fields) });
+    const noConsentYet = (): void => {
+      const app = connectorApp();
+      app.grantedScopes = [];
+      app.partnerCenterConsent = false;
+      app.principalGrants = [];
+    };
+
+    /** msal-node as the bot uses it: getAuthCodeUrl with extraScopesToConsent, prompt=login, login_hint, PKCE. */
+    async function botSignIn(opts: { consent?: 'accept' | 'cancel'; consentForOrganization?: boolean } = {}) {
+      const app = connector();
+      const { verifier, challenge } = await pkce();
+      const authUrl = new URL(await app.getAuthCodeUrl({
+        scopes: [PC_SCOPE, 'offline_access'], extraScopesToConsent: BOT_GRAPH, redirectUri: CONNECTOR.redirectUri,
+        codeChallenge: challenge, codeChallengeMethod: 'S256', prompt: 'login', loginHint: ADMIN.upn, state: 'st-bot',
+      }));
+      const code = await signInWithoutBrowser({
+        sim, tenant: PARTNER, clientId: CONNECTOR.appId, redirectUri: CONNECTOR.redirectUri, codeChallenge: challenge,
+        scope: authUrl.searchParams.get('scope') ?? '', state: 'st-bot', prompt: 'login', loginHint: ADMIN.upn, upn: ADMIN.upn, mfa: true, ...opts,
+      });
+      const result = await app.acquireTokenByCode({ code, scopes: [PC_SCOPE], redirectUri: CONNECTOR.redirectUri, codeVerifier: verifier });
+      assert.ok(result.account);
+      return { app, authUrl, result, account: result.account };
+    }
+
+    it('accepts scopes for several resources at /authorize (extraScopesToConsent); the token endpoint takes one (AADSTS28000)', async () => {
+      const app = connector();
+      const { verifier, challenge } = await pkce();
+      const authUrl = new URL(await app.getAuthCodeUrl({
+        scopes: [PC_SCOPE], extraScopesToConsent: BOT_GRAPH, redirectUri: CONNECTOR.redirectUri, codeChallenge: challenge, codeChallengeMethod: 'S256', prompt: 'login', loginHint: ADMIN.upn,
+      }));
+      const scope = authUrl.searchParams.get('scope') ?? '';
+      for (const s of [PC_SCOPE, ...BOT_GRAPH]) assert.ok(scope.split(' ').includes(s), scope);
+      const page = await fetch(authUrl, { redirect: 'manual' });
+      assert.equal(page.status, 200, 'the sign-in page, not an error redirect');
+      assert.match(await page.text(), /value="admin@contosopartner\.onmicrosoft\.com"/, 'login_hint pre-fills the account');
+
+      const code = await signInWithoutBrowser({
+        sim, tenant: PARTNER, clientId: CONNECTOR.appId, redirectUri: CONNECTOR.redirectUri, codeChallenge: challenge, scope, upn: ADMIN.upn, mfa: true, consent: 'accept',
+      });
+      const both = await token(PARTNER, {
+        grant_type: 'authorization_code', client_id: CONNECTOR.appId, client_secret: CONNECTOR.secret, code, redirect_uri: CONNECTOR.redirectUri, code_verifier: verifier,
+        scope: `${PC_SCOPE} ${BOT_GRAPH[0]!} offline_access`,
+      });
+      assert.equal(both.body.error, 'invalid_scope');
+      assert.equal(aadsts(both), 28000);
+      // Without a scope the code stands for what was asked at /authorize: several resources again.
+      const { verifier: v2, challenge: c2 } = await pkce();
+      const code2 = await signInWithoutBrowser({ sim, tenant: PARTNER, clientId: CONNECTOR.appId, redirectUri: CONNECTOR.redirectUri, codeChallenge: c2, scope, upn: ADMIN.upn, mfa: true });
+      const unscoped = await token(PARTNER, { grant_type: 'authorization_code', client_id: CONNECTOR.appId, client_secret: CONNECTOR.secret, code: code2, redirect_uri: CONNECTOR.redirectUri, code_verifier: v2 });
+      assert.equal(aadsts(unscoped), 28000);
+    });
+
+    it('shows "Permissions requested" after sign-in with prompt=login when consent is missing; nothing is issued until the user answers', async () => {
+      noConsentYet();
+      const { challenge } = await pkce();
+      const res = await post(signInForm(challenge));
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('location'), null);
+      const html = await res.text();
+      assert.match(html, /data-step="consent"/);
+      assert.match(html, /<h1[^>]*>Permissions requested<\/h1>/);
+      assert.match(html, /Partner Onboarding Connector/);
+      for (const s of [...BOT_GRAPH_SCOPES, 'user_impersonation']) assert.match(html, new RegExp(`data-scope="${s}"`), s);
+      assert.match(html, /name="decision" value="accept"[^>]*>Accept</);
+      assert.match(html, /name="decision" value="cancel"[^>]*>Cancel</);
+      assert.match(html, /<input type="checkbox" name="consent_for_org" value="on"> Consent on behalf of your organization/, 'a Global Administrator sees the organization checkbox');
+      assert.match(html, /<input type="hidden" name="upn" value="admin@contosopartner\.onmicrosoft\.com">/, 'the form carries the sign-in on');
+
+      await assert.rejects(signInWithoutBrowser({ sim, tenant: PARTNER, clientId: CONNECTOR.appId, redirectUri: CONNECTOR.redirectUri, codeChallenge: challenge, scope: [PC_SCOPE, ...BOT_GRAPH], prompt: 'login', upn: ADMIN.upn, mfa: true }),
+        (err: unknown) => err instanceof SignInError && err.error === 'page' && err.step === 'consent' && err.aadsts === undefined);
+      assert.deepEqual(connectorApp().principalGrants, []);
+
+      // Already consented (tenant-wide, as after admin consent): no page, straight to the code.
+      const app = connectorApp();
+      app.grantedScopes = [...BOT_GRAPH_SCOPES];
+      app.partnerCenterConsent = true;
+      const again = await post(signInForm(challenge));
+      assert.equal(again.status, 302);
+      assert.ok(new URL(again.headers.get('location') ?? '').searchParams.get('code'));
+    });
+
+    it('Accept records a Principal grant per resource for this user, and the code redeems (msal-node, the bot\'s sign-in)', async () => {
+      noConsentYet();
+      const { result, authUrl } = await botSignIn({ consent: 'accept' });
+      assert.ok((authUrl.searchParams.get('scope') ?? '').includes(BOT_GRAPH[0]!));
+      const app = connectorApp();
+      assert.deepEqual(app.grantedScopes, [], 'no tenant-wide grant without the organization checkbox');
+      assert.equal(app.partnerCenterConsent, false);
+      const byResource = Object.fromEntries(app.principalGrants.map((g) => [g.resource ?? 'graph', g]));
+      assert.equal(app.principalGrants.length, 2);
+      assert.equal(byResource.graph?.principalId, ADMIN.id);
+      assert.deepEqual(byResource.graph?.scopes, BOT_GRAPH_SCOPES);
+      assert.equal(byResource.partnerCenter?.principalId, ADMIN.id);
+      assert.deepEqual(byResource.partnerCenter?.scopes, ['user_impersonation']);
+      const claims = decodeJwt(result.accessToken);
+      assert.equal(claims.aud, 'https://api.partnercenter.microsoft.com');
+      assert.equal(claims.scp, 'user_impersonation');
+      assert.deepEqual(claims.amr, ['pwd', 'mfa']);
+    });
+
+    it('Accept with "Consent on behalf of your organization" makes the grant tenant-wide: other users sign in without a prompt', async () => {
+      noConsentYet();
+      await botSignIn({ consent: 'accept', consentForOrganization: true });
+      const app = connectorApp();
+      assert.deepEqual(app.grantedScopes, BOT_GRAPH_SCOPES);
+      assert.equal(app.partnerCenterConsent, true);
+      assert.deepEqual(app.principalGrants, []);
+      const plain = await signInAndRedeem({ upn: PLAIN.upn, password: PLAIN.password, scope: `${BOT_GRAPH[1]!} offline_access` });
+      assert.equal(plain.status, 200, JSON.stringify(plain.body));
+      assert.ok(String(decodeJwt(String(plain.body.access_token)).scp).split(' ').includes('Policy.Read.All'));
+    });
+
+    it('Cancel sends access_denied, error_subcode=cancel and AADSTS65004 to the redirect URI, with the state', async () => {
+      noConsentYet();
+      const { challenge } = await pkce();
+      const res = await post(signInForm(challenge, { decision: 'cancel' }));
+      assert.equal(res.status, 302);
+      const location = new URL(res.headers.get('location') ?? '');
+      assert.equal(`${location.origin}${location.pathname}`, CONNECTOR.redirectUri);
+      assert.equal(location.searchParams.get('error'), 'access_denied');
+      assert.equal(location.searchParams.get('error_subcode'), 'cancel');
+      assert.match(location.searchParams.get('error_description') ?? '', /^AADSTS65004: User declined to consent to access the app\.\r\nTrace ID: /);
+      assert.equal(location.searchParams.get('state'), 'st-consent');
+      assert.equal(location.searchParams.get('code'), null);
+
+      await assert.rejects(botSignIn({ consent: 'cancel' }), (err: unknown) =>
+        err instanceof SignInError && err.error === 'access_denied' && err.subcode === 'cancel' && err.aadsts === 65004);
+      assert.deepEqual(connectorApp().principalGrants, []);
+    });
+
+    it('stops a non-admin at "Need admin approval" (AADSTS90094) for admin-only permissions; they can only go back (65004)', async () => {
+      const base = { sim, tenant: PARTNER, clientId: CONNECTOR.appId, redirectUri: CONNECTOR.redirectUri, codeChallenge: 'x'.repeat(43), upn: PLAIN.upn, password: PLAIN.password, prompt: 'login' };
+      // The connector has Partner Center consent tenant-wide; the Graph permissions need an admin.
+      await assert.rejects(signInWithoutBrowser({ ...base, scope: [PC_SCOPE, ...BOT_GRAPH], consent: 'accept', consentForOrganization: true }), (err: unknown) => {
+        assert.ok(err instanceof SignInError);
+        assert.equal(err.error, 'page');
+        assert.equal(err.step, 'admin-approval');
+        assert.equal(err.aadsts, 90094);
+        assert.match(err.message, /AADSTS90094: Partner Onboarding Connector needs permission to access resources in your organization that only an admin can grant/);
+        return true;
+      });
+      const page = await post({ ...signInForm('x'.repeat(43)), upn: PLAIN.upn, password: PLAIN.password, login_hint: PLAIN.upn });
+      const html = await page.text();
+      assert.match(html, /<h1 data-step="admin-approval">Need admin approval<\/h1>/);
+      assert.doesNotMatch(html, /value="accept"/);
+      assert.doesNotMatch(html, /consent_for_org/);
+      assert.match(html, /name="decision" value="cancel">Return to the application without granting consent</);
+      await assert.rejects(signInWithoutBrowser({ ...base, scope: [PC_SCOPE, ...BOT_GRAPH], consent: 'cancel' }),
+        (err: unknown) => err instanceof SignInError && err.error === 'access_denied' && err.subcode === 'cancel' && err.aadsts === 65004);
+
+      // Partner Center's user_impersonation is granted by an admin too.
+      noConsentYet();
+      await assert.rejects(signInWithoutBrowser({ ...base, scope: `${PC_SCOPE} offline_access`, consent: 'accept' }),
+        (err: unknown) => err instanceof SignInError && err.aadsts === 90094);
+      assert.deepEqual(connectorApp().principalGrants, []);
+    });
+
+    it('lets a non-admin consent for themselves to a permission users may grant (no organization checkbox)', async () => {
+      const mailSend = 'https://graph.microsoft.com/Mail.Send';
+      const fields = { ...signInForm('x'.repeat(43)), scope: `openid offline_access ${mailSend}`, upn: PLAIN.upn, password: PLAIN.password, login_hint: PLAIN.upn };
+      const html = await (await post(fields)).text();
+      assert.match(html, /data-step="consent"/);
+      assert.doesNotMatch(html, /consent_for_org/);
+      const reply = await signInAndRedeem({ upn: PLAIN.upn, password: PLAIN.password, scope: `openid offline_access ${mailSend}`, consent: 'accept', consentForOrganization: true });
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      const plainId = sim.scenario.tenants[0]!.users.find((u) => u.userPrincipalName === PLAIN.upn)!.id;
+      assert.deepEqual(connectorApp().principalGrants, [{ principalId: plainId, resource: 'graph', scopes: ['Mail.Send'] }]);
+      assert.deepEqual(connectorApp().grantedScopes, ['User.Read'], 'the checkbox is not offered to a non-admin, and ignored when posted');
+    });
+
+    it('refreshes for a Graph scope consented at sign-in (multi-resource refresh token); a scope never consented is AADSTS65001', async () => {
+      noConsentYet();
+      const { app, account } = await botSignIn({ consent: 'accept' });
+      const graph = await app.acquireTokenSilent({ account, scopes: [BOT_GRAPH[1]!] });
+      const claims = decodeJwt(graph.accessToken);
+      assert.equal(claims.aud, 'https://graph.microsoft.com');
+      assert.equal(claims.oid, ADMIN.id);
+      assert.deepEqual(claims.amr, ['pwd', 'mfa']);
+      for (const s of BOT_GRAPH_SCOPES) assert.ok(String(claims.scp).split(' ').includes(s), `${s} in ${String(claims.scp)}`);
+      const pc = await app.acquireTokenSilent({ account, scopes: [PC_SCOPE], forceRefresh: true });
+      assert.equal(decodeJwt(pc.accessToken).aud, 'https://api.partnercenter.microsoft.com');
+
+      await assert.rejects(app.acquireTokenSilent({ account, scopes: ['https://graph.microsoft.com/AuditLog.Read.All'] }), (err: unknown) => {
+        assert.ok(err instanceof Error);
+        assert.equal(err.name, 'InteractionRequiredAuthError');
+        assert.match(err.message, /AADSTS65001/);
+        assert.equal((err as { subError?: unknown }).subError, 'consent_required');
+        return true;
+      });
+    });
+
+    it('lists the Principal grants recorded at sign-in in Graph oauth2PermissionGrants', async () => {
+      noConsentYet();
+      const { app, account } = await botSignIn({ consent: 'accept' });
+      const graph = await app.acquireTokenSilent({ account, scopes: ['https://graph.microsoft.com/Directory.Read.All'] });
+      const url = `${sim.baseUrl}/graph/v1.0/servicePrincipals/e0000000-0000-4000-8000-0000000000b3/oauth2PermissionGrants`;
+      let res = await fetch(url, { headers: { authorization: `Bearer ${graph.accessToken}` } });
+      for (let i = 0; i < 5 && res.status === 429; i++) res = await fetch(url, { headers: { authorization: `Bearer ${graph.accessToken}` } });
+      assert.equal(res.status, 200);
+      const grants = ((await res.json()) as { value: Array<Record<string, unknown>> }).value;
+      const principal = grants.filter((g) => g.consentType === 'Principal');
+      assert.deepEqual(principal.map((g) => [g.principalId, g.scope]).sort(), [[ADMIN.id, BOT_GRAPH_SCOPES.join(' ')], [ADMIN.id, 'user_impersonation']].sort());
+      assert.equal(new Set(principal.map((g) => g.resourceId)).size, 2, 'one grant per resource (Graph, Partner Center)');
+      assert.deepEqual(grants.filter((g) => g.consentType === 'AllPrincipals'), []);
     });
   });
 

@@ -356,6 +356,26 @@ describe('Graph simulator', function () {
       assert.deepEqual(kinds, [['AllPrincipals', null], ['AllPrincipals', null], ['Principal', HELPDESK_USER_ID]]);
     });
 
+    it('lists Principal grants per user and resource (Graph, Partner Center) as sign-in consent records them', async () => {
+      const app = sim.scenario.tenants[0]!.applications[0]!;
+      app.principalGrants.push(
+        { principalId: SERVICE_ACCOUNT_ID, resource: 'graph', scopes: ['Policy.Read.All', 'RoleManagement.Read.Directory'] },
+        { principalId: SERVICE_ACCOUNT_ID, resource: 'partnerCenter', scopes: ['user_impersonation'] },
+      );
+      const t = appToken(sim, ['Directory.Read.All']);
+      const sps = await call(sim, 'v1.0/servicePrincipals', t);
+      const spOf = (appId: string) => sps.body.value?.find((sp) => sp.appId === appId)?.id;
+      assert.ok(spOf(GRAPH_RESOURCE_APP_ID) && spOf(PARTNER_CENTER_RESOURCE_APP_ID));
+      const res = await call(sim, `v1.0/oauth2PermissionGrants?$filter=consentType eq 'Principal' and principalId eq '${SERVICE_ACCOUNT_ID}'`, t);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      const grants = res.body.value ?? [];
+      assert.deepEqual(grants.map((g) => [g.clientId, g.resourceId, g.scope]), [
+        [APP_SERVICE_PRINCIPAL_ID, spOf(GRAPH_RESOURCE_APP_ID), 'Policy.Read.All RoleManagement.Read.Directory'],
+        [APP_SERVICE_PRINCIPAL_ID, spOf(PARTNER_CENTER_RESOURCE_APP_ID), 'user_impersonation'],
+      ]);
+      assert.notEqual(grants[0]!.id, grants[1]!.id);
+    });
+
     it('needs ConsistencyLevel: eventual for $count and $search', async () => {
       const t = appToken(sim);
       const count = await call(sim, 'v1.0/users?$count=true', t);

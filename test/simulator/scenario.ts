@@ -65,8 +65,17 @@ export const ApplicationSchema = z.object({
   grantedAppRoles: z.array(z.string()).default([]),
   /** Delegated scopes granted tenant-wide (oauth2PermissionGrants, consentType AllPrincipals). */
   grantedScopes: z.array(z.string()).default([]),
-  /** Delegated grants for one user only (oauth2PermissionGrant consentType Principal). */
-  principalGrants: z.array(z.object({ principalId: Guid, scopes: z.array(z.string()).min(1) })).default([]),
+  /**
+   * Delegated grants for one user only (oauth2PermissionGrant consentType Principal), one per user
+   * and resource: Graph (the default) or Partner Center (`user_impersonation`). A user's consent on
+   * the sign-in page adds here; ticking "Consent on behalf of your organization" fills
+   * `grantedScopes` / `partnerCenterConsent` instead.
+   */
+  principalGrants: z.array(z.object({
+    principalId: Guid,
+    resource: z.enum(['graph', 'partnerCenter']).optional(),
+    scopes: z.array(z.string()).min(1),
+  })).default([]),
   /** Partner Center `user_impersonation` consented for this app. */
   partnerCenterConsent: z.boolean().default(false),
   secrets: z.array(SecretSchema).default([]),

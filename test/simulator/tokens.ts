@@ -68,17 +68,31 @@ export type ScopeParse =
   | ({ ok: true } & ParsedScopes)
   | { ok: false; error: 'invalid_scope' | 'invalid_resource'; aadsts: number; message: string };
 
+/** The scopes of one resource within a `scope` parameter. */
+export interface ResourceScopes {
+  readonly resource: ResourceInfo;
+  /** Permission names without the resource prefix: `User.Read`, `.default`. */
+  readonly names: readonly string[];
+  /** The scopes as the client spelled them. */
+  readonly resourceScopes: readonly string[];
+}
+
+export type ScopeSetParse =
+  | { ok: true; raw: readonly string[]; oidc: ReadonlySet<string>; resources: readonly ResourceScopes[] }
+  | { ok: false; error: 'invalid_scope' | 'invalid_resource'; aadsts: number; message: string };
+
 /**
- * Splits a `scope` parameter the way Entra ID does: OIDC scopes apart, every other scope belongs to
- * one resource (a bare name like `User.Read` means Graph). Scopes for two resources in one request
- * are refused (AADSTS28000), an unknown resource is AADSTS500011.
+ * Splits a `scope` parameter into OIDC scopes and per-resource groups (in the order the resources
+ * first appear; a bare name like `User.Read` means Graph). Any number of resources is fine here:
+ * the `/authorize` leg "can cover multiple resources" so an app gets consent for several APIs at
+ * once (MSAL's `extraScopesToConsent`), while a token request names one
+ * (https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow).
+ * An unknown resource is AADSTS500011.
  */
-export function parseScopes(scopeParam: string, baseUrl: string, tenantName = 'the tenant'): ScopeParse {
+export function parseScopeSet(scopeParam: string, baseUrl: string, tenantName = 'the tenant'): ScopeSetParse {
   const raw = scopeParam.split(/\s+/).filter(Boolean);
   const oidc = new Set<string>();
-  const names: string[] = [];
-  const resourceScopes: string[] = [];
-  let resource: ResourceInfo | undefined;
+  const groups = new Map<ResourceKey, { resource: ResourceInfo; names: string[]; resourceScopes: string[] }>();
   for (const scope of raw) {
     if (OIDC_SCOPES.has(scope.toLowerCase())) {
       oidc.add(scope.toLowerCase());
@@ -104,17 +118,31 @@ export function parseScopes(scopeParam: string, baseUrl: string, tenantName = 't
     if (!name) {
       return { ok: false, error: 'invalid_scope', aadsts: 70011, message: `The provided value for the input parameter 'scope' is not valid. The scope ${scope} is not valid.` };
     }
-    if (resource && resource.key !== res.key) {
-      return {
-        ok: false, error: 'invalid_scope', aadsts: 28000,
-        message: `Provided value for the input parameter scope is not valid because it contains more than one resource. Scope ${scopeParam} is not valid.`,
-      };
-    }
-    resource = res;
-    names.push(name);
-    resourceScopes.push(scope);
+    const group = groups.get(res.key) ?? { resource: res, names: [], resourceScopes: [] };
+    groups.set(res.key, group);
+    group.names.push(name);
+    group.resourceScopes.push(scope);
   }
-  return { ok: true, raw, oidc, resource, names, resourceScopes };
+  return { ok: true, raw, oidc, resources: [...groups.values()] };
+}
+
+/**
+ * Splits a `scope` parameter of a token request the way Entra ID does: OIDC scopes apart, every
+ * other scope belongs to one resource. Scopes for two resources in one token request are refused
+ * (AADSTS28000), an unknown resource is AADSTS500011. The authorize endpoint takes several
+ * resources: see {@link parseScopeSet}.
+ */
+export function parseScopes(scopeParam: string, baseUrl: string, tenantName = 'the tenant'): ScopeParse {
+  const set = parseScopeSet(scopeParam, baseUrl, tenantName);
+  if (!set.ok) return set;
+  if (set.resources.length > 1) {
+    return {
+      ok: false, error: 'invalid_scope', aadsts: 28000,
+      message: `Provided value for the input parameter scope is not valid because it contains more than one resource. Scope ${scopeParam} is not valid.`,
+    };
+  }
+  const only = set.resources[0];
+  return { ok: true, raw: set.raw, oidc: set.oidc, resource: only?.resource, names: only?.names ?? [], resourceScopes: only?.resourceScopes ?? [] };
 }
 
 export type BearerCheck =

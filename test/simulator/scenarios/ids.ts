@@ -66,13 +66,35 @@ export const GRAPH_APP_ROLES = {
   'UserAuthenticationMethod.Read.All': '38d9df27-64da-44fd-b7c5-a6fbac20248f',
 } as const;
 
-/** Microsoft Graph delegated permissions (scopes): name → the real id. */
+/**
+ * Microsoft Graph delegated permissions (scopes): name → the real id
+ * (https://learn.microsoft.com/en-us/graph/permissions-reference).
+ */
 export const GRAPH_SCOPES = {
+  'AuditLog.Read.All': 'e4c9e354-4dc5-45b8-9e7c-e1393b0b1a20',
+  'DelegatedAdminRelationship.Read.All': '0c0064ea-477b-4130-82a5-4c2cc4ff68aa',
   'Directory.AccessAsUser.All': '0e263e50-5827-48a4-b97c-d940288653c7',
   'Directory.Read.All': '06da0dbc-49e2-44d2-8312-53f166ab848a',
-  'offline_access': '7427e0e9-2fdb-4417-809c-591378161370',
+  'offline_access': '7427e0e9-2fba-42fe-b0c0-848c9e6a8182',
+  'Policy.Read.All': '572fea84-0151-49b2-9301-11cb16974376',
+  'RoleManagement.Read.Directory': '741c54c3-0c1e-44a1-818b-3f97ab4e8c83',
   'User.Read': 'e1fe6dd8-ba31-4d61-89e7-88639da4683d',
+  'UserAuthenticationMethod.Read.All': 'aec28ec7-4d02-4e8c-b864-50163aea77eb',
 } as const;
+
+/**
+ * Delegated Graph permissions whose "Admin consent required" is Yes in the permissions reference:
+ * only an administrator can consent to them (for the organization, or for themselves); anyone
+ * else gets "Need admin approval" (AADSTS90094). Compared case-insensitively.
+ * https://learn.microsoft.com/en-us/entra/identity-platform/scopes-oidc#admin-restricted-permissions
+ */
+export const GRAPH_ADMIN_CONSENT_SCOPES: readonly string[] = [
+  'Application.Read.All', 'Application.ReadWrite.All', 'AuditLog.Read.All', 'DelegatedAdminRelationship.Read.All',
+  'DelegatedAdminRelationship.ReadWrite.All', 'Directory.AccessAsUser.All', 'Directory.Read.All', 'Directory.ReadWrite.All',
+  'Group.Read.All', 'Group.ReadWrite.All', 'GroupMember.Read.All', 'Organization.Read.All', 'Policy.Read.All',
+  'Reports.Read.All', 'RoleManagement.Read.Directory', 'RoleManagement.ReadWrite.Directory', 'User.Read.All',
+  'User.ReadWrite.All', 'UserAuthenticationMethod.Read.All',
+];
 
 export type GraphAppRoleName = keyof typeof GRAPH_APP_ROLES;
 export type GraphScopeName = keyof typeof GRAPH_SCOPES;

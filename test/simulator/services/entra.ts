@@ -2,8 +2,9 @@ import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 
 import { aadError, json, readForm, Router, type SimReply, type SimRequest } from '../http';
 import type { Claims } from '../jwt';
 import { resolveWhen, type Application, type Tenant, type User } from '../scenario';
+import { GRAPH_ADMIN_CONSENT_SCOPES } from '../scenarios/ids';
 import type { ServiceFactory, SimContext, SimService } from '../server';
-import { parseScopes, type ParsedScopes } from '../tokens';
+import { parseScopes, parseScopeSet, type ParsedScopes, type ResourceInfo, type ResourceKey, type ScopeSetParse } from '../tokens';
 
 /**
  * Entra ID simulator (login.microsoftonline.com), mounted at the root.
@@ -27,6 +28,11 @@ import { parseScopes, type ParsedScopes } from '../tokens';
  *   mfa       `on` when the second factor was completed (the page's second step asks for it when
  *             MFA is enforced; posting it with the password answers that step in advance)
  *   register  `on` when a user without a method registers one on the "More information required" step
+ *   decision  `accept` | `cancel`: the answer to the consent page ("Permissions requested"), shown
+ *             after sign-in when the user has not consented yet to every delegated permission in
+ *             `scope` (or with `prompt=consent`); `cancel` also leaves the "Need admin approval" page
+ *   consent_for_org  `on` when a Global Administrator ticks "Consent on behalf of your organization"
+ * Like `mfa`, `decision` and `consent_for_org` may be posted with the password, answering in advance.
  * The admin consent form has the same user fields plus `decision` = `accept` | `cancel`.
  * {@link signInWithoutBrowser} and {@link adminConsentWithoutBrowser} post them for tests.
  */
@@ -43,8 +49,22 @@ const ID_TOKEN_TTL_S = 3600;
 /** 90 days unused → AADSTS700082: https://learn.microsoft.com/en-us/entra/identity-platform/refresh-tokens#token-lifetime */
 const REFRESH_MAX_INACTIVE_MS = 90 * 86_400_000;
 const GLOBAL_ADMIN = 'Global Administrator';
-/** Delegated scopes any app may ask for without consent. */
+/**
+ * Delegated scopes the simulator lets any app have without recorded consent (a simplification:
+ * real Entra ID asks for User.Read too until someone consents to it). OIDC scopes are never checked.
+ */
 const NO_CONSENT_NEEDED = new Set(['user.read']);
+const GRAPH_ADMIN_ONLY = new Set(GRAPH_ADMIN_CONSENT_SCOPES.map((s) => s.toLowerCase()));
+/** The resources whose delegated consent the simulator keeps track of. */
+type ConsentResource = Extract<ResourceKey, 'graph' | 'partnerCenter'>;
+const isConsentResource = (key: ResourceKey): key is ConsentResource => key === 'graph' || key === 'partnerCenter';
+type ScopeSet = Extract<ScopeSetParse, { ok: true }>;
+
+/** Delegated permissions of one resource the user is asked to consent to. */
+interface ConsentGroup {
+  resource: ResourceInfo & { key: ConsentResource };
+  scopes: string[];
+}
 
 interface AuthCode {
   clientId: string;
@@ -105,6 +125,8 @@ interface RedirectError {
   error: string;
   aadsts: number;
   message: string;
+  /** `error_subcode`, e.g. `cancel` when the user declined consent. */
+  subcode?: string;
 }
 
 /**
@@ -340,7 +362,7 @@ class EntraService implements SimService {
   }
 
   private validateAuthorize(pt: PathTenant | undefined, segment: string, params: URLSearchParams):
-    Problem | { pt: PathTenant; client: ClientApp; redirectUri: string; scopes: ParsedScopes } {
+    Problem | { pt: PathTenant; client: ClientApp; redirectUri: string; scopes: ScopeSet } {
     const base = this.validateClient(pt, segment, params);
     if ('kind' in base) return base;
     const responseType = params.get('response_type');
@@ -348,7 +370,9 @@ class EntraService implements SimService {
     if (responseType !== 'code') return redirectError('unsupported_response_type', 70005, `response_type '${responseType}' is not enabled for the application.`);
     const scope = params.get('scope');
     if (!scope) return redirectError('invalid_request', 900144, missingParam('scope'));
-    const scopes = parseScopes(scope, this.ctx.baseUrl, pt?.tenant?.displayName);
+    // Several resources are fine here (consent up front, MSAL's extraScopesToConsent); the token
+    // endpoint then takes one resource per request (AADSTS28000 otherwise).
+    const scopes = parseScopeSet(scope, this.ctx.baseUrl, pt?.tenant?.displayName);
     if (!scopes.ok) return redirectError(scopes.error, scopes.aadsts, scopes.message);
     if (!params.get('code_challenge')) return redirectError('invalid_request', 900144, `${missingParam('code_challenge')} The simulator requires PKCE.`);
     if (params.get('code_challenge_method') !== 'S256') {
@@ -370,7 +394,9 @@ class EntraService implements SimService {
     const signedIn = this.authenticate(checked.pt, form, checked.client);
     if ('kind' in signedIn) return this.problemReply(signedIn, params, req, 'signin');
 
-    if (params.get('prompt') === 'consent') this.recordConsent(this.findApp(checked.client.app.appId, signedIn.tenant.id) ?? checked.client, checked.scopes);
+    const client = this.findApp(checked.client.app.appId, signedIn.tenant.id) ?? checked.client;
+    const consent = this.consentStep(req, params, form, client, signedIn, checked.scopes);
+    if (consent) return consent;
     const code = randomBytes(32).toString('base64url');
     const nonce = params.get('nonce');
     this.codes.set(code, {
@@ -424,18 +450,145 @@ class EntraService implements SimService {
     return { tenant, user, mfa, amr: mfa && firstParty ? ['pwd', 'mfa'] : ['pwd'] };
   }
 
+  // ---- consent -------------------------------------------------------------------------------
+
   /**
-   * Consent given at sign-in (`prompt=consent`) or through admin consent. The simulator keeps no
-   * per-user grants: delegated consent is recorded tenant-wide on the app registration.
+   * Delegated scopes this user has consent for on a resource: the tenant-wide grant (AllPrincipals:
+   * `grantedScopes`, `partnerCenterConsent`) plus this user's own grants (Principal).
    */
-  private recordConsent(client: ClientApp, scopes: ParsedScopes): void {
-    const app = client.app;
-    if (scopes.resource?.key === 'partnerCenter') app.partnerCenterConsent = true;
-    if (!scopes.resource || scopes.resource.key === 'graph') {
-      const named = scopes.names.filter((n) => n !== '.default');
-      const wanted = scopes.names.includes('.default') ? [...app.requestedScopes, ...named] : named;
-      app.grantedScopes = unique([...app.grantedScopes, ...wanted]);
+  private grantedFor(app: Application, userId: string, key: ConsentResource): Set<string> {
+    const granted = new Set<string>();
+    if (key === 'graph') for (const s of app.grantedScopes) granted.add(s.toLowerCase());
+    if (key === 'partnerCenter' && app.partnerCenterConsent) granted.add('user_impersonation');
+    for (const g of app.principalGrants) {
+      if (g.principalId.toLowerCase() === userId.toLowerCase() && (g.resource ?? 'graph') === key) {
+        for (const s of g.scopes) granted.add(s.toLowerCase());
+      }
     }
+    return granted;
+  }
+
+  /**
+   * The delegated permissions a request names on a resource: `.default` stands for the permissions
+   * the app registration lists (Graph `requestedScopes`); Partner Center has one, `user_impersonation`.
+   */
+  private wanted(app: Application, key: ConsentResource, names: readonly string[]): string[] {
+    if (key === 'partnerCenter') return ['user_impersonation'];
+    return unique(names.flatMap((n) => (n === '.default' ? app.requestedScopes : [n])));
+  }
+
+  /** What the sign-in must ask consent for: per resource, the scopes not granted yet (all of them with prompt=consent). */
+  private consentNeeded(app: Application, userId: string, set: ScopeSet, forced: boolean): ConsentGroup[] {
+    const groups: ConsentGroup[] = [];
+    for (const r of set.resources) {
+      const key = r.resource.key;
+      if (!isConsentResource(key)) continue;
+      const granted = this.grantedFor(app, userId, key);
+      const scopes = this.wanted(app, key, r.names)
+        .filter((n) => forced || (!NO_CONSENT_NEEDED.has(n.toLowerCase()) && !granted.has(n.toLowerCase())));
+      if (scopes.length > 0) groups.push({ resource: { ...r.resource, key }, scopes });
+    }
+    return groups;
+  }
+
+  /**
+   * Only an administrator may consent to these: Graph permissions marked "Admin consent required",
+   * and Partner Center's `user_impersonation`, which a partner's admin grants to the app.
+   */
+  private static adminOnly(group: ConsentGroup, scope: string): boolean {
+    return group.resource.key === 'partnerCenter' || GRAPH_ADMIN_ONLY.has(scope.toLowerCase());
+  }
+
+  /**
+   * The consent step after a successful sign-in. Entra ID asks for consent when a requested
+   * delegated permission is not granted yet for this user (their own grant or the tenant-wide one),
+   * or always with `prompt=consent`:
+   * https://learn.microsoft.com/en-us/entra/identity-platform/application-consent-experience
+   *   - a Global Administrator sees the prompt with "Consent on behalf of your organization"
+   *     (off by default): ticked → tenant-wide grant (AllPrincipals), else a grant for themselves;
+   *   - anyone else consents for themselves, and is stopped at "Need admin approval" (AADSTS90094)
+   *     when a permission needs admin consent;
+   *   - Cancel (or "Return to the application without granting consent") sends the client
+   *     `error=access_denied`, `error_subcode=cancel`, AADSTS65004 (UserDeclinedConsent).
+   * Returns undefined when the sign-in may go on and issue the code.
+   */
+  private consentStep(req: SimRequest, params: URLSearchParams, form: URLSearchParams, client: ClientApp, signedIn: SignedInUser, set: ScopeSet): SimReply | undefined {
+    const app = client.app;
+    const needed = this.consentNeeded(app, signedIn.user.id, set, params.get('prompt') === 'consent');
+    if (needed.length === 0) return undefined;
+    const decision = form.get('decision');
+    if (decision === 'cancel') {
+      return this.problemReply({ ...redirectError('access_denied', 65004, 'User declined to consent to access the app.'), subcode: 'cancel' }, params, req, 'signin');
+    }
+    const admin = signedIn.user.roles.includes(GLOBAL_ADMIN);
+    if (!admin && needed.some((g) => g.scopes.some((s) => EntraService.adminOnly(g, s)))) {
+      return this.consentPage(req, params, form, app, needed, 'admin-approval');
+    }
+    if (decision !== 'accept') return this.consentPage(req, params, form, app, needed, admin ? 'admin' : 'user');
+    this.recordConsent(app, signedIn.user.id, needed, admin && isChecked(form.get('consent_for_org')));
+    return undefined;
+  }
+
+  /** Accepted consent: one Principal grant per resource for this user, or the tenant-wide grant. */
+  private recordConsent(app: Application, userId: string, groups: readonly ConsentGroup[], forOrganization: boolean): void {
+    for (const { resource, scopes } of groups) {
+      if (forOrganization) {
+        if (resource.key === 'graph') app.grantedScopes = unique([...app.grantedScopes, ...scopes]);
+        else app.partnerCenterConsent = true;
+        continue;
+      }
+      const existing = app.principalGrants.find((g) => g.principalId.toLowerCase() === userId.toLowerCase() && (g.resource ?? 'graph') === resource.key);
+      if (existing) existing.scopes = unique([...existing.scopes, ...scopes]);
+      else app.principalGrants.push({ principalId: userId, resource: resource.key, scopes: [...scopes] });
+    }
+  }
+
+  /**
+   * "Permissions requested" (Accept / Cancel; the organization checkbox for a Global Administrator
+   * only), or "Need admin approval" for anyone else when a permission needs an admin. The form
+   * carries the sign-in fields on (the simulator keeps no session).
+   */
+  private consentPage(req: SimRequest, params: URLSearchParams, form: URLSearchParams, app: Application, groups: readonly ConsentGroup[], kind: 'admin' | 'user' | 'admin-approval'): SimReply {
+    const keep = [...params].filter(([k]) => !['decision', 'consent_for_org'].includes(k));
+    for (const k of ['upn', 'password', 'mfa', 'register']) {
+      const v = form.get(k);
+      if (v !== null && !keep.some(([x]) => x === k)) keep.push([k, v]);
+    }
+    const resourceName = (g: ConsentGroup): string => (g.resource.key === 'graph' ? 'Microsoft Graph' : 'Microsoft Partner Center');
+    const list = [
+      '<ul class="permissions">',
+      ...groups.flatMap((g) => g.scopes.map((s) => `<li data-resource="${escapeHtml(g.resource.aud)}" data-scope="${escapeHtml(s)}">${escapeHtml(s)} <small>(${resourceName(g)}${EntraService.adminOnly(g, s) ? ', admin consent required' : ''})</small></li>`)),
+      '</ul>',
+    ].join('\n');
+    const hidden = keep.map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`);
+    const upn = form.get('upn') ?? '';
+    if (kind === 'admin-approval') {
+      const problem = page(90094, `${app.displayName} needs permission to access resources in your organization that only an admin can grant. Please ask an admin to grant permission to this app before you can use it.`);
+      const body = [
+        '<h1 data-step="admin-approval">Need admin approval</h1>',
+        `<p>${escapeHtml(upn)}</p>`,
+        errorBlock(problem),
+        list,
+        `<form method="post" action="${escapeHtml(req.url.pathname)}">`,
+        ...hidden,
+        '<button type="submit" name="decision" value="cancel">Return to the application without granting consent</button>',
+        '</form>',
+      ].join('\n');
+      return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }, body: htmlPage('Need admin approval', body) };
+    }
+    const body = [
+      '<h1 data-step="consent">Permissions requested</h1>',
+      `<p>${escapeHtml(upn)}</p>`,
+      `<p><b>${escapeHtml(app.displayName)}</b> <small>unverified</small></p>`,
+      '<p>This app would like to:</p>',
+      list,
+      `<form method="post" action="${escapeHtml(req.url.pathname)}">`,
+      ...hidden,
+      kind === 'admin' ? '<label><input type="checkbox" name="consent_for_org" value="on"> Consent on behalf of your organization</label>' : '',
+      '<button type="submit" name="decision" value="cancel">Cancel</button> <button type="submit" name="decision" value="accept">Accept</button>',
+      '</form>',
+    ].join('\n');
+    return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }, body: htmlPage('Permissions requested', body) };
   }
 
   private problemReply(problem: Problem, params: URLSearchParams, req: SimRequest, form: 'signin' | 'consent'): SimReply {
@@ -448,6 +601,7 @@ class EntraService implements SimService {
         // `error` first. https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent#error-response
         ...(form === 'consent' ? { admin_consent: 'True' } : {}),
         error: problem.error,
+        ...(problem.subcode ? { error_subcode: problem.subcode } : {}),
         error_description: description,
         error_uri: `${this.ctx.baseUrl}/error?code=${problem.aadsts}`,
         state: params.get('state') ?? undefined,
@@ -459,7 +613,7 @@ class EntraService implements SimService {
   }
 
   private signInPage(req: SimRequest, params: URLSearchParams, form: 'signin' | 'consent', problem?: PageError): SimReply {
-    const hidden = [...params].filter(([k]) => !['upn', 'password', 'mfa', 'decision'].includes(k));
+    const hidden = [...params].filter(([k]) => !['upn', 'password', 'mfa', 'decision', 'consent_for_org'].includes(k));
     const users = this.ctx.scenario.tenants.flatMap((t) => t.users.map((u) => ({ t, u })));
     const hint = params.get('login_hint') ?? '';
     const app = this.findApp(params.get('client_id') ?? '');
@@ -488,7 +642,7 @@ class EntraService implements SimService {
   private mfaPage(req: SimRequest, params: URLSearchParams, step: MfaStep): SimReply {
     const form = req.method === 'POST' ? readForm(req) : new URLSearchParams();
     const keep = [...params].filter(([k]) => !['mfa', 'register'].includes(k));
-    for (const k of ['upn', 'password', 'decision']) {
+    for (const k of ['upn', 'password', 'decision', 'consent_for_org']) {
       const v = form.get(k);
       if (v !== null && !keep.some(([x]) => x === k)) keep.push([k, v]);
     }
@@ -534,9 +688,14 @@ class EntraService implements SimService {
       return this.problemReply(redirectError('access_denied', 90094, 'The grant requires admin permission.'), params, req, 'consent');
     }
     const { app } = this.findApp(base.client.app.appId, signedIn.tenant.id) ?? base.client;
-    app.grantedAppRoles = [...app.requestedAppRoles];
-    app.grantedScopes = unique([...app.grantedScopes, ...app.requestedScopes]);
-    if (scopes?.resource?.key === 'partnerCenter') app.partnerCenterConsent = true;
+    // The v1 endpoint grants every permission the registration lists (requiredResourceAccess: the
+    // Graph roles and scopes, and Partner Center's user_impersonation); v2 those of the resource named in `scope`.
+    const resource = scopes?.resource?.key;
+    if (!resource || resource === 'graph') {
+      app.grantedAppRoles = [...app.requestedAppRoles];
+      app.grantedScopes = unique([...app.grantedScopes, ...app.requestedScopes]);
+    }
+    if (!resource || resource === 'partnerCenter') app.partnerCenterConsent = true;
     return redirectTo(base.redirectUri, 'query', {
       admin_consent: 'True',
       tenant: signedIn.tenant.id,
@@ -613,7 +772,7 @@ class EntraService implements SimService {
     if (!found.user.accountEnabled) return this.sts(400, 'invalid_grant', 50057, 'The user account is disabled.');
     const scopes = parseScopes(form.get('scope') ?? rec.scope, this.ctx.baseUrl, found.tenant.displayName);
     if (!scopes.ok) return this.sts(400, scopes.error, scopes.aadsts, scopes.message);
-    const consent = this.consentProblem(client, scopes);
+    const consent = this.consentProblem(client, rec.userId, scopes);
     if (consent) return consent;
     rec.redeemed = true;
     const now = this.ctx.now();
@@ -669,7 +828,7 @@ class EntraService implements SimService {
         ? this.sts(400, 'invalid_grant', 50079, `Due to a configuration change made by your administrator, or because you moved to a new location, you must enroll in multi-factor authentication to access '${target}'.`, 'basic_action')
         : this.sts(400, 'invalid_grant', 50076, `Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '${target}'.`, 'basic_action');
     }
-    const consent = this.consentProblem(client, scopes);
+    const consent = this.consentProblem(client, grant.userId, scopes);
     if (consent) return consent;
     grant.lastUsedAt = now;
     return this.userTokens({ ...grant, issuedAt: now, lastUsedAt: now }, client, found, scopes);
@@ -723,29 +882,37 @@ class EntraService implements SimService {
   }
 
   /**
-   * Delegated consent: Graph scopes beyond User.Read need a tenant-wide grant, Partner Center needs
-   * its `user_impersonation` consent. Missing consent is AADSTS65001 (invalid_grant, consent_required).
+   * Delegated consent at the token endpoint: every named scope must be granted for this user, by
+   * the tenant-wide grant or their own (Principal) grant; `.default` needs some grant on the
+   * resource. Missing consent is AADSTS65001 (invalid_grant, suberror consent_required). A refresh
+   * token works for every permission the client has consent for, whatever the sign-in asked:
+   * https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow#refresh-the-access-token
    */
-  private consentProblem(client: ClientApp, scopes: ParsedScopes): SimReply | undefined {
+  private consentProblem(client: ClientApp, userId: string, scopes: ParsedScopes): SimReply | undefined {
     const app = client.app;
-    const resource = scopes.resource;
-    let missing = false;
-    if (!resource || resource.key === 'graph') {
-      const granted = new Set(app.grantedScopes.map((s) => s.toLowerCase()));
-      missing = scopes.names.some((n) => n === '.default'
+    const key = scopes.resource?.key ?? 'graph';
+    if (!isConsentResource(key)) return undefined;
+    const granted = this.grantedFor(app, userId, key);
+    const missing = key === 'partnerCenter'
+      ? !granted.has('user_impersonation')
+      : scopes.names.some((n) => n === '.default'
         ? granted.size === 0
         : !NO_CONSENT_NEEDED.has(n.toLowerCase()) && !granted.has(n.toLowerCase()));
-    } else if (resource.key === 'partnerCenter') {
-      missing = !app.partnerCenterConsent;
-    }
     if (!missing) return undefined;
     return this.sts(400, 'invalid_grant', 65001, `The user or administrator has not consented to use the application with ID '${app.appId}' named '${app.displayName}'. Send an interactive authorization request for this user and resource.`, 'consent_required');
   }
 
-  private delegatedScp(app: Application, scopes: ParsedScopes): string[] {
+  /** `scp`: what the user asked for on the resource plus everything granted to them there. */
+  private delegatedScp(app: Application, userId: string, scopes: ParsedScopes): string[] {
     const resource = scopes.resource;
     const named = scopes.names.filter((n) => n !== '.default');
-    if (!resource || resource.key === 'graph') return unique([...(named.length > 0 || !resource ? ['User.Read', ...named] : []), ...app.grantedScopes]);
+    if (!resource || resource.key === 'graph') {
+      const granted = [
+        ...app.grantedScopes,
+        ...app.principalGrants.filter((g) => g.principalId.toLowerCase() === userId.toLowerCase() && (g.resource ?? 'graph') === 'graph').flatMap((g) => g.scopes),
+      ];
+      return unique([...(named.length > 0 || !resource ? ['User.Read', ...named] : []), ...granted]);
+    }
     if (resource.key === 'partnerCenter') return ['user_impersonation'];
     return named.length > 0 ? named : ['user_impersonation'];
   }
@@ -776,7 +943,7 @@ class EntraService implements SimService {
       name: user.displayName,
       oid: user.id,
       rh: randomBytes(12).toString('base64url'),
-      scp: this.delegatedScp(client.app, scopes).join(' '),
+      scp: this.delegatedScp(client.app, user.id, scopes).join(' '),
       sub: pairwiseSub(user.id, aud),
       tid: tenant.id,
       unique_name: user.userPrincipalName,
@@ -892,13 +1059,20 @@ export class SignInError extends Error {
     readonly error: string,
     readonly description: string,
     readonly aadsts: number | undefined,
-    /** The sign-in page stopped at its second-factor step (approve, or register a method first). */
-    readonly step?: 'mfa' | 'mfa-registration',
+    /**
+     * Where the sign-in page stopped: its second-factor step (approve, or register a method first),
+     * the consent prompt ("Permissions requested") no answer was given for, or "Need admin approval".
+     */
+    readonly step?: SignInStep,
+    /** `error_subcode` of the redirect, e.g. `cancel` when the user declined consent. */
+    readonly subcode?: string,
   ) {
     super(`${error}: ${description}`);
     this.name = 'SignInError';
   }
 }
+
+export type SignInStep = 'mfa' | 'mfa-registration' | 'consent' | 'admin-approval';
 
 export interface SignInOptions {
   sim: { baseUrl: string };
@@ -919,6 +1093,17 @@ export interface SignInOptions {
   mfa?: boolean;
   /** Whether a user without a method registers one when the page asks ("More information required"). */
   registerMfa?: boolean;
+  /** `login_hint`: pre-fills the account on the page (the form still posts `upn`). */
+  loginHint?: string;
+  /**
+   * The answer to the consent page ("Permissions requested") when the sign-in shows it: `accept`,
+   * or `cancel` (the client gets `access_denied`, subcode `cancel`, AADSTS65004). `cancel` also
+   * leaves "Need admin approval" the same way. Unset: a consent page rejects with a
+   * {@link SignInError} whose `step` is `consent`.
+   */
+  consent?: 'accept' | 'cancel';
+  /** Tick "Consent on behalf of your organization" (shown to a Global Administrator only): the grant becomes tenant-wide. */
+  consentForOrganization?: boolean;
 }
 
 async function postForm(url: string, fields: Record<string, string | undefined>): Promise<Response> {
@@ -926,6 +1111,17 @@ async function postForm(url: string, fields: Record<string, string | undefined>)
   for (const [k, v] of Object.entries(fields)) if (v !== undefined) body.set(k, v);
   return fetch(url, { method: 'POST', body, redirect: 'manual' });
 }
+
+function unescapeHtml(s: string): string {
+  return s.replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
+const STEP_MESSAGES: Record<SignInStep, string> = {
+  'mfa': 'the sign-in page asks for the second factor',
+  'mfa-registration': 'the sign-in page asks the user to register an MFA method',
+  'consent': 'the sign-in page asks for consent (Permissions requested)',
+  'admin-approval': 'the sign-in page says Need admin approval',
+};
 
 async function outcome(res: Response): Promise<URLSearchParams> {
   const location = res.headers.get('location');
@@ -935,24 +1131,26 @@ async function outcome(res: Response): Promise<URLSearchParams> {
     if (error) {
       const description = params.get('error_description') ?? '';
       const code = /AADSTS(\d+)/.exec(description)?.[1];
-      throw new SignInError(error, description, code ? Number(code) : undefined);
+      throw new SignInError(error, description, code ? Number(code) : undefined, undefined, params.get('error_subcode') ?? undefined);
     }
     return params;
   }
   const html = await res.text();
-  const step = /data-step="(mfa|mfa-registration)"/.exec(html)?.[1] as 'mfa' | 'mfa-registration' | undefined;
-  if (step) {
-    throw new SignInError('page', step === 'mfa' ? 'the sign-in page asks for the second factor' : 'the sign-in page asks the user to register an MFA method', undefined, step);
-  }
+  const step = /data-step="(mfa|mfa-registration|consent|admin-approval)"/.exec(html)?.[1] as SignInStep | undefined;
   const m = /data-aadsts="(\d+)">([^<]*)</.exec(html);
-  if (m) throw new SignInError('page', m[2]!.replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&'), Number(m[1]));
+  if (step) throw new SignInError('page', m ? unescapeHtml(m[2]!) : STEP_MESSAGES[step], m ? Number(m[1]) : undefined, step);
+  if (m) throw new SignInError('page', unescapeHtml(m[2]!), Number(m[1]));
   throw new SignInError('page', `unexpected sign-in response: HTTP ${res.status}`, undefined);
 }
 
 /**
  * Signs a user in through the simulator's authorize endpoint with the form a browser would post,
  * and returns the authorization code. Any error (shown on the page or sent to the redirect URI)
- * rejects with a {@link SignInError} whose message contains the AADSTS code.
+ * rejects with a {@link SignInError} whose message contains the AADSTS code; a step the options do
+ * not answer (second factor, consent) rejects with its `step`.
+ *
+ *     // first sign-in of a Global Administrator, consenting for the whole organization
+ *     await signInWithoutBrowser({ ...base, upn, mfa: true, consent: 'accept', consentForOrganization: true });
  */
 export async function signInWithoutBrowser(opts: SignInOptions): Promise<string> {
   const res = await postForm(`${opts.sim.baseUrl}/${opts.tenant}/oauth2/v2.0/authorize`, {
@@ -966,10 +1164,13 @@ export async function signInWithoutBrowser(opts: SignInOptions): Promise<string>
     prompt: opts.prompt,
     code_challenge: opts.codeChallenge,
     code_challenge_method: opts.codeChallengeMethod ?? 'S256',
+    login_hint: opts.loginHint,
     upn: opts.upn,
     password: opts.password ?? 'Passw0rd!',
     mfa: opts.mfa ? 'on' : undefined,
     register: opts.registerMfa ? 'on' : undefined,
+    decision: opts.consent,
+    consent_for_org: opts.consentForOrganization ? 'on' : undefined,
   });
   const params = await outcome(res);
   const code = params.get('code');

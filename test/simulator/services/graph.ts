@@ -4,7 +4,7 @@ import { bearer, json, odataError, readJson, Router, type SimReply, type SimRequ
 import type { Claims } from '../jwt';
 import { resolveWhen, type Application, type Gdap, type Tenant, type User } from '../scenario';
 import {
-  DIRECTORY_ROLE_TEMPLATES, GLOBAL_ADMIN_TEMPLATE_ID, GRAPH_APP_ROLES, GRAPH_RESOURCE_APP_ID, GRAPH_SCOPES,
+  DIRECTORY_ROLE_TEMPLATES, GLOBAL_ADMIN_TEMPLATE_ID, GRAPH_ADMIN_CONSENT_SCOPES, GRAPH_APP_ROLES, GRAPH_RESOURCE_APP_ID, GRAPH_SCOPES,
   PARTNER_CENTER_RESOURCE_APP_ID, PARTNER_CENTER_USER_IMPERSONATION_ID, STANDARD_GDAP_ROLES,
 } from '../scenarios/ids';
 import type { ServiceFactory, SimContext } from '../server';
@@ -479,7 +479,8 @@ export const graphService: ServiceFactory = (ctx) => {
         allowedMemberTypes: ['Application'], description: value, displayName: value, id, isEnabled: true, origin: 'Application', value,
       })),
       scopes: Object.entries(GRAPH_SCOPES).map(([value, id]) => ({
-        adminConsentDescription: value, adminConsentDisplayName: value, id, isEnabled: true, type: 'User',
+        adminConsentDescription: value, adminConsentDisplayName: value, id, isEnabled: true,
+        type: GRAPH_ADMIN_CONSENT_SCOPES.some((n) => same(n, value)) ? 'Admin' : 'User',
         userConsentDescription: value, userConsentDisplayName: value, value,
       })),
     });
@@ -488,7 +489,7 @@ export const graphService: ServiceFactory = (ctx) => {
       owner: MICROSOFT_SERVICES_TENANT_ID, appRoles: [],
       scopes: [{
         adminConsentDescription: 'Allow the application to access Partner Center on behalf of the signed-in user.',
-        adminConsentDisplayName: 'Access Partner Center', id: PARTNER_CENTER_USER_IMPERSONATION_ID, isEnabled: true, type: 'User',
+        adminConsentDisplayName: 'Access Partner Center', id: PARTNER_CENTER_USER_IMPERSONATION_ID, isEnabled: true, type: 'Admin',
         userConsentDescription: null, userConsentDisplayName: null, value: 'user_impersonation',
       }],
     });
@@ -523,7 +524,10 @@ export const graphService: ServiceFactory = (ctx) => {
       });
       if (a.grantedScopes.length) grant(graphSpId(t), a.grantedScopes.join(' '));
       if (a.partnerCenterConsent) grant(partnerCenterSpId(t), 'user_impersonation');
-      for (const pg of a.principalGrants) grant(graphSpId(t), pg.scopes.join(' '), pg.principalId);
+      // One Principal grant per user and resource, as consent on the sign-in page records them.
+      for (const pg of a.principalGrants) {
+        grant(pg.resource === 'partnerCenter' ? partnerCenterSpId(t) : graphSpId(t), pg.scopes.join(' '), pg.principalId);
+      }
     }
     return out;
   }
