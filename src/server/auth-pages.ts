@@ -67,7 +67,8 @@ const STATE_STATUS: Readonly<Record<string, number>> = {
 export function failureStatus(stage: FlowStage, e: SignInExplanation): number {
   const state = STATE_STATUS[e.code];
   if (state !== undefined) return state;
-  if (e.retry === 'wait' && stage !== 'redeem') return 503;
+  // Microsoft itself was briefly unavailable (no AADSTS code, or Partner Center busy).
+  if (e.retry === 'wait' && /^(entra_|PC_HTTP_)/.test(e.code)) return 503;
   switch (stage) {
     case 'link': return e.code === 'bad_client_secret' ? 502 : 503;
     case 'authorize': return 403;

@@ -9,7 +9,7 @@ import type { Connection, Person } from '../../src/domain/partner';
 import { createLogger } from '../../src/logger';
 import { BotClient } from '../harness/bot-client';
 import type { TranscriptEntry } from '../simulator/services/connector';
-import { APP_ID, APP_SECRET_VALUE, PARTNER_TENANT_ID, SERVICE_ACCOUNT_UPN } from '../simulator/scenarios/ids';
+import { APP_ID, APP_SECRET_VALUE, PARTNER_TENANT_ID, SERVICE_ACCOUNT_PASSWORD, SERVICE_ACCOUNT_UPN } from '../simulator/scenarios/ids';
 import { startSimulator, type Simulator } from '../simulator/server';
 import { Chat } from '../helpers/chat';
 
@@ -40,10 +40,7 @@ export class ConsentHarness {
 
   static async start(scenario = 'healthy'): Promise<ConsentHarness> {
     const sim = await startSimulator({ scenario });
-    // The scenarios register only /auth/callback; the admin consent redirect must be registered too.
-    for (const t of sim.scenario.tenants) {
-      for (const a of t.applications) if (a.redirectUris.includes(`${PUBLIC_BASE_URL}/auth/callback`)) a.redirectUris.push(ADMIN_CONSENT_REDIRECT);
-    }
+    registerAdminConsentRedirect(sim);
     const dataDir = await mkdtemp(join(tmpdir(), 'consent-'));
     const env = {
       DATA_DIR: dataDir, PUBLIC_BASE_URL, ALLOW_UNAUTHENTICATED: 'true',
@@ -57,6 +54,21 @@ export class ConsentHarness {
     const { logger, redactor } = createLogger({ level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent' });
     const app = await createApp(loadConfig(env), logger, redactor, { keepAliveIntervalMs: 0 });
     return { app, url: await app.start(0) };
+  }
+
+  /** Another scenario in the same simulator (its sign-ins and grants start over). */
+  async loadScenario(name: string): Promise<void> {
+    await this.sim.loadScenario(name);
+    registerAdminConsentRedirect(this.sim);
+  }
+
+  /** The whole sign-in of the service account, up to the bot's answer to Entra's redirect. */
+  async signIn(p: TestPartner, fields: Partial<SignInFields> = {}): Promise<BrowserAnswer> {
+    const start = await this.open(await this.app.consent.signIn(p.tenant, p.person, p.conversationId));
+    if (start.status !== 302 || !start.location) return start;
+    const entra = await completeEntraPage(start.location, { upn: SERVICE_ACCOUNT_UPN, password: SERVICE_ACCOUNT_PASSWORD, mfa: true, ...fields });
+    if (entra.status !== 302 || !entra.location) throw new Error(`Entra stopped at its page: ${pageText(entra.text).slice(0, 300)}`);
+    return this.open(entra.location);
   }
 
   async restart(): Promise<void> {
@@ -98,6 +110,13 @@ export class ConsentHarness {
     const u = new URL(link, PUBLIC_BASE_URL);
     const res = await fetch(`${this.url}${u.pathname}${u.search}`, { redirect: 'manual' });
     return { status: res.status, location: res.headers.get('location') ?? undefined, text: await res.text() };
+  }
+}
+
+/** The scenarios register only /auth/callback; the admin consent redirect must be registered too. */
+function registerAdminConsentRedirect(sim: Simulator): void {
+  for (const t of sim.scenario.tenants) {
+    for (const a of t.applications) if (a.redirectUris.includes(`${PUBLIC_BASE_URL}/auth/callback`)) a.redirectUris.push(ADMIN_CONSENT_REDIRECT);
   }
 }
 
