@@ -110,14 +110,18 @@ export class PartnerTokens {
     }
   }
 
-  /** For `MicrosoftHttpClient`: the service account's token, or a PartnerTokenError. */
+  /**
+   * For `MicrosoftHttpClient`: the service account's token, or a PartnerTokenError. The function
+   * keeps its last token until shortly before it expires: the HTTP layer asks once per attempt,
+   * and each MSAL call reads the cache from the secret store (Key Vault in production).
+   */
   userTokenFunction(tenantId: string): AccessTokenFunction {
-    return async (scopes, { forceRefresh }) => unwrap(await this.userToken(tenantId, scopes, { forceRefresh }));
+    return remembered((scopes, forceRefresh) => this.userToken(tenantId, scopes, { forceRefresh }));
   }
 
   /** For `MicrosoftHttpClient`: the app-only Partner Center token, or a PartnerTokenError. */
   appOnlyTokenFunction(tenantId: string): AccessTokenFunction {
-    return async () => unwrap(await this.appOnlyPartnerCenterToken(tenantId));
+    return remembered(() => this.appOnlyPartnerCenterToken(tenantId));
   }
 
   /**
@@ -189,7 +193,22 @@ function brokenExplanation(partner: Partner): SignInExplanation {
   return explainSignInError(n ? { source: 'entra', error: 'invalid_grant', error_codes: [Number(n)] } : { source: 'entra', error: 'invalid_grant' });
 }
 
-function unwrap(result: PartnerTokenResult): string {
-  if (result.ok) return result.accessToken;
-  throw new PartnerTokenError(result.reason, result.explanation);
+/** Tokens are used until this long before they expire. */
+const EXPIRY_MARGIN_MS = 5 * 60_000;
+
+/** An access-token function that reuses its token per scope set; a forced refresh always asks again. */
+function remembered(get: (scopes: string[], forceRefresh: boolean) => Promise<PartnerTokenResult>): AccessTokenFunction {
+  const kept = new Map<string, { token: string; until: number }>();
+  return async (scopes, { forceRefresh }) => {
+    const key = [...scopes].sort().join(' ');
+    const hit = kept.get(key);
+    if (hit && !forceRefresh && hit.until > Date.now()) return hit.token;
+    const result = await get(scopes, forceRefresh);
+    if (!result.ok) {
+      kept.delete(key);
+      throw new PartnerTokenError(result.reason, result.explanation);
+    }
+    if (result.expiresOn) kept.set(key, { token: result.accessToken, until: result.expiresOn.getTime() - EXPIRY_MARGIN_MS });
+    return result.accessToken;
+  };
 }
