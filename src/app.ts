@@ -1,16 +1,22 @@
 import { ConversationState, type Activity } from 'botbuilder';
 import { createAppCredential } from './auth/app-credential';
+import { ConsentFlow } from './auth/consent-flow';
+import { ConsentMessages, type ChatMessage } from './auth/consent-messages';
 import type { TokenCredential } from './auth/credential';
+import { PartnerTokenCacheStore } from './auth/partner-msal';
+import { PartnerTokens } from './auth/partner-tokens';
 import { BotAdapter, createAdapter } from './bot/adapter';
 import { PartnerBot } from './bot/partner-bot';
 import { renderContinueCard } from './cards/render';
 import type { AppConfig } from './config';
 import { CredentialService } from './credentials/credential-service';
 import { ownerOf } from './domain/partner';
+import { startTokenKeepAlive, type TokenKeepAlive } from './jobs/token-keep-alive';
 import type { Logger, Redactor } from './logger';
 import { GraphMailer, OutboxMailer, type Mailer } from './microsoft/mailer';
 import { EmailVerificationService } from './onboarding/email-verification';
 import { Messages } from './onboarding/messages';
+import { authPages } from './server/auth-pages';
 import { createServer, type HttpServer, type VerifyEmailPages } from './server/server';
 import { verifyEmailPreviewPage, verifyEmailResultPage } from './server/verify-email-page';
 import { SqlStorage } from './store/bot-storage';
@@ -36,6 +42,11 @@ export interface App {
   readonly connections: ConnectionRepository;
   readonly credentials: CredentialService;
   readonly verification: EmailVerificationService;
+  /** The service account's sign-in and admin consent (also the onboarding's `signIn` links). */
+  readonly consent: ConsentFlow;
+  /** Per-partner tokens from the stored sign-in, and app-only Partner Center tokens. */
+  readonly tokens: PartnerTokens;
+  readonly keepAlive: TokenKeepAlive;
   readonly bot: PartnerBot;
   readonly adapter: BotAdapter;
   readonly http: HttpServer;
@@ -52,6 +63,8 @@ export interface AppOptions {
   secretRetryWaitMs?: number;
   /** How the app waits before such a retry (tests move the simulator's clock instead). */
   sleep?: (ms: number) => Promise<void>;
+  /** How often the token keep-alive looks for due partners; 0 turns its timer off. Default one hour. */
+  keepAliveIntervalMs?: number;
 }
 
 /** The bot's own credential, built at most once per app (msal-node caches its tokens). */
@@ -105,11 +118,32 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
   const verification = new EmailVerificationService(new EmailVerificationRepository(db, partners), createMailer(config, credential), pepper, config.server.publicBaseUrl);
   const adapter = createAdapter(config, logger);
   const notifier = new ConversationNotifier(adapter, config.bot.id, references, logger);
+  const tellChat = (tenantId: string, conversationId: string, message: ChatMessage) => notifier.send(tenantId, conversationId, chatActivity(message));
+  const tokenCache = new PartnerTokenCacheStore(secrets);
+  const consent = new ConsentFlow({
+    authorityHost: config.microsoft.authorityHost,
+    publicBaseUrl: config.server.publicBaseUrl,
+    partnerCenterBaseUrl: config.microsoft.partnerCenterBaseUrl,
+    partners, connections, credentials, tokenCache, tellChat, logger,
+    // Binds sign-in states and derives PKCE verifiers: every instance needs the same key.
+    key: await sharedSecret(db, secrets, 'auth-state-key'),
+  });
+  const tokens = new PartnerTokens({
+    authorityHost: config.microsoft.authorityHost, partners, connections, credentials, tokenCache, logger,
+    // The "re-consent needed" event; until the notifier job takes it over, the owner is told here.
+    onConsentBroken: async (tenantId, explanation) => {
+      const owner = await partners.get(tenantId).then((p) => (p ? ownerOf(p) : undefined));
+      if (owner?.conversationId) await tellChat(tenantId, owner.conversationId, ConsentMessages.consentBroken(explanation));
+    },
+  });
   const bot = new PartnerBot({
     conversationState: new ConversationState(new SqlStorage(db)),
     references,
     secrets,
-    onboarding: { partners, connections, credentials, verification, logger, publicBaseUrl: config.server.publicBaseUrl, teamsIdentity: (context) => teamsIdentity(context, logger) },
+    onboarding: {
+      partners, connections, credentials, signIn: consent, verification, logger, publicBaseUrl: config.server.publicBaseUrl,
+      teamsIdentity: (context) => teamsIdentity(context, logger),
+    },
     notifier,
     logger,
   });
@@ -128,7 +162,10 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
       return verifyEmailResultPage(result, 'deny');
     },
   };
-  const http = createServer({ adapter, bot, db, logger, bodyLimitBytes: config.server.bodyLimitBytes, authenticated: config.bot.authenticated, verifyEmail });
+  const http = createServer({
+    adapter, bot, db, logger, bodyLimitBytes: config.server.bodyLimitBytes, authenticated: config.bot.authenticated, verifyEmail, auth: authPages(consent),
+  });
+  const keepAlive = startTokenKeepAlive({ tokens, logger, intervalMs: options.keepAliveIntervalMs });
   let stopped = false;
   return {
     config,
@@ -139,6 +176,9 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     connections,
     credentials,
     verification,
+    consent,
+    tokens,
+    keepAlive,
     bot,
     adapter,
     http,
@@ -146,6 +186,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     async stop() {
       if (stopped) return;
       stopped = true;
+      await keepAlive.stop();
       await http.close(config.server.shutdownTimeoutMs);
       await db.close();
     },
@@ -158,6 +199,11 @@ async function tellPartner(partners: PartnerRepository, notifier: Notifier, tena
   const owner = partner ? ownerOf(partner) : undefined;
   const targets = new Set([conversationId, owner?.conversationId].filter((c): c is string => !!c));
   for (const target of targets) await notifier.send(tenantId, target, activity);
+}
+
+/** A consent-flow message as an activity: its text, and the card that resumes the journey. */
+function chatActivity(message: ChatMessage): Partial<Activity> {
+  return message.continueButton ? { text: message.text, attachments: [renderContinueCard()] } : { text: message.text };
 }
 
 /** The link in the mail was used: said in the chat where verification was asked for. */

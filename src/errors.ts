@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'secret_decrypt_failed'
   | 'bad_request'
   | 'mail_failed'
+  | 'consent_needed'
   | 'internal';
 
 const DEFAULT_USER_MESSAGE = 'Something went wrong on our side. Please try again in a moment.';

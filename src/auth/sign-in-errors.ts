@@ -51,7 +51,7 @@ export interface PartnerCenterErrorInput {
   body?: unknown;
 }
 
-export type StateProblem = 'state_replayed' | 'state_expired' | 'state_unknown' | 'state_other_user';
+export type StateProblem = 'state_replayed' | 'state_expired' | 'state_unknown' | 'state_other_user' | 'state_other_partner';
 
 /** Failures our own consent callback and token checks detect. */
 export type LocalFailureInput =
@@ -88,6 +88,7 @@ export const DOC_LINKS = {
   serviceProviderUsers: 'https://learn.microsoft.com/en-us/entra/identity/conditional-access/concept-conditional-access-users-groups#external-partner-access',
   conditionalAccessTroubleshooting: 'https://learn.microsoft.com/en-us/entra/identity/conditional-access/troubleshoot-conditional-access',
   clientSecrets: 'https://learn.microsoft.com/en-us/entra/identity-platform/how-to-add-credentials',
+  partnerCenterRoles: 'https://learn.microsoft.com/en-us/partner-center/account-settings/permissions-overview',
 } as const;
 
 /** Microsoft Partner Center's first-party app id, whose service principal a partner tenant needs. */
@@ -202,6 +203,15 @@ const ENTRA: Readonly<Record<number, Entry>> = {
     retry: 'after-fix',
   },
   65004: CONSENT_DECLINED,
+  // "The grant requires admin permission": a non-admin reached an admin-only consent.
+  90094: {
+    title: 'An administrator has to approve',
+    what: 'The account that signed in isn’t allowed to grant these permissions for your organization.',
+    why: 'Permissions such as the app’s Microsoft Graph application permissions can only be granted by a Global Administrator or a Privileged Role Administrator.',
+    fix: `${SIGN_IN_AGAIN} with a Global Administrator of your partner tenant (the service account is one if you followed the checklist) and select **Accept**.`,
+    link: DOC_LINKS.adminConsent,
+    retry: 'after-fix',
+  },
   // The reference still has the older wording ("hasn't subscribed to or enabled"); Entra now says the
   // tenant "lacks a service principal" for the service.
   650052: SERVICE_PRINCIPAL_MISSING,
@@ -311,6 +321,15 @@ const PARTNER_CENTER: Readonly<Record<string, Entry>> = {
     link: DOC_LINKS.partnerCenterMfa,
     retry: 'after-fix',
   },
+  // "The supplied role does not have the rights to perform the requested operation".
+  900150: {
+    title: 'The service account has no Partner Center role',
+    what: 'Partner Center accepted the service account’s sign-in but refused the request: the account has no role in Partner Center that allows it.',
+    why: 'Partner Center roles come from the Admin Agents, Sales Agents and Helpdesk Agents groups of your partner tenant (or Global Administrator); the service account is in none of them.',
+    fix: `Add the service account to the **AdminAgents** group of your partner tenant (Entra admin center → Groups). Partner Center can take up to an hour to see the change; then ${SIGN_IN_AGAIN_LATER}.`,
+    link: DOC_LINKS.partnerCenterRoles,
+    retry: 'after-fix',
+  },
 };
 
 const STATE: Readonly<Record<StateProblem, Entry>> = {
@@ -338,8 +357,15 @@ const STATE: Readonly<Record<StateProblem, Entry>> = {
   state_other_user: {
     title: 'That sign-in link belongs to someone else',
     what: 'That sign-in link was started by another person in your organization’s onboarding, so I ignored it and nothing changed.',
-    why: 'A sign-in link only works for the person who selected **Sign in**.',
+    why: 'A sign-in link only works for the person who selected **Sign in**, while they run the onboarding.',
     fix: 'Select **Sign in** on your own latest card.',
+    retry: 'never',
+  },
+  state_other_partner: {
+    title: 'That sign-in link is for other details',
+    what: 'That sign-in link was made for a partner tenant, app or service account that is no longer the one in your onboarding, so I ignored it and nothing changed.',
+    why: 'The tenant, the app or the service account was changed after the link was made, or the link belongs to another organization’s onboarding.',
+    fix: 'Select **Sign in** on the latest card: it uses the details you entered last.',
     retry: 'never',
   },
 };
@@ -566,6 +592,7 @@ function explainLocal(input: LocalFailureInput): SignInExplanation {
     case 'state_unknown':
     case 'state_replayed':
     case 'state_other_user':
+    case 'state_other_partner':
       return { code: input.kind, ...STATE[input.kind] };
     case 'wrong_tenant':
       return { code: input.kind, ...WRONG_TENANT };

@@ -7,13 +7,15 @@ import type { PartnerBot } from '../bot/partner-bot';
 import type { Logger } from '../logger';
 import type { Db } from '../store/db';
 import { isMigrated } from '../store/migrate';
+import type { AuthPages } from './auth-pages';
 import { BodyError, readForm, readJsonObject } from './http-body';
 import { checkActivity, isLoopbackUrl } from './incoming-activity';
 
-/** A small HTML page answered to a browser. */
+/** A small HTML page answered to a browser, or (302) a redirect to `location`. */
 export interface Page {
   status: number;
   html: string;
+  location?: string;
 }
 
 /** The email verification link's three doors: look (GET, changes nothing), confirm and deny (POST). */
@@ -32,6 +34,8 @@ export interface ServerDeps {
   /** False only for a local unauthenticated bot: then replies may only go to a loopback serviceUrl. */
   authenticated: boolean;
   verifyEmail: VerifyEmailPages;
+  /** The service account's sign-in and the admin consent (links from the chat's cards, Entra's redirects). */
+  auth: AuthPages;
 }
 
 export interface HttpServer {
@@ -65,7 +69,8 @@ function statusOf(err: unknown): number | undefined {
 }
 
 /**
- * The HTTP edge: Bot Framework messages, the email verification link, health and readiness.
+ * The HTTP edge: Bot Framework messages, the email verification link, the sign-in and admin
+ * consent pages, health and readiness.
  * Bodies are read here (JSON only for messages, in memory, size-limited); turns in flight are
  * counted so a shutdown lets them finish.
  */
@@ -151,8 +156,8 @@ export function createServer(deps: ServerDeps): HttpServer {
     }
   };
 
-  const page = (res: restify.Response, { status, html }: Page, head = false): void => {
-    res.writeHead(status, PAGE_HEADERS);
+  const page = (res: restify.Response, { status, html, location }: Page, head = false): void => {
+    res.writeHead(status, location ? { ...PAGE_HEADERS, location } : PAGE_HEADERS);
     res.end(head ? undefined : html);
   };
   const tokenOf = (req: restify.Request): string => new URL(req.url ?? '/', 'http://localhost').searchParams.get('token') ?? '';
@@ -174,6 +179,31 @@ export function createServer(deps: ServerDeps): HttpServer {
     else if (decision === 'deny') page(res, await deps.verifyEmail.deny(token));
     else page(res, { status: 400, html: 'Bad request' });
   });
+
+  // Sign-in links and Entra's redirects are GETs (query response mode). Only the callbacks change
+  // state, and only with a state that this server issued.
+  // A shutdown waits for them like for turns: a callback in flight finishes its database work.
+  const authRoute = (answer: (query: URLSearchParams) => Promise<Page>) => async (req: restify.Request, res: restify.Response) => {
+    if (closing) {
+      page(res, { status: 503, html: 'Shutting down, try again in a moment' });
+      return;
+    }
+    inFlight++;
+    try {
+      page(res, await answer(new URL(req.url ?? '/', 'http://localhost').searchParams));
+    } catch (err) {
+      const correlationId = randomUUID();
+      logger.error({ err, correlationId, path: req.path() }, 'sign-in page failed');
+      page(res, { status: 500, html: `Something went wrong on our side. Please try again in a moment. (${correlationId})` });
+    } finally {
+      inFlight--;
+      if (inFlight === 0) drained?.();
+    }
+  };
+  server.get('/auth/start', authRoute((q) => deps.auth.start(q.get('s') ?? '')));
+  server.get('/auth/callback', authRoute((q) => deps.auth.callback(q)));
+  server.get('/auth/adminconsent/start', authRoute((q) => deps.auth.adminConsentStart(q.get('s') ?? '')));
+  server.get('/auth/adminconsent/callback', authRoute((q) => deps.auth.adminConsentCallback(q)));
 
   server.get('/healthz', async (_req, res) => {
     res.send(200, { status: 'ok' });

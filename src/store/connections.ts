@@ -149,6 +149,23 @@ export class ConnectionRepository {
   }
 
   /**
+   * Looks a state up without taking it (the start page, or to learn which chat a refused state
+   * belongs to). `status` says whether it could still be consumed.
+   */
+  async findState(state: string, purpose: AuthState['purpose']): Promise<(AuthState & { status: 'valid' | StateRefusal }) | undefined> {
+    const [row] = await this.db.query<{ tenant_id: string; aad_object_id: string; conversation_id: string | null; used: boolean; expired: boolean }>(
+      `SELECT tenant_id, aad_object_id, conversation_id, used_at IS NOT NULL AS used, expires_at <= now() AS expired
+       FROM auth_states WHERE state_hash = $1 AND purpose = $2`,
+      [stateHash(state), purpose],
+    );
+    if (!row) return undefined;
+    return {
+      tenantId: row.tenant_id, purpose, aadObjectId: row.aad_object_id, conversationId: row.conversation_id ?? undefined,
+      status: row.used ? 'state_replayed' : row.expired ? 'state_expired' : 'valid',
+    };
+  }
+
+  /**
    * Takes a state once: the first caller gets it, a replay, an expired or an unknown state is
    * refused with its reason. The claim is one UPDATE, so two callbacks at once can't both win.
    */

@@ -34,6 +34,7 @@ const ROWS: Row[] = [
   { code: 700003, title: /device/i, retry: 'now', fix: /Sign in\*\* again with the service account/ },
   { code: 65001, title: /Consent is missing/, retry: 'after-fix', fix: /Global Administrator.*Grant admin consent/s, link: DOC_LINKS.adminConsent },
   { code: 65004, title: /declined/i, retry: 'now', fix: /\*\*Accept\*\*/ },
+  { code: 90094, title: /administrator has to approve/i, retry: 'after-fix', fix: /Global Administrator of your partner tenant/, link: DOC_LINKS.adminConsent },
   { code: 650052, title: /service is missing/i, retry: 'after-fix', fix: /partner tenant.*New-MgServicePrincipal -AppId fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd/s },
   { code: 500011, title: /service is missing/i, retry: 'after-fix', fix: /partner tenant.*New-MgServicePrincipal/s },
   { code: 650053, title: /permission doesn’t exist/, retry: 'after-fix', fix: /\*\*support\*\*/ },
@@ -111,6 +112,14 @@ describe('sign-in errors as guidance', () => {
       for (const body of [{ code: '900421' }, '{"code": "900421"}']) {
         assert.equal(explainSignInError({ source: 'partner-center', status: 401, body }).code, 'PC900421');
       }
+    });
+
+    it('900150: the service account has no Partner Center role; the fix is the AdminAgents group', () => {
+      const e = explainSignInError({ source: 'partner-center', status: 403, body: { code: 900150, description: 'The supplied role does not have the rights to perform the requested operation', source: 'PartnerFD' } });
+      assert.equal(e.code, 'PC900150');
+      assert.match(e.fix, /\*\*AdminAgents\*\* group/);
+      assert.equal(e.link, DOC_LINKS.partnerCenterRoles);
+      assertWellFormed(e);
     });
 
     it('the simulator’s 900421 refusal reads the same', () => {
@@ -227,6 +236,7 @@ describe('sign-in errors as guidance', () => {
       [{ source: 'local', kind: 'state_unknown' }, 'now', /latest card/],
       [{ source: 'local', kind: 'state_replayed' }, 'never', /latest card/],
       [{ source: 'local', kind: 'state_other_user' }, 'never', /your own latest card/],
+      [{ source: 'local', kind: 'state_other_partner' }, 'never', /details you entered last/],
       [{ source: 'local', kind: 'wrong_account' }, 'now', /service account/],
       [{ source: 'local', kind: 'wrong_tenant' }, 'now', /partner tenant/],
       [{ source: 'local', kind: 'mfa_missing' }, 'after-fix', /Microsoft Entra MFA required/],

@@ -1,0 +1,307 @@
+import type { AuthenticationResult } from '@azure/msal-node';
+import { decodeJwtPayload, stringList } from '../credentials/client-credentials';
+import type { CredentialService } from '../credentials/credential-service';
+import { GRAPH_CHECK_SCOPES, PARTNER_CENTER_USER } from '../credentials/scopes';
+import { ownerOf, type Connection, type Partner, type Person } from '../domain/partner';
+import { AppError } from '../errors';
+import type { Logger } from '../logger';
+import { probePartnerCenterMfa, type MfaProbe } from '../microsoft/partner-center-mfa';
+import type { AuthState, ConnectionRepository } from '../store/connections';
+import type { PartnerRepository } from '../store/partners';
+import { ConsentMessages, type ChatMessage, type TellChat } from './consent-messages';
+import { createPartnerClient, type PartnerTokenCacheStore } from './partner-msal';
+import {
+  entraErrorFromMsal, entraErrorFromQuery, explainSignInError, type SignInErrorInput, type SignInExplanation, type StateProblem,
+} from './sign-in-errors';
+import type { SignInLinks } from './sign-in-links';
+import { isWellFormedState, newState, pkceChallenge, pkceVerifier, stateMatches, type StatePurpose } from './sign-in-state';
+
+/**
+ * The service account's sign-in (Partner Center consent, MFA proven) and the Graph admin consent,
+ * from the link on the chat's card to the proactive answer in the chat.
+ *
+ *   signIn / adminConsent   make a single-use state (10 min) bound to the partner, the Teams user
+ *                           and the conversation; the link is `/auth/start?s=<state>`.
+ *   start                   looks the state up (without taking it) and redirects to Entra ID:
+ *                           authorization code + PKCE S256, prompt=login, login_hint.
+ *   callback                Entra's `error` first; then takes the state, redeems the code, and
+ *                           verifies tenant, account and MFA (the Partner Center access token's
+ *                           `amr`, confirmed by Partner Center with `ValidateMfa: true`). Only then
+ *                           is the token cache stored and the consent recorded.
+ *   adminConsent*           the same for `/adminconsent`; its callback reads `error` before
+ *                           `admin_consent` (error redirects carry both).
+ *
+ * Whose link is it? The browser has no Teams identity, so the Teams user a state is bound to can't
+ * be compared with the person in the browser. What is checked instead:
+ *   - the state's Teams user must still own the partner's onboarding (a link made before a
+ *     handover is "another user's"; the consent step is the owner's, like the credentials);
+ *   - the state carries an HMAC of the partner tenant, app and service account it was made for: a
+ *     link made before those changed (or for another partner) is "another partner's";
+ *   - the account that signs in must be the named service account, in the partner tenant.
+ * Every refusal is told to the conversation the state is bound to, when there is one.
+ */
+
+export type FlowStage = 'link' | 'authorize' | 'redeem' | 'verify';
+
+export type ConsentOutcome =
+  | { kind: 'redirect'; location: string }
+  | { kind: 'signed-in'; account: string; adminConsentUrl?: string }
+  | { kind: 'admin-consented' }
+  /** `chatTold`: the same advice went to the chat. */
+  | { kind: 'failed'; stage: FlowStage; explanation: SignInExplanation; chatTold: boolean };
+
+export interface ConsentFlowOptions {
+  authorityHost: string;
+  publicBaseUrl: string;
+  partnerCenterBaseUrl: string;
+  partners: PartnerRepository;
+  connections: ConnectionRepository;
+  credentials: Pick<CredentialService, 'secret'>;
+  tokenCache: PartnerTokenCacheStore;
+  tellChat: TellChat;
+  logger: Logger;
+  /** Shared by every instance: binds states and derives PKCE verifiers. */
+  key: Buffer;
+  stateTtlMs?: number;
+  /** Partner Center's MFA verdict; the real call unless a test replaces it. */
+  probeMfa?: (baseUrl: string, accessToken: string) => Promise<MfaProbe>;
+}
+
+const STATE_TTL_MS = 10 * 60_000;
+/** Partner Center's answer for a tenant that isn't enrolled as a partner (a customer tenant). */
+const PC_NOT_A_PARTNER = '2032';
+
+type Verdict = { ok: true; mfaCompliant?: boolean } | { ok: false; input: SignInErrorInput; detail?: Record<string, unknown> };
+
+type Checked = { ok: true; state: AuthState; partner: Partner; connection: Connection } | { ok: false; outcome: ConsentOutcome };
+
+export class ConsentFlow implements SignInLinks {
+  private readonly ttlMs: number;
+  private readonly probeMfa: (baseUrl: string, accessToken: string) => Promise<MfaProbe>;
+
+  constructor(private readonly o: ConsentFlowOptions) {
+    this.ttlMs = o.stateTtlMs ?? STATE_TTL_MS;
+    this.probeMfa = o.probeMfa ?? ((baseUrl, accessToken) => probePartnerCenterMfa({ baseUrl, accessToken }));
+  }
+
+  get redirectUri(): string {
+    return `${this.o.publicBaseUrl}/auth/callback`;
+  }
+
+  get adminConsentRedirectUri(): string {
+    return `${this.o.publicBaseUrl}/auth/adminconsent/callback`;
+  }
+
+  async signIn(tenantId: string, person: Person, conversationId: string): Promise<string> {
+    return this.link(tenantId, await this.connectionOf(tenantId), person.aadObjectId, conversationId, 'signin');
+  }
+
+  async adminConsent(tenantId: string, person: Person, conversationId: string): Promise<string> {
+    return this.link(tenantId, await this.connectionOf(tenantId), person.aadObjectId, conversationId, 'adminconsent');
+  }
+
+  /** `/auth/start`: the service account's sign-in at the partner tenant's authority. */
+  async start(s: string): Promise<ConsentOutcome> {
+    const checked = await this.check(s, 'signin', 'look');
+    if (!checked.ok) return checked.outcome;
+    const { state, connection } = checked;
+    const secret = await this.o.credentials.secret(state.tenantId, 'appSecret');
+    if (!secret) return this.fail('link', { source: 'local', kind: 'bad_client_secret' }, state);
+    try {
+      const location = await createPartnerClient({
+        authorityHost: this.o.authorityHost, partnerTenantId: connection.partnerTenantId, clientId: connection.appId, clientSecret: secret,
+      }).getAuthCodeUrl({
+        scopes: [PARTNER_CENTER_USER, 'offline_access'],
+        extraScopesToConsent: [...GRAPH_CHECK_SCOPES],
+        redirectUri: this.redirectUri,
+        responseMode: 'query',
+        state: s,
+        // prompt=login: browser single sign-on must not pick whoever is signed in already.
+        prompt: 'login',
+        loginHint: connection.serviceAccountUpn,
+        codeChallenge: pkceChallenge(pkceVerifier(this.o.key, s)),
+        codeChallengeMethod: 'S256',
+      });
+      return { kind: 'redirect', location };
+    } catch (err) {
+      // Building the URL reads the authority's metadata: Entra ID is unreachable. Nothing is spent.
+      this.o.logger.warn({ err, tenantId: state.tenantId }, 'sign-in start: authority metadata unavailable');
+      return this.fail('link', { source: 'entra', error: 'temporarily_unavailable' }, undefined);
+    }
+  }
+
+  /** `/auth/callback`: Entra's answer to the sign-in. */
+  async callback(query: URLSearchParams): Promise<ConsentOutcome> {
+    const s = query.get('state') ?? '';
+    const refused = entraErrorFromQuery(query);
+    if (refused) return this.refusedByEntra(s, 'signin', refused);
+    const code = query.get('code');
+    if (!code) return this.fail('authorize', { source: 'local', kind: 'state_unknown' }, undefined);
+
+    const checked = await this.check(s, 'signin', 'take');
+    if (!checked.ok) return checked.outcome;
+    const { state, partner, connection } = checked;
+    const secret = await this.o.credentials.secret(state.tenantId, 'appSecret');
+    if (!secret) return this.fail('redeem', { source: 'local', kind: 'bad_client_secret' }, state);
+
+    // No cache plugin here: nothing is stored until the sign-in has passed every check.
+    const client = createPartnerClient({ authorityHost: this.o.authorityHost, partnerTenantId: connection.partnerTenantId, clientId: connection.appId, clientSecret: secret });
+    let result: AuthenticationResult;
+    try {
+      result = await client.acquireTokenByCode({ code, scopes: [PARTNER_CENTER_USER], redirectUri: this.redirectUri, codeVerifier: pkceVerifier(this.o.key, s) });
+    } catch (err) {
+      const entra = entraErrorFromMsal(err);
+      if (!entra) this.o.logger.warn({ err, tenantId: state.tenantId }, 'sign-in callback: code redemption failed');
+      return this.fail('redeem', entra ?? { source: 'entra', error: 'temporarily_unavailable' }, state);
+    }
+
+    const verdict = await this.verify(result, connection);
+    if (!verdict.ok) return this.fail('verify', verdict.input, state, verdict.detail);
+
+    const account = connection.serviceAccountUpn;
+    await this.o.tokenCache.write(state.tenantId, client.getTokenCache().serialize());
+    const record = await this.o.connections.recordConsent(state.tenantId, account, state.aadObjectId, { mfa: 'amr', partnerCenterMfaCompliant: verdict.mfaCompliant ?? 'not reported' });
+    const adminConsentNeeded = !(record ?? partner).consent.adminConsentAt;
+    const adminConsentUrl = adminConsentNeeded && state.conversationId
+      ? await this.link(state.tenantId, connection, state.aadObjectId, state.conversationId, 'adminconsent')
+      : undefined;
+    this.o.logger.info({ tenantId: state.tenantId }, 'service account signed in with MFA; consent recorded');
+    await this.tell(state, partner, ConsentMessages.signedIn(account, adminConsentNeeded));
+    return { kind: 'signed-in', account, adminConsentUrl };
+  }
+
+  /** `/auth/adminconsent/start`: Graph admin consent for the partner's app. */
+  async adminConsentStart(s: string): Promise<ConsentOutcome> {
+    const checked = await this.check(s, 'adminconsent', 'look');
+    if (!checked.ok) return checked.outcome;
+    const url = new URL(`${this.o.authorityHost}/${encodeURIComponent(checked.connection.partnerTenantId)}/adminconsent`);
+    url.searchParams.set('client_id', checked.connection.appId);
+    url.searchParams.set('redirect_uri', this.adminConsentRedirectUri);
+    url.searchParams.set('state', s);
+    return { kind: 'redirect', location: url.toString() };
+  }
+
+  /** `/auth/adminconsent/callback`: `error` is read before `admin_consent`, which error redirects carry too. */
+  async adminConsentCallback(query: URLSearchParams): Promise<ConsentOutcome> {
+    const s = query.get('state') ?? '';
+    const refused = entraErrorFromQuery(query);
+    if (refused) return this.refusedByEntra(s, 'adminconsent', refused);
+    const checked = await this.check(s, 'adminconsent', 'take');
+    if (!checked.ok) return checked.outcome;
+    const { state, partner, connection } = checked;
+    if ((query.get('admin_consent') ?? '').toLowerCase() !== 'true') return this.fail('authorize', { source: 'local', kind: 'consent_declined' }, state);
+    const tenant = query.get('tenant');
+    if (tenant !== null && tenant.toLowerCase() !== connection.partnerTenantId.toLowerCase()) {
+      return this.fail('verify', { source: 'local', kind: 'wrong_tenant' }, state);
+    }
+    await this.o.connections.recordAdminConsent(state.tenantId, state.aadObjectId, 'admin-consent');
+    this.o.logger.info({ tenantId: state.tenantId }, 'admin consent granted');
+    await this.tell(state, partner, ConsentMessages.adminConsented());
+    return { kind: 'admin-consented' };
+  }
+
+  // ---- states --------------------------------------------------------------------------------
+
+  private async connectionOf(tenantId: string): Promise<Connection> {
+    const connection = (await this.o.partners.get(tenantId))?.connection;
+    if (!connection) {
+      throw new AppError('bad_request', 'a sign-in link was asked for before the credentials were saved', { userMessage: 'Enter your partner tenant and app first (type **start**).' });
+    }
+    return connection;
+  }
+
+  private async link(tenantId: string, connection: Connection, aadObjectId: string, conversationId: string, purpose: StatePurpose): Promise<string> {
+    const state = newState(this.o.key, { tenantId, purpose, connection });
+    await this.o.connections.createState(state, { tenantId, purpose, aadObjectId, conversationId }, this.ttlMs);
+    return `${this.o.publicBaseUrl}/auth/${purpose === 'signin' ? 'start' : 'adminconsent/start'}?s=${state}`;
+  }
+
+  /**
+   * The state, still usable (`look`) or taken now (`take`, single use), whose Teams user still owns
+   * the partner's onboarding and whose binding matches the partner's connection as it is now.
+   */
+  private async check(s: string, purpose: StatePurpose, mode: 'look' | 'take'): Promise<Checked> {
+    const refuse = async (kind: StateProblem, state?: AuthState): Promise<Checked> => ({ ok: false, outcome: await this.fail('link', { source: 'local', kind }, state) });
+    if (!isWellFormedState(s)) return refuse('state_unknown');
+    let state: AuthState;
+    if (mode === 'look') {
+      const found = await this.o.connections.findState(s, purpose);
+      if (!found) return refuse('state_unknown');
+      if (found.status !== 'valid') return refuse(found.status, found);
+      state = found;
+    } else {
+      const taken = await this.o.connections.consumeState(s, purpose);
+      if ('refused' in taken) return refuse(taken.refused, taken.refused === 'state_unknown' ? undefined : await this.o.connections.findState(s, purpose));
+      state = taken;
+    }
+    const partner = await this.o.partners.get(state.tenantId);
+    if (!partner) return refuse('state_unknown');
+    if (ownerOf(partner)?.aadObjectId !== state.aadObjectId) return refuse('state_other_user', state);
+    const connection = partner.connection;
+    if (!connection || !stateMatches(this.o.key, s, { tenantId: state.tenantId, purpose, connection })) return refuse('state_other_partner', state);
+    return { ok: true, state, partner, connection };
+  }
+
+  // ---- verification --------------------------------------------------------------------------
+
+  /**
+   * The tenant, the account and MFA, from the Partner Center access token (a v1.0 token: `tid`,
+   * `upn`, `amr`; the v2.0 ID token has no `amr`), then Partner Center's own verdict.
+   */
+  private async verify(result: AuthenticationResult, connection: Connection): Promise<Verdict> {
+    const claims = decodeJwtPayload(result.accessToken);
+    const tid = typeof claims.tid === 'string' ? claims.tid : result.tenantId;
+    if (!tid || tid.toLowerCase() !== connection.partnerTenantId.toLowerCase()) return { ok: false, input: { source: 'local', kind: 'wrong_tenant' } };
+    const account = [claims.upn, claims.unique_name, result.account?.username].find((v): v is string => typeof v === 'string' && v !== '');
+    if (!account || account.toLowerCase() !== connection.serviceAccountUpn.trim().toLowerCase()) {
+      return { ok: false, input: { source: 'local', kind: 'wrong_account', expectedAccount: connection.serviceAccountUpn, signedInAccount: account } };
+    }
+    if (!stringList(claims.amr).includes('mfa')) return { ok: false, input: { source: 'local', kind: 'mfa_missing' }, detail: { amr: stringList(claims.amr) } };
+
+    const probe = await this.probeMfa(this.o.partnerCenterBaseUrl, result.accessToken);
+    if (probe.ok) {
+      return probe.mfaCompliant === false
+        ? { ok: false, input: { source: 'local', kind: 'mfa_missing' }, detail: { isMfaCompliant: false } }
+        : { ok: true, mfaCompliant: probe.mfaCompliant };
+    }
+    const code = probe.code === undefined ? undefined : String(probe.code);
+    if (probe.unavailable) return { ok: false, input: { source: 'partner-center', status: probe.status ?? 503 } };
+    if (code === PC_NOT_A_PARTNER || (probe.status === 403 && code === undefined)) {
+      return { ok: false, input: { source: 'local', kind: 'wrong_tenant' }, detail: { partnerCenter: code ?? probe.status } };
+    }
+    return { ok: false, input: { source: 'partner-center', status: probe.status ?? 400, body: code === undefined ? undefined : { code } } };
+  }
+
+  // ---- answers -------------------------------------------------------------------------------
+
+  /** Entra refused before any code was issued: the state is taken (it's spent) to learn whose chat to tell. */
+  private async refusedByEntra(s: string, purpose: StatePurpose, input: SignInErrorInput): Promise<ConsentOutcome> {
+    let state: AuthState | undefined;
+    if (isWellFormedState(s)) {
+      const taken = await this.o.connections.consumeState(s, purpose);
+      if (!('refused' in taken)) state = taken;
+    }
+    return this.fail('authorize', input, state);
+  }
+
+  private async fail(stage: FlowStage, input: SignInErrorInput, state: AuthState | undefined, detail?: Record<string, unknown>): Promise<ConsentOutcome> {
+    const explanation = explainSignInError(input);
+    this.o.logger.info({ tenantId: state?.tenantId, stage, code: explanation.code, ...detail }, 'sign-in refused');
+    let chatTold = false;
+    if (state) chatTold = await this.tell(state, await this.o.partners.get(state.tenantId), ConsentMessages.failed(explanation));
+    return { kind: 'failed', stage, explanation, chatTold };
+  }
+
+  /** To the conversation the state is bound to, else the owner's chat. */
+  private async tell(state: AuthState, partner: Partner | undefined, message: ChatMessage): Promise<boolean> {
+    const conversationId = state.conversationId ?? (partner ? ownerOf(partner)?.conversationId : undefined);
+    if (!conversationId) return false;
+    try {
+      return await this.o.tellChat(state.tenantId, conversationId, message);
+    } catch (err) {
+      this.o.logger.warn({ err, tenantId: state.tenantId }, 'could not tell the chat about the sign-in');
+      return false;
+    }
+  }
+}
+

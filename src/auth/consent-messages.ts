@@ -1,0 +1,35 @@
+import { toChatText, type SignInExplanation } from './sign-in-errors';
+
+/** What the consent flow tells the chat (proactively) and the browser. Chat text is Teams markdown. */
+
+/** A proactive chat message; `continueButton` adds the card that resumes the journey. */
+export interface ChatMessage {
+  text: string;
+  continueButton: boolean;
+}
+
+/** Sends a message to a conversation of the partner; false when it could not be delivered. */
+export type TellChat = (tenantId: string, conversationId: string, message: ChatMessage) => Promise<boolean>;
+
+const code = (upn: string): string => `\`${upn.replace(/`/g, '')}\``;
+
+export const ConsentMessages = {
+  signedIn: (account: string, adminConsentNeeded: boolean): ChatMessage => ({
+    text: adminConsentNeeded
+      ? `**Partner Center is connected.** ${code(account)} signed in with multi-factor authentication and Partner Center accepted it.\n\n` +
+        'One step left: admin consent for your app’s Microsoft Graph permissions. Select **Continue**.'
+      : `**Partner Center is connected.** ${code(account)} signed in with multi-factor authentication and Partner Center accepted it. Select **Continue** for the next step.`,
+    continueButton: true,
+  }),
+  adminConsented: (): ChatMessage => ({
+    text: '**Admin consent is granted.** Your app’s Microsoft Graph permissions are granted in your partner tenant. Select **Continue** for the next step.',
+    continueButton: true,
+  }),
+  /** A failed sign-in or consent: the explanation, and a way back to a fresh link unless retrying can't help. */
+  failed: (e: SignInExplanation): ChatMessage => ({ text: toChatText(e), continueButton: e.retry !== 'never' }),
+  /** The stored sign-in stopped working (the "re-consent needed" event, told to the owner once). */
+  consentBroken: (e: SignInExplanation): ChatMessage => ({
+    text: `**Re-consent needed.** I can no longer sign in to Partner Center as your service account, so I can’t keep your connection up to date.\n\n${toChatText(e)}`,
+    continueButton: true,
+  }),
+};

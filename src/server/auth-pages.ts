@@ -1,0 +1,94 @@
+import type { ConsentFlow, ConsentOutcome, FlowStage } from '../auth/consent-flow';
+import type { SignInExplanation } from '../auth/sign-in-errors';
+import { escapeHtml, html, para } from './page-html';
+import type { Page } from './server';
+
+/**
+ * The browser's side of the consent flow: redirects to Entra ID, and the small pages that say
+ * what happened and what to do. Pages carry our own explanations only: never Microsoft's
+ * `error_description`, a token, a code or a state.
+ */
+export interface AuthPages {
+  start(s: string): Promise<Page>;
+  callback(query: URLSearchParams): Promise<Page>;
+  adminConsentStart(s: string): Promise<Page>;
+  adminConsentCallback(query: URLSearchParams): Promise<Page>;
+}
+
+export function authPages(flow: ConsentFlow): AuthPages {
+  return {
+    start: async (s) => consentPage(await flow.start(s)),
+    callback: async (query) => consentPage(await flow.callback(query)),
+    adminConsentStart: async (s) => consentPage(await flow.adminConsentStart(s)),
+    adminConsentCallback: async (query) => consentPage(await flow.adminConsentCallback(query)),
+  };
+}
+
+const BACK_TO_TEAMS = 'You can close this page and go back to the chat in Microsoft Teams.';
+
+export function consentPage(outcome: ConsentOutcome): Page {
+  switch (outcome.kind) {
+    case 'redirect':
+      return { status: 302, location: outcome.location, html: '' };
+    case 'signed-in':
+      return {
+        status: 200,
+        html: html('Done — go back to Teams', [
+          para('The service account signed in with multi-factor authentication, and Partner Center accepted it.'),
+          ...(outcome.adminConsentUrl
+            ? [
+                para('One more step: admin consent for your app’s Microsoft Graph permissions. A Global Administrator of your partner tenant grants it (the service account is one). You can do it now, or later from the chat.'),
+                `<p><a class="button primary" href="${escapeHtml(outcome.adminConsentUrl)}">Grant admin consent</a></p>`,
+              ]
+            : []),
+          para(BACK_TO_TEAMS),
+        ].join('\n')),
+      };
+    case 'admin-consented':
+      return { status: 200, html: html('Done — go back to Teams', [para('Admin consent is granted for your app’s Microsoft Graph permissions.'), para(BACK_TO_TEAMS)].join('\n')) };
+    case 'failed':
+      return { status: failureStatus(outcome.stage, outcome.explanation), html: failureHtml(outcome.explanation, outcome.chatTold) };
+  }
+}
+
+const STATE_STATUS: Readonly<Record<string, number>> = {
+  state_unknown: 400,
+  state_expired: 410,
+  state_replayed: 410,
+  state_other_user: 403,
+  state_other_partner: 403,
+};
+
+/**
+ * A link we can't use: 400, 410 (expired, used) or 403 (someone else's). Entra ID refused the
+ * sign-in, or what signed in isn't acceptable: 403. Our own call to Entra ID failed (the code or
+ * the secret was refused): 502. Microsoft briefly unavailable: 503.
+ */
+export function failureStatus(stage: FlowStage, e: SignInExplanation): number {
+  const state = STATE_STATUS[e.code];
+  if (state !== undefined) return state;
+  // Microsoft itself was briefly unavailable (no AADSTS code, or Partner Center busy).
+  if (e.retry === 'wait' && /^(entra_|PC_HTTP_)/.test(e.code)) return 503;
+  switch (stage) {
+    case 'link': return e.code === 'bad_client_secret' ? 502 : 503;
+    case 'authorize': return 403;
+    case 'redeem': return 502;
+    case 'verify': return 403;
+  }
+}
+
+/** Our explanations use a little Teams markdown: **bold** and `code`. */
+function inline(text: string): string {
+  return escapeHtml(text).replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>').replace(/`([^`]+)`/g, '<code>$1</code>');
+}
+
+function failureHtml(e: SignInExplanation, chatTold: boolean): string {
+  const link = e.link && /^https:\/\//.test(e.link) ? `<p>More: <a href="${escapeHtml(e.link)}" rel="noreferrer">${escapeHtml(e.link)}</a></p>` : '';
+  return html(e.title, [
+    `<p>${inline(e.what)}</p>`,
+    `<p>${inline(e.why)}</p>`,
+    `<p><strong>What to do:</strong> ${inline(e.fix)}</p>`,
+    link,
+    para(chatTold ? 'The chat in Microsoft Teams has the same advice. You can close this page.' : 'You can close this page.'),
+  ].join('\n'));
+}
