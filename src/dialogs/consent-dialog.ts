@@ -1,8 +1,8 @@
 import type { TurnContext } from 'botbuilder';
-import { Dialog, type DialogContext, type DialogTurnResult } from 'botbuilder-dialogs';
+import { Dialog, DialogReason, type DialogContext, type DialogInstance, type DialogTurnResult } from 'botbuilder-dialogs';
 import { renderSectionSummary, renderSignInCard, type Fact } from '../cards/render';
 import { Verbs } from '../cards/verbs';
-import type { Partner } from '../domain/partner';
+import { isOwner, ownerOf, type Partner } from '../domain/partner';
 import { consentComplete, stepLabel } from '../domain/steps';
 import { Messages } from '../onboarding/messages';
 import { replaceCard } from '../teams/card-activity';
@@ -37,7 +37,7 @@ export class ConsentDialog extends CardStepDialog<ConsentState> {
   }
 
   private async card(context: TurnContext, turn: Turn, partner: Partner, stage: Stage, cardId: string, message?: string) {
-    const links = this.services.signIn!;
+    const links = this.services.signIn;
     const conversationId = context.activity.conversation.id;
     const connection = partner.connection!;
     const facts: Fact[] = [
@@ -47,7 +47,7 @@ export class ConsentDialog extends CardStepDialog<ConsentState> {
     if (stage === 'signIn') {
       return renderSignInCard({
         cardId, stepLabel: stepLabel('consent'), title: partner.consent.brokenAt ? 'Sign in again' : 'Sign in as the service account',
-        text: `Select **Sign in** and sign in as **${connection.serviceAccountUpn}**, with MFA. You'll be asked to accept Partner Center access and read-only Microsoft Graph permissions I need for the checks; they are granted to this account only.`,
+        text: `Select **Sign in** and sign in as **${connection.serviceAccountUpn}**, with MFA. Microsoft asks you to accept Partner Center access and the read-only Microsoft Graph permissions the checks use; unless you tick "Consent on behalf of your organization", they are granted to this service account only, which is all the checks need.`,
         facts, note: 'The link works once, for 10 minutes, and only for you. It opens a fresh sign-in (no saved account is picked silently). When you are done, come back here: I will tell you the result.',
         buttonTitle: 'Sign in', url: await links.signIn(turn.requireTenant(), turn.person, conversationId), message,
       });
@@ -66,9 +66,10 @@ export class ConsentDialog extends CardStepDialog<ConsentState> {
     if (!partner?.connection) return { done: { incomplete: true } };
     const stage = stageOf(partner);
     if (!stage) return { done: { consented: true } };
-    if (!this.services.signIn) {
-      await context.sendActivity(Messages.signInUnavailable);
-      return { done: { unavailable: true } };
+    // The links are bound to the owner: a colleague is told who connects the tenant.
+    if (!isOwner(partner, turn.person)) {
+      await context.sendActivity(Messages.ownerOnlyConsent(ownerOf(partner)?.name ?? 'the owner'));
+      return { done: { notOwner: true } };
     }
     return { card: await this.card(context, turn, partner, stage, cardId), state: { stage } };
   }
@@ -82,7 +83,7 @@ export class ConsentDialog extends CardStepDialog<ConsentState> {
       await replaceCard(dc.context, state.activityId, renderSectionSummary({ title: 'Signed in and consented', facts: [{ label: 'Account', value: partner.consent.account ?? '—' }] }));
       return dc.endDialog({ consented: true });
     }
-    if (partner && this.services.signIn && stageOf(partner) !== state.stage) {
+    if (partner && isOwner(partner, turn.person) && stageOf(partner) !== state.stage) {
       const stage = stageOf(partner)!;
       await replaceCard(dc.context, state.activityId, await this.card(dc.context, turn, partner, stage, state.cardId));
       dc.activeDialog!.state = { ...state, stage };
@@ -91,13 +92,22 @@ export class ConsentDialog extends CardStepDialog<ConsentState> {
     return super.continueDialog(dc);
   }
 
+  /** Left for a fresh start (the Continue button): a finished sign-in card becomes its summary, not a dead link. */
+  override async endDialog(context: TurnContext, instance: DialogInstance, reason: DialogReason): Promise<void> {
+    const partner = turnOf(context).partner;
+    const state = instance.state as ConsentState | undefined;
+    if (reason === DialogReason.cancelCalled && partner && consentComplete(partner) && state?.activityId) {
+      await replaceCard(context, state.activityId, renderSectionSummary({ title: 'Signed in and consented', facts: [{ label: 'Account', value: partner.consent.account ?? '—' }] }));
+    }
+  }
+
   protected async submit(dc: DialogContext, turn: Turn, submission: Submission, state: ConsentState): Promise<DialogTurnResult> {
     if (submission.verb !== Verbs.signInNewLink || Object.keys(submission.fields).length > 0) {
       await dc.context.sendActivity(Messages.wrongSection);
       return Dialog.EndOfTurn;
     }
     const partner = turn.partner;
-    if (!partner?.connection || !this.services.signIn) return dc.endDialog({ incomplete: true });
+    if (!partner?.connection || !isOwner(partner, turn.person)) return dc.endDialog({ incomplete: true });
     const stage = stageOf(partner) ?? state.stage;
     await replaceCard(dc.context, this.cardMessage(submission, state), await this.card(dc.context, turn, partner, stage, state.cardId, Messages.newLink));
     return Dialog.EndOfTurn;

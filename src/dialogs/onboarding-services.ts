@@ -12,8 +12,8 @@ export interface OnboardingServices {
   partners: PartnerRepository;
   connections: ConnectionRepository;
   credentials: CredentialService;
-  /** Sign-in and admin consent links (src/auth); undefined until the auth routes are wired. */
-  signIn?: SignInLinks;
+  /** Sign-in and admin consent links (src/auth/consent-flow.ts). */
+  signIn: SignInLinks;
   verification: EmailVerificationService;
   logger: Logger;
   /** Where browsers reach this bot (redirect URIs the partner registers name it). */

@@ -55,16 +55,14 @@ export const Messages = {
   adminConsentPartial: (missing: string[]) => `The secret works. The app still lacks these Microsoft Graph application permissions: ${missing.join(', ')}. Add them on the app's **API permissions** page; I'll ask you to grant admin consent after sign-in.`,
   adminConsentPending: "✓ The secret works. The app's token carries no Microsoft Graph permissions yet: that's expected until admin consent is granted, which I'll ask for right after the service account signs in.",
   pcSaved: (expires: string) => `✓ Partner Center web app saved. I'll warn you well before its key expires on ${expires}.`,
-  signInNeeded: 'Sign-in is the last step before I can check everything.',
-  consentDone: (account: string) => `✓ ${account} signed in with MFA and consented. Partner Center and Microsoft Graph are connected.`,
   connectedDone:
     "That's the connection done: credentials are stored, the service account consented with MFA and the app has admin consent. " +
     "Next come the checks of every prerequisite. That part of the journey isn't switched on yet; I'll message you here when it is. Type **status** any time.",
   credentialsUpdated: '✓ Credentials updated. Any new secret replaced the old one in the vault; the old value is gone.',
   noCredentialsYet: "There are no credentials to update yet: they're entered during onboarding. Type **start** to continue.",
   ownerOnlyCredentials: (owner: string) => `Only ${owner}, who owns onboarding for your organization, can change its credentials.`,
+  ownerOnlyConsent: (owner: string) => `${owner}, who owns onboarding for your organization, connects the tenant: the sign-in links are made for them. Ask them to type **start**.`,
   newLink: 'Here is a fresh link; the one before no longer works.',
-  signInUnavailable: "Sign-in isn't available on this bot yet (its sign-in pages aren't configured). Please type **support** and we'll help.",
   /** Why a card payload was refused (teams/submission.ts gives the reason, this says it). */
   submission: {
     not_a_submission: "I couldn't read that card submission. Please use the buttons on the latest card.",

@@ -169,8 +169,13 @@ describe('credential cards', function () {
     const past = await chat.press('Save', { ...PC, pcSecretExpires: '2020-01-01' }, { count: 1 });
     assert.deepEqual(past.texts, [Messages.fixFields(1)]);
     assert.match(cardText(chat.lastCard().card), /That date has passed/);
-    const pc = await chat.press('Save', PC, { count: 3 });
-    assert.ok(pc.texts.includes(Messages.pcSaved(inAYear)), pc.texts.join('|'));
+    const pc = await chat.press('Save', PC, { count: 2 });
+    assert.deepEqual(pc.texts, [Messages.pcSaved(inAYear)]);
+    // Step 9: the sign-in card, whose button opens this bot's single-use /auth/start link.
+    const signIn = chat.lastCard().card;
+    assert.match(cardText(signIn), /Step 9 of 9 · Sign in as the service account/);
+    assert.match(cardText(signIn), /granted to this service account only/);
+    assert.match(JSON.stringify(signIn), /"type":"Action\.OpenUrl","title":"Sign in","url":"http:\/\/localhost:3978\/auth\/start\?s=[^"]+"/);
     const after = await bot.app.partners.get(tenant);
     assert.equal(after?.connection?.pcAppId, APP_ID);
     assert.equal(after?.credentials.pcSecret?.expiresAt?.slice(0, 10), inAYear);

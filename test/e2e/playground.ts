@@ -1,3 +1,4 @@
+import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,7 +20,7 @@ const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
   // Belt to the request routing's braces: no name but localhost resolves at all.
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost',
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
 ];
 
 /** Why browser tests cannot run here, or undefined when they can. */
@@ -64,6 +65,8 @@ export const UI = {
   cards: (page: Page) => page.locator('.ac-adaptiveCard'),
   /** A card's action button: the renderer gives it the action's title as aria-label and title. */
   cardButton: (card: Locator, title: string) => card.getByRole('button', { name: title, exact: true }),
+  /** A card's Action.OpenUrl button: rendered with role "link". */
+  cardLink: (card: Locator, title: string) => card.getByRole('link', { name: title, exact: true }),
   /** A card input's label (`label` of an Input.*, with " *" when required); its `for` names the input. */
   cardLabel: (card: Locator, label: string) => card.locator('label').filter({ hasText: exactly(label, '(\\s*\\*)?') }),
   /** An option of a filtered Input.ChoiceSet (combobox): the list opens in a popup outside the card. */
@@ -102,6 +105,17 @@ export interface OpenOptions {
   viewport?: { width: number; height: number };
   /** Per-step wait (ms). */
   timeoutMs?: number;
+  /**
+   * PEM certificates whose keys Chromium accepts although no public CA signed them (the simulator's
+   * server certificate): pinned by SPKI hash, so every other certificate is still checked.
+   */
+  trustCertificates?: string[];
+}
+
+/** base64 SHA-256 of a certificate's SubjectPublicKeyInfo: what --ignore-certificate-errors-spki-list takes. */
+export function spkiHash(pem: string): string {
+  const der = new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(der).digest('base64');
 }
 
 export class PlaygroundSession {
@@ -126,7 +140,9 @@ export class PlaygroundSession {
       context = await chromium.launchPersistentContext(profileDir, {
         executablePath: CHROMIUM_PATH,
         headless: true,
-        args: CHROMIUM_ARGS,
+        args: options.trustCertificates?.length
+          ? [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${options.trustCertificates.map(spkiHash).join(',')}`]
+          : CHROMIUM_ARGS,
         viewport: options.viewport ?? { width: 1280, height: 900 },
         timeout: 30_000,
       });
@@ -281,6 +297,16 @@ export class PlaygroundSession {
   async clickCardButton(title: string, card?: Locator): Promise<void> {
     const button = card ? UI.cardButton(card, title) : UI.cardButton(UI.cards(this.page), title).last();
     await button.click();
+  }
+
+  /** Presses a card button that opens a page (Action.OpenUrl) and returns that page, loaded. */
+  async clickCardButtonOpeningPage(title: string, card?: Locator): Promise<Page> {
+    // The renderer gives an Action.OpenUrl button the role "link"; the Playground window.open()s its URL.
+    const link = UI.cardLink(card ?? UI.cards(this.page).last(), title);
+    const [opened] = await Promise.all([this.context.waitForEvent('page', { timeout: this.timeoutMs }), link.click()]);
+    opened.setDefaultTimeout(this.timeoutMs);
+    await opened.waitForLoadState('domcontentloaded');
+    return opened;
   }
 
   /** Saves a full-page PNG as test-results/<name>-<step>.png and returns its path. */

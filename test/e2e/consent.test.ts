@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { COMPANY } from '../helpers/chat';
+import { ROOT } from '../helpers/bot-process';
+import { APP_ID, APP_SECRET_VALUE, PARTNER_CUSTOM_DOMAIN, SERVICE_ACCOUNT_PASSWORD, SERVICE_ACCOUNT_UPN } from '../simulator/scenarios/ids';
+import { PlaygroundSession, skipWithoutChromium } from './playground';
+import { sandboxArgs, startSandboxProcess, type SandboxRun } from './sandbox-process';
+
+/**
+ * The whole connection in the Agents Playground, as a partner admin does it: part one, the
+ * checklist, the credential cards, then the sign-in card's button opens the simulator's sign-in
+ * page in the same browser; after sign-in, MFA and consent the bot says so in the chat.
+ */
+describe('connecting in the Agents Playground (headless Chromium): credentials, sign-in, consent', function () {
+  this.timeout(240_000);
+  let dataDir = '';
+  let run: SandboxRun | undefined;
+  let session: PlaygroundSession | undefined;
+
+  before(async function () {
+    skipWithoutChromium(this);
+    dataDir = await mkdtemp(join(tmpdir(), 'consent-e2e-'));
+    run = await startSandboxProcess(await sandboxArgs(dataDir));
+    // The simulator's server certificate (made by its own test CA under .sim/) is pinned in Chromium.
+    const simCert = await readFile(join(ROOT, '.sim', 'server.pem'), 'utf8');
+    session = await PlaygroundSession.open(run.playgroundUrl, { name: 'consent', trustCertificates: [simCert], timeoutMs: 20_000 });
+  });
+
+  after(async () => {
+    await session?.close();
+    if (run) {
+      run.signalGroup('SIGINT');
+      await Promise.race([run.exited, new Promise((r) => setTimeout(r, 15_000))]);
+      run.kill();
+    }
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('fills the credential cards, signs in through the sign-in page in the same browser, and the chat confirms', async () => {
+    const s = session!;
+    await s.openChat('Personal Chat');
+    await s.waitForCard({ containing: 'Welcome' });
+    await s.clickCardButton("Let's start");
+
+    const company = await s.waitForCard({ containing: 'Step 1 of 9 · Company details' });
+    await s.fillInput('Company legal name', COMPANY.legalName, company);
+    await s.choose('Country', 'Germany', company);
+    await s.fillInput('Street and number', COMPANY.street, company);
+    await s.fillInput('Postal code', COMPANY.postalCode, company);
+    await s.fillInput('City', COMPANY.city, company);
+    await s.fillInput('Website or primary domain', COMPANY.website, company);
+    await s.fillInput('Partner ID (MPN ID)', COMPANY.partnerId, company);
+    await s.clickCardButton('Save company details', company);
+
+    // The Playground's user is the scenario's Global Administrator: as primary contact their
+    // address is verified from the Teams sign-in, no mail needed.
+    const primary = await s.waitForCard({ containing: 'Step 2 of 9 · Primary contact' });
+    await s.fillInput('First name', 'Partner', primary);
+    await s.fillInput('Last name', 'Admin', primary);
+    await s.fillInput('Email', SERVICE_ACCOUNT_UPN, primary);
+    await s.fillInput('Phone', '030 1234567', primary);
+    await s.clickCardButton('Save contact', primary);
+    await s.clickCardButton('Skip: no secondary contact', await s.waitForCard({ containing: 'Step 3 of 9 · Secondary contact' }));
+    await s.clickCardButton('Confirm', await s.waitForCard({ containing: 'Step 4 of 9 · Review' }));
+
+    const checklist = await s.waitForCard({ containing: 'Step 6 of 9 · Prepare your tenant' });
+    await s.screenshot('1-checklist');
+    await s.clickCardButton("I've done this", checklist);
+
+    const entra = await s.waitForCard({ containing: 'Step 7 of 9 · Your tenant and Entra app' });
+    await s.fillInput('Partner tenant', PARTNER_CUSTOM_DOMAIN, entra);
+    await s.fillInput('Service account', SERVICE_ACCOUNT_UPN, entra);
+    await s.fillInput('Application (client) ID', APP_ID, entra);
+    await s.fillInput('Client secret value', `${APP_SECRET_VALUE} `, entra);
+    await s.screenshot('2-entra-card');
+    await s.clickCardButton('Save and check', entra);
+
+    const pc = await s.waitForCard({ containing: 'Step 8 of 9 · Partner Center web app' });
+    const summary = (await s.cardTexts()).find((t) => t.includes('Tenant and Entra app saved'));
+    assert.ok(summary, 'the Entra card became a masked summary');
+    assert.match(summary, /Qd7••••••••/);
+    assert.ok(!(await s.cardTexts()).join(' ').includes(APP_SECRET_VALUE), 'no card shows the secret');
+    await s.fillInput('Web app ID', APP_ID, pc);
+    await s.fillInput('Web app key (secret)', APP_SECRET_VALUE, pc);
+    await s.fillInput('Key expires on', new Date(Date.now() + 300 * 86_400_000).toISOString().slice(0, 10), pc);
+    await s.clickCardButton('Save', pc);
+
+    const signInCard = await s.waitForCard({ containing: 'Step 9 of 9 · Sign in as the service account' });
+    await s.screenshot('3-sign-in-card');
+    const before = await s.cardTexts();
+    const signIn = await s.clickCardButtonOpeningPage('Sign in', signInCard);
+    // The simulator's sign-in page (login_hint fills the account), then MFA, then consent.
+    await signIn.getByLabel('Account').waitFor().catch(async (err: unknown) => {
+      const recent = s.requests.slice(-5).map((r) => `${r.url.slice(0, 120)} ${r.outcome}`).join(' | ');
+      throw new Error(`no sign-in form at ${signIn.url()}: ${(await signIn.locator('body').innerText().catch(() => '')).slice(0, 200)} (requests: ${recent}) (${String(err).slice(0, 100)})`);
+    });
+    assert.equal(await signIn.getByLabel('Account').inputValue(), SERVICE_ACCOUNT_UPN);
+    await signIn.getByLabel('Password').fill(SERVICE_ACCOUNT_PASSWORD);
+    await signIn.getByRole('button', { name: 'Sign in' }).click();
+    await signIn.getByLabel('Sign-in approved').check();
+    await signIn.getByRole('button', { name: 'Verify' }).click();
+    await signIn.getByRole('button', { name: 'Accept' }).click();
+    await signIn.waitForURL(/\/auth\/callback/);
+    const pageText = await signIn.locator('body').innerText();
+    assert.match(pageText, /Teams/i, `the page sends the person back to Teams: ${pageText}`);
+    assert.ok(!pageText.includes(APP_SECRET_VALUE));
+    await signIn.screenshot({ path: join(ROOT, 'test-results', 'consent-4-callback-page.png') });
+    await signIn.close();
+
+    // The bot confirms in the chat, proactively.
+    const deadline = Date.now() + 20_000;
+    let said = '';
+    while (Date.now() < deadline) {
+      said = (await s.page.locator('body').innerText());
+      if (/Partner Center is connected/.test(said)) break;
+      await s.page.waitForTimeout(200);
+    }
+    await s.screenshot('5-confirmed');
+    assert.match(said, /Partner Center is connected/, 'the chat was told');
+    // Continue: the sign-in card becomes its summary, and the journey says what comes next.
+    const cards = await s.cardCount();
+    await s.clickCardButton('Continue');
+    await s.page.getByRole('paragraph').filter({ hasText: "That's the connection done" }).waitFor();
+    assert.ok((await s.cardTexts()).some((t) => t.includes('Signed in and consented')), 'the sign-in card was replaced by its summary');
+    assert.ok((await s.cardCount()) >= cards);
+    await s.screenshot('6-connected');
+    assert.ok((await s.cardTexts()).length >= before.length);
+    assert.deepEqual(s.nonLoopbackRequests().filter((r) => r.finished), [], 'the browser reached nothing but this machine');
+  });
+});
