@@ -1,6 +1,7 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { createApp, type App } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
@@ -28,11 +29,15 @@ export class BotUnderTest {
    * operator tenant, botbuilder's endpoints pointed at the simulator, every activity signed, and a
    * connector that refuses replies without a bot token. Otherwise the bot runs unauthenticated.
    */
-  static async start(options: { sim?: Simulator; teamsLimits?: boolean; authenticated?: boolean; db?: Db; secretRetryWaitMs?: number; sleep?: (ms: number) => Promise<void> } = {}): Promise<BotUnderTest> {
+  static async start(options: { sim?: Simulator; teamsLimits?: boolean; authenticated?: boolean; db?: Db; secretRetryWaitMs?: number; sleep?: (ms: number) => Promise<void>; logLines?: string[] } = {}): Promise<BotUnderTest> {
     const sim = options.sim ?? (await startSimulator());
     if (options.teamsLimits === false) connectorOf(sim).setLimits({ enabled: false });
     const dataDir = await mkdtemp(join(tmpdir(), 'bot-under-test-'));
-    const { logger, redactor } = createLogger({ level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent' });
+    // `logLines`: every line the bot logs, at its most verbose level, kept for the test to read.
+    const lines = options.logLines;
+    const { logger, redactor } = lines
+      ? createLogger({ level: 'trace', destination: new Writable({ write(chunk: Buffer, _enc, done) { lines.push(chunk.toString()); done(); } }) })
+      : createLogger({ level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent' });
     const env: Record<string, string> = {
       DATA_DIR: dataDir, PUBLIC_BASE_URL: 'http://localhost:3978',
       // Entra ID, Graph and Partner Center are the simulator's, as in the sandbox.
