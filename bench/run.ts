@@ -1,5 +1,6 @@
 // Benchmarks: figures and ratios printed, nothing asserted (machines here are shared and noisy).
 //   npm run bench                  -> PGlite, plus PostgreSQL when BENCH_DATABASE_URL / TEST_DATABASE_URL is set
+//   npm run bench -- --connection  -> only the credential cards and the sign-in
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,8 @@ import { BotUnderTest, COMPANY, PRIMARY } from '../test/helpers/chat';
 import { connectorServiceUrl } from '../test/harness/activities';
 import { BotClient } from '../test/harness/bot-client';
 import type { Simulator } from '../test/simulator/server';
+import { completeEntraPage } from '../test/auth/consent-harness';
+import * as ids from '../test/simulator/scenarios/ids';
 
 interface Stats { n: number; totalMs: number; p50: number; p95: number; p99: number; perSec: number }
 
@@ -112,6 +115,75 @@ async function benchOnboarding(): Promise<void> {
   console.log(`  per turn, sequential partners                ${(seq.totalMs / seq.n / 5).toFixed(1).padStart(7)} ms`);
   const conc = await measure(40, one, 8);
   row('same, 8 partners at once', conc);
+  await bot.stop();
+}
+
+/** Microsoft round-trips the bot made, from the simulator's request log: Entra ID, Graph, Partner Center. */
+function microsoftCalls(sim: Simulator, from: number): { entra: number; graph: number; partnerCenter: number } {
+  const out = { entra: 0, graph: 0, partnerCenter: 0 };
+  for (const r of sim.requests.slice(from)) {
+    if (r.path.startsWith('/graph')) out.graph++;
+    else if (r.path.startsWith('/partnercenter')) out.partnerCenter++;
+    else if (!r.path.startsWith('/connector') && !r.path.startsWith('/_sim') && !r.path.startsWith('/v3')) out.entra++;
+  }
+  return out;
+}
+
+/**
+ * Journey steps 6-7 per partner: the Entra card (tenant and account domain through OpenID metadata,
+ * the app-only pre-flight, Graph for name and secret expiry), the Partner Center card (app-only
+ * token), and the service account's sign-in from the card's link to the callback (MSAL, Partner
+ * Center's ValidateMfa), with the Microsoft round-trips each made.
+ */
+async function benchConnection(): Promise<void> {
+  const bot = await BotUnderTest.start({ teamsLimits: false });
+  await bot.loadScenario('healthy');
+  const throttle = await fetch(`${bot.sim.baseUrl}/_sim/throttling`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ random: false }) });
+  await throttle.body?.cancel();
+  const entraMs: number[] = [];
+  const pcMs: number[] = [];
+  const signInMs: number[] = [];
+  const calls = { entra: { entra: 0, graph: 0, partnerCenter: 0 }, pc: { entra: 0, graph: 0, partnerCenter: 0 }, signIn: { entra: 0, graph: 0, partnerCenter: 0 } };
+  const n = Number(process.env.BENCH_N ?? 12);
+  const started = performance.now();
+  for (let i = 0; i < n; i++) {
+    const chat = bot.chat({ tenantId: randomUUID(), user: { name: `Bench User ${i}`, aadObjectId: randomUUID(), userPrincipalName: PRIMARY.email } });
+    await chat.say('start', 1);
+    await chat.press('Save company details', COMPANY, { count: 1 });
+    await chat.press('Save contact', PRIMARY, { count: 1 });
+    await chat.press('Skip: no secondary contact', {}, { count: 1 });
+    await chat.press('Confirm', {}, { count: 2 });
+    await chat.press("I've done this", {}, { count: 1 });
+    let mark = bot.sim.requests.length;
+    let t = performance.now();
+    await chat.press('Save and check', { tenant: ids.PARTNER_CUSTOM_DOMAIN, serviceAccount: ids.SERVICE_ACCOUNT_UPN, appId: ids.APP_ID, appSecret: ids.APP_SECRET_VALUE }, { count: 2 });
+    entraMs.push(performance.now() - t);
+    calls.entra = microsoftCalls(bot.sim, mark);
+    mark = bot.sim.requests.length;
+    t = performance.now();
+    await chat.press('Save', { pcAppId: ids.APP_ID, pcSecret: ids.APP_SECRET_VALUE, pcSecretExpires: new Date(Date.now() + 300 * 86_400_000).toISOString().slice(0, 10) }, { count: 2 });
+    pcMs.push(performance.now() - t);
+    calls.pc = microsoftCalls(bot.sim, mark);
+    const link = /"url":"(http:\/\/localhost:3978\/auth\/start\?s=[^"]+)"/.exec(JSON.stringify(chat.lastCard().card))![1]!;
+    mark = bot.sim.requests.length;
+    t = performance.now();
+    const path = (u: string) => { const x = new URL(u); return `${bot.url}${x.pathname}${x.search}`; };
+    const start = await fetch(path(link), { redirect: 'manual' });
+    const entraPage = await completeEntraPage(start.headers.get('location')!, { upn: ids.SERVICE_ACCOUNT_UPN, password: ids.SERVICE_ACCOUNT_PASSWORD, mfa: true });
+    const done = await fetch(path(entraPage.location!), { redirect: 'manual' });
+    await done.body?.cancel();
+    signInMs.push(performance.now() - t);
+    // The browser's own two round-trips to the sign-in page are Entra's too; the rest is the bot's.
+    calls.signIn = microsoftCalls(bot.sim, mark);
+  }
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  // Rates are per step done back to back (the time of the other steps not counted).
+  row('Entra card submit (resolve, pre-flight, Graph)', statsOf(entraMs, sum(entraMs)));
+  row('Partner Center card submit (app-only token)', statsOf(pcMs, sum(pcMs)));
+  row('sign-in: /auth/start → Entra → callback', statsOf(signInMs, sum(signInMs)));
+  console.log(`  ${n} partners from start to consent in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const fmt = (c: { entra: number; graph: number; partnerCenter: number }) => `Entra ${c.entra}, Graph ${c.graph}, Partner Center ${c.partnerCenter}`;
+  console.log(`  Microsoft round-trips, Entra card: ${fmt(calls.entra)}; Partner Center card: ${fmt(calls.pc)}; sign-in (browser's 2 page requests included): ${fmt(calls.signIn)}`);
   await bot.stop();
 }
 
@@ -254,6 +326,10 @@ async function main(): Promise<void> {
     await benchSubmitsOnEveryEngine();
     return;
   }
+  if (process.argv.includes('--connection')) {
+    await benchConnection();
+    return;
+  }
   console.log('Bot state storage');
   const pgl = await benchStorage('PGlite (in-memory)', { kind: 'pglite-memory' });
   const dir = await mkdtemp(join(tmpdir(), 'bench-pgl-'));
@@ -271,6 +347,8 @@ async function main(): Promise<void> {
   await benchTurns();
   console.log('Onboarding conversation (in-process bot, HTTP, simulated Teams)');
   await benchOnboarding();
+  console.log('Connection: credential cards and sign-in (in-process bot, simulated Microsoft cloud)');
+  await benchConnection();
   console.log('Card submits next to a bare echo bot (HTTP, simulated Teams, reply delivered)');
   await benchSubmitsOnEveryEngine();
   console.log('Logging');

@@ -52,7 +52,7 @@ describe('no secret leaks anywhere: the whole connection path, failures included
       { ...app.secrets[0]!, keyId: '0d0d0d0d-5555-4555-8555-000000000001', displayName: 'pc', value: PC_CANARY },
     ];
     bot = await BotUnderTest.start({ teamsLimits: false, logLines });
-    await bot.sim.loadScenario(scenario);
+    await bot.loadScenario(scenario);
   });
   after(() => bot.stop());
 

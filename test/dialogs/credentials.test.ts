@@ -60,7 +60,7 @@ describe('credential cards', function () {
   this.timeout(90_000);
   let bot: BotUnderTest;
   before(async () => { bot = await BotUnderTest.start({ teamsLimits: false }); });
-  beforeEach(async () => { await bot.sim.loadScenario('healthy'); });
+  beforeEach(async () => { await bot.loadScenario('healthy'); });
   after(() => bot.stop());
 
   async function nothingKept(tenant: string): Promise<void> {
@@ -115,7 +115,7 @@ describe('credential cards', function () {
     const fresh = 'Fresh~Secret.Value_0123456789abcdefghi';
     // Not replicated for a minute after the scenario loads; the bot's short wait moves the simulator's clock past that.
     scenario.tenants[0]!.applications[0]!.secrets.push({ keyId: '0b0b0b0b-5555-4555-8555-000000000009', displayName: 'new', value: fresh, startDateTime: { daysFromNow: 0 }, endDateTime: { daysFromNow: 365 }, replicationDelaySeconds: 60 } as never);
-    await bot.sim.loadScenario(scenario);
+    await bot.loadScenario(scenario);
     const waits: number[] = [];
     const slow = await BotUnderTest.start({
       sim: bot.sim, teamsLimits: false, secretRetryWaitMs: 5_000,
@@ -133,7 +133,7 @@ describe('credential cards', function () {
   });
 
   it('an expired secret is explained (AADSTS7000222) and not kept', async () => {
-    await bot.sim.loadScenario('secret-expired');
+    await bot.loadScenario('secret-expired');
     const { chat, tenant } = await toPreparation(bot, { skipChecklist: true });
     const turn = await chat.press('Save and check', ENTRA, { count: 1 });
     assert.match(turn.texts[0]!, /^Nothing was saved\./);
@@ -182,7 +182,7 @@ describe('credential cards', function () {
   });
 
   it('without admin consent the token has no roles: said as expected, not a failure', async () => {
-    await bot.sim.loadScenario('admin-consent-missing');
+    await bot.loadScenario('admin-consent-missing');
     const { chat, tenant } = await toPreparation(bot, { skipChecklist: true });
     const turn = await chat.press('Save and check', ENTRA, { count: 2 });
     assert.deepEqual(turn.texts, [Messages.adminConsentPending]);
@@ -207,7 +207,7 @@ describe('credential cards', function () {
     const scenario = await loadScenario('healthy');
     const second = 'Rot8~second.secret.value_0123456789ab';
     scenario.tenants[0]!.applications[0]!.secrets.push({ keyId: '0b0b0b0b-5555-4555-8555-00000000000a', displayName: 'rotated', value: second, startDateTime: { daysFromNow: -1 }, endDateTime: { daysFromNow: 500 } } as never);
-    await bot.sim.loadScenario(scenario);
+    await bot.loadScenario(scenario);
     const { chat, tenant } = await toPreparation(bot, { skipChecklist: true });
     await chat.press('Save and check', ENTRA, { count: 2 });
     await chat.press('Save', PC, { count: 2 });

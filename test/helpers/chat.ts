@@ -18,7 +18,13 @@ type Card = Record<string, unknown>;
 
 /** The bot running in this process on a real port, on its own embedded database, with the simulator as Teams. */
 export class BotUnderTest {
-  private constructor(readonly sim: Simulator, readonly app: App, readonly url: string, readonly dataDir: string, readonly botId: string) {}
+  private constructor(readonly sim: Simulator, readonly app: App, readonly url: string, readonly dataDir: string, readonly botId: string, private readonly teamsLimits: boolean) {}
+
+  /** Loads another scenario into the simulator; a reload resets the connector, so its Teams limits are set again as this bot was started. */
+  async loadScenario(scenario: Parameters<Simulator['loadScenario']>[0]): Promise<void> {
+    await this.sim.loadScenario(scenario);
+    if (!this.teamsLimits) connectorOf(this.sim).setLimits({ enabled: false });
+  }
 
   /**
    * `teamsLimits: false` switches the connector's Teams rate limits off: the step tables send
@@ -51,7 +57,7 @@ export class BotUnderTest {
     }
     const app = await createApp(loadConfig(env), logger, redactor, { db: options.db, secretRetryWaitMs: options.secretRetryWaitMs ?? 50, sleep: options.sleep });
     const url = await app.start(0);
-    return new BotUnderTest(sim, app, url, dataDir, options.authenticated ? SIM_BOT_APP_ID : '');
+    return new BotUnderTest(sim, app, url, dataDir, options.authenticated ? SIM_BOT_APP_ID : '', options.teamsLimits !== false);
   }
 
   chat(conversation: Omit<TeamsConversationOptions, 'serviceUrl'>): Chat {
