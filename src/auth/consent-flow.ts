@@ -231,7 +231,9 @@ export class ConsentFlow implements SignInLinks {
       state = found;
     } else {
       const taken = await this.o.connections.consumeState(s, purpose);
-      if ('refused' in taken) return refuse(taken.refused, taken.refused === 'state_unknown' ? undefined : await this.o.connections.findState(s, purpose));
+      // A callback seen twice is a reload of the answer page, or a replay: the page says so; the chat
+      // already heard the outcome of the first one and is not told again.
+      if ('refused' in taken) return refuse(taken.refused, taken.refused === 'state_expired' ? await this.o.connections.findState(s, purpose) : undefined);
       state = taken;
     }
     const partner = await this.o.partners.get(state.tenantId);

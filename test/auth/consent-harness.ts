@@ -15,7 +15,6 @@ import { Chat } from '../helpers/chat';
 
 /** Where Entra sends the browser back to (the app registrations in the scenarios list it). */
 export const PUBLIC_BASE_URL = 'http://localhost:3978';
-export const ADMIN_CONSENT_REDIRECT = `${PUBLIC_BASE_URL}/auth/adminconsent/callback`;
 
 export interface TestPartner {
   tenant: string;
@@ -40,7 +39,6 @@ export class ConsentHarness {
 
   static async start(scenario = 'healthy'): Promise<ConsentHarness> {
     const sim = await startSimulator({ scenario });
-    registerAdminConsentRedirect(sim);
     const dataDir = await mkdtemp(join(tmpdir(), 'consent-'));
     const env = {
       DATA_DIR: dataDir, PUBLIC_BASE_URL, ALLOW_UNAUTHENTICATED: 'true',
@@ -59,7 +57,6 @@ export class ConsentHarness {
   /** Another scenario in the same simulator (its sign-ins and grants start over). */
   async loadScenario(name: string): Promise<void> {
     await this.sim.loadScenario(name);
-    registerAdminConsentRedirect(this.sim);
   }
 
   /** The whole sign-in of the service account, up to the bot's answer to Entra's redirect. */
@@ -110,13 +107,6 @@ export class ConsentHarness {
     const u = new URL(link, PUBLIC_BASE_URL);
     const res = await fetch(`${this.url}${u.pathname}${u.search}`, { redirect: 'manual' });
     return { status: res.status, location: res.headers.get('location') ?? undefined, text: await res.text() };
-  }
-}
-
-/** The scenarios register only /auth/callback; the admin consent redirect must be registered too. */
-function registerAdminConsentRedirect(sim: Simulator): void {
-  for (const t of sim.scenario.tenants) {
-    for (const a of t.applications) if (a.redirectUris.includes(`${PUBLIC_BASE_URL}/auth/callback`)) a.redirectUris.push(ADMIN_CONSENT_REDIRECT);
   }
 }
 

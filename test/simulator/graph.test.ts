@@ -197,7 +197,7 @@ describe('Graph simulator', function () {
       assert.ok(!JSON.stringify(res.body).includes(APP_SECRET_VALUE));
       const days = (Date.parse(String(secret?.endDateTime)) - sim.now()) / 86_400_000;
       assert.ok(days > 699 && days <= 700, String(days));
-      assert.deepEqual(res.body.web && (res.body.web as { redirectUris: string[] }).redirectUris, ['http://localhost:3978/auth/callback']);
+      assert.deepEqual(res.body.web && (res.body.web as { redirectUris: string[] }).redirectUris, ['http://localhost:3978/auth/callback', 'http://localhost:3978/auth/adminconsent/callback']);
 
       await sim.loadScenario('permission-missing');
       const missing = await call(sim, `v1.0/applications(appId='${APP_ID}')?$select=requiredResourceAccess`, appToken(sim));
