@@ -16,6 +16,7 @@ import { openDatabase, type DatabaseTarget, type Db } from '../src/store/db';
 import { migrate } from '../src/store/migrate';
 import { BotUnderTest, COMPANY, PRIMARY } from '../test/helpers/chat';
 import { connectorServiceUrl } from '../test/harness/activities';
+import { toPreparation } from '../test/helpers/onboarding-path';
 import { BotClient } from '../test/harness/bot-client';
 import type { Simulator } from '../test/simulator/server';
 import { completeEntraPage } from '../test/auth/consent-harness';
@@ -100,15 +101,8 @@ async function benchTurns(): Promise<void> {
 /** The first half of the journey per partner, as Teams would drive it, against the simulator's connector. */
 async function benchOnboarding(): Promise<void> {
   const bot = await BotUnderTest.start({ teamsLimits: false });
-  const one = async (i: number) => {
-    // Signed in with the contact's address (UPN): verified through Teams identity, no mail (the `mail` attribute is not trusted).
-    const chat = bot.chat({ tenantId: randomUUID(), user: { name: `Bench User ${i}`, aadObjectId: randomUUID(), userPrincipalName: PRIMARY.email } });
-    await chat.say('start', 1);
-    await chat.press('Save company details', COMPANY, { count: 1 });
-    await chat.press('Save contact', PRIMARY, { count: 1 });
-    await chat.press('Skip: no secondary contact', {}, { count: 1 });
-    await chat.press('Confirm', {}, { count: 2 });
-  };
+  // Signed in with the contact's address (UPN): verified through Teams identity, no mail (the `mail` attribute is not trusted).
+  const one = async () => { await toPreparation(bot); };
   await measure(3, one);
   const seq = await measure(20, one);
   row('partner: start → verified (5 turns)', seq);
@@ -147,13 +141,7 @@ async function benchConnection(): Promise<void> {
   const n = Number(process.env.BENCH_N ?? 12);
   const started = performance.now();
   for (let i = 0; i < n; i++) {
-    const chat = bot.chat({ tenantId: randomUUID(), user: { name: `Bench User ${i}`, aadObjectId: randomUUID(), userPrincipalName: PRIMARY.email } });
-    await chat.say('start', 1);
-    await chat.press('Save company details', COMPANY, { count: 1 });
-    await chat.press('Save contact', PRIMARY, { count: 1 });
-    await chat.press('Skip: no secondary contact', {}, { count: 1 });
-    await chat.press('Confirm', {}, { count: 2 });
-    await chat.press("I've done this", {}, { count: 1 });
+    const { chat } = await toPreparation(bot, { skipChecklist: true });
     let mark = bot.sim.requests.length;
     let t = performance.now();
     await chat.press('Save and check', { tenant: ids.PARTNER_CUSTOM_DOMAIN, serviceAccount: ids.SERVICE_ACCOUNT_UPN, appId: ids.APP_ID, appSecret: ids.APP_SECRET_VALUE }, { count: 2 });

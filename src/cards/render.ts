@@ -199,29 +199,23 @@ export interface CredentialFormData extends FormCardData {
   secretStored?: boolean;
 }
 
-function secretPlaceholder(stored: boolean | undefined): string {
-  return stored ? 'Leave empty to keep the stored secret' : 'Paste the value';
+/** A credential card: secrets never go back into it, only the non-secret fields are echoed. */
+function renderCredentialForm(template: object, fields: readonly string[], secretField: string, data: CredentialFormData): Attachment {
+  return render(template, {
+    cardId: data.cardId, stepLabel: data.stepLabel,
+    values: allFields(fields, { ...data.values, [secretField]: '' }),
+    errors: allFields(fields, data.errors),
+    formError: data.formError ?? '',
+    secretPlaceholder: data.secretStored ? 'Leave empty to keep the stored secret' : 'Paste the value',
+  });
 }
 
-/** Secrets never go back into a card: only the non-secret fields are echoed. */
 export function renderEntraAppForm(data: CredentialFormData): Attachment {
-  return render(entraAppFormTemplate, {
-    cardId: data.cardId, stepLabel: data.stepLabel,
-    values: allFields(ENTRA_FIELDS, { ...data.values, appSecret: '' }),
-    errors: allFields(ENTRA_FIELDS, data.errors),
-    formError: data.formError ?? '',
-    secretPlaceholder: secretPlaceholder(data.secretStored),
-  });
+  return renderCredentialForm(entraAppFormTemplate, ENTRA_FIELDS, 'appSecret', data);
 }
 
 export function renderPartnerCenterForm(data: CredentialFormData): Attachment {
-  return render(partnerCenterFormTemplate, {
-    cardId: data.cardId, stepLabel: data.stepLabel,
-    values: allFields(PC_FIELDS, { ...data.values, pcSecret: '' }),
-    errors: allFields(PC_FIELDS, data.errors),
-    formError: data.formError ?? '',
-    secretPlaceholder: secretPlaceholder(data.secretStored),
-  });
+  return renderCredentialForm(partnerCenterFormTemplate, PC_FIELDS, 'pcSecret', data);
 }
 
 export interface SignInCardData {

@@ -45,13 +45,7 @@ describe('connecting in the Agents Playground (headless Chromium): credentials, 
     await s.clickCardButton("Let's start");
 
     const company = await s.waitForCard({ containing: 'Step 1 of 9 · Company details' });
-    await s.fillInput('Company legal name', COMPANY.legalName, company);
-    await s.choose('Country', 'Germany', company);
-    await s.fillInput('Street and number', COMPANY.street, company);
-    await s.fillInput('Postal code', COMPANY.postalCode, company);
-    await s.fillInput('City', COMPANY.city, company);
-    await s.fillInput('Website or primary domain', COMPANY.website, company);
-    await s.fillInput('Partner ID (MPN ID)', COMPANY.partnerId, company);
+    await s.fillCompanyCard(company, COMPANY, 'Germany');
     await s.clickCardButton('Save company details', company);
 
     // The Playground's user is the scenario's Global Administrator: as primary contact their

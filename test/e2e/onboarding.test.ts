@@ -37,14 +37,8 @@ describe('onboarding in the Agents Playground (headless Chromium): company and c
     await s.clickCardButton("Let's start");
 
     const company = await s.waitForCard({ containing: 'Step 1 of 9 · Company details' });
-    await s.fillInput('Company legal name', COMPANY.legalName, company);
-    await s.choose('Country', 'Germany', company);
-    await s.fillInput('Street and number', COMPANY.street, company);
-    await s.fillInput('Postal code', COMPANY.postalCode, company);
-    await s.fillInput('City', COMPANY.city, company);
-    await s.fillInput('Website or primary domain', COMPANY.website, company);
-    // A typo first: the same card comes back with the message under the field.
-    await s.fillInput('Partner ID (MPN ID)', '45x67890', company);
+    // A typo in the Partner ID first: the same card comes back with the message under the field.
+    await s.fillCompanyCard(company, { ...COMPANY, partnerId: '45x67890' }, 'Germany');
     await s.screenshot('1-company-filled');
     await s.clickCardButton('Save company details', company);
     await s.waitForCard({ containing: 'Partner ID is digits only, like 1234567' });

@@ -299,6 +299,17 @@ export class PlaygroundSession {
     await button.click();
   }
 
+  /** Fills the company card as a person would (the country picked from its list). */
+  async fillCompanyCard(card: Locator, company: { legalName: string; street: string; postalCode: string; city: string; website: string; partnerId: string }, countryName: string): Promise<void> {
+    await this.fillInput('Company legal name', company.legalName, card);
+    await this.choose('Country', countryName, card);
+    await this.fillInput('Street and number', company.street, card);
+    await this.fillInput('Postal code', company.postalCode, card);
+    await this.fillInput('City', company.city, card);
+    await this.fillInput('Website or primary domain', company.website, card);
+    await this.fillInput('Partner ID (MPN ID)', company.partnerId, card);
+  }
+
   /** Presses a card button that opens a page (Action.OpenUrl) and returns that page, loaded. */
   async clickCardButtonOpeningPage(title: string, card?: Locator): Promise<Page> {
     // The renderer gives an Action.OpenUrl button the role "link"; the Playground window.open()s its URL.
