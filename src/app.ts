@@ -2,7 +2,7 @@ import { ConversationState, type Activity } from 'botbuilder';
 import { createAppCredential } from './auth/app-credential';
 import { ConsentFlow } from './auth/consent-flow';
 import { ConsentMessages, type ChatMessage } from './auth/consent-messages';
-import type { TokenCredential } from './auth/credential';
+import type { TokenCredential } from './microsoft/credential';
 import { PartnerTokenCacheStore } from './auth/partner-msal';
 import { PartnerTokens } from './auth/partner-tokens';
 import { BotAdapter, createAdapter } from './bot/adapter';

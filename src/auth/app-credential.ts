@@ -1,7 +1,7 @@
 import { ConfidentialClientApplication, ManagedIdentityApplication, type AuthenticationResult } from '@azure/msal-node';
 import type { AppConfig } from '../config';
 import { AppError } from '../errors';
-import type { TokenCredential } from './credential';
+import type { TokenCredential } from '../microsoft/credential';
 
 /**
  * The bot's own identity as an Azure SDK credential (for Key Vault): client credentials for

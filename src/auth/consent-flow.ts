@@ -12,7 +12,7 @@ import { ConsentMessages, type ChatMessage, type TellChat } from './consent-mess
 import { createPartnerClient, type PartnerTokenCacheStore } from './partner-msal';
 import {
   entraErrorFromMsal, entraErrorFromQuery, explainSignInError, type SignInErrorInput, type SignInExplanation, type StateProblem,
-} from './sign-in-errors';
+} from '../microsoft/sign-in-errors';
 import type { SignInLinks } from './sign-in-links';
 import { isWellFormedState, newState, pkceChallenge, pkceVerifier, stateMatches, type StatePurpose } from './sign-in-state';
 

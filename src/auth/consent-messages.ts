@@ -1,4 +1,4 @@
-import { toChatText, type SignInExplanation } from './sign-in-errors';
+import { toChatText, type SignInExplanation } from '../microsoft/sign-in-errors';
 
 /** What the consent flow tells the chat (proactively) and the browser. Chat text is Teams markdown. */
 

@@ -9,7 +9,7 @@ import type { AccessTokenFunction } from '../microsoft/http';
 import type { ConnectionRepository } from '../store/connections';
 import type { PartnerRepository } from '../store/partners';
 import { createPartnerClient, type PartnerTokenCacheStore } from './partner-msal';
-import { aadstsCodes, entraErrorFromMsal, explainSignInError, type SignInExplanation } from './sign-in-errors';
+import { aadstsCodes, entraErrorFromMsal, explainSignInError, type SignInExplanation } from '../microsoft/sign-in-errors';
 
 /**
  * Tokens for one partner's Microsoft calls.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { entraErrorFromBody, type EntraErrorInput } from '../auth/sign-in-errors';
+import { entraErrorFromBody, type EntraErrorInput } from '../microsoft/sign-in-errors';
 import { entraFetch } from './entra-fetch';
 
 /**

@@ -1,4 +1,4 @@
-import { explainSignInError, toChatText, type EntraErrorInput } from '../auth/sign-in-errors';
+import { explainSignInError, toChatText, type EntraErrorInput } from '../microsoft/sign-in-errors';
 import { GRAPH_APP_PERMISSIONS } from '../checks/microsoft';
 import { secretHint, type EntraAppInput, type PartnerCenterAppInput } from '../domain/credentials';
 import type { Connection, CredentialKind, CredentialMeta } from '../domain/partner';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { z } from 'zod';
-import type { TokenCredential } from '../auth/credential';
+import type { TokenCredential } from './credential';
 import { MicrosoftHttpError, readServiceError, scrub } from './http-errors';
 
 /**

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from '@microsoft/microsoft-graph-client';
 import { AppError } from '../errors';
-import type { TokenCredential } from '../auth/credential';
+import type { TokenCredential } from './credential';
 
 export interface Mail {
   to: string;

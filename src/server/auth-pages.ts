@@ -1,7 +1,6 @@
 import type { ConsentFlow, ConsentOutcome, FlowStage } from '../auth/consent-flow';
-import type { SignInExplanation } from '../auth/sign-in-errors';
-import { escapeHtml, html, para } from './page-html';
-import type { Page } from './server';
+import type { SignInExplanation } from '../microsoft/sign-in-errors';
+import { escapeHtml, html, para, type Page } from './page-html';
 
 /**
  * The browser's side of the consent flow: redirects to Entra ID, and the small pages that say

@@ -1,5 +1,12 @@
 /** The small HTML pages the bot answers browsers with (email verification, sign-in results). */
 
+/** A small HTML page answered to a browser, or (302) a redirect to `location`. */
+export interface Page {
+  status: number;
+  html: string;
+  location?: string;
+}
+
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }

@@ -10,13 +10,7 @@ import { isMigrated } from '../store/migrate';
 import type { AuthPages } from './auth-pages';
 import { BodyError, readForm, readJsonObject } from './http-body';
 import { checkActivity, isLoopbackUrl } from './incoming-activity';
-
-/** A small HTML page answered to a browser, or (302) a redirect to `location`. */
-export interface Page {
-  status: number;
-  html: string;
-  location?: string;
-}
+import type { Page } from './page-html';
 
 /** The email verification link's three doors: look (GET, changes nothing), confirm and deny (POST). */
 export interface VerifyEmailPages {

@@ -1,6 +1,5 @@
 import type { LinkFailure, LinkPreview, LinkResult } from '../onboarding/email-verification';
-import { escapeHtml, html, para } from './page-html';
-import type { Page } from './server';
+import { escapeHtml, html, para, type Page } from './page-html';
 
 function failurePage(reason: LinkFailure): Page {
   switch (reason) {

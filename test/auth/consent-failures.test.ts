@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { ConsentFlow } from '../../src/auth/consent-flow';
 import type { ChatMessage } from '../../src/auth/consent-messages';
 import { msalCacheSecretName, PartnerTokenCacheStore } from '../../src/auth/partner-msal';
-import { explainSignInError, toChatText, type SignInErrorInput } from '../../src/auth/sign-in-errors';
+import { explainSignInError, toChatText, type SignInErrorInput } from '../../src/microsoft/sign-in-errors';
 import { createLogger } from '../../src/logger';
 import type { MfaProbe } from '../../src/microsoft/partner-center-mfa';
 import { consentPage } from '../../src/server/auth-pages';

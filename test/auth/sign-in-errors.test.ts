@@ -3,7 +3,7 @@ import { InteractionRequiredAuthError, ServerError } from '@azure/msal-node';
 import {
   aadstsCodes, DOC_LINKS, entraErrorFromBody, entraErrorFromMsal, entraErrorFromQuery, EXPLAINED_AADSTS_CODES, explainSignInError,
   looksLikeSecretId, partnerCenterCode, toChatText, type LocalFailureInput, type RetryAdvice, type SignInExplanation,
-} from '../../src/auth/sign-in-errors';
+} from '../../src/microsoft/sign-in-errors';
 import { aadError } from '../simulator/http';
 
 const TRACE = '0000aaaa-11bb-cccc-dd33-eeeeee333333';

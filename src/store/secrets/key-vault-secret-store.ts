@@ -1,6 +1,6 @@
 import { SecretClient } from '@azure/keyvault-secrets';
 import { AppError } from '../../errors';
-import type { TokenCredential } from '../../auth/credential';
+import type { TokenCredential } from '../../microsoft/credential';
 import type { Redactor } from '../../logger';
 import { assertSecretName, assertSecretPrefix, type SecretStore } from './secret-store';
 
