@@ -20,6 +20,7 @@ import { authPages } from './server/auth-pages';
 import { createServer, type HttpServer, type VerifyEmailPages } from './server/server';
 import { verifyEmailPreviewPage, verifyEmailResultPage } from './server/verify-email-page';
 import { SqlStorage } from './store/bot-storage';
+import { CheckRunRepository } from './store/check-runs';
 import { ConnectionRepository } from './store/connections';
 import { ConversationReferenceRepository } from './store/conversation-references';
 import { openDatabase, type Db } from './store/db';
@@ -31,6 +32,7 @@ import { LocalSecretStore, loadOrCreateKeyFile } from './store/secrets/local-sec
 import type { SecretStore } from './store/secrets/secret-store';
 import { sharedSecret } from './store/secrets/shared-secret';
 import { teamsIdentity } from './teams/identity';
+import { PreflightChecks } from './verification/preflight';
 import { ConversationNotifier, type Notifier } from './teams/notifier';
 
 export interface App {
@@ -40,6 +42,7 @@ export interface App {
   readonly references: ConversationReferenceRepository;
   readonly partners: PartnerRepository;
   readonly connections: ConnectionRepository;
+  readonly checkRuns: CheckRunRepository;
   readonly credentials: CredentialService;
   readonly verification: EmailVerificationService;
   /** The service account's sign-in and admin consent (also the onboarding's `signIn` links). */
@@ -136,12 +139,16 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
       if (owner?.conversationId) await tellChat(tenantId, owner.conversationId, ConsentMessages.consentBroken(explanation));
     },
   });
+  const checkRuns = new CheckRunRepository(db);
+  const preflight = new PreflightChecks({
+    graphBaseUrl: config.microsoft.graphBaseUrl, partnerCenterBaseUrl: config.microsoft.partnerCenterBaseUrl, tokens, runs: checkRuns,
+  });
   const bot = new PartnerBot({
     conversationState: new ConversationState(new SqlStorage(db)),
     references,
     secrets,
     onboarding: {
-      partners, connections, credentials, signIn: consent, verification, logger, publicBaseUrl: config.server.publicBaseUrl,
+      partners, connections, credentials, signIn: consent, preflight, checkRuns, verification, logger, publicBaseUrl: config.server.publicBaseUrl,
       teamsIdentity: (context) => teamsIdentity(context, logger),
     },
     notifier,
@@ -174,6 +181,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     references,
     partners,
     connections,
+    checkRuns,
     credentials,
     verification,
     consent,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AccountInfo, ConfidentialClientApplication } from '@azure/msal-node';
 import type { CredentialService } from '../credentials/credential-service';
-import { PARTNER_CENTER_DEFAULT, PARTNER_CENTER_USER } from '../credentials/scopes';
+import { GRAPH_DEFAULT, PARTNER_CENTER_DEFAULT, PARTNER_CENTER_USER } from '../credentials/scopes';
 import type { Partner } from '../domain/partner';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
@@ -94,18 +94,29 @@ export class PartnerTokens {
 
   /** An app-only Partner Center token (Partner Center web app + its secret). */
   async appOnlyPartnerCenterToken(tenantId: string): Promise<PartnerTokenResult> {
+    return this.appOnly(tenantId, 'partnerCenter');
+  }
+
+  /** An app-only Graph token of the partner's Entra app (client credentials): what the pre-flight checks see. */
+  async appOnlyGraphToken(tenantId: string): Promise<PartnerTokenResult> {
+    return this.appOnly(tenantId, 'graph');
+  }
+
+  /** Client credentials with the Entra app (Graph) or the Partner Center web app (Partner Center). */
+  private async appOnly(tenantId: string, resource: 'graph' | 'partnerCenter'): Promise<PartnerTokenResult> {
     const connection = (await this.o.partners.get(tenantId))?.connection;
-    const secret = connection?.pcAppId ? await this.o.credentials.secret(tenantId, 'pcSecret') : undefined;
-    if (!connection?.pcAppId || !secret) return { ok: false, reason: 'not_connected' };
-    const client = this.client(tenantId, connection.partnerTenantId, connection.pcAppId, secret, false);
+    const appId = resource === 'graph' ? connection?.appId : connection?.pcAppId;
+    const secret = appId ? await this.o.credentials.secret(tenantId, resource === 'graph' ? 'appSecret' : 'pcSecret') : undefined;
+    if (!connection || !appId || !secret) return { ok: false, reason: 'not_connected' };
+    const client = this.client(tenantId, connection.partnerTenantId, appId, secret, false);
     try {
-      const result = await client.acquireTokenByClientCredential({ scopes: [PARTNER_CENTER_DEFAULT] });
+      const result = await client.acquireTokenByClientCredential({ scopes: [resource === 'graph' ? GRAPH_DEFAULT : PARTNER_CENTER_DEFAULT] });
       if (!result?.accessToken) return { ok: false, reason: 'unavailable' };
       return { ok: true, accessToken: result.accessToken, expiresOn: result.expiresOn ?? undefined, redeemed: !result.fromCache };
     } catch (err) {
       const entra = entraErrorFromMsal(err);
       if (entra && aadstsCodes(entra).some((c) => SECRET_REFUSED.has(c))) return { ok: false, reason: 'secret_rejected', explanation: explainSignInError(entra) };
-      this.o.logger.warn({ err, tenantId }, 'app-only Partner Center token failed');
+      this.o.logger.warn({ err, tenantId, resource }, 'app-only token failed');
       return { ok: false, reason: 'unavailable', explanation: entra ? explainSignInError(entra) : undefined };
     }
   }
@@ -122,6 +133,11 @@ export class PartnerTokens {
   /** For `MicrosoftHttpClient`: the app-only Partner Center token, or a PartnerTokenError. */
   appOnlyTokenFunction(tenantId: string): AccessTokenFunction {
     return remembered(() => this.appOnlyPartnerCenterToken(tenantId));
+  }
+
+  /** For `MicrosoftHttpClient`: the app-only Graph token of the partner's app, or a PartnerTokenError. */
+  appOnlyGraphTokenFunction(tenantId: string): AccessTokenFunction {
+    return remembered(() => this.appOnlyGraphToken(tenantId));
   }
 
   /**

@@ -17,6 +17,7 @@ import { confirmationRoute } from './confirmations';
 import { Membership } from './membership';
 import { personalOnly, personalOnlyRoute, sayPersonalOnly } from './personal-only';
 import { OnboardingRunner } from './onboarding-runner';
+import { recheckCommand } from './commands/recheck';
 import { updateCredentialsCommand } from './commands/update-credentials';
 import { commandRoute, type Command, type Route } from './routes';
 import { Welcome } from './welcome';
@@ -54,10 +55,11 @@ export class PartnerBot extends TeamsActivityHandler {
     this.commands = [
       helpCommand(() => this.commands),
       personalOnly(start),
-      personalOnly(statusCommand(membership)),
+      personalOnly(statusCommand(membership, deps.onboarding.checkRuns)),
       personalOnly(restartCommand(membership, start, restart)),
       personalOnly(handoverCommand(membership)),
       personalOnly(updateCredentialsCommand(membership, this.onboarding)),
+      personalOnly(recheckCommand(membership, deps.onboarding)),
       personalOnly(deleteCommand(membership, remove)),
     ];
     this.routes = [

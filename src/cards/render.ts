@@ -3,6 +3,7 @@ import { Template } from 'adaptivecards-templating';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import companyFormTemplate from '../../cards/company-form.json';
 import confirmTemplate from '../../cards/confirm.json';
+import checksTemplate from '../../cards/checks.json';
 import continueTemplate from '../../cards/continue.json';
 import entraAppFormTemplate from '../../cards/entra-app-form.json';
 import partnerCenterFormTemplate from '../../cards/partner-center-form.json';
@@ -17,6 +18,8 @@ import reviewTemplate from '../../cards/review.json';
 import sectionSummaryTemplate from '../../cards/section-summary.json';
 import verifyEmailTemplate from '../../cards/verify-email.json';
 import welcomeTemplate from '../../cards/welcome.json';
+import type { CheckResult } from '../checks/run';
+import type { Status } from '../checks/types';
 import { LIMITS, type Company, type Contact } from '../domain/forms';
 import { COUNTRIES, countryName } from '../domain/countries';
 import { ENTRA_FIELDS, PC_FIELDS } from '../domain/credentials';
@@ -233,4 +236,39 @@ export interface SignInCardData {
 /** A card whose button opens a sign-in (or admin consent) page in the browser. */
 export function renderSignInCard(data: SignInCardData): Attachment {
   return render(signInTemplate, { ...data, facts: data.facts ?? [], message: data.message ?? '' });
+}
+
+const MARKS: Record<Status, { mark: string; color: string; word: string }> = {
+  pass: { mark: '✅', color: 'Default', word: 'passed' },
+  warn: { mark: '⚠️', color: 'Warning', word: 'warning' },
+  fail: { mark: '❌', color: 'Attention', word: 'failed' },
+  unknown: { mark: '❔', color: 'Default', word: 'not visible yet' },
+};
+
+export interface ChecksCardData {
+  title: string;
+  subtitle: string;
+  results: readonly CheckResult[];
+  note: string;
+}
+
+/** The checklist: grouped, one line of evidence each, the fix with its link for all but a pass; "Re-run checks" updates it in place. */
+export function renderChecksCard(data: ChecksCardData): Attachment {
+  const groups: Array<{ title: string; lines: object[] }> = [];
+  for (const r of data.results) {
+    let group = groups.find((g) => g.title === r.group);
+    if (!group) groups.push((group = { title: r.group, lines: [] }));
+    const m = MARKS[r.status];
+    group.lines.push({
+      mark: m.mark, color: m.color, title: r.title, evidence: r.evidence,
+      fix: r.status === 'pass' || !r.fix ? '' : `Fix: ${r.fix.text} [Open ↗](${r.fix.link})`,
+    });
+  }
+  const order: Status[] = ['fail', 'warn', 'unknown', 'pass'];
+  const counts = order
+    .map((s) => [s, data.results.filter((r) => r.status === s).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([s, n]) => `${MARKS[s].mark} ${n} ${MARKS[s].word}`)
+    .join(' · ');
+  return render(checksTemplate, { title: data.title, subtitle: data.subtitle, counts, groups, note: data.note });
 }

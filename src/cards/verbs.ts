@@ -20,6 +20,7 @@ export const Verbs = {
   entraSubmit: 'credentials.entra',
   pcSubmit: 'credentials.partnerCenter',
   signInNewLink: 'signin.newLink',
+  checksRerun: 'checks.rerun',
 } as const;
 
 export type Verb = (typeof Verbs)[keyof typeof Verbs];

@@ -1,6 +1,6 @@
 import type { Attachment } from 'botbuilder';
 import { Dialog, type DialogContext, type DialogTurnResult } from 'botbuilder-dialogs';
-import { renderEntraAppForm, renderPartnerCenterForm, renderSectionSummary, type CredentialFormData, type Fact } from '../cards/render';
+import { renderChecksCard, renderEntraAppForm, renderPartnerCenterForm, renderSectionSummary, type CredentialFormData, type Fact } from '../cards/render';
 import { Verbs, type Verb } from '../cards/verbs';
 import type { Preflight } from '../credentials/credential-service';
 import { entraAppSchema, ENTRA_FIELDS, maskSecret, partnerCenterAppSchema, PC_FIELDS } from '../domain/credentials';
@@ -12,6 +12,7 @@ import type { PartnerRecord } from '../store/partners';
 import { replaceCard } from '../teams/card-activity';
 import type { Submission } from '../teams/submission';
 import type { Turn } from '../teams/turn';
+import { preflightCardData } from '../verification/preflight';
 import { CardStepDialog, type CardStepState, type Opening } from './card-step-dialog';
 import type { OnboardingServices } from './onboarding-services';
 
@@ -143,7 +144,12 @@ export class CredentialsDialog extends CardStepDialog {
     await replaceCard(context, this.cardMessage(submission, state), summary);
     if (notes.size > 0) await context.sendActivity(Messages.trimmed([...notes]));
     if ('preflight' in outcome) await context.sendActivity(preflightMessage(outcome.preflight as Preflight));
-    else await context.sendActivity(Messages.pcSaved(outcome.record.credentials.pcSecret?.expiresAt?.slice(0, 10) ?? '—'));
+    else {
+      await context.sendActivity(Messages.pcSaved(outcome.record.credentials.pcSecret?.expiresAt?.slice(0, 10) ?? '—'));
+      // Both apps are in: what the partner's app can already see, before the sign-in.
+      const run = await this.services.preflight.run(outcome.record, actor);
+      await context.sendActivity({ attachments: [renderChecksCard(preflightCardData(run))] });
+    }
     return dc.endDialog({ saved: true });
   }
 }

@@ -62,6 +62,10 @@ export const Messages = {
   noCredentialsYet: "There are no credentials to update yet: they're entered during onboarding. Type **start** to continue.",
   ownerOnlyCredentials: (owner: string) => `Only ${owner}, who owns onboarding for your organization, can change its credentials.`,
   ownerOnlyConsent: (owner: string) => `${owner}, who owns onboarding for your organization, connects the tenant: the sign-in links are made for them. Ask them to type **start**.`,
+  checksNeedCredentials: "The checks run once your tenant and app credentials are in. Type **start** to carry on.",
+  rechecked: (failed: number, warned: number) => failed + warned === 0
+    ? 'Checked again: nothing failing among what I can see.'
+    : `Checked again: ${failed} failing, ${warned} with a warning. Each has its fix on the card.`,
   newLink: 'Here is a fresh link; the one before no longer works.',
   /** Why a card payload was refused (teams/submission.ts gives the reason, this says it). */
   submission: {

@@ -169,7 +169,7 @@ describe('credential cards', function () {
     const past = await chat.press('Save', { ...PC, pcSecretExpires: '2020-01-01' }, { count: 1 });
     assert.deepEqual(past.texts, [Messages.fixFields(1)]);
     assert.match(cardText(chat.lastCard().card), /That date has passed/);
-    const pc = await chat.press('Save', PC, { count: 2 });
+    const pc = await chat.press('Save', PC, { count: 3 });
     assert.deepEqual(pc.texts, [Messages.pcSaved(inAYear)]);
     // Step 9: the sign-in card, whose button opens this bot's single-use /auth/start link.
     const signIn = chat.lastCard().card;
@@ -210,7 +210,7 @@ describe('credential cards', function () {
     await bot.loadScenario(scenario);
     const { chat, tenant } = await toPreparation(bot, { skipChecklist: true });
     await chat.press('Save and check', ENTRA, { count: 2 });
-    await chat.press('Save', PC, { count: 2 });
+    await chat.press('Save', PC, { count: 3 });
 
     const status = (await chat.say('status', 1)).texts[0]!;
     assert.match(status, /\*\*Partner tenant\*\*: Contoso Partner/);
@@ -230,7 +230,7 @@ describe('credential cards', function () {
     assert.match(JSON.stringify(chat.lastCard().card), /Leave empty to keep the stored secret/);
     await chat.press('Save and check', { ...ENTRA, appSecret: second }, { count: 2 });
     assert.equal(await bot.app.secrets.get(secretName(tenant, 'appSecret')), second, 'the new value replaced the old one');
-    const pc = await chat.press('Save', { pcAppId: APP_ID, pcSecret: '', pcSecretExpires: inAYear }, { count: 3 });
+    const pc = await chat.press('Save', { pcAppId: APP_ID, pcSecret: '', pcSecretExpires: inAYear }, { count: 4 });
     assert.deepEqual(pc.texts.slice(0, 2), [Messages.pcSaved(inAYear), Messages.credentialsUpdated]);
     assert.equal(await bot.app.secrets.get(secretName(tenant, 'pcSecret')), APP_SECRET_VALUE, 'an empty key field keeps the stored key');
     const partner = await bot.app.partners.get(tenant);

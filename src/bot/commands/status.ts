@@ -1,4 +1,6 @@
+import { summarize } from '../../checks/run';
 import { maskSecret } from '../../domain/credentials';
+import type { CheckRun, CheckRunRepository } from '../../store/check-runs';
 import type { CredentialMeta, Partner } from '../../domain/partner';
 import { currentStep, STEPS } from '../../domain/steps';
 import { Messages } from '../../onboarding/messages';
@@ -44,13 +46,26 @@ export function connectionLines(partner: Partner): string[] {
   return lines.filter((l): l is string => l !== undefined);
 }
 
-export function statusCommand(membership: Membership): Command {
+/** The last run of the checks, in one line: counts by status, when, which kind. */
+export function lastCheckLine(run: CheckRun | undefined): string | undefined {
+  if (!run) return undefined;
+  const { counts } = summarize(run.results);
+  const parts = [`${counts.fail} failing`, `${counts.warn} warning`, `${counts.pass} passed`, `${counts.unknown} not visible yet`];
+  return `**Last checks** (${run.kind === 'preflight' ? 'before sign-in, app-only' : 'full'}, ${run.runAt.toISOString().slice(0, 16).replace('T', ' ')} UTC): ${parts.join(', ')}. Type **recheck** to run them again.`;
+}
+
+export function statusCommand(membership: Membership, checkRuns: Pick<CheckRunRepository, 'latest'>): Command {
   return {
     name: 'status', aliases: ['progress', 'where am i'], description: 'Where you are and what is left',
     handle: async (context, turn) => {
       const access = await membership.access(context, turn, false);
       if (!access) return;
-      await context.sendActivity(access.partner ? statusText(access.partner) : Messages.notStarted);
+      if (!access.partner) {
+        await context.sendActivity(Messages.notStarted);
+        return;
+      }
+      const checks = lastCheckLine(await checkRuns.latest(access.tenantId));
+      await context.sendActivity([statusText(access.partner), checks].filter(Boolean).join('\n\n'));
     },
   };
 }

@@ -198,4 +198,24 @@ export const migrations: readonly Migration[] = [
       CREATE UNIQUE INDEX auth_states_hash ON auth_states (state_hash);
     `,
   },
+  {
+    id: 5,
+    name: 'check runs (history)',
+    sql: `
+      -- Every run of the checks: who asked (or 'system'), what kind, the results (ids, statuses,
+      -- one line of evidence, fixes: never a secret), and the Microsoft round-trips it took.
+      CREATE TABLE check_runs (
+        tenant_id    text NOT NULL REFERENCES partners (tenant_id) ON DELETE CASCADE,
+        id           bigserial,
+        kind         text NOT NULL CHECK (kind IN ('preflight', 'full')),
+        actor        text NOT NULL,
+        run_at       timestamptz NOT NULL DEFAULT now(),
+        verdict      text NOT NULL,
+        results      jsonb NOT NULL,
+        round_trips  jsonb NOT NULL,
+        PRIMARY KEY (tenant_id, id)
+      );
+      CREATE INDEX check_runs_latest ON check_runs (tenant_id, run_at DESC);
+    `,
+  },
 ];
