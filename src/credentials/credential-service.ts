@@ -118,7 +118,7 @@ export class CredentialService {
   }
 
   /** The Partner Center card: web app id, key and its expiry; the key is proven with an app-only Partner Center token. */
-  async savePartnerCenterApp(tenantId: string, partner: PartnerRecord, input: PartnerCenterAppInput, actor: string, cardId: string): Promise<SaveOutcome<object>> {
+  async savePartnerCenterApp(tenantId: string, partner: PartnerRecord, input: PartnerCenterAppInput, actor: string, cardId: string): Promise<SaveOutcome<{ preflight?: undefined }>> {
     const connection = partner.connection;
     if (!connection) return { ok: false, field: 'pcAppId', message: 'Enter your tenant and Entra app first (type **start**).' };
     const stored = partner.credentials.pcSecret ? await this.secret(tenantId, 'pcSecret') : undefined;

@@ -1,5 +1,6 @@
 import type { Attachment } from 'botbuilder';
 import { Dialog, type DialogContext, type DialogTurnResult } from 'botbuilder-dialogs';
+import type { z } from 'zod';
 import { renderChecksCard, renderEntraAppForm, renderPartnerCenterForm, renderSectionSummary, type CredentialFormData, type Fact } from '../cards/render';
 import { Verbs, type Verb } from '../cards/verbs';
 import type { Preflight } from '../credentials/credential-service';
@@ -52,6 +53,11 @@ const SPECS: Record<CredentialStep, Spec> = {
   entraApp: { verb: Verbs.entraSubmit, fields: ENTRA_FIELDS, render: renderEntraAppForm, secretStored: (p) => !!p?.credentials.appSecret },
   partnerCenterApp: { verb: Verbs.pcSubmit, fields: PC_FIELDS, render: renderPartnerCenterForm, secretStored: (p) => !!p?.credentials.pcSecret },
 };
+
+/** Runs `then` with the parsed card, or hands back why the card is invalid. */
+async function parsedThen<I, O>(parsed: z.ZodSafeParseResult<I>, then: (input: I) => Promise<O>): Promise<O | { invalid: z.ZodError }> {
+  return parsed.success ? then(parsed.data) : { invalid: parsed.error };
+}
 
 /** The pre-flight's news about admin consent, in one line. */
 function preflightMessage(preflight: Preflight): string {
@@ -118,19 +124,19 @@ export class CredentialsDialog extends CardStepDialog {
     const values = echo(submission.fields, this.spec.fields);
     const notes = new Set<string>();
     const stored = this.spec.secretStored(partner);
-    const schema = this.credentialStep === 'entraApp' ? entraAppSchema(stored, notes) : partnerCenterAppSchema(stored, notes);
-    const parsed = schema.safeParse(submission.fields);
-    if (!parsed.success) {
-      const unexpected = parsed.error.issues.flatMap((i) => (i.code === 'unrecognized_keys' ? i.keys : []));
-      const errors = fieldErrors(parsed.error);
+    const retry = async (): Promise<void> => { await context.sendActivity(Messages.secretRetrying); };
+    // Each card's own schema, then its own save: the format first, Microsoft only for a well-formed card.
+    const outcome = this.credentialStep === 'entraApp'
+      ? await parsedThen(entraAppSchema(stored, notes).safeParse(submission.fields),
+        (input) => this.services.credentials.saveEntraApp(tenantId, partner, input, actor, state.cardId, retry))
+      : await parsedThen(partnerCenterAppSchema(stored, notes).safeParse(submission.fields),
+        (input) => this.services.credentials.savePartnerCenterApp(tenantId, partner, input, actor, state.cardId));
+    if ('invalid' in outcome) {
+      const unexpected = outcome.invalid.issues.flatMap((i) => (i.code === 'unrecognized_keys' ? i.keys : []));
+      const errors = fieldErrors(outcome.invalid);
       const formError = unexpected.length > 0 ? Messages.unexpectedFields(unexpected) : undefined;
       return this.again(dc, submission, state, this.card(state.cardId, partner, values, errors, formError), formError ?? Messages.fixFields(Object.keys(errors).length));
     }
-
-    const retry = async (): Promise<void> => { await context.sendActivity(Messages.secretRetrying); };
-    const outcome = this.credentialStep === 'entraApp'
-      ? await this.services.credentials.saveEntraApp(tenantId, partner, parsed.data as never, actor, state.cardId, retry)
-      : await this.services.credentials.savePartnerCenterApp(tenantId, partner, parsed.data as never, actor, state.cardId);
     if (!outcome.ok) {
       if ('alreadySaved' in outcome) return this.alreadySaved(context);
       const errors = { [outcome.field]: outcome.message };
@@ -143,7 +149,7 @@ export class CredentialsDialog extends CardStepDialog {
     // The summary replaces the card at once; what the checks said comes before the next step's card.
     await replaceCard(context, this.cardMessage(submission, state), summary);
     if (notes.size > 0) await context.sendActivity(Messages.trimmed([...notes]));
-    if ('preflight' in outcome) await context.sendActivity(preflightMessage(outcome.preflight as Preflight));
+    if (outcome.preflight) await context.sendActivity(preflightMessage(outcome.preflight));
     else {
       await context.sendActivity(Messages.pcSaved(outcome.record.credentials.pcSecret?.expiresAt?.slice(0, 10) ?? '—'));
       // Both apps are in: what the partner's app can already see, before the sign-in.
