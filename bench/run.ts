@@ -167,7 +167,7 @@ async function benchConnection(): Promise<void> {
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   // Rates are per step done back to back (the time of the other steps not counted).
   row('Entra card submit (resolve, pre-flight, Graph)', statsOf(entraMs, sum(entraMs)));
-  row('Partner Center card submit (app-only token)', statsOf(pcMs, sum(pcMs)));
+  row('Partner Center card + pre-flight checks', statsOf(pcMs, sum(pcMs)));
   row('sign-in: /auth/start → Entra → callback', statsOf(signInMs, sum(signInMs)));
   console.log(`  ${n} partners from start to consent in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   const fmt = (c: { entra: number; graph: number; partnerCenter: number }) => `Entra ${c.entra}, Graph ${c.graph}, Partner Center ${c.partnerCenter}`;
