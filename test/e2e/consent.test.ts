@@ -6,7 +6,7 @@ import { COMPANY } from '../helpers/chat';
 import { ROOT } from '../helpers/bot-process';
 import { APP_ID, APP_SECRET_VALUE, PARTNER_CUSTOM_DOMAIN, SERVICE_ACCOUNT_PASSWORD, SERVICE_ACCOUNT_UPN } from '../simulator/scenarios/ids';
 import { PlaygroundSession, skipWithoutChromium } from './playground';
-import { sandboxArgs, startSandboxProcess, type SandboxRun } from './sandbox-process';
+import { sandboxArgs, startSandboxProcess, stopSandboxProcess, type SandboxRun } from './sandbox-process';
 
 /**
  * The whole connection in the Agents Playground, as a partner admin does it: part one, the
@@ -30,11 +30,7 @@ describe('connecting in the Agents Playground (headless Chromium): credentials, 
 
   after(async () => {
     await session?.close();
-    if (run) {
-      run.signalGroup('SIGINT');
-      await Promise.race([run.exited, new Promise((r) => setTimeout(r, 15_000))]);
-      run.kill();
-    }
+    await stopSandboxProcess(run);
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COMPANY, PRIMARY } from '../helpers/chat';
 import { PlaygroundSession, skipWithoutChromium } from './playground';
-import { sandboxArgs, startSandboxProcess, type SandboxRun } from './sandbox-process';
+import { sandboxArgs, startSandboxProcess, stopSandboxProcess, type SandboxRun } from './sandbox-process';
 
 describe('onboarding in the Agents Playground (headless Chromium): company and contact cards to the review', function () {
   this.timeout(180_000);
@@ -21,11 +21,7 @@ describe('onboarding in the Agents Playground (headless Chromium): company and c
 
   after(async () => {
     await session?.close();
-    if (run) {
-      run.signalGroup('SIGINT');
-      await Promise.race([run.exited, new Promise((r) => setTimeout(r, 15_000))]);
-      run.kill();
-    }
+    await stopSandboxProcess(run);
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 

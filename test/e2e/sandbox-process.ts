@@ -157,3 +157,11 @@ function safeReaddir(dir: string): string[] {
     return [];
   }
 }
+
+/** Ctrl-C to the whole sandbox, as a person stops it; killed after 15 s if it is still there. */
+export async function stopSandboxProcess(run: SandboxRun | undefined): Promise<void> {
+  if (!run) return;
+  run.signalGroup('SIGINT');
+  await Promise.race([run.exited, new Promise((r) => setTimeout(r, 15_000))]);
+  run.kill();
+}
