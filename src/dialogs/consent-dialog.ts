@@ -19,6 +19,11 @@ interface ConsentState extends CardStepState {
   stage: Stage;
 }
 
+/** What the sign-in card becomes once the consent is complete. */
+function consentSummary(partner: Partner) {
+  return renderSectionSummary({ title: 'Signed in and consented', facts: [{ label: 'Account', value: partner.consent.account ?? '—' }] });
+}
+
 /** What is still missing: the service account's sign-in first, then the app's admin consent. */
 function stageOf(partner: Partner): Stage | undefined {
   if (!partner.consent.at || partner.consent.brokenAt) return 'signIn';
@@ -80,7 +85,7 @@ export class ConsentDialog extends CardStepDialog<ConsentState> {
     const partner = turn.partner;
     // The browser may have finished meanwhile: whatever this turn is, the partner record settles it.
     if (partner && consentComplete(partner)) {
-      await replaceCard(dc.context, state.activityId, renderSectionSummary({ title: 'Signed in and consented', facts: [{ label: 'Account', value: partner.consent.account ?? '—' }] }));
+      await replaceCard(dc.context, state.activityId, consentSummary(partner));
       return dc.endDialog({ consented: true });
     }
     if (partner && isOwner(partner, turn.person) && stageOf(partner) !== state.stage) {
@@ -97,7 +102,7 @@ export class ConsentDialog extends CardStepDialog<ConsentState> {
     const partner = turnOf(context).partner;
     const state = instance.state as ConsentState | undefined;
     if (reason === DialogReason.cancelCalled && partner && consentComplete(partner) && state?.activityId) {
-      await replaceCard(context, state.activityId, renderSectionSummary({ title: 'Signed in and consented', facts: [{ label: 'Account', value: partner.consent.account ?? '—' }] }));
+      await replaceCard(context, state.activityId, consentSummary(partner));
     }
   }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { looksLikeSecretId } from '../microsoft/sign-in-errors';
 
 /**
  * What the credential cards accept (journey step 6). The seeds' worst tickets start here: secrets
@@ -22,7 +23,6 @@ export const CredentialMessages = {
   secretWhitespace: "A secret never contains spaces or line breaks: this looks like more than the secret was copied. Paste only the value.",
   secretLength: `A secret is ${SECRET_MIN} to ${SECRET_MAX} characters long; this one isn't. Copy the whole value again.`,
   secretMissing: 'Paste the secret value',
-  trimmed: (labels: string[]) => `I removed spaces around ${labels.join(' and ')} (copy and paste often adds them).`,
 } as const;
 
 /** Whitespace removed from the ends of a value, with a note of which fields had some. */
@@ -50,7 +50,7 @@ function secretField(label: string, notes: Set<string>, optional: boolean) {
         if (!optional) ctx.addIssue({ code: 'custom', message: CredentialMessages.secretMissing });
         return;
       }
-      if (GUID.test(v)) ctx.addIssue({ code: 'custom', message: CredentialMessages.secretIsId });
+      if (looksLikeSecretId(v)) ctx.addIssue({ code: 'custom', message: CredentialMessages.secretIsId });
       else if (/\s/.test(v)) ctx.addIssue({ code: 'custom', message: CredentialMessages.secretWhitespace });
       else if (v.length < SECRET_MIN || v.length > SECRET_MAX) ctx.addIssue({ code: 'custom', message: CredentialMessages.secretLength });
     })
