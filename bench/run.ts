@@ -127,7 +127,7 @@ function microsoftCalls(sim: Simulator, from: number): { entra: number; graph: n
  * Journey steps 6-7 per partner: the Entra card (tenant and account domain through OpenID metadata,
  * the app-only pre-flight, Graph for name and secret expiry), the Partner Center card (app-only
  * token), and the service account's sign-in from the card's link to the callback (MSAL, Partner
- * Center's ValidateMfa), with the Microsoft round-trips each made.
+ * Center's ValidateMfa), then Continue into the full checks, with the Microsoft round-trips each made.
  */
 async function benchConnection(): Promise<void> {
   const bot = await BotUnderTest.start({ teamsLimits: false });
@@ -137,7 +137,9 @@ async function benchConnection(): Promise<void> {
   const entraMs: number[] = [];
   const pcMs: number[] = [];
   const signInMs: number[] = [];
-  const calls = { entra: { entra: 0, graph: 0, partnerCenter: 0 }, pc: { entra: 0, graph: 0, partnerCenter: 0 }, signIn: { entra: 0, graph: 0, partnerCenter: 0 } };
+  const checksMs: number[] = [];
+  const calls = { entra: { entra: 0, graph: 0, partnerCenter: 0 }, pc: { entra: 0, graph: 0, partnerCenter: 0 }, signIn: { entra: 0, graph: 0, partnerCenter: 0 }, checks: { entra: 0, graph: 0, partnerCenter: 0 } };
+  let fullRun: { graph: number; partnerCenter: number; waves?: { graph: number; partnerCenter: number } } | undefined;
   const n = Number(process.env.BENCH_N ?? 12);
   const started = performance.now();
   for (let i = 0; i < n; i++) {
@@ -163,15 +165,27 @@ async function benchConnection(): Promise<void> {
     signInMs.push(performance.now() - t);
     // The browser's own two round-trips to the sign-in page are Entra's too; the rest is the bot's.
     calls.signIn = microsoftCalls(bot.sim, mark);
+    // Continue: journey step 10, the full checks (delegated and app-only), card and verdict posted.
+    await chat.refresh();
+    mark = bot.sim.requests.length;
+    t = performance.now();
+    const turn = await chat.press('Continue', {}, { count: 4 });
+    checksMs.push(performance.now() - t);
+    calls.checks = microsoftCalls(bot.sim, mark);
+    if (!turn.texts.some((x) => x.includes('connection done and verified'))) throw new Error(`the full checks did not pass: ${turn.texts.join(' | ')}`);
+    fullRun = (await bot.app.checkRuns.latest(chat.client.conversation.tenantId))?.roundTrips;
   }
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   // Rates are per step done back to back (the time of the other steps not counted).
   row('Entra card submit (resolve, pre-flight, Graph)', statsOf(entraMs, sum(entraMs)));
   row('Partner Center card + pre-flight checks', statsOf(pcMs, sum(pcMs)));
   row('sign-in: /auth/start → Entra → callback', statsOf(signInMs, sum(signInMs)));
+  row('Continue → full checks (24 checks, card, verdict)', statsOf(checksMs, sum(checksMs)));
   console.log(`  ${n} partners from start to consent in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   const fmt = (c: { entra: number; graph: number; partnerCenter: number }) => `Entra ${c.entra}, Graph ${c.graph}, Partner Center ${c.partnerCenter}`;
   console.log(`  Microsoft round-trips, Entra card: ${fmt(calls.entra)}; Partner Center card: ${fmt(calls.pc)}; sign-in (browser's 2 page requests included): ${fmt(calls.signIn)}`);
+  console.log(`  full checks, healthy partner (${ids.PARTNER_TENANT_ID.slice(0, 8)}…, 23 GDAP relationships): requests ${fmt(calls.checks)} (Entra: delegated Graph and Partner Center tokens from the refresh token, app-only Graph token)`);
+  if (fullRun?.waves) console.log(`  full checks, one after the other (waves): Graph ${fullRun.waves.graph} (target ≤ 3), Partner Center ${fullRun.waves.partnerCenter} (target ≤ 2); requests as counted by the run: Graph ${fullRun.graph}, Partner Center ${fullRun.partnerCenter}`);
   await bot.stop();
 }
 

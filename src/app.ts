@@ -7,10 +7,12 @@ import { PartnerTokenCacheStore } from './auth/partner-msal';
 import { PartnerTokens } from './auth/partner-tokens';
 import { BotAdapter, createAdapter } from './bot/adapter';
 import { PartnerBot } from './bot/partner-bot';
+import { checksOutcome } from './dialogs/checks-dialog';
 import { renderContinueCard } from './cards/render';
 import type { AppConfig } from './config';
 import { CredentialService } from './credentials/credential-service';
 import { ownerOf } from './domain/partner';
+import { startCheckFollowUps, type CheckFollowUps } from './jobs/check-followups';
 import { startTokenKeepAlive, type TokenKeepAlive } from './jobs/token-keep-alive';
 import type { Logger, Redactor } from './logger';
 import { GraphMailer, OutboxMailer, type Mailer } from './microsoft/mailer';
@@ -20,6 +22,7 @@ import { authPages } from './server/auth-pages';
 import { createServer, type HttpServer, type VerifyEmailPages } from './server/server';
 import { verifyEmailPreviewPage, verifyEmailResultPage } from './server/verify-email-page';
 import { SqlStorage } from './store/bot-storage';
+import { CheckFollowUpRepository } from './store/check-followups';
 import { CheckRunRepository } from './store/check-runs';
 import { ConnectionRepository } from './store/connections';
 import { ConversationReferenceRepository } from './store/conversation-references';
@@ -32,7 +35,7 @@ import { LocalSecretStore, loadOrCreateKeyFile } from './store/secrets/local-sec
 import type { SecretStore } from './store/secrets/secret-store';
 import { sharedSecret } from './store/secrets/shared-secret';
 import { teamsIdentity } from './teams/identity';
-import { PreflightChecks } from './verification/preflight';
+import { CheckRunner } from './verification/check-runner';
 import { ConversationNotifier, type Notifier } from './teams/notifier';
 
 export interface App {
@@ -50,6 +53,11 @@ export interface App {
   /** Per-partner tokens from the stored sign-in, and app-only Partner Center tokens. */
   readonly tokens: PartnerTokens;
   readonly keepAlive: TokenKeepAlive;
+  /** Runs the checks (pre-flight, full) and keeps each run. */
+  readonly checks: CheckRunner;
+  readonly followUps: CheckFollowUpRepository;
+  /** "Re-check in 15 minutes": the job that runs due follow-ups. */
+  readonly checkFollowUps: CheckFollowUps;
   readonly bot: PartnerBot;
   readonly adapter: BotAdapter;
   readonly http: HttpServer;
@@ -68,6 +76,8 @@ export interface AppOptions {
   sleep?: (ms: number) => Promise<void>;
   /** How often the token keep-alive looks for due partners; 0 turns its timer off. Default one hour. */
   keepAliveIntervalMs?: number;
+  /** How often due check follow-ups are looked for; 0 turns the timer off. Default 30 s. */
+  followUpIntervalMs?: number;
 }
 
 /** The bot's own credential, built at most once per app (msal-node caches its tokens). */
@@ -140,19 +150,22 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     },
   });
   const checkRuns = new CheckRunRepository(db);
-  const preflight = new PreflightChecks({
+  const checks = new CheckRunner({
     graphBaseUrl: config.microsoft.graphBaseUrl, partnerCenterBaseUrl: config.microsoft.partnerCenterBaseUrl, tokens, runs: checkRuns,
+    appInAdminAgentsSeverity: config.checks.appInAdminAgentsSeverity,
   });
+  const followUps = new CheckFollowUpRepository(db);
   const bot = new PartnerBot({
     conversationState: new ConversationState(new SqlStorage(db)),
     references,
     secrets,
     onboarding: {
-      partners, connections, credentials, signIn: consent, preflight, checkRuns, verification, logger, publicBaseUrl: config.server.publicBaseUrl,
+      partners, connections, credentials, signIn: consent, checks, checkRuns, followUps, verification, logger, publicBaseUrl: config.server.publicBaseUrl,
       teamsIdentity: (context) => teamsIdentity(context, logger),
     },
     notifier,
     logger,
+    recheckDelayMs: config.checks.recheckDelayMs,
   });
 
   const verifyEmail: VerifyEmailPages = {
@@ -173,6 +186,13 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     adapter, bot, db, logger, bodyLimitBytes: config.server.bodyLimitBytes, authenticated: config.bot.authenticated, verifyEmail, auth: authPages(consent),
   });
   const keepAlive = startTokenKeepAlive({ tokens, logger, intervalMs: options.keepAliveIntervalMs });
+  const checkFollowUps = startCheckFollowUps({
+    followUps, partners, checks, notifier, logger, intervalMs: options.followUpIntervalMs,
+    present: (run, passedJourney) => {
+      const { card, message } = checksOutcome(run, 'Re-checked as you asked.');
+      return [{ attachments: [card] }, passedJourney ? { text: Messages.followUpResult(message), attachments: [renderContinueCard()] } : { text: Messages.followUpResult(message) }];
+    },
+  });
   let stopped = false;
   return {
     config,
@@ -187,6 +207,9 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     consent,
     tokens,
     keepAlive,
+    checks,
+    followUps,
+    checkFollowUps,
     bot,
     adapter,
     http,
@@ -195,6 +218,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
       if (stopped) return;
       stopped = true;
       await keepAlive.stop();
+      await checkFollowUps.stop();
       await http.close(config.server.shutdownTimeoutMs);
       await db.close();
     },

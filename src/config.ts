@@ -78,6 +78,8 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info')),
   REQUEST_BODY_LIMIT_BYTES: z.preprocess(emptyToUndefined, z.string().regex(/^\d+$/, 'expected a number of bytes').transform(Number).refine((n) => n >= 1024 && n <= 10_485_760, 'expected 1024 to 10485760 bytes').default(262_144)),
   SHUTDOWN_TIMEOUT_MS: z.preprocess(emptyToUndefined, z.string().regex(/^\d+$/, 'expected milliseconds').transform(Number).default(10_000)),
+  CHECK_APP_IN_ADMINAGENTS: z.preprocess(emptyToUndefined, z.enum(['blocking', 'advisory'], { error: 'expected blocking or advisory' }).default('blocking')),
+  RECHECK_DELAY_MINUTES: z.preprocess(emptyToUndefined, z.string().regex(/^\d+$/, 'expected whole minutes').transform(Number).refine((n) => n >= 1 && n <= 1440, 'expected 1 to 1440 minutes').default(15)),
 });
 
 type Env = z.infer<typeof EnvSchema>;
@@ -118,6 +120,12 @@ export interface AppConfig {
   /** Graph sendMail from this mailbox; unset (local runs only): mails are written to DATA_DIR/outbox. */
   readonly mail: { readonly kind: 'graph'; readonly sender: string } | { readonly kind: 'outbox'; readonly dir: string };
   readonly logLevel: LogLevel;
+  readonly checks: {
+    /** How much "the app's service principal in AdminAgents" weighs (the seeds require it: blocking). */
+    readonly appInAdminAgentsSeverity: 'blocking' | 'advisory';
+    /** "Re-check in 15 minutes": the wait. */
+    readonly recheckDelayMs: number;
+  };
 }
 
 function describeValue(key: string, env: Record<string, string | undefined>): string {
@@ -190,6 +198,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     microsoft: { authorityHost: e.AUTHORITY_HOST, graphBaseUrl: e.GRAPH_BASE_URL, partnerCenterBaseUrl: e.PARTNER_CENTER_BASE_URL },
     mail: e.MAIL_SENDER ? { kind: 'graph', sender: e.MAIL_SENDER } : { kind: 'outbox', dir: join(dataDir, 'outbox') },
     logLevel: e.LOG_LEVEL,
+    checks: { appInAdminAgentsSeverity: e.CHECK_APP_IN_ADMINAGENTS, recheckDelayMs: e.RECHECK_DELAY_MINUTES * 60_000 },
   };
   return deepFreeze(config);
 }

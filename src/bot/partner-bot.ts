@@ -17,7 +17,7 @@ import { confirmationRoute } from './confirmations';
 import { Membership } from './membership';
 import { personalOnly, personalOnlyRoute, sayPersonalOnly } from './personal-only';
 import { OnboardingRunner } from './onboarding-runner';
-import { recheckCommand } from './commands/recheck';
+import { askSupportCommand, recheckCommand, recheckLaterCommand } from './commands/recheck';
 import { updateCredentialsCommand } from './commands/update-credentials';
 import { commandRoute, type Command, type Route } from './routes';
 import { Welcome } from './welcome';
@@ -29,6 +29,8 @@ export interface PartnerBotDeps {
   onboarding: OnboardingServices;
   notifier: Notifier;
   logger: Logger;
+  /** "Re-check in 15 minutes": how long. */
+  recheckDelayMs?: number;
 }
 
 /**
@@ -59,7 +61,9 @@ export class PartnerBot extends TeamsActivityHandler {
       personalOnly(restartCommand(membership, start, restart)),
       personalOnly(handoverCommand(membership)),
       personalOnly(updateCredentialsCommand(membership, this.onboarding)),
-      personalOnly(recheckCommand(membership, deps.onboarding)),
+      personalOnly(recheckCommand(membership, deps.onboarding, this.onboarding)),
+      personalOnly(recheckLaterCommand(membership, deps.onboarding, deps.recheckDelayMs ?? 15 * 60_000)),
+      personalOnly(askSupportCommand(membership)),
       personalOnly(deleteCommand(membership, remove)),
     ];
     this.routes = [

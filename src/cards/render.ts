@@ -250,6 +250,12 @@ export interface ChecksCardData {
   subtitle: string;
   results: readonly CheckResult[];
   note: string;
+  /** "Re-check in 15 minutes": a fix waits for Microsoft to apply it, or Microsoft did not answer. */
+  offerLater?: boolean;
+  /** "Ask support": something failed or could not be seen. */
+  offerSupport?: boolean;
+  /** A line above the buttons, e.g. "Re-check scheduled for 10:42 UTC". */
+  status?: string;
 }
 
 /** The checklist: grouped, one line of evidence each, the fix with its link for all but a pass; "Re-run checks" updates it in place. */
@@ -270,5 +276,8 @@ export function renderChecksCard(data: ChecksCardData): Attachment {
     .filter(([, n]) => n > 0)
     .map(([s, n]) => `${MARKS[s].mark} ${n} ${MARKS[s].word}`)
     .join(' · ');
-  return render(checksTemplate, { title: data.title, subtitle: data.subtitle, counts, groups, note: data.note });
+  return render(checksTemplate, {
+    title: data.title, subtitle: data.subtitle, counts, groups, note: data.note, status: data.status ?? '',
+    offerLater: !!data.offerLater, offerSupport: !!data.offerSupport,
+  });
 }

@@ -21,6 +21,8 @@ export const Verbs = {
   pcSubmit: 'credentials.partnerCenter',
   signInNewLink: 'signin.newLink',
   checksRerun: 'checks.rerun',
+  checksLater: 'checks.later',
+  supportAsk: 'support.ask',
 } as const;
 
 export type Verb = (typeof Verbs)[keyof typeof Verbs];

@@ -36,6 +36,15 @@ export const CHECK_IDS = [
 ] as const;
 export type CheckId = (typeof CHECK_IDS)[number];
 
+/**
+ * Checks whose fix Microsoft applies later (group membership and consent: minutes up to an hour;
+ * role assignments: minutes; GDAP: up to hours): a failure here is worth a re-check later.
+ */
+export const PROPAGATES: ReadonlySet<CheckId> = new Set<CheckId>([
+  'account.global-admin', 'account.admin-agents', 'app.permissions-granted', 'app.admin-agents', 'mfa.enforced',
+  'gdap.roles', 'gdap.assignments',
+]);
+
 const userId = (f: Facts) => {
   const u = known(f.serviceAccount);
   return u.ok && u.value ? u.value.id : undefined;

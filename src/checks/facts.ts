@@ -11,6 +11,8 @@ export interface Unknown {
   readonly unknown: string;
   /** What would let the bot see it, if there is something to do: "an Entra ID P1 licence". */
   readonly needs?: string;
+  /** Waiting or re-running will not change it: the tenant lacks the licence the API needs. */
+  readonly lasting?: boolean;
 }
 
 export type Fact<T> = T | Unknown;

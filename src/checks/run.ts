@@ -12,6 +12,8 @@ export interface CheckResult {
   readonly evidence: string;
   /** What to change and where; null when the check passed. */
   readonly fix: Fix | null;
+  /** Unknown for a reason waiting will not change (a licence the tenant lacks). */
+  readonly lasting?: boolean;
 }
 
 /** Runs every check (or `only` those) over the facts. Pure: the same facts and `now` give the same results. */
@@ -38,18 +40,23 @@ export function evaluate(facts: Facts, options: EvaluateOptions & { readonly onl
         id: d.id, title: d.title, group: d.group, severity: d.severity, status: outcome.status,
         evidence: oneLine(outcome.evidence),
         fix: outcome.status === 'pass' ? null : outcome.fix ?? d.fix(facts, ctx),
+        ...(outcome.status === 'unknown' && outcome.lasting ? { lasting: true } : {}),
       };
     });
 }
 
+/** The same words as the partner's `ChecksVerdict` (domain/partner.ts), which stores it. */
 export type Verdict = 'passed' | 'passed-with-advisories' | 'incomplete' | 'blocked';
 
 export interface Summary {
   readonly verdict: Verdict;
-  /** Blocking failures stop the journey before sync; advisories never do. */
+  /**
+   * Blocking failures stop the journey before sync, and so does a blocking check the bot could not
+   * see this time (never a false pass: the card offers a re-run). Advisories never do.
+   */
   readonly stopsJourney: boolean;
   readonly blockingFailures: readonly CheckResult[];
-  /** Blocking checks the bot could not see: not a pass, so the card offers a re-run. */
+  /** Blocking checks the bot could not see this time (an outage, a missing permission). */
   readonly blockingUnknown: readonly CheckResult[];
   /** Advisory failures, and warnings and unknowns of any check. */
   readonly advisories: readonly CheckResult[];
@@ -58,14 +65,15 @@ export interface Summary {
 
 export function summarize(results: readonly CheckResult[]): Summary {
   const blockingFailures = results.filter((r) => r.severity === 'blocking' && r.status === 'fail');
-  const blockingUnknown = results.filter((r) => r.severity === 'blocking' && r.status === 'unknown');
+  // An unknown the tenant's licence makes lasting is listed with what it needs, not waited for.
+  const blockingUnknown = results.filter((r) => r.severity === 'blocking' && r.status === 'unknown' && !r.lasting);
   const advisories = results.filter((r) => r.status !== 'pass' && !blockingFailures.includes(r) && !blockingUnknown.includes(r));
   const counts: Record<Status, number> = { pass: 0, warn: 0, fail: 0, unknown: 0 };
   for (const r of results) counts[r.status] += 1;
   const verdict: Verdict = blockingFailures.length ? 'blocked'
     : blockingUnknown.length ? 'incomplete'
       : advisories.length ? 'passed-with-advisories' : 'passed';
-  return { verdict, stopsJourney: blockingFailures.length > 0, blockingFailures, blockingUnknown, advisories, counts };
+  return { verdict, stopsJourney: blockingFailures.length > 0 || blockingUnknown.length > 0, blockingFailures, blockingUnknown, advisories, counts };
 }
 
 const MAX_EVIDENCE = 240;

@@ -16,6 +16,8 @@ export interface Outcome {
   /** One line, no secret: a secret appears only as its 3-character hint. */
   readonly evidence: string;
   readonly fix?: Fix;
+  /** An unknown that waiting will not change (a licence the tenant lacks): it does not hold the journey. */
+  readonly lasting?: boolean;
 }
 
 export interface EvaluateOptions {

@@ -13,7 +13,7 @@ import type { PartnerRecord } from '../store/partners';
 import { replaceCard } from '../teams/card-activity';
 import type { Submission } from '../teams/submission';
 import type { Turn } from '../teams/turn';
-import { preflightCardData } from '../verification/preflight';
+import { checksCardData } from '../verification/check-runner';
 import { CardStepDialog, type CardStepState, type Opening } from './card-step-dialog';
 import type { OnboardingServices } from './onboarding-services';
 
@@ -153,8 +153,8 @@ export class CredentialsDialog extends CardStepDialog {
     else {
       await context.sendActivity(Messages.pcSaved(outcome.record.credentials.pcSecret?.expiresAt?.slice(0, 10) ?? '—'));
       // Both apps are in: what the partner's app can already see, before the sign-in.
-      const run = await this.services.preflight.run(outcome.record, actor);
-      await context.sendActivity({ attachments: [renderChecksCard(preflightCardData(run))] });
+      const run = await this.services.checks.preflight(outcome.record, actor);
+      await context.sendActivity({ attachments: [renderChecksCard(checksCardData(run))] });
     }
     return dc.endDialog({ saved: true });
   }

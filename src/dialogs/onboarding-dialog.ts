@@ -3,6 +3,7 @@ import { currentStep, STEPS, type StepId } from '../domain/steps';
 import { Messages } from '../onboarding/messages';
 import { turnOf } from '../teams/turn';
 import { CardFormDialog, FORM_DIALOG_OF } from './card-form-dialog';
+import { CHECKS_DIALOG, ChecksDialog } from './checks-dialog';
 import { CONSENT_DIALOG, ConsentDialog } from './consent-dialog';
 import { CREDENTIAL_DIALOG_OF, CredentialsDialog } from './credentials-dialog';
 import type { OnboardingServices } from './onboarding-services';
@@ -24,6 +25,7 @@ const DIALOG_OF: Record<StepId, string> = {
   entraApp: CREDENTIAL_DIALOG_OF.entraApp,
   partnerCenterApp: CREDENTIAL_DIALOG_OF.partnerCenterApp,
   consent: CONSENT_DIALOG,
+  checks: CHECKS_DIALOG,
 };
 
 /**
@@ -43,6 +45,7 @@ export class OnboardingDialog extends ComponentDialog {
     this.addDialog(new CredentialsDialog('entraApp', services));
     this.addDialog(new CredentialsDialog('partnerCenterApp', services));
     this.addDialog(new ConsentDialog(services));
+    this.addDialog(new ChecksDialog(services));
     this.addDialog(new WaterfallDialog(STEPS_DIALOG, [
       ...STEPS.map((step) => (wf: WaterfallStepContext) => {
         const partner = turnOf(wf.context).partner;

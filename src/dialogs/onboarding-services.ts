@@ -3,11 +3,12 @@ import type { SignInLinks } from '../auth/sign-in-links';
 import type { CredentialService } from '../credentials/credential-service';
 import type { Logger } from '../logger';
 import type { EmailVerificationService } from '../onboarding/email-verification';
+import type { CheckFollowUpRepository } from '../store/check-followups';
 import type { CheckRunRepository } from '../store/check-runs';
 import type { ConnectionRepository } from '../store/connections';
-import type { PreflightChecks } from '../verification/preflight';
 import type { PartnerRepository } from '../store/partners';
 import type { TeamsIdentity } from '../teams/identity';
+import type { CheckRunner } from '../verification/check-runner';
 
 /** What the onboarding dialogs work with, passed in once by the app. */
 export interface OnboardingServices {
@@ -16,9 +17,11 @@ export interface OnboardingServices {
   credentials: CredentialService;
   /** Sign-in and admin consent links (src/auth/consent-flow.ts). */
   signIn: SignInLinks;
-  /** The app-only checks, run when the credentials are in and on "Re-run checks". */
-  preflight: PreflightChecks;
+  /** The checks: the app-only pre-flight once the credentials are in, the full run after the consent. */
+  checks: CheckRunner;
   checkRuns: CheckRunRepository;
+  /** "Re-check in 15 minutes" rows. */
+  followUps: CheckFollowUpRepository;
   verification: EmailVerificationService;
   logger: Logger;
   /** Where browsers reach this bot (redirect URIs the partner registers name it). */

@@ -29,8 +29,16 @@ export interface Partner {
   /** Metadata of the secrets kept in the secret store, by kind (never a value). */
   credentials: Partial<Record<CredentialKind, CredentialMeta>>;
   consent: ConsentState;
+  /** The latest full run of the checks (after the consent); absent before the first. */
+  checks?: { at: Date; verdict: ChecksVerdict };
   members: Member[];
 }
+
+/**
+ * A run's verdict: `blocked` (a blocking check failed: the journey stops before sync),
+ * `incomplete` (a blocking check could not be seen), or passed (with or without advisories).
+ */
+export type ChecksVerdict = 'passed' | 'passed-with-advisories' | 'incomplete' | 'blocked';
 
 /** The partner's Microsoft side, as entered (and resolved) on the credential cards. */
 export interface Connection {

@@ -14,7 +14,19 @@ export const STEPS = [
   { id: 'entraApp', name: 'Tenant and Entra app', done: (p: Partner) => !!p.connection && !!p.credentials.appSecret },
   { id: 'partnerCenterApp', name: 'Partner Center web app', done: (p: Partner) => !!p.connection?.pcAppId && !!p.credentials.pcSecret },
   { id: 'consent', name: 'Sign-in and consent', done: (p: Partner) => consentComplete(p) },
+  { id: 'checks', name: 'Checks', done: (p: Partner) => checksPassed(p) },
 ] as const;
+
+/**
+ * The latest full run of the checks, made after the latest consent, stopped nothing: no blocking
+ * check failed and none stayed unseen. Advisories never stop the journey.
+ */
+export function checksPassed(p: Partner): boolean {
+  const c = p.checks;
+  if (!c || !consentComplete(p)) return false;
+  if (c.at < p.consent.at! || (p.consent.adminConsentAt && c.at < p.consent.adminConsentAt)) return false;
+  return c.verdict === 'passed' || c.verdict === 'passed-with-advisories';
+}
 
 /** The service account's consent is alive and the app has admin consent. */
 export function consentComplete(p: Partner): boolean {

@@ -56,8 +56,22 @@ export const Messages = {
   adminConsentPending: "✓ The secret works. The app's token carries no Microsoft Graph permissions yet: that's expected until admin consent is granted, which I'll ask for right after the service account signs in.",
   pcSaved: (expires: string) => `✓ Partner Center web app saved. I'll warn you well before its key expires on ${expires}.`,
   connectedDone:
-    "That's the connection done: credentials are stored, the service account consented with MFA and the app has admin consent. " +
-    "Next come the checks of every prerequisite. That part of the journey isn't switched on yet; I'll message you here when it is. Type **status** any time.",
+    "That's the connection done and verified: credentials stored, the service account consented with MFA, the app has admin consent, and every blocking check passes. " +
+    "Next comes the customer sync. That part of the journey isn't switched on yet; I'll message you here when it is. Type **status** any time.",
+  checksRunning: (label: string) => `${label}: checking every prerequisite through Microsoft Graph and Partner Center, as your app and as the service account. This takes a few seconds.`,
+  checksBlocked: (titles: string[]) =>
+    `**Customer sync waits until ${titles.length === 1 ? 'this passes' : 'these pass'}:** ${titles.join('; ')}. Each has its fix on the card; then select **Re-run checks** (or type **recheck**).`,
+  checksIncomplete: (titles: string[]) =>
+    `I couldn't see everything: ${titles.join('; ')}. Nothing is marked as passed that I couldn't see. Select **Re-run checks** in a few minutes, or **Re-check in 15 minutes** and I'll post the result here.`,
+  checksPassed: (advisories: number) => advisories === 0
+    ? '✓ Every check passes.'
+    : `✓ Every blocking check passes. ${advisories === 1 ? 'One advisory' : `${advisories} advisories`} on the card: worth fixing, but they don't hold up the customer sync.`,
+  checksWaiting: 'The checks above are waiting on a fix. Make the change the card names, then select **Re-run checks** (or type **recheck**). **Re-check in 15 minutes** runs them for you later.',
+  recheckScheduled: (at: string) => `OK: I'll run the checks again at ${at} UTC and post the result here (even if I restart meanwhile).`,
+  recheckAlreadyScheduled: (at: string) => `A re-check is already scheduled for ${at} UTC; I'll post the result here.`,
+  recheckNeedsConsent: 'A later re-check runs the full checks, which need the service account’s sign-in first. Type **start** to carry on.',
+  followUpResult: (verdictLine: string) => `**Re-check done** (you asked for it 15 minutes ago). ${verdictLine}`,
+  supportNotYet: 'Support escalation from the chat is not switched on yet: it arrives with the support channel. Meanwhile **status** shows your last checks, and each failing check names its fix.',
   credentialsUpdated: '✓ Credentials updated. Any new secret replaced the old one in the vault; the old value is gone.',
   noCredentialsYet: "There are no credentials to update yet: they're entered during onboarding. Type **start** to continue.",
   ownerOnlyCredentials: (owner: string) => `Only ${owner}, who owns onboarding for your organization, can change its credentials.`,

@@ -9,7 +9,8 @@ export interface CheckRun {
   runAt: Date;
   verdict: Verdict;
   results: CheckResult[];
-  roundTrips: { graph: number; partnerCenter: number };
+  /** Requests made (retries included) and, when measured, the waves they came in (see checks/gather). */
+  roundTrips: { graph: number; partnerCenter: number; waves?: { graph: number; partnerCenter: number } };
 }
 
 interface Row {
@@ -31,19 +32,34 @@ const toRun = (r: Row): CheckRun => ({
 export class CheckRunRepository {
   constructor(private readonly db: Db) {}
 
+  /** Keeps the run; a full run also becomes the partner's current verdict (the journey's checks step), in the same transaction. */
   async record(run: Omit<CheckRun, 'id' | 'runAt'>): Promise<CheckRun> {
-    const [row] = await this.db.query<Row>(
-      `INSERT INTO check_runs (tenant_id, kind, actor, verdict, results, round_trips) VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)
-       RETURNING id, tenant_id, kind, actor, run_at, verdict, results, round_trips`,
-      [run.tenantId, run.kind, run.actor, run.verdict, JSON.stringify(run.results), JSON.stringify(run.roundTrips)],
-    );
-    return toRun(row!);
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.query<Row>(
+        `INSERT INTO check_runs (tenant_id, kind, actor, verdict, results, round_trips) VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)
+         RETURNING id, tenant_id, kind, actor, run_at, verdict, results, round_trips`,
+        [run.tenantId, run.kind, run.actor, run.verdict, JSON.stringify(run.results), JSON.stringify(run.roundTrips)],
+      );
+      if (run.kind === 'full') {
+        await tx.query('UPDATE partners SET checks_at = $2, checks_verdict = $3, updated_at = now() WHERE tenant_id = $1', [run.tenantId, row!.run_at, run.verdict]);
+      }
+      return toRun(row!);
+    });
   }
 
-  async latest(tenantId: string): Promise<CheckRun | undefined> {
+  async get(tenantId: string, id: string): Promise<CheckRun | undefined> {
     const [row] = await this.db.query<Row>(
-      'SELECT id, tenant_id, kind, actor, run_at, verdict, results, round_trips FROM check_runs WHERE tenant_id = $1 ORDER BY run_at DESC, id DESC LIMIT 1',
-      [tenantId],
+      'SELECT id, tenant_id, kind, actor, run_at, verdict, results, round_trips FROM check_runs WHERE tenant_id = $1 AND id = $2',
+      [tenantId, id],
+    );
+    return row ? toRun(row) : undefined;
+  }
+
+  /** The latest run, or the latest of one kind. */
+  async latest(tenantId: string, kind?: CheckRun['kind']): Promise<CheckRun | undefined> {
+    const [row] = await this.db.query<Row>(
+      `SELECT id, tenant_id, kind, actor, run_at, verdict, results, round_trips FROM check_runs WHERE tenant_id = $1 ${kind ? 'AND kind = $2' : ''} ORDER BY run_at DESC, id DESC LIMIT 1`,
+      kind ? [tenantId, kind] : [tenantId],
     );
     return row ? toRun(row) : undefined;
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Company, Contact } from '../domain/forms';
-import type { Connection, CredentialKind, CredentialMeta, JoinRequest, Member, Partner, Person, Section } from '../domain/partner';
+import type { ChecksVerdict, Connection, CredentialKind, CredentialMeta, JoinRequest, Member, Partner, Person, Section } from '../domain/partner';
 import { recordAudit, type AuditAction } from './audit-log';
 import type { Db, Queryable } from './db';
 
@@ -30,6 +30,8 @@ export interface PartnerRow {
   consent_broken_at: Date | null;
   consent_broken_reason: string | null;
   admin_consent_at: Date | null;
+  checks_at: Date | null;
+  checks_verdict: ChecksVerdict | null;
 }
 
 interface MemberRow {
@@ -43,7 +45,7 @@ interface MemberRow {
 export const RECORD_COLUMNS = `tenant_id, company, primary_contact, secondary_contact, secondary_skipped, confirmed_at,
   CASE WHEN email_verified_address = lower(primary_contact->>'email') THEN email_verified_at END AS email_verified_at,
   prep_done, prepared_at, connection, credentials, consent_at, consent_account, consent_used_at, consent_broken_at,
-  consent_broken_reason, admin_consent_at`;
+  consent_broken_reason, admin_consent_at, checks_at, checks_verdict`;
 
 const date = (v: Date | string | null): Date | undefined => (v ? new Date(v) : undefined);
 
@@ -67,6 +69,7 @@ export function toRecord(row: PartnerRow): PartnerRecord {
       brokenReason: row.consent_broken_reason ?? undefined,
       adminConsentAt: date(row.admin_consent_at),
     },
+    ...(row.checks_at && row.checks_verdict ? { checks: { at: new Date(row.checks_at), verdict: row.checks_verdict } } : {}),
   };
 }
 

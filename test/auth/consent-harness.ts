@@ -50,7 +50,7 @@ export class ConsentHarness {
 
   private static async boot(env: Record<string, string>): Promise<{ app: App; url: string }> {
     const { logger, redactor } = createLogger({ level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent' });
-    const app = await createApp(loadConfig(env), logger, redactor, { keepAliveIntervalMs: 0 });
+    const app = await createApp(loadConfig(env), logger, redactor, { keepAliveIntervalMs: 0, followUpIntervalMs: 0 });
     return { app, url: await app.start(0) };
   }
 

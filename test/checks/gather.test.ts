@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CHECK_IDS, type CheckId } from '../../src/checks/catalog';
 import type { Facts } from '../../src/checks/facts';
-import { gatherAppOnlyFacts, roleAssignmentsFact, type GatherResult } from '../../src/checks/gather/app-only';
+import { gatherFacts, roleAssignmentsFact, type GatherResult } from '../../src/checks/gather/gather';
 import {
   mapApplication, mapCustomersPage, mapGroup, mapOrganization, mapServiceAccount, mapServicePrincipal, refusedFact,
 } from '../../src/checks/gather/map';
@@ -47,7 +47,7 @@ function clients(sim: Simulator, counts: Counts, graphBase = `${sim.baseUrl}/gra
 async function gather(sim: Simulator, graphBase?: string): Promise<GatherResult & { counted: Counts; results: CheckResult[] }> {
   const counted = { graph: 0, partnerCenter: 0 };
   const now = new Date(sim.now());
-  const out = await gatherAppOnlyFacts({
+  const out = await gatherFacts({
     ...clients(sim, counted, graphBase), serviceAccountUpn: SERVICE_ACCOUNT_UPN, appId: APP_ID, secretHint: APP_SECRET_VALUE.slice(0, 3), now,
   });
   const results = evaluate(out.facts as Facts, { now, appId: APP_ID, tenantId: PARTNER_TENANT_ID });

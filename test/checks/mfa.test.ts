@@ -61,7 +61,8 @@ describe('checks: MFA', () => {
     { name: 'for another group only', facts: { conditionalAccessPolicies: [policy({ sessionControls: sif(12), users: { includeUsers: [], includeGroups: [HELPDESK_AGENTS.id] } })] }, status: 'pass', evidence: /no sign-in frequency/ },
     { name: 'report-only policy', facts: { conditionalAccessPolicies: [policy({ displayName: 'Daily sign-in', state: 'enabledForReportingButNotEnforced', sessionControls: sif(1, 'days') })] }, status: 'warn', evidence: /report-only policy would apply sign-in frequency: "Daily sign-in" \(1 days\)/ },
     { name: 'enabled policy covering everyone', facts: { conditionalAccessPolicies: [policy({ displayName: 'Daily sign-in', sessionControls: sif(1, 'days') })] }, status: 'fail', evidence: /sign-in frequency applies: "Daily sign-in" \(1 days\) — it ends the refresh token \(AADSTS70043\)/, fix: /Exclude the service account/ },
-    { name: 'CA not readable (no P1)', facts: { conditionalAccessPolicies: noP1 }, status: 'unknown', evidence: /Sign-in frequency: Graph answered 403/ },
+    { name: 'CA not readable (no P1), security defaults off', facts: { conditionalAccessPolicies: noP1, securityDefaultsEnabled: false }, status: 'unknown', evidence: /Sign-in frequency: Graph answered 403/ },
+    { name: 'CA not readable (no P1), security defaults on: no CA policy can be enforced', facts: { conditionalAccessPolicies: noP1, securityDefaultsEnabled: true }, status: 'pass', evidence: /security defaults are on, so no conditional access policy/ },
     { name: 'a group-targeted policy when the account\'s groups are unreadable', facts: { serviceAccountGroups: { unknown: 'Graph did not answer' }, conditionalAccessPolicies: [policy({ displayName: 'Daily sign-in', sessionControls: sif(1, 'days'), users: { includeUsers: [], includeGroups: [HELPDESK_AGENTS.id] } })] }, status: 'unknown', evidence: /"Daily sign-in" targets groups, and the account's groups: Graph did not answer/ },
   ]);
 

@@ -97,14 +97,29 @@ describe('checks: evaluate and summarize', () => {
   });
 
   it('no Entra ID P1/P2: licence-gated facts are unknown with the reason, never a failure', () => {
-    const results = evaluate({ ...HEALTHY, mfaRegistration: noP1, conditionalAccessPolicies: noP1, roleEligibilities: noP1 }, OPTIONS);
+    // Security defaults on (as such tenants usually have): no conditional access can be enforced,
+    // so only the registration report stays unseen, and it is advisory.
+    const withDefaults = evaluate({ ...HEALTHY, mfaRegistration: noP1, conditionalAccessPolicies: noP1, roleEligibilities: noP1 }, OPTIONS);
+    assert.deepEqual(failing(withDefaults), []);
+    assert.deepEqual(withDefaults.filter((r) => r.status === 'unknown').map((r) => r.id), ['mfa.registered']);
+    assert.equal(summarize(withDefaults).verdict, 'passed-with-advisories');
+    // Security defaults off, per-user MFA enforced: the sign-in frequency cannot be judged without
+    // conditional access, and waiting will not change that: listed with what it needs, not waited for.
+    const results = evaluate({ ...HEALTHY, securityDefaultsEnabled: false, perUserMfaState: 'enforced', mfaRegistration: noP1, conditionalAccessPolicies: noP1, roleEligibilities: noP1 }, OPTIONS);
     assert.deepEqual(failing(results), []);
     const unknown = results.filter((r) => r.status === 'unknown');
     assert.deepEqual(unknown.map((r) => r.id).sort(), ['mfa.registered', 'mfa.sign-in-frequency']);
-    for (const r of unknown) assert.match(r.evidence, /needs Microsoft Entra ID P1 or P2/);
+    for (const r of unknown) {
+      assert.match(r.evidence, /needs Microsoft Entra ID P1 or P2/);
+      assert.equal(r.lasting, true);
+    }
     const s = summarize(results);
-    assert.equal(s.verdict, 'incomplete');
+    assert.equal(s.verdict, 'passed-with-advisories');
     assert.equal(s.stopsJourney, false);
+    // The same check unseen because Graph did not answer is waited for: incomplete, the journey holds.
+    const outage = summarize(evaluate({ ...HEALTHY, securityDefaultsEnabled: false, perUserMfaState: 'enforced', conditionalAccessPolicies: { unknown: 'Graph did not answer: HTTP 503' } }, OPTIONS));
+    assert.equal(outage.verdict, 'incomplete');
+    assert.equal(outage.stopsJourney, true);
   });
 
   it('an outage gives unknown everywhere, naming it: never a crash, never a pass', () => {

@@ -55,7 +55,7 @@ export class BotUnderTest {
     } else {
       env.ALLOW_UNAUTHENTICATED = 'true';
     }
-    const app = await createApp(loadConfig(env), logger, redactor, { db: options.db, secretRetryWaitMs: options.secretRetryWaitMs ?? 50, sleep: options.sleep });
+    const app = await createApp(loadConfig(env), logger, redactor, { db: options.db, secretRetryWaitMs: options.secretRetryWaitMs ?? 50, sleep: options.sleep, followUpIntervalMs: 0 });
     const url = await app.start(0);
     return new BotUnderTest(sim, app, url, dataDir, options.authenticated ? SIM_BOT_APP_ID : '', options.teamsLimits !== false);
   }

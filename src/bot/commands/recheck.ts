@@ -1,18 +1,26 @@
-import { renderChecksCard } from '../../cards/render';
 import { Verbs } from '../../cards/verbs';
-import { summarize } from '../../checks/run';
+import { checksOutcome, runChecksForTurn } from '../../dialogs/checks-dialog';
 import type { OnboardingServices } from '../../dialogs/onboarding-services';
+import { checksPassed, consentComplete } from '../../domain/steps';
 import { Messages } from '../../onboarding/messages';
 import { replaceCard } from '../../teams/card-activity';
-import { preflightCardData } from '../../verification/preflight';
 import type { Membership } from '../membership';
+import type { OnboardingRunner } from '../onboarding-runner';
 import { verbOf, type Command } from '../routes';
 
+type Services = Pick<OnboardingServices, 'checks' | 'partners' | 'followUps' | 'checkRuns'>;
+
+/** The card the button was on, when the turn is that button's submit. */
+function cardOf(turn: Parameters<Command['handle']>[1], verb: string): string | undefined {
+  return verbOf(turn) === verb && turn.submission?.ok ? turn.submission.submission.replyToId : undefined;
+}
+
 /**
- * `recheck` / "Re-run checks": runs the checks again (the app-only ones until the full run lands)
- * and, from the card's button, updates that card in place; typed, it posts a fresh card.
+ * `recheck` / "Re-run checks": runs the checks again (the full run once the consent is complete,
+ * else the app-only pre-flight); from the card's button it updates that card in place, typed it
+ * posts a fresh one. When the run clears the journey's checks step, the journey carries on.
  */
-export function recheckCommand(membership: Membership, services: Pick<OnboardingServices, 'preflight'>): Command {
+export function recheckCommand(membership: Membership, services: Services, onboarding: OnboardingRunner): Command {
   return {
     name: 'recheck', aliases: ['re-run checks', 'rerun checks', 'check again', 'checks'], verb: Verbs.checksRerun,
     description: 'Run the checks again',
@@ -23,13 +31,54 @@ export function recheckCommand(membership: Membership, services: Pick<Onboarding
         await context.sendActivity(access.partner ? Messages.checksNeedCredentials : Messages.notStarted);
         return;
       }
-      const run = await services.preflight.run(access.partner, turn.person.aadObjectId);
-      const card = renderChecksCard(preflightCardData(run));
-      const fromCard = verbOf(turn) === Verbs.checksRerun && turn.submission?.ok ? turn.submission.submission.replyToId : undefined;
+      const wasPassed = checksPassed(access.partner);
+      const run = await runChecksForTurn(context, turn, services);
+      const { card, message } = checksOutcome(run);
+      const fromCard = cardOf(turn, Verbs.checksRerun);
       if (fromCard) await replaceCard(context, fromCard, card);
       else await context.sendActivity({ attachments: [card] });
-      const { counts } = summarize(run.results);
-      await context.sendActivity(Messages.rechecked(counts.fail, counts.warn));
+      await context.sendActivity(message);
+      // The journey waits at its checks step: a pass moves it on, here and now.
+      if (!wasPassed && turn.partner && checksPassed(turn.partner) && (await onboarding.isActive(context))) await onboarding.continue(context);
+    },
+  };
+}
+
+/** "Re-check in 15 minutes": a follow-up row any instance runs when due; the card says when. */
+export function recheckLaterCommand(membership: Membership, services: Services, delayMs: number): Command {
+  return {
+    name: 'recheck later', aliases: ['re-check later', 'check later'], verb: Verbs.checksLater,
+    description: 'Run the checks again in 15 minutes and post the result',
+    handle: async (context, turn) => {
+      const access = await membership.access(context, turn, false);
+      if (!access) return;
+      const partner = access.partner;
+      if (!partner?.connection) {
+        await context.sendActivity(partner ? Messages.checksNeedCredentials : Messages.notStarted);
+        return;
+      }
+      if (!consentComplete(partner)) {
+        await context.sendActivity(Messages.recheckNeedsConsent);
+        return;
+      }
+      const { followUp, created } = await services.followUps.schedule(partner.tenantId, context.activity.conversation.id, turn.person.aadObjectId, new Date(Date.now() + delayMs));
+      const at = followUp.dueAt.toISOString().slice(11, 16);
+      const fromCard = cardOf(turn, Verbs.checksLater);
+      const latest = fromCard ? await services.checkRuns.latest(partner.tenantId) : undefined;
+      if (fromCard && latest) await replaceCard(context, fromCard, checksOutcome(latest, `⏱ Re-check scheduled for ${at} UTC.`).card);
+      await context.sendActivity(created ? Messages.recheckScheduled(at) : Messages.recheckAlreadyScheduled(at));
+    },
+  };
+}
+
+/** "Ask support" on the checks card: the support channel (issue 19) takes it over. */
+export function askSupportCommand(membership: Membership): Command {
+  return {
+    name: 'support', verb: Verbs.supportAsk,
+    description: 'Ask the support team for help',
+    handle: async (context, turn) => {
+      if (!(await membership.access(context, turn, false))) return;
+      await context.sendActivity(Messages.supportNotYet);
     },
   };
 }

@@ -205,9 +205,9 @@ export function refusedFact(status: number, body: unknown, permission: string): 
   const code = graphErrorCode(body);
   const said = `Graph answered ${status}${code ? ` ${code}` : ''}`;
   if (code === 'Authentication_RequestFromNonPremiumTenantOrB2CTenant') {
-    return { unknown: `${said} (needs Entra ID P1/P2)`, needs: 'Microsoft Entra ID P1 or P2' };
+    return { unknown: `${said} (needs Entra ID P1/P2)`, needs: 'Microsoft Entra ID P1 or P2', lasting: true };
   }
-  if (code === 'AadPremiumLicenseRequired') return { unknown: `${said} (needs Entra ID P2)`, needs: 'Microsoft Entra ID P2' };
+  if (code === 'AadPremiumLicenseRequired') return { unknown: `${said} (needs Entra ID P2)`, needs: 'Microsoft Entra ID P2', lasting: true };
   if (status === 403 || status === 401) {
     return { unknown: `${said} (the app may not read it)`, needs: `the application permission ${permission} with admin consent` };
   }

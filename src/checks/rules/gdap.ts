@@ -95,7 +95,7 @@ export function gdapAssignments(facts: Facts, ctx: RuleContext): Outcome {
   if (!missing.length) {
     return { status: 'warn', evidence: `access assignments still pending in ${count(problems.length, 'relationship')}: ${listNames(problems.map((p) => customer(p.r)))} (Microsoft takes minutes to hours)` };
   }
-  const scope = missing.length === live.length ? 'in no relationship' : `in ${missing.length} of ${live.length} relationships`;
-  return { status: missing.length === live.length ? 'fail' : 'warn', evidence: `the service account lacks an active access assignment for the needed roles ${scope}: ${listNames(missing.map((p) => customer(p.r)))}` };
+  const scope = missing.length === live.length ? `in any of the ${count(live.length, 'relationship')}` : `in ${missing.length} of ${live.length} relationships`;
+  return { status: missing.length === live.length ? 'fail' : 'warn', evidence: `the service account reaches the needed roles through no active access assignment ${scope}: ${listNames(missing.map((p) => customer(p.r)))}` };
 }
 

@@ -133,7 +133,13 @@ export function noSignInFrequency(facts: Facts, ctx: RuleContext): Outcome {
   const u = known(facts.serviceAccount);
   if (!u.ok || !u.value) return unknownOutcome('Sign-in frequency', u.ok ? { unknown: 'the service account was not found' } : u.unknown, LINKS.conditionalAccess);
   const policies = known(facts.conditionalAccessPolicies);
-  if (!policies.ok) return unknownOutcome('Sign-in frequency', policies.unknown, LINKS.conditionalAccess);
+  if (!policies.ok) {
+    // Entra refuses to enable a conditional access policy while security defaults are on (one or
+    // the other), so with them on no session control can apply, read or not.
+    const defaults = known(facts.securityDefaultsEnabled);
+    if (defaults.ok && defaults.value) return { status: 'pass', evidence: 'security defaults are on, so no conditional access policy (and no sign-in frequency) is enforced' };
+    return unknownOutcome('Sign-in frequency', policies.unknown, LINKS.conditionalAccess);
+  }
   const w = who(u.value, facts);
   const sif = (p: ConditionalAccessPolicy) => {
     const s = p.sessionControls?.signInFrequency;

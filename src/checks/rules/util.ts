@@ -18,6 +18,7 @@ export function unknownOutcome(what: string, fact: Unknown | undefined, fallback
     status: 'unknown',
     evidence: `${what}: ${fact.unknown}${needs}`,
     fix: { text: fact.needs ? `Give the bot ${fact.needs}, then re-run the checks.` : 'Re-run the checks; if it stays unknown, ask support.', link: fallbackLink },
+    ...(fact.lasting ? { lasting: true } : {}),
   };
 }
 

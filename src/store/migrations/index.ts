@@ -218,4 +218,31 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX check_runs_latest ON check_runs (tenant_id, run_at DESC);
     `,
   },
+  {
+    id: 6,
+    name: 'full checks on the partner; check follow-ups',
+    sql: `
+      -- The latest full run's verdict: the journey's checks step reads it (blocked stops before sync).
+      ALTER TABLE partners ADD COLUMN checks_at timestamptz;
+      ALTER TABLE partners ADD COLUMN checks_verdict text;
+
+      -- "Re-check in 15 minutes": due runs survive a restart; any instance claims one (a lease), runs
+      -- it and tells the conversation. One pending follow-up per partner.
+      CREATE TABLE check_followups (
+        id               bigserial PRIMARY KEY,
+        tenant_id        text NOT NULL REFERENCES partners (tenant_id) ON DELETE CASCADE,
+        conversation_id  text NOT NULL,
+        requested_by     text NOT NULL,
+        requested_at     timestamptz NOT NULL DEFAULT now(),
+        due_at           timestamptz NOT NULL,
+        claimed_until    timestamptz,
+        attempts         integer NOT NULL DEFAULT 0,
+        done_at          timestamptz,
+        run_id           bigint,
+        outcome          text
+      );
+      CREATE UNIQUE INDEX check_followups_pending ON check_followups (tenant_id) WHERE done_at IS NULL;
+      CREATE INDEX check_followups_due ON check_followups (due_at) WHERE done_at IS NULL;
+    `,
+  },
 ];

@@ -1026,13 +1026,17 @@ export const graphService: ServiceFactory = (ctx) => {
     }),
     r('GET', 'servicePrincipals/:id/appRoleAssignments', APPS, (c) => withSp(c, (a) =>
       listReply(c, `servicePrincipals('${a.servicePrincipalId}')/appRoleAssignments`, appRoleAssignments(c.tenant, a)))),
-    ...['memberOf', 'transitiveMemberOf'].map((rel) => r('GET', `servicePrincipals/:id/${rel}`, MEMBERSHIP, (c) => withSp(c, (a) =>
-      listReply(c, 'directoryObjects', groupsOfApp(c.tenant, a).map(groupEntity), { withType: true, directory: true })))),
-    ...['memberOf', 'transitiveMemberOf'].map((rel) => r('GET', `servicePrincipals/:id/${rel}/${GROUP_CAST}`, MEMBERSHIP, (c) => withSp(c, (a) =>
-      listReply(c, 'groups', groupsOfApp(c.tenant, a).map(groupEntity), { filterable: GROUP_FILTER, directory: true })))),
+    // A service principal is addressed by its id or by `(appId='…')` on these too:
+    // https://learn.microsoft.com/en-us/graph/api/serviceprincipal-list-transitivememberof
     // https://learn.microsoft.com/en-us/graph/api/serviceprincipal-list-oauth2permissiongrants
-    r('GET', 'servicePrincipals/:id/oauth2PermissionGrants', GRANTS, (c) => withSp(c, (a) =>
-      listReply(c, 'oauth2PermissionGrants', permissionGrants(c.tenant).filter((g) => same(String(g.data.clientId), a.servicePrincipalId))))),
+    ...['servicePrincipals/:id', 'servicePrincipals/(appId)/:appId'].flatMap((sp) => [
+      ...['memberOf', 'transitiveMemberOf'].map((rel) => r('GET', `${sp}/${rel}`, MEMBERSHIP, (c) => withSp(c, (a) =>
+        listReply(c, 'directoryObjects', groupsOfApp(c.tenant, a).map(groupEntity), { withType: true, directory: true })))),
+      ...['memberOf', 'transitiveMemberOf'].map((rel) => r('GET', `${sp}/${rel}/${GROUP_CAST}`, MEMBERSHIP, (c) => withSp(c, (a) =>
+        listReply(c, 'groups', groupsOfApp(c.tenant, a).map(groupEntity), { filterable: GROUP_FILTER, directory: true })))),
+      r('GET', `${sp}/oauth2PermissionGrants`, GRANTS, (c) => withSp(c, (a) =>
+        listReply(c, 'oauth2PermissionGrants', permissionGrants(c.tenant).filter((g) => same(String(g.data.clientId), a.servicePrincipalId))))),
+    ]),
     r('POST', 'servicePrincipals/:id/checkMemberGroups', MEMBERSHIP, (c) => withSp(c, (a) =>
       checkMemberGroups(c, new Set(groupsOfApp(c.tenant, a).map((g) => g.id.toLowerCase()))))),
 

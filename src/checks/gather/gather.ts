@@ -1,0 +1,471 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { MicrosoftHttpClient } from '../../microsoft/http';
+import { isMicrosoftHttpError } from '../../microsoft/http-errors';
+import type { Fact, Facts, GdapRelationship, RoleAssignment, Unknown } from '../facts';
+import { GLOBAL_ADMIN_ROLE_ID, GRAPH_APP_ID } from '../microsoft';
+import {
+  collection, mapAppRoleAssignment, mapApplication, mapConditionalAccessPolicy, mapCustomersPage, mapGdapAccessAssignment,
+  mapGdapRelationship, mapGroup, mapMfaRegistration, mapOrganization, mapPartnerCenterProfile, mapPermissionGrant, mapPerUserMfa,
+  mapRoleAssignment, mapSecurityDefaults, mapServiceAccount, mapServicePrincipal, refusedFact,
+} from './map';
+
+/**
+ * Gathers the facts the rules read, in few round-trips. Two ways:
+ *
+ * - **Pre-flight** (before the sign-in): everything the partner's app sees with its own app-only
+ *   token. Graph in three `$batch` requests (v1.0 by UPN and appId; then v1.0 and beta by the ids
+ *   the first one returned, in parallel).
+ * - **Full** (after the consent): the app-only token for the directory (users, groups, apps,
+ *   grants, roles) in one v1.0 `$batch`, and in parallel the service account's delegated token for
+ *   what only it may read (conditional access, security defaults, per-user MFA, registration,
+ *   transitive roles, GDAP) in one beta `$batch`; the account's object id comes from that token,
+ *   so nothing waits for a lookup. Then one wave of `$batch`es for the GDAP relationships' access
+ *   assignments (20 a batch, in parallel). Partner Center: two calls in parallel.
+ *
+ * A refused item is an unknown fact naming what would let the bot see; a batch that fails after
+ * the HTTP layer's retries makes its items unknown. Never throws for Microsoft's answers; only
+ * the caller's abort ends it early.
+ */
+
+export interface SignedInAccess {
+  /** Graph as the service account (its delegated, consented read scopes). */
+  readonly graph: MicrosoftHttpClient;
+  /** The service account's object id (`oid` of its token). */
+  readonly serviceAccountId: string;
+}
+
+export interface GatherOptions {
+  /** Graph with the app's app-only token; base URL at Graph's host: the gatherer picks `/v1.0` and `/beta`. */
+  readonly graph: MicrosoftHttpClient;
+  /** After the consent: the service account's own access. Omitted: the pre-flight. */
+  readonly signedIn?: SignedInAccess;
+  /** Base URL at Partner Center's host; omitted, no Partner Center facts are gathered. */
+  readonly partnerCenter?: MicrosoftHttpClient;
+  readonly serviceAccountUpn: string;
+  /** The partner app's client ID. */
+  readonly appId: string;
+  /** First three characters of the secret the partner entered (never the secret). */
+  readonly secretHint?: string;
+  readonly now: Date;
+  readonly signal?: AbortSignal;
+}
+
+export interface GatherResult {
+  readonly facts: Partial<Facts>;
+  /**
+   * HTTP requests made (retries included), and waves: how many of them had to wait for another's
+   * answer, one after the other (requests sent together count once; a retry of a throttled item is
+   * not counted as a wave).
+   */
+  readonly roundTrips: { graph: number; partnerCenter: number; waves: { graph: number; partnerCenter: number } };
+}
+
+/** Graph answers up to 20 requests per `$batch`: https://learn.microsoft.com/en-us/graph/json-batching */
+export const MAX_BATCH = 20;
+/** Rounds of re-sending the items Graph throttled inside a batch (429/503 per item). */
+const ITEM_RETRY_ROUNDS = 4;
+const MAX_ITEM_WAIT_MS = 30_000;
+
+/** One `$batch` item: its URL is relative to the version (`/users/x`, never `/v1.0/users/x`). */
+export interface BatchItem {
+  readonly id: string;
+  readonly url: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+type Version = 'v1.0' | 'beta';
+
+/** One item's answer, with the client and version that asked (further pages go the same way). */
+interface ItemAnswer {
+  readonly status: number;
+  readonly body: unknown;
+  readonly client: MicrosoftHttpClient;
+  readonly version: Version;
+}
+
+/** Answers by item id; an item of a batch that failed as a whole maps to why. */
+type Answers = Map<string, ItemAnswer | Unknown>;
+
+const q = (value: string) => `'${value.replace(/'/g, "''")}'`;
+const enc = encodeURIComponent;
+
+class Counter {
+  graph = 0;
+  partnerCenter = 0;
+  graphWaves = 0;
+}
+
+interface Ctx {
+  readonly o: GatherOptions;
+  readonly counter: Counter;
+}
+
+export async function gatherFacts(options: GatherOptions): Promise<GatherResult> {
+  const counter = new Counter();
+  const ctx: Ctx = { o: options, counter };
+  const [graphFacts, pcFacts] = await Promise.all([
+    options.signedIn ? gatherGraphSignedIn(ctx, options.signedIn) : gatherGraphAppOnly(ctx),
+    options.partnerCenter ? gatherPartnerCenter(options.partnerCenter, counter, options.signal) : Promise.resolve({}),
+  ]);
+  const facts: Partial<Facts> = {
+    ...graphFacts,
+    ...pcFacts,
+    ...(options.secretHint ? { secretInUse: { hint: options.secretHint.slice(0, 3) } } : {}),
+  };
+  return {
+    facts,
+    roundTrips: { graph: counter.graph, partnerCenter: counter.partnerCenter, waves: { graph: counter.graphWaves, partnerCenter: options.partnerCenter ? 1 : 0 } },
+  };
+}
+
+// ---------- Graph ----------
+
+const USER_SELECT = '$select=id,userPrincipalName,accountEnabled,passwordPolicies,userType';
+const GROUPS_OF = 'transitiveMemberOf/microsoft.graph.group?$select=id,displayName&$top=999';
+
+/** What the app-only token reads whichever way: the app, its service principal and the tenant. */
+function appItems(appId: string): BatchItem[] {
+  return [
+    { id: 'app', url: `/applications?$filter=appId eq ${q(appId)}&$select=appId,displayName,requiredResourceAccess,passwordCredentials` },
+    { id: 'sp', url: `/servicePrincipals?$filter=appId eq ${q(appId)}&$select=id,appId,accountEnabled` },
+    { id: 'graphSp', url: `/servicePrincipals?$filter=appId eq ${q(GRAPH_APP_ID)}&$select=id` },
+    { id: 'appRoles', url: `/servicePrincipals(appId=${q(appId)})/appRoleAssignments?$top=999` },
+    { id: 'org', url: '/organization?$select=id,displayName,partnerTenantType,countryLetterCode' },
+  ];
+}
+
+/** What needs the service account's object id. */
+function accountItems(userId: string): { v1: BatchItem[]; beta: BatchItem[] } {
+  return {
+    v1: [
+      { id: 'roles', url: `/roleManagement/directory/roleAssignments?$filter=principalId eq ${q(userId)}` },
+      { id: 'eligible', url: `/roleManagement/directory/roleEligibilitySchedules?$filter=principalId eq ${q(userId)}` },
+    ],
+    beta: [
+      { id: 'transitiveRoles', url: `/roleManagement/directory/transitiveRoleAssignments?$filter=principalId eq ${q(userId)}`, headers: { ConsistencyLevel: 'eventual' } },
+      { id: 'perUserMfa', url: `/users/${enc(userId)}/authentication/requirements` },
+    ],
+  };
+}
+
+/** Policies, reports and GDAP: the app's application permissions do not cover them; the consented delegated scopes do. */
+function policyItems(user: string): BatchItem[] {
+  return [
+    { id: 'registration', url: `/reports/authenticationMethods/userRegistrationDetails/${user}` },
+    { id: 'securityDefaults', url: '/policies/identitySecurityDefaultsEnforcementPolicy' },
+    { id: 'ca', url: '/identity/conditionalAccess/policies' },
+    { id: 'gdap', url: '/tenantRelationships/delegatedAdminRelationships?$top=300' },
+  ];
+}
+
+async function gatherGraphAppOnly(ctx: Ctx): Promise<Partial<Facts>> {
+  const { o } = ctx;
+  const upn = enc(o.serviceAccountUpn);
+  ctx.counter.graphWaves += 1;
+  const a = await runBatch(ctx, o.graph, 'v1.0', [
+    { id: 'user', url: `/users/${upn}?${USER_SELECT}` },
+    { id: 'groups', url: `/users/${upn}/${GROUPS_OF}` },
+    ...appItems(o.appId),
+    ...policyItems(upn),
+  ]);
+  // Second wave: what needs the ids the first one returned. v1.0 and beta go in separate batches
+  // (a batch's items share its version), sent together.
+  const user = itemFact(a, 'user', 'User.Read.All', mapServiceAccount, { notFoundIs: null });
+  const sp = itemFact(a, 'sp', 'Application.Read.All', mapServicePrincipal);
+  const userId = isValue(user) && user ? user.id : undefined;
+  const spId = isValue(sp) && sp ? sp.id : undefined;
+  const account = userId ? accountItems(userId) : { v1: [], beta: [] };
+  const v1 = [...account.v1];
+  if (spId) {
+    v1.push({ id: 'spGroups', url: `/servicePrincipals/${enc(spId)}/${GROUPS_OF}` });
+    v1.push({ id: 'grants', url: `/servicePrincipals/${enc(spId)}/oauth2PermissionGrants` });
+  }
+  if (v1.length + account.beta.length > 0) ctx.counter.graphWaves += 1;
+  const [b, c] = await Promise.all([
+    runBatch(ctx, o.graph, 'v1.0', v1),
+    runBatch(ctx, o.graph, 'beta', account.beta),
+  ]);
+  return factsFrom(ctx, merge(a, b, c), o.graph, { userWhy: userId ? undefined : missing(user, 'the service account was not read', 'the service account was not found'), spWhy: spId ? undefined : missing(sp, 'the app\'s service principal was not read', 'the app has no service principal') });
+}
+
+async function gatherGraphSignedIn(ctx: Ctx, signedIn: SignedInAccess): Promise<Partial<Facts>> {
+  const { o } = ctx;
+  const uid = enc(signedIn.serviceAccountId);
+  const account = accountItems(signedIn.serviceAccountId);
+  const appKey = `/servicePrincipals(appId=${q(o.appId)})`;
+  ctx.counter.graphWaves += 1;
+  const [a, b] = await Promise.all([
+    runBatch(ctx, o.graph, 'v1.0', [
+      { id: 'user', url: `/users/${uid}?${USER_SELECT}` },
+      { id: 'groups', url: `/users/${uid}/${GROUPS_OF}` },
+      ...appItems(o.appId),
+      { id: 'spGroups', url: `${appKey}/${GROUPS_OF}` },
+      { id: 'grants', url: `${appKey}/oauth2PermissionGrants` },
+      ...account.v1,
+    ]),
+    runBatch(ctx, signedIn.graph, 'beta', [...account.beta, ...policyItems(uid)]),
+  ]);
+  return factsFrom(ctx, merge(a, b), signedIn.graph, {});
+}
+
+/** Unknown for what hangs on a fact that is missing: why it is missing. */
+function missing(fact: Fact<object | null>, readWhat: string, absent: string): Unknown {
+  if (isValue(fact)) return { unknown: absent };
+  const why = fact as Unknown;
+  return { unknown: `${readWhat}: ${why.unknown}`, ...(why.needs ? { needs: why.needs } : {}) };
+}
+
+/** Every fact from the answers; `userWhy` / `spWhy` say why the account's or the app's items were not asked. */
+async function factsFrom(ctx: Ctx, a: Answers, gdapClient: MicrosoftHttpClient, why: { userWhy?: Unknown; spWhy?: Unknown }): Promise<Partial<Facts>> {
+  const facts: Record<string, unknown> = {};
+  const set = <K extends keyof Facts>(k: K, v: Facts[K]) => { facts[k] = v; };
+
+  set('serviceAccount', itemFact(a, 'user', 'User.Read.All', mapServiceAccount, { notFoundIs: null }));
+  const groups = await pagedFact(ctx, a, 'groups', 'GroupMember.Read.All', mapGroup);
+  set('serviceAccountGroups', groups);
+  set('application', itemFact(a, 'app', 'Application.Read.All', mapApplication));
+  set('appServicePrincipal', itemFact(a, 'sp', 'Application.Read.All', mapServicePrincipal));
+  set('graphServicePrincipalId', itemFact(a, 'graphSp', 'Application.Read.All', (b) => {
+    const found = mapServicePrincipal(b);
+    if (!found) throw new TypeError('no Microsoft Graph service principal');
+    return found.id;
+  }));
+  set('appRoleAssignments', await pagedFact(ctx, a, 'appRoles', 'Application.Read.All', mapAppRoleAssignment));
+  set('mfaRegistration', itemFact(a, 'registration', 'AuditLog.Read.All', mapMfaRegistration));
+  set('securityDefaultsEnabled', itemFact(a, 'securityDefaults', 'Policy.Read.All', mapSecurityDefaults));
+  set('conditionalAccessPolicies', await pagedFact(ctx, a, 'ca', 'Policy.Read.All', mapConditionalAccessPolicy));
+  set('organization', itemFact(a, 'org', 'Organization.Read.All', mapOrganization));
+
+  if (why.userWhy) {
+    set('roleAssignments', why.userWhy);
+    set('roleEligibilities', why.userWhy);
+    set('perUserMfaState', why.userWhy);
+  } else {
+    set('roleAssignments', roleAssignmentsFact(
+      await pagedFact(ctx, a, 'transitiveRoles', 'RoleManagement.Read.Directory', mapRoleAssignment),
+      await pagedFact(ctx, a, 'roles', 'RoleManagement.Read.Directory', mapRoleAssignment),
+    ));
+    set('roleEligibilities', await pagedFact(ctx, a, 'eligible', 'RoleManagement.Read.Directory', mapRoleAssignment));
+    set('perUserMfaState', itemFact(a, 'perUserMfa', 'Policy.Read.All', mapPerUserMfa));
+  }
+  if (why.spWhy) {
+    set('appServicePrincipalGroups', why.spWhy);
+    set('delegatedGrants', why.spWhy);
+  } else {
+    set('appServicePrincipalGroups', await pagedFact(ctx, a, 'spGroups', 'GroupMember.Read.All', mapGroup));
+    set('delegatedGrants', await pagedFact(ctx, a, 'grants', 'DelegatedPermissionGrant.Read.All', mapPermissionGrant));
+  }
+  const relationships = await pagedFact(ctx, a, 'gdap', 'DelegatedAdminRelationship.Read.All', mapGdapRelationship);
+  if (isValue(relationships)) {
+    const withAssignments = await gdapWithAssignments(ctx, gdapClient, relationships);
+    set('gdapRelationships', withAssignments);
+    set('gdapAccessGroups', gdapAccessGroups(withAssignments, groups));
+  } else {
+    set('gdapRelationships', relationships);
+    set('gdapAccessGroups', relationships);
+  }
+  return facts as Partial<Facts>;
+}
+
+/**
+ * Beta's transitive view counts Global Administrator through a role-assignable group. Without it,
+ * the direct v1.0 assignments still prove a direct Global Administrator; their lack proves nothing.
+ */
+export function roleAssignmentsFact(transitive: Fact<readonly RoleAssignment[]>, direct: Fact<readonly RoleAssignment[]>): Fact<readonly RoleAssignment[]> {
+  if (isValue(transitive)) return transitive;
+  if (isValue(direct) && direct.some((r) => r.roleDefinitionId.toLowerCase() === GLOBAL_ADMIN_ROLE_ID)) return direct;
+  return { unknown: `transitive role assignments (beta) not read: ${transitive.unknown}`, ...(transitive.needs ? { needs: transitive.needs } : {}) };
+}
+
+/** Each relationship's access assignments: one wave of `$batch`es (20 relationships each), sent together. */
+async function gdapWithAssignments(ctx: Ctx, client: MicrosoftHttpClient, relationships: readonly Omit<GdapRelationship, 'accessAssignments'>[]): Promise<Fact<readonly GdapRelationship[]>> {
+  const chunks: (typeof relationships)[] = [];
+  for (let i = 0; i < relationships.length; i += MAX_BATCH) chunks.push(relationships.slice(i, i + MAX_BATCH));
+  if (chunks.length) ctx.counter.graphWaves += 1;
+  const answered = await Promise.all(chunks.map((chunk, c) => runBatch(ctx, client, 'v1.0', chunk.map((r, j) => ({
+    id: `${c}.${j}`, url: `/tenantRelationships/delegatedAdminRelationships/${enc(r.id)}/accessAssignments`,
+  })))));
+  const out: GdapRelationship[] = [];
+  for (const [c, chunk] of chunks.entries()) {
+    for (const [j, r] of chunk.entries()) {
+      const assignments = await pagedFact(ctx, answered[c]!, `${c}.${j}`, 'DelegatedAdminRelationship.Read.All', mapGdapAccessAssignment);
+      if (!isValue(assignments)) return { unknown: `access assignments of "${r.displayName}": ${assignments.unknown}`, ...(assignments.needs ? { needs: assignments.needs } : {}) };
+      out.push({ ...r, accessAssignments: assignments });
+    }
+  }
+  return out;
+}
+
+/** The access-assignment groups that exist, as far as the bot sees them: those the account is in. */
+function gdapAccessGroups(relationships: Fact<readonly GdapRelationship[]>, groups: Fact<readonly { id: string; displayName: string }[]> | undefined): Fact<readonly { id: string; displayName: string }[]> {
+  if (!isValue(relationships)) return relationships;
+  if (!groups || !isValue(groups)) return groups ?? { unknown: 'the service account\'s groups were not read' };
+  const wanted = new Set(relationships.flatMap((r) => r.accessAssignments.map((a) => a.accessContainer.accessContainerId.toLowerCase())));
+  return groups.filter((g) => wanted.has(g.id.toLowerCase()));
+}
+
+function merge(...parts: Answers[]): Answers {
+  const all: Answers = new Map();
+  for (const p of parts) for (const [k, v] of p) all.set(k, v);
+  return all;
+}
+
+/**
+ * One `$batch` (≤ 20 items) and the rounds that re-send items Graph throttled inside it, after
+ * their `Retry-After`. A failed outer call (after the HTTP layer's own retries) makes every item
+ * of it unknown with the reason. No items, no request.
+ */
+async function runBatch(ctx: Ctx, client: MicrosoftHttpClient, version: Version, items: readonly BatchItem[]): Promise<Answers> {
+  if (items.length > MAX_BATCH) throw new RangeError(`a $batch takes at most ${MAX_BATCH} requests`);
+  const signal = ctx.o.signal;
+  const answers: Answers = new Map();
+  let pending = [...items];
+  for (let round = 0; pending.length > 0; round++) {
+    let responses: { id: string; status: number; headers?: Record<string, string>; body?: unknown }[];
+    try {
+      const res = await client.request('POST', `/${version}/$batch`, {
+        body: { requests: pending.map((i) => ({ id: i.id, method: 'GET', url: i.url, ...(i.headers ? { headers: i.headers } : {}) })) },
+        idempotent: true, signal, parse: parseBatch,
+      });
+      ctx.counter.graph += res.attempts;
+      responses = res.data;
+    } catch (err) {
+      signal?.throwIfAborted();
+      ctx.counter.graph += attemptsOf(err);
+      const why: Unknown = { unknown: `Graph did not answer: ${reason(err)}` };
+      for (const item of pending) answers.set(item.id, why);
+      return answers;
+    }
+    const retry: BatchItem[] = [];
+    let wait = 0;
+    for (const item of pending) {
+      const r = responses.find((x) => x.id === item.id);
+      if (!r) { answers.set(item.id, { status: 0, body: undefined, client, version }); continue; }
+      if ((r.status === 429 || r.status === 503) && round < ITEM_RETRY_ROUNDS) {
+        retry.push(item);
+        wait = Math.max(wait, retryAfterMs(r.headers) ?? 1000 * 2 ** round);
+      } else {
+        answers.set(item.id, { status: r.status, body: r.body, client, version });
+      }
+    }
+    pending = retry;
+    if (pending.length && wait > 0) await delay(Math.min(wait, MAX_ITEM_WAIT_MS), undefined, { signal });
+  }
+  return answers;
+}
+
+function parseBatch(body: unknown): { id: string; status: number; headers?: Record<string, string>; body?: unknown }[] {
+  const responses = (body as { responses?: unknown } | undefined)?.responses;
+  if (!Array.isArray(responses)) throw new TypeError('not a $batch answer');
+  return responses.map((r: unknown) => {
+    const x = r as { id?: unknown; status?: unknown; headers?: unknown; body?: unknown };
+    if (typeof x.id !== 'string' || typeof x.status !== 'number') throw new TypeError('a $batch response without id or status');
+    return { id: x.id, status: x.status, headers: (x.headers ?? {}) as Record<string, string>, body: x.body };
+  });
+}
+
+function retryAfterMs(headers: Record<string, string> | undefined): number | undefined {
+  const v = Object.entries(headers ?? {}).find(([k]) => k.toLowerCase() === 'retry-after')?.[1];
+  return v !== undefined && /^\d+$/.test(v.trim()) ? Number(v) * 1000 : undefined;
+}
+
+/** One item's answer as a fact. */
+function itemFact<T>(answers: Answers, id: string, permission: string, map: (body: unknown) => T, opts: { notFoundIs?: T } = {}): Fact<T> {
+  const a = answers.get(id);
+  if (!a) return { unknown: 'it was not asked' };
+  if (!isItemAnswer(a)) return a;
+  if (a.status === 0) return { unknown: 'Graph gave no answer for it in the batch' };
+  if (a.status === 404 && 'notFoundIs' in opts) return opts.notFoundIs as T;
+  if (a.status === 429 || a.status === 503) return { unknown: `Graph was still throttling it (HTTP ${a.status})` };
+  if (a.status < 200 || a.status >= 300) return refusedFact(a.status, a.body, permission);
+  try {
+    return map(a.body);
+  } catch (err) {
+    return { unknown: `Graph's answer had an unexpected shape (${err instanceof Error ? err.message : 'error'})` };
+  }
+}
+
+/** A collection item and every further page (its `@odata.nextLink`, followed outside the batch, as the one who asked). */
+async function pagedFact<T>(ctx: Ctx, answers: Answers, id: string, permission: string, map: (v: unknown) => T): Promise<Fact<readonly T[]>> {
+  const first = itemFact(answers, id, permission, (body) => ({ items: collection(body).map(map), next: nextLink(body) }));
+  if (!isValue(first)) return first;
+  const items = [...first.items];
+  const asked = answers.get(id) as ItemAnswer;
+  if (first.next) {
+    try {
+      // Counted through the pages' own round-trips: one page, one round-trip (its retries surface as errors).
+      for await (const page of asked.client.graphPages(`/${asked.version}`, { resumeFrom: first.next, item: map, signal: ctx.o.signal })) {
+        ctx.counter.graph += 1;
+        ctx.counter.graphWaves += 1;
+        items.push(...page.items);
+      }
+    } catch (err) {
+      ctx.o.signal?.throwIfAborted();
+      ctx.counter.graph += attemptsOf(err);
+      return { unknown: `Graph did not give every page: ${reason(err)}` };
+    }
+  }
+  return items;
+}
+
+function nextLink(body: unknown): string | undefined {
+  const n = (body as Record<string, unknown>)['@odata.nextLink'];
+  return typeof n === 'string' && n ? n : undefined;
+}
+
+// ---------- Partner Center ----------
+
+async function gatherPartnerCenter(pc: MicrosoftHttpClient, counter: Counter, signal?: AbortSignal): Promise<Partial<Facts>> {
+  const [profile, customers] = await Promise.all([
+    pcCall(pc, '/v1/profiles/organization', mapPartnerCenterProfile, counter, signal),
+    pcCall(pc, '/v1/customers', mapCustomersPage, counter, signal, { size: 1 }),
+  ]);
+  return { partnerCenterProfile: profile, partnerCenterCustomers: customers };
+}
+
+/**
+ * A Partner Center answer: a value, a refusal with its status and code (the rules judge those), or
+ * unknown when no answer came, or when Partner Center says the call needs App+User (an app-only
+ * token cannot read it: that is for after the sign-in, not a failure).
+ */
+async function pcCall<T>(pc: MicrosoftHttpClient, path: string, map: (b: unknown) => T, counter: Counter, signal?: AbortSignal, query?: Record<string, number>) {
+  try {
+    const res = await pc.request('GET', path, { query, signal, parse: map });
+    counter.partnerCenter += res.attempts;
+    return { ok: true as const, value: res.data };
+  } catch (err) {
+    signal?.throwIfAborted();
+    counter.partnerCenter += attemptsOf(err);
+    if (isMicrosoftHttpError(err) && err.failure === 'status' && err.status !== undefined && err.status !== 429 && err.status < 500) {
+      if (err.status === 401 && /App\+User/i.test(err.description ?? '')) {
+        return { unknown: 'Partner Center reads this only with the service account\'s sign-in (App+User)', needs: 'the service account\'s consent (sign-in step)' };
+      }
+      const code = typeof err.code === 'number' ? err.code : typeof err.code === 'string' && /^\d+$/.test(err.code) ? Number(err.code) : undefined;
+      return { ok: false as const, httpStatus: err.status, ...(code !== undefined ? { code } : {}), ...(err.description ? { description: err.description } : {}) };
+    }
+    return { unknown: `Partner Center did not answer: ${reason(err)}` };
+  }
+}
+
+// ---------- helpers ----------
+
+function isValue<T>(fact: Fact<T>): fact is T {
+  return !(typeof fact === 'object' && fact !== null && !Array.isArray(fact) && typeof (fact as Partial<Unknown>).unknown === 'string');
+}
+
+function isItemAnswer(a: ItemAnswer | Unknown): a is ItemAnswer {
+  return typeof (a as Partial<ItemAnswer>).status === 'number';
+}
+
+function attemptsOf(err: unknown): number {
+  return isMicrosoftHttpError(err) ? err.attempts : 0;
+}
+
+/** Safe words for the card: the HTTP layer's messages carry no token, query or body. */
+function reason(err: unknown): string {
+  if (isMicrosoftHttpError(err)) {
+    const what = err.failure === 'status' ? `HTTP ${err.status ?? '?'}${err.code !== undefined ? ` ${err.code}` : ''}` : err.failure;
+    return `${what} after ${err.attempts} ${err.attempts === 1 ? 'try' : 'tries'}`;
+  }
+  return err instanceof Error ? `${err.name}: ${err.message.split('\n')[0]!.slice(0, 120)}` : 'unknown error';
+}

@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { Messages } from '../../src/onboarding/messages';
+import { completeEntraPage } from '../auth/consent-harness';
+import { BotUnderTest, cardText, type Chat } from '../helpers/chat';
+import { toPreparation } from '../helpers/onboarding-path';
+import { APP_ID, APP_SECRET_VALUE, PARTNER_TENANT_ID, SERVICE_ACCOUNT_ID, SERVICE_ACCOUNT_PASSWORD, SERVICE_ACCOUNT_UPN } from '../simulator/scenarios/ids';
+
+const ENTRA = { tenant: PARTNER_TENANT_ID, serviceAccount: SERVICE_ACCOUNT_UPN, appId: APP_ID, appSecret: APP_SECRET_VALUE };
+const PC = { pcAppId: APP_ID, pcSecret: APP_SECRET_VALUE, pcSecretExpires: new Date(Date.now() + 365 * 86_400_000).toISOString().slice(0, 10) };
+
+/** The URL of the card's OpenUrl button. */
+function openUrlOf(card: Record<string, unknown> | undefined): string {
+  const m = /"type":"Action\.OpenUrl"[^}]*"url":"([^"]+)"/.exec(JSON.stringify(card)) ?? /"url":"([^"]+)"[^}]*"type":"Action\.OpenUrl"/.exec(JSON.stringify(card));
+  if (!m) throw new Error('no OpenUrl button on the card');
+  return m[1]!;
+}
+
+/**
+ * Part one, both credential cards, then the service account's sign-in in a "browser" (the bot's
+ * link, Entra's page, the bot's callback): the chat is told and offers Continue.
+ */
+async function throughConsent(bot: BotUnderTest): Promise<{ chat: Chat; tenant: string }> {
+  const { chat, tenant } = await toPreparation(bot, { skipChecklist: true });
+  await chat.press('Save and check', ENTRA, { count: 2 });
+  await chat.press('Save', PC, { count: 3 });
+  const link = new URL(openUrlOf(chat.lastCard().card));
+  const start = await fetch(`${bot.url}${link.pathname}${link.search}`, { redirect: 'manual' });
+  assert.equal(start.status, 302, 'the sign-in link sends the browser to Entra');
+  const entra = await completeEntraPage(start.headers.get('location')!, { upn: SERVICE_ACCOUNT_UPN, password: SERVICE_ACCOUNT_PASSWORD, mfa: true });
+  assert.equal(entra.status, 302, `Entra's page: ${entra.text.slice(0, 200)}`);
+  const back = new URL(entra.location!);
+  const callback = await fetch(`${bot.url}${back.pathname}${back.search}`);
+  assert.equal(callback.status, 200);
+  await chat.refresh();
+  assert.match(cardText(chat.lastCard().card), /Continue/);
+  return { chat, tenant };
+}
+
+describe('journey step 10: the full checks after the consent', function () {
+  this.timeout(120_000);
+  let bot: BotUnderTest;
+  before(async () => { bot = await BotUnderTest.start({ teamsLimits: false }); });
+  after(() => bot.stop());
+
+  it('healthy: Continue runs the full checks, the card shows them and the journey says the connection is verified', async () => {
+    await bot.loadScenario('healthy');
+    const { chat, tenant } = await throughConsent(bot);
+    const turn = await chat.press('Continue', {}, { count: 4 });
+    const checks = turn.activities.find((e) => cardText(e.activity.attachments?.[0]?.content as Record<string, unknown>).includes('Checks: your connection is verified'));
+    assert.ok(checks, `a checks card: ${turn.texts.join(' | ')}`);
+    const text = cardText(checks.activity.attachments![0]!.content as Record<string, unknown>);
+    assert.match(text, /✅\s\*\*MFA proven at sign-in\*\*: token amr: .*mfa/);
+    assert.match(text, /✅\s\*\*GDAP roles assigned to the service account\*\*/);
+    assert.doesNotMatch(text, /❌/);
+    assert.doesNotMatch(text, /Re-check in 15 minutes|Ask support/, 'nothing to wait for, nothing to escalate');
+    assert.match(turn.texts.join('\n'), /✓ Every blocking check passes/);
+    assert.match(turn.texts.join('\n'), /That's the connection done and verified/);
+    const run = await bot.app.checkRuns.latest(tenant);
+    assert.equal(run?.kind, 'full');
+    const status = (await chat.say('status', 1)).texts[0]!;
+    assert.match(status, /\*\*Last checks\*\* \(full, /);
+  });
+
+  it('a blocking failure stops the journey before sync; "Re-check in 15 minutes" is kept in the database, runs when due and posts the result; Continue then finishes', async () => {
+    await bot.loadScenario('app-not-in-adminagents');
+    const { chat, tenant } = await throughConsent(bot);
+    const turn = await chat.press('Continue', {}, { count: 3 });
+    const card = turn.activities.find((e) => cardText(e.activity.attachments?.[0]?.content as Record<string, unknown>).includes('fix these before customer sync'));
+    assert.ok(card, turn.texts.join(' | '));
+    const text = cardText(card.activity.attachments![0]!.content as Record<string, unknown>);
+    assert.match(text, /❌\s\*\*App in AdminAgents\*\*: the app's service principal is not a member/);
+    assert.match(text, /Fix: .*AdminAgents.*\[Open ↗\]/);
+    assert.match(turn.texts.join('\n'), /Customer sync waits until this passes:\*\* App in AdminAgents/);
+    assert.doesNotMatch(turn.texts.join('\n'), /connection done/);
+
+    // Anything typed while it waits says what to do.
+    assert.deepEqual((await chat.say('what now?', 1)).texts, [Messages.checksWaiting]);
+
+    const later = await chat.press('Re-check in 15 minutes', {}, { id: card.id, count: 1 });
+    assert.equal(later.updated.length, 1, 'the card says when, in place');
+    assert.match(cardText(chat.card(card.id)), /Re-check scheduled for \d\d:\d\d UTC/);
+    assert.match(later.texts[0]!, /I'll run the checks again at \d\d:\d\d UTC/);
+    const again = await chat.press('Re-check in 15 minutes', {}, { id: card.id, count: 1 });
+    assert.match(again.texts[0]!, /already scheduled/, 'one follow-up at a time');
+    const pending = await bot.app.followUps.pending(tenant);
+    assert.ok(pending && pending.dueAt.getTime() > Date.now() + 14 * 60_000, 'due in 15 minutes');
+    assert.equal(await bot.app.checkFollowUps.run(), 0, 'not due yet: nothing runs');
+
+    // The partner fixes it in the tenant; the 15 minutes pass.
+    const sp = bot.sim.scenario.tenants.find((t) => t.id === PARTNER_TENANT_ID)!.applications.find((a) => a.appId === APP_ID)!;
+    sp.servicePrincipalGroups.push('AdminAgents');
+    await bot.app.db.query("UPDATE check_followups SET due_at = now() - interval '1 second' WHERE tenant_id = $1", [tenant]);
+    assert.equal(await bot.app.checkFollowUps.run(), 1);
+    assert.equal(await bot.app.followUps.pending(tenant), undefined, 'done');
+    await chat.refresh();
+    const result = chat.lastCard();
+    assert.match(cardText(result.card), /Continue/, 'the result offers to carry on');
+    const transcript = await chat.client.transcript();
+    const said = transcript.map((e) => e.activity.text ?? '').join('\n');
+    assert.match(said, /\*\*Re-check done\*\* .*Every blocking check passes/);
+    assert.ok(transcript.some((e) => cardText(e.activity.attachments?.[0]?.content as Record<string, unknown>).includes('Re-checked as you asked')), 'the checks card was posted');
+    const finish = await chat.press('Continue', {}, { count: 1 });
+    assert.match(finish.texts.join('\n'), /That's the connection done and verified/);
+  });
+
+  it('"Re-run checks" after the fix updates the card in place and carries the journey on in the same turn', async () => {
+    await bot.loadScenario('not-in-adminagents');
+    const { chat } = await throughConsent(bot);
+    const turn = await chat.press('Continue', {}, { count: 3 });
+    const card = turn.activities.find((e) => cardText(e.activity.attachments?.[0]?.content as Record<string, unknown>).includes('fix these before customer sync'));
+    assert.ok(card, turn.texts.join(' | '));
+    assert.match(cardText(card.activity.attachments![0]!.content as Record<string, unknown>), /Ask support/);
+    assert.deepEqual((await chat.press('Ask support', {}, { id: card.id, count: 1 })).texts, [Messages.supportNotYet]);
+    const user = bot.sim.scenario.tenants.find((t) => t.id === PARTNER_TENANT_ID)!.users.find((u) => u.id === SERVICE_ACCOUNT_ID)!;
+    user.groups.push('AdminAgents');
+    const rerun = await chat.press('Re-run checks', {}, { id: card.id, count: 2 });
+    assert.equal(rerun.updated.length, 1, 'updated in place');
+    assert.match(cardText(chat.card(card.id)), /Checks: your connection is verified/);
+    assert.match(rerun.texts.join('\n'), /That's the connection done and verified/);
+  });
+});
