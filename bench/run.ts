@@ -180,7 +180,7 @@ async function benchConnection(): Promise<void> {
   row('Entra card submit (resolve, pre-flight, Graph)', statsOf(entraMs, sum(entraMs)));
   row('Partner Center card + pre-flight checks', statsOf(pcMs, sum(pcMs)));
   row('sign-in: /auth/start → Entra → callback', statsOf(signInMs, sum(signInMs)));
-  row('Continue → full checks (24 checks, card, verdict)', statsOf(checksMs, sum(checksMs)));
+  row('Continue → full checks, card, verdict', statsOf(checksMs, sum(checksMs)));
   console.log(`  ${n} partners from start to consent in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   const fmt = (c: { entra: number; graph: number; partnerCenter: number }) => `Entra ${c.entra}, Graph ${c.graph}, Partner Center ${c.partnerCenter}`;
   console.log(`  Microsoft round-trips, Entra card: ${fmt(calls.entra)}; Partner Center card: ${fmt(calls.pc)}; sign-in (browser's 2 page requests included): ${fmt(calls.signIn)}`);
