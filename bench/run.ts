@@ -172,7 +172,7 @@ async function benchConnection(): Promise<void> {
     const turn = await chat.press('Continue', {}, { count: 4 });
     checksMs.push(performance.now() - t);
     calls.checks = microsoftCalls(bot.sim, mark);
-    if (!turn.texts.some((x) => x.includes('connection done and verified'))) throw new Error(`the full checks did not pass: ${turn.texts.join(' | ')}`);
+    if (!turn.texts.some((x) => x.includes('connection is done and verified'))) throw new Error(`the full checks did not pass: ${turn.texts.join(' | ')}`);
     fullRun = (await bot.app.checkRuns.latest(chat.client.conversation.tenantId))?.roundTrips;
   }
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);

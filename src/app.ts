@@ -8,11 +8,13 @@ import { PartnerTokens } from './auth/partner-tokens';
 import { BotAdapter, createAdapter } from './bot/adapter';
 import { PartnerBot } from './bot/partner-bot';
 import { checksOutcome } from './dialogs/checks-dialog';
-import { renderContinueCard } from './cards/render';
+import { renderContinueCard, renderSyncCard } from './cards/render';
 import type { AppConfig } from './config';
 import { CredentialService } from './credentials/credential-service';
 import { ownerOf } from './domain/partner';
 import { startCheckFollowUps, type CheckFollowUps } from './jobs/check-followups';
+import { startCustomerSyncJobs, type CustomerSyncJobs } from './jobs/customer-sync-jobs';
+import { startJobEngine, type JobEngine } from './jobs/job-engine';
 import { startTokenKeepAlive, type TokenKeepAlive } from './jobs/token-keep-alive';
 import type { Logger, Redactor } from './logger';
 import { GraphMailer, OutboxMailer, type Mailer } from './microsoft/mailer';
@@ -24,6 +26,7 @@ import { verifyEmailPreviewPage, verifyEmailResultPage } from './server/verify-e
 import { SqlStorage } from './store/bot-storage';
 import { CheckFollowUpRepository } from './store/check-followups';
 import { CheckRunRepository } from './store/check-runs';
+import { CustomerSyncRepository, type CustomerSync } from './store/customer-syncs';
 import { ConnectionRepository } from './store/connections';
 import { ConversationReferenceRepository } from './store/conversation-references';
 import { openDatabase, type Db } from './store/db';
@@ -36,6 +39,9 @@ import type { SecretStore } from './store/secrets/secret-store';
 import { sharedSecret } from './store/secrets/shared-secret';
 import { teamsIdentity } from './teams/identity';
 import { CheckRunner } from './verification/check-runner';
+import { CustomerSyncRunner } from './sync/customer-sync';
+import { progressCardData, summaryCardData } from './sync/progress';
+import { CustomerSyncService } from './sync/sync-service';
 import { ConversationNotifier, type Notifier } from './teams/notifier';
 
 export interface App {
@@ -58,6 +64,10 @@ export interface App {
   readonly followUps: CheckFollowUpRepository;
   /** "Re-check in 15 minutes": the job that runs due follow-ups. */
   readonly checkFollowUps: CheckFollowUps;
+  readonly syncs: CustomerSyncRepository;
+  /** The customer sync on the job engine (slices, nightly schedule) and its start/cancel service. */
+  readonly syncJobs: CustomerSyncJobs;
+  readonly engine: JobEngine;
   readonly bot: PartnerBot;
   readonly adapter: BotAdapter;
   readonly http: HttpServer;
@@ -155,12 +165,23 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     appInAdminAgentsSeverity: config.checks.appInAdminAgentsSeverity,
   });
   const followUps = new CheckFollowUpRepository(db);
+  const syncs = new CustomerSyncRepository(db);
+  const engine = await startJobEngine(db, { logger, pollingSeconds: config.jobs.pollSeconds, maintenanceSeconds: config.jobs.maintenanceSeconds });
+  const runner = new CustomerSyncRunner({
+    syncs, partners, tokens, logger, graphBaseUrl: config.microsoft.graphBaseUrl, partnerCenterBaseUrl: config.microsoft.partnerCenterBaseUrl,
+    pageSize: config.sync.pageSize,
+    present: (sync, moment) => presentSync(sync, moment, { syncs, partners, notifier }),
+  });
+  const syncJobs = await startCustomerSyncJobs({
+    engine, runner, syncs, logger, sliceSeconds: config.sync.sliceSeconds, nightlyAt: config.sync.nightlyAt, spreadMinutes: config.sync.spreadMinutes,
+    service: (enqueue) => new CustomerSyncService(syncs, enqueue), onboarded: () => syncs.onboarded(),
+  });
   const bot = new PartnerBot({
     conversationState: new ConversationState(new SqlStorage(db)),
     references,
     secrets,
     onboarding: {
-      partners, connections, credentials, signIn: consent, checks, checkRuns, followUps, verification, logger, publicBaseUrl: config.server.publicBaseUrl,
+      partners, connections, credentials, signIn: consent, checks, checkRuns, followUps, sync: syncJobs.service, syncs, verification, logger, publicBaseUrl: config.server.publicBaseUrl,
       teamsIdentity: (context) => teamsIdentity(context, logger),
     },
     notifier,
@@ -210,6 +231,9 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     checks,
     followUps,
     checkFollowUps,
+    syncs,
+    syncJobs,
+    engine,
     bot,
     adapter,
     http,
@@ -219,6 +243,8 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
       stopped = true;
       await keepAlive.stop();
       await checkFollowUps.stop();
+      await syncJobs.stop();
+      await engine.stop();
       await http.close(config.server.shutdownTimeoutMs);
       await db.close();
     },
@@ -231,6 +257,37 @@ async function tellPartner(partners: PartnerRepository, notifier: Notifier, tena
   const owner = partner ? ownerOf(partner) : undefined;
   const targets = new Set([conversationId, owner?.conversationId].filter((c): c is string => !!c));
   for (const target of targets) await notifier.send(tenantId, target, activity);
+}
+
+/**
+ * The sync as the chat sees it: the progress card updated in place (the runner asks at most every
+ * 3 s), then at the end its final state and the summary card. A nightly sync has no card; only its
+ * failure is told, to the owner.
+ */
+async function presentSync(sync: CustomerSync, moment: 'progress' | 'end', d: { syncs: CustomerSyncRepository; partners: PartnerRepository; notifier: Notifier }): Promise<void> {
+  const { syncs, notifier } = d;
+  if (moment === 'progress') {
+    if (sync.conversationId && sync.progressActivityId) {
+      const card = renderSyncCard(progressCardData(sync, { now: new Date(), estimate: await syncs.lastTotal(sync.tenantId) }));
+      await notifier.update(sync.tenantId, sync.conversationId, sync.progressActivityId, { attachments: [card] });
+    }
+    return;
+  }
+  let conversationId = sync.conversationId;
+  if (!conversationId) {
+    if (sync.status !== 'failed') return;
+    const partner = await d.partners.get(sync.tenantId);
+    conversationId = partner ? ownerOf(partner)?.conversationId : undefined;
+    if (!conversationId) return;
+  }
+  if (sync.progressActivityId && sync.conversationId) {
+    await notifier.update(sync.tenantId, sync.conversationId, sync.progressActivityId, { attachments: [renderSyncCard(progressCardData(sync, { now: new Date() }))] });
+  }
+  const first = sync.status === 'succeeded' && sync.trigger === 'chat' && (await syncs.succeededCount(sync.tenantId)) === 1;
+  await notifier.send(sync.tenantId, conversationId, {
+    text: sync.status === 'succeeded' ? Messages.syncDone(first) : undefined,
+    attachments: [renderSyncCard(summaryCardData(sync)), ...(first ? [renderContinueCard()] : [])],
+  });
 }
 
 /** A consent-flow message as an activity: its text, and the card that resumes the journey. */

@@ -79,6 +79,12 @@ const EnvSchema = z.object({
   REQUEST_BODY_LIMIT_BYTES: z.preprocess(emptyToUndefined, z.string().regex(/^\d+$/, 'expected a number of bytes').transform(Number).refine((n) => n >= 1024 && n <= 10_485_760, 'expected 1024 to 10485760 bytes').default(262_144)),
   SHUTDOWN_TIMEOUT_MS: z.preprocess(emptyToUndefined, z.string().regex(/^\d+$/, 'expected milliseconds').transform(Number).default(10_000)),
   CHECK_APP_IN_ADMINAGENTS: z.preprocess(emptyToUndefined, z.enum(['blocking', 'advisory'], { error: 'expected blocking or advisory' }).default('blocking')),
+  SYNC_PAGE_SIZE: z.preprocess(emptyToUndefined, z.string().regex(/^\d+$/, 'expected a number of customers').transform(Number).refine((n) => n >= 1 && n <= 5000, 'expected 1 to 5000').default(500)),
+  SYNC_SLICE_SECONDS: z.preprocess(emptyToUndefined, z.string().regex(/^\d+$/, 'expected seconds').transform(Number).refine((n) => n >= 1 && n <= 600, 'expected 1 to 600 seconds').default(20)),
+  SYNC_NIGHTLY_AT: z.preprocess(emptyToUndefined, z.string().trim().regex(/^(off|([01]?\d|2[0-3]):[0-5]\d)$/, 'expected HH:MM (UTC) or off').default('02:00')),
+  SYNC_SPREAD_MINUTES: z.preprocess(emptyToUndefined, z.string().regex(/^\d+$/, 'expected minutes').transform(Number).refine((n) => n <= 720, 'expected 0 to 720 minutes').default(120)),
+  JOB_POLL_SECONDS: z.preprocess(emptyToUndefined, z.string().regex(/^\d+(\.\d+)?$/, 'expected seconds').transform(Number).refine((n) => n >= 0.5 && n <= 60, 'expected 0.5 to 60 seconds').default(2)),
+  JOB_MAINTENANCE_SECONDS: z.preprocess(emptyToUndefined, z.string().regex(/^\d+$/, 'expected seconds').transform(Number).refine((n) => n >= 1 && n <= 3600, 'expected 1 to 3600 seconds').default(30)),
   RECHECK_DELAY_MINUTES: z.preprocess(emptyToUndefined, z.string().regex(/^\d+$/, 'expected whole minutes').transform(Number).refine((n) => n >= 1 && n <= 1440, 'expected 1 to 1440 minutes').default(15)),
 });
 
@@ -126,6 +132,14 @@ export interface AppConfig {
     /** "Re-check in 15 minutes": the wait. */
     readonly recheckDelayMs: number;
   };
+  readonly sync: {
+    readonly pageSize: number;
+    readonly sliceSeconds: number;
+    /** UTC "HH:MM", or undefined: no nightly sync. */
+    readonly nightlyAt?: string;
+    readonly spreadMinutes: number;
+  };
+  readonly jobs: { readonly pollSeconds: number; readonly maintenanceSeconds: number };
 }
 
 function describeValue(key: string, env: Record<string, string | undefined>): string {
@@ -199,6 +213,11 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     mail: e.MAIL_SENDER ? { kind: 'graph', sender: e.MAIL_SENDER } : { kind: 'outbox', dir: join(dataDir, 'outbox') },
     logLevel: e.LOG_LEVEL,
     checks: { appInAdminAgentsSeverity: e.CHECK_APP_IN_ADMINAGENTS, recheckDelayMs: e.RECHECK_DELAY_MINUTES * 60_000 },
+    sync: {
+      pageSize: e.SYNC_PAGE_SIZE, sliceSeconds: e.SYNC_SLICE_SECONDS, spreadMinutes: e.SYNC_SPREAD_MINUTES,
+      ...(e.SYNC_NIGHTLY_AT === 'off' ? {} : { nightlyAt: e.SYNC_NIGHTLY_AT }),
+    },
+    jobs: { pollSeconds: e.JOB_POLL_SECONDS, maintenanceSeconds: e.JOB_MAINTENANCE_SECONDS },
   };
   return deepFreeze(config);
 }

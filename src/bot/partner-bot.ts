@@ -13,6 +13,7 @@ import { helpCommand } from './commands/help';
 import { restartAction, restartCommand } from './commands/restart';
 import { startCommand } from './commands/start';
 import { statusCommand } from './commands/status';
+import { cancelSyncCommand, syncCommand } from './commands/sync';
 import { confirmationRoute } from './confirmations';
 import { Membership } from './membership';
 import { personalOnly, personalOnlyRoute, sayPersonalOnly } from './personal-only';
@@ -57,13 +58,15 @@ export class PartnerBot extends TeamsActivityHandler {
     this.commands = [
       helpCommand(() => this.commands),
       personalOnly(start),
-      personalOnly(statusCommand(membership, deps.onboarding.checkRuns)),
+      personalOnly(statusCommand(membership, deps.onboarding.checkRuns, deps.onboarding.syncs)),
       personalOnly(restartCommand(membership, start, restart)),
       personalOnly(handoverCommand(membership)),
       personalOnly(updateCredentialsCommand(membership, this.onboarding)),
       personalOnly(recheckCommand(membership, deps.onboarding, this.onboarding)),
       personalOnly(recheckLaterCommand(membership, deps.onboarding, deps.recheckDelayMs ?? 15 * 60_000)),
       personalOnly(askSupportCommand(membership)),
+      personalOnly(syncCommand(membership, deps.onboarding)),
+      personalOnly(cancelSyncCommand(membership, deps.onboarding)),
       personalOnly(deleteCommand(membership, remove)),
     ];
     this.routes = [

@@ -9,6 +9,7 @@ import entraAppFormTemplate from '../../cards/entra-app-form.json';
 import partnerCenterFormTemplate from '../../cards/partner-center-form.json';
 import prepareChecklistTemplate from '../../cards/prepare-checklist.json';
 import signInTemplate from '../../cards/sign-in.json';
+import syncTemplate from '../../cards/sync.json';
 import contactFormTemplate from '../../cards/contact-form.json';
 import helpTemplate from '../../cards/help.json';
 import handoverTemplate from '../../cards/handover.json';
@@ -280,4 +281,21 @@ export function renderChecksCard(data: ChecksCardData): Attachment {
     title: data.title, subtitle: data.subtitle, counts, groups, note: data.note, status: data.status ?? '',
     offerLater: !!data.offerLater, offerSupport: !!data.offerSupport,
   });
+}
+
+export interface SyncCardData {
+  title: string;
+  subtitle: string;
+  facts: Fact[];
+  /** e.g. the not-manageable reasons, one line each. */
+  linesTitle?: string;
+  lines?: string[];
+  note?: string;
+  /** Offers "Cancel sync". */
+  running: boolean;
+}
+
+/** The customer sync's card: progress while it runs (updated in place), then its final state; the summary uses it too. */
+export function renderSyncCard(data: SyncCardData): Attachment {
+  return render(syncTemplate, { ...data, linesTitle: data.linesTitle ?? '', lines: data.lines ?? [], note: data.note ?? '' });
 }

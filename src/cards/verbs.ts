@@ -23,6 +23,7 @@ export const Verbs = {
   checksRerun: 'checks.rerun',
   checksLater: 'checks.later',
   supportAsk: 'support.ask',
+  syncCancel: 'sync.cancel',
 } as const;
 
 export type Verb = (typeof Verbs)[keyof typeof Verbs];

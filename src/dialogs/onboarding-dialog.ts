@@ -5,6 +5,7 @@ import { turnOf } from '../teams/turn';
 import { CardFormDialog, FORM_DIALOG_OF } from './card-form-dialog';
 import { CHECKS_DIALOG, ChecksDialog } from './checks-dialog';
 import { CONSENT_DIALOG, ConsentDialog } from './consent-dialog';
+import { SYNC_DIALOG, SyncDialog } from './sync-dialog';
 import { CREDENTIAL_DIALOG_OF, CredentialsDialog } from './credentials-dialog';
 import type { OnboardingServices } from './onboarding-services';
 import { PREPARE_DIALOG, PrepareDialog } from './prepare-dialog';
@@ -26,6 +27,7 @@ const DIALOG_OF: Record<StepId, string> = {
   partnerCenterApp: CREDENTIAL_DIALOG_OF.partnerCenterApp,
   consent: CONSENT_DIALOG,
   checks: CHECKS_DIALOG,
+  sync: SYNC_DIALOG,
 };
 
 /**
@@ -46,6 +48,7 @@ export class OnboardingDialog extends ComponentDialog {
     this.addDialog(new CredentialsDialog('partnerCenterApp', services));
     this.addDialog(new ConsentDialog(services));
     this.addDialog(new ChecksDialog(services));
+    this.addDialog(new SyncDialog(services));
     this.addDialog(new WaterfallDialog(STEPS_DIALOG, [
       ...STEPS.map((step) => (wf: WaterfallStepContext) => {
         const partner = turnOf(wf.context).partner;
@@ -63,7 +66,7 @@ export class OnboardingDialog extends ComponentDialog {
       const again = (wf.options as { again?: boolean } | undefined)?.again;
       return again ? wf.endDialog() : wf.replaceDialog(STEPS_DIALOG, { again: true });
     }
-    await wf.context.sendActivity(Messages.connectedDone);
+    await wf.context.sendActivity(Messages.onboardingComplete);
     return wf.endDialog();
   }
 }

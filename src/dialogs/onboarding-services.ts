@@ -5,6 +5,8 @@ import type { Logger } from '../logger';
 import type { EmailVerificationService } from '../onboarding/email-verification';
 import type { CheckFollowUpRepository } from '../store/check-followups';
 import type { CheckRunRepository } from '../store/check-runs';
+import type { CustomerSyncRepository } from '../store/customer-syncs';
+import type { CustomerSyncService } from '../sync/sync-service';
 import type { ConnectionRepository } from '../store/connections';
 import type { PartnerRepository } from '../store/partners';
 import type { TeamsIdentity } from '../teams/identity';
@@ -22,6 +24,9 @@ export interface OnboardingServices {
   checkRuns: CheckRunRepository;
   /** "Re-check in 15 minutes" rows. */
   followUps: CheckFollowUpRepository;
+  /** Customer syncs: start (or attach), cancel; their rows. */
+  sync: CustomerSyncService;
+  syncs: CustomerSyncRepository;
   verification: EmailVerificationService;
   logger: Logger;
   /** Where browsers reach this bot (redirect URIs the partner registers name it). */

@@ -31,6 +31,8 @@ export interface Partner {
   consent: ConsentState;
   /** The latest full run of the checks (after the consent); absent before the first. */
   checks?: { at: Date; verdict: ChecksVerdict };
+  /** When a customer sync last succeeded. */
+  syncedAt?: Date;
   members: Member[];
 }
 

@@ -15,6 +15,7 @@ export const STEPS = [
   { id: 'partnerCenterApp', name: 'Partner Center web app', done: (p: Partner) => !!p.connection?.pcAppId && !!p.credentials.pcSecret },
   { id: 'consent', name: 'Sign-in and consent', done: (p: Partner) => consentComplete(p) },
   { id: 'checks', name: 'Checks', done: (p: Partner) => checksPassed(p) },
+  { id: 'sync', name: 'Customer sync', done: (p: Partner) => !!p.syncedAt },
 ] as const;
 
 /**

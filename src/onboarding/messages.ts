@@ -55,9 +55,17 @@ export const Messages = {
   adminConsentPartial: (missing: string[]) => `The secret works. The app still lacks these Microsoft Graph application permissions: ${missing.join(', ')}. Add them on the app's **API permissions** page; I'll ask you to grant admin consent after sign-in.`,
   adminConsentPending: "✓ The secret works. The app's token carries no Microsoft Graph permissions yet: that's expected until admin consent is granted, which I'll ask for right after the service account signs in.",
   pcSaved: (expires: string) => `✓ Partner Center web app saved. I'll warn you well before its key expires on ${expires}.`,
-  connectedDone:
-    "That's the connection done and verified: credentials stored, the service account consented with MFA, the app has admin consent, and every blocking check passes. " +
-    "Next comes the customer sync. That part of the journey isn't switched on yet; I'll message you here when it is. Type **status** any time.",
+  onboardingComplete:
+    "**Onboarding is complete.** Your tenant is connected and verified and your customers are synced. From now on I sync them every night and warn you here before a secret or token expires. " +
+    'Type **status** any time, **sync** for a sync now, **recheck** to run the checks.',
+  syncStarting: (label: string) => `${label}: the connection is done and verified. Now your customers: I'm reading your GDAP relationships and Partner Center's customer list. The card below updates as it goes.`,
+  syncAlreadyRunning: (at: string, seen: number, here: boolean) => `A customer sync is already running (started ${at} UTC, ${seen.toLocaleString('en-US')} customers so far)${here ? ': its card above updates as it goes' : ''}. I'll post the summary when it ends.`,
+  syncWaiting: (seen: number) => `The customer sync is running (${seen.toLocaleString('en-US')} customers so far): its card updates as it goes, and I'll post the summary here. Type **cancel sync** to stop it.`,
+  syncNotRunning: 'No customer sync is running, and none has finished yet. Type **sync** to start one.',
+  syncNeedsChecks: 'The customer sync starts once the checks pass: type **recheck** to run them, or **start** to carry on.',
+  syncCancelling: 'Stopping the customer sync after the current page. What is synced so far stays.',
+  syncNoneToCancel: 'No customer sync is running.',
+  syncDone: (first: boolean) => first ? '**Your customers are in.** Select **Continue** to finish onboarding.' : 'The customer sync is done.',
   checksRunning: (label: string) => `${label}: checking every prerequisite through Microsoft Graph and Partner Center, as your app and as the service account. This takes a few seconds.`,
   checksBlocked: (titles: string[]) =>
     `**Customer sync waits until ${titles.length === 1 ? 'this passes' : 'these pass'}:** ${titles.join('; ')}. Each has its fix on the card; then select **Re-run checks** (or type **recheck**).`,

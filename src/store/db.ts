@@ -19,6 +19,11 @@ export interface Db extends Queryable {
   readonly engine: 'pglite' | 'postgres';
   /** Runs `fn` in one transaction; rolls back if it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * node-postgres' contract, for a library that brings its own SQL (the job engine): one statement
+   * with parameters, or a script of several without; the last statement's rows.
+   */
+  script(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
   close(): Promise<void>;
 }
 
@@ -40,6 +45,12 @@ class PgliteDb implements Db {
 
   async exec(sql: string): Promise<void> {
     await this.pgl.exec(sql);
+  }
+
+  async script(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> {
+    if (params && params.length > 0) return { rows: (await this.pgl.query<Record<string, unknown>>(sql, params)).rows };
+    const results = await this.pgl.exec(sql);
+    return { rows: (results[results.length - 1]?.rows ?? []) as Record<string, unknown>[] };
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -67,6 +78,12 @@ class PostgresDb implements Db {
 
   async exec(sql: string): Promise<void> {
     await this.pool.query(sql);
+  }
+
+  async script(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> {
+    const result = (await this.pool.query(sql, params)) as unknown as pg.QueryResult | pg.QueryResult[];
+    const last = Array.isArray(result) ? result[result.length - 1] : result;
+    return { rows: (last?.rows ?? []) as Record<string, unknown>[] };
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {

@@ -32,6 +32,7 @@ export interface PartnerRow {
   admin_consent_at: Date | null;
   checks_at: Date | null;
   checks_verdict: ChecksVerdict | null;
+  synced_at: Date | null;
 }
 
 interface MemberRow {
@@ -45,7 +46,7 @@ interface MemberRow {
 export const RECORD_COLUMNS = `tenant_id, company, primary_contact, secondary_contact, secondary_skipped, confirmed_at,
   CASE WHEN email_verified_address = lower(primary_contact->>'email') THEN email_verified_at END AS email_verified_at,
   prep_done, prepared_at, connection, credentials, consent_at, consent_account, consent_used_at, consent_broken_at,
-  consent_broken_reason, admin_consent_at, checks_at, checks_verdict`;
+  consent_broken_reason, admin_consent_at, checks_at, checks_verdict, synced_at`;
 
 const date = (v: Date | string | null): Date | undefined => (v ? new Date(v) : undefined);
 
@@ -70,6 +71,7 @@ export function toRecord(row: PartnerRow): PartnerRecord {
       adminConsentAt: date(row.admin_consent_at),
     },
     ...(row.checks_at && row.checks_verdict ? { checks: { at: new Date(row.checks_at), verdict: row.checks_verdict } } : {}),
+    ...(row.synced_at ? { syncedAt: new Date(row.synced_at) } : {}),
   };
 }
 

@@ -35,17 +35,20 @@ export interface BrowserAnswer {
  * the same data dir, as a redeploy would.
  */
 export class ConsentHarness {
-  private constructor(readonly sim: Simulator, public app: App, public url: string, private readonly env: Record<string, string>, private readonly dataDir: string) {}
+  private constructor(readonly sim: Simulator, public app: App, public url: string, readonly env: Record<string, string>, readonly dataDir: string, private readonly ownsSim = true) {}
 
-  static async start(scenario = 'healthy'): Promise<ConsentHarness> {
-    const sim = await startSimulator({ scenario });
+  /** `options.sim`: a simulator of the caller's (left running by stop()); `options.env`: more settings (a DATABASE_URL, say). */
+  static async start(scenario = 'healthy', options: { sim?: Simulator; env?: Record<string, string> } = {}): Promise<ConsentHarness> {
+    const sim = options.sim ?? (await startSimulator({ scenario }));
+    if (options.sim) await sim.loadScenario(scenario);
     const dataDir = await mkdtemp(join(tmpdir(), 'consent-'));
     const env = {
-      DATA_DIR: dataDir, PUBLIC_BASE_URL, ALLOW_UNAUTHENTICATED: 'true',
+      ...options.env,
+      DATA_DIR: dataDir, PUBLIC_BASE_URL, ALLOW_UNAUTHENTICATED: 'true', JOB_POLL_SECONDS: '0.5', JOB_MAINTENANCE_SECONDS: '1', 
       AUTHORITY_HOST: sim.baseUrl, GRAPH_BASE_URL: `${sim.baseUrl}/graph`, PARTNER_CENTER_BASE_URL: `${sim.baseUrl}/partnercenter`,
     };
     const { app, url } = await ConsentHarness.boot(env);
-    return new ConsentHarness(sim, app, url, env, dataDir);
+    return new ConsentHarness(sim, app, url, env, dataDir, !options.sim);
   }
 
   private static async boot(env: Record<string, string>): Promise<{ app: App; url: string }> {
@@ -75,7 +78,7 @@ export class ConsentHarness {
 
   async stop(): Promise<void> {
     await this.app.stop();
-    await this.sim.stop();
+    if (this.ownsSim) await this.sim.stop();
     await rm(this.dataDir, { recursive: true, force: true });
   }
 

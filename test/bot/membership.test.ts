@@ -63,7 +63,7 @@ describe('membership and tenant isolation', function () {
     const told = await colleague.client.waitFor((entries) => entries.some((e) => e.text === Messages.memberAdded('Megan Bowen')));
     assert.ok(told);
     const status = await colleague.say('status', 1);
-    assert.match(status.texts[0]!, /step 2 of 10/);
+    assert.match(status.texts[0]!, /step 2 of 11/);
     assert.equal((await bot.app.partners.get(tenant))?.members.length, 2);
     // A double click on the old card, or a replay of it.
     const again = await owner.submitRaw(addData, requestCard.id, 1);

@@ -8,7 +8,8 @@ const AMR_NO_MFA: readonly string[] = ['pwd'];
 const app = HEALTHY.application as Exclude<Facts['application'], null | undefined | { unknown: string }>;
 const ROLE_MGMT = '9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8';
 const failing = (results: readonly CheckResult[]) => results.filter((r) => r.status === 'fail').map((r) => r.id).sort();
-const noP1 = { unknown: 'Graph answered 403 (needs Entra ID P1/P2)', needs: 'Microsoft Entra ID P1 or P2' };
+/** As the gatherer maps a licence refusal (checks/gather/map.ts): waiting will not change it. */
+const noP1 = { unknown: 'Graph answered 403 (needs Entra ID P1/P2)', needs: 'Microsoft Entra ID P1 or P2', lasting: true };
 
 function deepFreeze<T>(o: T): T {
   if (o && typeof o === 'object') {

@@ -31,7 +31,7 @@ describe('card forms: answered once', function () {
     // Both turns ran against the same conversation: read what the bot said from the whole transcript.
     const posted = (await chat.client.transcript()).slice(before);
     const texts = posted.map((e) => e.text).filter(Boolean);
-    const cards = posted.filter((e) => cardText(e.activity.attachments?.[0]?.content as Record<string, unknown>).includes('Step 2 of 10'));
+    const cards = posted.filter((e) => cardText(e.activity.attachments?.[0]?.content as Record<string, unknown>).includes('Step 2 of 11'));
     assert.deepEqual(texts, [Messages.alreadySaved], 'the second click is told, nothing else is said');
     assert.equal(cards.length, 1, 'exactly one next card');
     assert.equal((await bot.app.partners.get(tenant))?.company?.partnerId, COMPANY.partnerId);

@@ -54,7 +54,7 @@ describe('journey step 10: the full checks after the consent', function () {
     assert.doesNotMatch(text, /❌/);
     assert.doesNotMatch(text, /Re-check in 15 minutes|Ask support/, 'nothing to wait for, nothing to escalate');
     assert.match(turn.texts.join('\n'), /✓ Every blocking check passes/);
-    assert.match(turn.texts.join('\n'), /That's the connection done and verified/);
+    assert.match(turn.texts.join('\n'), /the connection is done and verified/);
     const run = await bot.app.checkRuns.latest(tenant);
     assert.equal(run?.kind, 'full');
     const status = (await chat.say('status', 1)).texts[0]!;
@@ -71,7 +71,7 @@ describe('journey step 10: the full checks after the consent', function () {
     assert.match(text, /❌\s\*\*App in AdminAgents\*\*: the app's service principal is not a member/);
     assert.match(text, /Fix: .*AdminAgents.*\[Open ↗\]/);
     assert.match(turn.texts.join('\n'), /Customer sync waits until this passes:\*\* App in AdminAgents/);
-    assert.doesNotMatch(turn.texts.join('\n'), /connection done/);
+    assert.doesNotMatch(turn.texts.join('\n'), /connection is done/);
 
     // Anything typed while it waits says what to do.
     assert.deepEqual((await chat.say('what now?', 1)).texts, [Messages.checksWaiting]);
@@ -99,8 +99,8 @@ describe('journey step 10: the full checks after the consent', function () {
     const said = transcript.map((e) => e.activity.text ?? '').join('\n');
     assert.match(said, /\*\*Re-check done\*\* .*Every blocking check passes/);
     assert.ok(transcript.some((e) => cardText(e.activity.attachments?.[0]?.content as Record<string, unknown>).includes('Re-checked as you asked')), 'the checks card was posted');
-    const finish = await chat.press('Continue', {}, { count: 1 });
-    assert.match(finish.texts.join('\n'), /That's the connection done and verified/);
+    const finish = await chat.press('Continue', {}, { count: 2 });
+    assert.match(finish.texts.join('\n'), /the connection is done and verified/);
   });
 
   it('"Re-run checks" after the fix updates the card in place and carries the journey on in the same turn', async () => {
@@ -113,9 +113,9 @@ describe('journey step 10: the full checks after the consent', function () {
     assert.deepEqual((await chat.press('Ask support', {}, { id: card.id, count: 1 })).texts, [Messages.supportNotYet]);
     const user = bot.sim.scenario.tenants.find((t) => t.id === PARTNER_TENANT_ID)!.users.find((u) => u.id === SERVICE_ACCOUNT_ID)!;
     user.groups.push('AdminAgents');
-    const rerun = await chat.press('Re-run checks', {}, { id: card.id, count: 2 });
+    const rerun = await chat.press('Re-run checks', {}, { id: card.id, count: 3 });
     assert.equal(rerun.updated.length, 1, 'updated in place');
     assert.match(cardText(chat.card(card.id)), /Checks: your connection is verified/);
-    assert.match(rerun.texts.join('\n'), /That's the connection done and verified/);
+    assert.match(rerun.texts.join('\n'), /the connection is done and verified/);
   });
 });

@@ -26,7 +26,7 @@ describe('preparation checklist', function () {
     const { chat, tenant } = await toPreparation(bot);
     const card = chat.lastCard();
     const text = cardText(card.card);
-    assert.match(text, /Step 6 of 10 · Prepare your tenant/);
+    assert.match(text, /Step 6 of 11 · Prepare your tenant/);
     assert.match(text, /0 of 12 done/);
     assert.match(text, /Global Administrator[\s\S]*Admin Agent[\s\S]*Directory\.ReadWrite\.All[\s\S]*AdminAgents/);
     assert.match(JSON.stringify(card.card), /https:\/\/entra\.microsoft\.com\/#view\/Microsoft_AAD_RegisteredApps/);
@@ -43,7 +43,7 @@ describe('preparation checklist', function () {
 
     const done = await chat.press("I've done this", { 'account.create': 'true', 'account.mfa': 'true' }, { count: 1 });
     assert.match(cardText(done.updated[0]?.activity.attachments?.[0]?.content as Record<string, unknown>), /Preparation done[\s\S]*2 of 12/);
-    assert.match(cardText(chat.lastCard().card), /Step 7 of 10 · Your tenant and Entra app/);
+    assert.match(cardText(chat.lastCard().card), /Step 7 of 11 · Your tenant and Entra app/);
     const partner = await bot.app.partners.get(tenant);
     assert.ok(partner?.preparation.confirmedAt);
   });
@@ -151,7 +151,7 @@ describe('credential cards', function () {
     assert.match(summary, /Qd7••••••••/);
     assert.match(summary, /expires \d{4}-\d{2}-\d{2}/, "the secret's end date comes from Graph (matched by its hint)");
     assert.deepEqual(turn.texts, [Messages.trimmed(['Partner tenant', 'Client secret']), Messages.adminConsentDetected]);
-    assert.match(cardText(chat.lastCard().card), /Step 8 of 10 · Partner Center web app/);
+    assert.match(cardText(chat.lastCard().card), /Step 8 of 11 · Partner Center web app/);
 
     const partner = await bot.app.partners.get(tenant);
     assert.equal(partner?.connection?.partnerTenantId, PARTNER_TENANT_ID);
@@ -173,7 +173,7 @@ describe('credential cards', function () {
     assert.deepEqual(pc.texts, [Messages.pcSaved(inAYear)]);
     // Step 9: the sign-in card, whose button opens this bot's single-use /auth/start link.
     const signIn = chat.lastCard().card;
-    assert.match(cardText(signIn), /Step 9 of 10 · Sign in as the service account/);
+    assert.match(cardText(signIn), /Step 9 of 11 · Sign in as the service account/);
     assert.match(cardText(signIn), /granted to this service account only/);
     assert.match(JSON.stringify(signIn), /"type":"Action\.OpenUrl","title":"Sign in","url":"http:\/\/localhost:3978\/auth\/start\?s=[^"]+"/);
     const after = await bot.app.partners.get(tenant);

@@ -38,27 +38,27 @@ describe('onboarding conversation: the whole path', function () {
     assert.equal(welcome.activities.length, 1);
 
     await chat.press("Let's start", {}, { count: 1 });
-    assert.match(cardText(chat.lastCard().card), /Step 1 of 10 · Company details/);
+    assert.match(cardText(chat.lastCard().card), /Step 1 of 11 · Company details/);
     const companyCard = chat.lastCard().id;
 
     const saved = await chat.press('Save company details', COMPANY, { count: 1 });
     assert.match(cardText(chat.card(companyCard)), /✓ Company details saved[\s\S]*Contoso Cloud Services GmbH[\s\S]*Germany/);
     assert.equal(saved.updated.length, 1, 'the company card was replaced in place');
-    assert.match(cardText(chat.lastCard().card), /Step 2 of 10 · Primary contact/);
+    assert.match(cardText(chat.lastCard().card), /Step 2 of 11 · Primary contact/);
 
     await chat.press('Save contact', PRIMARY, { count: 1 });
-    assert.match(cardText(chat.lastCard().card), /Step 3 of 10 · Secondary contact/);
+    assert.match(cardText(chat.lastCard().card), /Step 3 of 11 · Secondary contact/);
     await chat.press('Save contact', SECONDARY, { count: 1 });
     const review = chat.lastCard();
     const text = cardText(review.card);
-    assert.match(text, /Step 4 of 10 · Review/);
+    assert.match(text, /Step 4 of 11 · Review/);
     assert.match(text, /\+49 30 1234567/, "phone normalised with the company country, shown in international format");
     assert.match(text, /Adele Vance/);
     assert.match(text, /contoso-cloud\.de/);
 
     const done = await chat.press('Confirm', {}, { count: 2 });
     assert.deepEqual(done.texts, [Messages.emailVerifiedByTeams]);
-    assert.match(cardText(chat.lastCard().card), /Step 6 of 10 · Prepare your tenant/);
+    assert.match(cardText(chat.lastCard().card), /Step 6 of 11 · Prepare your tenant/);
     assert.equal((await bot.outbox()).length, 0, 'no mail needed');
 
     const partner = await bot.app.partners.get(tenant);
@@ -92,7 +92,7 @@ describe('onboarding conversation: commands at every step, restart, delete', fun
 
       it('status says where the partner is', async () => {
         const turn = await chat.say('status', 1);
-        assert.match(turn.texts[0]!, new RegExp(`step ${i + 1} of 10: \\*\\*${step}\\*\\*`));
+        assert.match(turn.texts[0]!, new RegExp(`step ${i + 1} of 11: \\*\\*${step}\\*\\*`));
         assert.equal((turn.texts[0]!.match(/✓/g) ?? []).length, i);
       });
 
@@ -114,7 +114,7 @@ describe('onboarding conversation: commands at every step, restart, delete', fun
       it('start resumes the current step with a fresh card', async () => {
         const turn = await chat.say('start', 2);
         assert.equal(turn.texts[0], Messages.resumed);
-        const expectedCard = i === 4 ? /Verify the contact email/ : new RegExp(`Step ${i + 1} of 10`);
+        const expectedCard = i === 4 ? /Verify the contact email/ : new RegExp(`Step ${i + 1} of 11`);
         assert.match(cardText(chat.lastCard().card), expectedCard);
       });
     });
@@ -126,7 +126,7 @@ describe('onboarding conversation: commands at every step, restart, delete', fun
     await chat.say('restart', 1);
     const turn = await chat.press('Yes, start over', {}, { count: 2 });
     assert.equal(turn.texts[0], Messages.restarted);
-    assert.match(cardText(chat.lastCard().card), /Step 1 of 10 · Company details/);
+    assert.match(cardText(chat.lastCard().card), /Step 1 of 11 · Company details/);
     const partner = await bot.app.partners.get(tenant);
     assert.equal(partner?.company, undefined);
     assert.equal(partner?.primaryContact, undefined);

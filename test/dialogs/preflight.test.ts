@@ -31,7 +31,7 @@ describe('pre-flight checks (app-only, before the sign-in)', function () {
     assert.doesNotMatch(text, /❌/);
     assert.match(text, /✅\s\*\*Service account in AdminAgents\*\*/);
     assert.match(text, /❔\s\*\*MFA proven at sign-in\*\*/, 'what needs the sign-in is shown as not visible yet');
-    assert.match(cardText(chat.lastCard().card), /Step 9 of 10 · Sign in as the service account/, 'the journey carries on to the sign-in');
+    assert.match(cardText(chat.lastCard().card), /Step 9 of 11 · Sign in as the service account/, 'the journey carries on to the sign-in');
     const run = await bot.app.checkRuns.latest(tenant);
     // The test company is German, the scenario's tenant American: Partner Center's country differs.
     assert.deepEqual(run?.results.filter((r) => r.status === 'warn').map((r) => `${r.id}: ${r.evidence}`), ["partner-center.country: tenant country US differs from the company's DE"]);

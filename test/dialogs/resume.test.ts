@@ -36,7 +36,7 @@ describe('onboarding survives the bot being killed mid-way (HTTP, real process)'
     await chat.press('Save company details', COMPANY, { count: 1 });
     await chat.press('Save contact', PRIMARY, { count: 1 });
     const secondaryCard = chat.lastCard();
-    assert.match(cardText(secondaryCard.card), /Step 3 of 10 · Secondary contact/);
+    assert.match(cardText(secondaryCard.card), /Step 3 of 11 · Secondary contact/);
 
     const killed = await bot.stop('SIGKILL');
     assert.equal(killed.signal, 'SIGKILL');
@@ -45,13 +45,13 @@ describe('onboarding survives the bot being killed mid-way (HTTP, real process)'
     // Same person, same chat, a new client: all it knows is what Teams shows, the card on screen.
     chat = new Chat(new BotClient({ endpoint: `${bot.url}/api/messages`, simulatorUrl: sim.baseUrl, conversation, quietMs: 120 }));
     const status = await chat.say('status', 1);
-    assert.match(status.texts[0]!, /step 3 of 10: \*\*Secondary contact\*\*/);
+    assert.match(status.texts[0]!, /step 3 of 11: \*\*Secondary contact\*\*/);
     await chat.refresh();
     await chat.press('Skip: no secondary contact', {}, { id: secondaryCard.id, count: 1 });
     const review = cardText(chat.lastCard().card);
     assert.match(review, /Contoso Cloud Services GmbH[\s\S]*Megan Bowen/, 'answers kept across the crash');
     const done = await chat.press('Confirm', {}, { count: 2 });
     assert.deepEqual(done.texts, [Messages.emailVerifiedByTeams]);
-    assert.match(cardText(chat.lastCard().card), /Step 6 of 10 · Prepare your tenant/);
+    assert.match(cardText(chat.lastCard().card), /Step 6 of 11 · Prepare your tenant/);
   });
 });

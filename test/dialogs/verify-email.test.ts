@@ -106,7 +106,7 @@ describe('email verification by code and link', function () {
     const code = mail.text.match(/code in the Teams chat: (\d{6})/)![1]!;
     const turn = await chat.say(code.slice(0, 3) + ' ' + code.slice(3), 1);
     assert.deepEqual(turn.texts, []);
-    assert.match(cardText(chat.lastCard().card), /Step 6 of 10 · Prepare your tenant/);
+    assert.match(cardText(chat.lastCard().card), /Step 6 of 11 · Prepare your tenant/);
     assert.ok((await bot.app.partners.get(tenant))?.emailVerifiedAt);
   });
 
@@ -177,7 +177,7 @@ describe('email verification by code and link', function () {
       const bogus = await fetch(`${bot.url}/verify-email?token=${'A'.repeat(43)}`);
       assert.equal(bogus.status, 404);
       await chat.say('continue', 2);
-      assert.match(cardText(chat.lastCard().card), /Step 6 of 10 · Prepare your tenant/);
+      assert.match(cardText(chat.lastCard().card), /Step 6 of 11 · Prepare your tenant/);
     });
   });
 });

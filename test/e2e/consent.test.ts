@@ -40,26 +40,26 @@ describe('connecting in the Agents Playground (headless Chromium): credentials, 
     await s.waitForCard({ containing: 'Welcome' });
     await s.clickCardButton("Let's start");
 
-    const company = await s.waitForCard({ containing: 'Step 1 of 10 · Company details' });
+    const company = await s.waitForCard({ containing: 'Step 1 of 11 · Company details' });
     await s.fillCompanyCard(company, COMPANY, 'Germany');
     await s.clickCardButton('Save company details', company);
 
     // The Playground's user is the scenario's Global Administrator: as primary contact their
     // address is verified from the Teams sign-in, no mail needed.
-    const primary = await s.waitForCard({ containing: 'Step 2 of 10 · Primary contact' });
+    const primary = await s.waitForCard({ containing: 'Step 2 of 11 · Primary contact' });
     await s.fillInput('First name', 'Partner', primary);
     await s.fillInput('Last name', 'Admin', primary);
     await s.fillInput('Email', SERVICE_ACCOUNT_UPN, primary);
     await s.fillInput('Phone', '030 1234567', primary);
     await s.clickCardButton('Save contact', primary);
-    await s.clickCardButton('Skip: no secondary contact', await s.waitForCard({ containing: 'Step 3 of 10 · Secondary contact' }));
-    await s.clickCardButton('Confirm', await s.waitForCard({ containing: 'Step 4 of 10 · Review' }));
+    await s.clickCardButton('Skip: no secondary contact', await s.waitForCard({ containing: 'Step 3 of 11 · Secondary contact' }));
+    await s.clickCardButton('Confirm', await s.waitForCard({ containing: 'Step 4 of 11 · Review' }));
 
-    const checklist = await s.waitForCard({ containing: 'Step 6 of 10 · Prepare your tenant' });
+    const checklist = await s.waitForCard({ containing: 'Step 6 of 11 · Prepare your tenant' });
     await s.screenshot('1-checklist');
     await s.clickCardButton("I've done this", checklist);
 
-    const entra = await s.waitForCard({ containing: 'Step 7 of 10 · Your tenant and Entra app' });
+    const entra = await s.waitForCard({ containing: 'Step 7 of 11 · Your tenant and Entra app' });
     await s.fillInput('Partner tenant', PARTNER_CUSTOM_DOMAIN, entra);
     await s.fillInput('Service account', SERVICE_ACCOUNT_UPN, entra);
     await s.fillInput('Application (client) ID', APP_ID, entra);
@@ -67,7 +67,7 @@ describe('connecting in the Agents Playground (headless Chromium): credentials, 
     await s.screenshot('2-entra-card');
     await s.clickCardButton('Save and check', entra);
 
-    const pc = await s.waitForCard({ containing: 'Step 8 of 10 · Partner Center web app' });
+    const pc = await s.waitForCard({ containing: 'Step 8 of 11 · Partner Center web app' });
     const summary = (await s.cardTexts()).find((t) => t.includes('Tenant and Entra app saved'));
     assert.ok(summary, 'the Entra card became a masked summary');
     assert.match(summary, /Qd7••••••••/);
@@ -77,7 +77,7 @@ describe('connecting in the Agents Playground (headless Chromium): credentials, 
     await s.fillInput('Key expires on', new Date(Date.now() + 300 * 86_400_000).toISOString().slice(0, 10), pc);
     await s.clickCardButton('Save', pc);
 
-    const signInCard = await s.waitForCard({ containing: 'Step 9 of 10 · Sign in as the service account' });
+    const signInCard = await s.waitForCard({ containing: 'Step 9 of 11 · Sign in as the service account' });
     await s.screenshot('3-sign-in-card');
     const before = await s.cardTexts();
     const signIn = await s.clickCardButtonOpeningPage('Sign in', signInCard);
@@ -113,7 +113,7 @@ describe('connecting in the Agents Playground (headless Chromium): credentials, 
     const cards = await s.cardCount();
     await s.clickCardButton('Continue');
     // Continue runs journey step 10, the full checks, and posts them before the verdict.
-    await s.page.getByRole('paragraph').filter({ hasText: "That's the connection done and verified" }).waitFor();
+    await s.page.getByRole('paragraph').filter({ hasText: "the connection is done and verified" }).waitFor();
     assert.ok((await s.cardTexts()).some((t) => t.includes('Checks: your connection is verified')), 'the full checks card was posted');
     assert.ok((await s.cardTexts()).some((t) => t.includes('Signed in and consented')), 'the sign-in card was replaced by its summary');
     assert.ok((await s.cardCount()) >= cards);

@@ -32,18 +32,18 @@ describe('onboarding in the Agents Playground (headless Chromium): company and c
     await s.waitForCard({ containing: 'Welcome' });
     await s.clickCardButton("Let's start");
 
-    const company = await s.waitForCard({ containing: 'Step 1 of 10 · Company details' });
+    const company = await s.waitForCard({ containing: 'Step 1 of 11 · Company details' });
     // A typo in the Partner ID first: the same card comes back with the message under the field.
     await s.fillCompanyCard(company, { ...COMPANY, partnerId: '45x67890' }, 'Germany');
     await s.screenshot('1-company-filled');
     await s.clickCardButton('Save company details', company);
     await s.waitForCard({ containing: 'Partner ID is digits only, like 1234567' });
     await s.screenshot('2-company-error-on-card');
-    const fixed = await s.waitForCard({ containing: 'Step 1 of 10 · Company details' });
+    const fixed = await s.waitForCard({ containing: 'Step 1 of 11 · Company details' });
     await s.fillInput('Partner ID (MPN ID)', COMPANY.partnerId, fixed);
     await s.clickCardButton('Save company details', fixed);
 
-    const primary = await s.waitForCard({ containing: 'Step 2 of 10 · Primary contact' });
+    const primary = await s.waitForCard({ containing: 'Step 2 of 11 · Primary contact' });
     const summary = (await s.cardTexts()).find((t) => t.includes('Company details saved'));
     assert.ok(summary, 'the company card was replaced by its summary');
     assert.match(summary, /Contoso Cloud Services GmbH/);
@@ -55,10 +55,10 @@ describe('onboarding in the Agents Playground (headless Chromium): company and c
     await s.screenshot('3-primary-contact');
     await s.clickCardButton('Save contact', primary);
 
-    const secondary = await s.waitForCard({ containing: 'Step 3 of 10 · Secondary contact' });
+    const secondary = await s.waitForCard({ containing: 'Step 3 of 11 · Secondary contact' });
     await s.clickCardButton('Skip: no secondary contact', secondary);
 
-    const review = await s.waitForCard({ containing: 'Step 4 of 10 · Review' });
+    const review = await s.waitForCard({ containing: 'Step 4 of 11 · Review' });
     const text = await review.innerText();
     assert.match(text, /Contoso Cloud Services GmbH/);
     assert.match(text, /Germany/);

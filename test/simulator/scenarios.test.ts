@@ -102,6 +102,21 @@ const FAILURES: Array<{ name: string; changes: string[]; check(s: Scenario): voi
     },
   },
   {
+    name: 'gdap-mixed', changes: ['tenants.0.customers.count', 'tenants.0.gdapRelationships'],
+    check: (s) => {
+      assert.equal(partner(s).customers.count, 7);
+      const rels = partner(s).gdapRelationships;
+      const of = (i: number) => rels.filter((r) => r.customerTenantId === customerAt(partner(s).customers, i).tenantId);
+      assert.deepEqual(of(0).map((r) => r.status), ['active']);
+      assert.deepEqual(of(1).map((r) => r.status).sort(), ['expired', 'terminated']);
+      assert.deepEqual(of(2).map((r) => r.status), ['terminated']);
+      assert.deepEqual(of(3), [], 'customer #3 has none');
+      assert.deepEqual(of(4)[0]!.roles, [...READ_ONLY_GDAP_ROLES]);
+      assert.deepEqual(of(5)[0]!.accessAssignments.map((a) => a.groupDisplayName), ['HelpdeskAgents']);
+      assert.deepEqual(of(6).map((r) => r.status), ['approvalPending']);
+    },
+  },
+  {
     name: 'no-premium', changes: ['tenants.0.entraLicense'],
     check: (s) => {
       assert.equal(partner(s).entraLicense, 'free');

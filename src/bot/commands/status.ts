@@ -1,6 +1,8 @@
 import { summarize } from '../../checks/run';
 import { maskSecret } from '../../domain/credentials';
 import type { CheckRun, CheckRunRepository } from '../../store/check-runs';
+import type { CustomerSyncRepository } from '../../store/customer-syncs';
+import { syncStatusLine } from '../../sync/progress';
 import type { CredentialMeta, Partner } from '../../domain/partner';
 import { currentStep, STEPS } from '../../domain/steps';
 import { Messages } from '../../onboarding/messages';
@@ -54,7 +56,7 @@ export function lastCheckLine(run: CheckRun | undefined): string | undefined {
   return `**Last checks** (${run.kind === 'preflight' ? 'before sign-in, app-only' : 'full'}, ${run.runAt.toISOString().slice(0, 16).replace('T', ' ')} UTC): ${parts.join(', ')}. Type **recheck** to run them again.`;
 }
 
-export function statusCommand(membership: Membership, checkRuns: Pick<CheckRunRepository, 'latest'>): Command {
+export function statusCommand(membership: Membership, checkRuns: Pick<CheckRunRepository, 'latest'>, syncs: Pick<CustomerSyncRepository, 'latest'>): Command {
   return {
     name: 'status', aliases: ['progress', 'where am i'], description: 'Where you are and what is left',
     handle: async (context, turn) => {
@@ -65,7 +67,8 @@ export function statusCommand(membership: Membership, checkRuns: Pick<CheckRunRe
         return;
       }
       const checks = lastCheckLine(await checkRuns.latest(access.tenantId));
-      await context.sendActivity([statusText(access.partner), checks].filter(Boolean).join('\n\n'));
+      const sync = syncStatusLine(await syncs.latest(access.tenantId));
+      await context.sendActivity([statusText(access.partner), checks, sync].filter(Boolean).join('\n\n'));
     },
   };
 }

@@ -73,18 +73,20 @@ export interface BatchItem {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-type Version = 'v1.0' | 'beta';
+export type Version = 'v1.0' | 'beta';
 
 /** One item's answer, with the client and version that asked (further pages go the same way). */
-interface ItemAnswer {
+export interface ItemAnswer {
   readonly status: number;
   readonly body: unknown;
+  /** The item's own headers (a throttled item's `Retry-After`). */
+  readonly headers?: Readonly<Record<string, string>>;
   readonly client: MicrosoftHttpClient;
   readonly version: Version;
 }
 
 /** Answers by item id; an item of a batch that failed as a whole maps to why. */
-type Answers = Map<string, ItemAnswer | Unknown>;
+export type Answers = Map<string, ItemAnswer | Unknown>;
 
 const q = (value: string) => `'${value.replace(/'/g, "''")}'`;
 const enc = encodeURIComponent;
@@ -313,11 +315,11 @@ function merge(...parts: Answers[]): Answers {
 /**
  * One `$batch` (≤ 20 items) and the rounds that re-send items Graph throttled inside it, after
  * their `Retry-After`. A failed outer call (after the HTTP layer's own retries) makes every item
- * of it unknown with the reason. No items, no request.
+ * of it unknown with the reason. No items, no request. `onRequests` hears the HTTP requests made.
  */
-async function runBatch(ctx: Ctx, client: MicrosoftHttpClient, version: Version, items: readonly BatchItem[]): Promise<Answers> {
+export async function runGraphBatch(client: MicrosoftHttpClient, version: Version, items: readonly BatchItem[], options: { signal?: AbortSignal; onRequests?: (n: number) => void; itemRetryRounds?: number } = {}): Promise<Answers> {
   if (items.length > MAX_BATCH) throw new RangeError(`a $batch takes at most ${MAX_BATCH} requests`);
-  const signal = ctx.o.signal;
+  const { signal } = options;
   const answers: Answers = new Map();
   let pending = [...items];
   for (let round = 0; pending.length > 0; round++) {
@@ -327,11 +329,11 @@ async function runBatch(ctx: Ctx, client: MicrosoftHttpClient, version: Version,
         body: { requests: pending.map((i) => ({ id: i.id, method: 'GET', url: i.url, ...(i.headers ? { headers: i.headers } : {}) })) },
         idempotent: true, signal, parse: parseBatch,
       });
-      ctx.counter.graph += res.attempts;
+      options.onRequests?.(res.attempts);
       responses = res.data;
     } catch (err) {
       signal?.throwIfAborted();
-      ctx.counter.graph += attemptsOf(err);
+      options.onRequests?.(attemptsOf(err));
       const why: Unknown = { unknown: `Graph did not answer: ${reason(err)}` };
       for (const item of pending) answers.set(item.id, why);
       return answers;
@@ -341,17 +343,21 @@ async function runBatch(ctx: Ctx, client: MicrosoftHttpClient, version: Version,
     for (const item of pending) {
       const r = responses.find((x) => x.id === item.id);
       if (!r) { answers.set(item.id, { status: 0, body: undefined, client, version }); continue; }
-      if ((r.status === 429 || r.status === 503) && round < ITEM_RETRY_ROUNDS) {
+      if ((r.status === 429 || r.status === 503) && round < (options.itemRetryRounds ?? ITEM_RETRY_ROUNDS)) {
         retry.push(item);
         wait = Math.max(wait, retryAfterMs(r.headers) ?? 1000 * 2 ** round);
       } else {
-        answers.set(item.id, { status: r.status, body: r.body, client, version });
+        answers.set(item.id, { status: r.status, body: r.body, client, version, ...(r.headers ? { headers: r.headers } : {}) });
       }
     }
     pending = retry;
     if (pending.length && wait > 0) await delay(Math.min(wait, MAX_ITEM_WAIT_MS), undefined, { signal });
   }
   return answers;
+}
+
+function runBatch(ctx: Ctx, client: MicrosoftHttpClient, version: Version, items: readonly BatchItem[]): Promise<Answers> {
+  return runGraphBatch(client, version, items, { signal: ctx.o.signal, onRequests: (n) => { ctx.counter.graph += n; } });
 }
 
 function parseBatch(body: unknown): { id: string; status: number; headers?: Record<string, string>; body?: unknown }[] {
@@ -364,13 +370,13 @@ function parseBatch(body: unknown): { id: string; status: number; headers?: Reco
   });
 }
 
-function retryAfterMs(headers: Record<string, string> | undefined): number | undefined {
+export function retryAfterMs(headers: Record<string, string> | undefined): number | undefined {
   const v = Object.entries(headers ?? {}).find(([k]) => k.toLowerCase() === 'retry-after')?.[1];
   return v !== undefined && /^\d+$/.test(v.trim()) ? Number(v) * 1000 : undefined;
 }
 
 /** One item's answer as a fact. */
-function itemFact<T>(answers: Answers, id: string, permission: string, map: (body: unknown) => T, opts: { notFoundIs?: T } = {}): Fact<T> {
+export function itemFact<T>(answers: Answers, id: string, permission: string, map: (body: unknown) => T, opts: { notFoundIs?: T } = {}): Fact<T> {
   const a = answers.get(id);
   if (!a) return { unknown: 'it was not asked' };
   if (!isItemAnswer(a)) return a;

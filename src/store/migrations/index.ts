@@ -245,4 +245,71 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX check_followups_due ON check_followups (due_at) WHERE done_at IS NULL;
     `,
   },
+  {
+    id: 7,
+    name: 'customers and customer syncs',
+    sql: `
+      -- The partner's customers as Partner Center lists them. Never deleted by a sync: a customer
+      -- gone since the last full sync is marked removed. Manageable = an active GDAP relationship
+      -- with the roles the platform needs and an active access assignment the service account is in.
+      CREATE TABLE customers (
+        tenant_id              text NOT NULL REFERENCES partners (tenant_id) ON DELETE CASCADE,
+        customer_tenant_id     text NOT NULL,
+        pc_customer_id         text NOT NULL,
+        company_name           text NOT NULL,
+        domain                 text,
+        manageable             boolean NOT NULL,
+        not_manageable_reason  text,
+        gdap_relationship_ids  text[] NOT NULL DEFAULT '{}',
+        first_seen_at          timestamptz NOT NULL DEFAULT now(),
+        last_seen_sync         bigint NOT NULL,
+        removed_at             timestamptz,
+        updated_at             timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (tenant_id, customer_tenant_id)
+      );
+
+      -- One sync of one partner: its cursor (phase, page, the next link) moves in the same
+      -- transaction as each page's rows, so a crash resumes from the last committed page.
+      CREATE TABLE customer_syncs (
+        id                    bigserial PRIMARY KEY,
+        tenant_id             text NOT NULL REFERENCES partners (tenant_id) ON DELETE CASCADE,
+        trigger               text NOT NULL CHECK (trigger IN ('chat', 'nightly')),
+        requested_by          text NOT NULL,
+        status                text NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'cancelled')),
+        phase                 text NOT NULL DEFAULT 'gdap' CHECK (phase IN ('gdap', 'customers', 'reconcile', 'done')),
+        step                  integer NOT NULL DEFAULT 0,
+        next_link             jsonb,
+        pages                 integer NOT NULL DEFAULT 0,
+        gdap_pages            integer NOT NULL DEFAULT 0,
+        relationships         integer NOT NULL DEFAULT 0,
+        seen                  integer NOT NULL DEFAULT 0,
+        added                 integer NOT NULL DEFAULT 0,
+        changed               integer NOT NULL DEFAULT 0,
+        removed               integer NOT NULL DEFAULT 0,
+        not_manageable        jsonb NOT NULL DEFAULT '{}',
+        retries               integer NOT NULL DEFAULT 0,
+        conversation_id       text,
+        progress_activity_id  text,
+        progress_at           timestamptz,
+        cancel_requested_at   timestamptz,
+        error                 text,
+        started_at            timestamptz NOT NULL DEFAULT now(),
+        finished_at           timestamptz
+      );
+      CREATE UNIQUE INDEX customer_syncs_running ON customer_syncs (tenant_id) WHERE status = 'running';
+      CREATE INDEX customer_syncs_latest ON customer_syncs (tenant_id, id DESC);
+
+      -- GDAP as the sync read it, per customer tenant: the verdict the customers phase joins on.
+      CREATE TABLE customer_sync_gdap (
+        sync_id             bigint NOT NULL REFERENCES customer_syncs (id) ON DELETE CASCADE,
+        customer_tenant_id  text NOT NULL,
+        relationship_ids    text[] NOT NULL,
+        rank                integer NOT NULL,
+        reason              text,
+        PRIMARY KEY (sync_id, customer_tenant_id)
+      );
+
+      ALTER TABLE partners ADD COLUMN synced_at timestamptz;
+    `,
+  },
 ];

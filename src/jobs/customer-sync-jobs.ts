@@ -1,0 +1,114 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from '../logger';
+import type { CustomerSyncRepository } from '../store/customer-syncs';
+import type { CustomerSyncRunner } from '../sync/customer-sync';
+import type { CustomerSyncService } from '../sync/sync-service';
+import type { JobEngine } from './job-engine';
+
+/**
+ * The customer sync on the job engine. A sync runs as a chain of slice jobs (each a few pages,
+ * `sliceSeconds` of work): a slice that is not finished sends the next one before it ends, so a
+ * worker that dies mid-slice leaves an active job that pg-boss expires and retries, from the last
+ * committed page, in whichever instance polls first. The queue is `stately` on the sync id: one
+ * job waiting per sync, so sending again (a re-start, a restart) never doubles the chain.
+ * The nightly schedule runs in every instance (pg-boss fires each cron slot once) and starts one
+ * sync per onboarded partner, spread over a window so partners don't all start at once.
+ */
+
+export const SYNC_QUEUE = 'customer-sync';
+export const SYNC_START_QUEUE = 'customer-sync-start';
+export const NIGHTLY_QUEUE = 'customer-sync-nightly';
+
+export interface CustomerSyncJobsOptions {
+  engine: JobEngine;
+  runner: CustomerSyncRunner;
+  syncs: CustomerSyncRepository;
+  /** Builds the service once the queue exists (the service enqueues through `enqueue`). */
+  service: (enqueue: (syncId: string) => Promise<void>) => CustomerSyncService;
+  logger: Logger;
+  /** Work per slice. Default 20 s; a slice job expires (its worker presumed dead) after 3×. */
+  sliceSeconds?: number;
+  /** Nightly full sync at this UTC time, "HH:MM"; empty: no nightly sync. */
+  nightlyAt?: string;
+  /** Spread the nightly starts over this many minutes. */
+  spreadMinutes?: number;
+  /** Tenants to sync nightly: the onboarded partners. */
+  onboarded(): Promise<string[]>;
+}
+
+export interface CustomerSyncJobs {
+  readonly service: CustomerSyncService;
+  /** The nightly run now (tests). */
+  nightly(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Minutes into the window for a partner: stable, spread evenly by a hash of its id. */
+export function spreadOffsetMinutes(tenantId: string, windowMinutes: number): number {
+  if (windowMinutes <= 0) return 0;
+  return createHash('sha256').update(tenantId).digest().readUInt32BE(0) % windowMinutes;
+}
+
+export async function startCustomerSyncJobs(o: CustomerSyncJobsOptions): Promise<CustomerSyncJobs> {
+  const { boss, pollingSeconds } = o.engine;
+  const sliceSeconds = o.sliceSeconds ?? 20;
+  const abort = new AbortController();
+  await boss.createQueue(SYNC_QUEUE, {
+    name: SYNC_QUEUE, policy: 'stately', retryLimit: 8, retryDelay: 5, retryBackoff: true, expireInSeconds: Math.max(3 * sliceSeconds, 5),
+  });
+  await boss.createQueue(SYNC_START_QUEUE, { name: SYNC_START_QUEUE, policy: 'stately', retryLimit: 3, retryDelay: 30 });
+  await boss.createQueue(NIGHTLY_QUEUE, { name: NIGHTLY_QUEUE, policy: 'standard', retryLimit: 2, retryDelay: 60 });
+
+  const enqueue = async (syncId: string): Promise<void> => {
+    await boss.send(SYNC_QUEUE, { syncId }, { singletonKey: syncId });
+  };
+  const service = o.service(enqueue);
+
+  await boss.work<{ syncId: string }>(SYNC_QUEUE, { pollingIntervalSeconds: pollingSeconds, includeMetadata: true, batchSize: 1 }, async ([job]) => {
+    if (!job) return;
+    const { syncId } = job.data;
+    let outcome: 'done' | 'more';
+    o.logger.info({ syncId, job: job.id, attempt: job.retryCount + 1 }, 'customer sync slice started');
+    try {
+      outcome = await o.runner.runSlice(syncId, { budgetMs: sliceSeconds * 1000, signal: abort.signal });
+      o.logger.info({ syncId, job: job.id, outcome }, 'customer sync slice ended');
+    } catch (err) {
+      if (abort.signal.aborted) throw err; // shutting down: the job is retried, here after a restart or elsewhere
+      if (job.retryCount >= job.retryLimit) {
+        await o.runner.giveUp(syncId, err);
+        return;
+      }
+      o.logger.info({ syncId, attempt: job.retryCount + 1, err }, 'customer sync slice failed; the job engine retries it');
+      throw err;
+    }
+    if (outcome === 'more') await enqueue(syncId);
+  });
+
+  await boss.work<{ tenantId: string }>(SYNC_START_QUEUE, { pollingIntervalSeconds: Math.max(pollingSeconds, 5) }, async ([job]) => {
+    if (job) await service.start(job.data.tenantId, 'nightly', 'system');
+  });
+
+  const nightly = async (): Promise<number> => {
+    const tenants = await o.onboarded();
+    const window = o.spreadMinutes ?? 120;
+    for (const tenantId of tenants) {
+      await boss.send(SYNC_START_QUEUE, { tenantId }, { singletonKey: tenantId, startAfter: spreadOffsetMinutes(tenantId, window) * 60 });
+    }
+    return tenants.length;
+  };
+  await boss.work(NIGHTLY_QUEUE, { pollingIntervalSeconds: Math.max(pollingSeconds, 5) }, async () => { await nightly(); });
+  const at = /^(\d{1,2}):(\d{2})$/.exec(o.nightlyAt ?? '02:00');
+  if (at) await boss.schedule(NIGHTLY_QUEUE, `${Number(at[2])} ${Number(at[1])} * * *`, {}, { tz: 'UTC' });
+  else await boss.unschedule(NIGHTLY_QUEUE).catch(() => undefined);
+
+  // A sync left running with no job (its start died before the engine had it) is sent again; the queue dedupes the rest.
+  for (const sync of await o.syncs.allRunning()) await enqueue(sync.id);
+
+  return {
+    service,
+    nightly,
+    async stop() {
+      abort.abort();
+    },
+  };
+}

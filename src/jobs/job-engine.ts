@@ -1,0 +1,69 @@
+import PgBoss from 'pg-boss';
+import type { Logger } from '../logger';
+import type { Db } from '../store/db';
+
+/**
+ * The job engine: pg-boss (https://github.com/timgit/pg-boss) on the bot's own database, whichever
+ * engine it is. On PostgreSQL that is what pg-boss is made for; on the embedded PGlite it runs
+ * through pg-boss' documented `db` option (an `executeSql(text, values)` of our own), so the
+ * embedded default runs jobs the same way, in one process. Jobs are claimed with `SKIP LOCKED`, so
+ * N instances never run one job twice; a job whose worker died is expired and retried.
+ */
+
+export interface JobEngineOptions {
+  logger: Logger;
+  /** Seconds between pg-boss' maintenance runs (expiry of dead workers' jobs, retries). Default 30. */
+  maintenanceSeconds?: number;
+  /** Seconds between polls for new jobs. Default 2. */
+  pollingSeconds?: number;
+}
+
+export interface JobEngine {
+  readonly boss: PgBoss;
+  readonly pollingSeconds: number;
+  stop(): Promise<void>;
+}
+
+/** pg-boss keeps its tables in a schema of its own, next to ours (tests give each run its own schema). */
+async function bossSchema(db: Db): Promise<string> {
+  const [row] = await db.query<{ schema: string }>('SELECT current_schema() AS schema');
+  const ours = row?.schema ?? 'public';
+  return ours === 'public' ? 'pgboss' : `${ours}_pgboss`.slice(0, 63);
+}
+
+export async function startJobEngine(db: Db, o: JobEngineOptions): Promise<JobEngine> {
+  const schema = await bossSchema(db);
+  // Instances starting together race to create pg-boss' schema (CREATE SCHEMA IF NOT EXISTS is
+  // not safe against a concurrent one): the loser starts again and finds it made.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(db, schema, o);
+    } catch (err) {
+      if (attempt >= 3 || !/duplicate key|already exists/i.test((err as Error).message)) throw err;
+      o.logger.info({ attempt }, 'job engine: another instance was creating its tables; starting again');
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
+}
+
+async function start(db: Db, schema: string, o: JobEngineOptions): Promise<JobEngine> {
+  const boss = new PgBoss({
+    db: { executeSql: (text: string, values?: unknown[]) => db.script(text, values) },
+    schema,
+    supervise: true,
+    schedule: true,
+    maintenanceIntervalSeconds: o.maintenanceSeconds ?? 30,
+    // Completed jobs are not kept for long: the sync's own rows are the record.
+    archiveCompletedAfterSeconds: 3600,
+    deleteAfterDays: 7,
+  } as PgBoss.ConstructorOptions);
+  boss.on('error', (err) => o.logger.warn({ err }, 'job engine error'));
+  await boss.start();
+  return {
+    boss,
+    pollingSeconds: o.pollingSeconds ?? 2,
+    async stop() {
+      await boss.stop({ graceful: true, wait: true, timeout: 15_000 });
+    },
+  };
+}
