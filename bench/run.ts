@@ -1,6 +1,7 @@
 // Benchmarks: figures and ratios printed, nothing asserted (machines here are shared and noisy).
 //   npm run bench                  -> PGlite, plus PostgreSQL when BENCH_DATABASE_URL / TEST_DATABASE_URL is set
 //   npm run bench -- --connection  -> only the credential cards and the sign-in
+//   npm run bench -- --sync        -> only the customer sync (2,000 and 20,000 customers)
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,8 +19,11 @@ import { BotUnderTest, COMPANY, PRIMARY } from '../test/helpers/chat';
 import { connectorServiceUrl } from '../test/harness/activities';
 import { toPreparation } from '../test/helpers/onboarding-path';
 import { BotClient } from '../test/harness/bot-client';
-import type { Simulator } from '../test/simulator/server';
-import { completeEntraPage } from '../test/auth/consent-harness';
+import { startSimulator, type Simulator } from '../test/simulator/server';
+import { completeEntraPage, ConsentHarness } from '../test/auth/consent-harness';
+import { startBot } from '../test/helpers/bot-process';
+import { onboardedPartner } from '../test/sync/sync-harness';
+import { readFile } from 'node:fs/promises';
 import * as ids from '../test/simulator/scenarios/ids';
 
 interface Stats { n: number; totalMs: number; p50: number; p95: number; p99: number; perSec: number }
@@ -189,6 +193,63 @@ async function benchConnection(): Promise<void> {
   await bot.stop();
 }
 
+/** Peak resident set of a process (Linux: VmHWM), in MiB. */
+async function peakRssMiB(pid: number): Promise<number | undefined> {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The customer sync of one partner with `count` customers, run by the real bot process on its
+ * embedded database (as `npm start` runs it) against the simulator, whose Partner Center allows
+ * `perSecond` requests a second (a token bucket: beyond it, 429 + Retry-After). Prints customers
+ * per second, the allowed request rate against the rate achieved on the customer pages, the 429s,
+ * and the bot process' peak RSS.
+ */
+async function benchSyncOf(count: number, perSecond: number, pageSize: number): Promise<void> {
+  const sim = await startSimulator({ scenario: 'large', randomThrottling: false });
+  const h = await ConsentHarness.start('large', { sim, env: { SYNC_PAGE_SIZE: String(pageSize), SYNC_NIGHTLY_AT: 'off', JOB_POLL_SECONDS: '0.5' } });
+  sim.scenario.tenants[0]!.customers.count = count;
+  const p = await onboardedPartner(h);
+  await h.app.stop();
+  sim.scenario.throttling.partnerCenter.perSecond = perSecond;
+  const proc = await startBot({ entry: 'src', env: { ...h.env, LOG_LEVEL: 'warn' } });
+  const chat = new BotClient({ endpoint: `${proc.url}/api/messages`, simulatorUrl: sim.baseUrl, conversation: { tenantId: p.tenant, user: p.person, conversationId: p.conversationId }, quietMs: 120 });
+  const mark = sim.requests.length;
+  const t0 = performance.now();
+  await chat.say('sync', { count: 1 });
+  const deadline = Date.now() + 900_000;
+  let done = false;
+  while (!done && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    done = (await chat.transcript()).some((e) => JSON.stringify(e.activity.attachments ?? []).includes('Customer sync done'));
+  }
+  const wallMs = performance.now() - t0;
+  const rss = await peakRssMiB(proc.child.pid!);
+  await proc.stop();
+  await h.restart();
+  const sync = await h.app.syncs.latest(p.tenant);
+  const pages = sim.requests.slice(mark).filter((r) => r.path.endsWith('/v1/customers'));
+  const ok = pages.filter((r) => r.status === 200);
+  const throttled = pages.filter((r) => r.status === 429).length;
+  const spanS = ok.length > 1 ? (ok[ok.length - 1]!.at - ok[0]!.at) / 1000 : 0;
+  const achieved = spanS > 0 ? (ok.length - 1) / spanS : 0;
+  console.log(`  ${String(count).padStart(6)} customers: ${done ? 'synced' : 'NOT finished'} in ${(wallMs / 1000).toFixed(1)} s → ${(count / (wallMs / 1000)).toFixed(0)} customers/s end to end; ${sync?.seen ?? '?'} seen, ${sync?.pages ?? '?'} customer pages of ${pageSize}, ${sync?.gdapPages ?? '?'} GDAP pages`);
+  console.log(`         Partner Center customer pages: allowed ${perSecond}/s, achieved ${achieved.toFixed(1)}/s (ratio ${(achieved / perSecond).toFixed(2)}, target ≥ 0.9), 429s ${throttled}; bot process peak RSS ${rss?.toFixed(0) ?? '?'} MiB`);
+  await h.stop();
+  await sim.stop();
+}
+
+async function benchSync(): Promise<void> {
+  const perSecond = Number(process.env.BENCH_PC_PER_SECOND ?? 20);
+  const pageSize = Number(process.env.BENCH_SYNC_PAGE_SIZE ?? 100);
+  for (const count of [2_000, 20_000]) await benchSyncOf(count, perSecond, pageSize);
+}
+
 const SUBMIT_USERS = 6;
 
 /**
@@ -332,6 +393,10 @@ async function main(): Promise<void> {
     await benchConnection();
     return;
   }
+  if (process.argv.includes('--sync')) {
+    await benchSync();
+    return;
+  }
   console.log('Bot state storage');
   const pgl = await benchStorage('PGlite (in-memory)', { kind: 'pglite-memory' });
   const dir = await mkdtemp(join(tmpdir(), 'bench-pgl-'));
@@ -351,6 +416,8 @@ async function main(): Promise<void> {
   await benchOnboarding();
   console.log('Connection: credential cards and sign-in (in-process bot, simulated Microsoft cloud)');
   await benchConnection();
+  console.log('Customer sync (bot process on its embedded database, simulated Partner Center with a rate limit)');
+  await benchSync();
   console.log('Card submits next to a bare echo bot (HTTP, simulated Teams, reply delivered)');
   await benchSubmitsOnEveryEngine();
   console.log('Logging');

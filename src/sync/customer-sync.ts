@@ -10,6 +10,7 @@ import { isMicrosoftHttpError } from '../microsoft/http-errors';
 import type { CustomerSync, CustomerSyncRepository, GdapVerdictRow, ListedCustomer } from '../store/customer-syncs';
 import type { PartnerRepository } from '../store/partners';
 import { RANK, relationshipVerdict, type GdapContext } from './gdap';
+import { Pacer } from './pacer';
 
 /** The token functions the sync needs (src/auth/partner-tokens.ts gives them). */
 export interface SyncTokens {
@@ -60,6 +61,9 @@ const ITEM_TRIES = 6;
  * page and a second worker can never commit the same page. Memory holds one page at a time.
  */
 export class CustomerSyncRunner {
+  /** The pace learned per sync in this process (Partner Center's customer pages). */
+  private readonly pacers = new Map<string, Pacer>();
+
   constructor(private readonly o: CustomerSyncRunnerOptions) {}
 
   /** Runs pages until the sync ends or `budgetMs` passes: 'done', or 'more' to run another slice. */
@@ -71,11 +75,17 @@ export class CustomerSyncRunner {
       const partner = await this.o.partners.get(sync.tenantId);
       if (!partner?.connection) throw new SyncStopped('the partner\'s connection is gone (credentials were removed)');
       const retries = { n: 0 };
-      const client = (baseUrl: string, tokens: AccessTokenFunction, scopes: string[]) => new MicrosoftHttpClient({
+      const pacer = this.pacers.get(sync.id) ?? new Pacer();
+      this.pacers.set(sync.id, pacer);
+      const client = (baseUrl: string, tokens: AccessTokenFunction, scopes: string[], paced?: Pacer) => new MicrosoftHttpClient({
         baseUrl, tokenProvider: tokens, scopes, timeoutMs: 30_000, maxRetries: this.o.http?.maxRetries ?? 8,
         retryBudgetMs: this.o.http?.retryBudgetMs ?? this.o.stallLimitMs ?? 600_000, baseDelayMs: this.o.http?.baseDelayMs ?? 500,
         requestIds: baseUrl === this.o.graphBaseUrl ? 'graph' : 'partner-center',
-        onAttempt: (e) => { if (e.waitMs > 0) retries.n += 1; },
+        onAttempt: (e) => {
+          if (e.waitMs > 0) retries.n += 1;
+          if (e.status === 429) paced?.throttled();
+          else if (e.status !== undefined && e.status < 300) paced?.ok();
+        },
       });
       const take = () => { const n = retries.n; retries.n = 0; return n; };
       const user = this.o.tokens.userTokenFunction(sync.tenantId);
@@ -84,6 +94,7 @@ export class CustomerSyncRunner {
       while (Date.now() < until) {
         options.signal?.throwIfAborted();
         if (sync.cancelRequestedAt) {
+          this.pacers.delete(syncId);
           const ended = await this.o.syncs.end(sync.id, 'cancelled');
           if (ended) await this.o.present(ended, 'end');
           return 'done';
@@ -96,15 +107,20 @@ export class CustomerSyncRunner {
           // App-only where the partner's Partner Center web app is in (no MFA rule applies to app-only calls), else the consented App+User token.
           const appOnly = !!partner.connection.pcAppId && !!partner.credentials.pcSecret;
           const pc = appOnly
-            ? client(this.o.partnerCenterBaseUrl, this.o.tokens.appOnlyTokenFunction(sync.tenantId), [PARTNER_CENTER_DEFAULT])
-            : client(this.o.partnerCenterBaseUrl, user, [PARTNER_CENTER_USER]);
+            ? client(this.o.partnerCenterBaseUrl, this.o.tokens.appOnlyTokenFunction(sync.tenantId), [PARTNER_CENTER_DEFAULT], pacer)
+            : client(this.o.partnerCenterBaseUrl, user, [PARTNER_CENTER_USER], pacer);
+          await pacer.turn(options.signal);
           next = await this.customersPage(sync, pc, take, options.signal);
         } else {
           next = await this.o.syncs.finish(sync.id, sync.tenantId, sync.step);
+          this.pacers.delete(syncId);
           if (next) await this.o.present(next, 'end');
           return 'done';
         }
-        if (!next) return 'done'; // another worker moved it on: its chain carries the sync
+        if (!next) {
+          this.pacers.delete(syncId);
+          return 'done'; // another worker moved it on: its chain carries the sync
+        }
         sync = next;
         if (sync.phase !== 'reconcile' && (await this.o.syncs.claimProgressTick(sync.id, PROGRESS_INTERVAL_MS))) await this.o.present(sync, 'progress');
       }
@@ -114,6 +130,7 @@ export class CustomerSyncRunner {
       const words = stopWords(err);
       if (!words) throw err; // transient: the job engine retries the slice from the last committed page
       this.o.logger.warn({ err, tenantId: sync.tenantId, syncId }, 'customer sync stopped');
+      this.pacers.delete(syncId);
       const ended = await this.o.syncs.end(sync.id, 'failed', words);
       if (ended) await this.o.present(ended, 'end');
       return 'done';

@@ -164,6 +164,18 @@ describe('Partner Center simulator', function () {
     assert.deepEqual(statuses, [200, 200, 429, 200, 200, 429]);
   });
 
+  it('a rate limit (perSecond): a one-second burst, then 429 with Retry-After until the bucket refills', async () => {
+    sim.scenario.throttling.partnerCenter.perSecond = 5;
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) statuses.push((await get<Record<string, unknown>>(`${base}/customers?size=5`, pcToken(sim))).status);
+    assert.deepEqual(statuses.slice(0, 5), [200, 200, 200, 200, 200], 'the burst');
+    assert.ok(statuses.slice(5).includes(429), statuses.join());
+    const limited = await get<Record<string, unknown>>(`${base}/customers?size=5`, pcToken(sim));
+    if (limited.status === 429) assert.equal(limited.headers.get('retry-after'), '1');
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal((await get(`${base}/customers?size=5`, pcToken(sim))).status, 200, 'refilled after a second');
+  });
+
   it('reports isMfaCompliant as a response header when asked with ValidateMfa: true', async () => {
     const ok = await get<CustomerPage>(`${base}/customers?size=1`, pcToken(sim), { ValidateMfa: 'true' });
     assert.equal(ok.status, 200);

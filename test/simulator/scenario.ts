@@ -170,9 +170,16 @@ export const ThrottleSchema = z.object({
    */
   randomRate: z.number().min(0).max(1).default(DEFAULT_RANDOM_THROTTLE_RATE),
   retryAfterSeconds: z.number().nonnegative().default(1),
+  /**
+   * A rate limit (0 = none): a token bucket of this many requests per second with a one-second
+   * burst; a request over it gets 429 with `Retry-After` in whole seconds until the next token, as
+   * Partner Center's dynamic limits answer.
+   * https://learn.microsoft.com/en-us/partner-center/developer/api-throttling-guidance
+   */
+  perSecond: z.number().nonnegative().default(0),
 });
 
-const THROTTLE_DEFAULT = { every: 0, randomRate: DEFAULT_RANDOM_THROTTLE_RATE, retryAfterSeconds: 1 };
+const THROTTLE_DEFAULT = { every: 0, randomRate: DEFAULT_RANDOM_THROTTLE_RATE, retryAfterSeconds: 1, perSecond: 0 };
 
 export const ScenarioSchema = z.object({
   name: z.string(),

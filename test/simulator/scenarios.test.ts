@@ -133,8 +133,8 @@ const FAILURES: Array<{ name: string; changes: string[]; check(s: Scenario): voi
   {
     name: 'throttled', changes: ['throttling.graph.every', 'throttling.partnerCenter.every'],
     check: (s) => {
-      assert.deepEqual(s.throttling.graph, { every: 5, randomRate: 0.03, retryAfterSeconds: 1 });
-      assert.deepEqual(s.throttling.partnerCenter, { every: 3, randomRate: 0.03, retryAfterSeconds: 1 });
+      assert.deepEqual(s.throttling.graph, { every: 5, randomRate: 0.03, retryAfterSeconds: 1, perSecond: 0 });
+      assert.deepEqual(s.throttling.partnerCenter, { every: 3, randomRate: 0.03, retryAfterSeconds: 1, perSecond: 0 });
     },
   },
 ];

@@ -65,7 +65,8 @@ export class Simulator implements SimContext {
   private _loadedAt = 0;
   private _baseUrl = '';
   /** Every request seen, newest last (method, host header, path): tests read it. */
-  readonly requests: Array<{ method: string; host: string; path: string; status: number }> = [];
+  /** Every request answered: `at` is when (real time, ms). */
+  readonly requests: Array<{ method: string; host: string; path: string; status: number; at: number }> = [];
 
   constructor(private readonly options: SimulatorOptions = {}) {}
 
@@ -154,7 +155,7 @@ export class Simulator implements SimContext {
     } catch (err) {
       reply = odataError(500, 'InternalServerError', `simulator failure: ${(err as Error).message}`);
     }
-    this.requests.push({ method: req.method ?? 'GET', host: req.headers.host ?? '', path: url.pathname, status: reply.status });
+    this.requests.push({ method: req.method ?? 'GET', host: req.headers.host ?? '', path: url.pathname, status: reply.status, at: Date.now() });
     const headers = { ...reply.headers };
     let body: Buffer | undefined;
     if (reply.body === undefined) body = undefined;

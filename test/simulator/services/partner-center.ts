@@ -84,11 +84,21 @@ export const partnerCenterService: ServiceFactory = (ctx) => {
   const router = new Router();
   const tokenKey = randomBytes(32);
   let seen = 0;
+  const bucket = { tokens: 0, at: 0, rate: 0 };
 
   function throttle(): SimReply | undefined {
-    const { every, retryAfterSeconds } = ctx.scenario.throttling.partnerCenter;
+    const { every, retryAfterSeconds, perSecond } = ctx.scenario.throttling.partnerCenter;
     seen += 1;
     if ((every > 0 && seen % every === 0) || ctx.randomThrottle('partnerCenter')) return rateLimited(retryAfterSeconds);
+    if (perSecond > 0) {
+      // Real time, not the simulator's clock: a rate is about how fast the client really calls.
+      const now = Date.now();
+      if (bucket.rate !== perSecond) Object.assign(bucket, { tokens: perSecond, at: now, rate: perSecond });
+      bucket.tokens = Math.min(perSecond, bucket.tokens + ((now - bucket.at) / 1000) * perSecond);
+      bucket.at = now;
+      if (bucket.tokens < 1) return rateLimited(Math.max(1, Math.ceil((1 - bucket.tokens) / perSecond)));
+      bucket.tokens -= 1;
+    }
     return undefined;
   }
 
