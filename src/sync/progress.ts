@@ -5,7 +5,8 @@ import { REASON_WORDS, type NotManageableReason } from './gdap';
 const n = (x: number) => x.toLocaleString('en-US');
 
 function duration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
+  if (ms < 1000) return 'under a second';
+  const s = Math.round(ms / 1000);
   if (s < 60) return `${s} s`;
   const m = Math.floor(s / 60);
   return m < 60 ? `${m} min ${s % 60} s` : `${Math.floor(m / 60)} h ${m % 60} min`;

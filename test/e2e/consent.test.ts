@@ -111,10 +111,22 @@ describe('connecting in the Agents Playground (headless Chromium): credentials, 
     assert.match(said, /Partner Center is connected/, 'the chat was told');
     // Continue: the sign-in card becomes its summary, and the journey says what comes next.
     const cards = await s.cardCount();
+    await s.recordCardRenders();
     await s.clickCardButton('Continue');
-    // Continue runs journey step 10, the full checks, and posts them before the verdict.
-    await s.page.getByRole('paragraph').filter({ hasText: "the connection is done and verified" }).waitFor();
+    // Continue runs journey step 10, the full checks, and posts them before the verdict; then step
+    // 11, the first customer sync: its progress card changes in place, then the summary card.
+    await s.page.getByRole('paragraph').filter({ hasText: 'the connection is done and verified' }).waitFor();
     assert.ok((await s.cardTexts()).some((t) => t.includes('Checks: your connection is verified')), 'the full checks card was posted');
+    const syncSummary = await s.waitForCard({ containing: 'Customer sync done', timeoutMs: 60_000 });
+    await s.screenshot('7-sync-summary');
+    assert.match(await syncSummary.innerText(), /Customers\s+25/);
+    const rendered = await s.renderedCardTexts();
+    assert.ok(rendered.some((t) => /Customer sync: reading your (GDAP relationships|customers)/.test(t)), `the progress card as it ran: ${rendered.filter((t) => t.includes('sync')).join(' | ')}`);
+    const texts = await s.cardTexts();
+    assert.ok(texts.some((t) => t.includes('Customer sync finished: the summary is below')), 'the same card, changed in place to its final state');
+    assert.ok(!texts.some((t) => /Customer sync: reading/.test(t)), 'no progress card is left in its running state');
+    await s.clickCardButton('Continue');
+    await s.page.getByRole('paragraph').filter({ hasText: 'Onboarding is complete' }).waitFor();
     assert.ok((await s.cardTexts()).some((t) => t.includes('Signed in and consented')), 'the sign-in card was replaced by its summary');
     assert.ok((await s.cardCount()) >= cards);
     await s.screenshot('6-connected');

@@ -232,6 +232,31 @@ export class PlaygroundSession {
     await UI.sendButton(this.page).click();
   }
 
+  /**
+   * From now on, keeps the text of every Adaptive Card the page ever renders, each version of an
+   * updated card included (a MutationObserver in the page): what a person could have seen, even
+   * for a moment. Read it with `renderedCardTexts()`.
+   */
+  async recordCardRenders(): Promise<void> {
+    // A script as text: it runs in the page (no DOM types here, and no bundler helpers there).
+    await this.page.evaluate(`(() => {
+      if (window.__cards) return;
+      const seen = (window.__cards = []);
+      const take = () => {
+        for (const el of document.querySelectorAll('.ac-adaptiveCard')) {
+          const text = el.innerText;
+          if (text && !seen.includes(text)) seen.push(text);
+        }
+      };
+      new MutationObserver(take).observe(document.body, { subtree: true, childList: true, characterData: true });
+      take();
+    })()`);
+  }
+
+  async renderedCardTexts(): Promise<string[]> {
+    return ((await this.page.evaluate('window.__cards || []')) as string[]).map(normalize);
+  }
+
   async cardCount(): Promise<number> {
     return UI.cards(this.page).count();
   }
