@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
+import { spreadOffsetMinutes } from '../../src/jobs/customer-sync-jobs';
 import { ConsentHarness, type TestPartner } from '../auth/consent-harness';
 import { cardText } from '../helpers/chat';
 import { customerRows, onboardedPartner, syncFinished } from './sync-harness';
@@ -9,13 +10,37 @@ const finished = (h: ConsentHarness, id: string, timeoutMs?: number) => syncFini
 describe('customer sync (simulator, job engine on PGlite)', function () {
   this.timeout(300_000);
   let h: ConsentHarness;
-  before(async () => { h = await ConsentHarness.start('healthy'); });
+  before(async () => { h = await ConsentHarness.start('healthy', { env: { SYNC_SPREAD_MINUTES: '0' } }); });
   after(async () => { await h?.stop(); });
 
   async function onboarded(scenario: string): Promise<TestPartner> {
     await h.loadScenario(scenario);
     return onboardedPartner(h);
   }
+
+  it('nightly: every onboarded partner gets a sync, started at its offset in the window (here 0), silently', async () => {
+    const p = await onboarded('healthy');
+    const other = await h.partner(); // started, never onboarded: no nightly sync
+    const partners = await h.app.syncJobs.nightly();
+    assert.equal(partners, 1);
+    let sync = await h.app.syncs.latest(p.tenant);
+    for (let i = 0; i < 100 && !sync; i++) { await delay(100); sync = await h.app.syncs.latest(p.tenant); }
+    assert.ok(sync, 'the start job ran');
+    const done = await finished(h, sync.id);
+    assert.equal(done.trigger, 'nightly');
+    assert.equal(done.status, 'succeeded');
+    assert.equal(await h.app.syncs.latest(other.tenant), undefined);
+    const said = (await p.chat.client.transcript()).filter((e) => JSON.stringify(e.activity.attachments ?? []).includes('Customer sync'));
+    assert.deepEqual(said, [], 'a nightly sync that succeeds posts nothing');
+  });
+
+  it('spreads nightly starts by a hash of the tenant: stable, inside the window', () => {
+    const offsets = Array.from({ length: 200 }, (_, i) => spreadOffsetMinutes(`tenant-${i}`, 120));
+    assert.ok(offsets.every((m) => m >= 0 && m < 120));
+    assert.equal(spreadOffsetMinutes('tenant-1', 120), spreadOffsetMinutes('tenant-1', 120));
+    assert.ok(new Set(offsets).size > 60, 'spread, not bunched');
+    assert.equal(spreadOffsetMinutes('tenant-1', 0), 0);
+  });
 
   it('healthy: `sync` posts a progress card, every customer lands once with its GDAP verdict, the summary follows', async () => {
     const p = await onboarded('healthy');
