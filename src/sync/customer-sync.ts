@@ -91,6 +91,7 @@ export class CustomerSyncRunner {
       const user = this.o.tokens.userTokenFunction(sync.tenantId);
       const appGraph = client(this.o.graphBaseUrl, this.o.tokens.appOnlyGraphTokenFunction(sync.tenantId), [GRAPH_DEFAULT]);
       let groups: Promise<Set<string>> | undefined;
+      let gdap: AsyncGenerator<{ rows: GdapVerdictRow[]; relationships: number; next: string | null }> | undefined;
       while (Date.now() < until) {
         options.signal?.throwIfAborted();
         if (sync.cancelRequestedAt) {
@@ -102,7 +103,9 @@ export class CustomerSyncRunner {
         let next: CustomerSync | undefined;
         if (sync.phase === 'gdap') {
           groups ??= accountGroups(appGraph, partner.connection.serviceAccountUpn, options.signal);
-          next = await this.gdapPage(sync, await groups, client(this.o.graphBaseUrl, user, [GRAPH_DEFAULT]), take, () => { retries.n += 1; }, options.signal);
+          gdap ??= this.gdapPages(client(this.o.graphBaseUrl, user, [GRAPH_DEFAULT]), typeof sync.nextLink === 'string' ? sync.nextLink : null, await groups, () => { retries.n += 1; }, options.signal);
+          const { value: page } = await gdap.next();
+          next = await this.o.syncs.commitGdapPage(sync.id, sync.step, page?.rows ?? [], page?.relationships ?? 0, page?.next ?? null, take());
         } else if (sync.phase === 'customers') {
           // App-only where the partner's Partner Center web app is in (no MFA rule applies to app-only calls), else the consented App+User token.
           const appOnly = !!partner.connection.pcAppId && !!partner.credentials.pcSecret;
@@ -143,27 +146,38 @@ export class CustomerSyncRunner {
     if (ended) await this.o.present(ended, 'end');
   }
 
-  /** One page of GDAP relationships with each one's access assignments, judged and committed. */
-  private async gdapPage(sync: CustomerSync, groups: ReadonlySet<string>, userGraph: MicrosoftHttpClient, take: () => number, onRetry: () => void, signal?: AbortSignal): Promise<CustomerSync | undefined> {
+  /**
+   * GDAP relationship pages from `start` (null: the first), each with its access assignments and
+   * judged per customer. Two pages are in flight: the next page is listed as soon as this one's
+   * link is known, and its assignments are read while this one's last throttled items wait and
+   * while it is committed. Pages come out in order; the caller commits each before the next.
+   */
+  private async *gdapPages(graph: MicrosoftHttpClient, start: string | null, groups: ReadonlySet<string>, onRetry: () => void, signal?: AbortSignal): AsyncGenerator<{ rows: GdapVerdictRow[]; relationships: number; next: string | null }> {
     const ctx: GdapContext = { roleIds: this.o.gdapRoleIds ?? DEFAULT_GDAP_ROLE_IDS, accountGroupIds: groups, now: new Date() };
-    const pages = userGraph.graphPages('/v1.0/tenantRelationships/delegatedAdminRelationships', {
-      query: { $top: GDAP_PAGE }, item: mapGdapRelationship, signal,
-      ...(typeof sync.nextLink === 'string' ? { resumeFrom: sync.nextLink } : {}),
-    });
-    const { value: page } = await pages.next();
-    await pages.return(undefined);
-    if (!page) return this.o.syncs.commitGdapPage(sync.id, sync.step, [], 0, null, take());
-    const relationships = await this.withAssignments(userGraph, page.items, onRetry, signal);
-    const best = new Map<string, GdapVerdictRow>();
-    for (const r of relationships) {
-      const verdict = relationshipVerdict(r, ctx);
-      const key = r.customer.tenantId.toLowerCase();
-      const row = best.get(key) ?? { customerTenantId: key, relationshipIds: [], rank: RANK.none, reason: 'none' };
-      row.relationshipIds.push(r.id);
-      if (RANK[verdict] < row.rank) { row.rank = RANK[verdict]; row.reason = verdict === 'manageable' ? null : verdict; }
-      best.set(key, row);
+    const list = async (link: string | null) => {
+      const pages = graph.graphPages('/v1.0/tenantRelationships/delegatedAdminRelationships', {
+        query: { $top: GDAP_PAGE }, item: mapGdapRelationship, signal, ...(link ? { resumeFrom: link } : {}),
+      });
+      const { value } = await pages.next();
+      await pages.return(undefined);
+      return { items: value?.items ?? [], next: value?.next ?? null };
+    };
+    const judged = (listed: Promise<{ items: Omit<GdapRelationship, 'accessAssignments'>[]; next: string | null }>) => listed.then(async (l) => ({
+      rows: verdictRows(await this.withAssignments(graph, l.items, onRetry, signal), ctx), relationships: l.items.length, next: l.next,
+    }));
+    let listed = list(start);
+    let page = judged(listed);
+    for (;;) {
+      const { next } = await listed;
+      const nextListed = next ? list(next) : undefined;
+      const nextPage = nextListed ? judged(nextListed) : undefined;
+      // Read ahead; if the slice ends first, the page is simply not committed (and read again later).
+      nextPage?.catch(() => undefined);
+      yield await page;
+      if (!nextListed || !nextPage) return;
+      listed = nextListed;
+      page = nextPage;
     }
-    return this.o.syncs.commitGdapPage(sync.id, sync.step, [...best.values()], relationships.length, page.next ?? null, take());
   }
 
   /**
@@ -216,6 +230,20 @@ export class CustomerSyncRunner {
     await pages.return(undefined);
     return this.o.syncs.commitCustomerPage(sync.id, sync.tenantId, sync.step, page?.items ?? [], page?.next ?? null, take());
   }
+}
+
+/** Each customer's best verdict over the relationships of one page (several per customer are merged). */
+function verdictRows(relationships: readonly GdapRelationship[], ctx: GdapContext): GdapVerdictRow[] {
+  const best = new Map<string, GdapVerdictRow>();
+  for (const r of relationships) {
+    const verdict = relationshipVerdict(r, ctx);
+    const key = r.customer.tenantId.toLowerCase();
+    const row = best.get(key) ?? { customerTenantId: key, relationshipIds: [], rank: RANK.none, reason: 'none' };
+    row.relationshipIds.push(r.id);
+    if (RANK[verdict] < row.rank) { row.rank = RANK[verdict]; row.reason = verdict === 'manageable' ? null : verdict; }
+    best.set(key, row);
+  }
+  return [...best.values()];
 }
 
 /** The service account's security groups, transitively, all pages (app-only: GroupMember.Read.All is in the app's permissions). */
