@@ -1,6 +1,6 @@
 import type { GdapRelationship } from '../checks/facts';
 import { setTimeout as delay } from 'node:timers/promises';
-import { itemFact, MAX_BATCH, retryAfterMs, runGraphBatch } from '../checks/gather/gather';
+import { EVENTUAL, itemFact, MAX_BATCH, retryAfterMs, runGraphBatch } from '../checks/gather/gather';
 import { collection, mapGdapAccessAssignment, mapGdapRelationship, mapGroup } from '../checks/gather/map';
 import { DEFAULT_GDAP_ROLE_IDS } from '../checks/microsoft';
 import { GRAPH_DEFAULT, PARTNER_CENTER_DEFAULT, PARTNER_CENTER_USER } from '../credentials/scopes';
@@ -249,7 +249,9 @@ function verdictRows(relationships: readonly GdapRelationship[], ctx: GdapContex
 /** The service account's security groups, transitively, all pages (app-only: GroupMember.Read.All is in the app's permissions). */
 async function accountGroups(graph: MicrosoftHttpClient, upn: string, signal?: AbortSignal): Promise<Set<string>> {
   const groups = new Set<string>();
-  for await (const page of graph.graphPages(`/v1.0/users/${encodeURIComponent(upn)}/transitiveMemberOf/microsoft.graph.group`, { query: { $select: 'id,displayName', $top: 999 }, item: mapGroup, signal })) {
+  for await (const page of graph.graphPages(`/v1.0/users/${encodeURIComponent(upn)}/transitiveMemberOf/microsoft.graph.group`, {
+    query: { $select: 'id,displayName', $top: 999, $count: 'true' }, headers: { ...EVENTUAL }, item: mapGroup, signal,
+  })) {
     for (const g of page.items) groups.add(g.id.toLowerCase());
   }
   return groups;

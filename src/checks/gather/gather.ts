@@ -81,6 +81,8 @@ export interface ItemAnswer {
   readonly body: unknown;
   /** The item's own headers (a throttled item's `Retry-After`). */
   readonly headers?: Readonly<Record<string, string>>;
+  /** The headers the item was asked with: its further pages are asked with them too. */
+  readonly requestHeaders?: Readonly<Record<string, string>>;
   readonly client: MicrosoftHttpClient;
   readonly version: Version;
 }
@@ -123,7 +125,13 @@ export async function gatherFacts(options: GatherOptions): Promise<GatherResult>
 // ---------- Graph ----------
 
 const USER_SELECT = '$select=id,userPrincipalName,accountEnabled,passwordPolicies,userType';
-const GROUPS_OF = 'transitiveMemberOf/microsoft.graph.group?$select=id,displayName&$top=999';
+/**
+ * Groups through an OData cast: Graph documents `ConsistencyLevel: eventual` and `$count` as
+ * required with a cast on memberOf / transitiveMemberOf (an advanced query), so both are sent.
+ * https://learn.microsoft.com/en-us/graph/api/user-list-transitivememberof
+ */
+const GROUPS_OF = 'transitiveMemberOf/microsoft.graph.group?$select=id,displayName&$top=999&$count=true';
+export const EVENTUAL: Readonly<Record<string, string>> = { ConsistencyLevel: 'eventual' };
 
 /** What the app-only token reads whichever way: the app, its service principal and the tenant. */
 function appItems(appId: string): BatchItem[] {
@@ -166,7 +174,7 @@ async function gatherGraphAppOnly(ctx: Ctx): Promise<Partial<Facts>> {
   ctx.counter.graphWaves += 1;
   const a = await runBatch(ctx, o.graph, 'v1.0', [
     { id: 'user', url: `/users/${upn}?${USER_SELECT}` },
-    { id: 'groups', url: `/users/${upn}/${GROUPS_OF}` },
+    { id: 'groups', url: `/users/${upn}/${GROUPS_OF}`, headers: EVENTUAL },
     ...appItems(o.appId),
     ...policyItems(upn),
   ]);
@@ -179,7 +187,7 @@ async function gatherGraphAppOnly(ctx: Ctx): Promise<Partial<Facts>> {
   const account = userId ? accountItems(userId) : { v1: [], beta: [] };
   const v1 = [...account.v1];
   if (spId) {
-    v1.push({ id: 'spGroups', url: `/servicePrincipals/${enc(spId)}/${GROUPS_OF}` });
+    v1.push({ id: 'spGroups', url: `/servicePrincipals/${enc(spId)}/${GROUPS_OF}`, headers: EVENTUAL });
     v1.push({ id: 'grants', url: `/servicePrincipals/${enc(spId)}/oauth2PermissionGrants` });
   }
   if (v1.length + account.beta.length > 0) ctx.counter.graphWaves += 1;
@@ -199,9 +207,9 @@ async function gatherGraphSignedIn(ctx: Ctx, signedIn: SignedInAccess): Promise<
   const [a, b] = await Promise.all([
     runBatch(ctx, o.graph, 'v1.0', [
       { id: 'user', url: `/users/${uid}?${USER_SELECT}` },
-      { id: 'groups', url: `/users/${uid}/${GROUPS_OF}` },
+      { id: 'groups', url: `/users/${uid}/${GROUPS_OF}`, headers: EVENTUAL },
       ...appItems(o.appId),
-      { id: 'spGroups', url: `${appKey}/${GROUPS_OF}` },
+      { id: 'spGroups', url: `${appKey}/${GROUPS_OF}`, headers: EVENTUAL },
       { id: 'grants', url: `${appKey}/oauth2PermissionGrants` },
       ...account.v1,
     ]),
@@ -347,7 +355,7 @@ export async function runGraphBatch(client: MicrosoftHttpClient, version: Versio
         retry.push(item);
         wait = Math.max(wait, retryAfterMs(r.headers) ?? 1000 * 2 ** round);
       } else {
-        answers.set(item.id, { status: r.status, body: r.body, client, version, ...(r.headers ? { headers: r.headers } : {}) });
+        answers.set(item.id, { status: r.status, body: r.body, client, version, ...(r.headers ? { headers: r.headers } : {}), ...(item.headers ? { requestHeaders: item.headers } : {}) });
       }
     }
     pending = retry;
@@ -400,7 +408,7 @@ async function pagedFact<T>(ctx: Ctx, answers: Answers, id: string, permission: 
   if (first.next) {
     try {
       // Counted through the pages' own round-trips: one page, one round-trip (its retries surface as errors).
-      for await (const page of asked.client.graphPages(`/${asked.version}`, { resumeFrom: first.next, item: map, signal: ctx.o.signal })) {
+      for await (const page of asked.client.graphPages(`/${asked.version}`, { resumeFrom: first.next, item: map, signal: ctx.o.signal, ...(asked.requestHeaders ? { headers: { ...asked.requestHeaders } } : {}) })) {
         ctx.counter.graph += 1;
         ctx.counter.graphWaves += 1;
         items.push(...page.items);
