@@ -104,6 +104,15 @@ describe('no secret leaks anywhere: the whole connection path, failures included
     // A token really used from the stored cache, then rotation through the cards.
     const token = await bot.app.tokens.userToken(chat.client.conversation.tenantId);
     assert.ok(token.ok, 'a Partner Center token from the stored consent');
+
+    // The full checks and the first customer sync (journey steps 10 and 11: delegated and app-only
+    // tokens, the Partner Center web app's secret for the customer list), a re-run, a typed sync.
+    await chat.refresh();
+    await chat.press('Continue', {}, { count: 4 });
+    await chat.client.waitFor((entries) => entries.some((e) => /Your customers are in/.test(e.activity.text ?? '')));
+    await chat.say('recheck', 2);
+    await chat.say('sync', 1);
+    await chat.client.waitFor((entries) => entries.filter((e) => JSON.stringify(e.activity.attachments ?? []).includes('Customer sync done')).length >= 2);
     await chat.say('update credentials', 1);
     await chat.press('Save and check', { ...entra, appSecret: APP_CANARY }, { count: 2 });
     await chat.press('Save', { pcAppId: APP_ID, pcSecret: '', pcSecretExpires: new Date(Date.now() + 100 * 86_400_000).toISOString().slice(0, 10) }, { count: 3 });
@@ -119,11 +128,14 @@ describe('no secret leaks anywhere: the whole connection path, failures included
     assert.ok(pages.length >= 5);
     pages.forEach((p) => leaks.push(...findLeaks(`page ${p.url}`, p.text)));
 
-    const tables = await bot.app.db.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'");
+    // Ours and the job engine's (its jobs carry ids only).
+    const tables = await bot.app.db.query<{ table_schema: string; table_name: string }>(
+      "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema IN ('public', 'pgboss') AND table_type = 'BASE TABLE'");
     assert.ok(tables.some((t) => t.table_name === 'audit_log') && tables.some((t) => t.table_name === 'secrets'));
-    for (const { table_name } of tables) {
-      const rows = await bot.app.db.query(`SELECT * FROM "${table_name}"`);
-      leaks.push(...findLeaks(`table ${table_name}`, JSON.stringify(rows, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('latin1') : v))));
+    assert.ok(tables.some((t) => t.table_name === 'customers') && tables.some((t) => t.table_schema === 'pgboss' && t.table_name === 'job'));
+    for (const { table_schema, table_name } of tables) {
+      const rows = await bot.app.db.query(`SELECT * FROM "${table_schema}"."${table_name}"`);
+      leaks.push(...findLeaks(`table ${table_schema}.${table_name}`, JSON.stringify(rows, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('latin1') : v))));
     }
     // The embedded database's files and everything else under the data dir, byte for byte.
     await bot.app.db.query('CHECKPOINT');
