@@ -315,8 +315,12 @@ describe('Graph simulator', function () {
       assert.ok(!members.body.value?.some((m) => m.id === SERVICE_ACCOUNT_ID));
       const viaGroup = await call(sim, `v1.0/users/${HELPDESK_USER_ID}/transitiveMemberOf`, t);
       assert.ok(viaGroup.body.value?.some((o) => o.roleTemplateId === GA), 'a role-assignable group role is transitive');
-      const cast = await call(sim, `v1.0/users/${HELPDESK_USER_ID}/transitiveMemberOf/microsoft.graph.group`, t);
+      const plain = await call(sim, `v1.0/users/${HELPDESK_USER_ID}/transitiveMemberOf/microsoft.graph.group`, t);
+      assert.equal(plain.status, 400, 'an OData cast is an advanced query: ConsistencyLevel and $count are required');
+      assert.equal(errorCode(plain.body), 'Request_UnsupportedQuery');
+      const cast = await call(sim, `v1.0/users/${HELPDESK_USER_ID}/transitiveMemberOf/microsoft.graph.group?$count=true`, t, { headers: { ConsistencyLevel: 'eventual' } });
       assert.ok(cast.body.value?.length);
+      assert.equal(cast.body['@odata.count'], cast.body.value?.length);
       assert.ok(cast.body.value?.every((g) => g.securityEnabled === true && g.roleTemplateId === undefined));
       assert.ok(cast.body.value?.some((g) => g.id === ROLE_GROUP && g.isAssignableToRole === true));
     });

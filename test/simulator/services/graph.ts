@@ -708,6 +708,12 @@ export const graphService: ServiceFactory = (ctx) => {
     directory?: boolean;
     /** Properties `$search` may use (`"displayName:foo"`). */
     searchable?: readonly string[];
+    /**
+     * An OData cast on memberOf / transitiveMemberOf: Graph documents `ConsistencyLevel: eventual`
+     * and `$count` as required with it (an advanced query).
+     * https://learn.microsoft.com/en-us/graph/api/user-list-transitivememberof
+     */
+    cast?: boolean;
   }
 
   /** A paged collection over a lazily produced list (`at(i)` is only called for the page served). */
@@ -718,6 +724,9 @@ export const graphService: ServiceFactory = (ctx) => {
     // https://learn.microsoft.com/en-us/graph/aad-advanced-queries
     const eventual = String(call.req.headers.consistencylevel ?? '').toLowerCase() === 'eventual';
     const searchText = q.get('$search');
+    if (opts.cast && !(eventual && q.get('$count') === 'true')) {
+      return odataError(400, 'Request_UnsupportedQuery', 'The OData cast on this relationship is an advanced query: send ConsistencyLevel: eventual and $count=true.');
+    }
     if (opts.directory && !eventual) {
       if (q.get('$count') === 'true') return odataError(400, 'Request_BadRequest', '$count is not currently supported.');
       if (searchText !== null) return odataError(400, 'Request_UnsupportedQuery', 'Search is only supported with the ConsistencyLevel header set to eventual.');
@@ -968,7 +977,7 @@ export const graphService: ServiceFactory = (ctx) => {
       listReply(c, 'directoryObjects', userMemberships(c.tenant, u, true), { withType: true, directory: true }))),
     // The OData cast keeps only groups: https://learn.microsoft.com/en-us/graph/api/user-list-transitivememberof
     ...['memberOf', 'transitiveMemberOf'].map((rel) => r('GET', `users/:id/${rel}/${GROUP_CAST}`, MEMBERSHIP, (c) => withUser(c, (u) =>
-      listReply(c, 'groups', groupsOfUser(c.tenant, u).map(groupEntity), { filterable: GROUP_FILTER, directory: true, searchable: ['displayName'] })))),
+      listReply(c, 'groups', groupsOfUser(c.tenant, u).map(groupEntity), { filterable: GROUP_FILTER, directory: true, searchable: ['displayName'], cast: true })))),
     r('POST', 'users/:id/checkMemberGroups', MEMBERSHIP, (c) => withUser(c, (u) =>
       checkMemberGroups(c, new Set(groupsOfUser(c.tenant, u).map((g) => g.id.toLowerCase()))))),
     r('POST', 'users/:id/sendMail', MAIL, sendMail),
@@ -1033,7 +1042,7 @@ export const graphService: ServiceFactory = (ctx) => {
       ...['memberOf', 'transitiveMemberOf'].map((rel) => r('GET', `${sp}/${rel}`, MEMBERSHIP, (c) => withSp(c, (a) =>
         listReply(c, 'directoryObjects', groupsOfApp(c.tenant, a).map(groupEntity), { withType: true, directory: true })))),
       ...['memberOf', 'transitiveMemberOf'].map((rel) => r('GET', `${sp}/${rel}/${GROUP_CAST}`, MEMBERSHIP, (c) => withSp(c, (a) =>
-        listReply(c, 'groups', groupsOfApp(c.tenant, a).map(groupEntity), { filterable: GROUP_FILTER, directory: true })))),
+        listReply(c, 'groups', groupsOfApp(c.tenant, a).map(groupEntity), { filterable: GROUP_FILTER, directory: true, cast: true })))),
       r('GET', `${sp}/oauth2PermissionGrants`, GRANTS, (c) => withSp(c, (a) =>
         listReply(c, 'oauth2PermissionGrants', permissionGrants(c.tenant).filter((g) => same(String(g.data.clientId), a.servicePrincipalId))))),
     ]),
