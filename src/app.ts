@@ -70,6 +70,8 @@ export interface App {
   readonly engine: JobEngine;
   readonly bot: PartnerBot;
   readonly adapter: BotAdapter;
+  /** Proactive messages (the sync's cards, the consent's answers, follow-ups). */
+  readonly notifier: Notifier;
   readonly http: HttpServer;
   /** Listens on the configured port (or `port`); resolves to the base URL. */
   start(port?: number): Promise<string>;
@@ -236,6 +238,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     engine,
     bot,
     adapter,
+    notifier,
     http,
     start: (port = config.server.port) => http.listen(port, config.server.host),
     async stop() {

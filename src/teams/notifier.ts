@@ -1,4 +1,4 @@
-import type { Activity, CloudAdapter } from 'botbuilder';
+import type { Activity, CloudAdapter, TurnContext } from 'botbuilder';
 import type { Logger } from '../logger';
 import type { ConversationReferenceRepository } from '../store/conversation-references';
 
@@ -10,6 +10,17 @@ export interface Notifier {
   update(tenantId: string, conversationId: string, activityId: string, activity: Partial<Activity>): Promise<boolean>;
   /** Posts and returns the new message's id (a progress card to update later). */
   post(tenantId: string, conversationId: string, activity: Partial<Activity>): Promise<string | undefined>;
+}
+
+const RETRY_STATUSES = new Set([412, 429, 502, 503, 504]);
+const MAX_ATTEMPTS = 4;
+const MAX_WAIT_MS = 15_000;
+
+/** A connector error's Retry-After (seconds), when it carries one. */
+function retryAfterMs(err: unknown): number | undefined {
+  const headers = (err as { response?: { headers?: { get?(name: string): string | null | undefined } } }).response?.headers;
+  const v = headers?.get?.('retry-after');
+  return v && /^\d+$/.test(v.trim()) ? Number(v) * 1000 : undefined;
 }
 
 /** Proactive messages through the Bot Framework, to conversations recorded in the database. */
@@ -26,31 +37,50 @@ export class ConversationNotifier implements Notifier {
   }
 
   async post(tenantId: string, conversationId: string, activity: Partial<Activity>): Promise<string | undefined> {
-    const stored = await this.references.get(tenantId, conversationId);
-    if (!stored?.installed) return undefined;
-    try {
-      let id: string | undefined;
-      await this.adapter.continueConversationAsync(this.botAppId, stored.reference, async (context) => {
-        id = (await context.sendActivity(activity))?.id ?? '';
-      });
-      return id;
-    } catch (err) {
-      this.logger.warn({ err, tenantId }, 'proactive message failed');
-      return undefined;
-    }
+    let id: string | undefined;
+    const ok = await this.proactive(tenantId, conversationId, 'proactive message failed', async (context) => {
+      id = (await context.sendActivity(activity))?.id ?? '';
+    });
+    return ok ? id : undefined;
   }
 
   async update(tenantId: string, conversationId: string, activityId: string, activity: Partial<Activity>): Promise<boolean> {
+    return this.proactive(tenantId, conversationId, 'proactive update failed', async (context) => {
+      await context.updateActivity({ ...activity, id: activityId, type: 'message' });
+    });
+  }
+
+  /**
+   * Runs `work` in a proactive turn of the stored conversation. A failure is caught inside the
+   * turn: botbuilder hands errors of a proactive turn to the adapter's onTurnError (which logs
+   * them) instead of rejecting, so without this a refused send (403, 404, 429) looked delivered.
+   */
+  private async proactive(tenantId: string, conversationId: string, what: string, work: (context: TurnContext) => Promise<void>): Promise<boolean> {
     const stored = await this.references.get(tenantId, conversationId);
     if (!stored?.installed) return false;
-    try {
-      await this.adapter.continueConversationAsync(this.botAppId, stored.reference, async (context) => {
-        await context.updateActivity({ ...activity, id: activityId, type: 'message' });
-      });
-      return true;
-    } catch (err) {
-      this.logger.warn({ err, tenantId }, 'proactive update failed');
-      return false;
+    let failure: unknown;
+    for (let attempt = 1; ; attempt++) {
+      failure = undefined;
+      try {
+        await this.adapter.continueConversationAsync(this.botAppId, stored.reference, async (context) => {
+          try {
+            await work(context);
+          } catch (err) {
+            failure = err;
+          }
+        });
+      } catch (err) {
+        failure = err;
+      }
+      if (failure === undefined) return true;
+      // Teams throttles per thread and per app: 429 with Retry-After; 412, 502, 503 and 504 are
+      // worth another try too. https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/rate-limit
+      const status = (failure as { statusCode?: number }).statusCode;
+      const wait = status !== undefined && RETRY_STATUSES.has(status) && attempt < MAX_ATTEMPTS ? retryAfterMs(failure) ?? 1000 * 2 ** (attempt - 1) : undefined;
+      if (wait === undefined || wait > MAX_WAIT_MS) break;
+      await new Promise((r) => setTimeout(r, wait));
     }
+    this.logger.warn({ err: failure, tenantId, status: (failure as { statusCode?: number }).statusCode }, what);
+    return false;
   }
 }
