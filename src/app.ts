@@ -14,6 +14,7 @@ import { CredentialService } from './credentials/credential-service';
 import { ownerOf } from './domain/partner';
 import { startCheckFollowUps, type CheckFollowUps } from './jobs/check-followups';
 import { startCustomerSyncJobs, type CustomerSyncJobs } from './jobs/customer-sync-jobs';
+import { startExpiryJobs } from './jobs/expiry-jobs';
 import { startJobEngine, type JobEngine } from './jobs/job-engine';
 import { startTokenKeepAlive, type TokenKeepAlive } from './jobs/token-keep-alive';
 import type { Logger, Redactor } from './logger';
@@ -27,6 +28,7 @@ import { SqlStorage } from './store/bot-storage';
 import { CheckFollowUpRepository } from './store/check-followups';
 import { CheckRunRepository } from './store/check-runs';
 import { CustomerSyncRepository, type CustomerSync } from './store/customer-syncs';
+import { NoticeRepository } from './store/notices';
 import { ConnectionRepository } from './store/connections';
 import { ConversationReferenceRepository } from './store/conversation-references';
 import { openDatabase, type Db } from './store/db';
@@ -42,6 +44,8 @@ import { CheckRunner } from './verification/check-runner';
 import { CustomerSyncRunner } from './sync/customer-sync';
 import { progressCardData, summaryCardData } from './sync/progress';
 import { CustomerSyncService } from './sync/sync-service';
+import { ExpiryWatch } from './watch/expiry-watch';
+import { appSecretEndFromGraph, noticeActivity } from './watch/notices';
 import { ConversationNotifier, type Notifier } from './teams/notifier';
 
 export interface App {
@@ -68,6 +72,9 @@ export interface App {
   /** The customer sync on the job engine (slices, nightly schedule) and its start/cancel service. */
   readonly syncJobs: CustomerSyncJobs;
   readonly engine: JobEngine;
+  readonly notices: NoticeRepository;
+  /** Expiry warnings: the scan and the drain of the notices outbox. */
+  readonly watch: ExpiryWatch;
   readonly bot: PartnerBot;
   readonly adapter: BotAdapter;
   /** Proactive messages (the sync's cards, the consent's answers, follow-ups). */
@@ -208,6 +215,12 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
   const http = createServer({
     adapter, bot, db, logger, bodyLimitBytes: config.server.bodyLimitBytes, authenticated: config.bot.authenticated, verifyEmail, auth: authPages(consent),
   });
+  const notices = new NoticeRepository(db);
+  const watch = new ExpiryWatch({
+    partners, notices, notifier, logger, render: noticeActivity,
+    appSecretEnd: (partner) => appSecretEndFromGraph(partner, config.microsoft.graphBaseUrl, tokens.appOnlyGraphTokenFunction(partner.tenantId)),
+  });
+  await startExpiryJobs({ engine, watch, logger, dailyAt: config.watch.dailyAt });
   const keepAlive = startTokenKeepAlive({ tokens, logger, intervalMs: options.keepAliveIntervalMs });
   const checkFollowUps = startCheckFollowUps({
     followUps, partners, checks, notifier, logger, intervalMs: options.followUpIntervalMs,
@@ -236,6 +249,8 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     syncs,
     syncJobs,
     engine,
+    notices,
+    watch,
     bot,
     adapter,
     notifier,

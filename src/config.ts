@@ -83,6 +83,7 @@ const EnvSchema = z.object({
   SYNC_SLICE_SECONDS: z.preprocess(emptyToUndefined, z.string().regex(/^\d+$/, 'expected seconds').transform(Number).refine((n) => n >= 1 && n <= 600, 'expected 1 to 600 seconds').default(20)),
   SYNC_NIGHTLY_AT: z.preprocess(emptyToUndefined, z.string().trim().regex(/^(off|([01]?\d|2[0-3]):[0-5]\d)$/, 'expected HH:MM (UTC) or off').default('02:00')),
   SYNC_SPREAD_MINUTES: z.preprocess(emptyToUndefined, z.string().regex(/^\d+$/, 'expected minutes').transform(Number).refine((n) => n <= 720, 'expected 0 to 720 minutes').default(120)),
+  WATCH_DAILY_AT: z.preprocess(emptyToUndefined, z.string().trim().regex(/^(off|([01]?\d|2[0-3]):[0-5]\d)$/, 'expected HH:MM (UTC) or off').default('06:00')),
   JOB_POLL_SECONDS: z.preprocess(emptyToUndefined, z.string().regex(/^\d+(\.\d+)?$/, 'expected seconds').transform(Number).refine((n) => n >= 0.5 && n <= 60, 'expected 0.5 to 60 seconds').default(2)),
   JOB_MAINTENANCE_SECONDS: z.preprocess(emptyToUndefined, z.string().regex(/^\d+$/, 'expected seconds').transform(Number).refine((n) => n >= 1 && n <= 3600, 'expected 1 to 3600 seconds').default(30)),
   RECHECK_DELAY_MINUTES: z.preprocess(emptyToUndefined, z.string().regex(/^\d+$/, 'expected whole minutes').transform(Number).refine((n) => n >= 1 && n <= 1440, 'expected 1 to 1440 minutes').default(15)),
@@ -140,6 +141,8 @@ export interface AppConfig {
     readonly spreadMinutes: number;
   };
   readonly jobs: { readonly pollSeconds: number; readonly maintenanceSeconds: number };
+  /** The daily expiry scan, UTC "HH:MM", or undefined: off. */
+  readonly watch: { readonly dailyAt?: string };
 }
 
 function describeValue(key: string, env: Record<string, string | undefined>): string {
@@ -218,6 +221,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       ...(e.SYNC_NIGHTLY_AT === 'off' ? {} : { nightlyAt: e.SYNC_NIGHTLY_AT }),
     },
     jobs: { pollSeconds: e.JOB_POLL_SECONDS, maintenanceSeconds: e.JOB_MAINTENANCE_SECONDS },
+    watch: e.WATCH_DAILY_AT === 'off' ? {} : { dailyAt: e.WATCH_DAILY_AT },
   };
   return deepFreeze(config);
 }

@@ -10,6 +10,7 @@ import partnerCenterFormTemplate from '../../cards/partner-center-form.json';
 import prepareChecklistTemplate from '../../cards/prepare-checklist.json';
 import signInTemplate from '../../cards/sign-in.json';
 import syncTemplate from '../../cards/sync.json';
+import noticeTemplate from '../../cards/notice.json';
 import contactFormTemplate from '../../cards/contact-form.json';
 import helpTemplate from '../../cards/help.json';
 import handoverTemplate from '../../cards/handover.json';
@@ -25,7 +26,7 @@ import { LIMITS, type Company, type Contact } from '../domain/forms';
 import { COUNTRIES, countryName } from '../domain/countries';
 import { ENTRA_FIELDS, PC_FIELDS } from '../domain/credentials';
 import { PREPARATION, prepDetail } from '../domain/preparation';
-import { Verbs } from './verbs';
+import { Verbs, type Verb } from './verbs';
 
 /**
  * Parsed templates, one per card file: parsing every `${…}` costs milliseconds a card, expanding
@@ -298,4 +299,19 @@ export interface SyncCardData {
 /** The customer sync's card: progress while it runs (updated in place), then its final state; the summary uses it too. */
 export function renderSyncCard(data: SyncCardData): Attachment {
   return render(syncTemplate, { ...data, linesTitle: data.linesTitle ?? '', lines: data.lines ?? [], note: data.note ?? '' });
+}
+
+export interface NoticeCardData {
+  title: string;
+  text: string;
+  facts: Fact[];
+  /** Attention for what is about to end, warning once it has. */
+  severity: 'warning' | 'expired';
+  buttonTitle: string;
+  buttonVerb: Verb;
+}
+
+/** An expiry notice: what ends when, and the button that starts the fix. */
+export function renderNoticeCard(data: NoticeCardData): Attachment {
+  return render(noticeTemplate, { ...data, color: data.severity === 'expired' ? 'Attention' : 'Warning' });
 }

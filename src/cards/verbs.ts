@@ -24,6 +24,7 @@ export const Verbs = {
   checksLater: 'checks.later',
   supportAsk: 'support.ask',
   syncCancel: 'sync.cancel',
+  credentialsUpdate: 'credentials.update',
 } as const;
 
 export type Verb = (typeof Verbs)[keyof typeof Verbs];

@@ -39,7 +39,7 @@ export class ConversationReferenceRepository {
       `INSERT INTO conversation_references (tenant_id, conversation_id, conversation_type, reference, installed)
        VALUES ($1, $2, $3, $4::jsonb, true)
        ON CONFLICT (tenant_id, conversation_id) DO UPDATE
-         SET reference = EXCLUDED.reference, conversation_type = EXCLUDED.conversation_type, installed = true, updated_at = now()
+         SET reference = EXCLUDED.reference, conversation_type = EXCLUDED.conversation_type, installed = true, dead_at = NULL, dead_reason = NULL, updated_at = now()
        WHERE conversation_references.reference IS DISTINCT FROM EXCLUDED.reference OR NOT conversation_references.installed`,
       [tenantId, conversationId, toKind(reference.conversation?.conversationType), JSON.stringify(reference)],
     );
@@ -50,6 +50,17 @@ export class ConversationReferenceRepository {
     await this.db.query(
       'UPDATE conversation_references SET installed = false, welcomed_at = NULL, updated_at = now() WHERE tenant_id = $1 AND conversation_id = $2',
       [tenantId, conversationId],
+    );
+  }
+
+  /**
+   * The connector refused the conversation for good (403: the bot was removed or blocked; 404: it
+   * is gone): not used again until the bot is in it again (any activity there re-saves it).
+   */
+  async markDead(tenantId: string, conversationId: string, reason: string): Promise<void> {
+    await this.db.query(
+      'UPDATE conversation_references SET installed = false, dead_at = now(), dead_reason = $3, updated_at = now() WHERE tenant_id = $1 AND conversation_id = $2',
+      [tenantId, conversationId, reason],
     );
   }
 

@@ -50,6 +50,19 @@ export const RECORD_COLUMNS = `tenant_id, company, primary_contact, secondary_co
 
 const date = (v: Date | string | null): Date | undefined => (v ? new Date(v) : undefined);
 
+/** The record with its members, owner first. */
+const WITH_MEMBERS = `SELECT ${RECORD_COLUMNS},
+  coalesce((SELECT json_agg(json_build_object('aad_object_id', m.aad_object_id, 'display_name', m.display_name, 'role', m.role, 'conversation_id', m.conversation_id)
+            ORDER BY m.role DESC, m.added_at) FROM partner_members m WHERE m.tenant_id = p.tenant_id), '[]'::json) AS members
+  FROM partners p`;
+
+function withMembers(row: PartnerRow & { members: MemberRow[] }): Partner {
+  return {
+    ...toRecord(row),
+    members: row.members.map((m) => ({ aadObjectId: m.aad_object_id, name: m.display_name, role: m.role, conversationId: m.conversation_id ?? undefined })),
+  };
+}
+
 export function toRecord(row: PartnerRow): PartnerRecord {
   return {
     tenantId: row.tenant_id,
@@ -91,18 +104,15 @@ export class PartnerRepository {
 
   /** The partner and its members, in one statement. */
   async get(tenantId: string): Promise<Partner | undefined> {
-    const [row] = await this.db.query<PartnerRow & { members: MemberRow[] }>(
-      `SELECT ${RECORD_COLUMNS},
-         coalesce((SELECT json_agg(json_build_object('aad_object_id', m.aad_object_id, 'display_name', m.display_name, 'role', m.role, 'conversation_id', m.conversation_id)
-                   ORDER BY m.role DESC, m.added_at) FROM partner_members m WHERE m.tenant_id = p.tenant_id), '[]'::json) AS members
-       FROM partners p WHERE p.tenant_id = $1`,
-      [tenantId],
-    );
-    if (!row) return undefined;
-    return {
-      ...toRecord(row),
-      members: row.members.map((m) => ({ aadObjectId: m.aad_object_id, name: m.display_name, role: m.role, conversationId: m.conversation_id ?? undefined })),
-    };
+    const [row] = await this.db.query<PartnerRow & { members: MemberRow[] }>(`${WITH_MEMBERS} WHERE p.tenant_id = $1`, [tenantId]);
+    return row ? withMembers(row) : undefined;
+  }
+
+  /** Partners with credentials in, `limit` at a time after `afterTenantId` (keyset paging: one page in memory). */
+  async connectedPage(afterTenantId: string, limit: number): Promise<Partner[]> {
+    const rows = await this.db.query<PartnerRow & { members: MemberRow[] }>(
+      `${WITH_MEMBERS} WHERE p.connection IS NOT NULL AND p.tenant_id > $1 ORDER BY p.tenant_id LIMIT $2`, [afterTenantId, limit]);
+    return rows.map(withMembers);
   }
 
   /** Creates the partner with `owner` as its owner, unless the tenant already has one. */

@@ -10,7 +10,11 @@ export interface Notifier {
   update(tenantId: string, conversationId: string, activityId: string, activity: Partial<Activity>): Promise<boolean>;
   /** Posts and returns the new message's id (a progress card to update later). */
   post(tenantId: string, conversationId: string, activity: Partial<Activity>): Promise<string | undefined>;
+  /** Sends, saying whether it arrived, or the conversation is gone for good (uninstalled, 403, 404), or it failed this time. */
+  deliver(tenantId: string, conversationId: string, activity: Partial<Activity>): Promise<Delivery>;
 }
+
+export type Delivery = 'sent' | 'gone' | 'failed';
 
 const RETRY_STATUSES = new Set([412, 429, 502, 503, 504]);
 const MAX_ATTEMPTS = 4;
@@ -33,21 +37,27 @@ export class ConversationNotifier implements Notifier {
   ) {}
 
   async send(tenantId: string, conversationId: string, activity: Partial<Activity>): Promise<boolean> {
-    return (await this.post(tenantId, conversationId, activity)) !== undefined;
+    return (await this.deliver(tenantId, conversationId, activity)) === 'sent';
   }
 
   async post(tenantId: string, conversationId: string, activity: Partial<Activity>): Promise<string | undefined> {
     let id: string | undefined;
-    const ok = await this.proactive(tenantId, conversationId, 'proactive message failed', async (context) => {
+    const outcome = await this.proactive(tenantId, conversationId, 'proactive message failed', async (context) => {
       id = (await context.sendActivity(activity))?.id ?? '';
     });
-    return ok ? id : undefined;
+    return outcome === 'sent' ? id : undefined;
+  }
+
+  async deliver(tenantId: string, conversationId: string, activity: Partial<Activity>): Promise<Delivery> {
+    return this.proactive(tenantId, conversationId, 'proactive message failed', async (context) => {
+      await context.sendActivity(activity);
+    });
   }
 
   async update(tenantId: string, conversationId: string, activityId: string, activity: Partial<Activity>): Promise<boolean> {
-    return this.proactive(tenantId, conversationId, 'proactive update failed', async (context) => {
+    return (await this.proactive(tenantId, conversationId, 'proactive update failed', async (context) => {
       await context.updateActivity({ ...activity, id: activityId, type: 'message' });
-    });
+    })) === 'sent';
   }
 
   /**
@@ -55,9 +65,9 @@ export class ConversationNotifier implements Notifier {
    * turn: botbuilder hands errors of a proactive turn to the adapter's onTurnError (which logs
    * them) instead of rejecting, so without this a refused send (403, 404, 429) looked delivered.
    */
-  private async proactive(tenantId: string, conversationId: string, what: string, work: (context: TurnContext) => Promise<void>): Promise<boolean> {
+  private async proactive(tenantId: string, conversationId: string, what: string, work: (context: TurnContext) => Promise<void>): Promise<Delivery> {
     const stored = await this.references.get(tenantId, conversationId);
-    if (!stored?.installed) return false;
+    if (!stored?.installed) return 'gone';
     let failure: unknown;
     for (let attempt = 1; ; attempt++) {
       failure = undefined;
@@ -72,7 +82,7 @@ export class ConversationNotifier implements Notifier {
       } catch (err) {
         failure = err;
       }
-      if (failure === undefined) return true;
+      if (failure === undefined) return 'sent';
       // Teams throttles per thread and per app: 429 with Retry-After; 412, 502, 503 and 504 are
       // worth another try too. https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/rate-limit
       const status = (failure as { statusCode?: number }).statusCode;
@@ -80,7 +90,13 @@ export class ConversationNotifier implements Notifier {
       if (wait === undefined || wait > MAX_WAIT_MS) break;
       await new Promise((r) => setTimeout(r, wait));
     }
-    this.logger.warn({ err: failure, tenantId, status: (failure as { statusCode?: number }).statusCode }, what);
-    return false;
+    const status = (failure as { statusCode?: number }).statusCode;
+    this.logger.warn({ err: failure, tenantId, status }, what);
+    // 403 (with or without MessageWritesBlocked: removed, blocked) or 404 (gone): stop using it.
+    if (status === 403 || status === 404) {
+      await this.references.markDead(tenantId, conversationId, `connector answered ${status}`);
+      return 'gone';
+    }
+    return 'failed';
   }
 }

@@ -44,7 +44,7 @@ export class ConsentHarness {
     const dataDir = await mkdtemp(join(tmpdir(), 'consent-'));
     const env = {
       ...options.env,
-      DATA_DIR: dataDir, PUBLIC_BASE_URL, ALLOW_UNAUTHENTICATED: 'true', JOB_POLL_SECONDS: '0.5', JOB_MAINTENANCE_SECONDS: '1', 
+      DATA_DIR: dataDir, PUBLIC_BASE_URL, ALLOW_UNAUTHENTICATED: 'true', JOB_POLL_SECONDS: '0.5', JOB_MAINTENANCE_SECONDS: '1', WATCH_DAILY_AT: 'off', 
       AUTHORITY_HOST: sim.baseUrl, GRAPH_BASE_URL: `${sim.baseUrl}/graph`, PARTNER_CENTER_BASE_URL: `${sim.baseUrl}/partnercenter`,
     };
     const { app, url } = await ConsentHarness.boot(env);

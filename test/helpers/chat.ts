@@ -45,7 +45,7 @@ export class BotUnderTest {
       ? createLogger({ level: 'trace', destination: new Writable({ write(chunk: Buffer, _enc, done) { lines.push(chunk.toString()); done(); } }) })
       : createLogger({ level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent' });
     const env: Record<string, string> = {
-      DATA_DIR: dataDir, PUBLIC_BASE_URL: 'http://localhost:3978', JOB_POLL_SECONDS: '0.5', JOB_MAINTENANCE_SECONDS: '1',
+      DATA_DIR: dataDir, PUBLIC_BASE_URL: 'http://localhost:3978', JOB_POLL_SECONDS: '0.5', JOB_MAINTENANCE_SECONDS: '1', WATCH_DAILY_AT: 'off',
       // Entra ID, Graph and Partner Center are the simulator's, as in the sandbox.
       AUTHORITY_HOST: sim.baseUrl, GRAPH_BASE_URL: `${sim.baseUrl}/graph`, PARTNER_CENTER_BASE_URL: `${sim.baseUrl}/partnercenter`,
     };

@@ -312,4 +312,33 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE partners ADD COLUMN synced_at timestamptz;
     `,
   },
+  {
+    id: 8,
+    name: 'expiry notices (an outbox), dead conversations',
+    sql: `
+      -- Each (partner, item, threshold, recipient) is noticed once: the row is the record of the
+      -- notice and the outbox it is sent from. Sent, or dead (the conversation is gone).
+      CREATE TABLE notices (
+        id               bigserial PRIMARY KEY,
+        tenant_id        text NOT NULL REFERENCES partners (tenant_id) ON DELETE CASCADE,
+        item             text NOT NULL CHECK (item IN ('app-secret', 'pc-secret', 'refresh-token')),
+        item_key         text NOT NULL,
+        threshold        integer NOT NULL,
+        expires_at       timestamptz NOT NULL,
+        conversation_id  text NOT NULL,
+        status           text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'dead')),
+        attempts         integer NOT NULL DEFAULT 0,
+        not_before       timestamptz NOT NULL DEFAULT now(),
+        claimed_until    timestamptz,
+        sent_at          timestamptz,
+        error            text,
+        created_at       timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (tenant_id, item, item_key, threshold, conversation_id)
+      );
+      CREATE INDEX notices_pending ON notices (not_before) WHERE status = 'pending';
+
+      ALTER TABLE conversation_references ADD COLUMN dead_at timestamptz;
+      ALTER TABLE conversation_references ADD COLUMN dead_reason text;
+    `,
+  },
 ];

@@ -1,0 +1,77 @@
+import type { Db } from './db';
+
+export interface Notice {
+  id: string;
+  tenantId: string;
+  item: 'app-secret' | 'pc-secret' | 'refresh-token';
+  itemKey: string;
+  threshold: number;
+  expiresAt: Date;
+  conversationId: string;
+  attempts: number;
+}
+
+interface Row {
+  id: string; tenant_id: string; item: Notice['item']; item_key: string; threshold: number; expires_at: Date | string; conversation_id: string; attempts: number;
+}
+
+const COLUMNS = 'id, tenant_id, item, item_key, threshold, expires_at, conversation_id, attempts';
+const toNotice = (r: Row): Notice => ({
+  id: String(r.id), tenantId: r.tenant_id, item: r.item, itemKey: r.item_key, threshold: r.threshold, expiresAt: new Date(r.expires_at),
+  conversationId: r.conversation_id, attempts: r.attempts,
+});
+
+/**
+ * Expiry notices: recorded once per (partner, item, threshold, recipient) by the unique key, and
+ * sent from here (an outbox). Workers claim pending ones with a lease (`SKIP LOCKED`), so several
+ * instances drain it without sending one twice; a worker that dies leaves its claim to expire.
+ */
+export class NoticeRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Records the notices not recorded before; returns how many are new. */
+  async record(rows: Omit<Notice, 'id' | 'attempts'>[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const inserted = await this.db.query(
+      `INSERT INTO notices (tenant_id, item, item_key, threshold, expires_at, conversation_id)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::text[])
+       ON CONFLICT (tenant_id, item, item_key, threshold, conversation_id) DO NOTHING RETURNING id`,
+      [rows.map((r) => r.tenantId), rows.map((r) => r.item), rows.map((r) => r.itemKey), rows.map((r) => r.threshold), rows.map((r) => r.expiresAt.toISOString()), rows.map((r) => r.conversationId)],
+    );
+    return inserted.length;
+  }
+
+  /** Up to `limit` pending notices that are due, claimed for `leaseMs`: a page of work, no more. */
+  async claim(limit: number, leaseMs: number): Promise<Notice[]> {
+    const rows = await this.db.query<Row>(
+      `UPDATE notices SET claimed_until = now() + ($2::double precision * interval '1 millisecond'), attempts = attempts + 1
+       WHERE id IN (SELECT id FROM notices WHERE status = 'pending' AND not_before <= now() AND (claimed_until IS NULL OR claimed_until < now())
+                    ORDER BY not_before, id LIMIT $1 FOR UPDATE SKIP LOCKED)
+       RETURNING ${COLUMNS}`,
+      [limit, leaseMs],
+    );
+    return rows.map(toNotice);
+  }
+
+  async sent(id: string): Promise<void> {
+    await this.db.query("UPDATE notices SET status = 'sent', sent_at = now(), claimed_until = NULL, error = NULL WHERE id = $1", [id]);
+  }
+
+  /** Not delivered this time: tried again from `notBefore`. */
+  async later(id: string, notBefore: Date, error: string): Promise<void> {
+    await this.db.query('UPDATE notices SET claimed_until = NULL, not_before = $2, error = $3 WHERE id = $1', [id, notBefore, error]);
+  }
+
+  /** The conversation is gone (or kept refusing): never sent. */
+  async dead(id: string, error: string): Promise<void> {
+    await this.db.query("UPDATE notices SET status = 'dead', claimed_until = NULL, error = $2 WHERE id = $1", [id, error]);
+  }
+
+  async counts(tenantId?: string): Promise<Record<'pending' | 'sent' | 'dead', number>> {
+    const rows = await this.db.query<{ status: 'pending' | 'sent' | 'dead'; n: string }>(
+      `SELECT status, count(*) AS n FROM notices ${tenantId ? 'WHERE tenant_id = $1' : ''} GROUP BY status`, tenantId ? [tenantId] : []);
+    const out = { pending: 0, sent: 0, dead: 0 };
+    for (const r of rows) out[r.status] = Number(r.n);
+    return out;
+  }
+}

@@ -1,0 +1,52 @@
+import type { Partner } from '../domain/partner';
+
+/**
+ * What expires, and which warning is due (pure). Thresholds in days before the end: 60, 30, 14,
+ * 7, 3, 1, and 0 (expired). A scan notices only the threshold the item is in now: a partner first
+ * scanned 5 days before the end gets the 7-day notice, not the 60-, 30- and 14-day ones late.
+ */
+
+export const THRESHOLDS = [60, 30, 14, 7, 3, 1] as const;
+export type NoticeItem = 'app-secret' | 'pc-secret' | 'refresh-token';
+
+/** Microsoft ends a refresh token unused for 90 days: https://learn.microsoft.com/en-us/entra/identity-platform/refresh-tokens */
+export const REFRESH_INACTIVITY_DAYS = 90;
+const DAY_MS = 86_400_000;
+
+export interface Expiring {
+  item: NoticeItem;
+  /** What exactly (a rotated secret or a new consent is a new key, so it is noticed afresh). */
+  key: string;
+  expiresAt: Date;
+}
+
+/** The threshold an item `daysLeft` from its end is in: 0 once expired; undefined beyond 60 days. */
+export function thresholdFor(daysLeft: number): number | undefined {
+  if (daysLeft <= 0) return 0;
+  return THRESHOLDS.slice().reverse().find((t) => daysLeft <= t);
+}
+
+export function daysLeft(expiresAt: Date, now: Date): number {
+  return Math.ceil((expiresAt.getTime() - now.getTime()) / DAY_MS) || 0; // never -0
+}
+
+/**
+ * The partner's items that end: the Entra app's client secret (its end date read fresh from Graph
+ * when the bot could, else as stored), the Partner Center web app key (as entered), and the
+ * refresh path (90 days after its last use).
+ */
+export function expiringItems(partner: Omit<Partner, 'members'>, appSecretEnd: Date | undefined): Expiring[] {
+  const out: Expiring[] = [];
+  const app = partner.credentials.appSecret;
+  const appEnd = appSecretEnd ?? (app?.expiresAt ? new Date(app.expiresAt) : undefined);
+  if (app && appEnd) out.push({ item: 'app-secret', key: `${app.hint}:${appEnd.toISOString().slice(0, 10)}`, expiresAt: appEnd });
+  const pc = partner.credentials.pcSecret;
+  if (pc?.expiresAt) out.push({ item: 'pc-secret', key: `${pc.hint}:${pc.expiresAt.slice(0, 10)}`, expiresAt: new Date(pc.expiresAt) });
+  const consent = partner.consent;
+  if (consent.at && !consent.brokenAt) {
+    const used = consent.usedAt ?? consent.at;
+    // One key per consent: a later use moves the end away, and a threshold already noticed for this consent is not noticed again.
+    out.push({ item: 'refresh-token', key: consent.at.toISOString(), expiresAt: new Date(used.getTime() + REFRESH_INACTIVITY_DAYS * DAY_MS) });
+  }
+  return out;
+}

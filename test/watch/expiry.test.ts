@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { secretName } from '../../src/credentials/credential-service';
+import { daysLeft, expiringItems, thresholdFor } from '../../src/watch/expiry';
+import { ConsentHarness, type TestPartner } from '../auth/consent-harness';
+import { cardText } from '../helpers/chat';
+import { connectorOf } from '../simulator/services/connector';
+
+const DAY = 86_400_000;
+
+describe('watch: thresholds (pure)', () => {
+  const rows: [number, number | undefined][] = [[90, undefined], [61, undefined], [60, 60], [45, 60], [30, 30], [15, 30], [14, 14], [8, 14], [7, 7], [4, 7], [3, 3], [2, 3], [1, 1], [0, 0], [-5, 0]];
+  for (const [left, want] of rows) it(`${left} days left: ${want === undefined ? 'nothing yet' : want === 0 ? 'expired' : `the ${want}-day notice`}`, () => assert.equal(thresholdFor(left), want));
+
+  it('days left round up: 6 days and an hour is 7', () => {
+    const now = new Date('2026-11-30T00:00:00Z');
+    assert.equal(daysLeft(new Date(now.getTime() + 6 * DAY + 3_600_000), now), 7);
+    assert.equal(daysLeft(new Date(now.getTime() - 1), now), 0);
+  });
+
+  it('items: the app secret (Graph\'s end date over the stored one), the Partner Center key, the refresh path (90 days after its last use, one key per consent)', () => {
+    const at = new Date('2026-10-01T00:00:00Z');
+    const partner = {
+      tenantId: 't', secondarySkipped: false, preparation: { done: [] }, credentials: {
+        appSecret: { storeName: 's', hint: 'Qd7', expiresAt: '2027-01-01', setBy: 'u', setAt: '' },
+        pcSecret: { storeName: 's', hint: 'pcK', expiresAt: '2026-12-24', setBy: 'u', setAt: '' },
+      },
+      consent: { at, usedAt: new Date('2026-11-01T00:00:00Z') },
+    };
+    const items = expiringItems(partner, new Date('2026-12-20T00:00:00Z'));
+    assert.deepEqual(items.map((i) => [i.item, i.key, i.expiresAt.toISOString().slice(0, 10)]), [
+      ['app-secret', 'Qd7:2026-12-20', '2026-12-20'],
+      ['pc-secret', 'pcK:2026-12-24', '2026-12-24'],
+      ['refresh-token', at.toISOString(), '2027-01-30'],
+    ]);
+    assert.equal(expiringItems({ ...partner, consent: { at, brokenAt: new Date() } }, undefined).filter((i) => i.item === 'refresh-token').length, 0, 'a broken consent is told at once elsewhere');
+  });
+});
+
+describe('watch: the expiry scan and the notices outbox (simulator, in-process bot)', function () {
+  this.timeout(120_000);
+  let h: ConsentHarness;
+  before(async () => { h = await ConsentHarness.start('healthy'); });
+  after(async () => { await h?.stop(); });
+
+  /** A connected partner whose Partner Center key ends in `days` days (negative: ended). */
+  async function partnerWithKeyEnding(days: number): Promise<TestPartner> {
+    const p = await h.partner();
+    const partner = (await h.app.partners.get(p.tenant))!;
+    const expiresAt = new Date(Date.now() + days * DAY - 3_600_000).toISOString();
+    await h.app.connections.saveCredentials(p.tenant, partner.connection!, {
+      pcSecret: { storeName: secretName(p.tenant, 'pcSecret'), hint: 'pcK', expiresAt, setBy: p.person.aadObjectId, setAt: new Date().toISOString() },
+    }, p.person.aadObjectId, 'card');
+    return p;
+  }
+
+  const noticeCards = async (p: TestPartner) => (await p.chat.client.transcript())
+    .map((e) => cardText(e.activity.attachments?.[0]?.content as Record<string, unknown>)).filter((t) => /Partner Center web app key/.test(t));
+
+  it('one notice per threshold, each once: a second scan and drain send nothing; a later threshold is noticed when reached', async () => {
+    const days = [61, 60, 30, 14, 7, 3, 1, -2];
+    const partners = [];
+    for (const d of days) partners.push(await partnerWithKeyEnding(d));
+    const scanned = await h.app.watch.scan();
+    assert.equal(scanned.partners, days.length);
+    assert.equal(scanned.recorded, 7, 'every partner but the one 61 days out');
+    assert.equal(await h.app.watch.drain(), 7);
+    const titles = await Promise.all(partners.map(async (p) => (await noticeCards(p)).map((t) => t.split('\n')[0])));
+    assert.deepEqual(titles, [
+      [], ['Your Partner Center web app key expires in 60 days'], ['Your Partner Center web app key expires in 30 days'],
+      ['Your Partner Center web app key expires in 14 days'], ['Your Partner Center web app key expires in 7 days'],
+      ['Your Partner Center web app key expires in 3 days'], ['Your Partner Center web app key expires in 1 day'],
+      ['Your Partner Center web app key has expired'],
+    ]);
+    assert.match((await noticeCards(partners[1]!))[0]!, /Update credentials/);
+
+    assert.deepEqual(await h.app.watch.scan(), { partners: days.length, recorded: 0 });
+    assert.equal(await h.app.watch.drain(), 0);
+    assert.deepEqual((await h.app.notices.counts()), { pending: 0, sent: 7, dead: 0 });
+
+    // Time passes for the partner at 30 days: now 6 days are left.
+    const p = partners[2]!;
+    const partner = (await h.app.partners.get(p.tenant))!;
+    await h.app.connections.saveCredentials(p.tenant, partner.connection!, {
+      pcSecret: { ...partner.credentials.pcSecret!, expiresAt: new Date(Date.now() + 6 * DAY - 3_600_000).toISOString() },
+    }, p.person.aadObjectId, 'card2');
+    // A new end date is a new key (as a rotation would be): noticed at the threshold it is in now.
+    assert.equal((await h.app.watch.scan()).recorded, 1);
+    assert.equal(await h.app.watch.drain(), 1);
+    // The 7-day notice, saying the days really left.
+    assert.deepEqual((await noticeCards(p)).map((t) => t.split('\n')[0]), ['Your Partner Center web app key expires in 30 days', 'Your Partner Center web app key expires in 6 days']);
+  });
+
+  it('a conversation the bot was removed from: the notice is dead, the conversation marked dead, nothing retried', async () => {
+    const p = await partnerWithKeyEnding(3);
+    connectorOf(h.sim).uninstall(p.conversationId);
+    assert.equal((await h.app.watch.scan()).recorded, 1);
+    assert.equal(await h.app.watch.drain(), 0);
+    assert.deepEqual(await h.app.notices.counts(p.tenant), { pending: 0, sent: 0, dead: 1 });
+    const ref = await h.app.references.get(p.tenant, p.conversationId);
+    assert.equal(ref?.installed, false);
+    assert.equal(await h.app.watch.drain(), 0);
+  });
+});
