@@ -61,6 +61,17 @@ export class Membership {
   }
 
   /** The partner, when this turn's person owns it; otherwise says who does (`refusal`). */
+  /** `access` for commands about an onboarding in progress: the partner, or (told "not started") nothing. */
+  async started(context: TurnContext, turn: Turn): Promise<{ tenantId: string; partner: Partner } | undefined> {
+    const access = await this.access(context, turn, false);
+    if (!access) return undefined;
+    if (!access.partner) {
+      await context.sendActivity(Messages.notStarted);
+      return undefined;
+    }
+    return { tenantId: access.tenantId, partner: access.partner };
+  }
+
   async owned(context: TurnContext, turn: Turn, refusal: (owner: string) => string): Promise<{ tenantId: string; partner: Partner } | undefined> {
     const access = await this.access(context, turn, false);
     if (!access?.partner) {

@@ -1,5 +1,7 @@
 import type { Activity } from 'botbuilder';
+import { checksPassed } from '../domain/steps';
 import type { Logger } from '../logger';
+import { startPeriodic } from './periodic';
 import type { CheckFollowUp, CheckFollowUpRepository } from '../store/check-followups';
 import type { CheckRun } from '../store/check-runs';
 import type { PartnerRepository } from '../store/partners';
@@ -45,7 +47,6 @@ export function startCheckFollowUps(o: CheckFollowUpsOptions): CheckFollowUps {
   const leaseMs = o.leaseMs ?? 5 * 60_000;
   const maxAttempts = o.maxAttempts ?? 3;
   const retryDelayMs = o.retryDelayMs ?? 2 * 60_000;
-  let running: Promise<number> | undefined;
   let stopped = false;
 
   const handle = async (f: CheckFollowUp): Promise<void> => {
@@ -57,7 +58,7 @@ export function startCheckFollowUps(o: CheckFollowUpsOptions): CheckFollowUps {
       }
       const run = await o.checks.run(partner, 'follow-up');
       const after = await o.partners.get(f.tenantId);
-      const passedJourney = run.kind === 'full' && (after?.checks?.verdict === 'passed' || after?.checks?.verdict === 'passed-with-advisories');
+      const passedJourney = run.kind === 'full' && !!after && checksPassed(after);
       let told = true;
       for (const activity of o.present(run, passedJourney)) told = (await o.notifier.send(f.tenantId, f.conversationId, activity)) && told;
       await o.followUps.complete(f.id, told ? 'told' : 'not told: the conversation could not be reached', run.id);
@@ -72,35 +73,18 @@ export function startCheckFollowUps(o: CheckFollowUpsOptions): CheckFollowUps {
     }
   };
 
-  const run = (): Promise<number> => {
-    running ??= (async () => {
-      let handled = 0;
-      try {
-        for (;;) {
-          if (stopped) break;
-          const due = await o.followUps.claimDue(BATCH, leaseMs);
-          if (due.length === 0) break;
-          await Promise.all(due.map(handle));
-          handled += due.length;
-        }
-      } catch (err) {
-        o.logger.error({ err }, 'check follow-ups: could not read the due ones');
-      } finally {
-        running = undefined;
+  return startPeriodic(intervalMs, async () => {
+    let handled = 0;
+    try {
+      while (!stopped) {
+        const due = await o.followUps.claimDue(BATCH, leaseMs);
+        if (due.length === 0) break;
+        await Promise.all(due.map(handle));
+        handled += due.length;
       }
-      return handled;
-    })();
-    return running;
-  };
-
-  const timer = intervalMs > 0 ? setInterval(() => void run(), intervalMs) : undefined;
-  timer?.unref();
-  return {
-    run,
-    async stop() {
-      stopped = true;
-      if (timer) clearInterval(timer);
-      await running;
-    },
-  };
+    } catch (err) {
+      o.logger.error({ err }, 'check follow-ups: could not read the due ones');
+    }
+    return handled;
+  }, () => { stopped = true; });
 }

@@ -1,5 +1,6 @@
 import type { PartnerTokens } from '../auth/partner-tokens';
 import type { Logger } from '../logger';
+import { startPeriodic } from './periodic';
 
 /**
  * The weekly keep-alive of every partner's refresh token, checked hourly: partners whose consent
@@ -33,32 +34,14 @@ export function startTokenKeepAlive(options: TokenKeepAliveOptions): TokenKeepAl
   const unusedForMs = options.unusedForMs ?? WEEK_MS;
   const now = options.now ?? Date.now;
   const abort = new AbortController();
-  let running: Promise<{ refreshed: number; failed: number }> | undefined;
-
-  const run = (): Promise<{ refreshed: number; failed: number }> => {
-    running ??= (async () => {
-      try {
-        const result = await options.tokens.keepAlive(new Date(now() - unusedForMs), { signal: abort.signal });
-        if (result.refreshed + result.failed > 0) options.logger.info(result, 'token keep-alive run');
-        return result;
-      } catch (err) {
-        options.logger.error({ err }, 'token keep-alive run failed');
-        return { refreshed: 0, failed: 0 };
-      } finally {
-        running = undefined;
-      }
-    })();
-    return running;
-  };
-
-  const timer = intervalMs > 0 ? setInterval(() => void run(), intervalMs) : undefined;
-  timer?.unref();
-  return {
-    run,
-    async stop() {
-      if (timer) clearInterval(timer);
-      abort.abort();
-      await running;
-    },
-  };
+  return startPeriodic(intervalMs, async () => {
+    try {
+      const result = await options.tokens.keepAlive(new Date(now() - unusedForMs), { signal: abort.signal });
+      if (result.refreshed + result.failed > 0) options.logger.info(result, 'token keep-alive run');
+      return result;
+    } catch (err) {
+      options.logger.error({ err }, 'token keep-alive run failed');
+      return { refreshed: 0, failed: 0 };
+    }
+  }, () => abort.abort());
 }

@@ -32,10 +32,6 @@ export interface CustomerSyncRunnerOptions {
   gdapRoleIds?: readonly string[];
   /** Tells the chat: the progress card (at most every 3 s) and the end. */
   present(sync: CustomerSync, moment: 'progress' | 'end'): Promise<void>;
-  /** Give up on Microsoft after this long without a committed page. Default 10 minutes. */
-  stallLimitMs?: number;
-  /** HTTP layer settings (tests make them quick). */
-  http?: { baseDelayMs?: number; maxRetries?: number; retryBudgetMs?: number };
 }
 
 /** A failure retrying cannot fix: the sync ends with these words. */
@@ -78,8 +74,8 @@ export class CustomerSyncRunner {
       const pacer = this.pacers.get(sync.id) ?? new Pacer();
       this.pacers.set(sync.id, pacer);
       const client = (baseUrl: string, tokens: AccessTokenFunction, scopes: string[], paced?: Pacer) => new MicrosoftHttpClient({
-        baseUrl, tokenProvider: tokens, scopes, timeoutMs: 30_000, maxRetries: this.o.http?.maxRetries ?? 8,
-        retryBudgetMs: this.o.http?.retryBudgetMs ?? this.o.stallLimitMs ?? 600_000, baseDelayMs: this.o.http?.baseDelayMs ?? 500,
+        // One request may wait out throttling for up to 10 minutes; the job engine's retries bound the rest.
+        baseUrl, tokenProvider: tokens, scopes, timeoutMs: 30_000, maxRetries: 8, retryBudgetMs: 600_000, baseDelayMs: 500,
         requestIds: baseUrl === this.o.graphBaseUrl ? 'graph' : 'partner-center',
         onAttempt: (e) => {
           if (e.waitMs > 0) retries.n += 1;
@@ -91,6 +87,7 @@ export class CustomerSyncRunner {
       const user = this.o.tokens.userTokenFunction(sync.tenantId);
       const appGraph = client(this.o.graphBaseUrl, this.o.tokens.appOnlyGraphTokenFunction(sync.tenantId), [GRAPH_DEFAULT]);
       let groups: Promise<Set<string>> | undefined;
+      let pc: MicrosoftHttpClient | undefined;
       let gdap: AsyncGenerator<{ rows: GdapVerdictRow[]; relationships: number; next: string | null }> | undefined;
       while (Date.now() < until) {
         options.signal?.throwIfAborted();
@@ -108,8 +105,7 @@ export class CustomerSyncRunner {
           next = await this.o.syncs.commitGdapPage(sync.id, sync.step, page?.rows ?? [], page?.relationships ?? 0, page?.next ?? null, take());
         } else if (sync.phase === 'customers') {
           // App-only where the partner's Partner Center web app is in (no MFA rule applies to app-only calls), else the consented App+User token.
-          const appOnly = !!partner.connection.pcAppId && !!partner.credentials.pcSecret;
-          const pc = appOnly
+          pc ??= partner.connection.pcAppId && partner.credentials.pcSecret
             ? client(this.o.partnerCenterBaseUrl, this.o.tokens.appOnlyTokenFunction(sync.tenantId), [PARTNER_CENTER_DEFAULT], pacer)
             : client(this.o.partnerCenterBaseUrl, user, [PARTNER_CENTER_USER], pacer);
           await pacer.turn(options.signal);

@@ -25,10 +25,10 @@ export function recheckCommand(membership: Membership, services: Services, onboa
     name: 'recheck', aliases: ['re-run checks', 'rerun checks', 'check again', 'checks'], verb: Verbs.checksRerun,
     description: 'Run the checks again',
     handle: async (context, turn) => {
-      const access = await membership.access(context, turn, false);
+      const access = await membership.started(context, turn);
       if (!access) return;
-      if (!access.partner?.connection) {
-        await context.sendActivity(access.partner ? Messages.checksNeedCredentials : Messages.notStarted);
+      if (!access.partner.connection) {
+        await context.sendActivity(Messages.checksNeedCredentials);
         return;
       }
       const wasPassed = checksPassed(access.partner);
@@ -50,11 +50,10 @@ export function recheckLaterCommand(membership: Membership, services: Services, 
     name: 'recheck later', aliases: ['re-check later', 'check later'], verb: Verbs.checksLater,
     description: 'Run the checks again in 15 minutes and post the result',
     handle: async (context, turn) => {
-      const access = await membership.access(context, turn, false);
-      if (!access) return;
-      const partner = access.partner;
-      if (!partner?.connection) {
-        await context.sendActivity(partner ? Messages.checksNeedCredentials : Messages.notStarted);
+      const partner = (await membership.started(context, turn))?.partner;
+      if (!partner) return;
+      if (!partner.connection) {
+        await context.sendActivity(Messages.checksNeedCredentials);
         return;
       }
       if (!consentComplete(partner)) {

@@ -5,7 +5,6 @@ import type { CustomerSyncRepository } from '../../store/customer-syncs';
 import { syncStatusLine } from '../../sync/progress';
 import type { CredentialMeta, Partner } from '../../domain/partner';
 import { currentStep, STEPS } from '../../domain/steps';
-import { Messages } from '../../onboarding/messages';
 import type { Membership } from '../membership';
 import type { Command } from '../routes';
 
@@ -60,12 +59,8 @@ export function statusCommand(membership: Membership, checkRuns: Pick<CheckRunRe
   return {
     name: 'status', aliases: ['progress', 'where am i'], description: 'Where you are and what is left',
     handle: async (context, turn) => {
-      const access = await membership.access(context, turn, false);
+      const access = await membership.started(context, turn);
       if (!access) return;
-      if (!access.partner) {
-        await context.sendActivity(Messages.notStarted);
-        return;
-      }
       const checks = lastCheckLine(await checkRuns.latest(access.tenantId));
       const sync = syncStatusLine(await syncs.latest(access.tenantId));
       await context.sendActivity([statusText(access.partner), checks, sync].filter(Boolean).join('\n\n'));

@@ -14,12 +14,8 @@ export function syncCommand(membership: Membership, services: Services): Command
     name: 'sync', aliases: ['sync now', 'sync customers'],
     description: 'Sync your customers from Partner Center now',
     handle: async (context, turn) => {
-      const access = await membership.access(context, turn, false);
+      const access = await membership.started(context, turn);
       if (!access) return;
-      if (!access.partner) {
-        await context.sendActivity(Messages.notStarted);
-        return;
-      }
       if (!checksPassed(access.partner)) {
         await context.sendActivity(Messages.syncNeedsChecks);
         return;
