@@ -1,7 +1,7 @@
 import { ConversationState, type Activity } from 'botbuilder';
 import { createAppCredential } from './auth/app-credential';
 import { ConsentFlow } from './auth/consent-flow';
-import { ConsentMessages, type ChatMessage } from './auth/consent-messages';
+import type { ChatMessage } from './auth/consent-messages';
 import type { TokenCredential } from './microsoft/credential';
 import { PartnerTokenCacheStore } from './auth/partner-msal';
 import { PartnerTokens } from './auth/partner-tokens';
@@ -45,7 +45,11 @@ import { CustomerSyncRunner } from './sync/customer-sync';
 import { progressCardData, summaryCardData } from './sync/progress';
 import { CustomerSyncService } from './sync/sync-service';
 import { ExpiryWatch } from './watch/expiry-watch';
-import { appSecretEndFromGraph, noticeActivity } from './watch/notices';
+import { NoticeDispatcher } from './watch/dispatcher';
+import { SupportDesk } from './support/support-desk';
+import { SupportRepository } from './store/support';
+import { toChatText } from './microsoft/sign-in-errors';
+import { noticeActivity, watchedFromGraph } from './watch/notices';
 import { ConversationNotifier, type Notifier } from './teams/notifier';
 
 export interface App {
@@ -73,8 +77,12 @@ export interface App {
   readonly syncJobs: CustomerSyncJobs;
   readonly engine: JobEngine;
   readonly notices: NoticeRepository;
-  /** Expiry warnings: the scan and the drain of the notices outbox. */
+  /** Expiry warnings: the scan that records them in the notices outbox. */
   readonly watch: ExpiryWatch;
+  /** Sends the notices outbox. */
+  readonly dispatcher: NoticeDispatcher;
+  /** The support channel and the partners' cases. */
+  readonly support: SupportDesk;
   readonly bot: PartnerBot;
   readonly adapter: BotAdapter;
   /** Proactive messages (the sync's cards, the consent's answers, follow-ups). */
@@ -162,10 +170,13 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
   });
   const tokens = new PartnerTokens({
     authorityHost: config.microsoft.authorityHost, partners, connections, credentials, tokenCache, logger,
-    // The "re-consent needed" event; until the notifier job takes it over, the owner is told here.
+    // The "re-consent needed" event: recorded in the notices outbox (once per revocation, to the
+    // owner, the primary contact and the support thread) and sent at once.
     onConsentBroken: async (tenantId, explanation) => {
-      const owner = await partners.get(tenantId).then((p) => (p ? ownerOf(p) : undefined));
-      if (owner?.conversationId) await tellChat(tenantId, owner.conversationId, ConsentMessages.consentBroken(explanation));
+      const partner = await partners.get(tenantId);
+      if (!partner) return;
+      await watch.consentRevoked(partner, toChatText(explanation));
+      await dispatcher.drain();
     },
   });
   const checkRuns = new CheckRunRepository(db);
@@ -185,6 +196,11 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     engine, runner, syncs, logger, sliceSeconds: config.sync.sliceSeconds, nightlyAt: config.sync.nightlyAt, spreadMinutes: config.sync.spreadMinutes,
     service: (enqueue) => new CustomerSyncService(syncs, enqueue), onboarded: () => syncs.onboarded(),
   });
+  const support = new SupportDesk({
+    support: new SupportRepository(db), partners, checkRuns, syncs, checks, notifier, logger, engineers: config.support.engineers,
+    checklistCard: (run, status) => checksOutcome(run, status).card,
+    messages: { claimed: Messages.supportClaimed, resolved: Messages.supportResolved, rerun: Messages.supportRerun },
+  });
   const bot = new PartnerBot({
     conversationState: new ConversationState(new SqlStorage(db)),
     references,
@@ -194,6 +210,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
       teamsIdentity: (context) => teamsIdentity(context, logger),
     },
     notifier,
+    support,
     logger,
     recheckDelayMs: config.checks.recheckDelayMs,
   });
@@ -217,10 +234,12 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
   });
   const notices = new NoticeRepository(db);
   const watch = new ExpiryWatch({
-    partners, notices, notifier, logger, render: noticeActivity,
-    appSecretEnd: (partner) => appSecretEndFromGraph(partner, config.microsoft.graphBaseUrl, tokens.appOnlyGraphTokenFunction(partner.tenantId)),
+    partners, notices, logger,
+    watched: (partner) => watchedFromGraph(partner, config.microsoft.graphBaseUrl, tokens.appOnlyGraphTokenFunction(partner.tenantId)),
+    supportThread: (tenantId) => support.threadOf(tenantId),
   });
-  await startExpiryJobs({ engine, watch, logger, dailyAt: config.watch.dailyAt });
+  const dispatcher = new NoticeDispatcher({ notices, notifier, logger, render: noticeActivity });
+  await startExpiryJobs({ engine, watch, dispatcher, logger, dailyAt: config.watch.dailyAt });
   const keepAlive = startTokenKeepAlive({ tokens, logger, intervalMs: options.keepAliveIntervalMs });
   const checkFollowUps = startCheckFollowUps({
     followUps, partners, checks, notifier, logger, intervalMs: options.followUpIntervalMs,
@@ -251,6 +270,8 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     engine,
     notices,
     watch,
+    dispatcher,
+    support,
     bot,
     adapter,
     notifier,

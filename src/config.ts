@@ -86,6 +86,8 @@ const EnvSchema = z.object({
   WATCH_DAILY_AT: z.preprocess(emptyToUndefined, z.string().trim().regex(/^(off|([01]?\d|2[0-3]):[0-5]\d)$/, 'expected HH:MM (UTC) or off').default('06:00')),
   JOB_POLL_SECONDS: z.preprocess(emptyToUndefined, z.string().regex(/^\d+(\.\d+)?$/, 'expected seconds').transform(Number).refine((n) => n >= 0.5 && n <= 60, 'expected 0.5 to 60 seconds').default(2)),
   JOB_MAINTENANCE_SECONDS: z.preprocess(emptyToUndefined, z.string().regex(/^\d+$/, 'expected seconds').transform(Number).refine((n) => n >= 1 && n <= 3600, 'expected 1 to 3600 seconds').default(30)),
+  SUPPORT_ENGINEERS: z.preprocess(emptyToUndefined, z.string().default('').transform((v) => v.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean))
+    .refine((ids) => ids.every((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)), 'expected Entra object ids (GUIDs), comma-separated')),
   RECHECK_DELAY_MINUTES: z.preprocess(emptyToUndefined, z.string().regex(/^\d+$/, 'expected whole minutes').transform(Number).refine((n) => n >= 1 && n <= 1440, 'expected 1 to 1440 minutes').default(15)),
 });
 
@@ -143,6 +145,8 @@ export interface AppConfig {
   readonly jobs: { readonly pollSeconds: number; readonly maintenanceSeconds: number };
   /** The daily expiry scan, UTC "HH:MM", or undefined: off. */
   readonly watch: { readonly dailyAt?: string };
+  /** Entra object ids of the support engineers: only they set the support channel and act on its cards. */
+  readonly support: { readonly engineers: readonly string[] };
 }
 
 function describeValue(key: string, env: Record<string, string | undefined>): string {
@@ -222,6 +226,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     },
     jobs: { pollSeconds: e.JOB_POLL_SECONDS, maintenanceSeconds: e.JOB_MAINTENANCE_SECONDS },
     watch: e.WATCH_DAILY_AT === 'off' ? {} : { dailyAt: e.WATCH_DAILY_AT },
+    support: { engineers: e.SUPPORT_ENGINEERS },
   };
   return deepFreeze(config);
 }

@@ -27,9 +27,4 @@ export const ConsentMessages = {
   }),
   /** A failed sign-in or consent: the explanation, and a way back to a fresh link unless retrying can't help. */
   failed: (e: SignInExplanation): ChatMessage => ({ text: toChatText(e), continueButton: e.retry !== 'never' }),
-  /** The stored sign-in stopped working (the "re-consent needed" event, told to the owner once). */
-  consentBroken: (e: SignInExplanation): ChatMessage => ({
-    text: `**Re-consent needed.** I can no longer sign in to Partner Center as your service account, so I can’t keep your connection up to date.\n\n${toChatText(e)}`,
-    continueButton: true,
-  }),
 };

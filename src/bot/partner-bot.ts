@@ -1,9 +1,10 @@
-import { ActivityTypes, TeamsActivityHandler, type ConversationState, type TurnContext } from 'botbuilder';
+import { ActivityTypes, TeamsActivityHandler, type AdaptiveCardInvokeResponse, type AdaptiveCardInvokeValue, type ConversationState, type TurnContext } from 'botbuilder';
 import type { OnboardingServices } from '../dialogs/onboarding-services';
 import type { Logger } from '../logger';
 import { Messages } from '../onboarding/messages';
 import type { ConversationReferenceRepository } from '../store/conversation-references';
 import type { SecretStore } from '../store/secrets/secret-store';
+import type { SupportDesk } from '../support/support-desk';
 import { conversationReferenceOf } from '../teams/activity';
 import type { Notifier } from '../teams/notifier';
 import { resolveTurn, turnOf, type Turn } from '../teams/turn';
@@ -18,7 +19,8 @@ import { confirmationRoute } from './confirmations';
 import { Membership } from './membership';
 import { personalOnly, personalOnlyRoute, sayPersonalOnly } from './personal-only';
 import { OnboardingRunner } from './onboarding-runner';
-import { askSupportCommand, recheckCommand, recheckLaterCommand } from './commands/recheck';
+import { recheckCommand, recheckLaterCommand } from './commands/recheck';
+import { setSupportChannelCommand, supportCommand, supportInvoke } from './commands/support';
 import { updateCredentialsCommand } from './commands/update-credentials';
 import { commandRoute, type Command, type Route } from './routes';
 import { Welcome } from './welcome';
@@ -29,6 +31,8 @@ export interface PartnerBotDeps {
   secrets: SecretStore;
   onboarding: OnboardingServices;
   notifier: Notifier;
+  /** The support channel and the partners' cases there. */
+  support: SupportDesk;
   logger: Logger;
   /** "Re-check in 15 minutes": how long. */
   recheckDelayMs?: number;
@@ -64,7 +68,8 @@ export class PartnerBot extends TeamsActivityHandler {
       personalOnly(updateCredentialsCommand(membership, this.onboarding)),
       personalOnly(recheckCommand(membership, deps.onboarding, this.onboarding)),
       personalOnly(recheckLaterCommand(membership, deps.onboarding, deps.recheckDelayMs ?? 15 * 60_000)),
-      personalOnly(askSupportCommand(membership)),
+      personalOnly(supportCommand(membership, deps.support)),
+      setSupportChannelCommand(deps.support, deps.references),
       personalOnly(syncCommand(membership, deps.onboarding)),
       personalOnly(cancelSyncCommand(membership, deps.onboarding)),
       personalOnly(deleteCommand(membership, remove)),
@@ -100,6 +105,11 @@ export class PartnerBot extends TeamsActivityHandler {
     });
   }
 
+  /** Universal Actions (`Action.Execute`): the support card's buttons and its refresh. */
+  protected override async onAdaptiveCardInvoke(context: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
+    return supportInvoke(context, turnOf(context), value, this.deps.support);
+  }
+
   override async run(context: TurnContext): Promise<void> {
     const turn = await resolveTurn(context, this.deps.onboarding.partners);
     await this.rememberConversation(context, turn);
@@ -110,7 +120,7 @@ export class PartnerBot extends TeamsActivityHandler {
   private async continueOnboarding(context: TurnContext, turn: Turn): Promise<void> {
     if (!turn.personal) {
       if (turn.submission) await sayPersonalOnly(context);
-      else await context.sendActivity(Messages.unknownText);
+      else await context.sendActivity(turn.conversation === 'channel' ? Messages.supportChannelHint : Messages.unknownText);
       return;
     }
     if (!(await this.onboarding.isActive(context))) {

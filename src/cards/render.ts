@@ -11,6 +11,7 @@ import prepareChecklistTemplate from '../../cards/prepare-checklist.json';
 import signInTemplate from '../../cards/sign-in.json';
 import syncTemplate from '../../cards/sync.json';
 import noticeTemplate from '../../cards/notice.json';
+import supportCaseTemplate from '../../cards/support-case.json';
 import contactFormTemplate from '../../cards/contact-form.json';
 import helpTemplate from '../../cards/help.json';
 import handoverTemplate from '../../cards/handover.json';
@@ -307,11 +308,34 @@ export interface NoticeCardData {
   facts: Fact[];
   /** Attention for what is about to end, warning once it has. */
   severity: 'warning' | 'expired';
-  buttonTitle: string;
-  buttonVerb: Verb;
+  /** The button that starts the fix; none on a copy to support. */
+  buttonTitle?: string;
+  buttonVerb?: Verb;
 }
 
 /** An expiry notice: what ends when, and the button that starts the fix. */
 export function renderNoticeCard(data: NoticeCardData): Attachment {
   return render(noticeTemplate, { ...data, color: data.severity === 'expired' ? 'Attention' : 'Warning' });
+}
+
+export interface SupportCardData {
+  /** The partner's tenant: every button and the refresh act on this case. */
+  tenantId: string;
+  title: string;
+  statusText: string;
+  statusColor: 'Attention' | 'Warning' | 'Good' | 'Default';
+  /** A line for the viewer only (an action refused, a race lost). */
+  notice?: string;
+  facts: Fact[];
+  issuesTitle: string;
+  issues: Array<{ line: string; color: 'Attention' | 'Warning' | 'Default' }>;
+  showClaim: boolean;
+  showResolve: boolean;
+  /** `8:orgid:<object id>` of the engineers (at most 60): Teams refreshes the card for them. */
+  userIds: string[];
+}
+
+/** A partner's support case in the support channel: Universal Actions (Action.Execute), refreshed for the engineers. */
+export function renderSupportCard(data: SupportCardData): Attachment {
+  return render(supportCaseTemplate, data);
 }

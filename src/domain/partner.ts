@@ -22,6 +22,8 @@ export interface Partner {
   confirmedAt?: Date;
   /** Set only while the verified address is still the primary contact's. */
   emailVerifiedAt?: Date;
+  /** Who proved the primary contact's mailbox (their own sign-in name, or the code or link sent there): the contact's Teams identity. */
+  emailVerifiedBy?: string;
   /** Preparation checklist: the items ticked, and when the partner said it was done. */
   preparation: { done: string[]; confirmedAt?: Date };
   /** The partner tenant and the app ids entered on the credential cards. */
@@ -94,6 +96,18 @@ export type Section = 'company' | 'primaryContact' | 'secondaryContact';
 /** The person who started onboarding for the tenant (or was handed it). */
 export function ownerOf(partner: Partner): Member | undefined {
   return partner.members.find((m) => m.role === 'owner');
+}
+
+/**
+ * Who hears about the partner in personal chat: the owner, and the primary contact when the bot
+ * knows their chat (the member who proved the contact's mailbox). Each conversation once.
+ */
+export function recipientsOf(partner: Partner): Member[] {
+  const owner = ownerOf(partner);
+  const contact = partner.emailVerifiedBy ? partner.members.find((m) => m.aadObjectId === partner.emailVerifiedBy) : undefined;
+  const out: Member[] = [];
+  for (const m of [owner, contact]) if (m?.conversationId && !out.some((o) => o.conversationId === m.conversationId)) out.push(m);
+  return out;
 }
 
 export function isOwner(partner: Partner, person: Person): boolean {

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger';
+import type { NoticeDispatcher } from '../watch/dispatcher';
 import type { ExpiryWatch } from '../watch/expiry-watch';
 import type { JobEngine } from './job-engine';
 
@@ -8,6 +9,7 @@ export const DRAIN_QUEUE = 'notice-drain';
 export interface ExpiryJobsOptions {
   engine: JobEngine;
   watch: ExpiryWatch;
+  dispatcher: NoticeDispatcher;
   logger: Logger;
   /** The daily scan at this UTC time ("HH:MM"), or undefined: no daily scan. */
   dailyAt?: string;
@@ -25,9 +27,9 @@ export async function startExpiryJobs(o: ExpiryJobsOptions): Promise<void> {
   await boss.work(SCAN_QUEUE, { pollingIntervalSeconds: Math.max(pollingSeconds, 5) }, async () => {
     const scanned = await o.watch.scan();
     o.logger.info(scanned, 'expiry scan');
-    await o.watch.drain();
+    await o.dispatcher.drain();
   });
-  await boss.work(DRAIN_QUEUE, { pollingIntervalSeconds: Math.max(pollingSeconds, 5) }, async () => { await o.watch.drain(); });
+  await boss.work(DRAIN_QUEUE, { pollingIntervalSeconds: Math.max(pollingSeconds, 5) }, async () => { await o.dispatcher.drain(); });
   const at = o.dailyAt ? /^(\d{1,2}):(\d{2})$/.exec(o.dailyAt) : null;
   if (at) await boss.schedule(SCAN_QUEUE, `${Number(at[2])} ${Number(at[1])} * * *`, {}, { tz: 'UTC' });
   else await boss.unschedule(SCAN_QUEUE).catch(() => undefined);

@@ -3,22 +3,34 @@ import type { Db } from './db';
 export interface Notice {
   id: string;
   tenantId: string;
-  item: 'app-secret' | 'pc-secret' | 'refresh-token';
+  item: NoticeItem;
   itemKey: string;
   threshold: number;
   expiresAt: Date;
   conversationId: string;
+  /** The conversation's tenant when it is not the partner's: a copy to the support thread (the operator's tenant). */
+  recipientTenantId?: string;
+  /** What exactly, shown on the card (a GDAP relationship's customer). */
+  detail?: string;
+  /** Whose, on a copy to support (the company). */
+  subject?: string;
   attempts: number;
 }
 
+export type NoticeItem = 'app-secret' | 'pc-secret' | 'refresh-token' | 'gdap' | 'consent';
+
 interface Row {
   id: string; tenant_id: string; item: Notice['item']; item_key: string; threshold: number; expires_at: Date | string; conversation_id: string; attempts: number;
+  recipient_tenant_id: string | null; detail: string | null; subject: string | null;
 }
 
-const COLUMNS = 'id, tenant_id, item, item_key, threshold, expires_at, conversation_id, attempts';
+const COLUMNS = 'id, tenant_id, item, item_key, threshold, expires_at, conversation_id, attempts, recipient_tenant_id, detail, subject';
 const toNotice = (r: Row): Notice => ({
   id: String(r.id), tenantId: r.tenant_id, item: r.item, itemKey: r.item_key, threshold: r.threshold, expiresAt: new Date(r.expires_at),
   conversationId: r.conversation_id, attempts: r.attempts,
+  ...(r.recipient_tenant_id ? { recipientTenantId: r.recipient_tenant_id } : {}),
+  ...(r.detail ? { detail: r.detail } : {}),
+  ...(r.subject ? { subject: r.subject } : {}),
 });
 
 /**
@@ -33,10 +45,11 @@ export class NoticeRepository {
   async record(rows: Omit<Notice, 'id' | 'attempts'>[]): Promise<number> {
     if (rows.length === 0) return 0;
     const inserted = await this.db.query(
-      `INSERT INTO notices (tenant_id, item, item_key, threshold, expires_at, conversation_id)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::text[])
+      `INSERT INTO notices (tenant_id, item, item_key, threshold, expires_at, conversation_id, recipient_tenant_id, detail, subject)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::text[], $7::text[], $8::text[], $9::text[])
        ON CONFLICT (tenant_id, item, item_key, threshold, conversation_id) DO NOTHING RETURNING id`,
-      [rows.map((r) => r.tenantId), rows.map((r) => r.item), rows.map((r) => r.itemKey), rows.map((r) => r.threshold), rows.map((r) => r.expiresAt.toISOString()), rows.map((r) => r.conversationId)],
+      [rows.map((r) => r.tenantId), rows.map((r) => r.item), rows.map((r) => r.itemKey), rows.map((r) => r.threshold), rows.map((r) => r.expiresAt.toISOString()), rows.map((r) => r.conversationId),
+        rows.map((r) => r.recipientTenantId ?? null), rows.map((r) => r.detail ?? null), rows.map((r) => r.subject ?? null)],
     );
     return inserted.length;
   }

@@ -20,6 +20,7 @@ export interface PartnerRow {
   secondary_skipped: boolean;
   confirmed_at: Date | null;
   email_verified_at: Date | null;
+  email_verified_by: string | null;
   prep_done: string[];
   prepared_at: Date | null;
   connection: Connection | null;
@@ -45,6 +46,7 @@ interface MemberRow {
 /** The record's columns; "verified" counts only for the address that was verified. */
 export const RECORD_COLUMNS = `tenant_id, company, primary_contact, secondary_contact, secondary_skipped, confirmed_at,
   CASE WHEN email_verified_address = lower(primary_contact->>'email') THEN email_verified_at END AS email_verified_at,
+  CASE WHEN email_verified_address = lower(primary_contact->>'email') THEN email_verified_by END AS email_verified_by,
   prep_done, prepared_at, connection, credentials, consent_at, consent_account, consent_used_at, consent_broken_at,
   consent_broken_reason, admin_consent_at, checks_at, checks_verdict, synced_at`;
 
@@ -72,6 +74,7 @@ export function toRecord(row: PartnerRow): PartnerRecord {
     secondarySkipped: row.secondary_skipped,
     confirmedAt: row.confirmed_at ? new Date(row.confirmed_at) : undefined,
     emailVerifiedAt: date(row.email_verified_at),
+    ...(row.email_verified_by ? { emailVerifiedBy: row.email_verified_by } : {}),
     preparation: { done: row.prep_done ?? [], confirmedAt: date(row.prepared_at) },
     connection: row.connection ?? undefined,
     credentials: row.credentials ?? {},

@@ -1,6 +1,6 @@
-import type { Activity, CloudAdapter, TurnContext } from 'botbuilder';
+import type { Activity, CloudAdapter, ConversationParameters, TurnContext } from 'botbuilder';
 import type { Logger } from '../logger';
-import type { ConversationReferenceRepository } from '../store/conversation-references';
+import type { ConversationReferenceRepository, StoredConversation } from '../store/conversation-references';
 
 /** Speaks first in a conversation the bot is in (proactive message). */
 export interface Notifier {
@@ -12,9 +12,17 @@ export interface Notifier {
   post(tenantId: string, conversationId: string, activity: Partial<Activity>): Promise<string | undefined>;
   /** Sends, saying whether it arrived, or the conversation is gone for good (uninstalled, 403, 404), or it failed this time. */
   deliver(tenantId: string, conversationId: string, activity: Partial<Activity>): Promise<Delivery>;
+  /**
+   * Starts a new thread in a team channel the bot knows (`channelId`: its stored conversation),
+   * with `activity` as its root message; the thread is remembered for replies and updates.
+   */
+  startThread(tenantId: string, channelId: string, activity: Partial<Activity>): Promise<{ threadId: string; activityId: string } | undefined>;
 }
 
 export type Delivery = 'sent' | 'gone' | 'failed';
+
+/** How a proactive turn is opened from a stored conversation (by default: continued). */
+type Opener = (stored: StoredConversation, logic: (context: TurnContext) => Promise<void>) => Promise<void>;
 
 const RETRY_STATUSES = new Set([412, 429, 502, 503, 504]);
 const MAX_ATTEMPTS = 4;
@@ -54,6 +62,29 @@ export class ConversationNotifier implements Notifier {
     });
   }
 
+  async startThread(tenantId: string, channelId: string, activity: Partial<Activity>): Promise<{ threadId: string; activityId: string } | undefined> {
+    let started: { threadId: string; activityId: string } | undefined;
+    // Teams: a new conversation with isGroup and channelData.channel.id posts a thread's root
+    // message in that channel; the answer names the thread and the message.
+    const open: Opener = (stored, logic) => this.adapter.createConversationAsync(this.botAppId, 'msteams', stored.reference.serviceUrl ?? '', null as unknown as string, {
+      isGroup: true, bot: stored.reference.bot, tenantId, channelData: { channel: { id: channelId }, tenant: { id: tenantId } },
+      activity: { type: 'message', ...activity } as Activity,
+    } as ConversationParameters, logic);
+    const outcome = await this.proactive(tenantId, channelId, 'starting a channel thread failed', async (context) => {
+      const threadId = context.activity.conversation?.id;
+      // botbuilder's CloudAdapter drops the answer's activityId (the turn's activity.id is the
+      // conversation id); a channel thread's id names its root message: `<channel>;messageid=<id>`.
+      const activityId = /;messageid=([^;]+)$/.exec(threadId ?? '')?.[1];
+      if (!threadId || !activityId) throw new Error('the connector answered without the thread or message id');
+      await this.references.save(tenantId, {
+        bot: context.activity.recipient, channelId: 'msteams', serviceUrl: context.activity.serviceUrl,
+        conversation: { id: threadId, isGroup: true, conversationType: 'channel', tenantId, name: '' },
+      });
+      started = { threadId, activityId };
+    }, open);
+    return outcome === 'sent' ? started : undefined;
+  }
+
   async update(tenantId: string, conversationId: string, activityId: string, activity: Partial<Activity>): Promise<boolean> {
     return (await this.proactive(tenantId, conversationId, 'proactive update failed', async (context) => {
       await context.updateActivity({ ...activity, id: activityId, type: 'message' });
@@ -65,20 +96,22 @@ export class ConversationNotifier implements Notifier {
    * turn: botbuilder hands errors of a proactive turn to the adapter's onTurnError (which logs
    * them) instead of rejecting, so without this a refused send (403, 404, 429) looked delivered.
    */
-  private async proactive(tenantId: string, conversationId: string, what: string, work: (context: TurnContext) => Promise<void>): Promise<Delivery> {
+  private async proactive(tenantId: string, conversationId: string, what: string, work: (context: TurnContext) => Promise<void>, open?: Opener): Promise<Delivery> {
     const stored = await this.references.get(tenantId, conversationId);
     if (!stored?.installed) return 'gone';
     let failure: unknown;
     for (let attempt = 1; ; attempt++) {
       failure = undefined;
       try {
-        await this.adapter.continueConversationAsync(this.botAppId, stored.reference, async (context) => {
+        const logic = async (context: TurnContext) => {
           try {
             await work(context);
           } catch (err) {
             failure = err;
           }
-        });
+        };
+        if (open) await open(stored, logic);
+        else await this.adapter.continueConversationAsync(this.botAppId, stored.reference, logic);
       } catch (err) {
         failure = err;
       }

@@ -1,35 +1,47 @@
-import type { Activity } from 'botbuilder';
 import type { Partner } from '../domain/partner';
-import { ownerOf } from '../domain/partner';
+import { recipientsOf } from '../domain/partner';
 import type { Logger } from '../logger';
 import type { Notice, NoticeRepository } from '../store/notices';
 import type { PartnerRepository } from '../store/partners';
-import type { Notifier } from '../teams/notifier';
-import { daysLeft, expiringItems, thresholdFor } from './expiry';
+import { daysLeft, expiringItems, thresholdFor, type WatchedRelationship } from './expiry';
+
+/** What the scan reads fresh from Graph for a partner; a field left out could not be read. */
+export interface Watched {
+  /** The Entra app secret in use's end (`passwordCredentials`). */
+  appSecretEnd?: Date;
+  /** The partner's GDAP relationships (`tenantRelationships/delegatedAdminRelationships`). */
+  gdap?: WatchedRelationship[];
+}
+
+/** Where copies for support go: the partner's thread in the support channel, when it has one. */
+export interface SupportThread {
+  tenantId: string;
+  threadId: string;
+}
 
 export interface ExpiryWatchOptions {
   partners: PartnerRepository;
   notices: NoticeRepository;
-  notifier: Notifier;
-  /** The Entra app secret's end, read fresh from Graph (`passwordCredentials`); undefined when it could not be read. */
-  appSecretEnd(partner: Partner): Promise<Date | undefined>;
-  /** The notice as a chat activity: the card with the button that starts the fix. */
-  render(notice: Notice, now: Date): Partial<Activity>;
+  /** Reads what ends from Graph with the app's own token; what it could not read is left out. */
+  watched(partner: Partner): Promise<Watched>;
+  /** The partner's support thread, when it has one: expired and revoked notices are copied there. */
+  supportThread(tenantId: string): Promise<SupportThread | undefined>;
   logger: Logger;
   now?: () => Date;
-  /** Partners read per page, and notices claimed per page: no more held at once. */
+  /** Partners read per page: no more held at once. */
   pageSize?: number;
 }
 
-const LEASE_MS = 2 * 60_000;
-const MAX_ATTEMPTS = 8;
+type NewNotice = Omit<Notice, 'id' | 'attempts'>;
+
+const SCAN_PARALLEL = 16;
 
 /**
  * The proactive warnings before something ends. The scan walks the connected partners a page at a
- * time and records, for each item in a threshold now, one notice per recipient: the unique key
- * makes a second scan (or a second instance) record nothing new. The drain sends pending notices
- * from the outbox, a claimed page at a time: sent once; a conversation the connector refuses for
- * good (403, 404) makes them dead, and throttling or a failed send makes them wait and go again.
+ * time and records, for each item in a threshold now, one notice per recipient (the owner, the
+ * primary contact; a copy to the partner's support thread once expired): the unique key makes a
+ * second scan (or a second instance, or a scan restarted after a crash) record nothing new. The
+ * {@link NoticeDispatcher} sends them from the outbox.
  */
 export class ExpiryWatch {
   constructor(private readonly o: ExpiryWatchOptions) {}
@@ -43,10 +55,12 @@ export class ExpiryWatch {
     for (;;) {
       const page = await this.o.partners.connectedPage(after, size);
       if (page.length === 0) break;
-      for (const partner of page) {
-        partners += 1;
-        recorded += await this.scanPartner(partner, now);
+      // Partners are read from Graph several at once (each its own tenant, its own limits).
+      for (let i = 0; i < page.length; i += SCAN_PARALLEL) {
+        const counts = await Promise.all(page.slice(i, i + SCAN_PARALLEL).map((partner) => this.scanPartner(partner, now)));
+        recorded += counts.reduce((a, b) => a + b, 0);
       }
+      partners += page.length;
       after = page[page.length - 1]!.tenantId;
     }
     return { partners, recorded };
@@ -54,43 +68,42 @@ export class ExpiryWatch {
 
   /** One partner now (also on demand). Returns how many notices are new. */
   async scanPartner(partner: Partner, now = this.o.now?.() ?? new Date()): Promise<number> {
-    const owner = ownerOf(partner);
-    if (!owner?.conversationId) return 0;
-    let appEnd: Date | undefined;
-    if (partner.credentials.appSecret) {
-      appEnd = await this.o.appSecretEnd(partner).catch((err: unknown) => {
-        this.o.logger.info({ err, tenantId: partner.tenantId }, 'expiry scan: the app secret end date could not be read; the stored one is used');
-        return undefined;
-      });
-    }
-    const rows = expiringItems(partner, appEnd).flatMap((e) => {
-      const threshold = thresholdFor(daysLeft(e.expiresAt, now));
-      return threshold === undefined ? [] : [{ tenantId: partner.tenantId, item: e.item, itemKey: e.key, threshold, expiresAt: e.expiresAt, conversationId: owner.conversationId! }];
+    if (recipientsOf(partner).length === 0) return 0;
+    const watched = await this.o.watched(partner).catch((err: unknown) => {
+      this.o.logger.info({ err, tenantId: partner.tenantId }, 'expiry scan: Graph could not be read; the stored dates are used');
+      return {} as Watched;
     });
-    return this.o.notices.record(rows);
+    const items = expiringItems(partner, watched.appSecretEnd, watched.gdap ?? []).flatMap((e) => {
+      const threshold = thresholdFor(daysLeft(e.expiresAt, now));
+      return threshold === undefined ? [] : [{ item: e.item, itemKey: e.key, threshold, expiresAt: e.expiresAt, ...(e.detail ? { detail: e.detail } : {}) }];
+    });
+    if (items.length === 0) return 0;
+    return this.o.notices.record(await this.addressed(partner, items));
   }
 
-  /** Sends what is due, a page at a time, until nothing is due. Returns how many were sent. */
-  async drain(): Promise<number> {
-    let sent = 0;
-    for (;;) {
-      const page = await this.o.notices.claim(this.o.pageSize ?? 50, LEASE_MS);
-      if (page.length === 0) return sent;
-      for (const n of page) {
-        const now = this.o.now?.() ?? new Date();
-        // The notifier has already waited out throttling (Retry-After) and retried 412/5xx.
-        const outcome = await this.o.notifier.deliver(n.tenantId, n.conversationId, this.o.render(n, now));
-        if (outcome === 'sent') {
-          await this.o.notices.sent(n.id);
-          sent += 1;
-        } else if (outcome === 'gone') {
-          await this.o.notices.dead(n.id, 'the conversation is gone (uninstalled, 403 or 404)');
-        } else if (n.attempts >= MAX_ATTEMPTS) {
-          await this.o.notices.dead(n.id, `not delivered after ${n.attempts} attempts`);
-        } else {
-          await this.o.notices.later(n.id, new Date(Date.now() + 60_000 * 2 ** Math.min(n.attempts, 6)), 'not delivered');
-        }
-      }
+  /**
+   * The consent was revoked (the token provider found the refresh token refused): told at once,
+   * once per revocation, to the partner and to its support thread. Returns how many are new.
+   */
+  async consentRevoked(partner: Partner, explanation?: string): Promise<number> {
+    const at = partner.consent.brokenAt ?? new Date();
+    const detail = explanation ?? partner.consent.brokenReason;
+    return this.o.notices.record(await this.addressed(partner, [{
+      item: 'consent', itemKey: at.toISOString(), threshold: 0, expiresAt: at, ...(detail ? { detail } : {}),
+    }]));
+  }
+
+  /** Each item to each recipient, and the expired ones (threshold 0) to the support thread too. */
+  private async addressed(partner: Partner, items: Omit<NewNotice, 'tenantId' | 'conversationId'>[]): Promise<NewNotice[]> {
+    const tenantId = partner.tenantId;
+    const rows: NewNotice[] = [];
+    for (const member of recipientsOf(partner)) for (const i of items) rows.push({ ...i, tenantId, conversationId: member.conversationId! });
+    const expired = items.filter((i) => i.threshold === 0);
+    if (expired.length) {
+      const thread = await this.o.supportThread(tenantId);
+      const subject = partner.company?.legalName ?? partner.connection?.partnerTenantName ?? tenantId;
+      if (thread) for (const i of expired) rows.push({ ...i, tenantId, conversationId: thread.threadId, recipientTenantId: thread.tenantId, subject });
     }
+    return rows;
   }
 }

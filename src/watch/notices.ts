@@ -1,52 +1,105 @@
 import type { Activity } from 'botbuilder';
 import { renderNoticeCard } from '../cards/render';
 import { Verbs } from '../cards/verbs';
-import { mapApplication } from '../checks/gather/map';
+import { mapApplication, mapGdapRelationship } from '../checks/gather/map';
 import { GRAPH_DEFAULT } from '../credentials/scopes';
 import type { Partner } from '../domain/partner';
 import { MicrosoftHttpClient, type AccessTokenFunction } from '../microsoft/http';
 import type { Notice } from '../store/notices';
-import { daysLeft } from './expiry';
+import { daysLeft, type WatchedRelationship } from './expiry';
+import type { Watched } from './expiry-watch';
 
 const WHAT: Record<Notice['item'], string> = {
   'app-secret': 'Your Entra app\'s client secret',
   'pc-secret': 'Your Partner Center web app key',
   'refresh-token': 'The service account\'s sign-in (refresh token)',
+  gdap: 'A GDAP relationship',
+  consent: 'The service account\'s consent',
 };
 
-/** A notice as a chat card: what ends when, and the button that starts the fix. */
+/** Why each item matters, and what to do: before the end, and once ended. */
+const WHY: Record<Notice['item'], { before: string; after: string }> = {
+  'app-secret': {
+    before: 'Create a new one before then and enter it in the bot: the old one keeps working until you do.',
+    after: 'The platform can no longer use it. Create a new one and enter it in the bot.',
+  },
+  'pc-secret': {
+    before: 'Create a new one before then and enter it in the bot: the old one keeps working until you do.',
+    after: 'The platform can no longer use it. Create a new one and enter it in the bot.',
+  },
+  'refresh-token': {
+    before: 'Microsoft ends a sign-in unused for 90 days. Running the checks uses it (and keeps it alive).',
+    after: 'Microsoft ends a sign-in unused for 90 days: the platform can no longer reach Partner Center for you. Sign in again as the service account.',
+  },
+  gdap: {
+    before: 'It will not extend itself (no auto-extend, or it holds Global Administrator). Ask the customer to approve a new relationship in Partner Center before then, or the platform loses access to this customer.',
+    after: 'The platform can no longer manage this customer. Ask the customer to approve a new GDAP relationship in Partner Center.',
+  },
+  consent: {
+    before: '',
+    after: 'Microsoft refused the service account\'s sign-in: the consent was revoked or the password changed. Sign in again as the service account to restore the connection.',
+  },
+};
+
+/** A notice as a chat card: what ends when, and (for the partner) the button that starts the fix. */
 export function noticeActivity(n: Notice, now: Date): Partial<Activity> {
   const left = daysLeft(n.expiresAt, now);
   const expired = left <= 0;
   const when = n.expiresAt.toISOString().slice(0, 10);
-  const what = WHAT[n.item];
-  const title = expired ? `${what} has expired` : `${what} expires in ${left} day${left === 1 ? '' : 's'}`;
-  const text = n.item === 'refresh-token'
-    ? (expired
-      ? 'Microsoft ends a sign-in unused for 90 days: the platform can no longer reach Partner Center for you. Sign in again as the service account.'
-      : 'Microsoft ends a sign-in unused for 90 days. Running the checks uses it (and keeps it alive).')
-    : (expired
-      ? 'The platform can no longer use it. Create a new one and enter it in the bot.'
-      : 'Create a new one before then and enter it in the bot: the old one keeps working until you do.');
-  const button = n.item === 'refresh-token'
-    ? (expired ? { buttonTitle: 'Sign in again', buttonVerb: Verbs.start } : { buttonTitle: 'Run the checks now', buttonVerb: Verbs.checksRerun })
+  const what = n.item === 'gdap' && n.detail ? `The GDAP relationship with ${n.detail}` : WHAT[n.item];
+  const copy = n.recipientTenantId !== undefined;
+  const base = n.item === 'consent'
+    ? `${what} was revoked`
+    : expired ? `${what} has expired` : `${what} expires in ${left} day${left === 1 ? '' : 's'}`;
+  // A copy to the support thread names the partner and has no button: the fix is the partner's.
+  const title = copy ? `${n.subject ?? n.tenantId}: ${base.replace(/^Your /, 'their ').replace(/^The /, 'the ')}` : base;
+  const text = expired ? WHY[n.item].after : WHY[n.item].before;
+  const button = copy ? {}
+    : n.item === 'refresh-token' && !expired ? { buttonTitle: 'Run the checks now', buttonVerb: Verbs.checksRerun }
+    : n.item === 'refresh-token' || n.item === 'consent' ? { buttonTitle: 'Sign in again', buttonVerb: Verbs.start }
+    : n.item === 'gdap' ? { buttonTitle: 'Run the checks', buttonVerb: Verbs.checksRerun }
     : { buttonTitle: 'Update credentials', buttonVerb: Verbs.credentialsUpdate };
+  const facts = [{ label: 'What', value: what }, { label: n.item === 'consent' ? 'Since' : expired ? 'Ended' : 'Ends', value: when }];
+  if (copy) facts.unshift({ label: 'Partner', value: `${n.subject ?? ''} (${n.tenantId})`.trim() });
+  if (n.item === 'consent') {
+    // The sign-in's own explanation (what Microsoft said, and what to do) goes with it.
+    const why = n.detail ? `\n\n${n.detail}` : '';
+    return {
+      text: copy ? `**${title}.**${why}` : `**Re-consent needed.** I can no longer sign in to Partner Center as your service account, so I can’t keep your connection up to date.${why}`,
+      attachments: [renderNoticeCard({ title, text, facts, severity: 'expired', ...button })],
+    };
+  }
   return {
     text: expired ? `**${title}.**` : `**${title}** (${when}).`,
-    attachments: [renderNoticeCard({ title, text, facts: [{ label: 'What', value: what }, { label: expired ? 'Ended' : 'Ends', value: when }], severity: expired ? 'expired' : 'warning', ...button })],
+    attachments: [renderNoticeCard({ title, text, facts, severity: expired ? 'expired' : 'warning', ...button })],
   };
 }
 
-/** The app secret in use's end date from Graph (`passwordCredentials`, matched by its 3-character hint), with the app's own token. */
-export async function appSecretEndFromGraph(partner: Partner, graphBaseUrl: string, token: AccessTokenFunction): Promise<Date | undefined> {
+/**
+ * What ends, read fresh from Graph with the app's own token: the app secret in use's end date
+ * (`passwordCredentials`, matched by its 3-character hint) and the GDAP relationships, in
+ * parallel. What could not be read is left out (the scan then uses what is stored).
+ */
+export async function watchedFromGraph(partner: Partner, graphBaseUrl: string, token: AccessTokenFunction): Promise<Watched> {
   const hint = partner.credentials.appSecret?.hint;
   const appId = partner.connection?.appId;
-  if (!hint || !appId) return undefined;
+  if (!appId) return {};
   const graph = new MicrosoftHttpClient({ baseUrl: graphBaseUrl, tokenProvider: token, scopes: [GRAPH_DEFAULT], requestIds: 'graph', maxRetries: 3, timeoutMs: 15_000 });
-  const res = await graph.request('GET', '/v1.0/applications', {
+  const appSecretEnd = hint ? graph.request('GET', '/v1.0/applications', {
     query: { $filter: `appId eq '${appId.replace(/'/g, "''")}'`, $select: 'appId,displayName,requiredResourceAccess,passwordCredentials' },
     parse: (body) => mapApplication(body),
-  });
-  const end = res.data?.passwordCredentials.find((c) => c.hint === hint)?.endDateTime;
-  return end ? new Date(end) : undefined;
+  }).then((res) => {
+    const end = res.data?.passwordCredentials.find((c) => c.hint === hint)?.endDateTime;
+    return end ? new Date(end) : undefined;
+  }) : Promise.resolve(undefined);
+  const gdap = (async () => {
+    const all: WatchedRelationship[] = [];
+    for await (const page of graph.graphPages('/v1.0/tenantRelationships/delegatedAdminRelationships', { query: { $top: 300 }, item: mapGdapRelationship })) all.push(...page.items);
+    return all;
+  })();
+  const [secret, relationships] = await Promise.allSettled([appSecretEnd, gdap]);
+  return {
+    ...(secret.status === 'fulfilled' && secret.value ? { appSecretEnd: secret.value } : {}),
+    ...(relationships.status === 'fulfilled' ? { gdap: relationships.value } : {}),
+  };
 }

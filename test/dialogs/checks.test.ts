@@ -110,7 +110,7 @@ describe('journey step 10: the full checks after the consent', function () {
     const card = turn.activities.find((e) => cardText(e.activity.attachments?.[0]?.content as Record<string, unknown>).includes('fix these before customer sync'));
     assert.ok(card, turn.texts.join(' | '));
     assert.match(cardText(card.activity.attachments![0]!.content as Record<string, unknown>), /Ask support/);
-    assert.deepEqual((await chat.press('Ask support', {}, { id: card.id, count: 1 })).texts, [Messages.supportNotYet]);
+    assert.deepEqual((await chat.press('Ask support', {}, { id: card.id, count: 1 })).texts, [Messages.supportNoChannel]);
     const user = bot.sim.scenario.tenants.find((t) => t.id === PARTNER_TENANT_ID)!.users.find((u) => u.id === SERVICE_ACCOUNT_ID)!;
     user.groups.push('AdminAgents');
     const rerun = await chat.press('Re-run checks', {}, { id: card.id, count: 3 });

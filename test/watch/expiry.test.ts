@@ -63,7 +63,7 @@ describe('watch: the expiry scan and the notices outbox (simulator, in-process b
     const scanned = await h.app.watch.scan();
     assert.equal(scanned.partners, days.length);
     assert.equal(scanned.recorded, 7, 'every partner but the one 61 days out');
-    assert.equal(await h.app.watch.drain(), 7);
+    assert.equal(await h.app.dispatcher.drain(), 7);
     const titles = await Promise.all(partners.map(async (p) => (await noticeCards(p)).map((t) => t.split('\n')[0])));
     assert.deepEqual(titles, [
       [], ['Your Partner Center web app key expires in 60 days'], ['Your Partner Center web app key expires in 30 days'],
@@ -74,7 +74,7 @@ describe('watch: the expiry scan and the notices outbox (simulator, in-process b
     assert.match((await noticeCards(partners[1]!))[0]!, /Update credentials/);
 
     assert.deepEqual(await h.app.watch.scan(), { partners: days.length, recorded: 0 });
-    assert.equal(await h.app.watch.drain(), 0);
+    assert.equal(await h.app.dispatcher.drain(), 0);
     assert.deepEqual((await h.app.notices.counts()), { pending: 0, sent: 7, dead: 0 });
 
     // Time passes for the partner at 30 days: now 6 days are left.
@@ -85,7 +85,7 @@ describe('watch: the expiry scan and the notices outbox (simulator, in-process b
     }, p.person.aadObjectId, 'card2');
     // A new end date is a new key (as a rotation would be): noticed at the threshold it is in now.
     assert.equal((await h.app.watch.scan()).recorded, 1);
-    assert.equal(await h.app.watch.drain(), 1);
+    assert.equal(await h.app.dispatcher.drain(), 1);
     // The 7-day notice, saying the days really left.
     assert.deepEqual((await noticeCards(p)).map((t) => t.split('\n')[0]), ['Your Partner Center web app key expires in 30 days', 'Your Partner Center web app key expires in 6 days']);
   });
@@ -94,10 +94,10 @@ describe('watch: the expiry scan and the notices outbox (simulator, in-process b
     const p = await partnerWithKeyEnding(3);
     connectorOf(h.sim).uninstall(p.conversationId);
     assert.equal((await h.app.watch.scan()).recorded, 1);
-    assert.equal(await h.app.watch.drain(), 0);
+    assert.equal(await h.app.dispatcher.drain(), 0);
     assert.deepEqual(await h.app.notices.counts(p.tenant), { pending: 0, sent: 0, dead: 1 });
     const ref = await h.app.references.get(p.tenant, p.conversationId);
     assert.equal(ref?.installed, false);
-    assert.equal(await h.app.watch.drain(), 0);
+    assert.equal(await h.app.dispatcher.drain(), 0);
   });
 });

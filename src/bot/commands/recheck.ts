@@ -69,15 +69,3 @@ export function recheckLaterCommand(membership: Membership, services: Services, 
     },
   };
 }
-
-/** "Ask support" on the checks card: the support channel (issue 19) takes it over. */
-export function askSupportCommand(membership: Membership): Command {
-  return {
-    name: 'support', verb: Verbs.supportAsk,
-    description: 'Ask the support team for help',
-    handle: async (context, turn) => {
-      if (!(await membership.access(context, turn, false))) return;
-      await context.sendActivity(Messages.supportNotYet);
-    },
-  };
-}

@@ -9,7 +9,7 @@ const rolesOf = (x: { accessDetails: { unifiedRoles: readonly { roleDefinitionId
   new Set(x.accessDetails.unifiedRoles.map((u) => u.roleDefinitionId.toLowerCase()));
 const customer = (r: GdapRelationship) => r.customer.displayName || r.customer.tenantId;
 /** "PT0S", "P0D" or nothing: the relationship will not extend itself. */
-const autoExtends = (r: GdapRelationship) => !!r.autoExtendDuration && !/^P(T0S|0D|T0H|T0M)$/i.test(r.autoExtendDuration);
+export const autoExtends = (r: Pick<GdapRelationship, 'autoExtendDuration'>) => !!r.autoExtendDuration && !/^P(T0S|0D|T0H|T0M)$/i.test(r.autoExtendDuration);
 
 function relationships(facts: Facts): { ok: true; value: readonly GdapRelationship[] } | { ok: false; outcome: Outcome } {
   const r = known(facts.gdapRelationships);

@@ -341,4 +341,54 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE conversation_references ADD COLUMN dead_reason text;
     `,
   },
+  {
+    id: 9,
+    name: 'GDAP and consent notices, copies to the support thread; the support channel and its cases',
+    sql: `
+      ALTER TABLE notices DROP CONSTRAINT notices_item_check;
+      ALTER TABLE notices ADD CONSTRAINT notices_item_check CHECK (item IN ('app-secret', 'pc-secret', 'refresh-token', 'gdap', 'consent'));
+      -- The tenant of the conversation it goes to when not the partner's own (a copy to the support
+      -- thread lives in the operator's tenant); what exactly (a GDAP relationship's customer); whose
+      -- (the company, on a copy to support).
+      ALTER TABLE notices ADD COLUMN recipient_tenant_id text;
+      ALTER TABLE notices ADD COLUMN detail text;
+      ALTER TABLE notices ADD COLUMN subject text;
+
+      -- The one channel escalations land in (set by a support engineer in the operator's team).
+      CREATE TABLE support_channel (
+        id          boolean PRIMARY KEY DEFAULT true CHECK (id),
+        tenant_id   text NOT NULL,
+        channel_id  text NOT NULL,
+        team_id     text,
+        set_by      text NOT NULL,
+        set_at      timestamptz NOT NULL DEFAULT now()
+      );
+
+      -- One case (and one thread in the support channel) per partner, reopened when asked again.
+      CREATE TABLE support_cases (
+        tenant_id               text PRIMARY KEY REFERENCES partners (tenant_id) ON DELETE CASCADE,
+        status                  text NOT NULL CHECK (status IN ('open', 'claimed', 'resolved')),
+        channel_tenant_id       text,
+        channel_id              text,
+        thread_id               text,
+        card_activity_id        text,
+        thread_claimed_at       timestamptz,
+        -- The partner's checklist card a re-run from support updates (the one "Ask support" was on).
+        checklist_conversation_id text,
+        checklist_activity_id   text,
+        opened_by               text NOT NULL,
+        opened_by_name          text NOT NULL,
+        opened_conversation_id  text,
+        opened_at               timestamptz NOT NULL DEFAULT now(),
+        escalations             integer NOT NULL DEFAULT 1,
+        claimed_by              text,
+        claimed_by_name         text,
+        claimed_at              timestamptz,
+        resolved_by_name        text,
+        resolved_at             timestamptz,
+        version                 integer NOT NULL DEFAULT 1,
+        updated_at              timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];

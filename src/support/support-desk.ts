@@ -1,0 +1,250 @@
+import type { Activity, Attachment } from 'botbuilder';
+import { renderSupportCard, type SupportCardData } from '../cards/render';
+import { summarize } from '../checks/run';
+import type { Partner, Person } from '../domain/partner';
+import { recipientsOf } from '../domain/partner';
+import { currentStep, stepLabel } from '../domain/steps';
+import type { Logger } from '../logger';
+import type { CheckRun, CheckRunRepository } from '../store/check-runs';
+import type { CustomerSyncRepository } from '../store/customer-syncs';
+import type { PartnerRepository } from '../store/partners';
+import type { SupportCase, SupportChannel, SupportRepository } from '../store/support';
+import { syncStatusLine } from '../sync/progress';
+import type { Notifier } from '../teams/notifier';
+import type { CheckRunner } from '../verification/check-runner';
+import { daysLeft, expiringItems, thresholdFor } from '../watch/expiry';
+
+/** Teams refreshes a card automatically for at most 60 listed users. */
+const MAX_REFRESH_USERS = 60;
+
+export interface SupportDeskOptions {
+  support: SupportRepository;
+  partners: PartnerRepository;
+  checkRuns: CheckRunRepository;
+  syncs: CustomerSyncRepository;
+  checks: Pick<CheckRunner, 'run'>;
+  notifier: Notifier;
+  /** Entra object ids of the support engineers (operator config `SUPPORT_ENGINEERS`). */
+  engineers: readonly string[];
+  /** The partner's checklist card, for a run made from the support card. */
+  checklistCard(run: CheckRun, status: string): Attachment;
+  /** What the partner is told in chat (claimed, resolved, checks re-run by support). */
+  messages: {
+    claimed(engineer: string): string;
+    resolved(engineer: string): string;
+    rerun(engineer: string): string;
+  };
+  logger: Logger;
+}
+
+export type Escalation =
+  | { kind: 'no-channel' }
+  | { kind: 'opened' | 'reopened' | 'updated'; supportCase: SupportCase }
+  | { kind: 'not-posted' };
+
+export type SupportVerb = 'support.claim' | 'support.rerun' | 'support.resolve' | 'support.refresh';
+
+const KNOWN_VERBS: ReadonlySet<string> = new Set<SupportVerb>(['support.claim', 'support.rerun', 'support.resolve', 'support.refresh']);
+export const isSupportVerb = (v: unknown): v is SupportVerb => typeof v === 'string' && KNOWN_VERBS.has(v);
+
+const when = (d: Date) => `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+
+/**
+ * The support side: one channel (set by an engineer), one thread per partner there with a status
+ * card (company, step, last checks with evidence, last sync, open expiries: never a secret) whose
+ * Universal Actions only engineers may use. Each action changes the case in one conditional
+ * UPDATE, answers the clicker with the new card, updates the posted card for everyone else, and
+ * tells the partner when their case is claimed or resolved.
+ */
+export class SupportDesk {
+  private readonly engineers: ReadonlySet<string>;
+
+  constructor(private readonly o: SupportDeskOptions) {
+    this.engineers = new Set(o.engineers.map((e) => e.toLowerCase()));
+  }
+
+  /**
+   * An engineer: listed in the config, and (once a channel is set) in the channel's tenant: an
+   * object id is only meaningful in its own tenant.
+   */
+  async isEngineer(person: Person, tenantId: string | undefined): Promise<boolean> {
+    if (!this.engineers.has(person.aadObjectId.toLowerCase())) return false;
+    const channel = await this.o.support.channel();
+    return !channel || channel.tenantId === tenantId;
+  }
+
+  channel(): Promise<SupportChannel | undefined> {
+    return this.o.support.channel();
+  }
+
+  async setChannel(c: Omit<SupportChannel, 'setAt'>): Promise<void> {
+    await this.o.support.setChannel(c);
+  }
+
+  /** The partner's thread in the support channel, when it has one there. */
+  async threadOf(tenantId: string): Promise<{ tenantId: string; threadId: string } | undefined> {
+    const [c, channel] = await Promise.all([this.o.support.get(tenantId), this.o.support.channel()]);
+    if (!c?.threadId || !c.channelTenantId || !channel || c.channelId !== channel.channelId) return undefined;
+    return { tenantId: c.channelTenantId, threadId: c.threadId };
+  }
+
+  /**
+   * The partner asks for support: the case opens (or reopens), and its thread in the support
+   * channel is started, or its card updated with a line in the thread so the team sees it again.
+   */
+  async escalate(partner: Partner, by: Person, conversationId: string, checklistActivityId?: string): Promise<Escalation> {
+    const channel = await this.o.support.channel();
+    if (!channel) return { kind: 'no-channel' };
+    const { supportCase, fresh } = await this.o.support.open(partner.tenantId, by, conversationId,
+      checklistActivityId ? { conversationId, activityId: checklistActivityId } : undefined);
+    const card = await this.card(partner, supportCase);
+    if (await this.o.support.claimThread(partner.tenantId, channel.channelId)) {
+      const started = await this.o.notifier.startThread(channel.tenantId, channel.channelId, { attachments: [card] });
+      if (!started) return { kind: 'not-posted' };
+      await this.o.support.attachThread(partner.tenantId, { channelTenantId: channel.tenantId, channelId: channel.channelId, threadId: started.threadId, cardActivityId: started.activityId });
+      return { kind: supportCase.escalations > 1 ? 'reopened' : 'opened', supportCase };
+    }
+    const current = (await this.o.support.get(partner.tenantId)) ?? supportCase;
+    if (current.threadId && current.cardActivityId && current.channelTenantId) {
+      await this.o.notifier.update(current.channelTenantId, current.threadId, current.cardActivityId, { attachments: [await this.card(partner, current)] });
+      await this.o.notifier.send(current.channelTenantId, current.threadId, {
+        text: fresh ? `**${by.name} asked for support again** (${stepText(partner)}).` : `${by.name} asked again (${stepText(partner)}).`,
+      });
+    }
+    return { kind: fresh ? 'reopened' : 'updated', supportCase: current };
+  }
+
+  /**
+   * An `Action.Execute` on a support card. Returns the card the clicker sees now. A non-engineer
+   * gets the card as it is with the refusal on it, and nothing changes.
+   */
+  async act(verb: SupportVerb, tenantId: string, who: Person, viewerTenantId: string | undefined): Promise<Attachment> {
+    const partner = await this.o.partners.get(tenantId);
+    const before = partner ? await this.o.support.get(tenantId) : undefined;
+    if (!partner || !before) return renderSupportCard(goneCard(tenantId));
+    if (!(await this.isEngineer(who, viewerTenantId))) {
+      return this.card(partner, before, verb === 'support.refresh' ? undefined : `Only the support engineers can act on support cases: ${who.name} is not one of them. Nothing was changed.`);
+    }
+    let after: SupportCase | undefined = before;
+    let notice: string | undefined;
+    if (verb === 'support.claim') {
+      after = await this.o.support.claim(tenantId, who);
+      if (after) await this.tellPartner(partner, after, this.o.messages.claimed(who.name));
+      else notice = before.status === 'claimed' ? `Already claimed by ${before.claimedByName ?? 'someone'}.` : 'This case is resolved: nothing to claim.';
+    } else if (verb === 'support.resolve') {
+      after = await this.o.support.resolve(tenantId, who);
+      if (after) await this.tellPartner(partner, after, this.o.messages.resolved(who.name));
+      else notice = 'This case was already resolved.';
+    } else if (verb === 'support.rerun') {
+      const run = await this.o.checks.run(partner, who.aadObjectId);
+      await this.updateChecklist(partner, before, run, who.name);
+      after = await this.o.support.touch(tenantId);
+    }
+    const now = after ?? (await this.o.support.get(tenantId)) ?? before;
+    const fresh = (await this.o.partners.get(tenantId)) ?? partner;
+    const card = await this.card(fresh, now);
+    // The clicker sees the invoke response; everyone else sees the posted card change.
+    if (verb !== 'support.refresh' && now.threadId && now.cardActivityId && now.channelTenantId) {
+      await this.o.notifier.update(now.channelTenantId, now.threadId, now.cardActivityId, { attachments: [card] });
+    }
+    return notice ? this.card(fresh, now, notice) : card;
+  }
+
+  /** The status card of a case: never a secret (credentials by expiry only). */
+  async card(partner: Partner, c: SupportCase, notice?: string): Promise<Attachment> {
+    const [run, sync] = await Promise.all([this.o.checkRuns.latest(partner.tenantId), this.o.syncs.latest(partner.tenantId)]);
+    return renderSupportCard(cardData(partner, c, run, sync ? plain(syncStatusLine(sync)) : undefined, this.o.engineers, notice));
+  }
+
+  /** The partner's checklist: the card "Ask support" was on, updated in place; else a new one, remembered. */
+  private async updateChecklist(partner: Partner, c: SupportCase, run: CheckRun, engineer: string): Promise<void> {
+    const card = this.o.checklistCard(run, `Re-run by ${engineer} (support), ${when(run.runAt)}.`);
+    const target = c.checklistConversationId ?? c.openedConversationId;
+    if (!target) return;
+    const updated = c.checklistActivityId && c.checklistConversationId
+      ? await this.o.notifier.update(partner.tenantId, c.checklistConversationId, c.checklistActivityId, { attachments: [card] })
+      : false;
+    if (!updated) {
+      const id = await this.o.notifier.post(partner.tenantId, target, { attachments: [card] });
+      if (id) await this.o.support.setChecklist(partner.tenantId, target, id);
+    }
+    await this.o.notifier.send(partner.tenantId, target, { text: this.o.messages.rerun(engineer) });
+  }
+
+  /** Claimed and resolved are told to whoever asked and to the owner (and primary contact). */
+  private async tellPartner(partner: Partner, c: SupportCase, text: string): Promise<void> {
+    const targets = new Set([c.openedConversationId, ...recipientsOf(partner).map((m) => m.conversationId)].filter((x): x is string => !!x));
+    for (const conversationId of targets) await this.o.notifier.send(partner.tenantId, conversationId, { text } satisfies Partial<Activity>);
+  }
+}
+
+function stepText(partner: Partner): string {
+  const step = currentStep(partner);
+  return step ? `${stepLabel(step.id)}: ${step.name}` : 'onboarding complete';
+}
+
+/** Chat markdown out of a line meant for a FactSet, and the chat-only hint. */
+function plain(line: string | undefined): string | undefined {
+  return line?.replace(/\*\*/g, '').replace(/\s*Type .*$/, '');
+}
+
+function goneCard(tenantId: string): SupportCardData {
+  return {
+    tenantId, title: 'Support case', statusText: 'This partner\'s data was deleted: the case is closed.', statusColor: 'Default',
+    facts: [{ label: 'Partner tenant', value: tenantId }], issuesTitle: '', issues: [], showClaim: false, showResolve: false, userIds: [],
+  };
+}
+
+export function cardData(partner: Partner, c: SupportCase, run: CheckRun | undefined, sync: string | undefined, engineers: readonly string[], notice?: string): SupportCardData {
+  const named = partner.company?.legalName ?? partner.connection?.partnerTenantName;
+  const company = named ?? partner.tenantId;
+  const statusText = c.status === 'open' ? `Open: waiting for an engineer (asked by ${c.openedByName}, ${when(c.openedAt)})`
+    : c.status === 'claimed' ? `Claimed by ${c.claimedByName ?? 'an engineer'} (${when(c.claimedAt ?? c.openedAt)})`
+      : `Resolved by ${c.resolvedByName ?? 'an engineer'} (${when(c.resolvedAt ?? c.openedAt)})`;
+  const facts = [
+    { label: 'Company', value: named ?? 'not entered yet' },
+    { label: 'Partner tenant', value: partner.tenantId },
+    ...(partner.company?.partnerId ? [{ label: 'Partner ID', value: partner.company.partnerId }] : []),
+    { label: 'Asked by', value: `${c.openedByName}${c.escalations > 1 ? ` (asked ${c.escalations} times)` : ''}` },
+    { label: 'Journey', value: stepText(partner) },
+    { label: 'Checks', value: run ? checksLine(run) : 'not run yet' },
+    { label: 'Last sync', value: sync ?? 'none yet' },
+    { label: 'Expiring', value: expiriesLine(partner) },
+  ];
+  const results = run?.results ?? [];
+  const issues = results.filter((r) => r.status === 'fail' || r.status === 'warn' || r.status === 'unknown').map((r) => ({
+    line: `${r.status === 'fail' ? '✗' : r.status === 'warn' ? '!' : '?'} **${r.title}**: ${r.evidence}`,
+    color: r.status === 'fail' ? 'Attention' as const : r.status === 'warn' ? 'Warning' as const : 'Default' as const,
+  }));
+  return {
+    tenantId: partner.tenantId,
+    title: `Support case: ${company}`,
+    statusText,
+    statusColor: c.status === 'open' ? 'Attention' : c.status === 'claimed' ? 'Warning' : 'Good',
+    ...(notice ? { notice } : {}),
+    facts,
+    issuesTitle: run ? `Last checks (${run.kind === 'full' ? 'full run' : 'pre-flight'}, ${when(run.runAt)}): ${issues.length} to look at` : '',
+    issues,
+    showClaim: c.status === 'open',
+    showResolve: c.status !== 'resolved',
+    userIds: engineers.slice(0, MAX_REFRESH_USERS).map((id) => `8:orgid:${id}`),
+  };
+}
+
+function checksLine(run: CheckRun): string {
+  const s = summarize(run.results);
+  return `${run.verdict} (${s.counts.fail} failed, ${s.counts.warn} warnings, ${s.counts.unknown} unseen), ${when(run.runAt)}`;
+}
+
+/** What ends within 60 days (as stored: no Graph call for a card), and a broken consent. */
+function expiriesLine(partner: Partner): string {
+  const now = new Date();
+  const names = { 'app-secret': 'Entra app secret', 'pc-secret': 'Partner Center key', 'refresh-token': 'Sign-in (refresh token)', gdap: 'GDAP', consent: 'Consent' } as const;
+  const items = expiringItems(partner, undefined).filter((e) => thresholdFor(daysLeft(e.expiresAt, now)) !== undefined)
+    .map((e) => {
+      const left = daysLeft(e.expiresAt, now);
+      return `${names[e.item]} ${left <= 0 ? 'expired' : 'ends'} ${e.expiresAt.toISOString().slice(0, 10)}${left > 0 ? ` (${left} d)` : ''}`;
+    });
+  if (partner.consent.brokenAt) items.unshift(`Consent broken since ${partner.consent.brokenAt.toISOString().slice(0, 10)}`);
+  return items.length ? items.join('; ') : 'nothing within 60 days';
+}
