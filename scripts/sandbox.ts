@@ -220,7 +220,7 @@ const PLAYGROUND_USERS = [['Megan', 'Bowen'], ['Adele', 'Vance'], ['Isaiah', 'La
  * user the bot reads from activities (and from TeamsInfo.getMember) are ones the simulator knows.
  * Its schema wants exactly five other users: the tenant's, then the Playground's stand-ins.
  */
-export function playgroundConfig(scenario: Scenario): { config: object; user: string; tenant: string } {
+export function playgroundConfig(scenario: Scenario): { config: object; user: string; userId: string; tenant: string } {
   const tenant = scenario.tenants[0]!;
   const admin = tenant.users.find((u) => u.roles.includes('Global Administrator')) ?? tenant.users[0];
   const member = (i: number, name: string, upn: string, aadObjectId: string) => {
@@ -246,7 +246,10 @@ export function playgroundConfig(scenario: Scenario): { config: object; user: st
       channels: [{ id: 'channel-announcements-id', name: 'Announcements' }],
     },
   };
-  return { config, user: admin ? `${admin.displayName} <${admin.userPrincipalName}>` : 'Alex Wilber (the Playground\'s stand-in)', tenant: `${tenant.displayName} (${tenant.id})` };
+  return {
+    config, user: admin ? `${admin.displayName} <${admin.userPrincipalName}>` : 'Alex Wilber (the Playground\'s stand-in)',
+    userId: config.currentUser.aadObjectId, tenant: `${tenant.displayName} (${tenant.id})`,
+  };
 }
 
 class Stopped extends Error {
@@ -414,6 +417,9 @@ export class Sandbox {
       PORT: String(options.port),
       PUBLIC_BASE_URL: botBase,
       DATA_DIR: options.dataDir,
+      // The Playground's user is a support engineer here, so the support channel can be tried:
+      // "set support channel" in a team channel, then "support" in personal chat.
+      SUPPORT_ENGINEERS: process.env.SUPPORT_ENGINEERS ?? playgroundConfig(scenario).userId,
       ...(options.authenticated ? botIdentityEnv(sim.baseUrl) : { BOT_ID: '', ALLOW_UNAUTHENTICATED: 'true' }),
     }), formatBotLine);
     // A fresh data dir means creating the embedded database and running migrations first.
@@ -535,7 +541,8 @@ function printReady(s: Sandbox, scenario: Scenario, teams: { user: string; tenan
     '',
     ' The Playground installs the app as soon as the page connects: open "Personal Chat" for the',
     ' welcome card, then type "help". "Mock an Activity" fakes other Teams events (uninstall,',
-    ' install...). Ctrl-C stops everything.',
+    ' install...). Support: type "set support channel" in the team\'s General channel (you are a',
+    ' support engineer here), then "support" in Personal Chat. Ctrl-C stops everything.',
     rule,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

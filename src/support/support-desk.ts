@@ -135,6 +135,8 @@ export class SupportDesk {
       after = await this.o.support.resolve(tenantId, who);
       if (after) await this.tellPartner(partner, after, this.o.messages.resolved(who.name));
       else notice = 'This case was already resolved.';
+    } else if (verb === 'support.rerun' && !partner.connection) {
+      notice = 'Nothing to check yet: the partner has not entered its tenant and app credentials.';
     } else if (verb === 'support.rerun') {
       const run = await this.o.checks.run(partner, who.aadObjectId);
       await this.updateChecklist(partner, before, run, who.name);

@@ -49,6 +49,8 @@ export function skipWithoutChromium(ctx: Mocha.Context): void {
 export const UI = {
   /** Left rail entry opening a conversation: "Personal Chat", "Group Chat", or a channel name. */
   conversation: (page: Page, name: string) => page.getByRole('treeitem', { name, exact: true }),
+  /** A team channel in the left rail: its entry shows the channel's name, then the team's. */
+  channel: (page: Page, name: string) => page.getByRole('treeitem').filter({ hasText: new RegExp(`^${name}`) }).first(),
   /** Top menu bar button that opens the "Mock an Activity" menu. */
   mockActivityButton: (page: Page) => page.getByRole('button', { name: 'Mock an Activity' }),
   /** An entry of that menu, by visible text ("Install application"…); its accessible name is a handler tooltip. */
@@ -59,6 +61,12 @@ export const UI = {
   sendActivityButton: (dialog: Locator) => dialog.getByRole('button', { name: 'Send activity' }),
   /** The compose box: a Lexical contenteditable with the "Type a message..." placeholder. */
   composeBox: (page: Page) => page.locator('[data-lexical-editor="true"][role="textbox"]'),
+  /** A channel's "Start a new post" box (the first editor of the channel view). */
+  newPostBox: (page: Page) => page.locator('[data-lexical-editor="true"][role="textbox"]').first(),
+  /** An entry of the @mention list that opens in the compose box. */
+  mentionOption: (page: Page, name: string) => page.getByRole('menuitem').filter({ has: page.getByText(name, { exact: true }) }),
+  /** Its "Post" button. */
+  postButton: (page: Page) => page.getByRole('button', { name: 'Post', exact: true }),
   /** The paper-plane button beside it. */
   sendButton: (page: Page) => page.getByRole('button', { name: 'Send Message' }),
   /** Every rendered Adaptive Card, oldest first (the renderer's root element). */
@@ -206,6 +214,11 @@ export class PlaygroundSession {
     await UI.conversation(this.page, name).click();
   }
 
+  /** Opens a team channel from the left rail (its entry reads "<channel> <team>"). */
+  async openChannel(name = 'General'): Promise<void> {
+    await UI.channel(this.page, name).click();
+  }
+
   /** "Mock an Activity" > `item` > "Send activity": what a person does to fake Teams events. */
   async mockActivity(item: 'Install application' | 'Uninstall application' | 'Add user' | 'Add application' | 'Remove user' | 'Remove application'): Promise<void> {
     await UI.mockActivityButton(this.page).click();
@@ -230,6 +243,19 @@ export class PlaygroundSession {
     await box.click();
     await this.page.keyboard.type(text);
     await UI.sendButton(this.page).click();
+  }
+
+  /**
+   * In a channel: starts a new post @mentioning the bot (a bot gets channel messages only when
+   * mentioned): "@", the bot picked from the list, then `text`, then Post.
+   */
+  async post(text: string, botName = 'Partner Onboarding'): Promise<void> {
+    const box = UI.newPostBox(this.page);
+    await box.click();
+    await this.page.keyboard.type(`@${botName}`);
+    await UI.mentionOption(this.page, botName).click();
+    await this.page.keyboard.type(` ${text}`);
+    await UI.postButton(this.page).click();
   }
 
   /**
