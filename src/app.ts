@@ -235,7 +235,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
   const notices = new NoticeRepository(db);
   const watch = new ExpiryWatch({
     partners, notices, logger,
-    watched: (partner) => watchedFromGraph(partner, config.microsoft.graphBaseUrl, tokens.appOnlyGraphTokenFunction(partner.tenantId)),
+    watched: (partner) => watchedFromGraph(partner, config.microsoft.graphBaseUrl, { app: tokens.appOnlyGraphTokenFunction(partner.tenantId), user: tokens.userTokenFunction(partner.tenantId) }),
     supportThread: (tenantId) => support.threadOf(tenantId),
   });
   const dispatcher = new NoticeDispatcher({ notices, notifier, logger, render: noticeActivity });

@@ -5,7 +5,7 @@ import { Messages } from '../onboarding/messages';
 import type { ConversationReferenceRepository } from '../store/conversation-references';
 import type { SecretStore } from '../store/secrets/secret-store';
 import type { SupportDesk } from '../support/support-desk';
-import { conversationReferenceOf } from '../teams/activity';
+import { conversationReferenceOf, teamIdOf } from '../teams/activity';
 import type { Notifier } from '../teams/notifier';
 import { resolveTurn, turnOf, type Turn } from '../teams/turn';
 import { deleteAction, deleteCommand } from './commands/delete-data';
@@ -92,8 +92,31 @@ export class PartnerBot extends TeamsActivityHandler {
     });
     this.onInstallationUpdateRemove(async (context, next) => {
       const { tenantId } = turnOf(context);
-      if (tenantId) await this.deps.references.markUninstalled(tenantId, context.activity.conversation.id);
+      const teamId = teamIdOf(context);
+      // Removed from a team: every channel and thread of it goes, not only this conversation.
+      if (tenantId && teamId) await this.leaveTeam(tenantId, teamId, 'the app was removed from the team');
+      else if (tenantId) await this.deps.references.markUninstalled(tenantId, context.activity.conversation.id);
       await this.welcome.forget(context);
+      await next();
+    });
+    this.onMembersRemoved(async (context, next) => {
+      const { tenantId } = turnOf(context);
+      const teamId = teamIdOf(context);
+      const botId = context.activity.recipient?.id;
+      if (tenantId && teamId && context.activity.membersRemoved?.some((m) => m.id === botId)) await this.leaveTeam(tenantId, teamId, 'the bot was removed from the team');
+      await next();
+    });
+    this.onTeamsTeamDeletedEvent(async (team, context, next) => {
+      const { tenantId } = turnOf(context);
+      if (tenantId && team.id) await this.leaveTeam(tenantId, team.id, 'the team was deleted');
+      await next();
+    });
+    this.onTeamsChannelDeletedEvent(async (channel, _team, context, next) => {
+      const { tenantId } = turnOf(context);
+      if (tenantId && channel.id) {
+        await this.deps.references.retire(tenantId, { channelId: channel.id }, 'the channel was deleted');
+        await this.deps.support.channelGone(tenantId, { channelId: channel.id });
+      }
       await next();
     });
     this.onMessage(async (context, next) => {
@@ -115,6 +138,13 @@ export class PartnerBot extends TeamsActivityHandler {
     await this.rememberConversation(context, turn);
     await super.run(context);
     await this.deps.conversationState.saveChanges(context, false);
+  }
+
+  /** The bot is out of a team: its conversations are not used again, and a support channel there is unset. */
+  private async leaveTeam(tenantId: string, teamId: string, reason: string): Promise<void> {
+    const retired = await this.deps.references.retire(tenantId, { teamId }, reason);
+    const unset = await this.deps.support.channelGone(tenantId, { teamId });
+    this.deps.logger.info({ tenantId, teamId, retired, supportChannelUnset: unset }, reason);
   }
 
   private async continueOnboarding(context: TurnContext, turn: Turn): Promise<void> {
@@ -140,6 +170,6 @@ export class PartnerBot extends TeamsActivityHandler {
       this.deps.logger.debug({ channelId: activity.channelId }, 'activity without a tenant: conversation not recorded');
       return;
     }
-    await this.deps.references.save(turn.tenantId, conversationReferenceOf(context));
+    await this.deps.references.save(turn.tenantId, conversationReferenceOf(context), teamIdOf(context));
   }
 }

@@ -9,6 +9,8 @@ export interface StoredConversation {
   kind: ConversationKind;
   reference: Partial<ConversationReference>;
   installed: boolean;
+  /** A channel conversation's team. */
+  teamId?: string;
 }
 
 interface Row {
@@ -17,6 +19,7 @@ interface Row {
   conversation_type: string;
   reference: Partial<ConversationReference>;
   installed: boolean;
+  team_id: string | null;
 }
 
 function toKind(type: string | undefined): ConversationKind {
@@ -24,25 +27,42 @@ function toKind(type: string | undefined): ConversationKind {
 }
 
 function fromRow(r: Row): StoredConversation {
-  return { tenantId: r.tenant_id, conversationId: r.conversation_id, kind: toKind(r.conversation_type), reference: r.reference, installed: r.installed };
+  return { tenantId: r.tenant_id, conversationId: r.conversation_id, kind: toKind(r.conversation_type), reference: r.reference, installed: r.installed, ...(r.team_id ? { teamId: r.team_id } : {}) };
 }
 
 /** Where the bot can speak later (proactive messages): one row per conversation it is in. */
 export class ConversationReferenceRepository {
   constructor(private readonly db: Db) {}
 
-  /** Records (or refreshes) a conversation the bot is in. Write only when something changed. */
-  async save(tenantId: string, reference: Partial<ConversationReference>): Promise<void> {
+  /** Records (or refreshes) a conversation the bot is in (`teamId`: a channel's team). Write only when something changed. */
+  async save(tenantId: string, reference: Partial<ConversationReference>, teamId?: string): Promise<void> {
     const conversationId = reference.conversation?.id;
     if (!conversationId) return;
     await this.db.query(
-      `INSERT INTO conversation_references (tenant_id, conversation_id, conversation_type, reference, installed)
-       VALUES ($1, $2, $3, $4::jsonb, true)
+      `INSERT INTO conversation_references (tenant_id, conversation_id, conversation_type, reference, installed, team_id)
+       VALUES ($1, $2, $3, $4::jsonb, true, $5)
        ON CONFLICT (tenant_id, conversation_id) DO UPDATE
-         SET reference = EXCLUDED.reference, conversation_type = EXCLUDED.conversation_type, installed = true, dead_at = NULL, dead_reason = NULL, updated_at = now()
-       WHERE conversation_references.reference IS DISTINCT FROM EXCLUDED.reference OR NOT conversation_references.installed`,
-      [tenantId, conversationId, toKind(reference.conversation?.conversationType), JSON.stringify(reference)],
+         SET reference = EXCLUDED.reference, conversation_type = EXCLUDED.conversation_type, installed = true, dead_at = NULL, dead_reason = NULL,
+             team_id = coalesce(EXCLUDED.team_id, conversation_references.team_id), updated_at = now()
+       WHERE conversation_references.reference IS DISTINCT FROM EXCLUDED.reference OR NOT conversation_references.installed
+          OR conversation_references.team_id IS DISTINCT FROM coalesce(EXCLUDED.team_id, conversation_references.team_id)`,
+      [tenantId, conversationId, toKind(reference.conversation?.conversationType), JSON.stringify(reference), teamId ?? null],
     );
+  }
+
+  /**
+   * The bot left a team (uninstalled, removed) or the team or one channel was deleted: every
+   * conversation there (`scope`: the team's, or one channel's with its threads) stops being used.
+   * Returns how many were retired.
+   */
+  async retire(tenantId: string, scope: { teamId: string } | { channelId: string }, reason: string): Promise<number> {
+    const rows = await this.db.query(
+      `UPDATE conversation_references SET installed = false, welcomed_at = NULL, dead_at = now(), dead_reason = $3, updated_at = now()
+       WHERE tenant_id = $1 AND installed AND ${'teamId' in scope ? '(team_id = $2 OR split_part(conversation_id, \';\', 1) = $2)' : 'split_part(conversation_id, \';\', 1) = $2'}
+       RETURNING 1`,
+      [tenantId, 'teamId' in scope ? scope.teamId : scope.channelId, reason],
+    );
+    return rows.length;
   }
 
   /** The bot was removed from a conversation: keep the row (audit, re-install) but stop using it. */
@@ -78,7 +98,7 @@ export class ConversationReferenceRepository {
 
   async get(tenantId: string, conversationId: string): Promise<StoredConversation | undefined> {
     const rows = await this.db.query<Row>(
-      'SELECT tenant_id, conversation_id, conversation_type, reference, installed FROM conversation_references WHERE tenant_id = $1 AND conversation_id = $2',
+      'SELECT tenant_id, conversation_id, conversation_type, reference, installed, team_id FROM conversation_references WHERE tenant_id = $1 AND conversation_id = $2',
       [tenantId, conversationId],
     );
     return rows[0] ? fromRow(rows[0]) : undefined;
@@ -86,7 +106,7 @@ export class ConversationReferenceRepository {
 
   async listForTenant(tenantId: string): Promise<StoredConversation[]> {
     const rows = await this.db.query<Row>(
-      'SELECT tenant_id, conversation_id, conversation_type, reference, installed FROM conversation_references WHERE tenant_id = $1 ORDER BY conversation_id',
+      'SELECT tenant_id, conversation_id, conversation_type, reference, installed, team_id FROM conversation_references WHERE tenant_id = $1 ORDER BY conversation_id',
       [tenantId],
     );
     return rows.map(fromRow);

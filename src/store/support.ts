@@ -79,6 +79,14 @@ export class SupportRepository {
     );
   }
 
+  /** The support channel is gone (its team or itself deleted, the bot removed): unset, when it is the one in `scope`. */
+  async clearChannel(tenantId: string, scope: { teamId: string } | { channelId: string }): Promise<boolean> {
+    const rows = await this.db.query(
+      `DELETE FROM support_channel WHERE tenant_id = $1 AND ${'teamId' in scope ? '(team_id = $2 OR channel_id = $2)' : 'channel_id = $2'} RETURNING 1`,
+      [tenantId, 'teamId' in scope ? scope.teamId : scope.channelId]);
+    return rows.length > 0;
+  }
+
   async get(tenantId: string): Promise<SupportCase | undefined> {
     const [r] = await this.db.query<CaseRow>('SELECT * FROM support_cases WHERE tenant_id = $1', [tenantId]);
     return r ? toCase(r) : undefined;

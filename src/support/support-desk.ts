@@ -81,6 +81,11 @@ export class SupportDesk {
     await this.o.support.setChannel(c);
   }
 
+  /** Its team or channel is gone: the support channel is unset (partners asking are told), true when it was. */
+  channelGone(tenantId: string, scope: { teamId: string } | { channelId: string }): Promise<boolean> {
+    return this.o.support.clearChannel(tenantId, scope);
+  }
+
   /** The partner's thread in the support channel, when it has one there. */
   async threadOf(tenantId: string): Promise<{ tenantId: string; threadId: string } | undefined> {
     const [c, channel] = await Promise.all([this.o.support.get(tenantId), this.o.support.channel()]);

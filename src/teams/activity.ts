@@ -36,3 +36,9 @@ export function conversationReferenceOf(context: TurnContext): Partial<Conversat
     locale: activity.locale,
   };
 }
+
+/** The team of a channel conversation (Teams puts it in channelData). */
+export function teamIdOf(context: TurnContext): string | undefined {
+  const team = (context.activity.channelData as { team?: { id?: unknown } } | undefined)?.team?.id;
+  return typeof team === 'string' && team ? team : undefined;
+}

@@ -64,12 +64,16 @@ export class ConversationNotifier implements Notifier {
 
   async startThread(tenantId: string, channelId: string, activity: Partial<Activity>): Promise<{ threadId: string; activityId: string } | undefined> {
     let started: { threadId: string; activityId: string } | undefined;
+    let channelTeam: string | undefined;
     // Teams: a new conversation with isGroup and channelData.channel.id posts a thread's root
     // message in that channel; the answer names the thread and the message.
-    const open: Opener = (stored, logic) => this.adapter.createConversationAsync(this.botAppId, 'msteams', stored.reference.serviceUrl ?? '', null as unknown as string, {
-      isGroup: true, bot: stored.reference.bot, tenantId, channelData: { channel: { id: channelId }, tenant: { id: tenantId } },
-      activity: { type: 'message', ...activity } as Activity,
-    } as ConversationParameters, logic);
+    const open: Opener = (stored, logic) => {
+      channelTeam = stored.teamId;
+      return this.adapter.createConversationAsync(this.botAppId, 'msteams', stored.reference.serviceUrl ?? '', null as unknown as string, {
+        isGroup: true, bot: stored.reference.bot, tenantId, channelData: { channel: { id: channelId }, tenant: { id: tenantId } },
+        activity: { type: 'message', ...activity } as Activity,
+      } as ConversationParameters, logic);
+    };
     const outcome = await this.proactive(tenantId, channelId, 'starting a channel thread failed', async (context) => {
       const threadId = context.activity.conversation?.id;
       // botbuilder's CloudAdapter drops the answer's activityId (the turn's activity.id is the
@@ -79,7 +83,7 @@ export class ConversationNotifier implements Notifier {
       await this.references.save(tenantId, {
         bot: context.activity.recipient, channelId: 'msteams', serviceUrl: context.activity.serviceUrl,
         conversation: { id: threadId, isGroup: true, conversationType: 'channel', tenantId, name: '' },
-      });
+      }, channelTeam);
       started = { threadId, activityId };
     }, open);
     return outcome === 'sent' ? started : undefined;

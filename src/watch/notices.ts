@@ -76,27 +76,30 @@ export function noticeActivity(n: Notice, now: Date): Partial<Activity> {
 }
 
 /**
- * What ends, read fresh from Graph with the app's own token: the app secret in use's end date
- * (`passwordCredentials`, matched by its 3-character hint) and the GDAP relationships, in
- * parallel. What could not be read is left out (the scan then uses what is stored).
+ * What ends, read fresh from Graph: the app secret in use's end date (`passwordCredentials`,
+ * matched by its 3-character hint) with the app's own token, and the GDAP relationships with the
+ * service account's consented token (GDAP is among the consented scopes, not the app's
+ * permissions), in parallel. What could not be read is left out (the scan then uses what is
+ * stored, and notices no GDAP relationship it did not see).
  */
-export async function watchedFromGraph(partner: Partner, graphBaseUrl: string, token: AccessTokenFunction): Promise<Watched> {
+export async function watchedFromGraph(partner: Partner, graphBaseUrl: string, tokens: { app: AccessTokenFunction; user: AccessTokenFunction }): Promise<Watched> {
   const hint = partner.credentials.appSecret?.hint;
   const appId = partner.connection?.appId;
   if (!appId) return {};
-  const graph = new MicrosoftHttpClient({ baseUrl: graphBaseUrl, tokenProvider: token, scopes: [GRAPH_DEFAULT], requestIds: 'graph', maxRetries: 3, timeoutMs: 15_000 });
-  const appSecretEnd = hint ? graph.request('GET', '/v1.0/applications', {
+  const client = (token: AccessTokenFunction) => new MicrosoftHttpClient({ baseUrl: graphBaseUrl, tokenProvider: token, scopes: [GRAPH_DEFAULT], requestIds: 'graph', maxRetries: 3, timeoutMs: 15_000 });
+  const appSecretEnd = hint ? client(tokens.app).request('GET', '/v1.0/applications', {
     query: { $filter: `appId eq '${appId.replace(/'/g, "''")}'`, $select: 'appId,displayName,requiredResourceAccess,passwordCredentials' },
     parse: (body) => mapApplication(body),
   }).then((res) => {
     const end = res.data?.passwordCredentials.find((c) => c.hint === hint)?.endDateTime;
     return end ? new Date(end) : undefined;
   }) : Promise.resolve(undefined);
-  const gdap = (async () => {
+  const signedIn = !!partner.consent.at && !partner.consent.brokenAt;
+  const gdap = signedIn ? (async () => {
     const all: WatchedRelationship[] = [];
-    for await (const page of graph.graphPages('/v1.0/tenantRelationships/delegatedAdminRelationships', { query: { $top: 300 }, item: mapGdapRelationship })) all.push(...page.items);
+    for await (const page of client(tokens.user).graphPages('/v1.0/tenantRelationships/delegatedAdminRelationships', { query: { $top: 300 }, item: mapGdapRelationship })) all.push(...page.items);
     return all;
-  })();
+  })() : Promise.reject(new Error('not signed in'));
   const [secret, relationships] = await Promise.allSettled([appSecretEnd, gdap]);
   return {
     ...(secret.status === 'fulfilled' && secret.value ? { appSecretEnd: secret.value } : {}),

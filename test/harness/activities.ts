@@ -240,6 +240,22 @@ export function membersAddedActivity(conv: TeamsConversation, users: TeamsUser[]
   return activity;
 }
 
+/**
+ * A team event Teams sends as `conversationUpdate` with `channelData.eventType`: the team deleted
+ * (`teamDeleted`), a channel deleted (`channelDeleted`, naming that channel), the bot removed
+ * (`teamMemberRemoved`, with the bot in `membersRemoved`).
+ */
+export function teamEventActivity(conv: TeamsConversation, eventType: 'teamDeleted' | 'channelDeleted' | 'teamMemberRemoved', channel?: { id: string; name: string }): TeamsActivity {
+  if (conv.scope !== 'channel' || !conv.team) throw new Error('team events happen in a team');
+  const activity = envelope(conv, 'conversationUpdate', installConversationId(conv), undefined, `f:${randomUUID()}`);
+  activity.channelData = {
+    ...activity.channelData, ...installChannelData(conv), eventType, team: { id: conv.team.id, name: conv.team.name },
+    ...(eventType === 'channelDeleted' && channel ? { channel } : {}),
+  };
+  if (eventType === 'teamMemberRemoved') activity.membersRemoved = [{ id: `28:${conv.bot.appId}` }];
+  return activity;
+}
+
 /** The card contents of an activity the bot sent (Adaptive Cards only). */
 export function adaptiveCardsOf(activity: { attachments?: Array<{ contentType: string; content?: unknown }> }): Array<Record<string, unknown>> {
   return (activity.attachments ?? [])

@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Messages } from '../../src/onboarding/messages';
 import { SupportRepository, type SupportCase } from '../../src/store/support';
 import { ConsentHarness, type TestPartner } from '../auth/consent-harness';
+import { teamEventActivity } from '../harness/activities';
 import { BotClient } from '../harness/bot-client';
 import { cardText } from '../helpers/chat';
 import { connectorOf, type TranscriptEntry } from '../simulator/services/connector';
@@ -184,5 +185,33 @@ describe('support channel (simulator, in-process bot)', function () {
     await h.app.dispatcher.drain();
     assert.match((await threadEntries(c)).at(-1)!.activity.text ?? '', /the service account's consent was revoked\.\*\*\s+Access was revoked\./);
     assert.match((await partnerTexts(p)).at(-1)!, /^\*\*Re-consent needed\.\*\*/);
+  });
+
+  it('the support channel deleted, then the team: its conversations are retired, the channel unset, partners told there is none', async () => {
+    const p = await onboardedPartner(h);
+    assert.deepEqual((await p.chat.say('support', 1)).texts, [Messages.supportOpened]);
+    const c = (await support.get(p.tenant))!;
+    const engineer = inChannel(ENGINEER);
+    const live = async () => (await h.app.references.listForTenant(OPERATOR_TENANT)).filter((r) => r.installed).map((r) => r.conversationId);
+    assert.ok((await live()).includes(c.threadId!), 'the thread is a conversation the bot uses');
+
+    // Another channel of the team is deleted: nothing of the support channel changes.
+    await engineer.send(teamEventActivity(engineer.conversation, 'channelDeleted', { id: `19:${randomBytes(8).toString('hex')}@thread.tacv2`, name: 'Old' }));
+    assert.ok(await h.app.support.channel());
+
+    await engineer.send(teamEventActivity(engineer.conversation, 'teamDeleted'));
+    assert.deepEqual((await live()).filter((id) => id.startsWith(CHANNEL.id) || id.startsWith(TEAM.id)), [], 'every channel conversation and thread of the team retired');
+    assert.equal(await h.app.support.channel(), undefined, 'the support channel is unset');
+    assert.deepEqual((await p.chat.say('support', 1)).texts, [Messages.supportNoChannel]);
+    // A notice to the old thread is not attempted: the conversation is gone.
+    assert.equal(await h.app.notifier.deliver(OPERATOR_TENANT, c.threadId!, { text: 'x' }), 'gone');
+
+    // The bot comes back to the team and the channel is set again: the conversation is live again.
+    assert.deepEqual((await engineer.say('set support channel')).texts, [Messages.supportChannelSet('This channel')]);
+    assert.ok((await live()).includes(CHANNEL.id));
+    // The bot removed from the team (teamMemberRemoved): the same retirement.
+    await engineer.send(teamEventActivity(engineer.conversation, 'teamMemberRemoved'));
+    assert.equal(await h.app.support.channel(), undefined);
+    assert.deepEqual((await live()).filter((id) => id.startsWith(CHANNEL.id)), []);
   });
 });

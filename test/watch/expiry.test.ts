@@ -1,15 +1,29 @@
 import assert from 'node:assert/strict';
 import { secretName } from '../../src/credentials/credential-service';
+import { recipientsOf, type Partner } from '../../src/domain/partner';
 import { daysLeft, expiringItems, thresholdFor } from '../../src/watch/expiry';
 import { ConsentHarness, type TestPartner } from '../auth/consent-harness';
 import { cardText } from '../helpers/chat';
 import { connectorOf } from '../simulator/services/connector';
+import { CUSTOMER_TENANT_ID, GLOBAL_ADMIN_TEMPLATE_ID, PARTNER_TENANT_ID, STANDARD_GDAP_ROLES } from '../simulator/scenarios/ids';
 
 const DAY = 86_400_000;
 
 describe('watch: thresholds (pure)', () => {
   const rows: [number, number | undefined][] = [[90, undefined], [61, undefined], [60, 60], [45, 60], [30, 30], [15, 30], [14, 14], [8, 14], [7, 7], [4, 7], [3, 3], [2, 3], [1, 1], [0, 0], [-5, 0]];
   for (const [left, want] of rows) it(`${left} days left: ${want === undefined ? 'nothing yet' : want === 0 ? 'expired' : `the ${want}-day notice`}`, () => assert.equal(thresholdFor(left), want));
+
+  it('recipients: the owner, and the primary contact when the bot knows their chat (the member who proved the mailbox), each chat once', () => {
+    const owner = { aadObjectId: 'o', name: 'Owner', role: 'owner' as const, conversationId: 'a:owner' };
+    const contact = { aadObjectId: 'c', name: 'Contact', role: 'member' as const, conversationId: 'a:contact' };
+    const base = { tenantId: 't', secondarySkipped: false, preparation: { done: [] }, credentials: {}, consent: {}, members: [owner, contact] } as Partner;
+    const chats = (p: Partner) => recipientsOf(p).map((m) => m.conversationId);
+    assert.deepEqual(chats(base), ['a:owner'], 'no proven contact: the owner alone');
+    assert.deepEqual(chats({ ...base, emailVerifiedBy: 'c' }), ['a:owner', 'a:contact']);
+    assert.deepEqual(chats({ ...base, emailVerifiedBy: 'o' }), ['a:owner'], 'the owner is the contact: once');
+    assert.deepEqual(chats({ ...base, emailVerifiedBy: 'c', members: [owner, { ...contact, conversationId: undefined }] }), ['a:owner'], 'no chat known for the contact');
+    assert.deepEqual(chats({ ...base, emailVerifiedBy: 'x' }), ['a:owner'], 'the prover is not a member');
+  });
 
   it('days left round up: 6 days and an hour is 7', () => {
     const now = new Date('2026-11-30T00:00:00Z');
@@ -99,5 +113,31 @@ describe('watch: the expiry scan and the notices outbox (simulator, in-process b
     const ref = await h.app.references.get(p.tenant, p.conversationId);
     assert.equal(ref?.installed, false);
     assert.equal(await h.app.dispatcher.drain(), 0);
+  });
+
+  it('GDAP: a relationship that will not extend itself (no auto-extend, or Global Administrator in it) is noticed; one that auto-extends, or has ended, is not', async () => {
+    const tenant = h.sim.scenario.tenants.find((t) => t.id === PARTNER_TENANT_ID)!;
+    const saved = tenant.gdapRelationships;
+    const base = { customerTenantId: CUSTOMER_TENANT_ID, status: 'active' as const, roles: [...STANDARD_GDAP_ROLES], autoExtendDuration: 'P180D', accessAssignments: [] };
+    tenant.gdapRelationships = [
+      { ...base, id: 'rel-no-extend', displayName: 'No extend', endDateTime: { daysFromNow: 6 }, autoExtendDuration: 'PT0S' },
+      { ...base, id: 'rel-global-admin', displayName: 'With GA', endDateTime: { daysFromNow: 29 }, roles: [GLOBAL_ADMIN_TEMPLATE_ID] },
+      { ...base, id: 'rel-extends', displayName: 'Extends', endDateTime: { daysFromNow: 5 } },
+      { ...base, id: 'rel-ended', displayName: 'Ended', endDateTime: { daysFromNow: -3 }, status: 'expired' as const, autoExtendDuration: 'PT0S' },
+    ];
+    try {
+      const p = await h.partner();
+      await h.signIn(p);
+      assert.equal(await h.app.watch.scanPartner((await h.app.partners.get(p.tenant))!), 2);
+      assert.equal(await h.app.dispatcher.drain(), 2);
+      const titles = (await p.chat.client.transcript()).map((e) => cardText(e.activity.attachments?.[0]?.content as Record<string, unknown>).split('\n')[0]!)
+        .filter((t) => /GDAP/.test(t)).sort();
+      assert.equal(titles.length, 2, titles.join(' | '));
+      assert.match(titles[0]!, /^The GDAP relationship with .+ expires in 29 days$/);
+      assert.match(titles[1]!, /^The GDAP relationship with .+ expires in 6 days$/);
+      assert.equal(await h.app.watch.scanPartner((await h.app.partners.get(p.tenant))!), 0, 'each once');
+    } finally {
+      tenant.gdapRelationships = saved;
+    }
   });
 });

@@ -53,7 +53,7 @@ export function setSupportChannelCommand(desk: SupportDesk, references: Conversa
       }
       // The channel itself (not this message's thread) is where new threads start.
       const reference = conversationReferenceOf(context);
-      await references.save(turn.tenantId, { ...reference, conversation: { ...reference.conversation!, id: channelId, conversationType: 'channel', isGroup: true } });
+      await references.save(turn.tenantId, { ...reference, conversation: { ...reference.conversation!, id: channelId, conversationType: 'channel', isGroup: true } }, channelData?.team?.id);
       await desk.setChannel({ tenantId: turn.tenantId, channelId, ...(channelData?.team?.id ? { teamId: channelData.team.id } : {}), setBy: turn.person.aadObjectId });
       const name = channelData?.channel?.name ?? (channelId === channelData?.team?.id ? 'General' : 'This channel');
       await context.sendActivity(Messages.supportChannelSet(name));

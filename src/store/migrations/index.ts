@@ -354,6 +354,9 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE notices ADD COLUMN detail text;
       ALTER TABLE notices ADD COLUMN subject text;
 
+      -- A channel conversation's team: a deleted team, or the bot removed from it, retires them all.
+      ALTER TABLE conversation_references ADD COLUMN team_id text;
+
       -- The one channel escalations land in (set by a support engineer in the operator's team).
       CREATE TABLE support_channel (
         id          boolean PRIMARY KEY DEFAULT true CHECK (id),
