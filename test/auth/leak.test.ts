@@ -6,6 +6,7 @@ import { APP_ID, APP_SECRET_KEY_ID, PARTNER_TENANT_ID, SERVICE_ACCOUNT_PASSWORD,
 import { BotUnderTest, type Chat } from '../helpers/chat';
 import { toPreparation } from '../helpers/onboarding-path';
 import { completeEntraPage } from './consent-harness';
+import { randomUUID } from 'node:crypto';
 
 /**
  * The whole connection with recognisable secret values, failures included, then a scan of
@@ -41,8 +42,12 @@ describe('no secret leaks anywhere: the whole connection path, failures included
   this.timeout(180_000);
   const logLines: string[] = [];
   const pages: Array<{ url: string; text: string }> = [];
+  const invokes: string[] = [];
+  let threadId = '';
   let bot: BotUnderTest;
   let chat: Chat;
+  let engineer: Chat;
+  const ENGINEER = randomUUID();
 
   before(async () => {
     const scenario = await loadScenario('healthy');
@@ -51,7 +56,7 @@ describe('no secret leaks anywhere: the whole connection path, failures included
       { ...app.secrets[0]!, value: APP_CANARY },
       { ...app.secrets[0]!, keyId: '0d0d0d0d-5555-4555-8555-000000000001', displayName: 'pc', value: PC_CANARY },
     ];
-    bot = await BotUnderTest.start({ teamsLimits: false, logLines });
+    bot = await BotUnderTest.start({ teamsLimits: false, logLines, env: { SUPPORT_ENGINEERS: ENGINEER } });
     await bot.loadScenario(scenario);
   });
   after(() => bot.stop());
@@ -116,6 +121,24 @@ describe('no secret leaks anywhere: the whole connection path, failures included
     await chat.say('update credentials', 1);
     await chat.press('Save and check', { ...entra, appSecret: APP_CANARY }, { count: 2 });
     await chat.press('Save', { pcAppId: APP_ID, pcSecret: '', pcSecretExpires: new Date(Date.now() + 100 * 86_400_000).toISOString().slice(0, 10) }, { count: 3 });
+
+    // Support: the channel set, a case with its status card, claim, re-run and resolve from it;
+    // then an expired key and a revoked consent, noticed to the partner and copied to the thread.
+    engineer = bot.chat({ tenantId: randomUUID(), scope: 'channel', user: { aadObjectId: ENGINEER, name: 'Sam Support' } });
+    await engineer.say('set support channel', 1);
+    await chat.say('support', 1);
+    const tenant = chat.client.conversation.tenantId;
+    const supportCase = (await bot.app.db.query<{ thread_id: string; card_activity_id: string }>('SELECT thread_id, card_activity_id FROM support_cases WHERE tenant_id = $1', [tenant]))[0]!;
+    for (const verb of ['support.claim', 'support.rerun', 'support.resolve']) {
+      const turn = await engineer.client.execute({ verb, data: { tenantId: tenant } }, { replyToId: supportCase.card_activity_id });
+      invokes.push(JSON.stringify(turn.body));
+    }
+    await bot.app.db.query("UPDATE partners SET credentials = jsonb_set(credentials, '{pcSecret,expiresAt}', to_jsonb((now() - interval '2 days')::text)) WHERE tenant_id = $1", [tenant]);
+    await bot.app.watch.scanPartner((await bot.app.partners.get(tenant))!);
+    await bot.app.db.query("UPDATE partners SET consent_broken_at = now(), consent_broken_reason = 'AADSTS50173' WHERE tenant_id = $1", [tenant]);
+    await bot.app.watch.consentRevoked((await bot.app.partners.get(tenant))!, 'Access was revoked.');
+    assert.ok((await bot.app.dispatcher.drain()) >= 4, 'the notices and their copies were sent');
+    threadId = supportCase.thread_id;
   });
 
   it('finds no secret, password or token in logs, chat, pages, database tables or raw files', async () => {
@@ -127,12 +150,19 @@ describe('no secret leaks anywhere: the whole connection path, failures included
     transcript.forEach((e, i) => leaks.push(...findLeaks(`activity ${i}`, JSON.stringify(e.activity))));
     assert.ok(pages.length >= 5);
     pages.forEach((p) => leaks.push(...findLeaks(`page ${p.url}`, p.text)));
+    // The support channel: the status card as posted and updated, the invoke answers, the notice copies.
+    const thread = await engineer.client.transcript(threadId);
+    assert.ok(thread.length >= 3, 'the case card and the notice copies');
+    thread.forEach((e, i) => leaks.push(...findLeaks(`support thread activity ${i}`, JSON.stringify([e.original, e.updates, e.activity]))));
+    assert.equal(invokes.length, 3);
+    invokes.forEach((b, i) => leaks.push(...findLeaks(`support invoke ${i}`, b)));
 
     // Ours and the job engine's (its jobs carry ids only).
     const tables = await bot.app.db.query<{ table_schema: string; table_name: string }>(
       "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema IN ('public', 'pgboss') AND table_type = 'BASE TABLE'");
     assert.ok(tables.some((t) => t.table_name === 'audit_log') && tables.some((t) => t.table_name === 'secrets'));
     assert.ok(tables.some((t) => t.table_name === 'customers') && tables.some((t) => t.table_schema === 'pgboss' && t.table_name === 'job'));
+    assert.ok(tables.some((t) => t.table_name === 'support_cases') && tables.some((t) => t.table_name === 'notices'));
     for (const { table_schema, table_name } of tables) {
       const rows = await bot.app.db.query(`SELECT * FROM "${table_schema}"."${table_name}"`);
       leaks.push(...findLeaks(`table ${table_schema}.${table_name}`, JSON.stringify(rows, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('latin1') : v))));

@@ -35,7 +35,7 @@ export class BotUnderTest {
    * operator tenant, botbuilder's endpoints pointed at the simulator, every activity signed, and a
    * connector that refuses replies without a bot token. Otherwise the bot runs unauthenticated.
    */
-  static async start(options: { sim?: Simulator; teamsLimits?: boolean; authenticated?: boolean; db?: Db; secretRetryWaitMs?: number; sleep?: (ms: number) => Promise<void>; logLines?: string[] } = {}): Promise<BotUnderTest> {
+  static async start(options: { sim?: Simulator; teamsLimits?: boolean; authenticated?: boolean; db?: Db; secretRetryWaitMs?: number; sleep?: (ms: number) => Promise<void>; logLines?: string[]; env?: Record<string, string> } = {}): Promise<BotUnderTest> {
     const sim = options.sim ?? (await startSimulator());
     if (options.teamsLimits === false) connectorOf(sim).setLimits({ enabled: false });
     const dataDir = await mkdtemp(join(tmpdir(), 'bot-under-test-'));
@@ -48,6 +48,7 @@ export class BotUnderTest {
       DATA_DIR: dataDir, PUBLIC_BASE_URL: 'http://localhost:3978', JOB_POLL_SECONDS: '0.5', JOB_MAINTENANCE_SECONDS: '1', WATCH_DAILY_AT: 'off',
       // Entra ID, Graph and Partner Center are the simulator's, as in the sandbox.
       AUTHORITY_HOST: sim.baseUrl, GRAPH_BASE_URL: `${sim.baseUrl}/graph`, PARTNER_CENTER_BASE_URL: `${sim.baseUrl}/partnercenter`,
+      ...options.env,
     };
     if (options.authenticated) {
       Object.assign(env, botIdentityEnv(sim.baseUrl));
