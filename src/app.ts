@@ -196,6 +196,13 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     engine, runner, syncs, logger, sliceSeconds: config.sync.sliceSeconds, nightlyAt: config.sync.nightlyAt, spreadMinutes: config.sync.spreadMinutes,
     service: (enqueue) => new CustomerSyncService(syncs, enqueue), onboarded: () => syncs.onboarded(),
   });
+  const notices = new NoticeRepository(db);
+  const watch = new ExpiryWatch({
+    partners, notices, logger,
+    watched: (partner) => watchedFromGraph(partner, config.microsoft.graphBaseUrl, { app: tokens.appOnlyGraphTokenFunction(partner.tenantId), user: tokens.userTokenFunction(partner.tenantId) }),
+    supportThread: (tenantId) => support.threadOf(tenantId),
+  });
+  const dispatcher = new NoticeDispatcher({ notices, notifier, logger, render: noticeActivity });
   const support = new SupportDesk({
     support: new SupportRepository(db), partners, checkRuns, syncs, checks, notifier, logger, engineers: config.support.engineers,
     checklistCard: (run, status) => checksOutcome(run, status).card,
@@ -211,6 +218,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     },
     notifier,
     support,
+    expiry: { look: (partner) => watch.look(partner), send: () => dispatcher.drain() },
     logger,
     recheckDelayMs: config.checks.recheckDelayMs,
   });
@@ -232,13 +240,6 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
   const http = createServer({
     adapter, bot, db, logger, bodyLimitBytes: config.server.bodyLimitBytes, authenticated: config.bot.authenticated, verifyEmail, auth: authPages(consent),
   });
-  const notices = new NoticeRepository(db);
-  const watch = new ExpiryWatch({
-    partners, notices, logger,
-    watched: (partner) => watchedFromGraph(partner, config.microsoft.graphBaseUrl, { app: tokens.appOnlyGraphTokenFunction(partner.tenantId), user: tokens.userTokenFunction(partner.tenantId) }),
-    supportThread: (tenantId) => support.threadOf(tenantId),
-  });
-  const dispatcher = new NoticeDispatcher({ notices, notifier, logger, render: noticeActivity });
   await startExpiryJobs({ engine, watch, dispatcher, logger, dailyAt: config.watch.dailyAt });
   const keepAlive = startTokenKeepAlive({ tokens, logger, intervalMs: options.keepAliveIntervalMs });
   const checkFollowUps = startCheckFollowUps({

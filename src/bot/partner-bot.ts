@@ -19,6 +19,7 @@ import { confirmationRoute } from './confirmations';
 import { Membership } from './membership';
 import { personalOnly, personalOnlyRoute, sayPersonalOnly } from './personal-only';
 import { OnboardingRunner } from './onboarding-runner';
+import { expiryCommand, type ExpiryLook } from './commands/expiry';
 import { recheckCommand, recheckLaterCommand } from './commands/recheck';
 import { setSupportChannelCommand, supportCommand, supportInvoke } from './commands/support';
 import { updateCredentialsCommand } from './commands/update-credentials';
@@ -33,6 +34,8 @@ export interface PartnerBotDeps {
   notifier: Notifier;
   /** The support channel and the partners' cases there. */
   support: SupportDesk;
+  /** The expiry scan on demand (`expiry`). */
+  expiry: ExpiryLook;
   logger: Logger;
   /** "Re-check in 15 minutes": how long. */
   recheckDelayMs?: number;
@@ -71,6 +74,7 @@ export class PartnerBot extends TeamsActivityHandler {
       personalOnly(supportCommand(membership, deps.support)),
       setSupportChannelCommand(deps.support, deps.references),
       personalOnly(syncCommand(membership, deps.onboarding)),
+      personalOnly(expiryCommand(membership, deps.expiry)),
       personalOnly(cancelSyncCommand(membership, deps.onboarding)),
       personalOnly(deleteCommand(membership, remove)),
     ];

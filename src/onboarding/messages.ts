@@ -79,6 +79,9 @@ export const Messages = {
   recheckAlreadyScheduled: (at: string) => `A re-check is already scheduled for ${at} UTC; I'll post the result here.`,
   recheckNeedsConsent: 'A later re-check runs the full checks, which need the service account’s sign-in first. Type **start** to carry on.',
   followUpResult: (verdictLine: string) => `**Re-check done** (you asked for it 15 minutes ago). ${verdictLine}`,
+  expiryReport: (lines: string[], due: number) => lines.length === 0
+    ? 'Nothing I watch has an end date yet: secrets, the sign-in and GDAP relationships appear here once they are in.'
+    : `**What ends** (read just now):\n\n${lines.join('\n')}${due > 0 ? `\n\n${due === 1 ? 'One warning is' : `${due} warnings are`} due now: on its way as a card.` : '\n\nNo new warning is due: I warn 60, 30, 14, 7, 3 and 1 days before each end, once each.'}`,
   supportNoChannel: 'The support team has not picked its channel yet, so I can\'t pass your request on from here. Meanwhile **status** shows your last checks, and each failing check names its fix.',
   supportOpened: '✓ **Your request is with the support team.** They see your company, your step, your last checks and sync (never a secret). You\'ll hear here when an engineer takes it.',
   supportReopened: '✓ **Your support case is open again.** The support team sees your latest checks and sync. You\'ll hear here when an engineer takes it.',

@@ -3,7 +3,7 @@ import { recipientsOf } from '../domain/partner';
 import type { Logger } from '../logger';
 import type { Notice, NoticeRepository } from '../store/notices';
 import type { PartnerRepository } from '../store/partners';
-import { daysLeft, expiringItems, thresholdFor, type WatchedRelationship } from './expiry';
+import { daysLeft, expiringItems, thresholdFor, type Expiring, type WatchedRelationship } from './expiry';
 
 /** What the scan reads fresh from Graph for a partner; a field left out could not be read. */
 export interface Watched {
@@ -66,19 +66,28 @@ export class ExpiryWatch {
     return { partners, recorded };
   }
 
-  /** One partner now (also on demand). Returns how many notices are new. */
+  /** One partner now. Returns how many notices are new. */
   async scanPartner(partner: Partner, now = this.o.now?.() ?? new Date()): Promise<number> {
     if (recipientsOf(partner).length === 0) return 0;
+    return (await this.look(partner, now)).recorded;
+  }
+
+  /**
+   * On demand (the partner's `expiry`): everything that ends, read fresh, with the notices now due
+   * recorded as the daily scan would (so neither repeats the other).
+   */
+  async look(partner: Partner, now = this.o.now?.() ?? new Date()): Promise<{ items: Expiring[]; recorded: number }> {
     const watched = await this.o.watched(partner).catch((err: unknown) => {
       this.o.logger.info({ err, tenantId: partner.tenantId }, 'expiry scan: Graph could not be read; the stored dates are used');
       return {} as Watched;
     });
-    const items = expiringItems(partner, watched.appSecretEnd, watched.gdap ?? []).flatMap((e) => {
+    const items = expiringItems(partner, watched.appSecretEnd, watched.gdap ?? []);
+    const due = items.flatMap((e) => {
       const threshold = thresholdFor(daysLeft(e.expiresAt, now));
       return threshold === undefined ? [] : [{ item: e.item, itemKey: e.key, threshold, expiresAt: e.expiresAt, ...(e.detail ? { detail: e.detail } : {}) }];
     });
-    if (items.length === 0) return 0;
-    return this.o.notices.record(await this.addressed(partner, items));
+    const recorded = due.length && recipientsOf(partner).length ? await this.o.notices.record(await this.addressed(partner, due)) : 0;
+    return { items, recorded };
   }
 
   /**

@@ -140,4 +140,18 @@ describe('watch: the expiry scan and the notices outbox (simulator, in-process b
       tenant.gdapRelationships = saved;
     }
   });
+
+  it('on demand: "expiry" lists what ends, soonest first, and sends a warning now due once (the daily scan then records nothing new)', async () => {
+    const p = await partnerWithKeyEnding(20);
+    const turn = await p.chat.say('expiry', 1);
+    const text = turn.texts[0]!;
+    assert.match(text, /^\*\*What ends\*\* \(read just now\):/);
+    const lines = text.split('\n').filter((l) => l.startsWith('- '));
+    assert.match(lines[0]!, /^- \*\*Partner Center web app key\*\*: ends \d{4}-\d{2}-\d{2} \(20 days\)$/);
+    assert.ok(lines.some((l) => /Entra app client secret/.test(l)), lines.join(' | '));
+    assert.match(text, /One warning is due now/);
+    await p.chat.client.waitFor((entries) => entries.some((e) => /Partner Center web app key expires in 20 days/.test(e.activity.text ?? '')));
+    assert.equal(await h.app.watch.scanPartner((await h.app.partners.get(p.tenant))!), 0, 'the daily scan does not repeat it');
+    assert.match((await p.chat.say('expiry', 1)).texts[0]!, /No new warning is due/);
+  });
 });
