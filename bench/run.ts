@@ -2,6 +2,7 @@
 //   npm run bench                  -> PGlite, plus PostgreSQL when BENCH_DATABASE_URL / TEST_DATABASE_URL is set
 //   npm run bench -- --connection  -> only the credential cards and the sign-in
 //   npm run bench -- --sync        -> only the customer sync (2,000 and 20,000 customers)
+//   npm run bench -- --notices     -> only the expiry notices (BENCH_N partners, default 10,000)
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,8 +24,16 @@ import { startSimulator, type Simulator } from '../test/simulator/server';
 import { completeEntraPage, ConsentHarness } from '../test/auth/consent-harness';
 import { startBot } from '../test/helpers/bot-process';
 import { onboardedPartner } from '../test/sync/sync-harness';
+import { ownSchema } from '../test/helpers/databases';
 import { readFile } from 'node:fs/promises';
 import * as ids from '../test/simulator/scenarios/ids';
+import { connectorOf } from '../test/simulator/services/connector';
+import { noticesReceived, seedPartnersWithExpiringKey } from '../test/watch/partner-seed';
+import { loadConfig } from '../src/config';
+import { NoticeRepository } from '../src/store/notices';
+import { PartnerRepository } from '../src/store/partners';
+import { THRESHOLDS } from '../src/watch/expiry';
+import { ExpiryWatch } from '../src/watch/expiry-watch';
 
 interface Stats { n: number; totalMs: number; p50: number; p95: number; p99: number; perSec: number }
 
@@ -250,6 +259,87 @@ async function benchSync(): Promise<void> {
   for (const count of [2_000, 20_000]) await benchSyncOf(count, perSecond, pageSize);
 }
 
+/**
+ * Expiry notices: BENCH_N connected partners (each its own tenant, so Teams' limits per thread and
+ * per tenant never bind), their Partner Center keys spread over the thresholds, recorded by the scan
+ * (in this process), then sent by the real bot process (its drain at start) through the simulator's
+ * connector, whose per-app limit across tenants (a bench knob) allows BENCH_NOTICES_PER_SECOND.
+ * Prints the rate achieved over the drain (first send to last delivery) against the one allowed,
+ * the 429s the connector answered, duplicates (a conversation given its notice twice), the outbox
+ * afterwards and the bot process' peak RSS. PostgreSQL when BENCH_DATABASE_URL / TEST_DATABASE_URL
+ * is set, else the embedded database. BENCH_NOTICES_TIMELINE=1 prints deliveries and 429s per second.
+ */
+async function benchNotices(): Promise<void> {
+  const n = Number(process.env.BENCH_N ?? 10_000);
+  const allowed = Number(process.env.BENCH_NOTICES_PER_SECOND ?? 100);
+  const url = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
+  const schema = url ? await ownSchema(url, 'bench') : undefined;
+  const databaseUrl = schema?.url;
+  const sim = await startSimulator({ scenario: 'healthy', randomThrottling: false });
+  // The harness migrates the database and gives the bot's environment; the bot process does the rest.
+  const h = await ConsentHarness.start('healthy', { sim, env: { ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}), SYNC_NIGHTLY_AT: 'off' } });
+  await h.app.stop();
+  const db = await openDatabase(loadConfig(h.env).database);
+  let t = performance.now();
+  const partners = await seedPartnersWithExpiringKey(db, sim, n, (i) => THRESHOLDS[i % THRESHOLDS.length]!);
+  const seedMs = performance.now() - t;
+  t = performance.now();
+  // The scan as the job runs it; Graph is not read (these partners keep no app secret to read it with).
+  const watch = new ExpiryWatch({
+    partners: new PartnerRepository(db), notices: new NoticeRepository(db), logger: createLogger({ level: 'silent' }).logger,
+    watched: () => Promise.resolve({}), supportThread: () => Promise.resolve(undefined),
+  });
+  const scanned = await watch.scan();
+  const scanMs = performance.now() - t;
+  await db.close();
+
+  const connector = connectorOf(sim);
+  connector.setLimits({ perAppGlobal: [{ limit: allowed, windowMs: 1_000 }] });
+  const mark = connector.requests.length;
+  // A proactive send answers a continuation activity: the connector logs it as a reply.
+  const sends = () => connector.requests.slice(mark).filter((r) => r.op === 'send' || r.op === 'reply');
+  t = performance.now();
+  const proc = await startBot({ entry: 'src', env: { ...h.env, LOG_LEVEL: 'warn' } });
+  const atReady = await peakRssMiB(proc.child.pid!);
+  const deadline = Date.now() + Math.max(300_000, (n / allowed) * 4_000);
+  while (Date.now() < deadline && sends().filter((r) => r.status === 201).length < scanned.recorded) await new Promise((r) => setTimeout(r, 500));
+  const endToEndMs = performance.now() - t;
+  const rss = await peakRssMiB(proc.child.pid!);
+  await proc.stop();
+  if (proc.stderr().trim()) console.log(`  bot process stderr: ${proc.stderr().trim().slice(0, 2_000)}`);
+
+  const all = sends();
+  const delivered = all.filter((r) => r.status === 201);
+  const throttled = all.filter((r) => r.status === 429).length;
+  const other = all.length - delivered.length - throttled;
+  const drainS = delivered.length > 0 ? (Date.parse(delivered[delivered.length - 1]!.at) - Date.parse(all[0]!.at)) / 1000 : 0;
+  const achieved = drainS > 0 ? delivered.length / drainS : 0;
+  if (process.env.BENCH_NOTICES_TIMELINE) console.log(`  second:delivered/429s  ${perSecond(all)}`);
+  const received = [...noticesReceived(sim, partners).values()];
+  const duplicates = received.reduce((sum, c) => sum + Math.max(0, c - 1), 0);
+  const missing = received.filter((c) => c === 0).length;
+  await h.restart();
+  const outbox = await h.app.notices.counts();
+  console.log(`  ${n} partners seeded in ${(seedMs / 1000).toFixed(1)} s; scan: ${scanned.partners} partners → ${scanned.recorded} notices recorded in ${(scanMs / 1000).toFixed(1)} s (${db.engine === 'postgres' ? 'PostgreSQL' : 'PGlite on disk'})`);
+  console.log(`  drain by the bot process: ${delivered.length} delivered in ${drainS.toFixed(1)} s (process start to last delivery ${(endToEndMs / 1000).toFixed(1)} s); outbox after: ${JSON.stringify(outbox)}`);
+  console.log(`  connector, per app across tenants: allowed ${allowed}/s, achieved ${achieved.toFixed(1)}/s (ratio ${(achieved / allowed).toFixed(2)}, target ≥ 0.9); 429s ${throttled}${other ? `, other failures ${other}` : ''}`);
+  console.log(`  duplicates ${duplicates} (target 0), conversations without their notice ${missing}; bot process peak RSS ${rss?.toFixed(0) ?? '?'} MiB (${atReady?.toFixed(0) ?? '?'} MiB when ready)`);
+  await h.stop();
+  await sim.stop();
+  await schema?.drop();
+}
+
+/** "second:delivered/429s" for each second of the sends, from the connector's log. */
+function perSecond(requests: readonly { at: string; status: number }[]): string {
+  const start = Date.parse(requests[0]?.at ?? '');
+  const seconds: Array<[number, number]> = [];
+  for (const r of requests) {
+    const s = (seconds[Math.floor((Date.parse(r.at) - start) / 1000)] ??= [0, 0]);
+    s[r.status === 429 ? 1 : 0] += 1;
+  }
+  return [...seconds].map((s, i) => `${i}:${s?.[0] ?? 0}${s?.[1] ? `/${s[1]}` : ''}`).join(' ');
+}
+
 const SUBMIT_USERS = 6;
 
 /**
@@ -328,18 +418,9 @@ async function benchEcho(sim: Simulator, turns: number): Promise<Stats> {
 /** Card submits next to the echo floor, same simulator, same harness, same 6-way concurrency. Target: ≤ 2×. */
 async function benchSubmitVsEcho(engine: 'PGlite' | 'PostgreSQL' = 'PGlite'): Promise<void> {
   const url = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
-  let schema: string | undefined;
-  let db: Db | undefined;
-  if (engine === 'PostgreSQL' && url) {
-    // A schema of its own, so the bench never touches other data on that server.
-    schema = `bench_${randomUUID().slice(0, 8)}`;
-    const admin = await openDatabase({ kind: 'postgres', url });
-    await admin.exec(`CREATE SCHEMA ${schema}`);
-    await admin.close();
-    const u = new URL(url);
-    u.searchParams.set('options', `-c search_path=${schema}`);
-    db = await openDatabase({ kind: 'postgres', url: u.toString() });
-  }
+  // A schema of its own, so the bench never touches other data on that server.
+  const schema = engine === 'PostgreSQL' && url ? await ownSchema(url, 'bench') : undefined;
+  const db: Db | undefined = schema ? await openDatabase({ kind: 'postgres', url: schema.url }) : undefined;
   const bot = await BotUnderTest.start({ teamsLimits: false, db });
   const partners = Number(process.env.BENCH_SUBMIT_PARTNERS ?? 80);
   await benchSubmits(bot, SUBMIT_USERS * 2); // warm-up
@@ -354,11 +435,7 @@ async function benchSubmitVsEcho(engine: 'PGlite' | 'PostgreSQL' = 'PGlite'): Pr
   row(`echo bot, same adapter (${SUBMIT_USERS} users)`, echo);
   console.log(`  ratio submit / echo: p50 x${(all.p50 / echo.p50).toFixed(2)}   p99 x${(all.p99 / echo.p99).toFixed(2)}   (target ≤ x2)`);
   await bot.stop();
-  if (schema && url) {
-    const admin = await openDatabase({ kind: 'postgres', url });
-    await admin.exec(`DROP SCHEMA ${schema} CASCADE`);
-    await admin.close();
-  }
+  await schema?.drop();
 }
 
 /** Both engines when a PostgreSQL URL is given: the embedded one shares the bot's thread, PostgreSQL does not. */
@@ -397,6 +474,10 @@ async function main(): Promise<void> {
     await benchSync();
     return;
   }
+  if (process.argv.includes('--notices')) {
+    await benchNotices();
+    return;
+  }
   console.log('Bot state storage');
   const pgl = await benchStorage('PGlite (in-memory)', { kind: 'pglite-memory' });
   const dir = await mkdtemp(join(tmpdir(), 'bench-pgl-'));
@@ -418,6 +499,8 @@ async function main(): Promise<void> {
   await benchConnection();
   console.log('Customer sync (bot process on its embedded database, simulated Partner Center with a rate limit)');
   await benchSync();
+  console.log('Expiry notices (bot process, simulated Teams connector with a rate limit per app)');
+  await benchNotices();
   console.log('Card submits next to a bare echo bot (HTTP, simulated Teams, reply delivered)');
   await benchSubmitsOnEveryEngine();
   console.log('Logging');

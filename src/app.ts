@@ -176,7 +176,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
       const partner = await partners.get(tenantId);
       if (!partner) return;
       await watch.consentRevoked(partner, toChatText(explanation));
-      await dispatcher.drain();
+      sendNoticesNow();
     },
   });
   const checkRuns = new CheckRunRepository(db);
@@ -203,6 +203,12 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     supportThread: (tenantId) => support.threadOf(tenantId),
   });
   const dispatcher = new NoticeDispatcher({ notices, notifier, logger, render: noticeActivity });
+  // Notices recorded in a turn (a revoked consent, "expiry") go now, without the turn waiting for
+  // the outbox: drains in one instance run one after the other, and a crash leaves the rows to the
+  // minute drain.
+  const sendNoticesNow = () => {
+    dispatcher.drain().catch((err: unknown) => logger.warn({ err }, 'sending notices failed; the minute drain tries again'));
+  };
   const support = new SupportDesk({
     support: new SupportRepository(db), partners, checkRuns, syncs, checks, notifier, logger, engineers: config.support.engineers,
     checklistCard: (run, status) => checksOutcome(run, status).card,
@@ -218,7 +224,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     },
     notifier,
     support,
-    expiry: { look: (partner) => watch.look(partner), send: () => dispatcher.drain() },
+    expiry: { look: (partner) => watch.look(partner), send: async () => sendNoticesNow() },
     logger,
     recheckDelayMs: config.checks.recheckDelayMs,
   });
@@ -240,7 +246,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
   const http = createServer({
     adapter, bot, db, logger, bodyLimitBytes: config.server.bodyLimitBytes, authenticated: config.bot.authenticated, verifyEmail, auth: authPages(consent),
   });
-  await startExpiryJobs({ engine, watch, dispatcher, logger, dailyAt: config.watch.dailyAt });
+  const expiryJobs = await startExpiryJobs({ engine, watch, dispatcher, logger, dailyAt: config.watch.dailyAt });
   const keepAlive = startTokenKeepAlive({ tokens, logger, intervalMs: options.keepAliveIntervalMs });
   const checkFollowUps = startCheckFollowUps({
     followUps, partners, checks, notifier, logger, intervalMs: options.followUpIntervalMs,
@@ -284,6 +290,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
       await keepAlive.stop();
       await checkFollowUps.stop();
       await syncJobs.stop();
+      await expiryJobs.stop();
       await engine.stop();
       await http.close(config.server.shutdownTimeoutMs);
       await db.close();

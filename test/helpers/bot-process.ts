@@ -82,3 +82,21 @@ export async function startBot(options: StartOptions = {}): Promise<BotProcess> 
   await proc.stop('SIGKILL');
   throw new Error(`bot did not become ready.\nstdout:\n${out}\nstderr:\n${err}`);
 }
+
+/**
+ * The bot processes of one test, each as `npm start` runs it on `env()` (the harness' database,
+ * secret store and simulator); `killAll` SIGKILLs whatever still runs.
+ */
+export function botFleet(env: () => Record<string, string>): { start(): Promise<BotProcess>; killAll(): Promise<void> } {
+  const procs: BotProcess[] = [];
+  return {
+    async start() {
+      const proc = await startBot({ entry: 'src', env: { ...env(), LOG_LEVEL: 'info' } });
+      procs.push(proc);
+      return proc;
+    },
+    async killAll() {
+      for (const p of procs.splice(0)) await p.stop('SIGKILL');
+    },
+  };
+}

@@ -78,6 +78,29 @@ function postgres(url: string): DatabaseUnderTest {
   };
 }
 
+/**
+ * A schema of its own on the PostgreSQL server at `url`, for a test or bench that runs whole bot
+ * processes on it: the URL that selects it (search_path), and a drop that removes it with the job
+ * engine's schema beside it.
+ */
+export async function ownSchema(url: string, prefix: string): Promise<{ schema: string; url: string; drop(): Promise<void> }> {
+  const schema = `${prefix}_${randomBytes(4).toString('hex')}`;
+  const admin = await openDatabase({ kind: 'postgres', url });
+  await admin.exec(`CREATE SCHEMA ${schema}`);
+  await admin.close();
+  const u = new URL(url);
+  u.searchParams.set('options', `-c search_path=${schema}`);
+  return {
+    schema,
+    url: u.toString(),
+    async drop() {
+      const db = await openDatabase({ kind: 'postgres', url });
+      await db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE; DROP SCHEMA IF EXISTS ${schema}_pgboss CASCADE`);
+      await db.close();
+    },
+  };
+}
+
 /** Every database a suite should run on: PGlite always, PostgreSQL when TEST_DATABASE_URL is set. */
 export function databasesUnderTest(): DatabaseUnderTest[] {
   return TEST_DATABASE_URL ? [pglite(), postgres(TEST_DATABASE_URL)] : [pglite()];

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CustomerSyncRepository } from '../../src/store/customer-syncs';
 import { openDatabase, type Db } from '../../src/store/db';
 import { ConsentHarness, type TestPartner } from '../auth/consent-harness';
 import { BotClient } from '../harness/bot-client';
-import { startBot, type BotProcess } from '../helpers/bot-process';
-import { announcePostgresSkip, TEST_DATABASE_URL } from '../helpers/databases';
+import { botFleet, type BotProcess } from '../helpers/bot-process';
+import { announcePostgresSkip, ownSchema, TEST_DATABASE_URL } from '../helpers/databases';
 import { startSimulator, type Simulator } from '../simulator/server';
 import { customerRows, onboardedPartner, syncFinished } from './sync-harness';
 
@@ -24,40 +23,27 @@ announcePostgresSkip();
   let sim: Simulator;
   let h: ConsentHarness;
   let db: Db;
-  let schema: string;
-  const procs: BotProcess[] = [];
+  let schema: Awaited<ReturnType<typeof ownSchema>> | undefined;
+  const fleet = botFleet(() => h.env);
+  const bot = () => fleet.start();
 
   before(async () => {
     sim = await startSimulator({ scenario: 'large' });
-    schema = `sync_${randomUUID().slice(0, 8)}`;
-    const admin = await openDatabase({ kind: 'postgres', url: TEST_DATABASE_URL! });
-    await admin.exec(`CREATE SCHEMA ${schema}`);
-    await admin.close();
-    const u = new URL(TEST_DATABASE_URL!);
-    u.searchParams.set('options', `-c search_path=${schema}`);
+    schema = await ownSchema(TEST_DATABASE_URL!, 'sync');
     h = await ConsentHarness.start('large', {
       sim,
-      env: { DATABASE_URL: u.toString(), JOB_POLL_SECONDS: '0.5', JOB_MAINTENANCE_SECONDS: '1', SYNC_SLICE_SECONDS: '2', SYNC_NIGHTLY_AT: 'off', SYNC_PAGE_SIZE: '250' },
+      env: { DATABASE_URL: schema.url, JOB_POLL_SECONDS: '0.5', JOB_MAINTENANCE_SECONDS: '1', SYNC_SLICE_SECONDS: '2', SYNC_NIGHTLY_AT: 'off', SYNC_PAGE_SIZE: '250' },
     });
-    db = await openDatabase({ kind: 'postgres', url: u.toString() });
+    db = await openDatabase({ kind: 'postgres', url: schema.url });
   });
   after(async () => {
-    for (const p of procs) await p.stop('SIGKILL');
+    await fleet.killAll();
     await h?.stop();
     await db?.close();
-    const admin = await openDatabase({ kind: 'postgres', url: TEST_DATABASE_URL! });
-    await admin.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE; DROP SCHEMA IF EXISTS ${schema}_pgboss CASCADE`);
-    await admin.close();
+    await schema?.drop();
     await sim?.stop();
     if (h) await rm(h.dataDir, { recursive: true, force: true });
   });
-
-  /** The bot as `npm start` runs it, on the harness' database, secret store and simulator. */
-  async function bot(): Promise<BotProcess> {
-    const proc = await startBot({ entry: 'src', env: { ...h.env, LOG_LEVEL: 'info' } });
-    procs.push(proc);
-    return proc;
-  }
 
   function chatTo(proc: BotProcess, p: TestPartner): BotClient {
     return new BotClient({ endpoint: `${proc.url}/api/messages`, simulatorUrl: sim.baseUrl, conversation: { tenantId: p.tenant, user: p.person, conversationId: p.conversationId }, quietMs: 120 });

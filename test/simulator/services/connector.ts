@@ -18,7 +18,11 @@ import { AUDIENCE } from '../tokens';
  *   POST /_sim/connector/conversations/{id}/uninstall        {code?}: writes answer 403
  *   POST /_sim/connector/conversations/{id}/install          undo uninstall
  *   GET  /_sim/connector/requests                            what the bot called, with status
- *   POST /_sim/connector/limits                              {enabled?, perThread?, perApp?, maxActivityBytes?}
+ *   POST /_sim/connector/limits                              {enabled?, perThread?, perApp?, perAppGlobal?, maxActivityBytes?}
+ *
+ * `perAppGlobal` is a bench knob, not a Microsoft fact: one window per app across all tenants
+ * (none by default). Teams documents limits per thread and per app per tenant only; a bench of
+ * many partners (each its own tenant) sets it so that a rate limit binds and pacing shows.
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -236,6 +240,8 @@ export interface ConnectorLimits {
   perThread: RateWindow[];
   /** Per app (token `appid`, else "anonymous") per tenant, every call. */
   perApp: RateWindow[];
+  /** Per app across every tenant, every call: a bench knob (see the header), empty in TEAMS_LIMITS. */
+  perAppGlobal: RateWindow[];
   /** Larger request bodies answer 413 MessageSizeTooBig (Teams: about 28 KB per message). */
   maxActivityBytes: number;
 }
@@ -250,6 +256,7 @@ export const TEAMS_LIMITS: Readonly<ConnectorLimits> = Object.freeze({
     { limit: 1800, windowMs: 3_600_000 },
   ],
   perApp: [{ limit: 50, windowMs: 1_000 }],
+  perAppGlobal: [],
   maxActivityBytes: 28 * 1024,
 });
 
@@ -757,9 +764,11 @@ export class BotConnector {
     const now = this.ctx.now();
     const appKey = `app:${auth.appId ?? 'anonymous'}|${tenantId ?? ''}`;
     const threadKey = conversationId ? `thread:${auth.appId ?? 'anonymous'}|${conversationId}` : undefined;
+    const globalKey = `global:${auth.appId ?? 'anonymous'}`;
     const wait = Math.max(
       this.windows.waitMs(appKey, this.limits.perApp, now),
       threadKey ? this.windows.waitMs(threadKey, this.limits.perThread, now) : 0,
+      this.windows.waitMs(globalKey, this.limits.perAppGlobal, now),
     );
     if (wait > 0) {
       const seconds = Math.max(1, Math.ceil(wait / 1000));
@@ -767,6 +776,7 @@ export class BotConnector {
     }
     this.windows.record(appKey, now);
     if (threadKey) this.windows.record(threadKey, now);
+    if (this.limits.perAppGlobal.length) this.windows.record(globalKey, now);
     return undefined;
   }
 
@@ -897,6 +907,7 @@ function cloneLimits(l: ConnectorLimits): ConnectorLimits {
     enabled: l.enabled,
     perThread: l.perThread.map((w) => ({ ...w })),
     perApp: l.perApp.map((w) => ({ ...w })),
+    perAppGlobal: l.perAppGlobal.map((w) => ({ ...w })),
     maxActivityBytes: l.maxActivityBytes,
   };
 }
