@@ -3,6 +3,7 @@
 //   npm run bench -- --connection  -> only the credential cards and the sign-in
 //   npm run bench -- --sync        -> only the customer sync (2,000 and 20,000 customers)
 //   npm run bench -- --notices     -> only the expiry notices (BENCH_N partners, default 10,000)
+//   npm run bench -- --support     -> only the support channel (escalate, claim, re-run, resolve)
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -461,6 +462,46 @@ async function benchLogging(): Promise<void> {
   console.log(`  log line, with redaction                      ${((n / redactedMs) * 1000).toFixed(0).padStart(7)} lines/s   (cost x${(redactedMs / plainMs).toFixed(2)} of plain)`);
 }
 
+/**
+ * The support channel, as the people using it feel it: a partner's `support` until the answer
+ * (case opened, thread and status card posted in the channel), and each engineer's click until
+ * the invoke answer (the new card; the posted card updated, the partner told, inside it).
+ */
+async function benchSupport(): Promise<void> {
+  const engineer = { aadObjectId: randomUUID(), name: 'Bench Engineer' };
+  const h = await ConsentHarness.start('healthy', { env: { SUPPORT_ENGINEERS: engineer.aadObjectId } });
+  const throttle = await fetch(`${h.sim.baseUrl}/_sim/throttling`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ random: false }) });
+  await throttle.body?.cancel();
+  connectorOf(h.sim).setLimits({ enabled: false });
+  const channel = new BotClient({
+    endpoint: `${h.url}/api/messages`, simulatorUrl: h.sim.baseUrl, quietMs: 0,
+    conversation: { tenantId: randomUUID(), scope: 'channel', user: engineer },
+  });
+  await channel.say('set support channel', { count: 1 });
+  const n = Number(process.env.BENCH_N ?? 20);
+  const ms: Record<'escalate' | 'claim' | 'rerun' | 'resolve', number[]> = { escalate: [], claim: [], rerun: [], resolve: [] };
+  const started = performance.now();
+  for (let i = 0; i < n; i++) {
+    const p = await onboardedPartner(h);
+    let t = performance.now();
+    await p.chat.say('support', 1);
+    ms.escalate.push(performance.now() - t);
+    for (const verb of ['claim', 'rerun', 'resolve'] as const) {
+      t = performance.now();
+      const answer = await channel.execute({ verb: `support.${verb}`, data: { tenantId: p.tenant } }, {}, { count: 0 });
+      ms[verb].push(performance.now() - t);
+      if ((answer.body as { statusCode?: number }).statusCode !== 200) throw new Error(`support.${verb}: ${JSON.stringify(answer.body).slice(0, 200)}`);
+    }
+  }
+  const total = performance.now() - started;
+  console.log(`Support channel (${n} partners, in-process bot, simulator; each step until its answer; ops/s counts the partners' onboarding too)`);
+  row('support → thread + case card posted', statsOf(ms.escalate, total));
+  row('Claim (card updated, partner told)', statsOf(ms.claim, total));
+  row('Re-run checks (full run, both cards)', statsOf(ms.rerun, total));
+  row('Resolve', statsOf(ms.resolve, total));
+  await h.stop();
+}
+
 async function main(): Promise<void> {
   if (process.argv.includes('--submits')) {
     await benchSubmitsOnEveryEngine();
@@ -476,6 +517,10 @@ async function main(): Promise<void> {
   }
   if (process.argv.includes('--notices')) {
     await benchNotices();
+    return;
+  }
+  if (process.argv.includes('--support')) {
+    await benchSupport();
     return;
   }
   console.log('Bot state storage');
