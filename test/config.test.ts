@@ -53,6 +53,12 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ BOT_ID: GOOD_ID, BOT_PASSWORD: 'pw' }), /BOT_TENANT_ID: required when BOT_TYPE is SingleTenant/);
   });
 
+  it('SUPPORT_ENGINEERS: Entra object ids, comma-separated, spaces and case forgiven; anything else refused by name', () => {
+    assert.deepEqual(loadConfig({ ALLOW_UNAUTHENTICATED: 'true' }).support.engineers, []);
+    assert.deepEqual(loadConfig({ ALLOW_UNAUTHENTICATED: 'true', SUPPORT_ENGINEERS: ` ${GOOD_ID.toUpperCase()} ,, ${GOOD_ID}` }).support.engineers, [GOOD_ID.toLowerCase(), GOOD_ID.toLowerCase()]);
+    assert.throws(() => loadConfig({ ALLOW_UNAUTHENTICATED: 'true', SUPPORT_ENGINEERS: `${GOOD_ID},sam@contoso.com` }), /SUPPORT_ENGINEERS: expected Entra object ids \(GUIDs\), comma-separated/);
+  });
+
   it('accepts the Toolkit secret name SECRET_BOT_PASSWORD', () => {
     assert.equal(loadConfig({ BOT_ID: GOOD_ID, BOT_TENANT_ID: GOOD_ID, SECRET_BOT_PASSWORD: 'pw' }).bot.password, 'pw');
   });

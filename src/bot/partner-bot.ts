@@ -98,7 +98,7 @@ export class PartnerBot extends TeamsActivityHandler {
       const { tenantId } = turnOf(context);
       const teamId = teamIdOf(context);
       // Removed from a team: every channel and thread of it goes, not only this conversation.
-      if (tenantId && teamId) await this.leaveTeam(tenantId, teamId, 'the app was removed from the team');
+      if (tenantId && teamId) await this.leave(tenantId, { teamId }, 'the app was removed from the team');
       else if (tenantId) await this.deps.references.markUninstalled(tenantId, context.activity.conversation.id);
       await this.welcome.forget(context);
       await next();
@@ -107,20 +107,17 @@ export class PartnerBot extends TeamsActivityHandler {
       const { tenantId } = turnOf(context);
       const teamId = teamIdOf(context);
       const botId = context.activity.recipient?.id;
-      if (tenantId && teamId && context.activity.membersRemoved?.some((m) => m.id === botId)) await this.leaveTeam(tenantId, teamId, 'the bot was removed from the team');
+      if (tenantId && teamId && context.activity.membersRemoved?.some((m) => m.id === botId)) await this.leave(tenantId, { teamId }, 'the bot was removed from the team');
       await next();
     });
     this.onTeamsTeamDeletedEvent(async (team, context, next) => {
       const { tenantId } = turnOf(context);
-      if (tenantId && team.id) await this.leaveTeam(tenantId, team.id, 'the team was deleted');
+      if (tenantId && team.id) await this.leave(tenantId, { teamId: team.id }, 'the team was deleted');
       await next();
     });
     this.onTeamsChannelDeletedEvent(async (channel, _team, context, next) => {
       const { tenantId } = turnOf(context);
-      if (tenantId && channel.id) {
-        await this.deps.references.retire(tenantId, { channelId: channel.id }, 'the channel was deleted');
-        await this.deps.support.channelGone(tenantId, { channelId: channel.id });
-      }
+      if (tenantId && channel.id) await this.leave(tenantId, { channelId: channel.id }, 'the channel was deleted');
       await next();
     });
     this.onMessage(async (context, next) => {
@@ -144,11 +141,11 @@ export class PartnerBot extends TeamsActivityHandler {
     await this.deps.conversationState.saveChanges(context, false);
   }
 
-  /** The bot is out of a team: its conversations are not used again, and a support channel there is unset. */
-  private async leaveTeam(tenantId: string, teamId: string, reason: string): Promise<void> {
-    const retired = await this.deps.references.retire(tenantId, { teamId }, reason);
-    const unset = await this.deps.support.channelGone(tenantId, { teamId });
-    this.deps.logger.info({ tenantId, teamId, retired, supportChannelUnset: unset }, reason);
+  /** The bot is out of a team or a channel: its conversations there are not used again, and a support channel there is unset. */
+  private async leave(tenantId: string, scope: { teamId: string } | { channelId: string }, reason: string): Promise<void> {
+    const retired = await this.deps.references.retire(tenantId, scope, reason);
+    const unset = await this.deps.support.channelGone(tenantId, scope);
+    this.deps.logger.info({ tenantId, ...scope, retired, supportChannelUnset: unset }, reason);
   }
 
   private async continueOnboarding(context: TurnContext, turn: Turn): Promise<void> {
