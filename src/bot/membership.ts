@@ -72,6 +72,17 @@ export class Membership {
     return { tenantId: access.tenantId, partner: access.partner };
   }
 
+  /** `started`, for commands that need the partner's credentials in: the partner, or (told what is missing) nothing. */
+  async connected(context: TurnContext, turn: Turn): Promise<{ tenantId: string; partner: Partner } | undefined> {
+    const access = await this.started(context, turn);
+    if (!access) return undefined;
+    if (!access.partner.connection) {
+      await context.sendActivity(Messages.checksNeedCredentials);
+      return undefined;
+    }
+    return access;
+  }
+
   async owned(context: TurnContext, turn: Turn, refusal: (owner: string) => string): Promise<{ tenantId: string; partner: Partner } | undefined> {
     const access = await this.access(context, turn, false);
     if (!access?.partner) {

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { COMPANY } from '../helpers/chat';
 import { ROOT } from '../helpers/bot-process';
 import { APP_ID, APP_SECRET_VALUE, PARTNER_CUSTOM_DOMAIN, SERVICE_ACCOUNT_PASSWORD, SERVICE_ACCOUNT_UPN } from '../simulator/scenarios/ids';
-import { PlaygroundSession, skipWithoutChromium } from './playground';
-import { sandboxArgs, startSandboxProcess, stopSandboxProcess, type SandboxRun } from './sandbox-process';
+import { sandboxInPlayground } from './sandbox-process';
 
 /**
  * The whole connection in the Agents Playground, as a partner admin does it: part one, the
@@ -15,27 +13,11 @@ import { sandboxArgs, startSandboxProcess, stopSandboxProcess, type SandboxRun }
  */
 describe('connecting in the Agents Playground (headless Chromium): credentials, sign-in, consent', function () {
   this.timeout(240_000);
-  let dataDir = '';
-  let run: SandboxRun | undefined;
-  let session: PlaygroundSession | undefined;
-
-  before(async function () {
-    skipWithoutChromium(this);
-    dataDir = await mkdtemp(join(tmpdir(), 'consent-e2e-'));
-    run = await startSandboxProcess(await sandboxArgs(dataDir));
-    // The simulator's server certificate (made by its own test CA under .sim/) is pinned in Chromium.
-    const simCert = await readFile(join(ROOT, '.sim', 'server.pem'), 'utf8');
-    session = await PlaygroundSession.open(run.playgroundUrl, { name: 'consent', trustCertificates: [simCert], timeoutMs: 20_000 });
-  });
-
-  after(async () => {
-    await session?.close();
-    await stopSandboxProcess(run);
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  });
+  // The simulator's server certificate (made by its own test CA under .sim/) is pinned in Chromium.
+  const sandbox = sandboxInPlayground('consent', async () => ({ trustCertificates: [await readFile(join(ROOT, '.sim', 'server.pem'), 'utf8')], timeoutMs: 20_000 }));
 
   it('fills the credential cards, signs in through the sign-in page in the same browser, and the chat confirms', async () => {
-    const s = session!;
+    const s = sandbox.session();
     await s.openChat('Personal Chat');
     await s.waitForCard({ containing: 'Welcome' });
     await s.clickCardButton("Let's start");

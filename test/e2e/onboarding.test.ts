@@ -1,32 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { COMPANY, PRIMARY } from '../helpers/chat';
-import { PlaygroundSession, skipWithoutChromium } from './playground';
-import { sandboxArgs, startSandboxProcess, stopSandboxProcess, type SandboxRun } from './sandbox-process';
+import { sandboxInPlayground } from './sandbox-process';
 
 describe('onboarding in the Agents Playground (headless Chromium): company and contact cards to the review', function () {
   this.timeout(180_000);
-  let dataDir = '';
-  let run: SandboxRun | undefined;
-  let session: PlaygroundSession | undefined;
-
-  before(async function () {
-    skipWithoutChromium(this);
-    dataDir = await mkdtemp(join(tmpdir(), 'onboarding-e2e-'));
-    run = await startSandboxProcess(await sandboxArgs(dataDir));
-    session = await PlaygroundSession.open(run.playgroundUrl, { name: 'onboarding' });
-  });
-
-  after(async () => {
-    await session?.close();
-    await stopSandboxProcess(run);
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  });
+  const sandbox = sandboxInPlayground('onboarding');
 
   it('a person fills the company and contact cards like in Teams and reaches the review card', async () => {
-    const s = session!;
+    const s = sandbox.session();
     // The Playground installs the app when it connects; the welcome shows in the personal chat.
     await s.openChat('Personal Chat');
     await s.waitForCard({ containing: 'Welcome' });

@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /**
  * `npm run sandbox` as a newcomer runs it: spawned in its own process group (a terminal's
@@ -8,6 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
  */
 
 import { freePort, ROOT } from '../helpers/bot-process';
+import { PlaygroundSession, skipWithoutChromium, type OpenOptions } from './playground';
 
 export interface SandboxRun {
   readonly child: ChildProcess;
@@ -164,4 +168,27 @@ export async function stopSandboxProcess(run: SandboxRun | undefined): Promise<v
   run.signalGroup('SIGINT');
   await Promise.race([run.exited, new Promise((r) => setTimeout(r, 15_000))]);
   run.kill();
+}
+
+/**
+ * `npm run sandbox` on a fresh data dir and a Playground session on it, for one describe block:
+ * started in `before` (skipped, saying why, without Chromium; `open` gives the session's options
+ * once the sandbox runs), stopped and removed in `after`.
+ */
+export function sandboxInPlayground(name: string, open: () => Promise<Omit<OpenOptions, 'name'>> = async () => ({})): { session(): PlaygroundSession; run(): SandboxRun } {
+  let dataDir = '';
+  let run: SandboxRun | undefined;
+  let session: PlaygroundSession | undefined;
+  before(async function () {
+    skipWithoutChromium(this);
+    dataDir = await mkdtemp(join(tmpdir(), `${name}-e2e-`));
+    run = await startSandboxProcess(await sandboxArgs(dataDir));
+    session = await PlaygroundSession.open(run.playgroundUrl, { name, ...(await open()) });
+  });
+  after(async () => {
+    await session?.close();
+    await stopSandboxProcess(run);
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+  return { session: () => session!, run: () => run! };
 }

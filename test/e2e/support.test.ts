@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PlaygroundSession, skipWithoutChromium } from './playground';
-import { sandboxArgs, startSandboxProcess, stopSandboxProcess, type SandboxRun } from './sandbox-process';
+import type { PlaygroundSession } from './playground';
+import { sandboxInPlayground } from './sandbox-process';
 
 /**
  * The support channel in the Agents Playground: the sandbox makes the Playground's user a support
@@ -13,22 +10,7 @@ import { sandboxArgs, startSandboxProcess, stopSandboxProcess, type SandboxRun }
  */
 describe('support channel in the Agents Playground (headless Chromium)', function () {
   this.timeout(180_000);
-  let dataDir = '';
-  let run: SandboxRun | undefined;
-  let session: PlaygroundSession | undefined;
-
-  before(async function () {
-    skipWithoutChromium(this);
-    dataDir = await mkdtemp(join(tmpdir(), 'support-e2e-'));
-    run = await startSandboxProcess(await sandboxArgs(dataDir));
-    session = await PlaygroundSession.open(run.playgroundUrl, { name: 'support', timeoutMs: 20_000 });
-  });
-
-  after(async () => {
-    await session?.close();
-    await stopSandboxProcess(run);
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  });
+  const sandbox = sandboxInPlayground('support', async () => ({ timeoutMs: 20_000 }));
 
   const said = async (s: PlaygroundSession, text: string | RegExp) => {
     await s.page.getByRole('paragraph').filter({ hasText: text }).first().waitFor({ timeout: 20_000 }).catch(async (err: unknown) => {
@@ -37,7 +19,7 @@ describe('support channel in the Agents Playground (headless Chromium)', functio
   };
 
   it('the partner asks in personal chat; the card appears in the channel; Claim there changes it; the partner is told', async () => {
-    const s = session!;
+    const s = sandbox.session();
     await s.openChat('Personal Chat');
     await s.waitForCard({ containing: 'Welcome' });
     await s.clickCardButton("Let's start");

@@ -37,12 +37,8 @@ export function expiryCommand(membership: Membership, watch: ExpiryLook): Comman
     name: 'expiry', aliases: ['expiries', 'what expires', 'check expiry'],
     description: 'What ends when: secrets, the sign-in, GDAP relationships (read now)',
     handle: async (context, turn) => {
-      const access = await membership.started(context, turn);
+      const access = await membership.connected(context, turn);
       if (!access) return;
-      if (!access.partner.connection) {
-        await context.sendActivity(Messages.checksNeedCredentials);
-        return;
-      }
       await context.sendActivity({ type: 'typing' });
       const { items, recorded } = await watch.look(access.partner);
       await context.sendActivity(Messages.expiryReport(expiryLines(items, new Date()), recorded));

@@ -25,12 +25,8 @@ export function recheckCommand(membership: Membership, services: Services, onboa
     name: 'recheck', aliases: ['re-run checks', 'rerun checks', 'check again', 'checks'], verb: Verbs.checksRerun,
     description: 'Run the checks again',
     handle: async (context, turn) => {
-      const access = await membership.started(context, turn);
+      const access = await membership.connected(context, turn);
       if (!access) return;
-      if (!access.partner.connection) {
-        await context.sendActivity(Messages.checksNeedCredentials);
-        return;
-      }
       const wasPassed = checksPassed(access.partner);
       const run = await runChecksForTurn(context, turn, services);
       const { card, message } = checksOutcome(run);
@@ -50,12 +46,8 @@ export function recheckLaterCommand(membership: Membership, services: Services, 
     name: 'recheck later', aliases: ['re-check later', 'check later'], verb: Verbs.checksLater,
     description: 'Run the checks again in 15 minutes and post the result',
     handle: async (context, turn) => {
-      const partner = (await membership.started(context, turn))?.partner;
+      const partner = (await membership.connected(context, turn))?.partner;
       if (!partner) return;
-      if (!partner.connection) {
-        await context.sendActivity(Messages.checksNeedCredentials);
-        return;
-      }
       if (!consentComplete(partner)) {
         await context.sendActivity(Messages.recheckNeedsConsent);
         return;
