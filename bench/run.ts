@@ -502,25 +502,19 @@ async function benchSupport(): Promise<void> {
   await h.stop();
 }
 
+/** `npm run bench -- --<name>`: only that part. */
+const PARTS: Record<string, () => Promise<void>> = {
+  '--submits': benchSubmitsOnEveryEngine,
+  '--connection': benchConnection,
+  '--sync': benchSync,
+  '--notices': benchNotices,
+  '--support': benchSupport,
+};
+
 async function main(): Promise<void> {
-  if (process.argv.includes('--submits')) {
-    await benchSubmitsOnEveryEngine();
-    return;
-  }
-  if (process.argv.includes('--connection')) {
-    await benchConnection();
-    return;
-  }
-  if (process.argv.includes('--sync')) {
-    await benchSync();
-    return;
-  }
-  if (process.argv.includes('--notices')) {
-    await benchNotices();
-    return;
-  }
-  if (process.argv.includes('--support')) {
-    await benchSupport();
+  const only = Object.entries(PARTS).find(([flag]) => process.argv.includes(flag));
+  if (only) {
+    await only[1]();
     return;
   }
   console.log('Bot state storage');
