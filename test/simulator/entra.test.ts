@@ -640,6 +640,37 @@ describe('Entra ID simulator', () => {
       assert.equal(params.get('admin_consent'), 'True');
     });
 
+    it('v2.0 with /.default grants every statically configured permission, as v1 does, and answers admin_consent, tenant, scope and state', async () => {
+      const app = connectorApp();
+      app.grantedAppRoles = [];
+      app.grantedScopes = [];
+      app.partnerCenterConsent = false;
+      const params = await adminConsentWithoutBrowser({ sim, tenant: PARTNER, clientId: CONNECTOR.appId, redirectUri: CONNECTOR.redirectUri, upn: ADMIN.upn, mfa: true, state: 'v2-state', scope: GRAPH_DEFAULT });
+      assert.deepEqual([...params.keys()].sort(), ['admin_consent', 'scope', 'state', 'tenant']);
+      assert.equal(params.get('admin_consent'), 'True');
+      assert.equal(params.get('tenant'), PARTNER);
+      assert.equal(params.get('scope'), GRAPH_DEFAULT);
+      assert.equal(params.get('state'), 'v2-state');
+      // "/.default … functions like the v1.0 admin consent endpoint": the Graph roles and scopes and Partner Center's user_impersonation.
+      assert.deepEqual(app.grantedAppRoles, app.requestedAppRoles);
+      assert.deepEqual(app.grantedScopes, app.requestedScopes);
+      assert.equal(app.partnerCenterConsent, true);
+    });
+
+    it('v2.0 error redirects carry error and error_description (and state) to the exact redirect URI', async () => {
+      const res = await fetch(`${sim.baseUrl}/${PARTNER}/v2.0/adminconsent`, {
+        method: 'POST', redirect: 'manual',
+        body: new URLSearchParams({ client_id: CONNECTOR.appId, redirect_uri: CONNECTOR.redirectUri, scope: GRAPH_DEFAULT, state: 's2', upn: ADMIN.upn, password: 'Passw0rd!', mfa: 'on', decision: 'cancel' }),
+      });
+      assert.equal(res.status, 302);
+      const location = new URL(res.headers.get('location') ?? '');
+      assert.equal(`${location.origin}${location.pathname}`, CONNECTOR.redirectUri);
+      assert.equal(location.searchParams.get('error'), 'consent_required');
+      assert.match(location.searchParams.get('error_description') ?? '', /^AADSTS65004: /);
+      assert.equal(location.searchParams.get('state'), 's2');
+      assert.deepEqual(connectorApp().grantedAppRoles, ['Directory.ReadWrite.All', 'User.ReadWrite.All'], 'nothing granted');
+    });
+
     it('shows the admin consent page on GET', async () => {
       const res = await fetch(`${sim.baseUrl}/${PARTNER}/v2.0/adminconsent?client_id=${CONNECTOR.appId}&redirect_uri=${encodeURIComponent(CONNECTOR.redirectUri)}&scope=${encodeURIComponent(GRAPH_DEFAULT)}&state=x`);
       assert.equal(res.status, 200);

@@ -176,16 +176,15 @@ describe('Partner Center simulator', function () {
     assert.equal((await get(`${base}/customers?size=5`, pcToken(sim))).status, 200, 'refilled after a second');
   });
 
-  it('reports isMfaCompliant as a response header when asked with ValidateMfa: true', async () => {
-    const ok = await get<CustomerPage>(`${base}/customers?size=1`, pcToken(sim), { ValidateMfa: 'true' });
+  it('has no ValidateMfa / isMfaCompliant exchange (not in the header reference): MFA is the token’s amr, its lack 401 with 900421', async () => {
+    const ok = await get<Record<string, unknown>>(`${base}/profiles/organization`, pcToken(sim), { ValidateMfa: 'true' });
     assert.equal(ok.status, 200);
-    assert.equal(ok.headers.get('ismfacompliant'), 'true');
-    const refused = await get<PcError>(`${base}/customers?size=1`, pcToken(sim, { amr: ['pwd'] }), { ValidateMfa: 'true' });
+    assert.equal(ok.headers.get('ismfacompliant'), null);
+    assert.equal('isMfaCompliant' in ok.body, false);
+    const refused = await get<PcError>(`${base}/profiles/organization`, pcToken(sim, { amr: ['pwd'] }), { ValidateMfa: 'true' });
     assert.equal(refused.status, 401);
     assert.equal(refused.body.code, 900421);
-    assert.equal(refused.headers.get('ismfacompliant'), 'false');
-    const unasked = await get<CustomerPage>(`${base}/customers?size=1`, pcToken(sim));
-    assert.equal(unasked.headers.get('ismfacompliant'), null);
+    assert.equal(refused.headers.get('ismfacompliant'), null);
   });
 
   it('hands out continuation tokens with / = , + that only work sent back verbatim', async () => {

@@ -689,18 +689,24 @@ class EntraService implements SimService {
     }
     const { app } = this.findApp(base.client.app.appId, signedIn.tenant.id) ?? base.client;
     // The v1 endpoint grants every permission the registration lists (requiredResourceAccess: the
-    // Graph roles and scopes, and Partner Center's user_impersonation); v2 those of the resource named in `scope`.
-    const resource = scopes?.resource?.key;
+    // Graph roles and scopes, and Partner Center's user_impersonation). On v2, a static scope
+    // (`{resource}/.default`) "functions like the v1.0 admin consent endpoint and requests consent
+    // for all scopes found in the required permissions (both user and app)"; dynamic scopes grant
+    // those of the resource named. https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent#request-the-permissions-from-a-directory-admin
+    const isStatic = scopes?.names.includes('.default') ?? true;
+    const resource = isStatic ? undefined : scopes?.resource?.key;
     if (!resource || resource === 'graph') {
       app.grantedAppRoles = [...app.requestedAppRoles];
       app.grantedScopes = unique([...app.grantedScopes, ...app.requestedScopes]);
     }
     if (!resource || resource === 'partnerCenter') app.partnerCenterConsent = true;
+    // The documented success: admin_consent=True, tenant, scope (v2: what was asked) and state.
+    // https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent#successful-response
     return redirectTo(base.redirectUri, 'query', {
       admin_consent: 'True',
       tenant: signedIn.tenant.id,
-      state: params.get('state') ?? undefined,
       ...(v2 && scopeParam ? { scope: scopeParam } : {}),
+      state: params.get('state') ?? undefined,
     });
   }
 

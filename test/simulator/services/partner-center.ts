@@ -146,31 +146,17 @@ export const partnerCenterService: ServiceFactory = (ctx) => {
     return { 'MS-CorrelationId': header('ms-correlationid'), 'MS-RequestId': header('ms-requestid') };
   }
 
-  /**
-   * `ValidateMfa: true` asks Partner Center to report whether the token is MFA-compliant. The
-   * learn.microsoft.com header reference does not list it; Microsoft's "How to validate your
-   * solution" post and third-party clients read `isMfaCompliant` as a *response header*, so that is
-   * what the simulator sends (on success and on the 900421 refusal alike).
-   */
-  function mfaHeader(req: SimRequest, compliant: boolean | undefined): Record<string, string> {
-    const asked = String(req.headers.validatemfa ?? '').toLowerCase() === 'true';
-    return asked && compliant !== undefined ? { isMfaCompliant: String(compliant) } : {};
-  }
-
   function handle(fn: (req: SimRequest, caller: Caller) => SimReply, options: { appOnly?: boolean } = {}) {
     return (req: SimRequest): SimReply => {
+      // No `ValidateMfa` / `isMfaCompliant` exchange: neither is in the header reference
+      // (https://learn.microsoft.com/en-us/partner-center/developer/headers). MFA is the token's
+      // `amr`, its lack a 401 with 900421 (authenticate above).
       const limited = throttle();
-      let compliant: boolean | undefined;
       const reply = limited ?? (() => {
         const caller = authenticate(req, options.appOnly ?? false);
-        if ('claims' in caller) {
-          compliant = caller.mfaCompliant;
-          return fn(req, caller);
-        }
-        if ((caller.body as { code?: unknown } | undefined)?.code === 900421) compliant = false;
-        return caller;
+        return 'claims' in caller ? fn(req, caller) : caller;
       })();
-      return { ...reply, headers: { ...responseHeaders(req), ...mfaHeader(req, compliant), ...reply.headers } };
+      return { ...reply, headers: { ...responseHeaders(req), ...reply.headers } };
     };
   }
 
