@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { isIPv4 } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
@@ -56,6 +57,8 @@ const EnvSchema = z.object({
   BOT_LOGIN_URL: z.preprocess(emptyToUndefined, httpsUrl('the Entra ID authority the bot gets Bot Framework tokens from, e.g. https://login.microsoftonline.com/<tenant>').optional()),
   BOT_OPENID_METADATA_URL: z.preprocess(emptyToUndefined, httpsUrl('OpenID metadata of the keys that sign activities sent to the bot').optional()),
   PORT: z.preprocess(emptyToUndefined, z.string().trim().regex(/^\d{1,5}$/, 'expected a port number 0-65535').transform(Number).refine((n) => n <= 65535, 'expected a port number 0-65535').default(3978)),
+  // IPv4 only: the server builds its own URL as http://HOST:PORT.
+  HOST: z.preprocess(emptyToUndefined, z.string().trim().refine((v) => isIPv4(v), 'expected an IPv4 address to listen on: 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)').optional()),
   PUBLIC_BASE_URL: z.preprocess(emptyToUndefined, httpUrl('the address Teams and browsers reach this bot at').optional()),
   DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('.data')),
   DATABASE_URL: z.preprocess(emptyToUndefined, z.string().trim().refine((v) => {
@@ -110,7 +113,7 @@ export interface AppConfig {
   };
   readonly server: {
     readonly port: number;
-    /** 127.0.0.1 for the unauthenticated bot, every interface otherwise. */
+    /** HOST; unset: 127.0.0.1 for the unauthenticated bot, every interface (0.0.0.0) otherwise. */
     readonly host: string;
     readonly publicBaseUrl: string;
     readonly bodyLimitBytes: number;
@@ -180,6 +183,9 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   if (production && !has('BOT_ID')) problems.push('BOT_ID: required in production (an empty BOT_ID runs the bot without authentication)');
   else if (!has('BOT_ID') && !unauthenticated) problems.push('BOT_ID: required (for a local run without authentication set ALLOW_UNAUTHENTICATED=true, as env/.env.local does)');
   if (unauthenticated && production) problems.push('ALLOW_UNAUTHENTICATED: refused when NODE_ENV=production');
+  // Anyone who reached an unauthenticated bot could post activities as any user of any tenant.
+  const host = (normalized.HOST ?? '').trim();
+  if (!has('BOT_ID') && isIPv4(host) && !host.startsWith('127.')) problems.push('HOST: an unauthenticated bot listens on this machine only (127.0.0.1): anyone who reached it could talk to it as anyone');
   if (unauthenticated && has('WEBSITE_SITE_NAME')) problems.push('ALLOW_UNAUTHENTICATED: refused on Azure App Service (WEBSITE_SITE_NAME is set)');
   if (production && !has('PUBLIC_BASE_URL')) problems.push('PUBLIC_BASE_URL: required in production (the https address Teams and browsers reach the bot at)');
   if (has('BOT_ID') && botType !== 'UserAssignedMSI' && !has('BOT_PASSWORD')) problems.push(`BOT_PASSWORD: required when BOT_ID is set and BOT_TYPE is ${botType} (or set SECRET_BOT_PASSWORD in env/.env.<name>.user)`);
@@ -206,7 +212,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     },
     server: {
       port: e.PORT,
-      host: e.BOT_ID === '' ? '127.0.0.1' : '0.0.0.0',
+      host: e.HOST ?? (e.BOT_ID === '' ? '127.0.0.1' : '0.0.0.0'),
       publicBaseUrl: e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`,
       bodyLimitBytes: e.REQUEST_BODY_LIMIT_BYTES,
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

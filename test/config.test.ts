@@ -59,6 +59,15 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ ALLOW_UNAUTHENTICATED: 'true', SUPPORT_ENGINEERS: `${GOOD_ID},sam@contoso.com` }), /SUPPORT_ENGINEERS: expected Entra object ids \(GUIDs\), comma-separated/);
   });
 
+  it('HOST: where the bot listens; every interface for an authenticated bot, loopback otherwise, and an unauthenticated bot never anywhere else', () => {
+    const authenticated = { BOT_ID: GOOD_ID, BOT_PASSWORD: 'pw', BOT_TENANT_ID: GOOD_ID };
+    assert.equal(loadConfig(authenticated).server.host, '0.0.0.0');
+    assert.equal(loadConfig({ ...authenticated, HOST: ' 127.0.0.1 ' }).server.host, '127.0.0.1');
+    assert.equal(loadConfig({ ALLOW_UNAUTHENTICATED: 'true', HOST: '127.0.0.1' }).server.host, '127.0.0.1');
+    assert.deepEqual(problems({ ...authenticated, HOST: 'example.com' }), ['HOST: expected an IPv4 address to listen on: 127.0.0.1 (this machine only) or 0.0.0.0 (every interface); got "example.com"']);
+    assert.deepEqual(problems({ ALLOW_UNAUTHENTICATED: 'true', HOST: '0.0.0.0' }), ['HOST: an unauthenticated bot listens on this machine only (127.0.0.1): anyone who reached it could talk to it as anyone']);
+  });
+
   it('accepts the Toolkit secret name SECRET_BOT_PASSWORD', () => {
     assert.equal(loadConfig({ BOT_ID: GOOD_ID, BOT_TENANT_ID: GOOD_ID, SECRET_BOT_PASSWORD: 'pw' }).bot.password, 'pw');
   });
