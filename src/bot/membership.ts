@@ -38,6 +38,10 @@ export class Membership {
       await context.sendActivity(Messages.noTenant);
       return undefined;
     }
+    if (!person.aadObjectId) {
+      await context.sendActivity(Messages.noIdentity);
+      return undefined;
+    }
     const partners = this.deps.onboarding.partners;
     // Owners and members come only through these two doors, so a guest is refused once, here.
     if ((!turn.partner && create) || (turn.partner && !isMember(turn.partner, person))) {

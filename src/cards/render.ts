@@ -319,8 +319,6 @@ export function renderNoticeCard(data: NoticeCardData): Attachment {
 }
 
 export interface SupportCardData {
-  /** The partner's tenant: every button and the refresh act on this case. */
-  tenantId: string;
   title: string;
   statusText: string;
   statusColor: 'Attention' | 'Warning' | 'Good' | 'Default';

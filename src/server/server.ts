@@ -62,6 +62,11 @@ function statusOf(err: unknown): number | undefined {
   return typeof status === 'number' ? status : undefined;
 }
 
+/** Teams only; a local unauthenticated bot also takes the Bot Framework Emulator's and test channels. */
+function servedChannel(channelId: string, authenticated: boolean): boolean {
+  return channelId === 'msteams' || (!authenticated && (channelId === 'emulator' || channelId === 'test'));
+}
+
 /**
  * The HTTP edge: Bot Framework messages, the email verification link, the sign-in and admin
  * consent pages, health and readiness.
@@ -129,6 +134,11 @@ export function createServer(deps: ServerDeps): HttpServer {
     const check = checkActivity(body);
     if (!check.ok) {
       res.send(400, errorBody('bad_activity', correlationId, check.reason));
+      return;
+    }
+    if (!servedChannel(check.activity.channelId, deps.authenticated)) {
+      // Identity (tenant, Entra object id) is read the Teams way: an activity from another channel would be trusted for fields it does not vouch for.
+      res.send(400, errorBody('bad_activity', correlationId, `channelId: this bot serves Microsoft Teams (msteams) only${deps.authenticated ? '' : ', or the emulator locally'}`));
       return;
     }
     if (!deps.authenticated && !isLoopbackUrl(check.activity.serviceUrl)) {

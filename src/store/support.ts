@@ -93,6 +93,18 @@ export class SupportRepository {
   }
 
   /**
+   * The case whose thread an action came from: the conversation is the thread
+   * (`<channel>;messageid=<root>`), or the bare channel with the card's own activity id.
+   */
+  async byThread(channelTenantId: string, channelId: string, conversationId: string, cardActivityId: string | undefined): Promise<SupportCase | undefined> {
+    const [r] = await this.db.query<CaseRow>(
+      `SELECT * FROM support_cases WHERE channel_tenant_id = $1 AND channel_id = $2
+         AND (thread_id = $3 OR ($3 = channel_id AND card_activity_id = $4))`,
+      [channelTenantId, channelId, conversationId, cardActivityId ?? null]);
+    return r ? toCase(r) : undefined;
+  }
+
+  /**
    * The partner asks for support: a new case, or the existing one reopened (unclaimed again unless
    * still open). `fresh`: the case was not open before (a new request for the support team).
    */

@@ -42,6 +42,18 @@ export type Escalation =
   | { kind: 'opened' | 'reopened' | 'updated'; supportCase: SupportCase }
   | { kind: 'not-posted' };
 
+/** Where a support card's action came from: the invoke's tenant, conversation and card. */
+export interface ActionOrigin {
+  tenantId: string | undefined;
+  kind: 'personal' | 'groupChat' | 'channel';
+  conversationId: string;
+  /** The card's activity id (the invoke's replyToId), when Teams sends it. */
+  cardActivityId: string | undefined;
+}
+
+/** `refused`: not an engineer, or not in a case's thread of the support channel. `no-case`: an engineer, in the channel, on a thread whose case is gone. */
+export type SupportAnswer = { kind: 'card'; card: Attachment } | { kind: 'refused' } | { kind: 'no-case' };
+
 export type SupportVerb = 'support.claim' | 'support.rerun' | 'support.resolve' | 'support.refresh';
 
 const KNOWN_VERBS: ReadonlySet<string> = new Set<SupportVerb>(['support.claim', 'support.rerun', 'support.resolve', 'support.refresh']);
@@ -68,7 +80,7 @@ export class SupportDesk {
    * object id is only meaningful in its own tenant.
    */
   async isEngineer(person: Person, tenantId: string | undefined): Promise<boolean> {
-    if (!this.engineers.has(person.aadObjectId.toLowerCase())) return false;
+    if (!person.aadObjectId || !this.engineers.has(person.aadObjectId.toLowerCase())) return false;
     const channel = await this.o.support.channel();
     return !channel || channel.tenantId === tenantId;
   }
@@ -120,16 +132,20 @@ export class SupportDesk {
   }
 
   /**
-   * An `Action.Execute` on a support card. Returns the card the clicker sees now. A non-engineer
-   * gets the card as it is with the refusal on it, and nothing changes.
+   * An `Action.Execute` on a support card. The case is the one whose thread the click came from,
+   * in the support channel's tenant, never one named by card data; the clicker must be an
+   * engineer. Anything else is refused with one answer that says nothing about any partner, case
+   * or no case. An engineer gets the card as it is now (after the action).
    */
-  async act(verb: SupportVerb, tenantId: string, who: Person, viewerTenantId: string | undefined): Promise<Attachment> {
-    const partner = await this.o.partners.get(tenantId);
-    const before = partner ? await this.o.support.get(tenantId) : undefined;
-    if (!partner || !before) return renderSupportCard(goneCard(tenantId));
-    if (!(await this.isEngineer(who, viewerTenantId))) {
-      return this.card(partner, before, verb === 'support.refresh' ? undefined : `Only the support engineers can act on support cases: ${who.name} is not one of them. Nothing was changed.`);
-    }
+  async act(verb: SupportVerb, where: ActionOrigin, who: Person): Promise<SupportAnswer> {
+    const channel = await this.o.support.channel();
+    const inChannel = !!channel && where.kind === 'channel' && where.tenantId === channel.tenantId
+      && (where.conversationId === channel.channelId || where.conversationId.startsWith(`${channel.channelId};`));
+    if (!channel || !inChannel || !(await this.isEngineer(who, where.tenantId))) return { kind: 'refused' };
+    const before = await this.o.support.byThread(channel.tenantId, channel.channelId, where.conversationId, where.cardActivityId);
+    const partner = before ? await this.o.partners.get(before.tenantId) : undefined;
+    if (!before || !partner) return { kind: 'no-case' };
+    const tenantId = before.tenantId;
     let after: SupportCase | undefined = before;
     let notice: string | undefined;
     if (verb === 'support.claim') {
@@ -154,7 +170,7 @@ export class SupportDesk {
     if (verb !== 'support.refresh' && now.threadId && now.cardActivityId && now.channelTenantId) {
       await this.o.notifier.update(now.channelTenantId, now.threadId, now.cardActivityId, { attachments: [card] });
     }
-    return notice ? this.card(fresh, now, notice) : card;
+    return { kind: 'card', card: notice ? await this.card(fresh, now, notice) : card };
   }
 
   /** The status card of a case: never a secret (credentials by expiry only). */
@@ -195,13 +211,6 @@ function plain(line: string | undefined): string | undefined {
   return line?.replace(/\*\*/g, '').replace(/\s*Type .*$/, '');
 }
 
-function goneCard(tenantId: string): SupportCardData {
-  return {
-    tenantId, title: 'Support case', statusText: 'This partner\'s data was deleted: the case is closed.', statusColor: 'Default',
-    facts: [{ label: 'Partner tenant', value: tenantId }], issuesTitle: '', issues: [], showClaim: false, showResolve: false, userIds: [],
-  };
-}
-
 export function cardData(partner: Partner, c: SupportCase, run: CheckRun | undefined, sync: string | undefined, engineers: readonly string[], notice?: string): SupportCardData {
   const named = partner.company?.legalName ?? partner.connection?.partnerTenantName;
   const company = named ?? partner.tenantId;
@@ -224,7 +233,6 @@ export function cardData(partner: Partner, c: SupportCase, run: CheckRun | undef
     color: r.status === 'fail' ? 'Attention' as const : r.status === 'warn' ? 'Warning' as const : 'Default' as const,
   }));
   return {
-    tenantId: partner.tenantId,
     title: `Support case: ${company}`,
     statusText,
     statusColor: c.status === 'open' ? 'Attention' : c.status === 'claimed' ? 'Warning' : 'Good',

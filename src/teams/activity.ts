@@ -3,10 +3,13 @@ import type { Person } from '../domain/partner';
 
 export type ConversationKind = 'personal' | 'groupChat' | 'channel';
 
-/** The Teams user of this turn. */
+/**
+ * The Teams user of this turn. Identity is the Entra object id Teams sends: without it the person
+ * is nobody (empty id), never `from.id`, which a caller could set to anything.
+ */
 export function personOf(context: TurnContext): Person {
   const from = context.activity.from;
-  return { aadObjectId: from?.aadObjectId || from?.id || 'unknown', name: from?.name || 'someone' };
+  return { aadObjectId: from?.aadObjectId || '', name: from?.name || 'someone' };
 }
 
 /** The Teams tenant of this turn: Teams puts it in channelData and on the conversation. */

@@ -63,14 +63,18 @@ export function setSupportChannelCommand(desk: SupportDesk, references: Conversa
 
 /**
  * An `Action.Execute` (Universal Actions) invoke: the support card's buttons and its automatic
- * refresh. The response is the card the clicker sees; unknown verbs and malformed data answer 400.
+ * refresh. The response is the card the clicker sees; a refusal is a message and leaves the card
+ * as posted; unknown verbs answer 400.
  */
 export async function supportInvoke(context: TurnContext, turn: Turn, value: AdaptiveCardInvokeValue, desk: SupportDesk): Promise<AdaptiveCardInvokeResponse> {
   const verb = value?.action?.verb;
-  const tenantId = (value?.action?.data as { tenantId?: unknown } | undefined)?.tenantId;
-  if (!isSupportVerb(verb) || typeof tenantId !== 'string' || !/^[A-Za-z0-9._-]{1,128}$/.test(tenantId)) {
+  if (!isSupportVerb(verb)) {
     return { statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'BadRequest', message: 'This card action is not one I know.' } as never };
   }
-  const card = await desk.act(verb, tenantId, turn.person, turn.tenantId);
-  return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: card.content as never };
+  const { activity } = context;
+  const answer = await desk.act(verb, { tenantId: turn.tenantId, kind: turn.conversation, conversationId: activity.conversation.id, cardActivityId: activity.replyToId }, turn.person);
+  if (answer.kind === 'card') return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: answer.card.content as never };
+  // Teams shows a message answer to the clicker and keeps the card as it is.
+  const text = answer.kind === 'refused' ? Messages.supportActionRefused : Messages.supportNoCaseHere;
+  return { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: text as never };
 }

@@ -394,4 +394,12 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    id: 10,
+    name: 'support_cases_by_thread',
+    sql: `
+      -- A support card's action finds its case by the thread it was clicked in, never by card data.
+      CREATE INDEX support_cases_thread ON support_cases (channel_tenant_id, channel_id, thread_id);
+    `,
+  },
 ];
