@@ -21,6 +21,8 @@ import { connectorOf } from '../test/simulator/services/connector';
 
 const ROOT = join(__dirname, '..');
 const GUARD_PRELOAD = join(ROOT, 'test', 'harness', 'network-guard-preload.cjs');
+/** Makes the Playground's listen(port) bind 127.0.0.1: its CLI has no host option. */
+const LOOPBACK_PRELOAD = join(ROOT, 'scripts', 'loopback-listen.cjs');
 const PLAYGROUND_CLI = join(dirname(require.resolve('@microsoft/m365agentsplayground/package.json')), 'cli.js');
 
 export const DEFAULTS = {
@@ -106,12 +108,12 @@ export function parseOptions(argv: string[], cwd = process.cwd()): SandboxOption
   return options;
 }
 
-/** Listens on every interface for a moment: what the bot and the Playground will do. */
+/** Listens on 127.0.0.1 for a moment, as the bot and the Playground will (a wildcard listener on the port takes it too). */
 function portFree(port: number): Promise<boolean> {
   return new Promise((done) => {
     const probe = createServer();
     probe.once('error', () => done(false));
-    probe.listen(port, () => probe.close(() => done(true)));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => done(true)));
   });
 }
 
@@ -203,12 +205,17 @@ function describeExit(child: ChildProcess): string {
   return child.signalCode ? `signal ${child.signalCode}` : `code ${child.exitCode}`;
 }
 
-/** NODE_OPTIONS with the network guard preloaded (unless NETWORK_GUARD=off or already there). */
-function guardedNodeOptions(current: string | undefined): string {
+/** NODE_OPTIONS with `preload` required first (unless already there). */
+function withPreload(current: string | undefined, preload: string): string {
   const opts = current ?? '';
-  if (process.env.NETWORK_GUARD === 'off' || opts.includes(GUARD_PRELOAD)) return opts;
-  const arg = /\s/.test(GUARD_PRELOAD) ? `--require ${JSON.stringify(GUARD_PRELOAD)}` : `--require=${GUARD_PRELOAD}`;
+  if (opts.includes(preload)) return opts;
+  const arg = /\s/.test(preload) ? `--require ${JSON.stringify(preload)}` : `--require=${preload}`;
   return `${opts} ${arg}`.trim();
+}
+
+/** NODE_OPTIONS with the network guard preloaded (unless NETWORK_GUARD=off). */
+function guardedNodeOptions(current: string | undefined): string {
+  return process.env.NETWORK_GUARD === 'off' ? current ?? '' : withPreload(current, GUARD_PRELOAD);
 }
 
 /** The Playground's own stand-ins, for the five "other users" its config must list. */
@@ -271,6 +278,8 @@ export class Sandbox {
   private readonly tails: FileTail[] = [];
   private sim?: Simulator;
   private relay?: HttpServer;
+  /** What the relay signs: activities whose serviceUrl has this origin (the Playground's, once it listens). */
+  private playgroundOrigin?: string;
   private stopping?: Promise<void>;
 
   constructor(readonly options: SandboxOptions) {
@@ -314,6 +323,8 @@ export class Sandbox {
   /**
    * A loopback relay in front of the bot for the Playground: each activity goes on with a channel
    * token signed by the simulator's Bot Framework (`aud` the bot id, `serviceurl` the activity's).
+   * It signs only activities whose serviceUrl is the Playground's: the bot sends its own bearer
+   * token to that URL, so signing any other would hand the token to whoever listens there.
    */
   private async startSigningRelay(sim: Simulator, botPort: number): Promise<string> {
     const relay = createHttpServer((req, res) => {
@@ -321,17 +332,26 @@ export class Sandbox {
         const chunks: Buffer[] = [];
         for await (const c of req) chunks.push(c as Buffer);
         const body = Buffer.concat(chunks);
-        const headers: Record<string, string> = { 'content-type': req.headers['content-type'] ?? 'application/json' };
+        let serviceUrl: unknown;
         try {
-          const serviceUrl = (JSON.parse(body.toString('utf8')) as { serviceUrl?: unknown }).serviceUrl;
-          if (typeof serviceUrl === 'string') headers.authorization = `Bearer ${channelToken(sim, { audience: SIM_BOT_APP_ID, serviceUrl })}`;
+          serviceUrl = (JSON.parse(body.toString('utf8')) as { serviceUrl?: unknown } | null)?.serviceUrl;
         } catch {
-          // Not an activity: forwarded unsigned, and the bot refuses it.
+          // not JSON: refused below
         }
+        const origin = typeof serviceUrl === 'string' && URL.canParse(serviceUrl) ? new URL(serviceUrl).origin : undefined;
+        if (req.method !== 'POST' || new URL(req.url ?? '/', 'http://relay').pathname !== '/api/messages' || origin === undefined || origin !== this.playgroundOrigin) {
+          const what = req.method !== 'POST' ? `a ${req.method ?? '?'} request` : typeof serviceUrl === 'string' ? `an activity for ${JSON.stringify(serviceUrl.slice(0, 100))}` : 'a request with no activity serviceUrl';
+          sandboxSays(`relay refused ${what}: it signs only the Playground's activities (${this.playgroundOrigin ?? 'not listening yet'})`);
+          res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
+          res.end('This relay signs only activities the Agents Playground sends to /api/messages, with its own serviceUrl.\n');
+          return;
+        }
+        const headers: Record<string, string> = {
+          'content-type': req.headers['content-type'] ?? 'application/json',
+          authorization: `Bearer ${channelToken(sim, { audience: SIM_BOT_APP_ID, serviceUrl: serviceUrl as string })}`,
+        };
         try {
-          const upstream = await fetch(`http://127.0.0.1:${botPort}${req.url ?? '/api/messages'}`, {
-            method: req.method, headers, body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
-          });
+          const upstream = await fetch(`http://127.0.0.1:${botPort}${req.url ?? '/api/messages'}`, { method: 'POST', headers, body });
           res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
           res.end(Buffer.from(await upstream.arrayBuffer()));
         } catch (err) {
@@ -415,6 +435,8 @@ export class Sandbox {
       GRAPH_BASE_URL: `${sim.baseUrl}/graph`,
       PARTNER_CENTER_BASE_URL: `${sim.baseUrl}/partnercenter`,
       PORT: String(options.port),
+      // This machine only, whatever the shell or env/.env.sandbox says: the sandbox's user is a support engineer.
+      HOST: '127.0.0.1',
       PUBLIC_BASE_URL: botBase,
       DATA_DIR: options.dataDir,
       // The Playground's user is a support engineer here, so the support channel can be tried:
@@ -443,6 +465,8 @@ export class Sandbox {
       '--disable-telemetry',
     ], guarded({
       ...process.env,
+      // It has no host option: the preload makes its listen(port) bind 127.0.0.1 (guard or no guard).
+      NODE_OPTIONS: withPreload(process.env.NODE_OPTIONS, LOOPBACK_PRELOAD),
       // Otherwise it opens the system browser.
       TEAMSAPPTESTER_BROWSER: 'none',
       // Off a terminal its console goes only to this file (default ./devTools/…); we follow it.
@@ -457,7 +481,11 @@ export class Sandbox {
     }), (line) => {
       // It falls back to a random port when the one asked for is taken: this line says which.
       const m = /^Listening on (\d+)$/.exec(line.trim());
-      if (m) announce(Number(m[1]));
+      if (m) {
+        // Its serviceUrl is http://localhost:<port>/_connector (unless --service-url, not used here).
+        this.playgroundOrigin = `http://localhost:${m[1]}`;
+        announce(Number(m[1]));
+      }
       return line;
     });
     this.tails.push(new FileTail(logFile, (line) => {

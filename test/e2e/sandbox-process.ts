@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,6 +127,61 @@ export function descendantsOf(pid: number, self = false): number[] {
   };
   visit(pid);
   return self && isRunning(pid) ? [pid, ...result] : result;
+}
+
+export interface ListeningSocket {
+  pid: number;
+  /** As bound: `127.0.0.1`, `0.0.0.0`, `::`, `::1`, `::ffff:127.0.0.1`… */
+  address: string;
+  port: number;
+}
+
+/**
+ * The TCP sockets `pids` listen on, from /proc/net/tcp{,6} (state 0A) matched by inode to each
+ * process's /proc/<pid>/fd: what `ss -ltnp` shows, without needing ss.
+ */
+export function listeningSockets(pids: number[]): ListeningSocket[] {
+  const byInode = new Map<string, { address: string; port: number }>();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue; // no IPv6 here
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 10 || cols[3] !== '0A') continue;
+      const [hexAddr = '', hexPort = ''] = (cols[1] ?? '').split(':');
+      byInode.set(cols[9]!, { address: procAddress(hexAddr), port: parseInt(hexPort, 16) });
+    }
+  }
+  const found: ListeningSocket[] = [];
+  for (const pid of pids) {
+    for (const fd of safeReaddir(`/proc/${pid}/fd`)) {
+      let target = '';
+      try {
+        target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue; // closed meanwhile
+      }
+      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+      const socket = inode === undefined ? undefined : byInode.get(inode);
+      if (socket) found.push({ pid, ...socket });
+    }
+  }
+  return found;
+}
+
+/** /proc/net's hex address (32-bit words in host order, little-endian here) as text. */
+function procAddress(hex: string): string {
+  const words = (hex.match(/.{8}/g) ?? []).map((w) => Buffer.from(w, 'hex').reverse());
+  if (words.length === 1) return [...words[0]!].join('.');
+  const bytes = Buffer.concat(words);
+  if (bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) return `::ffff:${[...bytes.subarray(12)].join('.')}`;
+  const groups = Array.from({ length: 8 }, (_, i) => bytes.readUInt16BE(i * 2).toString(16));
+  // The URL parser writes IPv6 in its shortest form.
+  return new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1);
 }
 
 /** Alive and not a zombie. */
