@@ -30,7 +30,7 @@ export const CHECK_IDS = [
   'mfa.registered', 'mfa.enforced', 'mfa.token', 'mfa.sign-in-frequency', 'mfa.remember-devices',
   'app.exists', 'app.permissions-requested', 'app.permissions-granted', 'app.admin-agents',
   'secret.app', 'secret.partner-center',
-  'partner-center.works', 'partner-center.partner-tenant', 'partner-center.country',
+  'partner-center.works', 'partner-center.partner-tenant', 'partner-center.country', 'partner-center.billing',
   'gdap.roles', 'gdap.expiry', 'gdap.global-admin', 'gdap.assignments',
   'consent.fresh',
 ] as const;
@@ -143,17 +143,22 @@ const DEFINITIONS: readonly CheckDefinition[] = [
   {
     id: 'partner-center.works', title: 'Partner Center answers', group: 'Partner Center', severity: 'blocking',
     facts: ['partnerCenterProfile', 'partnerCenterCustomers'], outcomes: ALL, rule: pc.partnerCenterWorks,
-    fix: () => ({ text: 'Sign in again with the service account (Global Administrator and Admin Agent, MFA).', link: LINKS.partnerCenterProfile }),
+    fix: () => pc.PARTNER_CENTER_ROLES_FIX,
   },
   {
     id: 'partner-center.partner-tenant', title: 'Partner tenant (not a customer tenant)', group: 'Partner Center', severity: 'blocking',
-    facts: ['organization'], outcomes: ALL, rule: pc.partnerTenant,
+    facts: ['organization', 'partnerCenterProfile'], outcomes: ALL, rule: pc.partnerTenant,
     fix: () => ({ text: 'Use the tenant of your Partner Center account: Partner Center → Settings → Account settings → Organization profile shows its Microsoft ID. Sign in with an account of that tenant (a private window avoids a cached one).', link: LINKS.partnerCenterProfile }),
   },
   {
     id: 'partner-center.country', title: 'Country recorded', group: 'Partner Center', severity: 'blocking',
     facts: ['partnerCenterProfile', 'organization'], outcomes: ALL, rule: pc.countryRecorded,
     fix: () => ({ text: 'Fill in the address in the Partner Center legal profile.', link: LINKS.partnerCenterProfile }),
+  },
+  {
+    id: 'partner-center.billing', title: 'Billing visible to the service account', group: 'Partner Center', severity: 'advisory',
+    facts: ['partnerCenterInvoices'], outcomes: ['pass', 'warn', 'unknown'], rule: pc.billingVisible,
+    fix: () => ({ text: 'Give the service account **Global Admin** (or **Billing admin**) in Partner Center → Settings → User management.', link: LINKS.partnerCenterUsers }),
   },
   {
     id: 'gdap.roles', title: 'GDAP relationships hold the needed roles', group: 'Customer access (GDAP)', severity: 'advisory',

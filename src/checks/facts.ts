@@ -160,11 +160,20 @@ export interface CustomersPage {
   readonly hasMore: boolean;
 }
 
+/** The first page of `GET /v1/invoices` (billing visible to the service account). */
+export interface InvoicesPage {
+  readonly count: number;
+  readonly totalCount: number | null;
+}
+
 /** `organization`. */
 export interface Organization {
   readonly id: string;
   readonly displayName: string;
-  /** null for a tenant that is not a partner tenant (a customer tenant). */
+  /**
+   * Nullable in Graph's organization resource: null does not prove a customer tenant; Partner
+   * Center answering the partner profile with the service account's token proves a partner one.
+   */
   readonly partnerTenantType: string | null;
   readonly countryLetterCode: string | null;
 }
@@ -231,6 +240,8 @@ export interface Facts {
   readonly partnerCenterSecretExpiry?: Fact<string | null>;
   readonly partnerCenterProfile?: Fact<PartnerCenterAnswer<PartnerCenterProfile>>;
   readonly partnerCenterCustomers?: Fact<PartnerCenterAnswer<CustomersPage>>;
+  /** The service account's token reads invoices (seed step: billing visible). */
+  readonly partnerCenterInvoices?: Fact<PartnerCenterAnswer<InvoicesPage>>;
   readonly organization?: Fact<Organization>;
   readonly gdapRelationships?: Fact<readonly GdapRelationship[]>;
   /** Which of the groups GDAP access assignments point at exist (id → group). */

@@ -108,6 +108,9 @@ export const LINKS = {
     : `${ENTRA}/Microsoft_AAD_IAM/StartboardApplicationsMenuBlade/~/AppAppsPreview`,
   partnerCenterApps: 'https://partner.microsoft.com/dashboard/account/v3/appmanagement',
   partnerCenterProfile: 'https://partner.microsoft.com/dashboard/account/v3/organization/legalinfo',
+  /** Partner Center → Settings → User management: the service account's Partner Center roles. */
+  partnerCenterUsers: 'https://partner.microsoft.com/dashboard/account/v3/usermanagement',
+  partnerCenterRolesGuide: 'https://learn.microsoft.com/en-us/partner-center/account-settings/create-user-accounts-and-set-permissions',
   partnerCenterMfa: 'https://learn.microsoft.com/en-us/partner-center/security/partner-security-requirements-mandating-mfa',
   partnerCenterEnroll: 'https://learn.microsoft.com/en-us/partner-center/enroll/csp-overview',
   gdapRelationships: 'https://partner.microsoft.com/dashboard/v2/customers/adminrelationships',

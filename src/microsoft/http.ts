@@ -29,6 +29,9 @@ export interface AttemptEvent {
   /** How long the layer waits before the next attempt; 0 when it will not retry. */
   waitMs: number;
   failure?: 'timeout' | 'network';
+  /** Partner Center: the `MS-RequestId` and `MS-CorrelationId` sent, for the log (support quotes them to Microsoft). */
+  msRequestId?: string;
+  msCorrelationId?: string;
 }
 
 export interface MicrosoftHttpClientOptions {
@@ -51,8 +54,10 @@ export interface MicrosoftHttpClientOptions {
   /** With a function provider: retry a 401 once with `forceRefresh: true`. Default false. */
   refreshTokenOn401?: boolean;
   /**
-   * Request-id headers to send. `graph`: `client-request-id`. `partner-center`: `MS-RequestId` (the
-   * same on every retry of one call, as Partner Center asks) and `MS-CorrelationId`.
+   * Request-id headers to send. `graph`: `client-request-id`. `partner-center`: `MS-Contract-Version:
+   * v1` (listed as required), `MS-RequestId` (the same on every retry of one call, as Partner
+   * Center asks) and `MS-CorrelationId` (new for every call), both reported in `onAttempt`.
+   * https://learn.microsoft.com/en-us/partner-center/developer/headers
    */
   requestIds?: 'graph' | 'partner-center';
   onAttempt?: (event: AttemptEvent) => void;
@@ -248,16 +253,18 @@ export class MicrosoftHttpClient {
     const signal = options.signal;
     const idempotent = options.idempotent ?? IDEMPOTENT_METHODS.has(method);
     const callId = randomUUID();
+    const correlationId = randomUUID();
+    const ids = this.options.requestIds === 'partner-center' ? { msRequestId: callId, msCorrelationId: correlationId } : {};
     let forceRefresh = false;
     for (let attempt = 1; ; attempt++) {
       signal?.throwIfAborted();
       const token = await this.token(forceRefresh, signal);
       forceRefresh = false;
-      const outcome = await this.attempt(method, url, token, callId, options);
+      const outcome = await this.attempt(method, url, token, callId, correlationId, options);
       signal?.throwIfAborted();
 
       if (outcome.kind === 'response' && isExpected(outcome.status, options.expect)) {
-        this.options.onAttempt?.({ method, path, status: outcome.status, attempt, waitMs: 0 });
+        this.options.onAttempt?.({ method, path, status: outcome.status, attempt, waitMs: 0, ...ids });
         return {
           status: outcome.status, headers: outcome.headers, requestId: requestIdOf(outcome.headers), attempts: attempt,
           data: this.parseBody(outcome, options.parse, { method, path, attempt, secrets: secretsOf(token, url) }),
@@ -287,6 +294,7 @@ export class MicrosoftHttpClient {
         method, path, attempt, waitMs: wait ?? 0,
         status: outcome.kind === 'response' ? outcome.status : undefined,
         failure: outcome.kind === 'response' ? undefined : outcome.kind,
+        ...ids,
       });
       if (wait === undefined) throw new MicrosoftHttpError(failure);
       if (wait > 0) await this.sleep(wait, signal);
@@ -311,14 +319,16 @@ export class MicrosoftHttpClient {
     return token.token;
   }
 
-  private async attempt<T>(method: string, url: URL, token: string, callId: string, options: RequestOptions<T>): Promise<Outcome> {
+  private async attempt<T>(method: string, url: URL, token: string, callId: string, correlationId: string, options: RequestOptions<T>): Promise<Outcome> {
     const headers = new Headers({ Accept: 'application/json' });
     if (this.options.userAgent) headers.set('User-Agent', this.options.userAgent);
     if (this.options.requestIds === 'partner-center') {
-      // MS-RequestId stays the same on a retry so Partner Center can de-duplicate it:
+      // MS-Contract-Version is required; MS-RequestId stays the same on a retry so Partner Center
+      // can de-duplicate it; MS-CorrelationId is reset for every call:
       // https://learn.microsoft.com/en-us/partner-center/developer/headers
+      headers.set('MS-Contract-Version', 'v1');
       headers.set('MS-RequestId', callId);
-      headers.set('MS-CorrelationId', callId);
+      headers.set('MS-CorrelationId', correlationId);
     } else if (this.options.requestIds === 'graph') {
       headers.set('client-request-id', callId);
     }

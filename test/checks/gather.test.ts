@@ -13,6 +13,7 @@ import { MicrosoftHttpClient, type AccessTokenFunction } from '../../src/microso
 import { APP_ID, APP_SECRET_VALUE, PARTNER_TENANT_ID, SERVICE_ACCOUNT_UPN } from '../simulator/scenarios/ids';
 import { loadScenario, type Scenario } from '../simulator/scenario';
 import { startSimulator, type Simulator } from '../simulator/server';
+import { partnerCenterRequests } from '../simulator/services/partner-center';
 
 /** Client credentials against the simulator's Entra ID with the partner app's id and secret. */
 function appOnlyTokens(sim: Simulator, secret = APP_SECRET_VALUE): AccessTokenFunction {
@@ -64,7 +65,8 @@ const APP_ONLY_UNKNOWN: CheckId[] = [
   'mfa.registered', // registration report needs AuditLog.Read.All
   'mfa.remember-devices', // the partner's own answer
   'mfa.token', // the consent token's amr
-  'partner-center.works', // the organization profile needs App+User
+  'partner-center.works', // the organization profile needs App+User: not asked before the sign-in
+  'partner-center.billing', // invoices are read with the service account's token, after the sign-in
   'secret.partner-center', // entered by the partner
 ];
 const APP_ONLY_PASS = CHECK_IDS.filter((id) => !APP_ONLY_UNKNOWN.includes(id));
@@ -121,7 +123,7 @@ describe('checks: app-only gathering (pre-flight)', function () {
     before(async () => { sim = await startSimulator({ scenario: 'healthy', randomThrottling: false }); });
     after(async () => { await sim.stop(); });
 
-    it('healthy: every app-only-visible check passes; the rest stay unknown with a reason; Graph ≤ 3 and Partner Center ≤ 2 round-trips', async () => {
+    it('healthy: every app-only-visible check passes; the rest stay unknown with a reason; Graph ≤ 3 round-trips, Partner Center 1 (customers only)', async () => {
       await sim.loadScenario('healthy');
       const run = await gather(sim);
       for (const r of run.results) if (r.status !== 'pass') console.log(`      ${evidenceLine(r)}`);
@@ -130,8 +132,8 @@ describe('checks: app-only gathering (pre-flight)', function () {
       assert.deepEqual(ids(run.results, 'unknown'), [...APP_ONLY_UNKNOWN].sort());
       assert.deepEqual({ graph: run.roundTrips.graph, partnerCenter: run.roundTrips.partnerCenter }, run.counted);
       assert.ok(run.counted.graph <= 3, `Graph round-trips ${run.counted.graph}`);
-      assert.ok(run.counted.partnerCenter <= 2, `Partner Center round-trips ${run.counted.partnerCenter}`);
-      assert.deepEqual(run.roundTrips.waves, { graph: 2, partnerCenter: 1 }, 'the second Graph batches wait for the first; Partner Center\'s two go together');
+      assert.equal(run.counted.partnerCenter, 1, 'app-only: /v1/customers only');
+      assert.deepEqual(run.roundTrips.waves, { graph: 2, partnerCenter: 1 }, 'the second Graph batches wait for the first; Partner Center\'s one call goes with the first');
     });
 
     // One cause each: exactly that check fails (or warns), nothing else does.
@@ -141,7 +143,8 @@ describe('checks: app-only gathering (pre-flight)', function () {
       { scenario: 'permission-missing', fail: ['app.permissions-requested'] },
       { scenario: 'not-global-admin', fail: ['account.global-admin'] },
       { scenario: 'secret-expiring', fail: [], warn: ['secret.app'] },
-      { scenario: 'not-enrolled', fail: ['partner-center.partner-tenant'] },
+      // partnerTenantType is nullable: before the sign-in Partner Center has not decided, so no failure.
+      { scenario: 'not-enrolled', fail: [] },
       { scenario: 'no-premium', fail: [] },
       { scenario: 'no-mfa', fail: [] },
       { scenario: 'third-party-mfa', fail: [] },
@@ -195,9 +198,45 @@ describe('checks: app-only gathering (pre-flight)', function () {
       const run = await gather(sim);
       const r = run.results.find((x) => x.id === 'account.global-admin')!;
       assert.equal(r.status, 'pass', evidenceLine(r));
-      // The v1.0 direct view holds nothing for the user: the pass comes from the beta transitive view.
-      assert.match(r.evidence, /active Global Administrator/);
+      // The v1.0 direct view holds nothing for the user: the pass comes from the beta transitive view,
+      // which lists the group's assignment under the group's id.
+      assert.equal(r.evidence, 'active Global Administrator (through group Tenant Admins)');
       assert.equal(run.counted.graph, 3);
+    });
+
+    it('Partner Center before the sign-in: only app-only /v1/customers (never the App+User profile), with MS-Contract-Version v1 and fresh request ids', async () => {
+      await sim.loadScenario('healthy');
+      const run = await gather(sim);
+      const calls = partnerCenterRequests(sim);
+      assert.deepEqual(calls.map((c) => c.path), ['/v1/customers']);
+      for (const c of calls) {
+        assert.equal(c.contractVersion, 'v1');
+        assert.match(c.requestId ?? '', /^[0-9a-f-]{36}$/);
+        assert.match(c.correlationId ?? '', /^[0-9a-f-]{36}$/);
+      }
+      const works = run.results.find((r) => r.id === 'partner-center.works')!;
+      assert.equal(works.status, 'unknown');
+      assert.equal(works.evidence, 'Partner Center: read after the service account signs in; needs the service account\'s sign-in (next step)');
+    });
+
+    it('a domain whose passwords never expire (2147483647): the account passes without DisablePasswordExpiration; a domain policy left at 90 days fails it', async () => {
+      await sim.loadScenario(await variant('healthy', (t) => {
+        serviceAccountOf(t).passwordPolicies = undefined;
+        t.passwordValidityPeriodInDays = 2147483647;
+      }));
+      const never = (await gather(sim)).results.find((r) => r.id === 'account.password-never-expires')!;
+      assert.equal(never.status, 'pass', evidenceLine(never));
+      assert.equal(never.evidence, 'password never expires (the domain\'s password policy)');
+      await sim.loadScenario(await variant('healthy', (t) => { serviceAccountOf(t).passwordPolicies = undefined; }));
+      const expires = (await gather(sim)).results.find((r) => r.id === 'account.password-never-expires')!;
+      assert.equal(expires.status, 'fail', evidenceLine(expires));
+    });
+
+    it('partnerTenantType null on a real partner: unknown before the sign-in (Partner Center decides), never a failure', async () => {
+      await sim.loadScenario(await variant('healthy', (t) => { t.partnerTenantType = undefined; }));
+      const r = (await gather(sim)).results.find((x) => x.id === 'partner-center.partner-tenant')!;
+      assert.equal(r.status, 'unknown', evidenceLine(r));
+      assert.match(r.evidence, /Microsoft Graph names no partner type.*Partner Center decides/);
     });
 
     it('an app granted DelegatedAdminRelationship.Read.All also gets GDAP: healthy passes gdap.*, gdap-readonly fails gdap.roles', async () => {

@@ -75,6 +75,7 @@ export const HEALTHY: Facts = {
   partnerCenterSecretExpiry: daysFromNow(365),
   partnerCenterProfile: { ok: true, value: { companyName: 'Contoso Partner Ltd', country: 'US' } },
   partnerCenterCustomers: { ok: true, value: { count: 25, hasMore: false } },
+  partnerCenterInvoices: { ok: true, value: { count: 1, totalCount: 12 } },
   organization: { id: PARTNER_TENANT_ID, displayName: 'Contoso Partner', partnerTenantType: 'resellerPartnerDelegatedAdmin', countryLetterCode: 'US' },
   gdapRelationships: [relationship(1), relationship(2), relationship(3)],
   gdapAccessGroups: [ADMIN_AGENTS],

@@ -239,6 +239,9 @@ describe('Graph simulator', function () {
       await sim.loadScenario('third-party-mfa');
       const duo = await call(sim, `v1.0/reports/authenticationMethods/userRegistrationDetails/${SERVICE_ACCOUNT_ID}`, t);
       assert.equal(duo.body.isMfaRegistered, false);
+      // The record is keyed by the user's object id; a UPN in its place finds nothing.
+      const byUpn = await call(sim, `v1.0/reports/authenticationMethods/userRegistrationDetails/${SERVICE_ACCOUNT_UPN}`, t);
+      assert.equal(byUpn.status, 404);
       const required = await call(sim, `beta/users/${SERVICE_ACCOUNT_ID}/authentication/requirements`, appToken(sim, ['Policy.Read.All']));
       assert.equal(required.body.perUserMfaState, 'disabled', 'MFA enforced by security defaults or CA is not legacy per-user MFA');
       sim.scenario.tenants[0]!.users[0]!.perUserMfaState = 'enforced';
@@ -294,13 +297,38 @@ describe('Graph simulator', function () {
       assert.equal(direct.status, 200, JSON.stringify(direct.body));
       assert.deepEqual(direct.body.value?.map((a) => a.principalId), [ROLE_GROUP]);
       assert.equal(direct.body.value?.[0]?.directoryScopeId, '/');
-      const noHeader = await call(sim, `beta/roleManagement/directory/transitiveRoleAssignments?$filter=roleDefinitionId eq '${GA}'`, t);
-      assert.equal(noHeader.status, 400);
-      const transitive = await call(sim, `beta/roleManagement/directory/transitiveRoleAssignments?$filter=roleDefinitionId eq '${GA}'&$count=true`, t,
-        { headers: { ConsistencyLevel: 'eventual' } });
-      assert.deepEqual(transitive.body.value?.map((a) => a.principalId), [HELPDESK_USER_ID]);
-      const notInV1 = await call(sim, 'v1.0/roleManagement/directory/transitiveRoleAssignments', t, { headers: { ConsistencyLevel: 'eventual' } });
+      const path = `beta/roleManagement/directory/transitiveRoleAssignments?$filter=principalId eq '${HELPDESK_USER_ID}'`;
+      const eventual = { headers: { ConsistencyLevel: 'eventual' } };
+      // The header, $count=true and $filter are all required; without the header Graph answers 404.
+      const noHeader = await call(sim, `${path}&$count=true`, t);
+      assert.equal(noHeader.status, 404);
+      const noCount = await call(sim, path, t, eventual);
+      assert.equal(noCount.status, 400);
+      assert.equal(errorCode(noCount.body), 'Request_UnsupportedQuery');
+      const noPrincipal = await call(sim, `beta/roleManagement/directory/transitiveRoleAssignments?$filter=roleDefinitionId eq '${GA}'&$count=true`, t, eventual);
+      assert.equal(noPrincipal.status, 400);
+      // Held through a role-assignable group: listed under the group's id, as the docs' example shows.
+      const transitive = await call(sim, `${path}&$count=true`, t, eventual);
+      assert.equal(transitive.status, 200, JSON.stringify(transitive.body));
+      assert.deepEqual(transitive.body.value?.map((a) => [a.principalId, a.roleDefinitionId]), [[ROLE_GROUP, GA]]);
+      assert.equal(transitive.body['@odata.count'], 1);
+      const byRole = await call(sim, `${path} and roleDefinitionId eq '${GA}'&$count=true`, t, eventual);
+      assert.equal(byRole.body.value?.length, 1);
+      const notInV1 = await call(sim, `v1.0/roleManagement/directory/transitiveRoleAssignments?$filter=principalId eq '${HELPDESK_USER_ID}'&$count=true`, t, eventual);
       assert.equal(notInV1.status, 400);
+    });
+
+    it('domains: passwordValidityPeriodInDays null when unset (90 days), 2147483647 when passwords never expire', async () => {
+      const t = appToken(sim);
+      const unset = await call(sim, 'v1.0/domains/contosopartner.com', t);
+      assert.equal(unset.status, 200, JSON.stringify(unset.body));
+      assert.equal(unset.body.id, 'contosopartner.com');
+      assert.equal(unset.body.passwordValidityPeriodInDays, null);
+      sim.scenario.tenants[0]!.passwordValidityPeriodInDays = 2147483647;
+      const never = await call(sim, 'v1.0/domains/contosopartner.onmicrosoft.com', t);
+      assert.equal(never.body.passwordValidityPeriodInDays, 2147483647);
+      assert.equal((await call(sim, 'v1.0/domains/unknown.example', t)).status, 404);
+      assert.equal((await call(sim, 'v1.0/domains/contosopartner.com', appToken(sim, ['Mail.Send']))).status, 403);
     });
 
     it('an eligible, inactive Global Administrator is in roleEligibilitySchedules but not in memberOf or directoryRoles', async () => {

@@ -6,7 +6,7 @@ import {
   SERVICE_ACCOUNT_ID, SERVICE_ACCOUNT_UPN,
 } from './scenarios/ids';
 import { startSimulator, type Simulator } from './server';
-import { partnerCenterService } from './services/partner-center';
+import { partnerCenterRequests, partnerCenterService } from './services/partner-center';
 
 interface Link { uri: string; method: string; headers: Array<{ key: string; value: string }> }
 interface Customer { id: string; companyProfile: { tenantId: string; domain: string; companyName: string }; relationshipToPartner: string }
@@ -133,6 +133,28 @@ describe('Partner Center simulator', function () {
     assert.equal(graphToken.status, 401);
     const none = await get<PcError>(`${base}/profiles/organization`, undefined);
     assert.equal(none.status, 401);
+  });
+
+  it('lists invoices with App or App+User credentials; a user without a billing role is refused', async () => {
+    interface InvoicePage { totalCount: number; items: Array<{ id: string; currencyCode: string }>; attributes: { objectType: string } }
+    const admin = await get<InvoicePage>(`${base}/invoices?size=1&offset=0`, pcToken(sim));
+    assert.equal(admin.status, 200, JSON.stringify(admin.body));
+    assert.deepEqual([admin.body.totalCount, admin.body.items.length, admin.body.attributes.objectType], [1, 1, 'Collection']);
+    const appOnlyToken = pcToken(sim, { scp: undefined, idtyp: 'app', roles: [], oid: APP_ID, amr: undefined, upn: undefined });
+    assert.equal((await get<InvoicePage>(`${base}/invoices?size=1`, appOnlyToken)).status, 200);
+    const helpdesk = await get<PcError>(`${base}/invoices?size=1`, pcToken(sim, { oid: HELPDESK_USER_ID }));
+    assert.equal(helpdesk.status, 403, 'an Admin Agent or Helpdesk Agent alone sees no billing');
+  });
+
+  it('records MS-Contract-Version, MS-RequestId and MS-CorrelationId of every call as received', async () => {
+    await get(`${base}/customers?size=1`, pcToken(sim), { 'MS-Contract-Version': 'v1', 'MS-RequestId': 'req-1', 'MS-CorrelationId': 'corr-1' });
+    await get(`${base}/profiles/organization`, pcToken(sim));
+    assert.deepEqual(partnerCenterRequests(sim).map((r) => [r.method, r.path, r.contractVersion, r.requestId, r.correlationId]), [
+      ['GET', '/v1/customers', 'v1', 'req-1', 'corr-1'],
+      ['GET', '/v1/profiles/organization', undefined, undefined, undefined],
+    ]);
+    await sim.loadScenario('healthy');
+    assert.deepEqual(partnerCenterRequests(sim), [], 'a scenario load starts a new log');
   });
 
   it('403 when the tenant is not enrolled, or the user holds no Partner Center role', async () => {

@@ -125,6 +125,8 @@ export const TenantSchema = z.object({
   displayName: z.string(),
   /** Verified domains; the first is the initial `*.onmicrosoft.com` domain. */
   domains: z.array(z.string()).min(1),
+  /** Graph `domain.passwordValidityPeriodInDays` of every domain; unset is null (Graph's default, 90 days); 2147483647 = never. */
+  passwordValidityPeriodInDays: z.number().int().positive().optional(),
   countryLetterCode: z.string().length(2).default('US'),
   /**
    * Entra ID licence: `free` tenants get 403 from registration reports and conditional access (P1)

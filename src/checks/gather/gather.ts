@@ -4,8 +4,8 @@ import { isMicrosoftHttpError } from '../../microsoft/http-errors';
 import type { Fact, Facts, GdapRelationship, RoleAssignment, Unknown } from '../facts';
 import { GLOBAL_ADMIN_ROLE_ID, GRAPH_APP_ID } from '../microsoft';
 import {
-  collection, mapAppRoleAssignment, mapApplication, mapConditionalAccessPolicy, mapCustomersPage, mapGdapAccessAssignment,
-  mapGdapRelationship, mapGroup, mapMfaRegistration, mapOrganization, mapPartnerCenterProfile, mapPermissionGrant, mapPerUserMfa,
+  collection, mapAppRoleAssignment, mapApplication, mapConditionalAccessPolicy, mapCustomersPage, mapDomainPasswordNeverExpires, mapGdapAccessAssignment,
+  mapGdapRelationship, mapGroup, mapInvoicesPage, mapMfaRegistration, mapOrganization, mapPartnerCenterProfile, mapPermissionGrant, mapPerUserMfa,
   mapRoleAssignment, mapSecurityDefaults, mapServiceAccount, mapServicePrincipal, refusedFact,
 } from './map';
 
@@ -14,13 +14,16 @@ import {
  *
  * - **Pre-flight** (before the sign-in): everything the partner's app sees with its own app-only
  *   token. Graph in three `$batch` requests (v1.0 by UPN and appId; then v1.0 and beta by the ids
- *   the first one returned, in parallel).
+ *   the first one returned, in parallel). Partner Center: only `/v1/customers`, the one call of
+ *   the two that accepts an app-only token (the organization profile is App+User only).
  * - **Full** (after the consent): the app-only token for the directory (users, groups, apps,
- *   grants, roles) in one v1.0 `$batch`, and in parallel the service account's delegated token for
- *   what only it may read (conditional access, security defaults, per-user MFA, registration,
- *   transitive roles, GDAP) in one beta `$batch`; the account's object id comes from that token,
- *   so nothing waits for a lookup. Then one wave of `$batch`es for the GDAP relationships' access
- *   assignments (20 a batch, in parallel). Partner Center: two calls in parallel.
+ *   grants, roles, the account's domain) in one v1.0 `$batch`, and in parallel the service
+ *   account's delegated token for what only it may read: conditional access, security defaults,
+ *   registration and GDAP in a v1.0 `$batch`, per-user MFA and transitive roles (beta only) in a
+ *   beta `$batch`; the account's object id comes from that token, so nothing waits for a lookup.
+ *   Then one wave of `$batch`es for the GDAP relationships' access assignments (20 a batch, in
+ *   parallel). Partner Center, with the service account's token: profile, customers and the
+ *   first page of invoices, in parallel.
  *
  * A refused item is an unknown fact naming what would let the bot see; a batch that fails after
  * the HTTP layer's retries makes its items unknown. Never throws for Microsoft's answers; only
@@ -109,7 +112,7 @@ export async function gatherFacts(options: GatherOptions): Promise<GatherResult>
   const ctx: Ctx = { o: options, counter };
   const [graphFacts, pcFacts] = await Promise.all([
     options.signedIn ? gatherGraphSignedIn(ctx, options.signedIn) : gatherGraphAppOnly(ctx),
-    options.partnerCenter ? gatherPartnerCenter(options.partnerCenter, counter, options.signal) : Promise.resolve({}),
+    options.partnerCenter ? gatherPartnerCenter(options.partnerCenter, !options.signedIn, counter, options.signal) : Promise.resolve({}),
   ]);
   const facts: Partial<Facts> = {
     ...graphFacts,
@@ -152,20 +155,41 @@ function accountItems(userId: string): { v1: BatchItem[]; beta: BatchItem[] } {
       { id: 'eligible', url: `/roleManagement/directory/roleEligibilitySchedules?$filter=principalId eq ${q(userId)}` },
     ],
     beta: [
-      { id: 'transitiveRoles', url: `/roleManagement/directory/transitiveRoleAssignments?$filter=principalId eq ${q(userId)}`, headers: { ConsistencyLevel: 'eventual' } },
+      // Beta only: v1.0 has no transitive view (a role held through a role-assignable group). The
+      // header, $count=true and the $filter are all required; without the header Graph answers 404.
+      // https://learn.microsoft.com/en-us/graph/api/rbacapplication-list-transitiveroleassignments?view=graph-rest-beta
+      { id: 'transitiveRoles', url: `/roleManagement/directory/transitiveRoleAssignments?$count=true&$filter=principalId eq ${q(userId)}`, headers: EVENTUAL },
+      // Beta only: legacy per-user MFA state is not in v1.0.
+      // https://learn.microsoft.com/en-us/graph/api/authentication-get?view=graph-rest-beta
       { id: 'perUserMfa', url: `/users/${enc(userId)}/authentication/requirements` },
     ],
   };
 }
 
-/** Policies, reports and GDAP: the app's application permissions do not cover them; the consented delegated scopes do. */
-function policyItems(user: string): BatchItem[] {
+/** The registration report, keyed by the account's object id (not its UPN): https://learn.microsoft.com/en-us/graph/api/userregistrationdetails-get */
+function registrationItem(userId: string): BatchItem {
+  return { id: 'registration', url: `/reports/authenticationMethods/userRegistrationDetails/${enc(userId)}` };
+}
+
+/**
+ * Policies and GDAP, all in v1.0: the app's application permissions do not cover them; the
+ * consented delegated scopes do.
+ */
+function policyItems(): BatchItem[] {
   return [
-    { id: 'registration', url: `/reports/authenticationMethods/userRegistrationDetails/${user}` },
     { id: 'securityDefaults', url: '/policies/identitySecurityDefaultsEnforcementPolicy' },
     { id: 'ca', url: '/identity/conditionalAccess/policies' },
     { id: 'gdap', url: '/tenantRelationships/delegatedAdminRelationships?$top=300' },
   ];
+}
+
+/**
+ * The service account's domain: its password policy decides expiry together with the account's
+ * `passwordPolicies`. https://learn.microsoft.com/en-us/graph/api/domain-get
+ */
+function domainItem(upn: string): BatchItem[] {
+  const domain = upn.split('@')[1];
+  return domain ? [{ id: 'domain', url: `/domains/${enc(domain)}?$select=id,passwordValidityPeriodInDays` }] : [];
 }
 
 async function gatherGraphAppOnly(ctx: Ctx): Promise<Partial<Facts>> {
@@ -176,7 +200,8 @@ async function gatherGraphAppOnly(ctx: Ctx): Promise<Partial<Facts>> {
     { id: 'user', url: `/users/${upn}?${USER_SELECT}` },
     { id: 'groups', url: `/users/${upn}/${GROUPS_OF}`, headers: EVENTUAL },
     ...appItems(o.appId),
-    ...policyItems(upn),
+    ...policyItems(),
+    ...domainItem(o.serviceAccountUpn),
   ]);
   // Second wave: what needs the ids the first one returned. v1.0 and beta go in separate batches
   // (a batch's items share its version), sent together.
@@ -185,7 +210,7 @@ async function gatherGraphAppOnly(ctx: Ctx): Promise<Partial<Facts>> {
   const userId = isValue(user) && user ? user.id : undefined;
   const spId = isValue(sp) && sp ? sp.id : undefined;
   const account = userId ? accountItems(userId) : { v1: [], beta: [] };
-  const v1 = [...account.v1];
+  const v1 = [...account.v1, ...(userId ? [registrationItem(userId)] : [])];
   if (spId) {
     v1.push({ id: 'spGroups', url: `/servicePrincipals/${enc(spId)}/${GROUPS_OF}`, headers: EVENTUAL });
     v1.push({ id: 'grants', url: `/servicePrincipals/${enc(spId)}/oauth2PermissionGrants` });
@@ -204,7 +229,7 @@ async function gatherGraphSignedIn(ctx: Ctx, signedIn: SignedInAccess): Promise<
   const account = accountItems(signedIn.serviceAccountId);
   const appKey = `/servicePrincipals(appId=${q(o.appId)})`;
   ctx.counter.graphWaves += 1;
-  const [a, b] = await Promise.all([
+  const [a, b, c] = await Promise.all([
     runBatch(ctx, o.graph, 'v1.0', [
       { id: 'user', url: `/users/${uid}?${USER_SELECT}` },
       { id: 'groups', url: `/users/${uid}/${GROUPS_OF}`, headers: EVENTUAL },
@@ -212,10 +237,13 @@ async function gatherGraphSignedIn(ctx: Ctx, signedIn: SignedInAccess): Promise<
       { id: 'spGroups', url: `${appKey}/${GROUPS_OF}`, headers: EVENTUAL },
       { id: 'grants', url: `${appKey}/oauth2PermissionGrants` },
       ...account.v1,
+      ...domainItem(o.serviceAccountUpn),
     ]),
-    runBatch(ctx, signedIn.graph, 'beta', [...account.beta, ...policyItems(uid)]),
+    // As the service account: v1.0 where v1.0 has the resource, beta only for what only beta has.
+    runBatch(ctx, signedIn.graph, 'v1.0', [registrationItem(signedIn.serviceAccountId), ...policyItems()]),
+    runBatch(ctx, signedIn.graph, 'beta', account.beta),
   ]);
-  return factsFrom(ctx, merge(a, b), signedIn.graph, {});
+  return factsFrom(ctx, merge(a, b, c), signedIn.graph, {});
 }
 
 /** Unknown for what hangs on a fact that is missing: why it is missing. */
@@ -245,8 +273,10 @@ async function factsFrom(ctx: Ctx, a: Answers, gdapClient: MicrosoftHttpClient, 
   set('securityDefaultsEnabled', itemFact(a, 'securityDefaults', 'Policy.Read.All', mapSecurityDefaults));
   set('conditionalAccessPolicies', await pagedFact(ctx, a, 'ca', 'Policy.Read.All', mapConditionalAccessPolicy));
   set('organization', itemFact(a, 'org', 'Organization.Read.All', mapOrganization));
+  if (a.has('domain')) set('domainPasswordNeverExpires', itemFact(a, 'domain', 'Domain.Read.All', mapDomainPasswordNeverExpires));
 
   if (why.userWhy) {
+    set('mfaRegistration', why.userWhy);
     set('roleAssignments', why.userWhy);
     set('roleEligibilities', why.userWhy);
     set('perUserMfaState', why.userWhy);
@@ -429,18 +459,33 @@ function nextLink(body: unknown): string | undefined {
 
 // ---------- Partner Center ----------
 
-async function gatherPartnerCenter(pc: MicrosoftHttpClient, counter: Counter, signal?: AbortSignal): Promise<Partial<Facts>> {
-  const [profile, customers] = await Promise.all([
+/** What only the service account's sign-in can read in Partner Center: unknown until then, not a failure. */
+export const AFTER_SIGN_IN: Unknown = { unknown: 'read after the service account signs in', needs: 'the service account\'s sign-in (next step)' };
+
+/**
+ * App-only: customers only. `GET /v1/profiles/organization` takes App+User credentials only
+ * (https://learn.microsoft.com/en-us/partner-center/developer/get-an-organization-profile), so the
+ * pre-flight never asks it; customers take either
+ * (https://learn.microsoft.com/en-us/partner-center/developer/get-a-list-of-customers). With the
+ * service account's token: the profile, customers and the first page of invoices (App or App+User:
+ * https://learn.microsoft.com/en-us/partner-center/developer/get-a-collection-of-invoices).
+ */
+async function gatherPartnerCenter(pc: MicrosoftHttpClient, appOnly: boolean, counter: Counter, signal?: AbortSignal): Promise<Partial<Facts>> {
+  if (appOnly) {
+    const customers = await pcCall(pc, '/v1/customers', mapCustomersPage, counter, signal, { size: 1 });
+    return { partnerCenterProfile: AFTER_SIGN_IN, partnerCenterCustomers: customers, partnerCenterInvoices: AFTER_SIGN_IN };
+  }
+  const [profile, customers, invoices] = await Promise.all([
     pcCall(pc, '/v1/profiles/organization', mapPartnerCenterProfile, counter, signal),
     pcCall(pc, '/v1/customers', mapCustomersPage, counter, signal, { size: 1 }),
+    pcCall(pc, '/v1/invoices', mapInvoicesPage, counter, signal, { size: 1, offset: 0 }),
   ]);
-  return { partnerCenterProfile: profile, partnerCenterCustomers: customers };
+  return { partnerCenterProfile: profile, partnerCenterCustomers: customers, partnerCenterInvoices: invoices };
 }
 
 /**
  * A Partner Center answer: a value, a refusal with its status and code (the rules judge those), or
- * unknown when no answer came, or when Partner Center says the call needs App+User (an app-only
- * token cannot read it: that is for after the sign-in, not a failure).
+ * unknown when no answer came.
  */
 async function pcCall<T>(pc: MicrosoftHttpClient, path: string, map: (b: unknown) => T, counter: Counter, signal?: AbortSignal, query?: Record<string, number>) {
   try {
@@ -451,9 +496,6 @@ async function pcCall<T>(pc: MicrosoftHttpClient, path: string, map: (b: unknown
     signal?.throwIfAborted();
     counter.partnerCenter += attemptsOf(err);
     if (isMicrosoftHttpError(err) && err.failure === 'status' && err.status !== undefined && err.status !== 429 && err.status < 500) {
-      if (err.status === 401 && /App\+User/i.test(err.description ?? '')) {
-        return { unknown: 'Partner Center reads this only with the service account\'s sign-in (App+User)', needs: 'the service account\'s consent (sign-in step)' };
-      }
       const code = typeof err.code === 'number' ? err.code : typeof err.code === 'string' && /^\d+$/.test(err.code) ? Number(err.code) : undefined;
       return { ok: false as const, httpStatus: err.status, ...(code !== undefined ? { code } : {}), ...(err.description ? { description: err.description } : {}) };
     }

@@ -1,5 +1,5 @@
 import type {
-  AppRegistration, AppRoleAssignment, AppServicePrincipal, ConditionalAccessPolicy, CustomersPage, GdapRelationship, GroupRef,
+  AppRegistration, AppRoleAssignment, AppServicePrincipal, ConditionalAccessPolicy, CustomersPage, GdapRelationship, GroupRef, InvoicesPage,
   MfaRegistration, Organization, PartnerCenterProfile, PasswordCredential, PerUserMfaState, PermissionGrant, RoleAssignment,
   ServiceAccount, Unknown,
 } from '../facts';
@@ -143,6 +143,16 @@ export function mapOrganization(body: unknown): Organization {
   };
 }
 
+/** `passwordValidityPeriodInDays` of 2147483647 means never; unset (null) is Graph's default of 90 days. https://learn.microsoft.com/en-us/graph/api/resources/domain */
+export const PASSWORD_NEVER_EXPIRES_DAYS = 2147483647;
+
+export function mapDomainPasswordNeverExpires(body: unknown): boolean {
+  const d = obj(body, 'domain');
+  const days = d.passwordValidityPeriodInDays;
+  if (days !== null && days !== undefined && typeof days !== 'number') throw new TypeError('passwordValidityPeriodInDays is not a number');
+  return days === PASSWORD_NEVER_EXPIRES_DAYS;
+}
+
 function mapRoles(v: unknown): { roleDefinitionId: string }[] {
   const d = obj(v ?? {}, 'accessDetails');
   return list(d.unifiedRoles ?? [], 'unifiedRoles').map((r) => ({ roleDefinitionId: str(obj(r, 'unifiedRole').roleDefinitionId, 'roleDefinitionId') }));
@@ -187,6 +197,13 @@ export function mapCustomersPage(body: unknown): CustomersPage {
   const links = typeof b.links === 'object' && b.links !== null ? (b.links as Json) : {};
   const next = typeof links.next === 'object' && links.next !== null ? (links.next as Json) : undefined;
   return { count: items.length, hasMore: typeof next?.uri === 'string' && next.uri !== '' };
+}
+
+/** The first page of `GET /v1/invoices?size=1&offset=0`: that it answered is what the check needs. */
+export function mapInvoicesPage(body: unknown): InvoicesPage {
+  const b = obj(body, 'invoices page');
+  const items = list(b.items, 'items');
+  return { count: items.length, totalCount: typeof b.totalCount === 'number' ? b.totalCount : null };
 }
 
 /** Graph error code of an item body (`{error: {code}}`). */

@@ -3,25 +3,37 @@ import { LINKS } from '../microsoft';
 import type { Fix, Outcome, RuleContext } from '../types';
 import { known, sameId, unknownOutcome } from './util';
 
-/** Partner Center's answer turned into the reason and the fix (codes: 900421 MFA, 2032 not enrolled). */
+/**
+ * What the service account needs in Partner Center (seed 000 steps 2.7 and 2.14): Admin Agent,
+ * and Global Admin or the Partner Center roles the onboarding guide names.
+ */
+export const PARTNER_CENTER_ROLES_FIX: Fix = {
+  text: 'Partner Center refused the service account. In Partner Center → Settings → **User management**, give it **Admin Agent** and **Global Admin** (and **Incentives Admin**, as the onboarding guide asks); Admin Agent also puts it in the AdminAgents group. Then re-run the checks.',
+  link: LINKS.partnerCenterUsers,
+};
+
+/**
+ * Partner Center's answer turned into the reason and the fix. 900421: the token has no MFA. Every
+ * 403 (2032 is a plain "Access denied" in the error-code table, and a 403 may carry no code) is
+ * Partner Center refusing the account: a role question, not proof of a wrong or unenrolled
+ * tenant, which only `partnerTenantType` or the tenant lookup says.
+ * https://learn.microsoft.com/en-us/partner-center/developer/error-codes
+ */
 function refusal(call: string, a: { httpStatus: number; code?: number }): Outcome {
   const code = a.code !== undefined ? `, code ${a.code}` : '';
   const evidence = `${call}: HTTP ${a.httpStatus}${code}`;
-  let fix: Fix;
-  if (a.code === 900421 || (a.httpStatus === 401 && a.code === undefined)) {
-    fix = { text: 'Partner Center needs MFA in the token: register Microsoft Authenticator for the service account, then sign in again.', link: LINKS.partnerCenterMfa };
+  if (a.code === 900421) {
+    const fix = { text: 'Partner Center needs MFA in the token: register Microsoft Authenticator for the service account, then sign in again.', link: LINKS.partnerCenterMfa };
     return { status: 'fail', evidence: `${evidence} — the token has no MFA`, fix };
   }
-  if (a.code === 2032) {
-    fix = { text: 'This tenant is not enrolled in Partner Center (CSP). Sign in with the partner tenant that is, or finish the enrolment.', link: LINKS.partnerCenterEnroll };
-    return { status: 'fail', evidence: `${evidence} — tenant not enrolled in Partner Center`, fix };
-  }
   if (a.httpStatus === 403) {
-    fix = { text: 'The service account needs Global Administrator or Admin Agent in Partner Center, in the partner tenant (not a customer tenant). Sign in again with it.', link: LINKS.partnerCenterProfile };
-    return { status: 'fail', evidence: `${evidence} — access denied`, fix };
+    return { status: 'fail', evidence: `${evidence} — Partner Center refused access`, fix: PARTNER_CENTER_ROLES_FIX };
   }
   if (a.httpStatus === 429 || a.httpStatus >= 500) {
     return { status: 'unknown', evidence: `${evidence} — Partner Center did not answer in time`, fix: { text: 'Re-run the checks in a few minutes.', link: LINKS.partnerCenterProfile } };
+  }
+  if (a.httpStatus === 401) {
+    return { status: 'fail', evidence: `${evidence} — Partner Center did not accept the sign-in`, fix: { text: 'Sign in again with the service account (type **start**); if it persists, ask support.', link: LINKS.partnerCenterProfile } };
   }
   return { status: 'fail', evidence, fix: { text: 'Sign in again with the service account; if it persists, ask support.', link: LINKS.partnerCenterProfile } };
 }
@@ -41,8 +53,14 @@ export function partnerCenterWorks(facts: Facts): Outcome {
   return { status: 'pass', evidence: `profile "${name}" read; customers listed (${page.count}${page.hasMore ? '+' : ''} on the first page)` };
 }
 
-const INDIRECT_RESELLER = new Set(['valueaddedresellerpartnerdelegatedadmin', 'valueaddedresellerpartnerdelegatedsupport']);
+/** Tier 2 (indirect) resellers: no Partner Center API access of their own. The one documented value. */
+const INDIRECT_RESELLER = 'valueaddedresellerpartnerdelegatedadmin';
 
+/**
+ * `partnerTenantType` names the partnership when Graph has one; it is nullable
+ * (https://learn.microsoft.com/en-us/graph/api/resources/organization), so null proves nothing:
+ * Partner Center answering the partner profile with the service account's token decides.
+ */
 export function partnerTenant(facts: Facts, ctx: RuleContext): Outcome {
   const org = known(facts.organization);
   if (!org.ok) return unknownOutcome('Partner tenant', org.unknown, LINKS.partnerCenterProfile);
@@ -50,13 +68,39 @@ export function partnerTenant(facts: Facts, ctx: RuleContext): Outcome {
   if (ctx.tenantId && !sameId(o.id, ctx.tenantId)) {
     return { status: 'fail', evidence: `signed in to "${o.displayName}" (${o.id}), not the partner tenant entered (${ctx.tenantId})` };
   }
-  if (!o.partnerTenantType) {
-    return { status: 'fail', evidence: `"${o.displayName}" is not a partner tenant (no partnerTenantType): a customer tenant?` };
+  if (o.partnerTenantType) {
+    if (o.partnerTenantType.toLowerCase() === INDIRECT_RESELLER) {
+      return { status: 'warn', evidence: `"${o.displayName}" is an indirect reseller tenant (${o.partnerTenantType}): Partner Center APIs are for direct-bill partners and indirect providers`, fix: { text: 'Connect the tenant of your direct-bill or indirect-provider Partner Center account, or ask support.', link: LINKS.partnerCenterProfile } };
+    }
+    return { status: 'pass', evidence: `"${o.displayName}" is a partner tenant (${o.partnerTenantType})` };
   }
-  if (INDIRECT_RESELLER.has(o.partnerTenantType.toLowerCase())) {
-    return { status: 'warn', evidence: `"${o.displayName}" is an indirect reseller tenant (${o.partnerTenantType}): Partner Center APIs are for direct-bill partners and indirect providers`, fix: { text: 'Connect the tenant of your direct-bill or indirect-provider Partner Center account, or ask support.', link: LINKS.partnerCenterProfile } };
+  const profile = known(facts.partnerCenterProfile);
+  if (profile.ok && profile.value.ok) {
+    return { status: 'pass', evidence: `"${o.displayName}" is a partner tenant: Partner Center answered its partner profile ("${profile.value.value.companyName}"); Microsoft Graph names no partner type` };
   }
-  return { status: 'pass', evidence: `"${o.displayName}" is a partner tenant (${o.partnerTenantType})` };
+  const why = profile.ok ? 'Partner Center did not answer the partner profile (see "Partner Center answers")' : 'Partner Center decides, once the service account has signed in';
+  return {
+    status: 'unknown',
+    evidence: `"${o.displayName}": Microsoft Graph names no partner type, which is common; ${why}`,
+    fix: { text: 'Nothing to do yet: the check completes after the service account signs in and Partner Center answers. If Partner Center refuses, fix "Partner Center answers" first.', link: LINKS.partnerCenterProfile },
+  };
+}
+
+/** Billing visible (seed 000 step 2.15): the service account's token reads the first page of invoices. */
+export function billingVisible(facts: Facts): Outcome {
+  const invoices = known(facts.partnerCenterInvoices);
+  if (!invoices.ok) return unknownOutcome('Invoices', invoices.unknown, LINKS.partnerCenterUsers);
+  const a = invoices.value;
+  if (a.ok) return { status: 'pass', evidence: `invoices visible to the service account (${a.value.count ? 'the first page read' : 'none issued yet'})` };
+  const code = a.code !== undefined ? `, code ${a.code}` : '';
+  if (a.httpStatus === 429 || a.httpStatus >= 500) {
+    return { status: 'unknown', evidence: `invoices: HTTP ${a.httpStatus}${code} — Partner Center did not answer in time`, fix: { text: 'Re-run the checks in a few minutes.', link: LINKS.partnerCenterUsers } };
+  }
+  return {
+    status: 'warn',
+    evidence: `billing not visible: Partner Center refused the invoices (HTTP ${a.httpStatus}${code})`,
+    fix: { text: 'Billing data stays hidden from the platform until the service account has **Global Admin** (or **Billing admin**) in Partner Center → Settings → **User management**.', link: LINKS.partnerCenterUsers },
+  };
 }
 
 export function countryRecorded(facts: Facts, ctx: RuleContext): Outcome {

@@ -123,6 +123,10 @@ const ORGANIZATION: Need = {
   app: ['Organization.Read.All', 'Organization.ReadWrite.All', ...DIR_READ],
   delegated: ['User.Read', 'Organization.Read.All', ...DELEGATED_DIR_READ],
 };
+const DOMAINS: Need = {
+  app: ['Domain.Read.All', 'Domain.ReadWrite.All', ...DIR_READ],
+  delegated: ['Domain.Read.All', 'Domain.ReadWrite.All', ...DELEGATED_DIR_READ],
+};
 const REPORTS: Need = { app: ['AuditLog.Read.All'], delegated: ['AuditLog.Read.All'], style: 'reports' };
 const POLICIES: Need = { app: ['Policy.Read.All'], delegated: ['Policy.Read.All'], style: 'policy' };
 const GDAP: Need = {
@@ -827,22 +831,14 @@ export const graphService: ServiceFactory = (ctx) => {
   }
 
   /** Active role assignments: one per user role and per role-assignable group role (principal = the group). */
-  function roleAssignments(t: Tenant, transitive: boolean): Entity[] {
+  function roleAssignments(t: Tenant): Entity[] {
     const out: Entity[] = [];
-    const add = (principalId: string, role: string, via?: string) => out.push({
+    const add = (principalId: string, role: string) => out.push({
       type: 'unifiedRoleAssignment',
-      data: {
-        id: opaqueId('roleAssignment', principalId, role, via ?? ''), principalId, roleDefinitionId: templateId(role),
-        directoryScopeId: '/',
-      },
+      data: { id: opaqueId('roleAssignment', principalId, role, ''), principalId, roleDefinitionId: templateId(role), directoryScopeId: '/' },
     });
     for (const u of t.users) for (const r of u.roles) add(u.id, r);
-    for (const g of t.groups.filter((x) => x.isAssignableToRole)) {
-      for (const r of g.roles) {
-        if (!transitive) add(g.id, r);
-        else for (const u of t.users.filter((x) => x.groups.some((n) => same(n, g.displayName)))) add(u.id, r, g.id);
-      }
-    }
+    for (const g of t.groups.filter((x) => x.isAssignableToRole)) for (const r of g.roles) add(g.id, r);
     return out;
   }
 
@@ -1055,8 +1051,12 @@ export const graphService: ServiceFactory = (ctx) => {
     r('GET', 'reports/authenticationMethods/userRegistrationDetails', REPORTS, (c) => listReply(c,
       'reports/authenticationMethods/userRegistrationDetails', c.tenant.users.map(registrationEntity),
       { filterable: ['id', 'userPrincipalName', 'isMfaRegistered', 'isMfaCapable', 'isAdmin', 'userType'] }), false, 'P1'),
-    r('GET', 'reports/authenticationMethods/userRegistrationDetails/:id', REPORTS, (c) => withUser(c, (u) =>
-      entityReply(c, 'reports/authenticationMethods/userRegistrationDetails', registrationEntity(u))), false, 'P1'),
+    // Keyed by the user's object id, not the UPN (the UPN is a property of the record):
+    // https://learn.microsoft.com/en-us/graph/api/userregistrationdetails-get
+    r('GET', 'reports/authenticationMethods/userRegistrationDetails/:id', REPORTS, (c) => {
+      const u = c.tenant.users.find((x) => same(x.id, c.params.id!));
+      return u ? entityReply(c, 'reports/authenticationMethods/userRegistrationDetails', registrationEntity(u)) : notFound(c.params.id!);
+    }, false, 'P1'),
 
     r('GET', 'policies/identitySecurityDefaultsEnforcementPolicy', POLICIES, (c) => json(200, {
       '@odata.context': contextUrl(c.version, 'policies/identitySecurityDefaultsEnforcementPolicy/$entity'),
@@ -1072,19 +1072,13 @@ export const graphService: ServiceFactory = (ctx) => {
       return p ? entityReply(c, 'identity/conditionalAccess/policies', conditionalAccessEntity(p)) : notFound(c.params.id!);
     }, false, 'P1'),
 
-    // Active role assignments (users and role-assignable groups), and beta's transitive view that
-    // expands those groups to their members (ConsistencyLevel: eventual required).
+    // Active role assignments (users and role-assignable groups), and beta's transitive view of one
+    // principal (ConsistencyLevel: eventual, $count=true and a principalId $filter required).
     // https://learn.microsoft.com/en-us/graph/api/rbacapplication-list-roleassignments
     // https://learn.microsoft.com/en-us/graph/api/rbacapplication-list-transitiveroleassignments?view=graph-rest-beta
     r('GET', 'roleManagement/directory/roleAssignments', ROLE_ASSIGNMENTS, (c) => listReply(c, 'roleManagement/directory/roleAssignments',
-      roleAssignments(c.tenant, false), { filterable: ['principalId', 'roleDefinitionId'] })),
-    r('GET', 'roleManagement/directory/transitiveRoleAssignments', ROLE_ASSIGNMENTS, (c) => {
-      if (String(c.req.headers.consistencylevel ?? '').toLowerCase() !== 'eventual') {
-        return odataError(400, 'Request_BadRequest', 'The request requires the ConsistencyLevel header set to eventual.');
-      }
-      return listReply(c, 'roleManagement/directory/transitiveRoleAssignments', roleAssignments(c.tenant, true),
-        { filterable: ['principalId', 'roleDefinitionId'] });
-    }, true),
+      roleAssignments(c.tenant), { filterable: ['principalId', 'roleDefinitionId'] })),
+    r('GET', 'roleManagement/directory/transitiveRoleAssignments', ROLE_ASSIGNMENTS, transitiveRoleAssignments, true),
     // PIM eligibility: needs Entra ID P2. https://learn.microsoft.com/en-us/graph/api/rbacapplication-list-roleeligibilityschedules
     r('GET', 'roleManagement/directory/roleEligibilitySchedules', ROLE_ELIGIBILITY, (c) => listReply(c,
       'roleManagement/directory/roleEligibilitySchedules', roleEligibility(c.tenant, 'schedule'), { filterable: ['principalId', 'roleDefinitionId'] }), false, 'P2'),
@@ -1092,6 +1086,15 @@ export const graphService: ServiceFactory = (ctx) => {
       'roleManagement/directory/roleEligibilityScheduleInstances', roleEligibility(c.tenant, 'instance'), { filterable: ['principalId', 'roleDefinitionId'] }), false, 'P2'),
 
     r('GET', 'tenantRelationships/findTenantInformationByDomainName/(domainName)/:domain', TENANT_INFO, tenantInformation),
+
+    // A verified domain and its password policy. passwordValidityPeriodInDays is 90 when not set;
+    // 2147483647 means passwords never expire. https://learn.microsoft.com/en-us/graph/api/resources/domain
+    // https://learn.microsoft.com/en-us/graph/api/domain-get (Domain.Read.All or Directory.Read.All)
+    r('GET', 'domains', DOMAINS, (c) => listReply(c, 'domains', c.tenant.domains.map((d, i) => domainEntity(c.tenant, d, i)), { filterable: ['id'] })),
+    r('GET', 'domains/:id', DOMAINS, (c) => {
+      const i = c.tenant.domains.findIndex((d) => same(d, c.params.id!));
+      return i >= 0 ? entityReply(c, 'domains', domainEntity(c.tenant, c.tenant.domains[i]!, i)) : notFound(c.params.id!);
+    }),
 
     r('GET', 'organization', ORGANIZATION, (c) => listReply(c, 'organization', [organizationEntity(c.tenant)])),
     r('GET', 'organization/:id', ORGANIZATION, (c) => same(c.params.id!, c.tenant.id)
@@ -1116,6 +1119,47 @@ export const graphService: ServiceFactory = (ctx) => {
         rel.assignments.map((data) => ({ type: 'delegatedAdminAccessAssignment', data })), { filterable: ['id', 'status'] });
     }),
   ];
+
+  /**
+   * Beta `transitiveRoleAssignments`: the header, `$count=true` and a `$filter` on principalId are
+   * all required; without the header Graph answers 404. An assignment held through a
+   * role-assignable group is listed with the group's id as its principalId.
+   * https://learn.microsoft.com/en-us/graph/api/rbacapplication-list-transitiveroleassignments?view=graph-rest-beta
+   */
+  function transitiveRoleAssignments(c: Call): SimReply {
+    const q = c.req.url.searchParams;
+    if (String(c.req.headers.consistencylevel ?? '').toLowerCase() !== 'eventual') {
+      return odataError(404, 'Request_ResourceNotFound', 'Resource not found: transitiveRoleAssignments needs the ConsistencyLevel header set to eventual.');
+    }
+    if (q.get('$count') !== 'true') {
+      return odataError(400, 'Request_UnsupportedQuery', 'transitiveRoleAssignments is an advanced query: send $count=true with ConsistencyLevel: eventual.');
+    }
+    const filter = q.get('$filter') ?? '';
+    const principal = /principalId eq '([^']*)'/i.exec(filter)?.[1];
+    if (!principal) return odataError(400, 'Request_UnsupportedQuery', 'transitiveRoleAssignments requires $filter on principalId.');
+    const role = /roleDefinitionId eq '([^']*)'/i.exec(filter)?.[1];
+    const user = c.tenant.users.find((u) => same(u.id, principal));
+    const principals = new Set([principal.toLowerCase(), ...(user ? groupsOfUser(c.tenant, user).filter((g) => g.isAssignableToRole).map((g) => g.id.toLowerCase()) : [])]);
+    const held = roleAssignments(c.tenant).filter((e) => principals.has(String(e.data.principalId).toLowerCase())
+      && (!role || same(String(e.data.roleDefinitionId), role)));
+    // The $filter is applied above (it reaches through groups), so the list itself is not filtered again.
+    const url = new URL(c.req.url);
+    url.searchParams.delete('$filter');
+    return listReply({ ...c, req: { ...c.req, url } }, 'roleManagement/directory/transitiveRoleAssignments', held);
+  }
+
+  function domainEntity(t: Tenant, name: string, i: number): Entity {
+    const defaultDomain = t.domains.find((d) => !d.toLowerCase().endsWith('.onmicrosoft.com')) ?? t.domains[0]!;
+    return {
+      type: 'domain',
+      data: {
+        id: name, authenticationType: 'Managed', availabilityStatus: null, isAdminManaged: true, isDefault: same(name, defaultDomain),
+        isInitial: i === 0, isRoot: true, isVerified: true, passwordNotificationWindowInDays: 14,
+        passwordValidityPeriodInDays: t.passwordValidityPeriodInDays ?? null, state: null,
+        supportedServices: ['Email', 'OfficeCommunicationsOnline'],
+      },
+    };
+  }
 
   function spByAppId(c: Call): SimReply {
     const appId = c.params.appId!;

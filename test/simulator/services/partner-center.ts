@@ -4,7 +4,7 @@ import { bearer, json, Router, type SimReply, type SimRequest } from '../http';
 import type { Claims } from '../jwt';
 import type { Tenant, User } from '../scenario';
 import { PARTNER_CENTER_RESOURCE_APP_ID } from '../scenarios/ids';
-import type { ServiceFactory } from '../server';
+import type { ServiceFactory, SimContext } from '../server';
 
 /**
  * Partner Center REST simulator, mounted at `/partnercenter` (real base
@@ -30,6 +30,25 @@ export const SIMULATOR_MAX_PAGE = 500;
 const CONTINUATION_TTL_MS = 60 * 60_000;
 /** Partner Center roles come from these partner-tenant groups; Global Administrators have them all. */
 const AGENT_GROUPS = ['adminagents', 'helpdeskagents', 'salesagents'];
+
+/** One call as Partner Center received it: the headers the header reference asks every call to carry. */
+export interface PartnerCenterRequest {
+  method: string;
+  path: string;
+  contractVersion?: string;
+  requestId?: string;
+  correlationId?: string;
+}
+
+const requestLogs = new WeakMap<SimContext, PartnerCenterRequest[]>();
+
+/**
+ * Every call since the scenario was loaded (oldest first), with `MS-Contract-Version` (required),
+ * `MS-RequestId` and `MS-CorrelationId`: https://learn.microsoft.com/en-us/partner-center/developer/headers
+ */
+export function partnerCenterRequests(ctx: SimContext): readonly PartnerCenterRequest[] {
+  return requestLogs.get(ctx) ?? [];
+}
 
 /** `user` is absent for an app-only token. */
 interface Caller { tenant: Tenant; user?: User; claims: Claims; mfaCompliant: boolean }
@@ -82,6 +101,8 @@ function customerResource(c: GeneratedCustomer) {
 
 export const partnerCenterService: ServiceFactory = (ctx) => {
   const router = new Router();
+  const requests: PartnerCenterRequest[] = [];
+  requestLogs.set(ctx, requests);
   const tokenKey = randomBytes(32);
   let seen = 0;
   const bucket = { tokens: 0, at: 0, rate: 0 };
@@ -151,6 +172,11 @@ export const partnerCenterService: ServiceFactory = (ctx) => {
       // No `ValidateMfa` / `isMfaCompliant` exchange: neither is in the header reference
       // (https://learn.microsoft.com/en-us/partner-center/developer/headers). MFA is the token's
       // `amr`, its lack a 401 with 900421 (authenticate above).
+      const header = (name: string) => (typeof req.headers[name] === 'string' ? req.headers[name] as string : undefined);
+      requests.push({
+        method: req.method, path: req.url.pathname.replace(/^\/partnercenter/, ''),
+        contractVersion: header('ms-contract-version'), requestId: header('ms-requestid'), correlationId: header('ms-correlationid'),
+      });
       const limited = throttle();
       const reply = limited ?? (() => {
         const caller = authenticate(req, options.appOnly ?? false);
@@ -223,6 +249,8 @@ export const partnerCenterService: ServiceFactory = (ctx) => {
     return c ? json(200, customerResource(c)) : pcError(404, 600008, `The requested object was not found: customer ${req.params.id!}.`);
   }, { appOnly: true }));
 
+  // App+User credentials only (an app-only token gets the 401 of authenticate above):
+  // https://learn.microsoft.com/en-us/partner-center/developer/get-an-organization-profile
   router.get('/v1/profiles/organization', handle((_req, { tenant }) => {
     const admin = tenant.users.find((u) => u.roles.includes('Global Administrator')) ?? tenant.users[0];
     const [first, ...last] = (admin?.displayName ?? 'Partner Admin').split(' ');
@@ -244,6 +272,33 @@ export const partnerCenterService: ServiceFactory = (ctx) => {
     });
   }));
 
+  /**
+   * The partner's invoices, App or App+User credentials, `size` and `offset` paging
+   * (https://learn.microsoft.com/en-us/partner-center/developer/get-a-collection-of-invoices).
+   * Billing is for Partner Center's global and billing admins; the simulator stands Entra's Global
+   * Administrator and Billing Administrator roles for them, so an Admin Agent alone is refused.
+   */
+  router.get('/v1/invoices', handle((req, { user }) => {
+    if (user && !user.roles.some((r) => r === 'Global Administrator' || r === 'Billing Administrator')) {
+      return pcError(403, 900150, 'The supplied role does not have the rights to perform the requested operation');
+    }
+    const q = req.url.searchParams;
+    const size = Number(q.get('size') ?? '200');
+    const offset = Number(q.get('offset') ?? '0');
+    if (!Number.isInteger(size) || size < 1 || !Number.isInteger(offset) || offset < 0) {
+      return pcError(400, 800002, 'Invalid request input: size and offset must be non-negative integers.');
+    }
+    const all = Array.from({ length: 3 }, (_, i) => ({
+      id: `G00${String(3 - i).padStart(7, '0')}`, invoiceDate: new Date(Date.UTC(2026, 9 - i, 8)).toISOString(),
+      billingPeriodStartDate: new Date(Date.UTC(2026, 8 - i, 8)).toISOString(), billingPeriodEndDate: new Date(Date.UTC(2026, 9 - i, 7)).toISOString(),
+      totalCharges: 1000 + 10 * i, paidAmount: 0, currencyCode: 'USD', currencySymbol: '$', invoiceType: 'Recurring', documentType: 'Invoice',
+      pdfDownloadLink: `/invoices/G00${String(3 - i).padStart(7, '0')}/documents/statement`, amendments: [],
+      links: { self: link(`/invoices/G00${String(3 - i).padStart(7, '0')}`) }, attributes: { objectType: 'Invoice' },
+    }));
+    const items = all.slice(offset, offset + size);
+    return json(200, { totalCount: items.length, items, links: { self: link(`/invoices?size=${size}&offset=${offset}`) }, attributes: { objectType: 'Collection' } });
+  }, { appOnly: true }));
+
   router.get('/v1/profiles/mpn', handle((_req, { tenant }) => {
     const mpnId = tenant.partnerCenter.mpnId;
     if (!mpnId) return pcError(404, 800015, 'MPN Id is not found');
@@ -262,6 +317,7 @@ export const partnerCenterService: ServiceFactory = (ctx) => {
     router,
     reset() {
       seen = 0;
+      requests.length = 0;
     },
   };
 };
