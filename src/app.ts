@@ -164,6 +164,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     authorityHost: config.microsoft.authorityHost,
     publicBaseUrl: config.server.publicBaseUrl,
     partnerCenterBaseUrl: config.microsoft.partnerCenterBaseUrl,
+    graphBaseUrl: config.microsoft.graphBaseUrl,
     partners, connections, credentials, tokenCache, tellChat, logger,
     // Binds sign-in states and derives PKCE verifiers: every instance needs the same key.
     key: await sharedSecret(db, secrets, 'auth-state-key'),

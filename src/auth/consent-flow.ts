@@ -1,11 +1,15 @@
 import type { AuthenticationResult } from '@azure/msal-node';
-import { decodeJwtPayload, stringList } from '../credentials/client-credentials';
+import type { Unknown } from '../checks/facts';
+import { gatherFacts } from '../checks/gather/gather';
+import { evaluate } from '../checks/run';
+import { decodeJwtPayload, requestAppToken, stringList } from '../credentials/client-credentials';
 import type { CredentialService } from '../credentials/credential-service';
-import { GRAPH_CHECK_SCOPES, PARTNER_CENTER_USER } from '../credentials/scopes';
+import { GRAPH_CHECK_SCOPES, GRAPH_DEFAULT, PARTNER_CENTER_USER } from '../credentials/scopes';
 import { ownerOf, type Connection, type Partner, type Person } from '../domain/partner';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
-import { probePartnerCenterMfa, type MfaProbe } from '../microsoft/partner-center-mfa';
+import { MicrosoftHttpClient } from '../microsoft/http';
+import { readOrganizationProfile, type ProfileAnswer } from '../microsoft/partner-center-mfa';
 import type { AuthState, ConnectionRepository } from '../store/connections';
 import type { PartnerRepository } from '../store/partners';
 import { ConsentMessages, type ChatMessage, type TellChat } from './consent-messages';
@@ -26,10 +30,12 @@ import { isWellFormedState, newState, pkceChallenge, pkceVerifier, stateMatches,
  *                           authorization code + PKCE S256, prompt=login, login_hint.
  *   callback                Entra's `error` first; then takes the state, redeems the code, and
  *                           verifies tenant, account and MFA (the Partner Center access token's
- *                           `amr`, confirmed by Partner Center with `ValidateMfa: true`). Only then
- *                           is the token cache stored and the consent recorded.
- *   adminConsent*           the same for `/adminconsent`; its callback reads `error` before
- *                           `admin_consent` (error redirects carry both).
+ *                           `amr`), then calls Partner Center with that token (the organization
+ *                           profile, App+User only). Only then is the token cache stored and the
+ *                           consent recorded.
+ *   adminConsent*           the same for the v2.0 `/adminconsent` (Graph's `/.default`); its callback
+ *                           reads `error` before `admin_consent` (error redirects carry both), and
+ *                           records nothing until the app's own token shows the Graph grants.
  *
  * Whose link is it? The browser has no Teams identity, so the Teams user a state is bound to can't
  * be compared with the person in the browser. What is checked instead:
@@ -54,6 +60,8 @@ export interface ConsentFlowOptions {
   authorityHost: string;
   publicBaseUrl: string;
   partnerCenterBaseUrl: string;
+  /** Graph's base URL (its host; the gatherer picks the version): the admin consent is confirmed there. */
+  graphBaseUrl: string;
   partners: PartnerRepository;
   connections: ConnectionRepository;
   credentials: Pick<CredentialService, 'secret'>;
@@ -63,25 +71,23 @@ export interface ConsentFlowOptions {
   /** Shared by every instance: binds states and derives PKCE verifiers. */
   key: Buffer;
   stateTtlMs?: number;
-  /** Partner Center's MFA verdict; the real call unless a test replaces it. */
-  probeMfa?: (baseUrl: string, accessToken: string) => Promise<MfaProbe>;
+  /** Partner Center's answer to the sign-in's token; the real call unless a test stands in for Partner Center. */
+  readProfile?: (baseUrl: string, accessToken: string) => Promise<ProfileAnswer>;
 }
 
 const STATE_TTL_MS = 10 * 60_000;
-/** Partner Center's answer for a tenant that isn't enrolled as a partner (a customer tenant). */
-const PC_NOT_A_PARTNER = '2032';
 
-type Verdict = { ok: true; mfaCompliant?: boolean } | { ok: false; input: SignInErrorInput; detail?: Record<string, unknown> };
+type Verdict = { ok: true } | { ok: false; input: SignInErrorInput; detail?: Record<string, unknown> };
 
 type Checked = { ok: true; state: AuthState; partner: Partner; connection: Connection } | { ok: false; outcome: ConsentOutcome };
 
 export class ConsentFlow implements SignInLinks {
   private readonly ttlMs: number;
-  private readonly probeMfa: (baseUrl: string, accessToken: string) => Promise<MfaProbe>;
+  private readonly readProfile: (baseUrl: string, accessToken: string) => Promise<ProfileAnswer>;
 
   constructor(private readonly o: ConsentFlowOptions) {
     this.ttlMs = o.stateTtlMs ?? STATE_TTL_MS;
-    this.probeMfa = o.probeMfa ?? ((baseUrl, accessToken) => probePartnerCenterMfa({ baseUrl, accessToken }));
+    this.readProfile = o.readProfile ?? ((baseUrl, accessToken) => readOrganizationProfile({ baseUrl, accessToken }));
   }
 
   get redirectUri(): string {
@@ -160,7 +166,7 @@ export class ConsentFlow implements SignInLinks {
 
     const account = connection.serviceAccountUpn;
     await this.o.tokenCache.write(state.tenantId, client.getTokenCache().serialize());
-    const record = await this.o.connections.recordConsent(state.tenantId, account, state.aadObjectId, { mfa: 'amr', partnerCenterMfaCompliant: verdict.mfaCompliant ?? 'not reported' });
+    const record = await this.o.connections.recordConsent(state.tenantId, account, state.aadObjectId, { mfa: 'amr', partnerCenter: 'GET /v1/profiles/organization answered' });
     const adminConsentNeeded = !(record ?? partner).consent.adminConsentAt;
     const adminConsentUrl = adminConsentNeeded && state.conversationId
       ? await this.link(state.tenantId, connection, state.aadObjectId, state.conversationId, 'adminconsent')
@@ -170,18 +176,28 @@ export class ConsentFlow implements SignInLinks {
     return { kind: 'signed-in', account, adminConsentUrl };
   }
 
-  /** `/auth/adminconsent/start`: Graph admin consent for the partner's app. */
+  /**
+   * `/auth/adminconsent/start`: Graph admin consent for the partner's app, on the v2.0 endpoint.
+   * Graph's `/.default` grants the permissions the registration lists (as the v1 endpoint did).
+   * https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent
+   */
   async adminConsentStart(s: string): Promise<ConsentOutcome> {
     const checked = await this.check(s, 'adminconsent', 'look');
     if (!checked.ok) return checked.outcome;
-    const url = new URL(`${this.o.authorityHost}/${encodeURIComponent(checked.connection.partnerTenantId)}/adminconsent`);
+    const url = new URL(`${this.o.authorityHost}/${encodeURIComponent(checked.connection.partnerTenantId)}/v2.0/adminconsent`);
     url.searchParams.set('client_id', checked.connection.appId);
+    url.searchParams.set('scope', GRAPH_DEFAULT);
     url.searchParams.set('redirect_uri', this.adminConsentRedirectUri);
     url.searchParams.set('state', s);
     return { kind: 'redirect', location: url.toString() };
   }
 
-  /** `/auth/adminconsent/callback`: `error` is read before `admin_consent`, which error redirects carry too. */
+  /**
+   * `/auth/adminconsent/callback`: `error` is read before `admin_consent`, which error redirects
+   * carry too. The query string alone proves nothing (anyone can type it): the consent is recorded
+   * only once the app's own token shows the Graph grants. The state binds the tenant, so a missing
+   * `tenant` parameter doesn't matter then.
+   */
   async adminConsentCallback(query: URLSearchParams): Promise<ConsentOutcome> {
     const s = query.get('state') ?? '';
     const refused = entraErrorFromQuery(query);
@@ -194,6 +210,8 @@ export class ConsentFlow implements SignInLinks {
     if (tenant !== null && tenant.toLowerCase() !== connection.partnerTenantId.toLowerCase()) {
       return this.fail('verify', { source: 'local', kind: 'wrong_tenant' }, state);
     }
+    const grants = await this.confirmGrants(state.tenantId, connection);
+    if (!grants.ok) return this.fail('verify', grants.input, state, grants.detail);
     await this.o.connections.recordAdminConsent(state.tenantId, state.aadObjectId, 'admin-consent');
     this.o.logger.info({ tenantId: state.tenantId }, 'admin consent granted');
     await this.tell(state, partner, ConsentMessages.adminConsented());
@@ -260,18 +278,38 @@ export class ConsentFlow implements SignInLinks {
     }
     if (!stringList(claims.amr).includes('mfa')) return { ok: false, input: { source: 'local', kind: 'mfa_missing' }, detail: { amr: stringList(claims.amr) } };
 
-    const probe = await this.probeMfa(this.o.partnerCenterBaseUrl, result.accessToken);
-    if (probe.ok) {
-      return probe.mfaCompliant === false
-        ? { ok: false, input: { source: 'local', kind: 'mfa_missing' }, detail: { isMfaCompliant: false } }
-        : { ok: true, mfaCompliant: probe.mfaCompliant };
-    }
-    const code = probe.code === undefined ? undefined : String(probe.code);
-    if (probe.unavailable) return { ok: false, input: { source: 'partner-center', status: probe.status ?? 503 } };
-    if (code === PC_NOT_A_PARTNER || (probe.status === 403 && code === undefined)) {
-      return { ok: false, input: { source: 'local', kind: 'wrong_tenant' }, detail: { partnerCenter: code ?? probe.status } };
-    }
-    return { ok: false, input: { source: 'partner-center', status: probe.status ?? 400, body: code === undefined ? undefined : { code } } };
+    // Partner Center's own answer to this token; a 2032 or a bare 403 is "access denied" (roles),
+    // not proof of a customer tenant, and sign-in-errors says so.
+    const answer = await this.readProfile(this.o.partnerCenterBaseUrl, result.accessToken);
+    if (answer.ok) return { ok: true };
+    if (answer.unavailable) return { ok: false, input: { source: 'partner-center', status: answer.status ?? 503 } };
+    const code = answer.code === undefined ? undefined : String(answer.code);
+    return { ok: false, input: { source: 'partner-center', status: answer.status ?? 400, body: code === undefined ? undefined : { code } }, detail: { partnerCenter: code ?? answer.status } };
+  }
+
+  /**
+   * Whether the app really holds its Graph grants, read with a fresh app-only token of the
+   * partner's app: the pre-flight's own gathering and its "Permissions granted (admin consent)"
+   * rule. An app that may not even read its own grants has none of the four.
+   */
+  private async confirmGrants(tenantId: string, connection: Connection): Promise<Verdict> {
+    const secret = await this.o.credentials.secret(tenantId, 'appSecret');
+    if (!secret) return { ok: false, input: { source: 'local', kind: 'bad_client_secret' } };
+    const token = await requestAppToken(this.o.authorityHost, connection.partnerTenantId, connection.appId, secret, GRAPH_DEFAULT);
+    if (!token.ok) return 'error' in token ? { ok: false, input: token.error } : { ok: false, input: { source: 'local', kind: 'admin_consent_unconfirmed' } };
+    const graph = new MicrosoftHttpClient({
+      baseUrl: this.o.graphBaseUrl, tokenProvider: async () => token.accessToken, scopes: [GRAPH_DEFAULT], requestIds: 'graph',
+      maxRetries: 2, retryBudgetMs: 15_000, timeoutMs: 10_000,
+    });
+    const { facts } = await gatherFacts({ graph, serviceAccountUpn: connection.serviceAccountUpn, appId: connection.appId, now: new Date() });
+    const [granted] = evaluate(facts, { now: new Date(), appId: connection.appId, only: ['app.permissions-granted'] });
+    if (granted?.status === 'pass') return { ok: true };
+    const detail = { check: granted?.status ?? 'not evaluated', evidence: granted?.evidence };
+    if (granted?.status === 'fail') return { ok: false, input: { source: 'local', kind: 'admin_consent_not_found' }, detail };
+    // Refused (401/403): the app can't read its own grants, which any of the four would allow.
+    const roles = facts.appRoleAssignments;
+    const refused = roles !== undefined && !Array.isArray(roles) && (roles as Unknown).needs !== undefined;
+    return { ok: false, input: { source: 'local', kind: refused ? 'admin_consent_not_found' : 'admin_consent_unconfirmed' }, detail };
   }
 
   // ---- answers -------------------------------------------------------------------------------

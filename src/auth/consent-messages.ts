@@ -13,12 +13,15 @@ export type TellChat = (tenantId: string, conversationId: string, message: ChatM
 
 const code = (upn: string): string => `\`${upn.replace(/`/g, '')}\``;
 
+/** Said only after Partner Center answered a call made with the sign-in's token: the organization profile. */
+const PC_ACCEPTED = 'Partner Center accepted that sign-in: it returned your organization profile.';
+
 export const ConsentMessages = {
   signedIn: (account: string, adminConsentNeeded: boolean): ChatMessage => ({
     text: adminConsentNeeded
-      ? `**Partner Center is connected.** ${code(account)} signed in with multi-factor authentication and Partner Center accepted it.\n\n` +
+      ? `**Partner Center is connected.** ${code(account)} signed in with multi-factor authentication, and ${PC_ACCEPTED}\n\n` +
         'One step left: admin consent for your app’s Microsoft Graph permissions. Select **Continue**.'
-      : `**Partner Center is connected.** ${code(account)} signed in with multi-factor authentication and Partner Center accepted it. Select **Continue** for the next step.`,
+      : `**Partner Center is connected.** ${code(account)} signed in with multi-factor authentication, and ${PC_ACCEPTED} Select **Continue** for the next step.`,
     continueButton: true,
   }),
   adminConsented: (): ChatMessage => ({

@@ -67,6 +67,10 @@ export type LocalFailureInput =
     }
   | { source: 'local'; kind: 'wrong_tenant' }
   | { source: 'local'; kind: 'mfa_missing' }
+  /** Entra's redirect said consent was given, but the app's own token doesn't show the Graph grants. */
+  | { source: 'local'; kind: 'admin_consent_not_found' }
+  /** The grants couldn't be read just now (Entra ID or Graph unavailable): nothing recorded yet. */
+  | { source: 'local'; kind: 'admin_consent_unconfirmed' }
   | { source: 'local'; kind: 'bad_client_secret'; reason?: 'looks_like_secret_id' | 'rejected' };
 
 export type LocalFailureKind = LocalFailureInput['kind'];
@@ -308,7 +312,26 @@ const ENTRA: Readonly<Record<number, Entry>> = {
 /** The AADSTS codes with specific advice (the rest get a generic answer naming the code). */
 export const EXPLAINED_AADSTS_CODES: readonly number[] = Object.keys(ENTRA).map(Number);
 
+/**
+ * Partner Center's 2032 is a plain 403 "Access denied" in its error-code table
+ * (https://learn.microsoft.com/en-us/partner-center/developer/error-codes), as is a 403 with no
+ * code: a role or permission refusal, not proof of a customer tenant. The roles are the seeds'
+ * (Global Admin, Admin Agent, Incentives Admin).
+ */
+const PARTNER_CENTER_ACCESS_DENIED: Entry = {
+  title: 'Partner Center refused access',
+  what: 'Partner Center accepted the service account’s sign-in but refused it access.',
+  why: 'The account is missing a Partner Center role the connection needs, or the tenant it signed in to isn’t the one your Partner Center account belongs to.',
+  fix:
+    'In Partner Center, open **Account settings** → **User management**, find the service account and give it **Global Admin**, **Admin Agent** ' +
+    '(membership of the AdminAgents group in Entra) and **Incentives Admin**. Check it is the tenant you sign in to Partner Center with. ' +
+    `Partner Center can take up to an hour to see a change; then ${SIGN_IN_AGAIN_LATER}.`,
+  link: DOC_LINKS.partnerCenterRoles,
+  retry: 'after-fix',
+};
+
 const PARTNER_CENTER: Readonly<Record<string, Entry>> = {
+  2032: PARTNER_CENTER_ACCESS_DENIED,
   900421: {
     title: 'Partner Center needs MFA',
     what: 'Partner Center refused the service account’s sign-in because it carries no multi-factor authentication (MFA).',
@@ -389,6 +412,25 @@ const MFA_MISSING: Entry = {
     `then ${SIGN_IN_AGAIN_LATER} and complete MFA.`,
   link: DOC_LINKS.partnerCenterMfa,
   retry: 'after-fix',
+};
+
+const ADMIN_CONSENT_NOT_FOUND: Entry = {
+  title: 'Admin consent isn’t in place yet',
+  what: 'Microsoft’s page came back saying consent was given, but your app doesn’t hold all the Microsoft Graph permissions it asks for, so I haven’t recorded the consent.',
+  why: 'The consent page wasn’t completed, it was given for another app or tenant, or the permissions were removed again. A consent given a moment ago can also take a minute to show.',
+  fix:
+    'Select **Grant consent** in the chat again, sign in as a Global Administrator of your partner tenant and select **Accept**. ' +
+    'You can also open the app registration → **API permissions** → **Grant admin consent**, then select **Grant consent** in the chat so I can check it.',
+  link: DOC_LINKS.adminConsent,
+  retry: 'after-fix',
+};
+
+const ADMIN_CONSENT_UNCONFIRMED: Entry = {
+  title: 'I couldn’t check the admin consent',
+  what: 'Microsoft’s page came back saying consent was given, but I couldn’t reach Microsoft to check that your app now holds its permissions, so I haven’t recorded it yet.',
+  why: 'Microsoft’s sign-in service or Microsoft Graph was briefly unavailable.',
+  fix: 'Wait a minute, then select **Grant consent** in the chat again.',
+  retry: 'wait',
 };
 
 const SECRET_ID_PASTED: Entry = {
@@ -564,6 +606,7 @@ function explainPartnerCenter(input: PartnerCenterErrorInput): SignInExplanation
   const code = partnerCenterCode(input.body);
   const entry = code === undefined ? undefined : PARTNER_CENTER[code];
   if (code !== undefined && entry) return { code: `PC${code}`, ...entry };
+  if (code === undefined && status === 403) return { code: 'PC_HTTP_403', ...PARTNER_CENTER_ACCESS_DENIED };
 
   const busy = status === 429 || (status !== undefined && status >= 500);
   const refused = status === 401 || status === 403;
@@ -598,6 +641,10 @@ function explainLocal(input: LocalFailureInput): SignInExplanation {
       return { code: input.kind, ...WRONG_TENANT };
     case 'mfa_missing':
       return { code: input.kind, ...MFA_MISSING };
+    case 'admin_consent_not_found':
+      return { code: input.kind, ...ADMIN_CONSENT_NOT_FOUND };
+    case 'admin_consent_unconfirmed':
+      return { code: input.kind, ...ADMIN_CONSENT_UNCONFIRMED };
     case 'wrong_account':
       return wrongAccount(input.expectedAccount, input.signedInAccount);
     case 'bad_client_secret':

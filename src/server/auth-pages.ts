@@ -33,7 +33,7 @@ export function consentPage(outcome: ConsentOutcome): Page {
       return {
         status: 200,
         html: html('Done — go back to Teams', [
-          para('The service account signed in with multi-factor authentication, and Partner Center accepted it.'),
+          para('The service account signed in with multi-factor authentication, and Partner Center accepted that sign-in: it returned your organization profile.'),
           ...(outcome.adminConsentUrl
             ? [
                 para('One more step: admin consent for your app’s Microsoft Graph permissions. A Global Administrator of your partner tenant grants it (the service account is one). You can do it now, or later from the chat.'),
@@ -67,7 +67,7 @@ export function failureStatus(stage: FlowStage, e: SignInExplanation): number {
   const state = STATE_STATUS[e.code];
   if (state !== undefined) return state;
   // Microsoft itself was briefly unavailable (no AADSTS code, or Partner Center busy).
-  if (e.retry === 'wait' && /^(entra_|PC_HTTP_)/.test(e.code)) return 503;
+  if (e.retry === 'wait' && /^(entra_|PC_HTTP_|admin_consent_unconfirmed$)/.test(e.code)) return 503;
   switch (stage) {
     case 'link': return e.code === 'bad_client_secret' ? 502 : 503;
     case 'authorize': return 403;

@@ -5,7 +5,7 @@ import type { ChatMessage } from '../../src/auth/consent-messages';
 import { msalCacheSecretName, PartnerTokenCacheStore } from '../../src/auth/partner-msal';
 import { explainSignInError, toChatText, type SignInErrorInput } from '../../src/microsoft/sign-in-errors';
 import { createLogger } from '../../src/logger';
-import type { MfaProbe } from '../../src/microsoft/partner-center-mfa';
+import type { ProfileAnswer } from '../../src/microsoft/partner-center-mfa';
 import { consentPage } from '../../src/server/auth-pages';
 import { sharedSecret } from '../../src/store/secrets/shared-secret';
 import {
@@ -77,6 +77,50 @@ describe('consent flow: every failure gives a chat message and a page', function
       assertPage(answer, 403, 'Consent was declined');
       assert.match(await nextChatText(p, before), /^\*\*Consent was declined\*\*/);
       assert.equal((await h.app.partners.get(p.tenant))!.consent.adminConsentAt, undefined);
+    });
+  });
+
+  describe('admin consent is recorded only once the app’s own token shows the grants', () => {
+    afterEach(() => h.loadScenario('healthy'));
+
+    const forged = async (q: TestPartner): Promise<BrowserAnswer> => {
+      const s = new URL(await h.app.consent.adminConsent(q.tenant, q.person, q.conversationId)).searchParams.get('s')!;
+      // What anyone can type: no visit to Entra, no tenant parameter.
+      return h.open(`/auth/adminconsent/callback?admin_consent=True&state=${s}`);
+    };
+
+    for (const row of [{ name: 'no Graph permission granted', granted: [] }, { name: 'one of the four granted', granted: ['Directory.ReadWrite.All'] }]) {
+      it(`a callback Entra never sent (${row.name}): nothing recorded, the page and the chat say the consent isn’t there`, async () => {
+        h.partnerApp().grantedAppRoles = [...row.granted];
+        const q = await h.partner();
+        const before = await count(q);
+        const answer = await forged(q);
+        assertPage(answer, 403, 'Admin consent isn’t in place yet');
+        assert.match(pageText(answer.text), /Grant consent/);
+        assert.match(await nextChatText(q, before), /^\*\*Admin consent isn’t in place yet\*\*/);
+        assert.equal((await h.app.partners.get(q.tenant))!.consent.adminConsentAt, undefined, 'no admin consent recorded');
+      });
+    }
+
+    it('granted through Entra: the grants are confirmed and recorded, with or without Entra’s tenant parameter', async () => {
+      h.partnerApp().grantedAppRoles = [];
+      const q = await h.partner();
+      const start = await h.open(await h.app.consent.adminConsent(q.tenant, q.person, q.conversationId));
+      const entra = await completeEntraPage(start.location!, { upn: SERVICE_ACCOUNT_UPN, password: SERVICE_ACCOUNT_PASSWORD, mfa: true });
+      const back = new URL(entra.location!);
+      assert.equal(back.searchParams.get('tenant'), PARTNER_TENANT_ID);
+      back.searchParams.delete('tenant');
+      const answer = await h.open(back.toString());
+      assert.equal(answer.status, 200, pageText(answer.text));
+      assert.match(pageText(answer.text), /Admin consent is granted/);
+      assert.ok((await h.app.partners.get(q.tenant))!.consent.adminConsentAt);
+    });
+
+    it('grants already in place (given in the portal): a callback without Entra’s visit is confirmed by them, and recorded', async () => {
+      const q = await h.partner();
+      const answer = await forged(q);
+      assert.equal(answer.status, 200, pageText(answer.text));
+      assert.ok((await h.app.partners.get(q.tenant))!.consent.adminConsentAt);
     });
   });
 
@@ -163,21 +207,26 @@ describe('consent flow: every failure gives a chat message and a page', function
       assert.match(await nextChatText(q, before), /^\*\*Signed in without MFA\*\*/);
     });
 
-    it('wrong tenant: a customer tenant named as the partner tenant; Partner Center refuses it: 403', async () => {
+    it('a customer tenant named as the partner tenant: Partner Center answers 2032, a plain "access denied": 403, the roles named, not "wrong tenant"', async () => {
       await h.loadScenario('wrong-tenant');
       const q = await h.partner({ connection: { partnerTenantId: CUSTOMER_TENANT_ID, serviceAccountUpn: CUSTOMER_ADMIN_UPN } });
       const before = await count(q);
       const answer = await h.signIn(q, { upn: CUSTOMER_ADMIN_UPN, password: passwordOf(h, CUSTOMER_ADMIN_UPN) });
-      assertPage(answer, 403, 'Signed in to the wrong tenant');
-      assert.match(await nextChatText(q, before), /^\*\*Signed in to the wrong tenant\*\*/);
+      assertPage(answer, 403, 'Partner Center refused access');
+      const text = await nextChatText(q, before);
+      assert.match(text, /^\*\*Partner Center refused access\*\*/);
+      assert.match(text, /\*\*Admin Agent\*\*/);
+      assert.doesNotMatch(text, /wrong tenant|2032/i);
+      assert.equal((await h.app.partners.get(q.tenant))!.consent.at, undefined, 'no consent recorded');
       await h.loadScenario('healthy');
     });
   });
 
   describe('Partner Center’s verdict (a probe standing in for Partner Center)', () => {
-    const probes: Array<{ name: string; probe: MfaProbe; status: number; title: string }> = [
+    const probes: Array<{ name: string; probe: ProfileAnswer; status: number; title: string }> = [
       { name: 'PC 900421 (no MFA claim)', probe: { ok: false, status: 401, code: 900421, unavailable: false }, status: 403, title: 'Partner Center needs MFA' },
-      { name: 'isMfaCompliant: false', probe: { ok: true, mfaCompliant: false }, status: 403, title: 'Signed in without MFA' },
+      { name: 'PC 2032 (access denied)', probe: { ok: false, status: 403, code: 2032, unavailable: false }, status: 403, title: 'Partner Center refused access' },
+      { name: 'a 403 without a code', probe: { ok: false, status: 403, unavailable: false }, status: 403, title: 'Partner Center refused access' },
       { name: 'PC 900150 (no Partner Center role)', probe: { ok: false, status: 403, code: 900150, unavailable: false }, status: 403, title: 'The service account has no Partner Center role' },
       { name: 'Partner Center busy', probe: { ok: false, status: 503, unavailable: true }, status: 503, title: 'Partner Center refused the request (HTTP 503)' },
     ];
@@ -185,12 +234,12 @@ describe('consent flow: every failure gives a chat message and a page', function
       it(`${row.name}: page ${row.status} and chat`, async () => {
         const told: ChatMessage[] = [];
         const flow = new ConsentFlow({
-          authorityHost: h.sim.baseUrl, publicBaseUrl: 'http://localhost:3978', partnerCenterBaseUrl: `${h.sim.baseUrl}/partnercenter`,
+          authorityHost: h.sim.baseUrl, publicBaseUrl: 'http://localhost:3978', partnerCenterBaseUrl: `${h.sim.baseUrl}/partnercenter`, graphBaseUrl: `${h.sim.baseUrl}/graph`,
           partners: h.app.partners, connections: h.app.connections, credentials: h.app.credentials, tokenCache: new PartnerTokenCacheStore(h.app.secrets),
           tellChat: async (_t, _c, m) => { told.push(m); return true; },
           logger: createLogger({ level: 'silent' }).logger,
           key: await sharedSecret(h.app.db, h.app.secrets, 'auth-state-key'),
-          probeMfa: async () => row.probe,
+          readProfile: async () => row.probe,
         });
         const q = await h.partner();
         const start = await flow.start(new URL(await flow.signIn(q.tenant, q.person, q.conversationId)).searchParams.get('s')!);

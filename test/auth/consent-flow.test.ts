@@ -57,7 +57,9 @@ describe('consent flow: the healthy partner', function () {
     assert.match(done.text, /href="http:\/\/localhost:3978\/auth\/adminconsent\/start\?s=/);
 
     const told = await p.chat.client.waitFor((entries) => textsOf(entries).find((t) => t.includes('Partner Center is connected')));
-    assert.equal(told, `**Partner Center is connected.** \`${SERVICE_ACCOUNT_UPN}\` signed in with multi-factor authentication and Partner Center accepted it.\n\nOne step left: admin consent for your app’s Microsoft Graph permissions. Select **Continue**.`);
+    // The chat names the Partner Center call the sign-in's token really made (no undocumented ValidateMfa verdict).
+    assert.equal(told, `**Partner Center is connected.** \`${SERVICE_ACCOUNT_UPN}\` signed in with multi-factor authentication, and Partner Center accepted that sign-in: it returned your organization profile.\n\nOne step left: admin consent for your app’s Microsoft Graph permissions. Select **Continue**.`);
+    assert.match(pageText(done.text), /Partner Center accepted that sign-in: it returned your organization profile/);
     const entry = (await p.chat.client.transcript()).find((e) => e.activity.text === told)!;
     assert.match(JSON.stringify(entry.activity.attachments), /"title":"Continue"/);
 
@@ -93,16 +95,20 @@ describe('consent flow: the healthy partner', function () {
     }
   });
 
-  it('admin consent: the page’s link goes to /adminconsent; the callback records it and tells the chat', async () => {
+  it('admin consent: the page’s link goes to the v2.0 /adminconsent with Graph’s /.default; the callback confirms the grants, records it and tells the chat', async () => {
     const partnerApp = h.partnerApp();
     partnerApp.grantedAppRoles = [];
     const link = await h.app.consent.adminConsent(p.tenant, p.person, p.conversationId);
+    const s = new URL(link).searchParams.get('s')!;
     const start = await h.open(link);
     assert.equal(start.status, 302);
     const target = new URL(start.location!);
-    assert.equal(`${target.origin}${target.pathname}`, `${h.sim.baseUrl}/${PARTNER_TENANT_ID}/adminconsent`);
+    assert.equal(`${target.origin}${target.pathname}`, `${h.sim.baseUrl}/${PARTNER_TENANT_ID}/v2.0/adminconsent`);
+    assert.deepEqual([...target.searchParams.keys()].sort(), ['client_id', 'redirect_uri', 'scope', 'state']);
     assert.equal(target.searchParams.get('client_id'), APP_ID);
+    assert.equal(target.searchParams.get('scope'), 'https://graph.microsoft.com/.default');
     assert.equal(target.searchParams.get('redirect_uri'), `${PUBLIC_BASE_URL}/auth/adminconsent/callback`);
+    assert.equal(target.searchParams.get('state'), s);
 
     const entra = await completeEntraPage(start.location!, { upn: SERVICE_ACCOUNT_UPN, password: SERVICE_ACCOUNT_PASSWORD, mfa: true });
     assert.equal(entra.status, 302, pageText(entra.text).slice(0, 400));

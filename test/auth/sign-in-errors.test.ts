@@ -128,13 +128,34 @@ describe('sign-in errors as guidance', () => {
       assert.equal(explainSignInError({ source: 'partner-center', status: 401, body: JSON.stringify(body) }).code, 'PC900421');
     });
 
+    it('2032 and a 403 without a code: "Partner Center refused access", naming the roles the seeds ask for, not "wrong tenant"', () => {
+      // Microsoft's error-code table: 2032 is a plain 403 "Access denied", not "not enrolled".
+      const rows = [
+        { status: 403, body: { code: 2032, description: 'Access denied: tenant x is not enrolled', source: 'PartnerFD' }, code: 'PC2032' },
+        { status: 403, body: { code: '2032' }, code: 'PC2032' },
+        { status: 403, body: '', code: 'PC_HTTP_403' },
+        { status: 403, body: '<html>Forbidden</html>', code: 'PC_HTTP_403' },
+      ];
+      for (const row of rows) {
+        const e = explainSignInError({ source: 'partner-center', status: row.status, body: row.body });
+        assert.equal(e.code, row.code);
+        assert.equal(e.title, 'Partner Center refused access');
+        assert.doesNotMatch(`${e.title} ${e.what}`, /wrong tenant|not enrolled|2032|403/i);
+        for (const role of ['Admin Agent', 'Global Admin', 'Incentives Admin']) assert.ok(e.fix.includes(`**${role}**`), `${role} in: ${e.fix}`);
+        assert.match(e.fix, /AdminAgents/);
+        assert.equal(e.retry, 'after-fix');
+        assert.equal(e.link, DOC_LINKS.partnerCenterRoles);
+        assertWellFormed(e);
+      }
+    });
+
     it('other codes get a generic answer naming the code; throttling and outages say wait', () => {
-      const notEnrolled = explainSignInError({ source: 'partner-center', status: 403, body: { code: 2032, description: 'Access denied: tenant x is not enrolled', source: 'PartnerFD' } });
-      assert.equal(notEnrolled.code, 'PC2032');
-      assert.match(notEnrolled.title, /code 2032/);
-      assert.match(notEnrolled.fix, /Partner Center code 2032/);
-      assert.equal(notEnrolled.retry, 'after-fix');
-      assertWellFormed(notEnrolled);
+      const other = explainSignInError({ source: 'partner-center', status: 400, body: { code: 3000, description: 'Something', source: 'PartnerFD' } });
+      assert.equal(other.code, 'PC3000');
+      assert.match(other.title, /code 3000/);
+      assert.match(other.fix, /Partner Center code 3000/);
+      assert.equal(other.retry, 'after-fix');
+      assertWellFormed(other);
 
       const throttled = explainSignInError({ source: 'partner-center', status: 429, body: { statusCode: 429, message: 'Rate limit is exceeded. Try again in 1 seconds.' } });
       assert.equal(throttled.code, 'PC_HTTP_429');

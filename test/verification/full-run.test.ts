@@ -42,7 +42,7 @@ const FULL_RUN: Expected[] = [
 const REFUSED_AT_SIGN_IN: { scenario: string; page: RegExp }[] = [
   { scenario: 'no-mfa', page: /without MFA/i },
   { scenario: 'third-party-mfa', page: /without MFA/i },
-  { scenario: 'not-enrolled', page: /wrong tenant/i },
+  { scenario: 'not-enrolled', page: /Partner Center refused access/i },
 ];
 
 async function downServer(status: number): Promise<{ url: string; server: Server }> {
