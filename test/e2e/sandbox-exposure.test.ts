@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ROOT } from '../helpers/bot-process';
 import { teamsConversation, messageActivity } from '../harness/activities';
 import { PARTNER_TENANT_ID, SIM_BOT_APP_ID } from '../simulator/scenarios/ids';
-import { commandOf, listeningSockets, sandboxArgs, startSandboxProcess, stopSandboxProcess, type SandboxRun } from './sandbox-process';
+import { commandOf, listeningSockets, sandboxArgs, startSandboxProcess, stopSandboxProcess, type ListeningSocket, type SandboxRun } from './sandbox-process';
 
 /**
  * What the sandbox offers anyone but the person at this machine: nothing. Its processes listen on
@@ -29,38 +31,47 @@ async function trap(): Promise<{ server: Server; url: string; requests: Array<{ 
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, requests };
 }
 
-describe('npm run sandbox, from the network', function () {
-  this.timeout(150_000);
+const describeSockets = (list: ListeningSocket[]): string => list.map((s) => `${s.address}:${s.port}  ${commandOf(s.pid)}`).join('\n');
+
+/** `npm run sandbox -- <flags>` on free ports and a fresh data dir, for one describe block. */
+function sandbox(flags: string[]): () => SandboxRun {
   let dataDir = '';
   let run: SandboxRun | undefined;
-
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'sandbox-exposure-'));
-    run = await startSandboxProcess(await sandboxArgs(dataDir));
+    run = await startSandboxProcess([...(await sandboxArgs(dataDir)), ...flags]);
   });
-
   after(async () => {
     await stopSandboxProcess(run);
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
+  return () => run!;
+}
 
-  const sockets = () => listeningSockets(run!.processTree());
-  const describeSockets = (list: ReturnType<typeof sockets>): string => list.map((s) => `${s.address}:${s.port}  ${commandOf(s.pid)}`).join('\n');
+/** Every socket the sandbox's processes listen on is loopback, and the bot, Playground and simulator are among them. */
+function assertLoopbackOnly(run: SandboxRun): void {
+  const found = listeningSockets(run.processTree());
+  // The listing must see the three named servers, or "nothing on 0.0.0.0" would prove nothing.
+  const ports = new Set(found.map((s) => s.port));
+  for (const [name, url] of [['bot', run.botUrl], ['Playground', run.playgroundUrl], ['simulator', run.simulatorUrl]] as const) {
+    assert.ok(ports.has(portOf(url)), `no listening socket for the ${name} (${url}) among:\n${describeSockets(found)}`);
+  }
+  assert.deepEqual(describeSockets(found.filter((s) => !LOOPBACK.has(s.address))), '', 'sockets reachable from other machines');
+}
+
+describe('npm run sandbox, from the network', function () {
+  this.timeout(150_000);
+  const run = sandbox([]);
+  const sockets = () => listeningSockets(run().processTree());
 
   it('listens on loopback only: no process it started is bound to every interface', () => {
-    const found = sockets();
-    // The listing must see the three named servers, or "nothing on 0.0.0.0" would prove nothing.
-    const ports = new Set(found.map((s) => s.port));
-    for (const [name, url] of [['bot', run!.botUrl], ['Playground', run!.playgroundUrl], ['simulator', run!.simulatorUrl]] as const) {
-      assert.ok(ports.has(portOf(url)), `no listening socket for the ${name} (${url}) among:\n${describeSockets(found)}`);
-    }
-    assert.deepEqual(describeSockets(found.filter((s) => !LOOPBACK.has(s.address))), '', 'sockets reachable from other machines');
+    assertLoopbackOnly(run());
   });
 
   describe('its signing relay', () => {
     /** The one listener of the sandbox the banner does not name. */
     const relayUrl = (): string => {
-      const named = new Set([run!.botUrl, run!.playgroundUrl, run!.simulatorUrl].map(portOf));
+      const named = new Set([run().botUrl, run().playgroundUrl, run().simulatorUrl].map(portOf));
       const others = sockets().filter((s) => !named.has(s.port));
       assert.equal(others.length, 1, `expected one more listener (the relay), got:\n${describeSockets(others)}`);
       return `http://127.0.0.1:${others[0]!.port}/api/messages`;
@@ -84,15 +95,63 @@ describe('npm run sandbox, from the network', function () {
     it('refuses what is not an activity, and an activity with no serviceUrl', async () => {
       const notJson = await fetch(relayUrl(), { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'hello' });
       assert.equal(notJson.status, 400);
-      const { serviceUrl: _dropped, ...noServiceUrl } = messageActivity(conversation(`${run!.playgroundUrl}/_connector`), 'help');
+      const { serviceUrl: _dropped, ...noServiceUrl } = messageActivity(conversation(`${run().playgroundUrl}/_connector`), 'help');
       assert.equal((await post(noServiceUrl)).status, 400);
     });
 
     it('signs an activity for the Playground\'s own serviceUrl (the bot takes it)', async () => {
-      const activity = { ...messageActivity(conversation(`${run!.playgroundUrl}/_connector`), 'help'), type: 'typing', text: undefined, attachments: undefined };
+      const activity = { ...messageActivity(conversation(`${run().playgroundUrl}/_connector`), 'help'), type: 'typing', text: undefined, attachments: undefined };
       const res = await post(activity);
       // Unsigned, the authenticated bot would answer 401.
       assert.equal(res.status, 200, await res.text());
+    });
+  });
+});
+
+describe('npm run sandbox --unauthenticated, from the network', function () {
+  this.timeout(150_000);
+  const run = sandbox(['--unauthenticated']);
+
+  it('listens on loopback only too (the Playground talks to the bot directly)', () => {
+    assertLoopbackOnly(run());
+  });
+});
+
+describe('the sandbox\'s loopback preload (scripts/loopback-listen.cjs)', () => {
+  it('binds 127.0.0.1 for every listen() that names no host, and leaves a named host alone', () => {
+    // A plain node process, as the Playground is: each form listen() takes, then what it bound.
+    const script = `
+      const net = require('node:net'), http = require('node:http');
+      const forms = {
+        'listen(0)': (s, cb) => s.listen(0, cb),
+        'listen(cb)': (s, cb) => s.listen(cb),
+        'listen("0", cb)': (s, cb) => s.listen('0', cb),
+        'listen(0, undefined, cb)': (s, cb) => s.listen(0, undefined, cb),
+        'listen(0, backlog, cb)': (s, cb) => s.listen(0, 16, cb),
+        'listen({ port: 0 }, cb)': (s, cb) => s.listen({ port: 0 }, cb),
+        'http listen(0)': (s, cb) => s.listen(0, cb),
+        'listen(0, "127.0.0.2", cb)': (s, cb) => s.listen(0, '127.0.0.2', cb),
+      };
+      const out = {};
+      (async () => {
+        for (const [name, listen] of Object.entries(forms)) {
+          const s = name.startsWith('http') ? http.createServer() : net.createServer();
+          await new Promise((done) => listen(s, done));
+          out[name] = s.address().address;
+          s.close();
+        }
+        process.stdout.write(JSON.stringify(out));
+      })();`;
+    const bound = JSON.parse(execFileSync(process.execPath, ['--require', join(ROOT, 'scripts', 'loopback-listen.cjs'), '-e', script], { encoding: 'utf8' })) as Record<string, string>;
+    assert.deepEqual(bound, {
+      'listen(0)': '127.0.0.1',
+      'listen(cb)': '127.0.0.1',
+      'listen("0", cb)': '127.0.0.1',
+      'listen(0, undefined, cb)': '127.0.0.1',
+      'listen(0, backlog, cb)': '127.0.0.1',
+      'listen({ port: 0 }, cb)': '127.0.0.1',
+      'http listen(0)': '127.0.0.1',
+      'listen(0, "127.0.0.2", cb)': '127.0.0.2',
     });
   });
 });
