@@ -11,7 +11,8 @@ export interface ChatMessage {
 /** Sends a message to a conversation of the partner; false when it could not be delivered. */
 export type TellChat = (tenantId: string, conversationId: string, message: ChatMessage) => Promise<boolean>;
 
-const code = (upn: string): string => `\`${upn.replace(/`/g, '')}\``;
+// A code span shows its content as it is (a backslash escape would show): no backtick and no line break may end it early.
+const code = (upn: string): string => `\`${upn.replace(/`/g, '').replace(/\s+/g, ' ')}\``;
 
 /** Said only after Partner Center answered a call made with the sign-in's token: the organization profile. */
 const PC_ACCEPTED = 'Partner Center accepted that sign-in: it returned your organization profile.';

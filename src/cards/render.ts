@@ -27,6 +27,7 @@ import { LIMITS, type Company, type Contact } from '../domain/forms';
 import { COUNTRIES, countryName } from '../domain/countries';
 import { ENTRA_FIELDS, PC_FIELDS } from '../domain/credentials';
 import { PREPARATION, prepDetail } from '../domain/preparation';
+import { inert } from './inert-text';
 import { Verbs, type Verb } from './verbs';
 
 /**
@@ -52,7 +53,13 @@ function allFields<K extends string>(keys: readonly K[], source: Partial<Record<
   return Object.fromEntries(keys.map((k) => [k, source[k] === undefined || source[k] === null ? '' : String(source[k])])) as Record<K, string>;
 }
 
+/** A FactSet row. The value is plain text (often a partner's or Microsoft's): it is made inert when a card is rendered. */
 export interface Fact { label: string; value: string }
+
+/** Teams renders markdown in Fact values: every value is shown as itself. */
+function shownFacts(facts: readonly Fact[]): Fact[] {
+  return facts.map((f) => ({ label: f.label, value: inert(f.value) }));
+}
 
 export const COMPANY_FIELDS = ['legalName', 'country', 'street', 'city', 'postalCode', 'website', 'partnerId', 'vatId'] as const;
 export const CONTACT_FIELDS = ['firstName', 'lastName', 'email', 'phone', 'role'] as const;
@@ -77,7 +84,7 @@ export function contactFacts(c: Contact): Fact[] {
 }
 
 export interface WelcomeCardData {
-  /** First name of the person, when Teams told us. */
+  /** First name of the person, when Teams told us (plain text). */
   userName?: string;
   platformName: string;
   minutes: number;
@@ -86,7 +93,7 @@ export interface WelcomeCardData {
 }
 
 export function renderWelcomeCard(data: WelcomeCardData): Attachment {
-  return render(welcomeTemplate, data);
+  return render(welcomeTemplate, { ...data, userName: data.userName === undefined ? undefined : inert(data.userName) });
 }
 
 export interface HelpCardData {
@@ -135,8 +142,9 @@ export function renderContactForm(data: FormCardData & { section: 'primaryContac
   });
 }
 
+/** A card replaced by what it saved. The title is plain text (it may name a person); the note is ours, in markdown. */
 export function renderSectionSummary(data: { title: string; facts: Fact[]; note?: string }): Attachment {
-  return render(sectionSummaryTemplate, { title: data.title, facts: data.facts, note: data.note ?? '' });
+  return render(sectionSummaryTemplate, { title: inert(data.title), facts: shownFacts(data.facts), note: data.note ?? '' });
 }
 
 export interface ReviewCardData {
@@ -151,9 +159,9 @@ export function renderReviewCard(data: ReviewCardData): Attachment {
   return render(reviewTemplate, {
     cardId: data.cardId,
     stepLabel: data.stepLabel,
-    company: companyFacts(data.company),
-    primaryContact: contactFacts(data.primaryContact),
-    secondaryContact: data.secondaryContact ? contactFacts(data.secondaryContact) : [],
+    company: shownFacts(companyFacts(data.company)),
+    primaryContact: shownFacts(contactFacts(data.primaryContact)),
+    secondaryContact: data.secondaryContact ? shownFacts(contactFacts(data.secondaryContact)) : [],
     secondaryEditTitle: data.secondaryContact ? 'Edit secondary contact' : 'Add a secondary contact',
   });
 }
@@ -172,16 +180,16 @@ export function renderConfirmCard(data: ConfirmCardData): Attachment {
 }
 
 export function renderVerifyEmailCard(data: { cardId: string; stepLabel: string; maskedEmail: string; error?: string }): Attachment {
-  return render(verifyEmailTemplate, { ...data, error: data.error ?? '' });
+  return render(verifyEmailTemplate, { ...data, maskedEmail: inert(data.maskedEmail), error: data.error ?? '' });
 }
 
 export function renderOpenPersonalChatCard(data: { chatUrl: string }): Attachment {
   return render(openPersonalChatTemplate, data);
 }
 
-/** The owner's card about a colleague asking to join: it carries only the request's id. */
+/** The owner's card about a colleague asking to join: it carries only the request's id. The name is inert in text; a button title shows it as it is. */
 export function renderMemberRequestCard(data: { cardId: string; requestId: string; name: string }): Attachment {
-  return render(memberRequestTemplate, data);
+  return render(memberRequestTemplate, { ...data, name: inert(data.name), buttonName: data.name });
 }
 
 export function renderHandoverCard(data: { cardId: string; members: Array<{ id: string; name: string }> }): Attachment {
@@ -238,7 +246,7 @@ export interface SignInCardData {
 
 /** A card whose button opens a sign-in (or admin consent) page in the browser. */
 export function renderSignInCard(data: SignInCardData): Attachment {
-  return render(signInTemplate, { ...data, facts: data.facts ?? [], message: data.message ?? '' });
+  return render(signInTemplate, { ...data, facts: shownFacts(data.facts ?? []), message: data.message ?? '' });
 }
 
 const MARKS: Record<Status, { mark: string; color: string; word: string }> = {
@@ -257,19 +265,22 @@ export interface ChecksCardData {
   offerLater?: boolean;
   /** "Ask support": something failed or could not be seen. */
   offerSupport?: boolean;
-  /** A line above the buttons, e.g. "Re-check scheduled for 10:42 UTC". */
+  /** A line above the buttons, e.g. "Re-check scheduled for 10:42 UTC" (plain text: it may name an engineer). */
   status?: string;
 }
 
-/** The checklist: grouped, one line of evidence each, the fix with its link for all but a pass; "Re-run checks" updates it in place. */
+/**
+ * The checklist: grouped, one line of evidence each, the fix with its link for all but a pass; "Re-run checks" updates it in place.
+ * Evidence quotes Microsoft (tenant, app, policy and group names): it is shown as itself. Fix texts are ours, in markdown.
+ */
 export function renderChecksCard(data: ChecksCardData): Attachment {
   const groups: Array<{ title: string; lines: object[] }> = [];
   for (const r of data.results) {
-    let group = groups.find((g) => g.title === r.group);
-    if (!group) groups.push((group = { title: r.group, lines: [] }));
+    let group = groups.find((g) => g.title === inert(r.group));
+    if (!group) groups.push((group = { title: inert(r.group), lines: [] }));
     const m = MARKS[r.status];
     group.lines.push({
-      mark: m.mark, color: m.color, title: r.title, evidence: r.evidence,
+      mark: m.mark, color: m.color, title: inert(r.title), evidence: inert(r.evidence),
       fix: r.status === 'pass' || !r.fix ? '' : `Fix: ${r.fix.text} [Open ↗](${r.fix.link})`,
     });
   }
@@ -280,7 +291,7 @@ export function renderChecksCard(data: ChecksCardData): Attachment {
     .map(([s, n]) => `${MARKS[s].mark} ${n} ${MARKS[s].word}`)
     .join(' · ');
   return render(checksTemplate, {
-    title: data.title, subtitle: data.subtitle, counts, groups, note: data.note, status: data.status ?? '',
+    title: data.title, subtitle: data.subtitle, counts, groups, note: data.note, status: inert(data.status ?? ''),
     offerLater: !!data.offerLater, offerSupport: !!data.offerSupport,
   });
 }
@@ -299,10 +310,11 @@ export interface SyncCardData {
 
 /** The customer sync's card: progress while it runs (updated in place), then its final state; the summary uses it too. */
 export function renderSyncCard(data: SyncCardData): Attachment {
-  return render(syncTemplate, { ...data, linesTitle: data.linesTitle ?? '', lines: data.lines ?? [], note: data.note ?? '' });
+  return render(syncTemplate, { ...data, facts: shownFacts(data.facts), linesTitle: data.linesTitle ?? '', lines: data.lines ?? [], note: data.note ?? '' });
 }
 
 export interface NoticeCardData {
+  /** Markdown: the caller makes what it quotes (a company, a relationship's name) inert. */
   title: string;
   text: string;
   facts: Fact[];
@@ -315,10 +327,11 @@ export interface NoticeCardData {
 
 /** An expiry notice: what ends when, and the button that starts the fix. */
 export function renderNoticeCard(data: NoticeCardData): Attachment {
-  return render(noticeTemplate, { ...data, color: data.severity === 'expired' ? 'Attention' : 'Warning' });
+  return render(noticeTemplate, { ...data, facts: shownFacts(data.facts), color: data.severity === 'expired' ? 'Attention' : 'Warning' });
 }
 
 export interface SupportCardData {
+  /** Title, status, notice and issue lines are markdown: the caller makes the names and evidence it quotes inert. */
   title: string;
   statusText: string;
   statusColor: 'Attention' | 'Warning' | 'Good' | 'Default';
@@ -335,5 +348,5 @@ export interface SupportCardData {
 
 /** A partner's support case in the support channel: Universal Actions (Action.Execute), refreshed for the engineers. */
 export function renderSupportCard(data: SupportCardData): Attachment {
-  return render(supportCaseTemplate, data);
+  return render(supportCaseTemplate, { ...data, facts: shownFacts(data.facts) });
 }

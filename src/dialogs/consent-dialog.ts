@@ -1,6 +1,7 @@
 import type { TurnContext } from 'botbuilder';
 import { Dialog, DialogReason, type DialogContext, type DialogInstance, type DialogTurnResult } from 'botbuilder-dialogs';
 import { renderSectionSummary, renderSignInCard, type Fact } from '../cards/render';
+import { inert } from '../cards/inert-text';
 import { Verbs } from '../cards/verbs';
 import { isOwner, ownerOf, type Partner } from '../domain/partner';
 import { consentComplete, stepLabel } from '../domain/steps';
@@ -52,14 +53,14 @@ export class ConsentDialog extends CardStepDialog<ConsentState> {
     if (stage === 'signIn') {
       return renderSignInCard({
         cardId, stepLabel: stepLabel('consent'), title: partner.consent.brokenAt ? 'Sign in again' : 'Sign in as the service account',
-        text: `Select **Sign in** and sign in as **${connection.serviceAccountUpn}**, with MFA. Microsoft asks you to accept Partner Center access and the read-only Microsoft Graph permissions the checks use; unless you tick "Consent on behalf of your organization", they are granted to this service account only, which is all the checks need.`,
+        text: `Select **Sign in** and sign in as **${inert(connection.serviceAccountUpn)}**, with MFA. Microsoft asks you to accept Partner Center access and the read-only Microsoft Graph permissions the checks use; unless you tick "Consent on behalf of your organization", they are granted to this service account only, which is all the checks need.`,
         facts, note: 'The link works once, for 10 minutes, and only for you. It opens a fresh sign-in (no saved account is picked silently). When you are done, come back here: I will tell you the result.',
         buttonTitle: 'Sign in', url: await links.signIn(turn.requireTenant(), turn.person, conversationId), message,
       });
     }
     return renderSignInCard({
       cardId, stepLabel: stepLabel('consent'), title: 'Grant admin consent to your app',
-      text: `Your app registration needs admin consent for its four Microsoft Graph application permissions. Select **Grant consent** and accept as a Global Administrator of ${connection.partnerTenantName ?? 'your partner tenant'}.`,
+      text: `Your app registration needs admin consent for its four Microsoft Graph application permissions. Select **Grant consent** and accept as a Global Administrator of ${connection.partnerTenantName ? inert(connection.partnerTenantName) : 'your partner tenant'}.`,
       facts: [{ label: 'App (client) ID', value: connection.appId }, ...facts.slice(0, 1)],
       note: 'The link works once, for 10 minutes, and only for you. You can also select Grant admin consent on the app\'s API permissions page in the portal, then type **start**.',
       buttonTitle: 'Grant consent', url: await links.adminConsent(turn.requireTenant(), turn.person, conversationId), message,

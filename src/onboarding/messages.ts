@@ -1,25 +1,28 @@
+import { inert } from '../cards/inert-text';
+
 /**
  * Everything the onboarding conversation says in plain text, in one place: tests assert these
- * exact strings, and a reviewer reads the bot's voice here.
+ * exact strings, and a reviewer reads the bot's voice here. Teams renders these as markdown, so
+ * every name, address or title a partner or Microsoft chose goes in through `inert()`.
  */
 export const Messages = {
   alreadySaved: 'You already saved that card, so nothing changed. Carry on with the latest card.',
   staleCard: 'That card is out of date, so nothing changed. Please use the latest card.',
   noActiveCard: 'That card is no longer active. Type **start** to continue onboarding, or **help**.',
   wrongSection: "That button belongs to a different card, so nothing changed. Please use the buttons on the latest card.",
-  unexpectedFields: (fields: string[]) => `This card sent ${fields.length === 1 ? 'a field' : 'fields'} I don't expect (${fields.slice(0, 5).join(', ')}). Nothing was saved.`,
+  unexpectedFields: (fields: string[]) => `This card sent ${fields.length === 1 ? 'a field' : 'fields'} I don't expect (${inert(fields.slice(0, 5).join(', '))}). Nothing was saved.`,
   notSaved: (why: string) => `Nothing was saved. ${why}`,
   fixFields: (n: number) => `Please fix the ${n === 1 ? 'field' : `${n} fields`} marked on the card. Nothing was saved yet.`,
   unknownText: "I didn't catch that. Type **start** to begin onboarding, or **help** to see what I can do.",
   hint: (step: string) => `I'm waiting for the **${step}** card above. Fill it in and select its button, or type **help** for commands.`,
   personalOnly: "Onboarding runs in a private chat with me, so it isn't available here. Select **Open a private chat** on the card.",
-  notMember: (owner: string) => `Onboarding for your organization was started by ${owner}. I've asked them to add you; I'll tell you here when they do.`,
+  notMember: (owner: string) => `Onboarding for your organization was started by ${inert(owner)}. I've asked them to add you; I'll tell you here when they do.`,
   notStarted: "Onboarding hasn't started for your organization yet. Type **start** to begin.",
-  memberAdded: (owner: string) => `${owner} added you to your organization's onboarding. Type **start** to pick it up.`,
-  memberAddedOwner: (name: string) => `Added ${name}. They can now work on onboarding with you.`,
-  memberRequestIgnored: (name: string) => `OK, ${name} was not added.`,
-  ownerOnly: (owner: string) => `Only ${owner}, who started onboarding for your organization, can delete its data.`,
-  ownerOnlyAdd: (owner: string) => `Only ${owner}, who started onboarding for your organization, can add people.`,
+  memberAdded: (owner: string) => `${inert(owner)} added you to your organization's onboarding. Type **start** to pick it up.`,
+  memberAddedOwner: (name: string) => `Added ${inert(name)}. They can now work on onboarding with you.`,
+  memberRequestIgnored: (name: string) => `OK, ${inert(name)} was not added.`,
+  ownerOnly: (owner: string) => `Only ${inert(owner)}, who started onboarding for your organization, can delete its data.`,
+  ownerOnlyAdd: (owner: string) => `Only ${inert(owner)}, who started onboarding for your organization, can add people.`,
   noIdentity: "I can't tell who you are from this message (Teams didn't say which work account sent it), so I can't act on it. Please message me from Microsoft Teams with your work account.",
   noTenant: "I can't tell which organization this chat belongs to, so I can't start onboarding here.",
   resumed: 'Welcome back! Here is where we left off.',
@@ -36,18 +39,18 @@ export const Messages = {
   codeExpired: 'That code has expired. Select **Send a new code** to get a fresh one.',
   codeUsed: 'That code was already used. Select **Send a new code** if you still need to verify.',
   resendTooSoon: (seconds: number) => `I just sent a code. You can ask for a new one in ${seconds} ${seconds === 1 ? 'second' : 'seconds'}.`,
-  resent: (masked: string) => `I sent a new code to ${masked}. The old one no longer works.`,
-  codeAlreadySent: (masked: string) => `I already sent a code to ${masked}; it still works. Enter it on the card, or select **Send a new code**.`,
+  resent: (masked: string) => `I sent a new code to ${inert(masked)}. The old one no longer works.`,
+  codeAlreadySent: (masked: string) => `I already sent a code to ${inert(masked)}; it still works. Enter it on the card, or select **Send a new code**.`,
   codeStale: 'The primary contact email changed after that code was sent, so it no longer works. Select **Send a new code**.',
   dailyLimit: "That's the most verification attempts I allow in a day, to protect the mailbox. Please try again tomorrow, or type **support** if you are stuck.",
-  emailDenied: (masked: string) => `The person at ${masked} says they did not ask to be your primary contact, so the address is not verified and the code no longer works. Type **restart** to enter another contact, or check with them and select **Send a new code**.`,
+  emailDenied: (masked: string) => `The person at ${inert(masked)} says they did not ask to be your primary contact, so the address is not verified and the code no longer works. Type **restart** to enter another contact, or check with them and select **Send a new code**.`,
   guestRefused: "Guests can't onboard an organization: onboarding needs an account of your organization's own tenant. Ask a colleague with a work account there to do it.",
-  ownerOnlyRestart: (owner: string) => `Only ${owner}, who owns onboarding for your organization, can start it over.`,
-  ownerOnlyHandover: (owner: string) => `Only ${owner}, who owns onboarding for your organization, can hand it over.`,
+  ownerOnlyRestart: (owner: string) => `Only ${inert(owner)}, who owns onboarding for your organization, can start it over.`,
+  ownerOnlyHandover: (owner: string) => `Only ${inert(owner)}, who owns onboarding for your organization, can hand it over.`,
   handoverNoMembers: 'There is nobody to hand onboarding over to yet. When a colleague asks to join and you add them, you can hand it over to them.',
   handoverKept: 'OK, you remain the owner.',
-  handoverDone: (name: string) => `Done: ${name} now owns onboarding for your organization. You stay on as a member.`,
-  handoverReceived: (from: string) => `${from} handed onboarding for your organization over to you: you are now its owner.`,
+  handoverDone: (name: string) => `Done: ${inert(name)} now owns onboarding for your organization. You stay on as a member.`,
+  handoverReceived: (from: string) => `${inert(from)} handed onboarding for your organization over to you: you are now its owner.`,
   prepSaved: (done: number, total: number) => `Saved: ${done} of ${total} ticked. Come back to this card whenever you like, or select **I've done this** when you're ready.`,
   prepOpenItems: (open: number) => `${open} ${open === 1 ? 'item is' : 'items are'} not ticked: that's fine, I check every item myself once you have signed in and tell you exactly what's missing.`,
   secretRetrying: "Microsoft doesn't recognise that secret yet. A secret created in the last minute can take a moment to reach every Microsoft server, so I'll try once more in a few seconds…",
@@ -69,9 +72,9 @@ export const Messages = {
   syncDone: (first: boolean) => first ? '**Your customers are in.** Select **Continue** to finish onboarding.' : 'The customer sync is done.',
   checksRunning: (label: string) => `${label}: checking every prerequisite through Microsoft Graph and Partner Center, as your app and as the service account. This takes a few seconds.`,
   checksBlocked: (titles: string[]) =>
-    `**Customer sync waits until ${titles.length === 1 ? 'this passes' : 'these pass'}:** ${titles.join('; ')}. Each has its fix on the card; then select **Re-run checks** (or type **recheck**).`,
+    `**Customer sync waits until ${titles.length === 1 ? 'this passes' : 'these pass'}:** ${inert(titles.join('; '))}. Each has its fix on the card; then select **Re-run checks** (or type **recheck**).`,
   checksIncomplete: (titles: string[]) =>
-    `I couldn't see everything: ${titles.join('; ')}. Nothing is marked as passed that I couldn't see. Select **Re-run checks** in a few minutes, or **Re-check in 15 minutes** and I'll post the result here.`,
+    `I couldn't see everything: ${inert(titles.join('; '))}. Nothing is marked as passed that I couldn't see. Select **Re-run checks** in a few minutes, or **Re-check in 15 minutes** and I'll post the result here.`,
   checksPassed: (advisories: number) => advisories === 0
     ? '✓ Every check passes.'
     : `✓ Every blocking check passes. ${advisories === 1 ? 'One advisory' : `${advisories} advisories`} on the card: worth fixing, but they don't hold up the customer sync.`,
@@ -88,10 +91,10 @@ export const Messages = {
   supportReopened: '✓ **Your support case is open again.** The support team sees your latest checks and sync. You\'ll hear here when an engineer takes it.',
   supportUpdated: '✓ The support team already has your case; I\'ve told them you asked again and updated what they see.',
   supportNotPosted: 'I couldn\'t reach the support channel just now, so your request is saved but not shown to the team yet. Please type **support** again in a few minutes.',
-  supportClaimed: (engineer: string) => `**${engineer} from the support team took your case.** They'll get back to you here or by email.`,
-  supportResolved: (engineer: string) => `**${engineer} marked your support case resolved.** If something is still wrong, type **support** to reopen it.`,
-  supportRerun: (engineer: string) => `${engineer} from the support team ran your checks again: the checklist above shows the result.`,
-  supportChannelSet: (channel: string) => `✓ **${channel} is now the support channel.** Each partner who asks for support gets one thread here with a status card; engineers can Claim, Re-run checks and Resolve from it.`,
+  supportClaimed: (engineer: string) => `**${inert(engineer)} from the support team took your case.** They'll get back to you here or by email.`,
+  supportResolved: (engineer: string) => `**${inert(engineer)} marked your support case resolved.** If something is still wrong, type **support** to reopen it.`,
+  supportRerun: (engineer: string) => `${inert(engineer)} from the support team ran your checks again: the checklist above shows the result.`,
+  supportChannelSet: (channel: string) => `✓ **${inert(channel)} is now the support channel.** Each partner who asks for support gets one thread here with a status card; engineers can Claim, Re-run checks and Resolve from it.`,
   supportChannelOnlyInChannel: 'Type **set support channel** in the team channel where escalations should land, and @mention me there.',
   supportChannelRefused: 'Only the support engineers configured by the operator (SUPPORT_ENGINEERS) can choose the support channel. Nothing was changed.',
   supportActionRefused: 'Only the support engineers can act on support cases, and only from the case\'s thread in the support channel. Nothing was changed.',
@@ -99,8 +102,8 @@ export const Messages = {
   supportChannelHint: 'In this channel I only take **set support channel** (from a support engineer). Partners talk to me in personal chat.',
   credentialsUpdated: '✓ Credentials updated. Any new secret replaced the old one in the vault; the old value is gone.',
   noCredentialsYet: "There are no credentials to update yet: they're entered during onboarding. Type **start** to continue.",
-  ownerOnlyCredentials: (owner: string) => `Only ${owner}, who owns onboarding for your organization, can change its credentials.`,
-  ownerOnlyConsent: (owner: string) => `${owner}, who owns onboarding for your organization, connects the tenant: the sign-in links are made for them. Ask them to type **start**.`,
+  ownerOnlyCredentials: (owner: string) => `Only ${inert(owner)}, who owns onboarding for your organization, can change its credentials.`,
+  ownerOnlyConsent: (owner: string) => `${inert(owner)}, who owns onboarding for your organization, connects the tenant: the sign-in links are made for them. Ask them to type **start**.`,
   checksNeedCredentials: "The checks run once your tenant and app credentials are in. Type **start** to carry on.",
   rechecked: (failed: number, warned: number) => failed + warned === 0
     ? 'Checked again: nothing failing among what I can see.'

@@ -1,4 +1,5 @@
 import type { Activity, Attachment } from 'botbuilder';
+import { inert } from '../cards/inert-text';
 import { renderSupportCard, type SupportCardData } from '../cards/render';
 import { summarize } from '../checks/run';
 import type { Partner, Person } from '../domain/partner';
@@ -125,7 +126,7 @@ export class SupportDesk {
     if (current.threadId && current.cardActivityId && current.channelTenantId) {
       await this.o.notifier.update(current.channelTenantId, current.threadId, current.cardActivityId, { attachments: [await this.card(partner, current)] });
       await this.o.notifier.send(current.channelTenantId, current.threadId, {
-        text: fresh ? `**${by.name} asked for support again** (${stepText(partner)}).` : `${by.name} asked again (${stepText(partner)}).`,
+        text: fresh ? `**${inert(by.name)} asked for support again** (${stepText(partner)}).` : `${inert(by.name)} asked again (${stepText(partner)}).`,
       });
     }
     return { kind: fresh ? 'reopened' : 'updated', supportCase: current };
@@ -211,12 +212,17 @@ function plain(line: string | undefined): string | undefined {
   return line?.replace(/\*\*/g, '').replace(/\s*Type .*$/, '');
 }
 
+/**
+ * The case card's words. Names (company, who asked, who claimed) and check evidence come from the
+ * partner, Teams and Microsoft: inert in the title, status and issue lines; `notice` is plain text;
+ * fact values are made inert when the card is rendered.
+ */
 export function cardData(partner: Partner, c: SupportCase, run: CheckRun | undefined, sync: string | undefined, engineers: readonly string[], notice?: string): SupportCardData {
   const named = partner.company?.legalName ?? partner.connection?.partnerTenantName;
   const company = named ?? partner.tenantId;
-  const statusText = c.status === 'open' ? `Open: waiting for an engineer (asked by ${c.openedByName}, ${when(c.openedAt)})`
-    : c.status === 'claimed' ? `Claimed by ${c.claimedByName ?? 'an engineer'} (${when(c.claimedAt ?? c.openedAt)})`
-      : `Resolved by ${c.resolvedByName ?? 'an engineer'} (${when(c.resolvedAt ?? c.openedAt)})`;
+  const statusText = c.status === 'open' ? `Open: waiting for an engineer (asked by ${inert(c.openedByName)}, ${when(c.openedAt)})`
+    : c.status === 'claimed' ? `Claimed by ${inert(c.claimedByName ?? 'an engineer')} (${when(c.claimedAt ?? c.openedAt)})`
+      : `Resolved by ${inert(c.resolvedByName ?? 'an engineer')} (${when(c.resolvedAt ?? c.openedAt)})`;
   const facts = [
     { label: 'Company', value: named ?? 'not entered yet' },
     { label: 'Partner tenant', value: partner.tenantId },
@@ -229,14 +235,14 @@ export function cardData(partner: Partner, c: SupportCase, run: CheckRun | undef
   ];
   const results = run?.results ?? [];
   const issues = results.filter((r) => r.status === 'fail' || r.status === 'warn' || r.status === 'unknown').map((r) => ({
-    line: `${r.status === 'fail' ? '✗' : r.status === 'warn' ? '!' : '?'} **${r.title}**: ${r.evidence}`,
+    line: `${r.status === 'fail' ? '✗' : r.status === 'warn' ? '!' : '?'} **${inert(r.title)}**: ${inert(r.evidence)}`,
     color: r.status === 'fail' ? 'Attention' as const : r.status === 'warn' ? 'Warning' as const : 'Default' as const,
   }));
   return {
-    title: `Support case: ${company}`,
+    title: `Support case: ${inert(company)}`,
     statusText,
     statusColor: c.status === 'open' ? 'Attention' : c.status === 'claimed' ? 'Warning' : 'Good',
-    ...(notice ? { notice } : {}),
+    ...(notice ? { notice: inert(notice) } : {}),
     facts,
     issuesTitle: run ? `Last checks (${run.kind === 'full' ? 'full run' : 'pre-flight'}, ${when(run.runAt)}): ${issues.length} to look at` : '',
     issues,

@@ -1,4 +1,5 @@
 import type { Activity } from 'botbuilder';
+import { inert } from '../cards/inert-text';
 import { renderNoticeCard } from '../cards/render';
 import { Verbs } from '../cards/verbs';
 import { mapApplication, mapGdapRelationship } from '../checks/gather/map';
@@ -46,13 +47,15 @@ export function noticeActivity(n: Notice, now: Date): Partial<Activity> {
   const left = daysLeft(n.expiresAt, now);
   const expired = left <= 0;
   const when = n.expiresAt.toISOString().slice(0, 10);
+  // The customer's and the partner's names are Microsoft's and the partner's words: inert in markdown (the facts are made so when rendered).
   const what = n.item === 'gdap' && n.detail ? `The GDAP relationship with ${n.detail}` : WHAT[n.item];
+  const shownWhat = n.item === 'gdap' && n.detail ? `The GDAP relationship with ${inert(n.detail)}` : WHAT[n.item];
   const copy = n.recipientTenantId !== undefined;
   const base = n.item === 'consent'
-    ? `${what} was revoked`
-    : expired ? `${what} has expired` : `${what} expires in ${left} day${left === 1 ? '' : 's'}`;
+    ? `${shownWhat} was revoked`
+    : expired ? `${shownWhat} has expired` : `${shownWhat} expires in ${left} day${left === 1 ? '' : 's'}`;
   // A copy to the support thread names the partner and has no button: the fix is the partner's.
-  const title = copy ? `${n.subject ?? n.tenantId}: ${base.replace(/^Your /, 'their ').replace(/^The /, 'the ')}` : base;
+  const title = copy ? `${inert(n.subject ?? n.tenantId)}: ${base.replace(/^Your /, 'their ').replace(/^The /, 'the ')}` : base;
   const text = expired ? WHY[n.item].after : WHY[n.item].before;
   const button = copy ? {}
     : n.item === 'refresh-token' && !expired ? { buttonTitle: 'Run the checks now', buttonVerb: Verbs.checksRerun }

@@ -1,3 +1,4 @@
+import { inert } from '../../cards/inert-text';
 import { Messages } from '../../onboarding/messages';
 import type { Expiring } from '../../watch/expiry';
 import { daysLeft } from '../../watch/expiry';
@@ -23,7 +24,7 @@ const NAMES: Record<Expiring['item'], string> = {
 export function expiryLines(items: readonly Expiring[], now: Date): string[] {
   return [...items].sort((a, b) => a.expiresAt.getTime() - b.expiresAt.getTime()).map((e) => {
     const left = daysLeft(e.expiresAt, now);
-    const what = e.item === 'gdap' && e.detail ? `${NAMES.gdap} with ${e.detail}` : NAMES[e.item];
+    const what = e.item === 'gdap' && e.detail ? `${NAMES.gdap} with ${inert(e.detail)}` : NAMES[e.item];
     return `- **${what}**: ${left <= 0 ? 'ended' : 'ends'} ${e.expiresAt.toISOString().slice(0, 10)}${left > 0 ? ` (${left} day${left === 1 ? '' : 's'})` : ''}`;
   });
 }

@@ -1,4 +1,5 @@
 import { summarize } from '../../checks/run';
+import { inert } from '../../cards/inert-text';
 import { maskSecret } from '../../domain/credentials';
 import type { CheckRun, CheckRunRepository } from '../../store/check-runs';
 import type { CustomerSyncRepository } from '../../store/customer-syncs';
@@ -33,14 +34,14 @@ export function connectionLines(partner: Partner): string[] {
   if (!c) return [];
   const consent = partner.consent;
   const lines = [
-    `**Partner tenant**: ${c.partnerTenantName ? `${c.partnerTenantName} (${c.partnerTenantId})` : c.partnerTenantId}`,
-    `**Service account**: ${c.serviceAccountUpn}`,
+    `**Partner tenant**: ${c.partnerTenantName ? `${inert(c.partnerTenantName)} (${c.partnerTenantId})` : c.partnerTenantId}`,
+    `**Service account**: ${inert(c.serviceAccountUpn)}`,
     secretLine('Client secret', partner.credentials.appSecret),
     secretLine('Partner Center key', partner.credentials.pcSecret),
     consent.brokenAt
-      ? `**Consent**: stopped working on ${day(consent.brokenAt)} (${consent.brokenReason ?? 'unknown reason'}): the service account needs to sign in again`
+      ? `**Consent**: stopped working on ${day(consent.brokenAt)} (${inert(consent.brokenReason ?? 'unknown reason')}): the service account needs to sign in again`
       : consent.at
-        ? `**Consent**: given by ${consent.account ?? 'the service account'} on ${day(consent.at)}, last used ${day(consent.usedAt)}`
+        ? `**Consent**: given by ${inert(consent.account ?? 'the service account')} on ${day(consent.at)}, last used ${day(consent.usedAt)}`
         : '**Consent**: not given yet',
     `**Admin consent**: ${consent.adminConsentAt ? `granted (seen ${day(consent.adminConsentAt)})` : 'not granted yet'}`,
   ];
