@@ -3,6 +3,7 @@
 // three (a second Ctrl-C kills them). Nothing leaves the machine: every Microsoft endpoint is the
 // simulator, the Playground's own telemetry is switched off, and both children run under the
 // network guard, which blocks (and reports) any connection that is not to a loopback address.
+// Nor can anything reach in: bot, Playground, simulator and signing relay listen on 127.0.0.1 only.
 //   npm run sandbox -- --help
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -339,7 +340,8 @@ export class Sandbox {
           // not JSON: refused below
         }
         const origin = typeof serviceUrl === 'string' && URL.canParse(serviceUrl) ? new URL(serviceUrl).origin : undefined;
-        if (req.method !== 'POST' || new URL(req.url ?? '/', 'http://relay').pathname !== '/api/messages' || origin === undefined || origin !== this.playgroundOrigin) {
+        const path = URL.canParse(req.url ?? '/', 'http://relay') ? new URL(req.url ?? '/', 'http://relay').pathname : undefined;
+        if (req.method !== 'POST' || path !== '/api/messages' || origin === undefined || origin !== this.playgroundOrigin) {
           const what = req.method !== 'POST' ? `a ${req.method ?? '?'} request` : typeof serviceUrl === 'string' ? `an activity for ${JSON.stringify(serviceUrl.slice(0, 100))}` : 'a request with no activity serviceUrl';
           sandboxSays(`relay refused ${what}: it signs only the Playground's activities (${this.playgroundOrigin ?? 'not listening yet'})`);
           res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
