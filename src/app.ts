@@ -48,6 +48,7 @@ import { ExpiryWatch } from './watch/expiry-watch';
 import { NoticeDispatcher } from './watch/dispatcher';
 import { SupportDesk } from './support/support-desk';
 import { SupportRepository } from './store/support';
+import { CooldownRepository } from './store/cooldowns';
 import { toChatText } from './microsoft/sign-in-errors';
 import { noticeActivity, watchedFromGraph } from './watch/notices';
 import { ConversationNotifier, type Notifier } from './teams/notifier';
@@ -182,7 +183,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
   });
   const checkRuns = new CheckRunRepository(db);
   const checks = new CheckRunner({
-    graphBaseUrl: config.microsoft.graphBaseUrl, partnerCenterBaseUrl: config.microsoft.partnerCenterBaseUrl, tokens, runs: checkRuns,
+    graphBaseUrl: config.microsoft.graphBaseUrl, partnerCenterBaseUrl: config.microsoft.partnerCenterBaseUrl, tokens, runs: checkRuns, logger,
     appInAdminAgentsSeverity: config.checks.appInAdminAgentsSeverity,
   });
   const followUps = new CheckFollowUpRepository(db);
@@ -210,8 +211,9 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
   const sendNoticesNow = () => {
     dispatcher.drain().catch((err: unknown) => logger.warn({ err }, 'sending notices failed; the minute drain tries again'));
   };
+  const cooldowns = new CooldownRepository(db, { recheck: config.cooldowns.recheckSeconds, expiry: config.cooldowns.expirySeconds, support: config.cooldowns.supportSeconds });
   const support = new SupportDesk({
-    support: new SupportRepository(db), partners, checkRuns, syncs, checks, notifier, logger, engineers: config.support.engineers,
+    support: new SupportRepository(db), partners, checkRuns, syncs, checks, cooldowns, notifier, logger, engineers: config.support.engineers,
     checklistCard: (run, status) => checksOutcome(run, status).card,
     messages: { claimed: Messages.supportClaimed, resolved: Messages.supportResolved, rerun: Messages.supportRerun },
   });
@@ -226,6 +228,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     notifier,
     support,
     expiry: { look: (partner) => watch.look(partner), send: async () => sendNoticesNow() },
+    cooldowns,
     logger,
     recheckDelayMs: config.checks.recheckDelayMs,
   });

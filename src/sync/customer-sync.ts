@@ -78,6 +78,7 @@ export class CustomerSyncRunner {
         baseUrl, tokenProvider: tokens, scopes, timeoutMs: 30_000, maxRetries: 8, retryBudgetMs: 600_000, baseDelayMs: 500,
         requestIds: baseUrl === this.o.graphBaseUrl ? 'graph' : 'partner-center',
         onAttempt: (e) => {
+          if (e.msCorrelationId) this.o.logger.debug({ path: e.path, status: e.status, attempt: e.attempt, msRequestId: e.msRequestId, msCorrelationId: e.msCorrelationId }, 'partner center call');
           if (e.waitMs > 0) retries.n += 1;
           if (e.status === 429) paced?.throttled();
           else if (e.status !== undefined && e.status < 300) paced?.ok();

@@ -9,6 +9,7 @@ import { GRAPH_DEFAULT, PARTNER_CENTER_DEFAULT, PARTNER_CENTER_USER } from '../c
 import type { Partner } from '../domain/partner';
 import { consentComplete } from '../domain/steps';
 import { MicrosoftHttpClient, type AccessTokenFunction } from '../microsoft/http';
+import type { Logger } from '../logger';
 import type { CheckRun, CheckRunRepository } from '../store/check-runs';
 
 /** The token functions the checks need (src/auth/partner-tokens.ts gives them). */
@@ -28,6 +29,8 @@ export interface CheckRunnerOptions {
   appInAdminAgentsSeverity?: Severity;
   /** Role template ids customers' GDAP relationships must hold (operator config). */
   gdapRoleIds?: readonly string[];
+  /** Each Partner Center round-trip is logged with the MS-RequestId and MS-CorrelationId it carried. */
+  logger?: Logger;
 }
 
 /** Facts only the service account's delegated token can read (the app's permissions do not cover them). */
@@ -49,11 +52,28 @@ const COMMON = { maxRetries: 3, timeoutMs: 15_000, retryBudgetMs: 30_000 };
  * Microsoft failing is never an exception here: it is an unknown result naming why.
  */
 export class CheckRunner {
+  /** Runs in flight in this process, by partner tenant. */
+  private readonly inFlight = new Map<string, Promise<CheckRun>>();
+
   constructor(private readonly o: CheckRunnerOptions) {}
 
-  /** The full run when the consent is complete, else the pre-flight. */
-  async run(partner: Omit<Partner, 'members'>, actor: string, signal?: AbortSignal): Promise<CheckRun> {
-    return consentComplete({ ...partner, members: [] }) ? this.full(partner, actor, signal) : this.preflight(partner, actor, signal);
+  /**
+   * The full run when the consent is complete, else the pre-flight. One run per partner at a
+   * time: a request while one is in flight joins it and gets its result (ten `recheck` at once
+   * make one run, not ten times Microsoft's requests).
+   */
+  run(partner: Omit<Partner, 'members'>, actor: string, signal?: AbortSignal): Promise<CheckRun> {
+    const running = this.inFlight.get(partner.tenantId);
+    if (running) return running;
+    const run = (consentComplete({ ...partner, members: [] }) ? this.full(partner, actor, signal) : this.preflight(partner, actor, signal))
+      .finally(() => this.inFlight.delete(partner.tenantId));
+    this.inFlight.set(partner.tenantId, run);
+    return run;
+  }
+
+  /** True while a run for the partner is in flight here. */
+  running(tenantId: string): boolean {
+    return this.inFlight.has(tenantId);
   }
 
   async preflight(partner: Omit<Partner, 'members'>, actor: string, signal?: AbortSignal): Promise<CheckRun> {
@@ -123,7 +143,11 @@ export class CheckRunner {
   }
 
   private partnerCenter(tokenProvider: AccessTokenFunction, scopes: string[]): MicrosoftHttpClient {
-    return new MicrosoftHttpClient({ ...COMMON, baseUrl: this.o.partnerCenterBaseUrl, tokenProvider, scopes, requestIds: 'partner-center' });
+    return new MicrosoftHttpClient({
+      ...COMMON, baseUrl: this.o.partnerCenterBaseUrl, tokenProvider, scopes, requestIds: 'partner-center',
+      // Microsoft support asks for these ids to trace a call.
+      onAttempt: (e) => this.o.logger?.info({ method: e.method, path: e.path, status: e.status, attempt: e.attempt, msRequestId: e.msRequestId, msCorrelationId: e.msCorrelationId }, 'partner center call'),
+    });
   }
 }
 

@@ -8,6 +8,8 @@ import { checksOutcome } from '../../src/dialogs/checks-dialog';
 import { checksPassed } from '../../src/domain/steps';
 import { CheckRunner } from '../../src/verification/check-runner';
 import { ConsentHarness } from '../auth/consent-harness';
+import { SERVICE_ACCOUNT_UPN } from '../simulator/scenarios/ids';
+import { partnerCenterRequests } from '../simulator/services/partner-center';
 
 const ids = (results: readonly CheckResult[], status: CheckResult['status']) => results.filter((r) => r.status === status).map((r) => r.id).sort();
 
@@ -119,6 +121,79 @@ describe('checks: the full run after the consent (simulator)', function () {
       assert.equal(run.kind, 'preflight', 'without the consent only the pre-flight runs');
     });
   }
+
+  describe('verdicts as Microsoft documents them (issue 26)', () => {
+    /** The partner tenant of the loaded scenario, changed in place after the sign-in. */
+    const tenant = () => h.sim.scenario.tenants.find((t) => t.users.some((u) => u.userPrincipalName === SERVICE_ACCOUNT_UPN))!;
+    const account = () => tenant().users.find((u) => u.userPrincipalName === SERVICE_ACCOUNT_UPN)!;
+    const by = (results: readonly CheckResult[], id: CheckId) => results.find((r) => r.id === id)!;
+
+    it('Global Administrator held only through a role-assignable group: passes, named through the group', async () => {
+      const { partner } = await consented('healthy');
+      tenant().groups.push({ id: 'a0a0a0a0-3333-4333-8333-0000000000ab', displayName: 'Tier0 Admins', description: 'role-assignable', isAssignableToRole: true, roles: ['Global Administrator'] });
+      account().roles = [];
+      account().groups.push('Tier0 Admins');
+      const run = await h.app.checks.full(partner, 'test');
+      const ga = by(run.results, 'account.global-admin');
+      assert.equal(ga.status, 'pass', evidenceLine(ga));
+      assert.equal(ga.evidence, 'active Global Administrator (through group Tier0 Admins)');
+      assert.deepEqual(ids(run.results, 'fail'), [], run.results.map(evidenceLine).join('\n'));
+    });
+
+    it('a 2032 refusal: "Partner Center refused access" naming the roles, blocking; not called a wrong or unenrolled tenant', async () => {
+      const { partner } = await consented('healthy');
+      tenant().partnerCenter.enrolled = false;
+      const run = await h.app.checks.full(partner, 'test');
+      const works = by(run.results, 'partner-center.works');
+      assert.equal(works.status, 'fail', evidenceLine(works));
+      assert.equal(works.evidence, 'organization profile: HTTP 403, code 2032 — Partner Center refused access');
+      assert.match(works.fix!.text, /Admin Agent.*Global Admin.*Incentives Admin/);
+      assert.doesNotMatch(`${works.evidence} ${works.fix!.text}`, /wrong tenant|not enrolled/i);
+      assert.equal(by(run.results, 'partner-center.partner-tenant').status, 'pass', 'Graph names the partner type: the tenant is right');
+      assert.equal(by(run.results, 'partner-center.billing').status, 'warn');
+      assert.equal(run.verdict, 'blocked');
+    });
+
+    it('partnerTenantType null on a real partner: passes because Partner Center answered the profile with the user token', async () => {
+      const { partner } = await consented('healthy');
+      tenant().partnerTenantType = undefined;
+      const run = await h.app.checks.full(partner, 'test');
+      const r = by(run.results, 'partner-center.partner-tenant');
+      assert.equal(r.status, 'pass', evidenceLine(r));
+      assert.match(r.evidence, /is a partner tenant: Partner Center answered its partner profile/);
+      assert.deepEqual(ids(run.results, 'fail'), []);
+    });
+
+    it('a domain whose passwords never expire: account.password-never-expires passes without DisablePasswordExpiration', async () => {
+      const { partner } = await consented('healthy');
+      account().passwordPolicies = undefined;
+      tenant().passwordValidityPeriodInDays = 2147483647;
+      const run = await h.app.checks.full(partner, 'test');
+      const r = by(run.results, 'account.password-never-expires');
+      assert.equal(r.status, 'pass', evidenceLine(r));
+      assert.equal(r.evidence, 'password never expires (the domain\'s password policy)');
+    });
+
+    it('every Partner Center call of the full run carries MS-Contract-Version v1, an MS-RequestId and a fresh MS-CorrelationId; the profile and invoices are read', async () => {
+      const { partner } = await consented('healthy');
+      const before = partnerCenterRequests(h.sim).length;
+      const run = await h.app.checks.full(partner, 'test');
+      const calls = partnerCenterRequests(h.sim).slice(before);
+      // The bot may run its own checks after the sign-in too: every call in the window is judged, each path at least once.
+      assert.deepEqual([...new Set(calls.map((c) => c.path))].sort(), ['/v1/customers', '/v1/invoices', '/v1/profiles/organization']);
+      for (const c of calls) {
+        assert.equal(c.contractVersion, 'v1', c.path);
+        assert.match(c.requestId ?? '', /^[0-9a-f-]{36}$/);
+        assert.match(c.correlationId ?? '', /^[0-9a-f-]{36}$/);
+      }
+      // A retry (a random 429) repeats its call's ids; every call has its own pair.
+      const pairs = new Set(calls.map((c) => `${c.requestId} ${c.correlationId}`));
+      assert.equal(new Set(calls.map((c) => c.correlationId)).size, pairs.size, 'a new correlation id for every call');
+      assert.equal(new Set(calls.map((c) => c.requestId)).size, pairs.size, 'the request id stays with its call');
+      assert.ok(pairs.size >= 3);
+      assert.match(by(run.results, 'partner-center.billing').evidence, /invoices visible to the service account/);
+    });
+  });
 
   it('"Re-check in 15 minutes" survives a restart: the new process runs it when due and posts the result to the chat', async () => {
     const { p } = await consented('healthy');
