@@ -137,7 +137,7 @@ const DEFINITIONS: readonly CheckDefinition[] = [
   },
   {
     id: 'secret.partner-center', title: 'Partner Center web app secret valid', group: 'Secrets', severity: 'blocking',
-    facts: ['partnerCenterSecretExpiry'], outcomes: ALL, rule: secrets.partnerCenterSecretValid,
+    facts: ['partnerCenterSecretExpiry', 'partnerCenterSecretEnteredAt'], outcomes: ALL, rule: secrets.partnerCenterSecretValid,
     fix: () => ({ text: 'In Partner Center **App management**, add a new key to the web app and enter it with its expiry in the bot.', link: LINKS.partnerCenterApps }),
   },
   {

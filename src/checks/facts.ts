@@ -238,6 +238,8 @@ export interface Facts {
   readonly secretInUse?: Fact<SecretInUse>;
   /** The Partner Center web app secret's expiry as the partner entered it (ISO date), null if not entered. */
   readonly partnerCenterSecretExpiry?: Fact<string | null>;
+  /** When the partner entered that key (ISO date): expiry minus this is the validity it was created with. */
+  readonly partnerCenterSecretEnteredAt?: Fact<string | null>;
   readonly partnerCenterProfile?: Fact<PartnerCenterAnswer<PartnerCenterProfile>>;
   readonly partnerCenterCustomers?: Fact<PartnerCenterAnswer<CustomersPage>>;
   /** The service account's token reads invoices (seed step: billing visible). */

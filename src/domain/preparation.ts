@@ -24,9 +24,9 @@ export const PREPARATION: readonly PrepGroup[] = [
     id: 'account',
     title: 'Service account',
     items: [
-      { id: 'account.create', title: 'Create a dedicated service account', detail: 'A user in your partner tenant used only by this platform, e.g. onboarding@yourdomain.onmicrosoft.com.', link: LINKS.user(), linkTitle: 'Users' },
+      { id: 'account.create', title: 'Create a dedicated service account', detail: 'A user in your partner tenant used only by this platform, e.g. onboarding@yourdomain.onmicrosoft.com. Once it is connected, don\'t change its roles or password: the connection breaks until it signs in again.', link: LINKS.user(), linkTitle: 'Users' },
       { id: 'account.globalAdmin', title: 'Make it a Global Administrator (active, not only eligible)', detail: 'Assign the Global Administrator role directly; a PIM-eligible assignment is not enough.', link: LINKS.userRoles(), linkTitle: 'Users → Assigned roles' },
-      { id: 'account.passwordNeverExpires', title: 'Set its password to never expire', detail: 'A password change would stop the connection until someone signs in again.', link: LINKS.passwordExpiration, linkTitle: 'Password expiration policy' },
+      { id: 'account.passwordNeverExpires', title: 'Set its password to never expire', detail: 'On the account (Update-MgUser -PasswordPolicies DisablePasswordExpiration) or for the whole domain (password expiration policy: never). A password change would stop the connection until someone signs in again.', link: LINKS.passwordExpiration, linkTitle: 'Password expiration policy' },
       { id: 'account.mfa', title: 'Enforce MFA with a Microsoft method', detail: 'Security defaults or a Conditional Access policy; register Microsoft Authenticator. Partner Center accepts only Microsoft Entra MFA.', link: LINKS.securityDefaults, linkTitle: 'Security defaults' },
     ],
   },
@@ -34,9 +34,10 @@ export const PREPARATION: readonly PrepGroup[] = [
     id: 'partnerCenter',
     title: 'Partner Center',
     items: [
-      { id: 'pc.roles', title: 'Give the account Admin Agent (and Global Admin) in Partner Center', detail: 'Partner Center → Settings → User management. Admin Agent adds it to the AdminAgents group.', link: 'https://learn.microsoft.com/en-us/partner-center/account-settings/create-user-accounts-and-set-permissions', linkTitle: 'How to set roles' },
+      { id: 'pc.roles', title: 'Give the account Global Admin, Admin Agent and Incentives Admin in Partner Center', detail: 'Partner Center → Settings → User management: Global Admin, Admin Agent, and Incentives Admin for the entire organization. Admin Agent adds it to the AdminAgents group. I check Global Administrator and AdminAgents through Microsoft Graph; only the Partner Center portal shows Incentives Admin, so please check that one there.', link: LINKS.partnerCenterUsers, linkTitle: 'User management' },
       { id: 'pc.adminAgents', title: 'Check the account is in the AdminAgents group', detail: 'Entra ID → Groups → AdminAgents → Members; add it if missing.', link: LINKS.groupMembers(), linkTitle: 'Groups' },
-      { id: 'pc.webAppSecret', title: 'Create a Partner Center web app secret', detail: 'Partner Center → Settings → App management → Web app: copy the App ID, add a key, copy its value and expiry date.', link: LINKS.partnerCenterApps, linkTitle: 'App management' },
+      { id: 'pc.webAppSecret', title: 'Create a Partner Center web app key valid for 2 years', detail: 'Partner Center → Settings → App management → Web app: copy the App ID, add a key with a validity of **2 years**, copy its value (no trailing spaces) and its expiry date.', link: LINKS.partnerCenterApps, linkTitle: 'App management' },
+      { id: 'pc.billing', title: 'Check the account sees billing', detail: 'Sign in to Partner Center as the service account (a private window) and open Billing: invoices must show. If they don\'t, it needs Global Admin (or Billing admin). I check it too after the sign-in.', link: LINKS.partnerCenterUsers, linkTitle: 'User management' },
     ],
   },
   {
@@ -46,6 +47,7 @@ export const PREPARATION: readonly PrepGroup[] = [
       { id: 'app.register', title: 'Register an app and add a client secret', detail: 'Copy the Application (client) ID and the secret’s **Value** (not its Secret ID).', link: LINKS.appRegistrations, linkTitle: 'App registrations' },
       { id: 'app.redirectUris', title: 'Add this bot’s redirect URIs to the app', detail: 'Authentication → Add a platform → Web, with the redirect URIs {publicBaseUrl}/auth/callback and {publicBaseUrl}/auth/adminconsent/callback: the sign-in and the admin consent come back there.', link: LINKS.appRegistrations, linkTitle: 'App registrations' },
       { id: 'app.permissions', title: 'Add the Microsoft Graph permissions', detail: 'Application: Directory.ReadWrite.All, Group.ReadWrite.All, RoleManagement.ReadWrite.Directory, User.ReadWrite.All. Delegated: User.Read.', link: LINKS.appApiPermissions(), linkTitle: 'API permissions' },
+      { id: 'app.partnerCenterPermission', title: 'Add Partner Center’s user_impersonation permission', detail: 'API permissions → Add a permission → APIs my organization uses → **Microsoft Partner Center** → Delegated → **user_impersonation**. The service account consents to it when it signs in.', link: LINKS.appApiPermissions(), linkTitle: 'API permissions' },
       { id: 'app.adminConsent', title: 'Grant admin consent', detail: 'Select **Grant admin consent** on the API permissions page (or I can ask for it after sign-in).', link: LINKS.appApiPermissions(), linkTitle: 'API permissions' },
       { id: 'app.adminAgents', title: 'Add the app to the AdminAgents group', detail: 'Its service principal (enterprise application) becomes a member, so it can act for your customers.', link: LINKS.groupMembers(), linkTitle: 'Groups' },
     ],

@@ -123,6 +123,7 @@ export class CheckRunner {
   private entered(partner: Omit<Partner, 'members'>): Partial<Facts> {
     return {
       partnerCenterSecretExpiry: partner.credentials.pcSecret?.expiresAt ?? null,
+      partnerCenterSecretEnteredAt: partner.credentials.pcSecret?.setAt ?? null,
       consent: partner.consent.at
         ? { consentedAt: partner.consent.at.toISOString(), lastRefreshAt: partner.consent.usedAt?.toISOString() ?? null, lastRefreshError: partner.consent.brokenReason ?? null }
         : null,

@@ -27,6 +27,9 @@ describe('checks: secrets', () => {
     { name: 'expired', facts: { partnerCenterSecretExpiry: daysFromNow(-1) }, status: 'fail', evidence: /expired on 2026-11-29/ },
     { name: 'not entered', facts: { partnerCenterSecretExpiry: null }, status: 'unknown', evidence: /no expiry entered/ },
     { name: 'not a date', facts: { partnerCenterSecretExpiry: 'next year' }, status: 'unknown', evidence: /not a date/ },
+    // Seed 000 step 2.11: the key is created with 2 years' validity; one entered with much less is flagged.
+    { name: 'entered with 6 months\' validity', facts: { partnerCenterSecretExpiry: daysFromNow(170), partnerCenterSecretEnteredAt: daysFromNow(-10) }, status: 'warn', evidence: /^web app secret entered with 180 days' validity \(valid until 2027-05-19\); the onboarding guide asks for 2 years$/, fix: /2 years/ },
+    { name: 'entered with 2 years\' validity', facts: { partnerCenterSecretExpiry: daysFromNow(720), partnerCenterSecretEnteredAt: daysFromNow(-10) }, status: 'pass', evidence: /valid until/ },
   ]);
 
   it('never shows more of a secret than its 3-character hint', () => {

@@ -27,22 +27,25 @@ describe('preparation checklist', function () {
     const card = chat.lastCard();
     const text = cardText(card.card);
     assert.match(text, /Step 6 of 11 · Prepare your tenant/);
-    assert.match(text, /0 of 12 done/);
+    assert.match(text, /0 of 14 done/);
     assert.match(text, /Global Administrator[\s\S]*Admin Agent[\s\S]*Directory\.ReadWrite\.All[\s\S]*AdminAgents/);
+    // The seed steps the bot used to leave out (issue 26): Partner Center roles, the 2-year key, billing, user_impersonation.
+    assert.match(text, /Incentives Admin[\s\S]*only the Partner Center portal shows Incentives Admin[\s\S]*validity of \*\*2 years\*\*[\s\S]*invoices must show[\s\S]*user_impersonation/);
+    assert.match(text, /don't change its roles or password/);
     assert.match(JSON.stringify(card.card), /https:\/\/entra\.microsoft\.com\/#view\/Microsoft_AAD_RegisteredApps/);
     assert.match(text, /http:\/\/localhost:3978\/auth\/callback and http:\/\/localhost:3978\/auth\/adminconsent\/callback/, "the bot's own redirect URIs");
 
     const saved = await chat.press('Save progress', { 'account.create': 'true', 'account.mfa': 'true', 'app.register': 'false' }, { count: 1 });
-    assert.deepEqual(saved.texts, [Messages.prepSaved(2, 12)]);
+    assert.deepEqual(saved.texts, [Messages.prepSaved(2, 14)]);
     assert.equal(saved.updated.length, 1, 'the checklist is updated in place');
-    assert.match(cardText(chat.card(card.id)), /2 of 12 done/);
+    assert.match(cardText(chat.card(card.id)), /2 of 14 done/);
     assert.deepEqual((await bot.app.partners.get(tenant))?.preparation.done, ['account.create', 'account.mfa']);
 
     await chat.say('start', 2);
-    assert.match(cardText(chat.lastCard().card), /2 of 12 done/, 'a fresh card shows the ticks kept');
+    assert.match(cardText(chat.lastCard().card), /2 of 14 done/, 'a fresh card shows the ticks kept');
 
     const done = await chat.press("I've done this", { 'account.create': 'true', 'account.mfa': 'true' }, { count: 1 });
-    assert.match(cardText(done.updated[0]?.activity.attachments?.[0]?.content as Record<string, unknown>), /Preparation done[\s\S]*2 of 12/);
+    assert.match(cardText(done.updated[0]?.activity.attachments?.[0]?.content as Record<string, unknown>), /Preparation done[\s\S]*2 of 14/);
     assert.match(cardText(chat.lastCard().card), /Step 7 of 11 · Your tenant and Entra app/);
     const partner = await bot.app.partners.get(tenant);
     assert.ok(partner?.preparation.confirmedAt);

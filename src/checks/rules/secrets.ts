@@ -1,7 +1,7 @@
 import type { Facts, PasswordCredential } from '../facts';
 import { LINKS } from '../microsoft';
 import type { Outcome, RuleContext } from '../types';
-import { expiryOutcome, known, listNames, parseDate, sameId, unknownOutcome } from './util';
+import { count, DAY_MS, day, expiryOutcome, known, listNames, parseDate, sameId, unknownOutcome } from './util';
 
 /** "Qd7…": how a secret appears anywhere, ever. */
 export function masked(hint: string | null | undefined): string {
@@ -47,5 +47,22 @@ export function partnerCenterSecretValid(facts: Facts, ctx: RuleContext): Outcom
   if (entered.value === null) return { status: 'unknown', evidence: 'Partner Center web app secret: no expiry entered', fix: { text: 'Enter the web app key\'s expiry (shown next to the key in Partner Center App management).', link: LINKS.partnerCenterApps } };
   const end = parseDate(entered.value);
   if (!end) return { status: 'unknown', evidence: 'Partner Center web app secret: the expiry entered is not a date', fix };
-  return expiryOutcome('web app secret (as entered)', end, ctx.now, fix);
+  const outcome = expiryOutcome('web app secret (as entered)', end, ctx.now, fix);
+  // Seed 000 step 2.11: create the key with 2 years' validity. One entered with much less will
+  // need replacing (and the connection re-keyed) long before the platform expects it.
+  const enteredAt = known(facts.partnerCenterSecretEnteredAt);
+  const from = enteredAt.ok ? parseDate(enteredAt.value) : undefined;
+  if (outcome.status === 'pass' && from) {
+    const validity = Math.round((end.getTime() - from.getTime()) / DAY_MS);
+    if (validity < SHORT_KEY_DAYS) {
+      return {
+        status: 'warn', evidence: `web app secret entered with ${count(validity, 'day')}' validity (valid until ${day(end)}); the onboarding guide asks for 2 years`,
+        fix: { text: 'When convenient, add a new key in Partner Center **App management** with a validity of **2 years**, and enter it with its expiry in the bot.', link: LINKS.partnerCenterApps },
+      };
+    }
+  }
+  return outcome;
 }
+
+/** Much shorter than the 2 years the onboarding guide asks for: under a year. */
+const SHORT_KEY_DAYS = 365;
