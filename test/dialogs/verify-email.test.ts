@@ -28,7 +28,8 @@ describe('email verification in the chat', function () {
     const { chat, tenant } = await atReview({ email: PRIMARY.email, userPrincipalName: 'someone.else@contoso-cloud.de' });
     const turn = await chat.press('Confirm', {}, { count: 1 });
     assert.ok(!turn.texts.includes(Messages.emailVerifiedByTeams));
-    assert.match(cardText(chat.lastCard().card), /m\*\*\*@contoso-cloud\.de/);
+    // The mask's stars are escaped, so Teams shows them instead of reading them as bold.
+    assert.match(cardText(chat.lastCard().card), /\*\*m\\\*\\\*\\\*@contoso-cloud\.de\*\*/);
     assert.equal((await bot.outbox()).length, before + 1, 'a code was mailed');
     assert.equal((await bot.app.partners.get(tenant))?.emailVerifiedAt, undefined);
   });
@@ -125,7 +126,7 @@ describe('email verification by code and link', function () {
       const mail = await lastMail();
       assert.equal(mail.subject, 'Confirm your email for partner onboarding');
       assert.match(codeOf(mail.text), /^\d{6}$/);
-      assert.match(cardText(chat.lastCard().card), /m\*\*\*@contoso-cloud\.de/);
+      assert.match(cardText(chat.lastCard().card), /\*\*m\\\*\\\*\\\*@contoso-cloud\.de\*\*/);
       const rows = JSON.stringify(await bot.app.db.query('SELECT * FROM email_verifications WHERE tenant_id = $1', [tenant]));
       assert.ok(!rows.includes(codeOf(mail.text)), 'the code is not stored in clear');
       assert.ok(!rows.includes(linkOf(mail.text).split('token=')[1]!), 'nor the link token');
