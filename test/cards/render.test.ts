@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { renderHelpCard, renderWelcomeCard } from '../../src/cards/render';
+import type { Attachment } from 'botbuilder';
+import { renderChecksCard, renderHandoverCard, renderMemberRequestCard, renderReviewCard, renderHelpCard, renderWelcomeCard } from '../../src/cards/render';
+import type { CheckResult } from '../../src/checks/run';
 import { Verbs } from '../../src/cards/verbs';
 
 function unresolved(card: unknown): string[] {
@@ -44,5 +46,55 @@ describe('cards', () => {
     assert.match(second, /Welcome, Joni!/);
     assert.ok(!second.includes('Adele') && !second.includes('Checks'), second);
     assert.equal(third, first, 'the same data gives the same card, whatever was rendered between');
+  });
+
+  describe('partner and Microsoft text where Teams renders markdown', () => {
+    const LURE = '[Support: re-verify](https://evil.example/login) **now**';
+    type Node = Record<string, unknown>;
+    const find = (node: unknown, pick: (n: Node) => boolean, out: Node[] = []): Node[] => {
+      if (Array.isArray(node)) node.forEach((n) => find(n, pick, out));
+      else if (node && typeof node === 'object') {
+        if (pick(node as Node)) out.push(node as Node);
+        Object.values(node).forEach((v) => find(v, pick, out));
+      }
+      return out;
+    };
+    const content = (a: Attachment): unknown => a.content as unknown;
+
+    it('fact values (review) and the welcome name are inert', () => {
+      const contact = { firstName: '[Megan](https://evil.example)', lastName: '**Bowen**', email: 'm@contoso.com', phone: '+49301234567', role: undefined };
+      const card = content(renderReviewCard({
+        cardId: 'c', stepLabel: 'Step 4 of 11',
+        company: { legalName: LURE, country: 'DE', street: '- Main', city: '# Berlin', postalCode: '10117', website: 'contoso.com', partnerId: '1234567', vatId: undefined },
+        primaryContact: contact,
+      }));
+      const values = find(card, (n) => typeof n.value === 'string' && typeof n.title === 'string').map((f) => f.value);
+      assert.ok(values.includes('\\[Support: re-verify\\](https://evil.example/login) \\*\\*now\\*\\*'), JSON.stringify(values));
+      assert.ok(values.includes('\\[Megan\\](https://evil.example) \\*\\*Bowen\\*\\*'));
+      assert.ok(values.includes('\\- Main, 10117 \\# Berlin, Germany'));
+      assert.match(JSON.stringify(content(renderWelcomeCard({ ...welcome, userName: '**Eve**' }))), /Welcome, \\\\\*\\\\\*Eve\\\\\*\\\\\*!/);
+    });
+
+    it('a member request: inert in its text, as typed on its button (a button title renders no markdown)', () => {
+      const card = content(renderMemberRequestCard({ cardId: 'c', requestId: 'r', name: LURE }));
+      const texts = find(card, (n) => n.type === 'TextBlock').map((t) => String(t.text));
+      assert.ok(texts.every((t) => t.startsWith('\\[Support: re-verify\\](https://evil.example/login) \\*\\*now\\*\\*')), JSON.stringify(texts));
+      assert.deepEqual(find(card, (n) => n.type === 'Action.Submit').map((a) => a.title), [`Add ${LURE}`, 'Not now']);
+      // Choice titles render no markdown either: the member's name as it is.
+      const handover = content(renderHandoverCard({ cardId: 'c', members: [{ id: 'x', name: LURE }] }));
+      assert.deepEqual(find(handover, (n) => n.value === 'x').map((c) => c.title), [LURE]);
+    });
+
+    it('checks: evidence quoting Microsoft is inert, the fix keeps its portal link', () => {
+      const result: CheckResult = {
+        id: 'app.exists', title: 'App registration exists', group: 'App registration', severity: 'blocking', status: 'fail',
+        evidence: '"[App](https://evil.example/a) {{DATE(2017-02-14T06:08:39Z, SHORT)}}" has no enterprise application',
+        fix: { text: 'Select **Grant admin consent**.', link: 'https://entra.microsoft.com/' },
+      } as CheckResult;
+      const texts = find(content(renderChecksCard({ title: 'Checks', subtitle: '', note: '', results: [result], status: 'Re-run by **Eve**' })), (n) => n.type === 'TextBlock').map((t) => String(t.text));
+      assert.ok(texts.includes('❌ **App registration exists**: "\\[App\\](https://evil.example/a) \\{\\{DATE(2017-02-14T06:08:39Z, SHORT)\\}\\}" has no enterprise application'), JSON.stringify(texts));
+      assert.ok(texts.includes('Fix: Select **Grant admin consent**. [Open ↗](https://entra.microsoft.com/)'));
+      assert.ok(texts.includes('Re-run by \\*\\*Eve\\*\\*'));
+    });
   });
 });
