@@ -47,6 +47,10 @@ const httpsUrl = (what: string) =>
     }
   }, `expected an https URL (${what})`).transform((v) => v.replace(/\/+$/, ''));
 
+/** A per-partner cooldown in whole seconds, 0 (no limit) to a day. */
+const cooldownSeconds = (def: number) =>
+  z.preprocess(emptyToUndefined, z.string().regex(/^\d+$/, 'expected whole seconds (0: no limit)').transform(Number).refine((n) => n <= 86_400, 'expected 0 to 86400 seconds').default(def));
+
 const EnvSchema = z.object({
   NODE_ENV: z.preprocess(emptyToUndefined, z.enum(['development', 'production', 'test'], { error: 'expected development, production or test' }).default('development')),
   BOT_ID: z.preprocess((v) => (v === undefined ? '' : v), z.string().trim().refine((v) => v === '' || GUID.test(v), 'expected the bot\'s Microsoft app id (a GUID), or empty for an unauthenticated local bot')),
@@ -91,6 +95,9 @@ const EnvSchema = z.object({
   JOB_MAINTENANCE_SECONDS: z.preprocess(emptyToUndefined, z.string().regex(/^\d+$/, 'expected seconds').transform(Number).refine((n) => n >= 1 && n <= 3600, 'expected 1 to 3600 seconds').default(30)),
   SUPPORT_ENGINEERS: z.preprocess(emptyToUndefined, z.string().default('').transform((v) => v.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean))
     .refine((ids) => ids.every((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)), 'expected Entra object ids (GUIDs), comma-separated')),
+  RECHECK_COOLDOWN_SECONDS: cooldownSeconds(30),
+  EXPIRY_COOLDOWN_SECONDS: cooldownSeconds(60),
+  SUPPORT_COOLDOWN_SECONDS: cooldownSeconds(600),
   RECHECK_DELAY_MINUTES: z.preprocess(emptyToUndefined, z.string().regex(/^\d+$/, 'expected whole minutes').transform(Number).refine((n) => n >= 1 && n <= 1440, 'expected 1 to 1440 minutes').default(15)),
 });
 
@@ -150,6 +157,8 @@ export interface AppConfig {
   readonly watch: { readonly dailyAt?: string };
   /** Entra object ids of the support engineers: only they set the support channel and act on its cards. */
   readonly support: { readonly engineers: readonly string[] };
+  /** Per partner, how often `recheck` and `expiry` run and a repeat `support` is passed on (0: no limit). */
+  readonly cooldowns: { readonly recheckSeconds: number; readonly expirySeconds: number; readonly supportSeconds: number };
 }
 
 function describeValue(key: string, env: Record<string, string | undefined>): string {
@@ -233,6 +242,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     jobs: { pollSeconds: e.JOB_POLL_SECONDS, maintenanceSeconds: e.JOB_MAINTENANCE_SECONDS },
     watch: e.WATCH_DAILY_AT === 'off' ? {} : { dailyAt: e.WATCH_DAILY_AT },
     support: { engineers: e.SUPPORT_ENGINEERS },
+    cooldowns: { recheckSeconds: e.RECHECK_COOLDOWN_SECONDS, expirySeconds: e.EXPIRY_COOLDOWN_SECONDS, supportSeconds: e.SUPPORT_COOLDOWN_SECONDS },
   };
   return deepFreeze(config);
 }

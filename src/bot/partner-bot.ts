@@ -2,6 +2,7 @@ import { ActivityTypes, TeamsActivityHandler, type AdaptiveCardInvokeResponse, t
 import type { OnboardingServices } from '../dialogs/onboarding-services';
 import type { Logger } from '../logger';
 import { Messages } from '../onboarding/messages';
+import type { CooldownRepository } from '../store/cooldowns';
 import type { ConversationReferenceRepository } from '../store/conversation-references';
 import type { SecretStore } from '../store/secrets/secret-store';
 import type { SupportDesk } from '../support/support-desk';
@@ -36,6 +37,8 @@ export interface PartnerBotDeps {
   support: SupportDesk;
   /** The expiry scan on demand (`expiry`). */
   expiry: ExpiryLook;
+  /** How often a partner may ask for what costs Microsoft requests (`recheck`, `expiry`). */
+  cooldowns: Pick<CooldownRepository, 'take'>;
   logger: Logger;
   /** "Re-check in 15 minutes": how long. */
   recheckDelayMs?: number;
@@ -69,12 +72,12 @@ export class PartnerBot extends TeamsActivityHandler {
       personalOnly(restartCommand(membership, start, restart)),
       personalOnly(handoverCommand(membership)),
       personalOnly(updateCredentialsCommand(membership, this.onboarding)),
-      personalOnly(recheckCommand(membership, deps.onboarding, this.onboarding)),
+      personalOnly(recheckCommand(membership, deps.onboarding, this.onboarding, deps.cooldowns)),
       personalOnly(recheckLaterCommand(membership, deps.onboarding, deps.recheckDelayMs ?? 15 * 60_000)),
       personalOnly(supportCommand(membership, deps.support)),
       setSupportChannelCommand(deps.support, deps.references),
       personalOnly(syncCommand(membership, deps.onboarding)),
-      personalOnly(expiryCommand(membership, deps.expiry)),
+      personalOnly(expiryCommand(membership, deps.expiry, deps.cooldowns)),
       personalOnly(cancelSyncCommand(membership, deps.onboarding)),
       personalOnly(deleteCommand(membership, remove)),
     ];

@@ -1,5 +1,12 @@
 import { inert } from '../cards/inert-text';
 
+/** When a request held back by its cooldown can be made again, in a person's words. */
+export function againIn(until: Date, now = new Date()): string {
+  const seconds = Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000));
+  if (seconds < 120) return `in ${seconds} ${seconds === 1 ? 'second' : 'seconds'}`;
+  return `in ${Math.ceil(seconds / 60)} minutes (at ${until.toISOString().slice(11, 16)} UTC)`;
+}
+
 /**
  * Everything the onboarding conversation says in plain text, in one place: tests assert these
  * exact strings, and a reviewer reads the bot's voice here. Teams renders these as markdown, so
@@ -86,6 +93,9 @@ export const Messages = {
   expiryReport: (lines: string[], due: number) => lines.length === 0
     ? 'Nothing I watch has an end date yet: secrets, the sign-in and GDAP relationships appear here once they are in.'
     : `**What ends** (read just now):\n\n${lines.join('\n')}${due > 0 ? `\n\n${due === 1 ? 'One warning is' : `${due} warnings are`} due now: on its way as a card.` : '\n\nNo new warning is due: I warn 60, 30, 14, 7, 3 and 1 days before each end, once each.'}`,
+  recheckCooldown: (when: string) => `I ran the checks moments ago: the card above shows what they found. Microsoft takes a little while to apply a change anyway, so you can run them again ${when}.`,
+  expiryCooldown: (when: string) => `I read what ends moments ago (the list above). You can ask again ${when}.`,
+  supportFolded: (when: string) => `The support team already has your request, and I told them a moment ago that you asked again. You can nudge them once more ${when}.`,
   supportNoChannel: 'The support team has not picked its channel yet, so I can\'t pass your request on from here. Meanwhile **status** shows your last checks, and each failing check names its fix.',
   supportOpened: '✓ **Your request is with the support team.** They see your company, your step, your last checks and sync (never a secret). You\'ll hear here when an engineer takes it.',
   supportReopened: '✓ **Your support case is open again.** The support team sees your latest checks and sync. You\'ll hear here when an engineer takes it.',

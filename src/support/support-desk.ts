@@ -7,6 +7,7 @@ import { recipientsOf } from '../domain/partner';
 import { currentStep, stepLabel } from '../domain/steps';
 import type { Logger } from '../logger';
 import type { CheckRun, CheckRunRepository } from '../store/check-runs';
+import type { CooldownRepository } from '../store/cooldowns';
 import type { CustomerSyncRepository } from '../store/customer-syncs';
 import type { PartnerRepository } from '../store/partners';
 import type { SupportCase, SupportChannel, SupportRepository } from '../store/support';
@@ -24,6 +25,8 @@ export interface SupportDeskOptions {
   checkRuns: CheckRunRepository;
   syncs: CustomerSyncRepository;
   checks: Pick<CheckRunner, 'run'>;
+  /** How often a repeat escalation is passed on to the thread. */
+  cooldowns: Pick<CooldownRepository, 'take'>;
   notifier: Notifier;
   /** Entra object ids of the support engineers (operator config `SUPPORT_ENGINEERS`). */
   engineers: readonly string[];
@@ -41,6 +44,8 @@ export interface SupportDeskOptions {
 export type Escalation =
   | { kind: 'no-channel' }
   | { kind: 'opened' | 'reopened' | 'updated'; supportCase: SupportCase }
+  /** Asked again within the cooldown while the case is open: counted, not posted again; `until`: when a repeat is passed on. */
+  | { kind: 'folded'; supportCase: SupportCase; until: Date }
   | { kind: 'not-posted' };
 
 /** Where a support card's action came from: the invoke's tenant, conversation and card. */
@@ -115,6 +120,10 @@ export class SupportDesk {
     if (!channel) return { kind: 'no-channel' };
     const { supportCase, fresh } = await this.o.support.open(partner.tenantId, by, conversationId,
       checklistActivityId ? { conversationId, activityId: checklistActivityId } : undefined);
+    // Fifteen `support` in a row make one thread message: a repeat within the cooldown, while the
+    // case is still open in its thread, is counted on the case and not posted again.
+    const until = await this.o.cooldowns.take(partner.tenantId, 'support');
+    if (!fresh && until && supportCase.threadId) return { kind: 'folded', supportCase, until };
     const card = await this.card(partner, supportCase);
     if (await this.o.support.claimThread(partner.tenantId, channel.channelId)) {
       const started = await this.o.notifier.startThread(channel.tenantId, channel.channelId, { attachments: [card] });

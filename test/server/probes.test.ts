@@ -86,6 +86,7 @@ describe('security probes (the review\'s attacks, repeated)', function () {
       const stray = (await inChannel(ENGINEER, strayThread).execute({ verb: 'support.claim', data: { tenantId: victim.tenant } })).body;
       assert.deepEqual(stray, { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: Messages.supportNoCaseHere });
       assert.equal((await support.get(victim.tenant))!.status, 'open', 'nothing claimed');
+      assert.equal((await cardEntry(c.threadId!, c.cardActivityId!)).updates.length, 0, 'the posted card is untouched');
     });
 
     it('in one case\'s thread, card data naming another partner acts on the thread\'s case only', async () => {
@@ -111,6 +112,35 @@ describe('security probes (the review\'s attacks, repeated)', function () {
       }
       assert.equal((await support.get(victim.tenant))!.status, 'open');
       assert.equal((await cardEntry(c.threadId!, c.cardActivityId!)).updates.length, 0);
+    });
+
+    it('ten `recheck` at once make one check run; fifteen `support` make one thread message; `expiry` and `recheck` say when they can be asked again', async () => {
+      const p = await onboardedPartner(h);
+      const runsBefore = await h.app.checkRuns.count(p.tenant);
+      const microsoft = () => h.sim.requests.filter((r) => r.path.startsWith('/graph') || r.path.startsWith('/partnercenter')).length;
+      const requestsBefore = microsoft();
+      const answers = await Promise.all(Array.from({ length: 10 }, () => p.chat.say('recheck', 1)));
+      assert.equal(await h.app.checkRuns.count(p.tenant), runsBefore + 1, 'one run');
+      const used = microsoft() - requestsBefore;
+      console.log(`      (ten recheck at once: ${await h.app.checkRuns.count(p.tenant) - runsBefore} check run, ${used} Microsoft requests)`);
+      const texts = answers.flatMap((a) => a.texts);
+      assert.ok(texts.some((t) => /^Checked again|Every/.test(t) || t.startsWith('✓')), texts.join('\n'));
+      const later = await p.chat.say('recheck', 1);
+      assert.match(later.texts[0] ?? '', /^I ran the checks moments ago: .* run them again in \d+ seconds\.$/);
+      assert.equal(await h.app.checkRuns.count(p.tenant), runsBefore + 1, 'still one run');
+
+      assert.deepEqual((await p.chat.say('expiry', 1)).texts.length, 1);
+      assert.match((await p.chat.say('expiry', 1)).texts[0] ?? '', /^I read what ends moments ago \(the list above\)\. You can ask again in \d+ seconds\.$/);
+
+      assert.deepEqual((await p.chat.say('support', 1)).texts, [Messages.supportOpened]);
+      const c = (await support.get(p.tenant))!;
+      const threadBefore = (await inChannel(ENGINEER).transcript(c.threadId!)).length;
+      for (let i = 0; i < 14; i++) {
+        const again = await p.chat.say('support', 1);
+        assert.match(again.texts[0] ?? '', /^The support team already has your request, .* once more in \d+ minutes \(at \d\d:\d\d UTC\)\.$/);
+      }
+      assert.equal((await inChannel(ENGINEER).transcript(c.threadId!)).length, threadBefore, 'no further thread message');
+      assert.equal((await support.get(p.tenant))!.escalations, 15, 'each ask is counted on the case');
     });
 
     it('an activity without an Entra object id has no identity: a from.id equal to an engineer\'s object id is nobody', async () => {

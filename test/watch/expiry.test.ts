@@ -53,7 +53,8 @@ describe('watch: thresholds (pure)', () => {
 describe('watch: the expiry scan and the notices outbox (simulator, in-process bot)', function () {
   this.timeout(120_000);
   let h: ConsentHarness;
-  before(async () => { h = await ConsentHarness.start('healthy'); });
+  // Two `expiry` in a row here test what the second one says; the cooldown between them is test/server/probes.test.ts's.
+  before(async () => { h = await ConsentHarness.start('healthy', { env: { EXPIRY_COOLDOWN_SECONDS: '0' } }); });
   after(async () => { await h?.stop(); });
 
   /** A connected partner whose Partner Center key ends in `days` days (negative: ended). */

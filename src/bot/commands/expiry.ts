@@ -1,5 +1,6 @@
 import { inert } from '../../cards/inert-text';
-import { Messages } from '../../onboarding/messages';
+import { againIn, Messages } from '../../onboarding/messages';
+import type { CooldownRepository } from '../../store/cooldowns';
 import type { Expiring } from '../../watch/expiry';
 import { daysLeft } from '../../watch/expiry';
 import type { Membership } from '../membership';
@@ -33,13 +34,18 @@ export function expiryLines(items: readonly Expiring[], now: Date): string[] {
  * `expiry`: the expiry scan on demand for this partner. Lists everything that ends (read fresh from
  * Graph), and any warning now due is recorded and sent as the daily scan would have: once.
  */
-export function expiryCommand(membership: Membership, watch: ExpiryLook): Command {
+export function expiryCommand(membership: Membership, watch: ExpiryLook, cooldowns: Pick<CooldownRepository, 'take'>): Command {
   return {
     name: 'expiry', aliases: ['expiries', 'what expires', 'check expiry'],
     description: 'What ends when: secrets, the sign-in, GDAP relationships (read now)',
     handle: async (context, turn) => {
       const access = await membership.connected(context, turn);
       if (!access) return;
+      const until = await cooldowns.take(access.tenantId, 'expiry');
+      if (until) {
+        await context.sendActivity(Messages.expiryCooldown(againIn(until)));
+        return;
+      }
       await context.sendActivity({ type: 'typing' });
       const { items, recorded } = await watch.look(access.partner);
       await context.sendActivity(Messages.expiryReport(expiryLines(items, new Date()), recorded));

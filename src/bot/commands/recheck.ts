@@ -2,7 +2,8 @@ import { Verbs } from '../../cards/verbs';
 import { checksOutcome, runChecksForTurn } from '../../dialogs/checks-dialog';
 import type { OnboardingServices } from '../../dialogs/onboarding-services';
 import { checksPassed, consentComplete } from '../../domain/steps';
-import { Messages } from '../../onboarding/messages';
+import { againIn, Messages } from '../../onboarding/messages';
+import type { CooldownRepository } from '../../store/cooldowns';
 import { replaceCard } from '../../teams/card-activity';
 import type { Membership } from '../membership';
 import type { OnboardingRunner } from '../onboarding-runner';
@@ -20,13 +21,19 @@ function cardOf(turn: Parameters<Command['handle']>[1], verb: string): string | 
  * else the app-only pre-flight); from the card's button it updates that card in place, typed it
  * posts a fresh one. When the run clears the journey's checks step, the journey carries on.
  */
-export function recheckCommand(membership: Membership, services: Services, onboarding: OnboardingRunner): Command {
+export function recheckCommand(membership: Membership, services: Services, onboarding: OnboardingRunner, cooldowns: Pick<CooldownRepository, 'take'>): Command {
   return {
     name: 'recheck', aliases: ['re-run checks', 'rerun checks', 'check again', 'checks'], verb: Verbs.checksRerun,
     description: 'Run the checks again',
     handle: async (context, turn) => {
       const access = await membership.connected(context, turn);
       if (!access) return;
+      // A run in flight is joined (it costs nothing more); otherwise one run per cooldown.
+      const until = services.checks.running(access.tenantId) ? undefined : await cooldowns.take(access.tenantId, 'recheck');
+      if (until) {
+        await context.sendActivity(Messages.recheckCooldown(againIn(until)));
+        return;
+      }
       const wasPassed = checksPassed(access.partner);
       const run = await runChecksForTurn(context, turn, services);
       const { card, message } = checksOutcome(run);

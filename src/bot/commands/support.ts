@@ -1,6 +1,6 @@
 import type { AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue, TurnContext } from 'botbuilder';
 import { Verbs } from '../../cards/verbs';
-import { Messages } from '../../onboarding/messages';
+import { againIn, Messages } from '../../onboarding/messages';
 import type { ConversationReferenceRepository } from '../../store/conversation-references';
 import { isSupportVerb, type SupportDesk } from '../../support/support-desk';
 import { conversationReferenceOf } from '../../teams/activity';
@@ -22,7 +22,8 @@ export function supportCommand(membership: Membership, desk: SupportDesk): Comma
       const fromCard = verbOf(turn) === Verbs.supportAsk && turn.submission?.ok ? turn.submission.submission.replyToId : undefined;
       const outcome = await desk.escalate(access.partner, turn.person, context.activity.conversation.id, fromCard);
       await context.sendActivity(
-        outcome.kind === 'no-channel' ? Messages.supportNoChannel
+        outcome.kind === 'folded' ? Messages.supportFolded(againIn(outcome.until))
+          : outcome.kind === 'no-channel' ? Messages.supportNoChannel
           : outcome.kind === 'not-posted' ? Messages.supportNotPosted
             : outcome.kind === 'updated' ? Messages.supportUpdated
               : outcome.kind === 'reopened' ? Messages.supportReopened : Messages.supportOpened,

@@ -402,4 +402,17 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX support_cases_thread ON support_cases (channel_tenant_id, channel_id, thread_id);
     `,
   },
+  {
+    id: 11,
+    name: 'cooldowns',
+    sql: `
+      -- How often a partner's members may ask for what costs Microsoft requests or support's attention (recheck, expiry, support).
+      CREATE TABLE cooldowns (
+        tenant_id text NOT NULL REFERENCES partners (tenant_id) ON DELETE CASCADE,
+        action    text NOT NULL CHECK (action IN ('recheck', 'expiry', 'support')),
+        until     timestamptz NOT NULL,
+        PRIMARY KEY (tenant_id, action)
+      );
+    `,
+  },
 ];
