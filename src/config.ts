@@ -16,7 +16,7 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Keys whose values are never repeated in an error message. */
-const SECRET_KEYS = new Set(['BOT_PASSWORD', 'SECRET_BOT_PASSWORD', 'SECRET_STORE_KEY', 'DATABASE_URL']);
+const SECRET_KEYS = new Set(['BOT_PASSWORD', 'SECRET_BOT_PASSWORD', 'SETUP_APP_SECRET', 'SECRET_SETUP_APP_SECRET', 'SECRET_STORE_KEY', 'DATABASE_URL']);
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -98,6 +98,8 @@ const EnvSchema = z.object({
   RECHECK_COOLDOWN_SECONDS: cooldownSeconds(30),
   EXPIRY_COOLDOWN_SECONDS: cooldownSeconds(60),
   SUPPORT_COOLDOWN_SECONDS: cooldownSeconds(600),
+  SETUP_APP_ID: z.preprocess(emptyToUndefined, z.string().trim().regex(GUID, "expected the application (client) id of the operator's multi-tenant setup app (a GUID)").optional()),
+  SETUP_APP_SECRET: z.preprocess(emptyToUndefined, z.string().optional()),
   RECHECK_DELAY_MINUTES: z.preprocess(emptyToUndefined, z.string().regex(/^\d+$/, 'expected whole minutes').transform(Number).refine((n) => n >= 1 && n <= 1440, 'expected 1 to 1440 minutes').default(15)),
 });
 
@@ -157,6 +159,12 @@ export interface AppConfig {
   readonly watch: { readonly dailyAt?: string };
   /** Entra object ids of the support engineers: only they set the support channel and act on its cards. */
   readonly support: { readonly engineers: readonly string[] };
+  /**
+   * The operator's own multi-tenant app (SETUP_APP_ID + SETUP_APP_SECRET): a partner's member signs
+   * in to it to prove an administrator role (`take over`; delegated User.Read only). Unset: the
+   * partner's own app is used once its credentials are in.
+   */
+  readonly setupApp?: { readonly appId: string; readonly secret: string };
   /** Per partner, how often `recheck` and `expiry` run and a repeat `support` is passed on (0: no limit). */
   readonly cooldowns: { readonly recheckSeconds: number; readonly expirySeconds: number; readonly supportSeconds: number };
 }
@@ -173,7 +181,9 @@ function describeValue(key: string, env: Record<string, string | undefined>): st
  * message lists every problem, one per line, never repeating a secret value.
  */
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {
-  const normalized: Record<string, string | undefined> = { ...env, BOT_PASSWORD: env.BOT_PASSWORD ?? env.SECRET_BOT_PASSWORD };
+  const normalized: Record<string, string | undefined> = {
+    ...env, BOT_PASSWORD: env.BOT_PASSWORD ?? env.SECRET_BOT_PASSWORD, SETUP_APP_SECRET: env.SETUP_APP_SECRET ?? env.SECRET_SETUP_APP_SECRET,
+  };
   const parsed = EnvSchema.safeParse(normalized);
   const problems: string[] = [];
   if (!parsed.success) {
@@ -208,6 +218,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   if (production && !has('MAIL_SENDER')) problems.push('MAIL_SENDER: required in production (the mailbox verification mails are sent from, through Graph)');
   if (has('MAIL_SENDER') && (!has('BOT_ID') || !has('BOT_TENANT_ID'))) problems.push('MAIL_SENDER: needs BOT_ID and BOT_TENANT_ID (mail is sent through Graph with the bot\'s identity)');
   if (production && flag('KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION')) problems.push('KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: only for the local simulator, not in production');
+  if (has('SETUP_APP_ID') && !has('SETUP_APP_SECRET')) problems.push('SETUP_APP_SECRET: required when SETUP_APP_ID is set (the setup app\'s client secret; or SECRET_SETUP_APP_SECRET in env/.env.<name>.user)');
+  if (has('SETUP_APP_SECRET') && !has('SETUP_APP_ID')) problems.push('SETUP_APP_ID: required when SETUP_APP_SECRET is set (the setup app\'s application id)');
   const e = parsed.success ? parsed.data : undefined;
   if (problems.length > 0 || !e) {
     throw new AppError('config_invalid', `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -242,6 +254,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     jobs: { pollSeconds: e.JOB_POLL_SECONDS, maintenanceSeconds: e.JOB_MAINTENANCE_SECONDS },
     watch: e.WATCH_DAILY_AT === 'off' ? {} : { dailyAt: e.WATCH_DAILY_AT },
     support: { engineers: e.SUPPORT_ENGINEERS },
+    ...(e.SETUP_APP_ID && e.SETUP_APP_SECRET ? { setupApp: { appId: e.SETUP_APP_ID, secret: e.SETUP_APP_SECRET } } : {}),
     cooldowns: { recheckSeconds: e.RECHECK_COOLDOWN_SECONDS, expirySeconds: e.EXPIRY_COOLDOWN_SECONDS, supportSeconds: e.SUPPORT_COOLDOWN_SECONDS },
   };
   return deepFreeze(config);

@@ -72,6 +72,17 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ BOT_ID: GOOD_ID, BOT_TENANT_ID: GOOD_ID, SECRET_BOT_PASSWORD: 'pw' }).bot.password, 'pw');
   });
 
+  it('SETUP_APP_ID and SETUP_APP_SECRET: the operator\'s setup app, both or neither, its secret never repeated', () => {
+    const local = { ALLOW_UNAUTHENTICATED: 'true' };
+    assert.equal(loadConfig(local).setupApp, undefined);
+    assert.deepEqual(loadConfig({ ...local, SETUP_APP_ID: GOOD_ID, SETUP_APP_SECRET: 'Setup~secret' }).setupApp, { appId: GOOD_ID, secret: 'Setup~secret' });
+    assert.deepEqual(loadConfig({ ...local, SETUP_APP_ID: GOOD_ID, SECRET_SETUP_APP_SECRET: 'from-user-file' }).setupApp, { appId: GOOD_ID, secret: 'from-user-file' });
+    assert.deepEqual(problems({ ...local, SETUP_APP_ID: GOOD_ID }), ['SETUP_APP_SECRET: required when SETUP_APP_ID is set (the setup app\'s client secret; or SECRET_SETUP_APP_SECRET in env/.env.<name>.user)']);
+    const orphan = problems({ ...local, SETUP_APP_SECRET: 'Orphan~S3cret', SETUP_APP_ID: 'not-a-guid' });
+    assert.ok(orphan.some((p) => p.startsWith('SETUP_APP_ID: expected the application (client) id')), orphan.join('\n'));
+    assert.ok(!orphan.join('\n').includes('Orphan~S3cret'));
+  });
+
   const cases: Array<[string, Record<string, string>, RegExp]> = [
     ['PORT not a number', { PORT: 'abc' }, /^PORT: expected a port number 0-65535; got "abc"$/],
     ['PORT too large', { PORT: '70000' }, /^PORT: expected a port number/],

@@ -353,6 +353,29 @@ describe('Graph simulator', function () {
       assert.ok(cast.body.value?.some((g) => g.id === ROLE_GROUP && g.isAssignableToRole === true));
     });
 
+    it('/me/transitiveMemberOf/microsoft.graph.directoryRole: active roles only (a group\'s too), User.Read enough, ConsistencyLevel and $count required', async () => {
+      pimTenant();
+      const PRA = 'e8611ab8-c189-46e8-94e1-60213ab1f814';
+      sim.scenario.tenants[0]!.users.find((u) => u.id === HELPDESK_USER_ID)!.roles = ['Privileged Role Administrator'];
+      const path = 'v1.0/me/transitiveMemberOf/microsoft.graph.directoryRole?$select=roleTemplateId&$count=true';
+      const eventual = { headers: { ConsistencyLevel: 'eventual' } };
+      const helpdesk = userToken(sim, 'User.Read', { oid: HELPDESK_USER_ID, upn: 'helpdesk@contosopartner.onmicrosoft.com' });
+      const roles = await call(sim, path, helpdesk, eventual);
+      assert.equal(roles.status, 200, JSON.stringify(roles.body));
+      assert.deepEqual(roles.body.value?.map((r) => r.roleTemplateId).sort(), [GA, PRA].sort(), 'direct and through the role-assignable group');
+      assert.ok(roles.body.value?.every((r) => r['@odata.type'] === undefined && Object.keys(r).join() === 'roleTemplateId'));
+      const direct = await call(sim, path.replace('transitiveMemberOf', 'memberOf'), helpdesk, eventual);
+      assert.deepEqual(direct.body.value?.map((r) => r.roleTemplateId), [PRA], 'memberOf is not transitive');
+      const eligibleOnly = await call(sim, path, userToken(sim, 'User.Read'), eventual);
+      assert.equal(eligibleOnly.status, 200);
+      assert.deepEqual(eligibleOnly.body.value, [], 'an eligible Global Administrator who has not activated holds no role');
+      const noHeader = await call(sim, path, helpdesk);
+      assert.equal(noHeader.status, 400);
+      assert.equal(errorCode(noHeader.body), 'Request_UnsupportedQuery');
+      const noCount = await call(sim, path.replace('&$count=true', ''), helpdesk, eventual);
+      assert.equal(noCount.status, 400);
+    });
+
     it('licences: no-premium answers 403 for registration reports and CA, AadPremiumLicenseRequired for PIM, and reads security defaults', async () => {
       await sim.loadScenario('no-premium');
       const t = appToken(sim, ['AuditLog.Read.All', 'Policy.Read.All', ...ROLE_READ]);

@@ -6,7 +6,7 @@ import { ensureTlsMaterial, type TlsMaterial } from './ca';
 import { json, odataError, readJson, Router, type SimReply, type SimRequest } from './http';
 import { TokenSigner } from './jwt';
 import { loadScenario, TenantSchema, type Scenario, type Tenant } from './scenario';
-import { SIM_BOT_APP_ID, SIM_BOT_SECRET, SIM_BOT_TENANT_ID } from './scenarios/ids';
+import { SIM_BOT_APP_ID, SIM_BOT_SECRET, SIM_BOT_TENANT_ID, SIM_SETUP_APP_ID, SIM_SETUP_APP_SECRET, SIM_SETUP_REDIRECT_URIS } from './scenarios/ids';
 import { allServices } from './services';
 
 /** What every simulated service gets: the live scenario (mutable state), the clock, the signer. */
@@ -244,7 +244,8 @@ export function mulberry32(seed: number): () => number {
 
 /**
  * The operator's tenant holding the bot's SingleTenant app registration, so Bot Framework tokens
- * (client credentials for `https://api.botframework.com/.default`) work in every scenario.
+ * (client credentials for `https://api.botframework.com/.default`) work in every scenario, and the
+ * operator's multi-tenant setup app, which partners' users sign in to from their own tenants.
  */
 function botOperatorTenant(): Tenant {
   return TenantSchema.parse({
@@ -257,6 +258,17 @@ function botOperatorTenant(): Tenant {
       servicePrincipalId: 'b0b0b0b0-4444-4444-8444-000000000003',
       displayName: 'Partner Onboarding Bot',
       secrets: [{ keyId: 'b0b0b0b0-5555-4555-8555-000000000001', displayName: 'bot', value: SIM_BOT_SECRET, endDateTime: { daysFromNow: 365 } }],
+    }, {
+      // Multi-tenant (signInAudience AzureADMultipleOrgs): a user of any scenario tenant signs in to
+      // it at their own tenant's authority; the simulator finds an app registration in any tenant.
+      // https://learn.microsoft.com/en-us/entra/identity-platform/howto-convert-app-to-be-multi-tenant
+      appId: SIM_SETUP_APP_ID,
+      objectId: 'b0b0b0b0-4444-4444-8444-000000000012',
+      servicePrincipalId: 'b0b0b0b0-4444-4444-8444-000000000013',
+      displayName: 'Partner Onboarding Setup',
+      requestedScopes: ['User.Read'],
+      secrets: [{ keyId: 'b0b0b0b0-5555-4555-8555-000000000011', displayName: 'setup', value: SIM_SETUP_APP_SECRET, endDateTime: { daysFromNow: 365 } }],
+      redirectUris: [...SIM_SETUP_REDIRECT_URIS],
     }],
   });
 }

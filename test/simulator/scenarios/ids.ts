@@ -154,3 +154,12 @@ export const READ_ONLY_GDAP_ROLES: readonly string[] = [
 export const SIM_BOT_TENANT_ID = 'b0b0b0b0-1111-4111-8111-000000000001';
 export const SIM_BOT_APP_ID = 'b0b0b0b0-4444-4444-8444-000000000001';
 export const SIM_BOT_SECRET = 'Bot~simulated.secret_0123456789abcdefghij';
+
+/**
+ * The operator's own multi-tenant "setup" app, in the operator tenant beside the bot's: a partner's
+ * member signs in to it from their own tenant (`take over`: delegated User.Read only; issue 30's
+ * "set it up for me" reuses it). Its redirect URIs are the bot's callbacks.
+ */
+export const SIM_SETUP_APP_ID = 'b0b0b0b0-4444-4444-8444-000000000011';
+export const SIM_SETUP_APP_SECRET = 'Setup~simulated.secret_0123456789abcdefgh';
+export const SIM_SETUP_REDIRECT_URIS: readonly string[] = ['http://localhost:3978/auth/callback', 'http://localhost:3978/auth/adminconsent/callback'];

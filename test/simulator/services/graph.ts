@@ -958,6 +958,7 @@ export const graphService: ServiceFactory = (ctx) => {
   const r = (method: string, path: string, need: Need | undefined, handle: (call: Call) => SimReply, betaOnly = false, licence?: 'P1' | 'P2'): Route =>
     ({ method, pattern: path.split('/').filter(Boolean), need, handle, betaOnly, licence });
   const GROUP_CAST = 'microsoft.graph.group';
+  const ROLE_CAST = 'microsoft.graph.directoryRole';
 
   const USER_FILTER = ['id', 'userPrincipalName', 'displayName', 'mail', 'accountEnabled', 'userType'];
   const GROUP_FILTER = ['id', 'displayName', 'securityEnabled', 'mailEnabled', 'mailNickname'];
@@ -974,6 +975,14 @@ export const graphService: ServiceFactory = (ctx) => {
     // The OData cast keeps only groups: https://learn.microsoft.com/en-us/graph/api/user-list-transitivememberof
     ...['memberOf', 'transitiveMemberOf'].map((rel) => r('GET', `users/:id/${rel}/${GROUP_CAST}`, MEMBERSHIP, (c) => withUser(c, (u) =>
       listReply(c, 'groups', groupsOfUser(c.tenant, u).map(groupEntity), { filterable: GROUP_FILTER, directory: true, searchable: ['displayName'], cast: true })))),
+    // Cast to directory roles: only the roles the user holds actively, directly or through a
+    // role-assignable group (transitive only); a PIM-eligible role not activated is no membership.
+    // Same permissions and advanced-query rule (ConsistencyLevel: eventual + $count) as the group cast:
+    // https://learn.microsoft.com/en-us/graph/api/user-list-transitivememberof
+    // https://learn.microsoft.com/en-us/graph/api/user-list-memberof
+    ...['memberOf', 'transitiveMemberOf'].map((rel) => r('GET', `users/:id/${rel}/${ROLE_CAST}`, MEMBERSHIP, (c) => withUser(c, (u) =>
+      listReply(c, 'directoryRoles', userMemberships(c.tenant, u, rel === 'transitiveMemberOf').filter((e) => e.type === 'directoryRole'),
+        { filterable: ['id', 'displayName', 'roleTemplateId'], directory: true, cast: true })))),
     r('POST', 'users/:id/checkMemberGroups', MEMBERSHIP, (c) => withUser(c, (u) =>
       checkMemberGroups(c, new Set(groupsOfUser(c.tenant, u).map((g) => g.id.toLowerCase()))))),
     r('POST', 'users/:id/sendMail', MAIL, sendMail),
