@@ -1,6 +1,7 @@
 import { ConversationState, type Activity } from 'botbuilder';
 import { createAppCredential } from './auth/app-credential';
 import { ConsentFlow } from './auth/consent-flow';
+import { TakeOver } from './auth/take-over';
 import type { ChatMessage } from './auth/consent-messages';
 import type { TokenCredential } from './microsoft/credential';
 import { PartnerTokenCacheStore } from './auth/partner-msal';
@@ -161,14 +162,19 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
   const notifier = new ConversationNotifier(adapter, config.bot.id, references, logger);
   const tellChat = (tenantId: string, conversationId: string, message: ChatMessage) => notifier.send(tenantId, conversationId, chatActivity(message));
   const tokenCache = new PartnerTokenCacheStore(secrets);
+  // Binds sign-in states and derives PKCE verifiers: every instance needs the same key.
+  const authStateKey = await sharedSecret(db, secrets, 'auth-state-key');
   const consent = new ConsentFlow({
     authorityHost: config.microsoft.authorityHost,
     publicBaseUrl: config.server.publicBaseUrl,
     partnerCenterBaseUrl: config.microsoft.partnerCenterBaseUrl,
     graphBaseUrl: config.microsoft.graphBaseUrl,
     partners, connections, credentials, tokenCache, tellChat, logger,
-    // Binds sign-in states and derives PKCE verifiers: every instance needs the same key.
-    key: await sharedSecret(db, secrets, 'auth-state-key'),
+    key: authStateKey,
+  });
+  const takeOver = new TakeOver({
+    authorityHost: config.microsoft.authorityHost, publicBaseUrl: config.server.publicBaseUrl, graphBaseUrl: config.microsoft.graphBaseUrl,
+    partners, connections, credentials, setupApp: config.setupApp, tellChat, logger, key: authStateKey,
   });
   const tokens = new PartnerTokens({
     authorityHost: config.microsoft.authorityHost, partners, connections, credentials, tokenCache, logger,
@@ -231,6 +237,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     cooldowns,
     logger,
     recheckDelayMs: config.checks.recheckDelayMs,
+    takeOver,
   });
 
   const verifyEmail: VerifyEmailPages = {
@@ -248,7 +255,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     },
   };
   const http = createServer({
-    adapter, bot, db, logger, bodyLimitBytes: config.server.bodyLimitBytes, authenticated: config.bot.authenticated, verifyEmail, auth: authPages(consent),
+    adapter, bot, db, logger, bodyLimitBytes: config.server.bodyLimitBytes, authenticated: config.bot.authenticated, verifyEmail, auth: authPages(consent, takeOver),
   });
   const expiryJobs = await startExpiryJobs({ engine, watch, dispatcher, logger, dailyAt: config.watch.dailyAt });
   const keepAlive = startTokenKeepAlive({ tokens, logger, intervalMs: options.keepAliveIntervalMs });

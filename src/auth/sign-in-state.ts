@@ -14,7 +14,8 @@ import type { Connection } from '../domain/partner';
  * verifier is stored anywhere, and only this server can compute it.
  */
 
-export type StatePurpose = 'signin' | 'adminconsent';
+/** `takeover`: a member proves an administrator role to own the partner (src/auth/take-over.ts). */
+export type StatePurpose = 'signin' | 'adminconsent' | 'takeover';
 
 /** What a state is bound to, besides the Teams user and conversation kept in its database row. */
 export interface StateBinding {

@@ -33,23 +33,10 @@ export class Membership {
   constructor(private readonly deps: MembershipDeps) {}
 
   async access(context: TurnContext, turn: Turn, create: boolean): Promise<Access | undefined> {
-    const { tenantId, person } = turn;
-    if (!tenantId) {
-      await context.sendActivity(Messages.noTenant);
-      return undefined;
-    }
-    if (!person.aadObjectId) {
-      await context.sendActivity(Messages.noIdentity);
-      return undefined;
-    }
+    const { person } = turn;
+    const tenantId = await this.identified(context, turn, create);
+    if (!tenantId) return undefined;
     const partners = this.deps.onboarding.partners;
-    // Owners and members come only through these two doors, so a guest is refused once, here.
-    if ((!turn.partner && create) || (turn.partner && !isMember(turn.partner, person))) {
-      if ((await this.deps.onboarding.teamsIdentity(context))?.userRole === 'guest') {
-        await context.sendActivity(Messages.guestRefused);
-        return undefined;
-      }
-    }
     if (!turn.partner && create) {
       await partners.createIfMissing(tenantId, person, context.activity.conversation.id);
       turn.refresh(await partners.get(tenantId));
@@ -64,7 +51,30 @@ export class Membership {
     return { tenantId, partner };
   }
 
-  /** The partner, when this turn's person owns it; otherwise says who does (`refusal`). */
+  /**
+   * The turn's tenant, when it has one and a person Teams vouches for who is not a guest (asked only
+   * of someone who would join: owners and members come through `access`'s doors, and `take over`'s,
+   * so a guest is refused once, there). Otherwise says why and gives undefined.
+   */
+  async identified(context: TurnContext, turn: Turn, create = false): Promise<string | undefined> {
+    const { tenantId, person } = turn;
+    if (!tenantId) {
+      await context.sendActivity(Messages.noTenant);
+      return undefined;
+    }
+    if (!person.aadObjectId) {
+      await context.sendActivity(Messages.noIdentity);
+      return undefined;
+    }
+    if ((!turn.partner && create) || (turn.partner && !isMember(turn.partner, person))) {
+      if ((await this.deps.onboarding.teamsIdentity(context))?.userRole === 'guest') {
+        await context.sendActivity(Messages.guestRefused);
+        return undefined;
+      }
+    }
+    return tenantId;
+  }
+
   /** `access` for commands about an onboarding in progress: the partner, or (told "not started") nothing. */
   async started(context: TurnContext, turn: Turn): Promise<{ tenantId: string; partner: Partner } | undefined> {
     const access = await this.access(context, turn, false);

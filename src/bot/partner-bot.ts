@@ -1,4 +1,5 @@
 import { ActivityTypes, TeamsActivityHandler, type AdaptiveCardInvokeResponse, type AdaptiveCardInvokeValue, type ConversationState, type TurnContext } from 'botbuilder';
+import type { TakeOverLinks } from '../auth/take-over';
 import type { OnboardingServices } from '../dialogs/onboarding-services';
 import type { Logger } from '../logger';
 import { Messages } from '../onboarding/messages';
@@ -15,6 +16,7 @@ import { helpCommand } from './commands/help';
 import { restartAction, restartCommand } from './commands/restart';
 import { startCommand } from './commands/start';
 import { statusCommand } from './commands/status';
+import { takeOverCommand } from './commands/take-over';
 import { cancelSyncCommand, syncCommand } from './commands/sync';
 import { confirmationRoute } from './confirmations';
 import { Membership } from './membership';
@@ -42,6 +44,8 @@ export interface PartnerBotDeps {
   logger: Logger;
   /** "Re-check in 15 minutes": how long. */
   recheckDelayMs?: number;
+  /** `take over`: an administrator's sign-in links. */
+  takeOver: TakeOverLinks;
 }
 
 /**
@@ -71,6 +75,7 @@ export class PartnerBot extends TeamsActivityHandler {
       personalOnly(statusCommand(membership, deps.onboarding.checkRuns, deps.onboarding.syncs)),
       personalOnly(restartCommand(membership, start, restart)),
       personalOnly(handoverCommand(membership)),
+      personalOnly(takeOverCommand(membership, deps.takeOver)),
       personalOnly(updateCredentialsCommand(membership, this.onboarding)),
       personalOnly(recheckCommand(membership, deps.onboarding, this.onboarding, deps.cooldowns)),
       personalOnly(recheckLaterCommand(membership, deps.onboarding, deps.recheckDelayMs ?? 15 * 60_000)),

@@ -10,6 +10,7 @@ import partnerCenterFormTemplate from '../../cards/partner-center-form.json';
 import prepareChecklistTemplate from '../../cards/prepare-checklist.json';
 import signInTemplate from '../../cards/sign-in.json';
 import syncTemplate from '../../cards/sync.json';
+import takeOverTemplate from '../../cards/take-over.json';
 import noticeTemplate from '../../cards/notice.json';
 import supportCaseTemplate from '../../cards/support-case.json';
 import contactFormTemplate from '../../cards/contact-form.json';
@@ -247,6 +248,11 @@ export interface SignInCardData {
 /** A card whose button opens a sign-in (or admin consent) page in the browser. */
 export function renderSignInCard(data: SignInCardData): Attachment {
   return render(signInTemplate, { ...data, facts: shownFacts(data.facts ?? []), message: data.message ?? '' });
+}
+
+/** `take over`: one button that opens the member's own sign-in (text and note are ours, names already inert). */
+export function renderTakeOverCard(data: { title: string; text: string; note: string; buttonTitle: string; url: string }): Attachment {
+  return render(takeOverTemplate, data);
 }
 
 const MARKS: Record<Status, { mark: string; color: string; word: string }> = {

@@ -7,6 +7,9 @@ export function againIn(until: Date, now = new Date()): string {
   return `in ${Math.ceil(seconds / 60)} minutes (at ${until.toISOString().slice(11, 16)} UTC)`;
 }
 
+/** Said to a colleague who meets the owner's name on a refusal: the way forward when the owner is gone or wrong. */
+const TAKE_OVER_HINT = ' If you are a Global Administrator (or Privileged Role Administrator) of this tenant, type **take over** to become the owner.';
+
 /**
  * Everything the onboarding conversation says in plain text, in one place: tests assert these
  * exact strings, and a reviewer reads the bot's voice here. Teams renders these as markdown, so
@@ -23,13 +26,13 @@ export const Messages = {
   unknownText: "I didn't catch that. Type **start** to begin onboarding, or **help** to see what I can do.",
   hint: (step: string) => `I'm waiting for the **${step}** card above. Fill it in and select its button, or type **help** for commands.`,
   personalOnly: "Onboarding runs in a private chat with me, so it isn't available here. Select **Open a private chat** on the card.",
-  notMember: (owner: string) => `Onboarding for your organization was started by ${inert(owner)}. I've asked them to add you; I'll tell you here when they do.`,
+  notMember: (owner: string) => `Onboarding for your organization was started by ${inert(owner)}. I've asked them to add you; I'll tell you here when they do.${TAKE_OVER_HINT}`,
   notStarted: "Onboarding hasn't started for your organization yet. Type **start** to begin.",
   memberAdded: (owner: string) => `${inert(owner)} added you to your organization's onboarding. Type **start** to pick it up.`,
   memberAddedOwner: (name: string) => `Added ${inert(name)}. They can now work on onboarding with you.`,
   memberRequestIgnored: (name: string) => `OK, ${inert(name)} was not added.`,
-  ownerOnly: (owner: string) => `Only ${inert(owner)}, who started onboarding for your organization, can delete its data.`,
-  ownerOnlyAdd: (owner: string) => `Only ${inert(owner)}, who started onboarding for your organization, can add people.`,
+  ownerOnly: (owner: string) => `Only ${inert(owner)}, who started onboarding for your organization, can delete its data.${TAKE_OVER_HINT}`,
+  ownerOnlyAdd: (owner: string) => `Only ${inert(owner)}, who started onboarding for your organization, can add people.${TAKE_OVER_HINT}`,
   noIdentity: "I can't tell who you are from this message (Teams didn't say which work account sent it), so I can't act on it. Please message me from Microsoft Teams with your work account.",
   noTenant: "I can't tell which organization this chat belongs to, so I can't start onboarding here.",
   resumed: 'Welcome back! Here is where we left off.',
@@ -52,8 +55,8 @@ export const Messages = {
   dailyLimit: "That's the most verification attempts I allow in a day, to protect the mailbox. Please try again tomorrow, or type **support** if you are stuck.",
   emailDenied: (masked: string) => `The person at ${inert(masked)} says they did not ask to be your primary contact, so the address is not verified and the code no longer works. Type **restart** to enter another contact, or check with them and select **Send a new code**.`,
   guestRefused: "Guests can't onboard an organization: onboarding needs an account of your organization's own tenant. Ask a colleague with a work account there to do it.",
-  ownerOnlyRestart: (owner: string) => `Only ${inert(owner)}, who owns onboarding for your organization, can start it over.`,
-  ownerOnlyHandover: (owner: string) => `Only ${inert(owner)}, who owns onboarding for your organization, can hand it over.`,
+  ownerOnlyRestart: (owner: string) => `Only ${inert(owner)}, who owns onboarding for your organization, can start it over.${TAKE_OVER_HINT}`,
+  ownerOnlyHandover: (owner: string) => `Only ${inert(owner)}, who owns onboarding for your organization, can hand it over.${TAKE_OVER_HINT}`,
   handoverNoMembers: 'There is nobody to hand onboarding over to yet. When a colleague asks to join and you add them, you can hand it over to them.',
   handoverKept: 'OK, you remain the owner.',
   handoverDone: (name: string) => `Done: ${inert(name)} now owns onboarding for your organization. You stay on as a member.`,
@@ -112,8 +115,8 @@ export const Messages = {
   supportChannelHint: 'In this channel I only take **set support channel** (from a support engineer). Partners talk to me in personal chat.',
   credentialsUpdated: '✓ Credentials updated. Any new secret replaced the old one in the vault; the old value is gone.',
   noCredentialsYet: "There are no credentials to update yet: they're entered during onboarding. Type **start** to continue.",
-  ownerOnlyCredentials: (owner: string) => `Only ${inert(owner)}, who owns onboarding for your organization, can change its credentials.`,
-  ownerOnlyConsent: (owner: string) => `${inert(owner)}, who owns onboarding for your organization, connects the tenant: the sign-in links are made for them. Ask them to type **start**.`,
+  ownerOnlyCredentials: (owner: string) => `Only ${inert(owner)}, who owns onboarding for your organization, can change its credentials.${TAKE_OVER_HINT}`,
+  ownerOnlyConsent: (owner: string) => `${inert(owner)}, who owns onboarding for your organization, connects the tenant: the sign-in links are made for them. Ask them to type **start**.${TAKE_OVER_HINT}`,
   checksNeedCredentials: "The checks run once your tenant and app credentials are in. Type **start** to carry on.",
   rechecked: (failed: number, warned: number) => failed + warned === 0
     ? 'Checked again: nothing failing among what I can see.'

@@ -1,4 +1,5 @@
 import type { ConsentFlow, ConsentOutcome, FlowStage } from '../auth/consent-flow';
+import type { TakeOver, TakeOverOutcome } from '../auth/take-over';
 import type { SignInExplanation } from '../microsoft/sign-in-errors';
 import { escapeHtml, html, para, type Page } from './page-html';
 
@@ -12,12 +13,18 @@ export interface AuthPages {
   callback(query: URLSearchParams): Promise<Page>;
   adminConsentStart(s: string): Promise<Page>;
   adminConsentCallback(query: URLSearchParams): Promise<Page>;
+  /** `take over`: the member's own sign-in (its answer comes back to `callback`). */
+  takeOverStart(s: string): Promise<Page>;
 }
 
-export function authPages(flow: ConsentFlow): AuthPages {
+export function authPages(flow: ConsentFlow, takeOver: TakeOver): AuthPages {
   return {
     start: async (s) => consentPage(await flow.start(s)),
-    callback: async (query) => consentPage(await flow.callback(query)),
+    // One redirect URI for every sign-in (the partner's own app registers only this one): the state says whose it is.
+    callback: async (query) => ((await takeOver.owns(query.get('state') ?? ''))
+      ? takeOverPage(await takeOver.callback(query))
+      : consentPage(await flow.callback(query))),
+    takeOverStart: async (s) => takeOverPage(await takeOver.start(s)),
     adminConsentStart: async (s) => consentPage(await flow.adminConsentStart(s)),
     adminConsentCallback: async (query) => consentPage(await flow.adminConsentCallback(query)),
   };
@@ -48,6 +55,32 @@ export function consentPage(outcome: ConsentOutcome): Page {
     case 'failed':
       return { status: failureStatus(outcome.stage, outcome.explanation), html: failureHtml(outcome.explanation, outcome.chatTold) };
   }
+}
+
+export function takeOverPage(outcome: TakeOverOutcome): Page {
+  switch (outcome.kind) {
+    case 'redirect':
+      return { status: 302, location: outcome.location, html: '' };
+    case 'taken-over':
+      return {
+        status: 200,
+        html: html('Done — you own onboarding now', [
+          para(`Your sign-in showed your active ${outcome.role} role, so onboarding for your organization is yours now. Its previous owner stays on as a member and has been told.`),
+          para(BACK_TO_TEAMS),
+        ].join('\n')),
+      };
+    case 'already-owner':
+      return { status: 200, html: html('You already own onboarding', [para('Nothing changed: onboarding for your organization is already yours.'), para(BACK_TO_TEAMS)].join('\n')) };
+    case 'failed':
+      return { status: takeOverStatus(outcome.stage, outcome.explanation), html: failureHtml(outcome.explanation, outcome.chatTold) };
+  }
+}
+
+/** The take-over's own refusals: what signed in isn't acceptable (403), Graph didn't answer (503); the rest as for any sign-in. */
+function takeOverStatus(stage: FlowStage, e: SignInExplanation): number {
+  if (e.code === 'takeover_roles_unavailable') return 503;
+  if (e.code.startsWith('takeover_')) return 403;
+  return failureStatus(stage, e);
 }
 
 const STATE_STATUS: Readonly<Record<string, number>> = {

@@ -28,7 +28,7 @@ export interface ServerDeps {
   /** False only for a local unauthenticated bot: then replies may only go to a loopback serviceUrl. */
   authenticated: boolean;
   verifyEmail: VerifyEmailPages;
-  /** The service account's sign-in and the admin consent (links from the chat's cards, Entra's redirects). */
+  /** The service account's sign-in, the admin consent and `take over` (links from the chat's cards, Entra's redirects). */
   auth: AuthPages;
 }
 
@@ -208,6 +208,7 @@ export function createServer(deps: ServerDeps): HttpServer {
   server.get('/auth/callback', authRoute((q) => deps.auth.callback(q)));
   server.get('/auth/adminconsent/start', authRoute((q) => deps.auth.adminConsentStart(q.get('s') ?? '')));
   server.get('/auth/adminconsent/callback', authRoute((q) => deps.auth.adminConsentCallback(q)));
+  server.get('/auth/takeover/start', authRoute((q) => deps.auth.takeOverStart(q.get('s') ?? '')));
 
   server.get('/healthz', async (_req, res) => {
     res.send(200, { status: 'ok' });

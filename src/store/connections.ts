@@ -9,7 +9,7 @@ export type StateRefusal = 'state_unknown' | 'state_replayed' | 'state_expired';
 
 export interface AuthState {
   tenantId: string;
-  purpose: 'signin' | 'adminconsent';
+  purpose: 'signin' | 'adminconsent' | 'takeover';
   aadObjectId: string;
   conversationId?: string;
 }

@@ -415,4 +415,13 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    id: 12,
+    name: 'auth_states_takeover',
+    sql: `
+      -- A take-over sign-in: a member proves an administrator role of the tenant to own its onboarding.
+      ALTER TABLE auth_states DROP CONSTRAINT auth_states_purpose_check;
+      ALTER TABLE auth_states ADD CONSTRAINT auth_states_purpose_check CHECK (purpose IN ('signin', 'adminconsent', 'takeover'));
+    `,
+  },
 ];
