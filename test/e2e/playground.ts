@@ -361,6 +361,33 @@ export class PlaygroundSession {
     await this.fillInput('Partner ID (MPN ID)', company.partnerId, card);
   }
 
+  /**
+   * Every card in the chat, oldest first: its text and the titles of the actions a person can
+   * still press (buttons and links the renderer has not disabled).
+   */
+  async cardsWithActions(): Promise<Array<{ text: string; actions: string[] }>> {
+    const cards = await UI.cards(this.page).all();
+    const result: Array<{ text: string; actions: string[] }> = [];
+    for (const card of cards) {
+      const actions: string[] = [];
+      for (const action of await card.locator('.ac-actionSet [role="button"], .ac-actionSet [role="link"], .ac-actionSet button').all()) {
+        if (await action.isDisabled().catch(() => true)) continue;
+        const title = (await action.getAttribute('aria-label')) ?? normalize(await action.innerText());
+        if (!actions.includes(title)) actions.push(title);
+      }
+      result.push({ text: normalize(await card.innerText()), actions });
+    }
+    return result;
+  }
+
+  /** Opens `url` in a new tab of this browser (a link from a mail), loaded. */
+  async openPage(url: string): Promise<Page> {
+    const page = await this.context.newPage();
+    page.setDefaultTimeout(this.timeoutMs);
+    await page.goto(url);
+    return page;
+  }
+
   /** Presses a card button that opens a page (Action.OpenUrl) and returns that page, loaded. */
   async clickCardButtonOpeningPage(title: string, card?: Locator): Promise<Page> {
     // The renderer gives an Action.OpenUrl button the role "link"; the Playground window.open()s its URL.

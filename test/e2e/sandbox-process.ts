@@ -230,7 +230,7 @@ export async function stopSandboxProcess(run: SandboxRun | undefined): Promise<v
  * started in `before` (skipped, saying why, without Chromium; `open` gives the session's options
  * once the sandbox runs), stopped and removed in `after`.
  */
-export function sandboxInPlayground(name: string, open: () => Promise<Omit<OpenOptions, 'name'>> = async () => ({})): { session(): PlaygroundSession; run(): SandboxRun } {
+export function sandboxInPlayground(name: string, open: () => Promise<Omit<OpenOptions, 'name'>> = async () => ({})): { session(): PlaygroundSession; run(): SandboxRun; dataDir(): string } {
   let dataDir = '';
   let run: SandboxRun | undefined;
   let session: PlaygroundSession | undefined;
@@ -245,5 +245,5 @@ export function sandboxInPlayground(name: string, open: () => Promise<Omit<OpenO
     await stopSandboxProcess(run);
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
-  return { session: () => session!, run: () => run! };
+  return { session: () => session!, run: () => run!, dataDir: () => dataDir };
 }
