@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { msalCacheSecretName } from '../../src/auth/partner-msal';
 import { TakeOverMessages } from '../../src/auth/take-over-messages';
 import { toChatText } from '../../src/microsoft/sign-in-errors';
 import { Messages } from '../../src/onboarding/messages';
+import { secretName } from '../../src/credentials/credential-service';
 import { listAudit } from '../../src/store/audit-log';
 import { completeEntraPage, ConsentHarness, pageText, PUBLIC_BASE_URL, textsOf, type BrowserAnswer } from '../auth/consent-harness';
 import { BotClient } from '../harness/bot-client';
 import { cardText, Chat } from '../helpers/chat';
 import { TenantSchema } from '../simulator/scenario';
 import {
-  HELPDESK_USER_ID, HELPDESK_USER_UPN, PARTNER_TENANT_ID, SERVICE_ACCOUNT_ID, SERVICE_ACCOUNT_PASSWORD, SERVICE_ACCOUNT_UPN,
+  APP_ID, APP_SECRET_VALUE, HELPDESK_USER_ID, HELPDESK_USER_UPN, PARTNER_TENANT_ID, SERVICE_ACCOUNT_ID, SERVICE_ACCOUNT_PASSWORD, SERVICE_ACCOUNT_UPN,
   SIM_SETUP_APP_ID, SIM_SETUP_APP_SECRET,
 } from '../simulator/scenarios/ids';
 
@@ -55,17 +57,17 @@ describe('take over', function () {
   }
 
   /** The link on the take-over card, through Entra's page as `as`, to our callback: the answers of both. */
-  async function signIn(cardUrl: string, as: Person): Promise<{ callback: string; done: BrowserAnswer }> {
-    const start = await h.open(cardUrl);
+  async function signIn(cardUrl: string, as: Person, via: { harness: ConsentHarness; clientId: string } = { harness: h, clientId: SIM_SETUP_APP_ID }): Promise<{ callback: string; done: BrowserAnswer }> {
+    const start = await via.harness.open(cardUrl);
     assert.equal(start.status, 302, pageText(start.text));
     const authorize = new URL(start.location!);
-    assert.equal(authorize.searchParams.get('client_id'), SIM_SETUP_APP_ID);
+    assert.equal(authorize.searchParams.get('client_id'), via.clientId);
     assert.equal(authorize.searchParams.get('prompt'), 'login');
     assert.equal(authorize.searchParams.get('code_challenge_method'), 'S256');
     assert.equal(authorize.searchParams.get('redirect_uri'), `${PUBLIC_BASE_URL}/auth/callback`);
     const entra = await completeEntraPage(start.location!, { upn: as.upn, password: as.password, mfa: true });
     assert.equal(entra.status, 302, pageText(entra.text).slice(0, 400));
-    return { callback: entra.location!, done: await h.open(entra.location!) };
+    return { callback: entra.location!, done: await via.harness.open(entra.location!) };
   }
 
   async function takeOverCard(c: Chat): Promise<string> {
@@ -106,6 +108,8 @@ describe('take over', function () {
     assert.deepEqual(members, ['Helpdesk Agent:member', 'Partner Onboarding Service:owner']);
     await adminChat.client.waitFor((e) => textsOf(e).includes(TakeOverMessages.tookOver('Helpdesk Agent', 'Global Administrator')));
     await internChat.client.waitFor((e) => textsOf(e).includes(TakeOverMessages.lostOwnership('Partner Onboarding Service')));
+    // The sign-in's tokens were used once for the role read: no token cache was written for the tenant.
+    assert.equal(await h.app.secrets.get(msalCacheSecretName(PARTNER_TENANT_ID)), undefined);
     const audit = await listAudit(h.app.db, PARTNER_TENANT_ID);
     assert.ok(audit.some((a) => a.action === 'partner.owner_changed' && a.detail.to === SERVICE_ACCOUNT_ID && a.detail.from === HELPDESK_USER_ID));
 
@@ -123,6 +127,19 @@ describe('take over', function () {
     await adminChat.say('delete my data', 1);
     assert.match(cardText(adminChat.lastCard().card), /Delete your organization's data\?/);
     assert.deepEqual((await adminChat.say('take over', 1)).texts, [TakeOverMessages.alreadyOwner]);
+  });
+
+  it('a Privileged Role Administrator may take over too', async () => {
+    const t = tenant();
+    h.sim.scenario.tenants.find((x) => x.id === t.id)!.users.find((u) => u.id === t.colleague.aadObjectId)!.roles = ['Privileged Role Administrator'];
+    const internChat = chat(t.id, t.intern);
+    await internChat.say('start', 1);
+    const c = chat(t.id, t.colleague);
+    const { done } = await signIn(await takeOverCard(c), t.colleague);
+    assert.equal(done.status, 200, pageText(done.text));
+    assert.equal(await ownerOf(t.id), t.colleague.aadObjectId);
+    await c.client.waitFor((e) => textsOf(e).includes(TakeOverMessages.tookOver('Ivan Intern', 'Privileged Role Administrator')));
+    await internChat.client.waitFor((e) => textsOf(e).includes(TakeOverMessages.lostOwnership('Nora Colleague')));
   });
 
   it('refuses a member without an active administrator role (a PIM-eligible one included): nothing changes', async () => {
@@ -154,7 +171,7 @@ describe('take over', function () {
     assert.ok(!textsOf(await internChat.client.transcript()).some((x) => x.includes('took over onboarding')));
   });
 
-  it('without a setup app nor the partner\'s own app, says plainly it can\'t verify administrators yet', async () => {
+  it('without a setup app: the partner\'s own app once its credentials are in; before that, says plainly it can\'t verify administrators yet', async () => {
     const plain = await ConsentHarness.start('healthy', { sim: h.sim });
     try {
       const t = tenant();
@@ -163,6 +180,20 @@ describe('take over', function () {
       const admin = new Chat(new BotClient({ endpoint: `${plain.url}/api/messages`, simulatorUrl: h.sim.baseUrl, conversation: { tenantId: t.id, user: { aadObjectId: t.admin.aadObjectId, name: t.admin.name } }, quietMs: 120 }));
       assert.deepEqual((await admin.say('take over', 1)).texts, [TakeOverMessages.cantVerifyYet('Ivan Intern')]);
       assert.equal((await plain.app.partners.get(t.id))?.members.find((m) => m.role === 'owner')?.aadObjectId, t.intern.aadObjectId);
+
+      // The healthy partner with its credentials in: its own app (registered with /auth/callback) verifies.
+      const intern = { aadObjectId: HELPDESK_USER_ID, name: 'Helpdesk Agent' };
+      const internChat = new Chat(new BotClient({ endpoint: `${plain.url}/api/messages`, simulatorUrl: h.sim.baseUrl, conversation: { tenantId: PARTNER_TENANT_ID, user: intern }, quietMs: 120 }));
+      await internChat.say('start', 1);
+      await plain.app.secrets.set(secretName(PARTNER_TENANT_ID, 'appSecret'), APP_SECRET_VALUE);
+      await plain.app.connections.saveCredentials(PARTNER_TENANT_ID, { partnerTenantId: PARTNER_TENANT_ID, serviceAccountUpn: SERVICE_ACCOUNT_UPN, appId: APP_ID }, {
+        appSecret: { storeName: secretName(PARTNER_TENANT_ID, 'appSecret'), hint: APP_SECRET_VALUE.slice(0, 3), setBy: intern.aadObjectId, setAt: new Date().toISOString() },
+      }, intern.aadObjectId, randomUUID());
+      const gaPerson: Person = { aadObjectId: SERVICE_ACCOUNT_ID, name: 'Partner Onboarding Service', upn: SERVICE_ACCOUNT_UPN, password: SERVICE_ACCOUNT_PASSWORD };
+      const ga = new Chat(new BotClient({ endpoint: `${plain.url}/api/messages`, simulatorUrl: h.sim.baseUrl, conversation: { tenantId: PARTNER_TENANT_ID, user: gaPerson }, quietMs: 120 }));
+      const { done } = await signIn(await takeOverCard(ga), gaPerson, { harness: plain, clientId: APP_ID });
+      assert.equal(done.status, 200, pageText(done.text));
+      assert.equal((await plain.app.partners.get(PARTNER_TENANT_ID))?.members.find((m) => m.role === 'owner')?.aadObjectId, SERVICE_ACCOUNT_ID);
     } finally {
       await plain.stop();
     }

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ensureTlsMaterial, type TlsMaterial } from './ca';
@@ -51,13 +51,29 @@ export interface SimulatorOptions {
    * one behaviour turn them off; `POST /_sim/throttling {"random": false}` does it from outside.
    */
   randomThrottling?: boolean;
+  /**
+   * Also serve Entra ID's browser pages (sign-in, admin consent, sign-out and their form posts) over
+   * plain HTTP on this loopback port (0 picks one), so a browser that does not trust the test CA
+   * opens them without a certificate warning. APIs stay HTTPS-only. Unset: no such front.
+   */
+  signInPort?: number;
 }
+
+/**
+ * The pages a person's browser opens at Entra ID, and their forms' posts (relative actions): the
+ * authorize endpoint's sign-in, the admin consent endpoints, sign-out.
+ * https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow#request-an-authorization-code
+ * https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent#request-the-permissions-from-a-directory-admin
+ */
+const BROWSER_PAGES = /^\/[^/]+\/(oauth2\/v2\.0\/(authorize|logout)|(v2\.0\/)?adminconsent)$/;
 
 export const DEFAULT_TLS_DIR = join(__dirname, '..', '..', '.sim');
 
 export class Simulator implements SimContext {
   readonly signer = new TokenSigner();
   private server?: Server;
+  private signInFront?: HttpServer;
+  private _signInUrl?: string;
   private tls?: TlsMaterial;
   private services: SimService[] = [];
   private clockOffset = 0;
@@ -71,6 +87,8 @@ export class Simulator implements SimContext {
   constructor(private readonly options: SimulatorOptions = {}) {}
 
   get baseUrl(): string { return this._baseUrl; }
+  /** `http://127.0.0.1:<port>`: the browser pages over plain HTTP (`signInPort`), or undefined. */
+  get signInUrl(): string | undefined { return this._signInUrl; }
   get scenario(): Scenario {
     if (!this._scenario) throw new Error('simulator has no scenario loaded');
     return this._scenario;
@@ -134,10 +152,39 @@ export class Simulator implements SimContext {
     this.services = (this.options.services ?? allServices).map((f) => f(this));
     // Longest prefix first, so `/graph` wins over the Entra ID catch-all ''.
     this.services.sort((a, b) => b.prefix.length - a.prefix.length);
+    if (this.options.signInPort !== undefined) await this.startSignInFront(this.options.signInPort);
     return this;
   }
 
+  /** The browser pages over plain HTTP on loopback: the same Entra ID behind them, nothing else. */
+  private async startSignInFront(port: number): Promise<void> {
+    const front = createHttpServer((req, res) => {
+      const path = URL.canParse(req.url ?? '/', 'http://front') ? new URL(req.url ?? '/', 'http://front').pathname : '';
+      if (!BROWSER_PAGES.test(path)) {
+        req.resume();
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end(`Only the sign-in and consent pages are served here; everything else is at ${this._baseUrl}\n`);
+        return;
+      }
+      void this.handle(req, res);
+    });
+    front.keepAliveTimeout = 120_000;
+    await new Promise<void>((resolve, reject) => {
+      front.once('error', reject);
+      // Plain HTTP is only acceptable on this machine: loopback, whatever `host` says.
+      front.listen(port, '127.0.0.1', () => resolve());
+    });
+    this.signInFront = front;
+    this._signInUrl = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+  }
+
   async stop(): Promise<void> {
+    const front = this.signInFront;
+    this.signInFront = undefined;
+    if (front) {
+      front.closeAllConnections();
+      await new Promise<void>((resolve) => front.close(() => resolve()));
+    }
     const server = this.server;
     if (!server) return;
     this.server = undefined;
@@ -261,7 +308,7 @@ function botOperatorTenant(): Tenant {
     }, {
       // Multi-tenant (signInAudience AzureADMultipleOrgs): a user of any scenario tenant signs in to
       // it at their own tenant's authority; the simulator finds an app registration in any tenant.
-      // https://learn.microsoft.com/en-us/entra/identity-platform/howto-convert-app-to-be-multi-tenant
+      // https://learn.microsoft.com/en-us/entra/identity-platform/single-and-multi-tenant-apps
       appId: SIM_SETUP_APP_ID,
       objectId: 'b0b0b0b0-4444-4444-8444-000000000012',
       servicePrincipalId: 'b0b0b0b0-4444-4444-8444-000000000013',
