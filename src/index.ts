@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import { createApp } from './app';
-import { loadConfig, readEnvironment } from './config';
+import { loadConfig, readEnvironment, type AppConfig } from './config';
 import { routeConsoleTo } from './console';
 import { isAppError } from './errors';
 import { createLogger, Redactor } from './logger';
+import { BOT_NAME } from './server/home-page';
 import { ensurePrivateDir } from './store/db';
 
 async function main(): Promise<void> {
@@ -27,6 +28,8 @@ async function main(): Promise<void> {
   const app = await createApp(config, logger, redactor);
   const url = await app.start();
   logger.info({ url, database: config.database.kind, keyStore: config.secrets.kind, authenticated: config.bot.authenticated }, 'bot listening');
+  // For the person at the terminal (the JSON above is for log collectors): what runs, where, what next.
+  process.stdout.write(`${startLine(config, url)}\n`);
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals): void => {
@@ -40,6 +43,14 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+}
+
+/** One plain line: `npm start` should leave a newcomer knowing where to go next. */
+function startLine(config: AppConfig, url: string): string {
+  const database = config.database.kind === 'postgres' ? 'PostgreSQL database' : 'embedded database';
+  const auth = config.bot.authenticated ? `authenticated as Azure Bot ${config.bot.id}` : 'unauthenticated (this machine only)';
+  return `${BOT_NAME} bot running at ${url} (${database}, ${auth}); Teams sends to ${config.server.publicBaseUrl}/api/messages; `
+    + `open ${url} for more; to chat with it locally: npm run sandbox`;
 }
 
 main().catch((err: unknown) => {

@@ -8,6 +8,7 @@ import type { Logger } from '../logger';
 import type { Db } from '../store/db';
 import { isMigrated } from '../store/migrate';
 import type { AuthPages } from './auth-pages';
+import { homePage, type Readiness } from './home-page';
 import { BodyError, readForm, readJsonObject } from './http-body';
 import { checkActivity, isLoopbackUrl } from './incoming-activity';
 import type { Page } from './page-html';
@@ -28,6 +29,8 @@ export interface ServerDeps {
   /** False only for a local unauthenticated bot: then replies may only go to a loopback serviceUrl. */
   authenticated: boolean;
   verifyEmail: VerifyEmailPages;
+  /** PUBLIC_BASE_URL: the home page names the messaging endpoint on it. */
+  publicBaseUrl: string;
   /** The service account's sign-in, the admin consent and `take over` (links from the chat's cards, Entra's redirects). */
   auth: AuthPages;
 }
@@ -214,22 +217,24 @@ export function createServer(deps: ServerDeps): HttpServer {
     res.send(200, { status: 'ok' });
   });
 
-  server.get('/readyz', async (_req, res) => {
-    if (closing) {
-      res.send(503, { status: 'shutting_down' });
-      return;
-    }
+  const readiness = async (): Promise<Readiness> => {
+    if (closing) return 'shutting_down';
     try {
-      if (!(await isMigrated(db))) {
-        res.send(503, { status: 'migrations_pending' });
-        return;
-      }
-      res.send(200, { status: 'ready' });
+      return (await isMigrated(db)) ? 'ready' : 'migrations_pending';
     } catch (err) {
       logger.warn({ err }, 'readiness check: database unreachable');
-      res.send(503, { status: 'database_unreachable' });
+      return 'database_unreachable';
     }
+  };
+
+  server.get('/readyz', async (_req, res) => {
+    const status = await readiness();
+    res.send(status === 'ready' ? 200 : 503, { status });
   });
+
+  // Whoever opens the bot's address in a browser: what it is, its health, how to reach it in Teams.
+  server.get('/', async (_req, res) => page(res, homePage(await readiness(), deps.publicBaseUrl)));
+  server.head('/', async (_req, res) => page(res, homePage(await readiness(), deps.publicBaseUrl), true));
 
   // Whatever restify answers on its own (404, 405, a handler's exception) gets a generic body: an
   // exception's message (a database URL, say) never reaches the client.
