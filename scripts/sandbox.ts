@@ -3,7 +3,8 @@
 // three (a second Ctrl-C kills them). Nothing leaves the machine: every Microsoft endpoint is the
 // simulator, the Playground's own telemetry is switched off, and both children run under the
 // network guard, which blocks (and reports) any connection that is not to a loopback address.
-// Nor can anything reach in: bot, Playground, simulator and signing relay listen on 127.0.0.1 only.
+// Nor can anything reach in: bot, Playground, simulator (and its sign-in pages for the browser) and
+// signing relay listen on 127.0.0.1 only.
 //   npm run sandbox -- --help
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -19,6 +20,7 @@ import { SIM_BOT_APP_ID } from '../test/simulator/scenarios/ids';
 import { startSimulator, type Simulator } from '../test/simulator/server';
 import { botIdentityEnv, channelToken } from '../test/simulator/services/bot-framework';
 import { connectorOf } from '../test/simulator/services/connector';
+import { BOT_NAME } from '../src/server/home-page';
 
 const ROOT = join(__dirname, '..');
 const GUARD_PRELOAD = join(ROOT, 'test', 'harness', 'network-guard-preload.cjs');
@@ -272,6 +274,8 @@ export class Sandbox {
   playgroundUrl = '';
   readonly botUrl: string;
   simulatorUrl = '';
+  /** The simulator's sign-in pages for the browser (plain HTTP, loopback). */
+  signInUrl = '';
   /** Resolves when a child ends without being asked to. */
   readonly failed: Promise<string>;
   private reportFailure: (reason: string) => void = () => undefined;
@@ -418,9 +422,12 @@ export class Sandbox {
     for (const tenant of scenario.tenants) {
       for (const app of tenant.applications) if (app.redirectUris.length > 0) app.redirectUris = [...new Set([...app.redirectUris, ...botCallbacks])];
     }
-    const sim = await startSimulator({ scenario, port: options.simPort });
+    // The browser opens the sign-in and consent pages on a loopback plain-HTTP front: a newcomer's
+    // browser does not trust the simulator's test CA and would stop on a certificate warning.
+    const sim = await startSimulator({ scenario, port: options.simPort, signInPort: 0 });
     this.sim = sim;
     this.simulatorUrl = sim.baseUrl;
+    this.signInUrl = sim.signInUrl ?? '';
     // Authenticated (default): the bot has the simulator's SingleTenant bot identity, and the
     // connector refuses its replies without a Bot Framework token, as Teams does.
     if (options.authenticated) connectorOf(sim).requireBotAuth(true);
@@ -434,6 +441,8 @@ export class Sandbox {
       // The simulator's own test CA; nothing turns TLS checks off.
       NODE_EXTRA_CA_CERTS: sim.caCertPath,
       AUTHORITY_HOST: sim.baseUrl,
+      // Browsers are sent here to sign in; the bot's own calls stay on AUTHORITY_HOST (HTTPS).
+      ...(sim.signInUrl ? { SANDBOX_BROWSER_AUTHORITY_HOST: sim.signInUrl } : {}),
       GRAPH_BASE_URL: `${sim.baseUrl}/graph`,
       PARTNER_CENTER_BASE_URL: `${sim.baseUrl}/partnercenter`,
       PORT: String(options.port),
@@ -442,10 +451,11 @@ export class Sandbox {
       PUBLIC_BASE_URL: botBase,
       DATA_DIR: options.dataDir,
       // The Playground's user is a support engineer here, so the support channel can be tried:
-      // "set support channel" in a team channel, then "support" in personal chat.
+      // "@Partner Onboarding set support channel" in a team channel, then "support" in personal chat.
       SUPPORT_ENGINEERS: process.env.SUPPORT_ENGINEERS ?? playgroundConfig(scenario).userId,
       ...(options.authenticated ? botIdentityEnv(sim.baseUrl) : { BOT_ID: '', ALLOW_UNAUTHENTICATED: 'true' }),
-    }), formatBotLine);
+      // Its own "npm start" line points at the sandbox we are in: the banner below says more.
+    }), (line) => (line.startsWith(`${BOT_NAME} bot running at`) ? undefined : formatBotLine(line)));
     // A fresh data dir means creating the embedded database and running migrations first.
     await this.waitForHttp('bot', `http://127.0.0.1:${options.port}/readyz`, bot, 90_000);
 
@@ -503,11 +513,15 @@ export class Sandbox {
     printReady(this, scenario, teams, sim.caCertPath);
   }
 
-  private spawnChild(name: string, args: string[], env: NodeJS.ProcessEnv, format: (line: string) => string): ChildProcess {
+  /** `format` returns undefined for a line not worth showing here. */
+  private spawnChild(name: string, args: string[], env: NodeJS.ProcessEnv, format: (line: string) => string | undefined): ChildProcess {
     const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.children.push({ name, child });
     const tag = `[${name}]`;
-    pipeLines(child.stdout, (line) => say(tag, format(line)));
+    pipeLines(child.stdout, (line) => {
+      const shown = format(line);
+      if (shown !== undefined) say(tag, shown);
+    });
     pipeLines(child.stderr, (line) => say(tag, line));
     child.once('exit', () => {
       if (!this.stopping) this.reportFailure(`${name} exited (${describeExit(child)})`);
@@ -558,6 +572,7 @@ function printReady(s: Sandbox, scenario: Scenario, teams: { user: string; tenan
       ? `authenticated: bot ${SIM_BOT_APP_ID} (SingleTenant); the Playground's activities are signed on their way in`
       : 'unauthenticated (--unauthenticated)'],
     ['Simulator', `${s.simulatorUrl}  (CA: ${shortPath(caCertPath)})`],
+    ['Sign-in pages', `${s.signInUrl}  (the simulator's, for the browser: plain HTTP, this machine only)`],
     ['Scenario', `${scenario.name}: ${scenario.description.length > 100 ? `${scenario.description.slice(0, 97)}...` : scenario.description}`],
     ['Teams user', `${teams.user}, tenant ${teams.tenant}`],
     ['Data', `${shortPath(s.options.dataDir)}  (database, secret-store key, outbox/ for mails, playground.log)`],
@@ -571,8 +586,9 @@ function printReady(s: Sandbox, scenario: Scenario, teams: { user: string; tenan
     '',
     ' The Playground installs the app as soon as the page connects: open "Personal Chat" for the',
     ' welcome card, then type "help". "Mock an Activity" fakes other Teams events (uninstall,',
-    ' install...). Support: type "set support channel" in the team\'s General channel (you are a',
-    ' support engineer here), then "support" in Personal Chat. Ctrl-C stops everything.',
+    ' install...). Support (you are a support engineer here): in the team\'s General channel,',
+    ` @mention the bot: \`@${BOT_NAME} set support channel\` (Teams gives a bot a channel message`,
+    ' only when it is @mentioned); then "support" in Personal Chat. Ctrl-C stops everything.',
     rule,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -166,6 +166,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
   const authStateKey = await sharedSecret(db, secrets, 'auth-state-key');
   const consent = new ConsentFlow({
     authorityHost: config.microsoft.authorityHost,
+    browserAuthorityHost: config.microsoft.browserAuthorityHost,
     publicBaseUrl: config.server.publicBaseUrl,
     partnerCenterBaseUrl: config.microsoft.partnerCenterBaseUrl,
     graphBaseUrl: config.microsoft.graphBaseUrl,

@@ -79,6 +79,8 @@ const EnvSchema = z.object({
   SECRET_STORE_KEY: z.preprocess(emptyToUndefined, z.string().trim().refine((v) => /^[A-Za-z0-9+/]{43}=$/.test(v) && Buffer.from(v, 'base64').length === 32, 'expected 32 random bytes in base64 (openssl rand -base64 32)').optional()),
   ALLOW_EMBEDDED_STORES: bool(false),
   AUTHORITY_HOST: z.preprocess(emptyToUndefined, httpsUrl('Entra ID authority host').default('https://login.microsoftonline.com')),
+  // Ours, for the sandbox only: the simulator's sign-in pages over plain HTTP on loopback (see the check below).
+  SANDBOX_BROWSER_AUTHORITY_HOST: z.preprocess(emptyToUndefined, httpUrl('where browsers open the sign-in pages of AUTHORITY_HOST; sandbox only').optional()),
   GRAPH_BASE_URL: z.preprocess(emptyToUndefined, httpsUrl('Microsoft Graph').default('https://graph.microsoft.com')),
   PARTNER_CENTER_BASE_URL: z.preprocess(emptyToUndefined, httpsUrl('Partner Center API').default('https://api.partnercenter.microsoft.com')),
   MAIL_SENDER: z.preprocess(emptyToUndefined, z.string().trim().email('expected the mailbox verification mails are sent from, like onboarding@contoso.com').optional()),
@@ -135,6 +137,12 @@ export interface AppConfig {
     | { readonly kind: 'local'; readonly key?: Buffer; readonly keyFile: string };
   readonly microsoft: {
     readonly authorityHost: string;
+    /**
+     * Where a browser is sent to sign in: AUTHORITY_HOST, except in the sandbox, where
+     * SANDBOX_BROWSER_AUTHORITY_HOST serves the simulator's sign-in pages on a host the browser
+     * trusts (the bot's own calls still go to AUTHORITY_HOST over HTTPS).
+     */
+    readonly browserAuthorityHost: string;
     readonly graphBaseUrl: string;
     readonly partnerCenterBaseUrl: string;
   };
@@ -219,6 +227,11 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   if (has('MAIL_SENDER') && (!has('BOT_ID') || !has('BOT_TENANT_ID'))) problems.push('MAIL_SENDER: needs BOT_ID and BOT_TENANT_ID (mail is sent through Graph with the bot\'s identity)');
   if (production && flag('KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION')) problems.push('KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: only for the local simulator, not in production');
   if (has('SETUP_APP_ID') && !has('SETUP_APP_SECRET')) problems.push('SETUP_APP_SECRET: required when SETUP_APP_ID is set (the setup app\'s client secret; or SECRET_SETUP_APP_SECRET in env/.env.<name>.user)');
+  const browserAuthority = (normalized.SANDBOX_BROWSER_AUTHORITY_HOST ?? '').trim();
+  if (browserAuthority !== '' && production) problems.push('SANDBOX_BROWSER_AUTHORITY_HOST: only for the local sandbox, not in production (browsers sign in at AUTHORITY_HOST)');
+  else if (browserAuthority !== '' && URL.canParse(browserAuthority) && !/^(localhost|127\.\d+\.\d+\.\d+)$/.test(new URL(browserAuthority).hostname)) {
+    problems.push('SANDBOX_BROWSER_AUTHORITY_HOST: expected a loopback address (http://127.0.0.1:<port>): sign-in pages are served over plain HTTP only on this machine');
+  }
   if (has('SETUP_APP_SECRET') && !has('SETUP_APP_ID')) problems.push('SETUP_APP_ID: required when SETUP_APP_SECRET is set (the setup app\'s application id)');
   const e = parsed.success ? parsed.data : undefined;
   if (problems.length > 0 || !e) {
@@ -243,7 +256,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     secrets: e.KEY_VAULT_URL
       ? { kind: 'keyvault', url: e.KEY_VAULT_URL, disableChallengeResourceVerification: e.KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION }
       : { kind: 'local', key: e.SECRET_STORE_KEY ? Buffer.from(e.SECRET_STORE_KEY, 'base64') : undefined, keyFile: join(dataDir, 'secret-store.key') },
-    microsoft: { authorityHost: e.AUTHORITY_HOST, graphBaseUrl: e.GRAPH_BASE_URL, partnerCenterBaseUrl: e.PARTNER_CENTER_BASE_URL },
+    microsoft: { authorityHost: e.AUTHORITY_HOST, browserAuthorityHost: e.SANDBOX_BROWSER_AUTHORITY_HOST ?? e.AUTHORITY_HOST, graphBaseUrl: e.GRAPH_BASE_URL, partnerCenterBaseUrl: e.PARTNER_CENTER_BASE_URL },
     mail: e.MAIL_SENDER ? { kind: 'graph', sender: e.MAIL_SENDER } : { kind: 'outbox', dir: join(dataDir, 'outbox') },
     logLevel: e.LOG_LEVEL,
     checks: { appInAdminAgentsSeverity: e.CHECK_APP_IN_ADMINAGENTS, recheckDelayMs: e.RECHECK_DELAY_MINUTES * 60_000 },

@@ -83,6 +83,17 @@ describe('loadConfig', () => {
     assert.ok(!orphan.join('\n').includes('Orphan~S3cret'));
   });
 
+  it('SANDBOX_BROWSER_AUTHORITY_HOST: where browsers sign in, sandbox only: loopback, never in production; AUTHORITY_HOST otherwise', () => {
+    const local = { ALLOW_UNAUTHENTICATED: 'true', AUTHORITY_HOST: 'https://127.0.0.1:3979' };
+    assert.equal(loadConfig(local).microsoft.browserAuthorityHost, 'https://127.0.0.1:3979');
+    const sandbox = loadConfig({ ...local, SANDBOX_BROWSER_AUTHORITY_HOST: 'http://127.0.0.1:40123/' });
+    assert.equal(sandbox.microsoft.browserAuthorityHost, 'http://127.0.0.1:40123');
+    assert.equal(sandbox.microsoft.authorityHost, 'https://127.0.0.1:3979', 'the bot\'s own calls stay on HTTPS');
+    assert.deepEqual(problems({ ...local, SANDBOX_BROWSER_AUTHORITY_HOST: 'http://signin.example.com' }), ['SANDBOX_BROWSER_AUTHORITY_HOST: expected a loopback address (http://127.0.0.1:<port>): sign-in pages are served over plain HTTP only on this machine']);
+    const production = problems({ NODE_ENV: 'production', SANDBOX_BROWSER_AUTHORITY_HOST: 'http://127.0.0.1:40123' });
+    assert.ok(production.includes('SANDBOX_BROWSER_AUTHORITY_HOST: only for the local sandbox, not in production (browsers sign in at AUTHORITY_HOST)'), production.join('\n'));
+  });
+
   const cases: Array<[string, Record<string, string>, RegExp]> = [
     ['PORT not a number', { PORT: 'abc' }, /^PORT: expected a port number 0-65535; got "abc"$/],
     ['PORT too large', { PORT: '70000' }, /^PORT: expected a port number/],

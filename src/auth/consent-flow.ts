@@ -58,6 +58,8 @@ export type ConsentOutcome =
 
 export interface ConsentFlowOptions {
   authorityHost: string;
+  /** Where the browser is sent to sign in, when not `authorityHost` (the sandbox's loopback sign-in pages). */
+  browserAuthorityHost?: string;
   publicBaseUrl: string;
   partnerCenterBaseUrl: string;
   /** Graph's base URL (its host; the gatherer picks the version): the admin consent is confirmed there. */
@@ -76,6 +78,18 @@ export interface ConsentFlowOptions {
 }
 
 const STATE_TTL_MS = 10 * 60_000;
+
+/**
+ * `url` (built on `authorityHost`, msal's metadata included) for the browser: on
+ * `browserAuthorityHost` instead when one is set, path and query unchanged. Other hosts stay as they are.
+ */
+export function forBrowser(url: string, authorityHost: string, browserAuthorityHost: string | undefined): string {
+  if (!browserAuthorityHost || browserAuthorityHost === authorityHost) return url;
+  const u = new URL(url);
+  if (u.origin !== new URL(authorityHost).origin) return url;
+  const browser = new URL(browserAuthorityHost);
+  return `${browser.origin}${u.pathname}${u.search}`;
+}
 
 type Verdict = { ok: true } | { ok: false; input: SignInErrorInput; detail?: Record<string, unknown> };
 
@@ -128,7 +142,7 @@ export class ConsentFlow implements SignInLinks {
         codeChallenge: pkceChallenge(pkceVerifier(this.o.key, s)),
         codeChallengeMethod: 'S256',
       });
-      return { kind: 'redirect', location };
+      return { kind: 'redirect', location: forBrowser(location, this.o.authorityHost, this.o.browserAuthorityHost) };
     } catch (err) {
       // Building the URL reads the authority's metadata: Entra ID is unreachable. Nothing is spent.
       this.o.logger.warn({ err, tenantId: state.tenantId }, 'sign-in start: authority metadata unavailable');
@@ -189,7 +203,7 @@ export class ConsentFlow implements SignInLinks {
     url.searchParams.set('scope', GRAPH_DEFAULT);
     url.searchParams.set('redirect_uri', this.adminConsentRedirectUri);
     url.searchParams.set('state', s);
-    return { kind: 'redirect', location: url.toString() };
+    return { kind: 'redirect', location: forBrowser(url.toString(), this.o.authorityHost, this.o.browserAuthorityHost) };
   }
 
   /**

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { COMPANY } from '../helpers/chat';
 import { ROOT } from '../helpers/bot-process';
@@ -13,8 +12,8 @@ import { sandboxInPlayground } from './sandbox-process';
  */
 describe('connecting in the Agents Playground (headless Chromium): credentials, sign-in, consent', function () {
   this.timeout(240_000);
-  // The simulator's server certificate (made by its own test CA under .sim/) is pinned in Chromium.
-  const sandbox = sandboxInPlayground('consent', async () => ({ trustCertificates: [await readFile(join(ROOT, '.sim', 'server.pem'), 'utf8')], timeoutMs: 20_000 }));
+  // Chromium trusts nothing extra: the simulator's test CA is not in it, as in a newcomer's browser.
+  const sandbox = sandboxInPlayground('consent', async () => ({ timeoutMs: 20_000 }));
 
   it('fills the credential cards, signs in through the sign-in page in the same browser, and the chat confirms', async () => {
     const s = sandbox.session();
@@ -63,6 +62,11 @@ describe('connecting in the Agents Playground (headless Chromium): credentials, 
     await s.screenshot('3-sign-in-card');
     const before = await s.cardTexts();
     const signIn = await s.clickCardButtonOpeningPage('Sign in', signInCard);
+    // No certificate warning on the way: the page is the simulator's sign-in page, served to the
+    // browser from a loopback host it trusts, not Chromium's interstitial (chrome-error://, "Privacy error").
+    await signIn.waitForLoadState('load');
+    assert.doesNotMatch(signIn.url(), /^chrome-error:/, `a browser warning instead of the sign-in page (title ${JSON.stringify(await signIn.title())})`);
+    assert.equal(await signIn.title(), 'Sign in to your account', `at ${signIn.url()}`);
     // The simulator's sign-in page (login_hint fills the account), then MFA, then consent.
     await signIn.getByLabel('Account').waitFor().catch(async (err: unknown) => {
       const recent = s.requests.slice(-5).map((r) => `${r.url.slice(0, 120)} ${r.outcome}`).join(' | ');

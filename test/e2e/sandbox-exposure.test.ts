@@ -53,7 +53,7 @@ function assertLoopbackOnly(run: SandboxRun): void {
   const found = listeningSockets(run.processTree());
   // The listing must see the three named servers, or "nothing on 0.0.0.0" would prove nothing.
   const ports = new Set(found.map((s) => s.port));
-  for (const [name, url] of [['bot', run.botUrl], ['Playground', run.playgroundUrl], ['simulator', run.simulatorUrl]] as const) {
+  for (const [name, url] of [['bot', run.botUrl], ['Playground', run.playgroundUrl], ['simulator', run.simulatorUrl], ['sign-in pages', run.signInUrl]] as const) {
     assert.ok(ports.has(portOf(url)), `no listening socket for the ${name} (${url}) among:\n${describeSockets(found)}`);
   }
   assert.deepEqual(describeSockets(found.filter((s) => !LOOPBACK.has(s.address))), '', 'sockets reachable from other machines');
@@ -68,10 +68,29 @@ describe('npm run sandbox, from the network', function () {
     assertLoopbackOnly(run());
   });
 
+  describe('the simulator\'s sign-in pages over plain HTTP', () => {
+    it('serve the sign-in page a browser is sent to, and none of the APIs (tokens, Graph, Partner Center, the control plane)', async () => {
+      const authorize = new URL(`${run().signInUrl}/${PARTNER_TENANT_ID}/oauth2/v2.0/authorize`);
+      for (const [k, v] of Object.entries({ client_id: SIM_BOT_APP_ID, response_type: 'code', redirect_uri: 'http://localhost/cb', scope: 'openid' })) authorize.searchParams.set(k, v);
+      const page = await fetch(authorize);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /<title>Sign in to your account<\/title>/);
+      const closed: Array<[string, string]> = [
+        ['POST', `/${PARTNER_TENANT_ID}/oauth2/v2.0/token`], ['GET', `/${PARTNER_TENANT_ID}/v2.0/.well-known/openid-configuration`],
+        ['GET', '/graph/v1.0/organization'], ['GET', '/partnercenter/v1/customers'], ['GET', '/_sim/health'], ['GET', '/'],
+      ];
+      for (const [method, path] of closed) {
+        const res = await fetch(`${run().signInUrl}${path}`, { method });
+        assert.equal(res.status, 404, `${method} ${path}`);
+        assert.match(await res.text(), /Only the sign-in and consent pages are served here/);
+      }
+    });
+  });
+
   describe('its signing relay', () => {
     /** The one listener of the sandbox the banner does not name. */
     const relayUrl = (): string => {
-      const named = new Set([run().botUrl, run().playgroundUrl, run().simulatorUrl].map(portOf));
+      const named = new Set([run().botUrl, run().playgroundUrl, run().simulatorUrl, run().signInUrl].map(portOf));
       const others = sockets().filter((s) => !named.has(s.port));
       assert.equal(others.length, 1, `expected one more listener (the relay), got:\n${describeSockets(others)}`);
       return `http://127.0.0.1:${others[0]!.port}/api/messages`;

@@ -18,6 +18,8 @@ export interface SandboxRun {
   readonly playgroundUrl: string;
   readonly botUrl: string;
   readonly simulatorUrl: string;
+  /** The simulator's sign-in pages for the browser (plain HTTP on loopback). */
+  readonly signInUrl: string;
   /** Everything it printed so far (stdout and stderr, interleaved). */
   output(): string;
   /** npm and every process under it, as of now. */
@@ -98,6 +100,7 @@ export async function startSandboxProcess(args: string[], options: { timeoutMs?:
     playgroundUrl: field('Open the Playground'),
     botUrl: field('Bot'),
     simulatorUrl: field('Simulator'),
+    signInUrl: field('Sign-in pages'),
     output: () => out,
     processTree: tree,
     knownPids: () => known,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -148,6 +148,10 @@ describe('npm run sandbox (processes)', function () {
     try {
       run = await startSandboxProcess(await sandboxArgs(dataDir));
       assert.match(run.output(), /Channel:\s+authenticated/);
+      // Teams gives a bot a channel message only when it is @mentioned: the banner says so, with the app's name.
+      const manifest = JSON.parse(await readFile(join(ROOT, 'manifest', 'manifest.json'), 'utf8')) as { name: { short: string } };
+      const botName = manifest.name.short.replace('${{APP_NAME_SUFFIX}}', '');
+      assert.ok(run.output().includes(`@mention the bot: \`@${botName} set support channel\``), `the banner:\n${run.output()}`);
       const conversation = { tenantId: PARTNER_TENANT_ID, user: { name: 'Probe', aadObjectId: randomUUID() } };
       const unsigned = new BotClient({ endpoint: run.botUrl, simulatorUrl: run.simulatorUrl, conversation });
       assert.equal((await unsigned.say('help', { quietMs: 100 })).status, 401);
