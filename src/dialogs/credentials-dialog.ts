@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { renderChecksCard, renderEntraAppForm, renderPartnerCenterForm, renderSectionSummary, type CredentialFormData, type Fact } from '../cards/render';
 import { Verbs, type Verb } from '../cards/verbs';
 import type { Preflight } from '../credentials/credential-service';
+import { PC_KEY_SHORT_DAYS } from '../checks/rules/secrets';
 import { entraAppSchema, ENTRA_FIELDS, maskSecret, partnerCenterAppSchema, PC_FIELDS } from '../domain/credentials';
 import { fieldErrors } from '../domain/forms';
 import type { Partner } from '../domain/partner';
@@ -151,7 +152,11 @@ export class CredentialsDialog extends CardStepDialog {
     if (notes.size > 0) await context.sendActivity(Messages.trimmed([...notes]));
     if (outcome.preflight) await context.sendActivity(preflightMessage(outcome.preflight));
     else {
-      await context.sendActivity(Messages.pcSaved(outcome.record.credentials.pcSecret?.expiresAt?.slice(0, 10) ?? '—'));
+      const expiresAt = outcome.record.credentials.pcSecret?.expiresAt;
+      await context.sendActivity(Messages.pcSaved(expiresAt?.slice(0, 10) ?? '—'));
+      // The guide asks for a key valid 2 years; one entered with under a year is said once, here (the checks warn too).
+      const days = expiresAt ? Math.ceil((Date.parse(expiresAt) - Date.now()) / 86_400_000) : Number.NaN;
+      if (days < PC_KEY_SHORT_DAYS) await context.sendActivity(Messages.pcKeyShort(Math.max(0, Math.floor(days / 30.44))));
       // Both apps are in: what the partner's app can already see, before the sign-in.
       const run = await this.services.checks.preflight(outcome.record, actor);
       await context.sendActivity({ attachments: [renderChecksCard(checksCardData(run))] });

@@ -69,6 +69,7 @@ export const Messages = {
   adminConsentPartial: (missing: string[]) => `The secret works. The app still lacks these Microsoft Graph application permissions: ${missing.join(', ')}. Add them on the app's **API permissions** page; I'll ask you to grant admin consent after sign-in.`,
   adminConsentPending: "✓ The secret works. The app's token carries no Microsoft Graph permissions yet: that's expected until admin consent is granted, which I'll ask for right after the service account signs in.",
   pcSaved: (expires: string) => `✓ Partner Center web app saved. I'll warn you well before its key expires on ${expires}.`,
+  pcKeyShort: (months: number) => `That key ends in ${months < 1 ? 'less than a month' : `${months} ${months === 1 ? 'month' : 'months'}`}. Partner Center lets you choose **2 years** when you add a key (App management → Web app → Add key): a longer key means fewer rotations. You can add one now and enter it with **update credentials**.`,
   onboardingComplete:
     "**Onboarding is complete.** Your tenant is connected and verified and your customers are synced. From now on I sync them every night and warn you here before a secret or token expires. " +
     'Type **status** any time, **sync** for a sync now, **recheck** to run the checks.',

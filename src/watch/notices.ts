@@ -30,7 +30,7 @@ const WHY: Record<Notice['item'], { before: string; after: string }> = {
   },
   'refresh-token': {
     before: 'Microsoft ends a sign-in unused for 90 days. Running the checks uses it (and keeps it alive).',
-    after: 'Microsoft ends a sign-in unused for 90 days: the platform can no longer reach Partner Center for you. Sign in again as the service account.',
+    after: 'Microsoft ends a sign-in unused for 90 days: the platform can no longer reach Partner Center for you. Sign in again as the service account, and afterwards leave its password and roles as they are: changing either breaks the connection again.',
   },
   gdap: {
     before: 'It will not extend itself (no auto-extend, or it holds Global Administrator). Ask the customer to approve a new relationship in Partner Center before then, or the platform loses access to this customer.',
@@ -38,7 +38,7 @@ const WHY: Record<Notice['item'], { before: string; after: string }> = {
   },
   consent: {
     before: '',
-    after: 'Microsoft refused the service account\'s sign-in: the consent was revoked or the password changed. Sign in again as the service account to restore the connection.',
+    after: 'Microsoft refused the service account\'s sign-in: the consent was revoked, or its password was changed or reset (which ends every sign-in made with the old one). Sign in again as the service account to restore the connection, and afterwards leave its password and roles as they are.',
   },
 };
 

@@ -40,6 +40,9 @@ export function appSecretValid(facts: Facts, ctx: RuleContext): Outcome {
   return expiryOutcome(label, end, ctx.now, fix);
 }
 
+/** Seed 000 step 2.11 asks for a Partner Center key valid 2 years: one valid under a year is worth a word. */
+export const PC_KEY_SHORT_DAYS = 365;
+
 export function partnerCenterSecretValid(facts: Facts, ctx: RuleContext): Outcome {
   const fix = { text: 'In Partner Center **App management**, add a new key to the web app, enter it and its expiry in the bot, then remove the old key.', link: LINKS.partnerCenterApps };
   const entered = known(facts.partnerCenterSecretExpiry);
@@ -54,7 +57,7 @@ export function partnerCenterSecretValid(facts: Facts, ctx: RuleContext): Outcom
   const from = enteredAt.ok ? parseDate(enteredAt.value) : undefined;
   if (outcome.status === 'pass' && from) {
     const validity = Math.round((end.getTime() - from.getTime()) / DAY_MS);
-    if (validity < SHORT_KEY_DAYS) {
+    if (validity < PC_KEY_SHORT_DAYS) {
       return {
         status: 'warn', evidence: `web app secret entered with ${count(validity, 'day')}' validity (valid until ${day(end)}); the onboarding guide asks for 2 years`,
         fix: { text: 'When convenient, add a new key in Partner Center **App management** with a validity of **2 years**, and enter it with its expiry in the bot.', link: LINKS.partnerCenterApps },
@@ -63,6 +66,3 @@ export function partnerCenterSecretValid(facts: Facts, ctx: RuleContext): Outcom
   }
   return outcome;
 }
-
-/** Much shorter than the 2 years the onboarding guide asks for: under a year. */
-const SHORT_KEY_DAYS = 365;
