@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/bot-process';
 import { teamsConversation, messageActivity } from '../harness/activities';
-import { PARTNER_TENANT_ID, SIM_BOT_APP_ID } from '../simulator/scenarios/ids';
+import { APP_ID, PARTNER_TENANT_ID, SIM_BOT_APP_ID } from '../simulator/scenarios/ids';
 import { commandOf, listeningSockets, sandboxArgs, startSandboxProcess, stopSandboxProcess, type ListeningSocket, type SandboxRun } from './sandbox-process';
 
 /**
@@ -71,8 +71,10 @@ describe('npm run sandbox, from the network', function () {
   describe('the simulator\'s sign-in pages over plain HTTP', () => {
     it('serve the sign-in page a browser is sent to, and none of the APIs (tokens, Graph, Partner Center, the control plane)', async () => {
       const authorize = new URL(`${run().signInUrl}/${PARTNER_TENANT_ID}/oauth2/v2.0/authorize`);
-      for (const [k, v] of Object.entries({ client_id: SIM_BOT_APP_ID, response_type: 'code', redirect_uri: 'http://localhost/cb', scope: 'openid' })) authorize.searchParams.set(k, v);
-      const page = await fetch(authorize);
+      // The partner's app, back to the bot's callback (the sandbox registers it), as the bot's link sends the browser.
+      const query = { client_id: APP_ID, response_type: 'code', redirect_uri: `${new URL(run().botUrl).origin}/auth/callback`, scope: 'openid', response_mode: 'query', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' };
+      for (const [k, v] of Object.entries(query)) authorize.searchParams.set(k, v);
+      const page = await fetch(authorize, { redirect: 'manual' });
       assert.equal(page.status, 200);
       assert.match(await page.text(), /<title>Sign in to your account<\/title>/);
       const closed: Array<[string, string]> = [
