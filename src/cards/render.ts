@@ -222,6 +222,8 @@ function renderCredentialForm(template: object, fields: readonly string[], secre
     errors: allFields(fields, data.errors),
     formError: data.formError ?? '',
     secretPlaceholder: data.secretStored ? 'Leave empty to keep the stored secret' : 'Paste the value',
+    // Required until one is stored: then an empty field keeps it.
+    secretRequired: !data.secretStored,
   });
 }
 
@@ -255,12 +257,26 @@ export function renderTakeOverCard(data: { title: string; text: string; note: st
   return render(takeOverTemplate, data);
 }
 
-const MARKS: Record<Status, { mark: string; color: string; word: string }> = {
-  pass: { mark: '✅', color: 'Default', word: 'passed' },
-  warn: { mark: '⚠️', color: 'Warning', word: 'warning' },
-  fail: { mark: '❌', color: 'Attention', word: 'failed' },
-  unknown: { mark: '❔', color: 'Default', word: 'not visible yet' },
+/**
+ * Each status in words as well as by its mark (never by emoji or colour alone). Only a failure is
+ * coloured: Teams' yellow `Warning` text is hard to read on white, so a warning's mark carries it.
+ */
+export const STATUS_WORDS: Record<Status, { mark: string; color: 'Default' | 'Attention'; word: string; counted: string }> = {
+  pass: { mark: '✅', color: 'Default', word: 'Passed', counted: 'passed' },
+  warn: { mark: '⚠️', color: 'Default', word: 'Warning', counted: 'warning' },
+  fail: { mark: '❌', color: 'Attention', word: 'Failed', counted: 'failed' },
+  unknown: { mark: '❔', color: 'Default', word: 'Not visible yet', counted: 'not visible yet' },
 };
+
+/** "1 warning", "2 warnings", "3 failed", "1 not visible yet": the same words on every card and message. */
+export function statusCount(status: Status, n: number): string {
+  return status === 'warn' ? `${n} warning${n === 1 ? '' : 's'}` : `${n} ${STATUS_WORDS[status].counted}`;
+}
+
+/** The word for one result: a check Graph can never show is "Not visible" (no "yet" to wait for). */
+export function statusWord(r: Pick<CheckResult, 'status' | 'lasting' | 'afterSignIn'>): string {
+  return r.afterSignIn ? 'Needs sign-in' : r.status === 'unknown' && r.lasting ? 'Not visible' : STATUS_WORDS[r.status].word;
+}
 
 export interface ChecksCardData {
   title: string;
@@ -276,30 +292,67 @@ export interface ChecksCardData {
 }
 
 /**
- * The checklist: grouped, one line of evidence each, the fix with its link for all but a pass; "Re-run checks" updates it in place.
+ * The checklist: grouped, one line of evidence each, the fix with its link for all but a pass;
+ * "Re-run checks" updates it in place. Failures, warnings and what could not be seen stay open;
+ * each group's passed checks fold into one line ("Service account: 5 passed — show",
+ * `Action.ToggleVisibility`, Adaptive Cards 1.2+), and the pre-flight's checks that only the
+ * sign-in can run fold into one line with their real count.
  * Evidence quotes Microsoft (tenant, app, policy and group names): it is shown as itself. Fix texts are ours, in markdown.
  */
 export function renderChecksCard(data: ChecksCardData): Attachment {
-  const groups: Array<{ title: string; lines: object[] }> = [];
+  const groups: Array<{ title: string; open: object[]; passed: object[] }> = [];
+  const later = data.results.filter((r) => r.afterSignIn);
   for (const r of data.results) {
+    if (r.afterSignIn) continue;
     let group = groups.find((g) => g.title === inert(r.group));
-    if (!group) groups.push((group = { title: inert(r.group), lines: [] }));
-    const m = MARKS[r.status];
-    group.lines.push({
-      mark: m.mark, color: m.color, title: inert(r.title), evidence: inert(r.evidence),
+    if (!group) groups.push((group = { title: inert(r.group), open: [], passed: [] }));
+    const m = STATUS_WORDS[r.status];
+    const line = {
+      color: m.color, text: `${m.mark} ${statusWord(r)} · **${inert(r.title)}**: ${inert(r.evidence)}`,
       fix: r.status === 'pass' || !r.fix ? '' : `Fix: ${r.fix.text} [Open ↗](${r.fix.link})`,
-    });
+    };
+    (r.status === 'pass' ? group.passed : group.open).push(line);
   }
-  const order: Status[] = ['fail', 'warn', 'unknown', 'pass'];
-  const counts = order
-    .map((s) => [s, data.results.filter((r) => r.status === s).length] as const)
-    .filter(([, n]) => n > 0)
-    .map(([s, n]) => `${MARKS[s].mark} ${n} ${MARKS[s].word}`)
-    .join(' · ');
+  const shown = groups.map((g, i) => {
+    const n = g.passed.length;
+    const head = g.open.length ? `${STATUS_WORDS.pass.mark} ${n === 1 ? '1 more check' : `${n} more checks`} passed` : `${STATUS_WORDS.pass.mark} **${g.title}**: ${n} passed`;
+    return { ...g, showTitle: g.open.length > 0, passedCount: n, showLabel: `${head} — show`, hideLabel: `${head} — hide`, ids: toggleIds(`g${i}`) };
+  });
+  const judged = data.results.filter((r) => !r.afterSignIn);
+  const tally = (pick: (r: CheckResult) => boolean, words: (n: number) => string, mark: string) => {
+    const n = judged.filter(pick).length;
+    return n > 0 ? [`${mark} ${words(n)}`] : [];
+  };
+  const counts = [
+    ...tally((r) => r.status === 'fail', (n) => statusCount('fail', n), STATUS_WORDS.fail.mark),
+    ...tally((r) => r.status === 'warn', (n) => statusCount('warn', n), STATUS_WORDS.warn.mark),
+    ...tally((r) => r.status === 'unknown' && !r.lasting, (n) => statusCount('unknown', n), STATUS_WORDS.unknown.mark),
+    ...tally((r) => r.status === 'unknown' && !!r.lasting, (n) => `${n} not visible`, STATUS_WORDS.unknown.mark),
+    ...tally((r) => r.status === 'pass', (n) => statusCount('pass', n), STATUS_WORDS.pass.mark),
+  ];
+  const laterLine = later.length ? `🔑 ${later.length === 1 ? '1 check runs' : `${later.length} checks run`} after you sign in` : '';
+  if (laterLine) counts.push(laterLine);
   return render(checksTemplate, {
-    title: data.title, subtitle: data.subtitle, counts, groups, note: data.note, status: inert(data.status ?? ''),
+    title: data.title, subtitle: data.subtitle, counts: counts.join(' · '), groups: shown, note: data.note, status: inert(data.status ?? ''),
+    later: later.length ? {
+      showLabel: `${laterLine}: ${andList([...new Set(later.map((r) => r.group))])} — show`,
+      hideLabel: `${laterLine} — hide`,
+      lines: later.map((r) => ({ text: `🔑 Needs sign-in · **${inert(r.title)}**` })),
+      ids: toggleIds('later'),
+    } : { showLabel: '', hideLabel: '', lines: [], ids: toggleIds('later') },
+    hasLater: later.length > 0,
     offerLater: !!data.offerLater, offerSupport: !!data.offerSupport,
   });
+}
+
+/** "a, b and c". */
+function andList(items: readonly string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
+/** Element ids of a folded section: its lines, and the "— show" and "— hide" labels swapped by the toggle. */
+function toggleIds(key: string): { lines: string; show: string; hide: string } {
+  return { lines: `${key}-lines`, show: `${key}-show`, hide: `${key}-hide` };
 }
 
 export interface SyncCardData {
@@ -331,21 +384,25 @@ export interface NoticeCardData {
   buttonVerb?: Verb;
 }
 
-/** An expiry notice: what ends when, and the button that starts the fix. */
+/**
+ * An expiry notice: what ends when, and the button that starts the fix. The title's mark carries
+ * the warning (yellow text is hard to read on white); what has ended is red.
+ */
 export function renderNoticeCard(data: NoticeCardData): Attachment {
-  return render(noticeTemplate, { ...data, facts: shownFacts(data.facts), color: data.severity === 'expired' ? 'Attention' : 'Warning' });
+  const expired = data.severity === 'expired';
+  return render(noticeTemplate, { ...data, title: `${expired ? '❌' : '⚠️'} ${data.title}`, facts: shownFacts(data.facts), color: expired ? 'Attention' : 'Default' });
 }
 
 export interface SupportCardData {
   /** Title, status, notice and issue lines are markdown: the caller makes the names and evidence it quotes inert. */
   title: string;
   statusText: string;
-  statusColor: 'Attention' | 'Warning' | 'Good' | 'Default';
+  statusColor: 'Attention' | 'Good' | 'Default';
   /** A line for the viewer only (an action refused, a race lost). */
   notice?: string;
   facts: Fact[];
   issuesTitle: string;
-  issues: Array<{ line: string; color: 'Attention' | 'Warning' | 'Default' }>;
+  issues: Array<{ line: string; color: 'Attention' | 'Default' }>;
   showClaim: boolean;
   showResolve: boolean;
   /** `8:orgid:<object id>` of the engineers (at most 60): Teams refreshes the card for them. */

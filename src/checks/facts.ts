@@ -13,6 +13,10 @@ export interface Unknown {
   readonly needs?: string;
   /** Waiting or re-running will not change it: the tenant lacks the licence the API needs. */
   readonly lasting?: boolean;
+  /** Read only with the service account's sign-in: the pre-flight counts it as "runs after you sign in". */
+  readonly afterSignIn?: boolean;
+  /** What the partner can do about it, as a sentence for the card's fix line (when there is something). */
+  readonly fix?: string;
 }
 
 export type Fact<T> = T | Unknown;

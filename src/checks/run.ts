@@ -14,6 +14,8 @@ export interface CheckResult {
   readonly fix: Fix | null;
   /** Unknown for a reason waiting will not change (a licence the tenant lacks). */
   readonly lasting?: boolean;
+  /** Unknown until the service account signs in (pre-flight only). */
+  readonly afterSignIn?: boolean;
 }
 
 /** Runs every check (or `only` those) over the facts. Pure: the same facts and `now` give the same results. */
@@ -41,6 +43,7 @@ export function evaluate(facts: Facts, options: EvaluateOptions & { readonly onl
         evidence: oneLine(outcome.evidence),
         fix: outcome.status === 'pass' ? null : outcome.fix ?? d.fix(facts, ctx),
         ...(outcome.status === 'unknown' && outcome.lasting ? { lasting: true } : {}),
+        ...(outcome.status === 'unknown' && outcome.afterSignIn ? { afterSignIn: true } : {}),
       };
     });
 }
@@ -78,10 +81,13 @@ export function summarize(results: readonly CheckResult[]): Summary {
 
 const MAX_EVIDENCE = 240;
 
-/** Collapses whitespace and control characters and caps the length: evidence is one line. */
+/** Collapses whitespace and control characters and caps the length at a word's end: evidence is one line. */
 function oneLine(text: string): string {
   const flat = text.replace(/[\u0000-\u001f\u007f\s]+/g, ' ').trim();
-  return flat.length > MAX_EVIDENCE ? `${flat.slice(0, MAX_EVIDENCE - 1)}…` : flat;
+  if (flat.length <= MAX_EVIDENCE) return flat;
+  const cut = flat.slice(0, MAX_EVIDENCE - 1);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > MAX_EVIDENCE / 2 ? cut.slice(0, space) : cut).replace(/[\s,;:(—-]+$/, '')}…`;
 }
 
 const MARK: Record<Status, string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', unknown: 'UNKNOWN' };

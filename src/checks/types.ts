@@ -18,6 +18,8 @@ export interface Outcome {
   readonly fix?: Fix;
   /** An unknown that waiting will not change (a licence the tenant lacks): it does not hold the journey. */
   readonly lasting?: boolean;
+  /** An unknown only the service account's sign-in can settle: the pre-flight says it runs then. */
+  readonly afterSignIn?: boolean;
 }
 
 export interface EvaluateOptions {

@@ -1,6 +1,6 @@
 import type { Activity, Attachment } from 'botbuilder';
 import { inert } from '../cards/inert-text';
-import { renderSupportCard, type SupportCardData } from '../cards/render';
+import { renderSupportCard, STATUS_WORDS, statusCount, statusWord, type SupportCardData } from '../cards/render';
 import { summarize } from '../checks/run';
 import type { Partner, Person } from '../domain/partner';
 import { recipientsOf } from '../domain/partner';
@@ -244,13 +244,14 @@ export function cardData(partner: Partner, c: SupportCase, run: CheckRun | undef
   ];
   const results = run?.results ?? [];
   const issues = results.filter((r) => r.status === 'fail' || r.status === 'warn' || r.status === 'unknown').map((r) => ({
-    line: `${r.status === 'fail' ? '✗' : r.status === 'warn' ? '!' : '?'} **${inert(r.title)}**: ${inert(r.evidence)}`,
-    color: r.status === 'fail' ? 'Attention' as const : r.status === 'warn' ? 'Warning' as const : 'Default' as const,
+    // The status in words beside its mark; only a failure is coloured (yellow text is hard to read on white).
+    line: `${STATUS_WORDS[r.status].mark} ${statusWord(r)} · **${inert(r.title)}**: ${inert(r.evidence)}`,
+    color: r.status === 'fail' ? 'Attention' as const : 'Default' as const,
   }));
   return {
     title: `Support case: ${inert(company)}`,
     statusText,
-    statusColor: c.status === 'open' ? 'Attention' : c.status === 'claimed' ? 'Warning' : 'Good',
+    statusColor: c.status === 'open' ? 'Attention' : c.status === 'claimed' ? 'Default' : 'Good',
     ...(notice ? { notice: inert(notice) } : {}),
     facts,
     issuesTitle: run ? `Last checks (${run.kind === 'full' ? 'full run' : 'pre-flight'}, ${when(run.runAt)}): ${issues.length} to look at` : '',
@@ -261,9 +262,24 @@ export function cardData(partner: Partner, c: SupportCase, run: CheckRun | undef
   };
 }
 
+/** The last run in words: what it means for the journey, then the counts as the checks card words them. */
 function checksLine(run: CheckRun): string {
   const s = summarize(run.results);
-  return `${run.verdict} (${s.counts.fail} failed, ${s.counts.warn} warnings, ${s.counts.unknown} unseen), ${when(run.runAt)}`;
+  const later = run.results.filter((r) => r.afterSignIn).length;
+  const never = run.results.filter((r) => r.status === 'unknown' && r.lasting).length;
+  const unseen = s.counts.unknown - later - never;
+  const meaning = run.verdict === 'blocked' ? `Blocked: ${s.blockingFailures.length} blocking ${s.blockingFailures.length === 1 ? 'check fails' : 'checks fail'}`
+    : run.verdict === 'incomplete' ? `Incomplete: ${s.blockingUnknown.length} blocking ${s.blockingUnknown.length === 1 ? 'check' : 'checks'} not visible yet`
+      : run.verdict === 'passed' ? 'Passed: every check passes' : 'Passed: every blocking check passes';
+  const counts = [
+    ...(s.counts.fail ? [statusCount('fail', s.counts.fail)] : []),
+    ...(s.counts.warn ? [statusCount('warn', s.counts.warn)] : []),
+    ...(unseen ? [statusCount('unknown', unseen)] : []),
+    ...(never ? [`${never} not visible`] : []),
+    statusCount('pass', s.counts.pass),
+    ...(later ? [`${later} to run after the sign-in`] : []),
+  ];
+  return `${meaning} (${counts.join(', ')}), ${run.kind === 'preflight' ? 'before the sign-in, ' : ''}${when(run.runAt)}`;
 }
 
 /** What ends within 60 days (as stored: no Graph call for a card), and a broken consent. */
@@ -273,7 +289,7 @@ function expiriesLine(partner: Partner): string {
   const items = expiringItems(partner, undefined).filter((e) => thresholdFor(daysLeft(e.expiresAt, now)) !== undefined)
     .map((e) => {
       const left = daysLeft(e.expiresAt, now);
-      return `${names[e.item]} ${left <= 0 ? 'expired' : 'ends'} ${e.expiresAt.toISOString().slice(0, 10)}${left > 0 ? ` (${left} d)` : ''}`;
+      return `${names[e.item]} ${left <= 0 ? 'expired' : 'ends'} ${e.expiresAt.toISOString().slice(0, 10)}${left > 0 ? ` (in ${left} ${left === 1 ? 'day' : 'days'})` : ''}`;
     });
   if (partner.consent.brokenAt) items.unshift(`Consent broken since ${partner.consent.brokenAt.toISOString().slice(0, 10)}`);
   return items.length ? items.join('; ') : 'nothing within 60 days';

@@ -1,7 +1,7 @@
 import type { ChecksCardData } from '../cards/render';
 import { PROPAGATES } from '../checks/catalog';
 import type { Fact, Facts, Unknown } from '../checks/facts';
-import { gatherFacts } from '../checks/gather/gather';
+import { AFTER_SIGN_IN, gatherFacts } from '../checks/gather/gather';
 import { evaluate, summarize, type CheckResult } from '../checks/run';
 import type { Severity } from '../checks/types';
 import { decodeJwtPayload, stringList } from '../credentials/client-credentials';
@@ -86,7 +86,10 @@ export class CheckRunner {
       graph, partnerCenter, serviceAccountUpn: connection.serviceAccountUpn, appId: connection.appId,
       secretHint: partner.credentials.appSecret?.hint, now, signal,
     });
-    return this.record(partner, actor, 'preflight', { ...gathered.facts, ...this.entered(partner) }, now, gathered.roundTrips);
+    const facts: Record<string, unknown> = { ...gathered.facts, ...this.entered(partner) };
+    // What only the sign-in can read is not a missing permission: it simply runs after the sign-in.
+    for (const k of SIGNED_IN_ONLY) if (isUnknownFact(facts[k]) && !(facts[k] as Unknown).lasting) facts[k] = AFTER_SIGN_IN;
+    return this.record(partner, actor, 'preflight', facts as Facts, now, gathered.roundTrips);
   }
 
   async full(partner: Omit<Partner, 'members'>, actor: string, signal?: AbortSignal): Promise<CheckRun> {
@@ -179,7 +182,9 @@ function tokenUnknown(err: unknown): Fact<never> {
   };
   return {
     unknown: reason && words[reason] ? words[reason]! : 'the service account\'s token could not be had',
-    needs: reason === 'unavailable' ? 'a re-run in a few minutes' : 'the service account to sign in again (type **start**)',
+    fix: reason === 'unavailable' ? 'Re-run the checks in a few minutes.'
+      : reason === 'secret_rejected' ? 'Add a new client secret under the app\'s **Certificates & secrets** and enter it with **update credentials**, then re-run the checks.'
+        : 'Sign in again as the service account (type **start**), then re-run the checks.',
   };
 }
 
@@ -194,7 +199,7 @@ export function checksCardData(run: CheckRun, status?: string): ChecksCardData {
     return {
       ...base,
       title: 'Before you sign in: what your app can already see',
-      subtitle: `Checked ${when} UTC with your app's own (app-only) permissions. What needs the service account's sign-in shows as not visible yet.`,
+      subtitle: `Checked ${when} UTC with your app's own permissions. The checks that need the service account run after you sign in.`,
       note: 'Fixed something? Select **Re-run checks**. Microsoft can take minutes (group membership, consent) to hours (GDAP) to apply a change.',
       offerSupport: false,
     };

@@ -1,6 +1,7 @@
 import type { GdapRelationship } from '../checks/facts';
 import { GLOBAL_ADMIN_ROLE_ID } from '../checks/microsoft';
 import { autoExtends } from '../checks/rules/gdap';
+import { daysLeft } from '../checks/rules/util';
 import type { Partner } from '../domain/partner';
 import type { NoticeItem } from '../store/notices';
 
@@ -44,9 +45,8 @@ export function thresholdFor(daysLeft: number): number | undefined {
   return THRESHOLDS.slice().reverse().find((t) => daysLeft <= t);
 }
 
-export function daysLeft(expiresAt: Date, now: Date): number {
-  return Math.ceil((expiresAt.getTime() - now.getTime()) / DAY_MS) || 0; // never -0
-}
+/** The checks' one count of days left, in the partner's terms: every card and message counts with it. */
+export { daysLeft };
 
 /**
  * The partner's items that end: the Entra app's client secret (its end date read fresh from Graph

@@ -92,7 +92,7 @@ describe('cards', () => {
         fix: { text: 'Select **Grant admin consent**.', link: 'https://entra.microsoft.com/' },
       } as CheckResult;
       const texts = find(content(renderChecksCard({ title: 'Checks', subtitle: '', note: '', results: [result], status: 'Re-run by **Eve**' })), (n) => n.type === 'TextBlock').map((t) => String(t.text));
-      assert.ok(texts.includes('❌ **App registration exists**: "\\[App\\](https://evil.example/a) \\{\\{DATE(2017-02-14T06:08:39Z, SHORT)\\}\\}" has no enterprise application'), JSON.stringify(texts));
+      assert.ok(texts.includes('❌ Failed · **App registration exists**: "\\[App\\](https://evil.example/a) \\{\\{DATE(2017-02-14T06:08:39Z, SHORT)\\}\\}" has no enterprise application'), JSON.stringify(texts));
       assert.ok(texts.includes('Fix: Select **Grant admin consent**. [Open ↗](https://entra.microsoft.com/)'));
       assert.ok(texts.includes('Re-run by \\*\\*Eve\\*\\*'));
     });

@@ -100,13 +100,18 @@ describe('checks: app-only gathering (pre-flight)', function () {
       assert.deepEqual(mapServicePrincipal({ value: [{ id: 's', appId: 'a', accountEnabled: true }] }), { id: 's', appId: 'a', accountEnabled: true });
     });
 
-    it('a refusal names the licence or the permission that would let the bot see', () => {
+    it('a refusal names the licence, or asks for the admin consent the checklist asked for (never a permission to add)', () => {
       assert.deepEqual(refusedFact(403, { error: { code: 'Authentication_RequestFromNonPremiumTenantOrB2CTenant' } }, 'Policy.Read.All'),
-        { unknown: 'Graph answered 403 Authentication_RequestFromNonPremiumTenantOrB2CTenant (needs Entra ID P1/P2)', needs: 'Microsoft Entra ID P1 or P2', lasting: true });
+        {
+          unknown: 'Graph answered 403 Authentication_RequestFromNonPremiumTenantOrB2CTenant (needs Entra ID P1/P2)', needs: 'Microsoft Entra ID P1 or P2', lasting: true,
+          fix: 'Check it yourself in the Microsoft Entra admin center: Microsoft shows it to the bot only on tenants with Entra ID P1 or P2.',
+        });
       assert.equal(refusedFact(403, { error: { code: 'Authorization_RequestDenied' } }, 'Policy.Read.All').lasting, undefined, 'a permission can be granted: not lasting');
       assert.equal(refusedFact(400, { error: { code: 'AadPremiumLicenseRequired' } }, 'x').needs, 'Microsoft Entra ID P2');
-      assert.equal(refusedFact(403, { error: { code: 'Authorization_RequestDenied' } }, 'Policy.Read.All').needs,
-        'the application permission Policy.Read.All with admin consent');
+      // The checklist's permissions cover every read: a refusal asks for the consent, never for a permission to add.
+      const refused = refusedFact(403, { error: { code: 'Authorization_RequestDenied' } }, 'Policy.Read.All');
+      assert.equal(refused.needs, undefined);
+      assert.match(refused.fix ?? '', /check every permission shows "Granted" \(else select \*\*Grant admin consent\*\*\)/);
     });
 
     it('role assignments: beta transitive wins; direct v1.0 counts only when it shows Global Administrator', () => {
@@ -216,7 +221,8 @@ describe('checks: app-only gathering (pre-flight)', function () {
       }
       const works = run.results.find((r) => r.id === 'partner-center.works')!;
       assert.equal(works.status, 'unknown');
-      assert.equal(works.evidence, 'Partner Center: read after the service account signs in; needs the service account\'s sign-in (next step)');
+      assert.equal(works.evidence, 'Partner Center: read after the service account signs in');
+      assert.equal(works.afterSignIn, true, 'the pre-flight counts it among the checks that run after the sign-in');
     });
 
     it('a domain whose passwords never expire (2147483647): the account passes without DisablePasswordExpiration; a domain policy left at 90 days fails it', async () => {
@@ -258,7 +264,8 @@ describe('checks: app-only gathering (pre-flight)', function () {
       for (const id of ['app.permissions-granted', 'account.admin-agents', 'app.admin-agents'] as const) {
         const r = run.results.find((x) => x.id === id)!;
         assert.equal(r.status, 'unknown');
-        assert.match(r.evidence, /403 Authorization_RequestDenied .*needs the application permission .* with admin consent/);
+        assert.match(r.evidence, /403 Authorization_RequestDenied \(not allowed to read it: [\w.]+ not granted\)/);
+        assert.match(r.fix!.text, /select \*\*Grant admin consent\*\*/, 'the fix is the consent the checklist asked for, not a new permission');
       }
     });
 

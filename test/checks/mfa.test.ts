@@ -25,7 +25,7 @@ describe('checks: MFA', () => {
     { name: 'Authenticator', facts: {}, status: 'pass', evidence: /^registered: microsoftAuthenticatorPush$/ },
     { name: 'phone only', facts: { mfaRegistration: { isMfaRegistered: true, methodsRegistered: ['mobilePhone'] } }, status: 'warn', evidence: /only phone methods registered: mobilePhone/, fix: /Microsoft Authenticator/ },
     { name: 'nothing registered (or third-party only)', facts: { mfaRegistration: { isMfaRegistered: false, methodsRegistered: [] } }, status: 'fail', evidence: /no MFA method registered/, fix: /Security info.*Authenticator/s },
-    { name: 'report needs P1 (403)', facts: { mfaRegistration: noP1 }, status: 'unknown', evidence: /MFA registration: Graph answered 403 .*needs Microsoft Entra ID P1 or P2/, fix: /Give the bot Microsoft Entra ID P1 or P2/ },
+    { name: 'report needs P1 (403)', facts: { mfaRegistration: noP1 }, status: 'unknown', evidence: /MFA registration: Graph answered 403 .*needs Microsoft Entra ID P1 or P2/, fix: /Check it yourself in the Microsoft Entra admin center: Microsoft shows it to the bot only with Microsoft Entra ID P1 or P2/ },
   ]);
 
   table('mfa.enforced', [
@@ -52,7 +52,7 @@ describe('checks: MFA', () => {
     { name: 'amr has mfa', facts: {}, status: 'pass', evidence: /^token amr: pwd, mfa$/ },
     { name: 'third-party MFA: amr without mfa', facts: { consentTokenAmr: ['pwd'] }, status: 'fail', evidence: /token amr: pwd — no "mfa"/, fix: /Duo/ },
     { name: 'federated sign-in without MFA claim', facts: { consentTokenAmr: ['fed'] }, status: 'fail', evidence: /no "mfa"/, fix: /federatedIdpMfaBehavior/ },
-    { name: 'not consented yet', facts: { consentTokenAmr: undefined }, status: 'unknown', evidence: /no consent yet; needs the service account to sign in/ },
+    { name: 'not consented yet', facts: { consentTokenAmr: undefined }, status: 'unknown', evidence: /^MFA in the consent token: no sign-in yet$/ },
   ]);
 
   table('mfa.sign-in-frequency', [

@@ -49,8 +49,8 @@ describe('journey step 10: the full checks after the consent', function () {
     const checks = turn.activities.find((e) => cardText(e.activity.attachments?.[0]?.content as Record<string, unknown>).includes('Checks: your connection is verified'));
     assert.ok(checks, `a checks card: ${turn.texts.join(' | ')}`);
     const text = cardText(checks.activity.attachments![0]!.content as Record<string, unknown>);
-    assert.match(text, /✅\s\*\*MFA proven at sign-in\*\*: token amr: .*mfa/);
-    assert.match(text, /✅\s\*\*GDAP roles assigned to the service account\*\*/);
+    assert.match(text, /✅ Passed · \*\*MFA proven at sign-in\*\*: token amr: .*mfa/);
+    assert.match(text, /✅ Passed · \*\*GDAP roles assigned to the service account\*\*/);
     assert.doesNotMatch(text, /❌/);
     assert.doesNotMatch(text, /Re-check in 15 minutes|Ask support/, 'nothing to wait for, nothing to escalate');
     assert.match(turn.texts.join('\n'), /✓ Every blocking check passes/);
@@ -68,7 +68,7 @@ describe('journey step 10: the full checks after the consent', function () {
     const card = turn.activities.find((e) => cardText(e.activity.attachments?.[0]?.content as Record<string, unknown>).includes('fix these before customer sync'));
     assert.ok(card, turn.texts.join(' | '));
     const text = cardText(card.activity.attachments![0]!.content as Record<string, unknown>);
-    assert.match(text, /❌\s\*\*App in AdminAgents\*\*: the app's service principal is not a member/);
+    assert.match(text, /❌ Failed · \*\*App in AdminAgents\*\*: the app's service principal is not a member/);
     assert.match(text, /Fix: .*AdminAgents.*\[Open ↗\]/);
     assert.match(turn.texts.join('\n'), /Customer sync waits until this passes:\*\* App in AdminAgents/);
     assert.doesNotMatch(turn.texts.join('\n'), /connection is done/);

@@ -7,6 +7,16 @@ import { toPreparation } from '../helpers/onboarding-path';
 const ENTRA = { tenant: PARTNER_TENANT_ID, serviceAccount: SERVICE_ACCOUNT_UPN, appId: APP_ID, appSecret: APP_SECRET_VALUE };
 const PC = { pcAppId: APP_ID, pcSecret: APP_SECRET_VALUE, pcSecretExpires: new Date(Date.now() + 365 * 86_400_000).toISOString().slice(0, 10) };
 
+/** The text of every TextBlock a person sees before opening anything folded (no `isVisible: false` on it or above it). */
+function visibleLines(node: unknown): string[] {
+  if (Array.isArray(node)) return node.flatMap(visibleLines);
+  if (!node || typeof node !== 'object') return [];
+  const n = node as Record<string, unknown>;
+  if (n.isVisible === false) return [];
+  const own = n.type === 'TextBlock' && typeof n.text === 'string' ? [n.text] : [];
+  return [...own, ...Object.entries(n).filter(([k]) => k !== 'actions' && k !== 'selectAction').flatMap(([, v]) => visibleLines(v))];
+}
+
 /** Part one, then both credential cards: the pre-flight card is the one before the sign-in card. */
 async function throughCredentials(bot: BotUnderTest): Promise<{ chat: Chat; tenant: string; checksCardId: string }> {
   const { chat, tenant } = await toPreparation(bot, { skipChecklist: true });
@@ -23,14 +33,27 @@ describe('pre-flight checks (app-only, before the sign-in)', function () {
   before(async () => { bot = await BotUnderTest.start({ teamsLimits: false }); });
   after(() => bot.stop());
 
-  it('healthy: run as soon as both apps are in; passes what the app can see, the rest not visible yet (never a pass); kept in the history', async () => {
+  it('healthy: run as soon as both apps are in; passes what the app can see, one folded line for the checks that run after the sign-in (never a pass), passes folded per group; kept in the history', async () => {
     await bot.loadScenario('healthy');
     const { chat, tenant, checksCardId } = await throughCredentials(bot);
-    const text = cardText(chat.card(checksCardId));
+    const card = chat.card(checksCardId);
+    const text = cardText(card);
     assert.match(text, /✅ 1\d passed/);
     assert.doesNotMatch(text, /❌/);
-    assert.match(text, /✅\s\*\*Service account in AdminAgents\*\*/);
-    assert.match(text, /❔\s\*\*MFA proven at sign-in\*\*/, 'what needs the sign-in is shown as not visible yet');
+    assert.match(text, /✅ Passed · \*\*Service account in AdminAgents\*\*/);
+    // What only the sign-in can read is one line with the real count, not eleven rows of refusals.
+    assert.match(text, /🔑 11 checks run after you sign in/);
+    assert.match(text, /🔑 Needs sign-in · \*\*MFA proven at sign-in\*\*/, 'listed under that line, never as a pass');
+    assert.doesNotMatch(text, /Graph answered|AuditLog\.Read\.All|Policy\.Read\.All|DelegatedAdminRelationship\.Read\.All|needs the application permission/, 'no raw refusal, no permission the checklist never asked for');
+    assert.doesNotMatch(text, /Give the bot|tell the bot/, 'every fix is something the partner can do');
+    assert.doesNotMatch(text, /\w…$/m, 'no line cut mid-word');
+    // Open: the warning and what the partner must check; folded: each group's passes (one line per group).
+    const visible = visibleLines(card);
+    assert.ok(visible.some((l) => /⚠️ Warning · \*\*Country recorded\*\*/.test(l)), visible.join('\n'));
+    assert.ok(visible.includes('✅ **Service account**: 5 passed — show'), visible.join('\n'));
+    assert.ok(!visible.some((l) => /✅ Passed ·/.test(l)), `passed checks are folded: ${visible.join('\n')}`);
+    assert.ok(visible.length <= 16, `${visible.length} visible lines:\n${visible.join('\n')}`);
+    assert.match(JSON.stringify(card), /"type":"Action\.ToggleVisibility"/);
     assert.match(cardText(chat.lastCard().card), /Step 9 of 11 · Sign in as the service account/, 'the journey carries on to the sign-in');
     const run = await bot.app.checkRuns.latest(tenant);
     // The test company is German, the scenario's tenant American: Partner Center's country differs.
@@ -39,14 +62,14 @@ describe('pre-flight checks (app-only, before the sign-in)', function () {
     assert.equal(run?.verdict, 'incomplete');
     assert.ok(run!.roundTrips.graph <= 3 && run!.roundTrips.partnerCenter <= 2, JSON.stringify(run!.roundTrips));
     const status = (await chat.say('status', 1)).texts[0]!;
-    assert.match(status, /\*\*Last checks\*\* \(before sign-in, app-only, .*\): 0 failing, 1 warning, 1\d passed, \d+ not visible yet/);
+    assert.match(status, /\*\*Last checks\*\* \(before sign-in, .*\): 0 failed, 1 warning, 1 not visible, 1\d passed, 11 run after you sign in/);
   });
 
   it('a service account outside AdminAgents fails with evidence and the fix; fixed in the tenant, "Re-run checks" updates the card in place', async () => {
     await bot.loadScenario('not-in-adminagents');
     const { chat, tenant, checksCardId } = await throughCredentials(bot);
     const failing = cardText(chat.card(checksCardId));
-    assert.match(failing, /❌\s\*\*Service account in AdminAgents\*\*: not a member — member of: HelpdeskAgents|❌\s\*\*Service account in AdminAgents\*\*: not a member/);
+    assert.match(failing, /❌ Failed · \*\*Service account in AdminAgents\*\*: not a member/);
     assert.match(failing, /Fix: .*AdminAgents.*\[Open ↗\]\(https:\/\/entra\.microsoft\.com\//);
 
     // The partner adds the account to AdminAgents in their tenant.
@@ -55,7 +78,7 @@ describe('pre-flight checks (app-only, before the sign-in)', function () {
     const rerun = await chat.press('Re-run checks', {}, { id: checksCardId, count: 1 });
     assert.equal(rerun.updated.length, 1, 'the card is updated in place');
     assert.deepEqual(rerun.texts, [Messages.rechecked(0, 1)]);
-    assert.match(cardText(chat.card(checksCardId)), /✅\s\*\*Service account in AdminAgents\*\*/);
+    assert.match(cardText(chat.card(checksCardId)), /✅ Passed · \*\*Service account in AdminAgents\*\*/);
     assert.equal(await bot.app.checkRuns.count(tenant), 2, 'both runs are in the history');
   });
 

@@ -89,7 +89,10 @@ describe('support channel (simulator, in-process bot)', function () {
     assert.match(text, /Open: waiting for an engineer \(asked by Megan Bowen/);
     assert.match(text, new RegExp(`Partner tenant\\s*${p.tenant}`));
     assert.match(text, /Journey\s*Step \d+ of 11: /);
-    assert.match(text, /Checks\s*passed/);
+    // The run in words, as the checks card counts it: no verdict id, no "1 warnings", no yellow text.
+    assert.match(text, /Checks\s*Passed: every blocking check passes \(1 not visible, 24 passed\), \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+    assert.match(text, /❔ Not visible · \*\*"Remember MFA on trusted devices" off\*\*/, 'each issue says its status in words');
+    assert.doesNotMatch(JSON.stringify(card), /"color":"Warning"|passed-with-advisories|unseen/);
     assert.deepEqual(titles(card), ['Claim', 'Re-run checks', 'Resolve']);
     assert.equal(card.version, '1.5');
     assert.deepEqual(card.refresh?.userIds, [`8:orgid:${ENGINEER.aadObjectId}`, `8:orgid:${SECOND_ENGINEER.aadObjectId}`]);
@@ -109,6 +112,7 @@ describe('support channel (simulator, in-process bot)', function () {
     const before = (await partnerTexts(p)).length;
     const claimed = invokeCard((await inChannel(ENGINEER, thread).execute({ verb: 'support.claim', data: { tenantId: p.tenant } }, { replyToId: c.cardActivityId! })).body);
     assert.match(cardText(claimed), /Claimed by Sam Support/);
+    assert.doesNotMatch(JSON.stringify(claimed), /"color":"Warning"/, '"Claimed by…" in the default colour, not yellow on white');
     assert.deepEqual(titles(claimed), ['Re-run checks', 'Resolve']);
     c = (await support.get(p.tenant))!;
     assert.deepEqual([c.status, c.claimedBy, c.claimedByName], ['claimed', ENGINEER.aadObjectId, 'Sam Support']);
@@ -174,7 +178,7 @@ describe('support channel (simulator, in-process bot)', function () {
     assert.match(cardText(copy), new RegExp(p.tenant));
     assert.deepEqual(titles(copy), []);
     const own = cardOf((await p.chat.client.transcript()).at(-1));
-    assert.match(cardText(own), /^Your Partner Center web app key has expired/);
+    assert.match(cardText(own), /^❌ Your Partner Center web app key has expired/);
     assert.deepEqual(titles(own), ['Update credentials']);
 
     await h.app.db.query("UPDATE partners SET consent_broken_at = now(), consent_broken_reason = 'AADSTS50173' WHERE tenant_id = $1", [p.tenant]);

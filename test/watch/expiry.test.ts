@@ -25,10 +25,12 @@ describe('watch: thresholds (pure)', () => {
     assert.deepEqual(chats({ ...base, emailVerifiedBy: 'x' }), ['a:owner'], 'the prover is not a member');
   });
 
-  it('days left round up: 6 days and an hour is 7', () => {
+  it('days left are calendar days to the date shown: 6 days and an hour ahead is 6; later today is 1; once passed, 0 or less', () => {
     const now = new Date('2026-11-30T00:00:00Z');
-    assert.equal(daysLeft(new Date(now.getTime() + 6 * DAY + 3_600_000), now), 7);
-    assert.equal(daysLeft(new Date(now.getTime() - 1), now), 0);
+    assert.equal(daysLeft(new Date(now.getTime() + 6 * DAY + 3_600_000), now), 6);
+    assert.equal(daysLeft(new Date(now.getTime() + 3_600_000), now), 1);
+    assert.equal(daysLeft(new Date(now.getTime() - 1), now), -1, 'it ended on yesterday\'s date');
+    assert.equal(daysLeft(new Date(now.getTime() + 3_600_000), new Date(now.getTime() + 7_200_000)), 0, 'it ended earlier today');
   });
 
   it('items: the app secret (Graph\'s end date over the stored one), the Partner Center key, the refresh path (90 days after its last use, one key per consent)', () => {
@@ -81,10 +83,10 @@ describe('watch: the expiry scan and the notices outbox (simulator, in-process b
     assert.equal(await h.app.dispatcher.drain(), 7);
     const titles = await Promise.all(partners.map(async (p) => (await noticeCards(p)).map((t) => t.split('\n')[0])));
     assert.deepEqual(titles, [
-      [], ['Your Partner Center web app key expires in 60 days'], ['Your Partner Center web app key expires in 30 days'],
-      ['Your Partner Center web app key expires in 14 days'], ['Your Partner Center web app key expires in 7 days'],
-      ['Your Partner Center web app key expires in 3 days'], ['Your Partner Center web app key expires in 1 day'],
-      ['Your Partner Center web app key has expired'],
+      [], ['⚠️ Your Partner Center web app key expires in 60 days'], ['⚠️ Your Partner Center web app key expires in 30 days'],
+      ['⚠️ Your Partner Center web app key expires in 14 days'], ['⚠️ Your Partner Center web app key expires in 7 days'],
+      ['⚠️ Your Partner Center web app key expires in 3 days'], ['⚠️ Your Partner Center web app key expires in 1 day'],
+      ['❌ Your Partner Center web app key has expired'],
     ]);
     assert.match((await noticeCards(partners[1]!))[0]!, /Update credentials/);
 
@@ -102,7 +104,7 @@ describe('watch: the expiry scan and the notices outbox (simulator, in-process b
     assert.equal((await h.app.watch.scan()).recorded, 1);
     assert.equal(await h.app.dispatcher.drain(), 1);
     // The 7-day notice, saying the days really left.
-    assert.deepEqual((await noticeCards(p)).map((t) => t.split('\n')[0]), ['Your Partner Center web app key expires in 30 days', 'Your Partner Center web app key expires in 6 days']);
+    assert.deepEqual((await noticeCards(p)).map((t) => t.split('\n')[0]), ['⚠️ Your Partner Center web app key expires in 30 days', '⚠️ Your Partner Center web app key expires in 6 days']);
   });
 
   it('a conversation the bot was removed from: the notice is dead, the conversation marked dead, nothing retried', async () => {
@@ -134,8 +136,8 @@ describe('watch: the expiry scan and the notices outbox (simulator, in-process b
       const titles = (await p.chat.client.transcript()).map((e) => cardText(e.activity.attachments?.[0]?.content as Record<string, unknown>).split('\n')[0]!)
         .filter((t) => /GDAP/.test(t)).sort();
       assert.equal(titles.length, 2, titles.join(' | '));
-      assert.match(titles[0]!, /^The GDAP relationship with .+ expires in 29 days$/);
-      assert.match(titles[1]!, /^The GDAP relationship with .+ expires in 6 days$/);
+      assert.match(titles[0]!, /^⚠️ The GDAP relationship with .+ expires in 29 days$/);
+      assert.match(titles[1]!, /^⚠️ The GDAP relationship with .+ expires in 6 days$/);
       assert.equal(await h.app.watch.scanPartner((await h.app.partners.get(p.tenant))!), 0, 'each once');
     } finally {
       tenant.gdapRelationships = saved;

@@ -1,5 +1,5 @@
-import { summarize } from '../../checks/run';
 import { inert } from '../../cards/inert-text';
+import { statusCount } from '../../cards/render';
 import { maskSecret } from '../../domain/credentials';
 import type { CheckRun, CheckRunRepository } from '../../store/check-runs';
 import type { CustomerSyncRepository } from '../../store/customer-syncs';
@@ -16,7 +16,7 @@ export function statusText(partner: Partner | undefined): string {
   const lines = STEPS.map((s, i) => `${i < at ? '✓' : i === at ? '→' : '·'} ${s.name}`);
   const head = current
     ? `You're at step ${at + 1} of ${STEPS.length}: **${current.name}**.`
-    : 'Everything up to the connection is done: details confirmed, email verified, credentials in, consent given.';
+    : '**Onboarding is complete**: your tenant is connected and verified and your customers are synced.';
   const connection = partner ? connectionLines(partner) : [];
   return [head, lines.join('\n\n'), ...(connection.length > 0 ? [connection.join('\n\n')] : [])].join('\n\n');
 }
@@ -48,12 +48,24 @@ export function connectionLines(partner: Partner): string[] {
   return lines.filter((l): l is string => l !== undefined);
 }
 
-/** The last run of the checks, in one line: counts by status, when, which kind. */
+/** The last run of the checks, in one line: counts in the checks card's words, when, which kind. */
 export function lastCheckLine(run: CheckRun | undefined): string | undefined {
   if (!run) return undefined;
-  const { counts } = summarize(run.results);
-  const parts = [`${counts.fail} failing`, `${counts.warn} warning`, `${counts.pass} passed`, `${counts.unknown} not visible yet`];
-  return `**Last checks** (${run.kind === 'preflight' ? 'before sign-in, app-only' : 'full'}, ${run.runAt.toISOString().slice(0, 16).replace('T', ' ')} UTC): ${parts.join(', ')}. Type **recheck** to run them again.`;
+  const r = run.results;
+  const later = r.filter((x) => x.afterSignIn).length;
+  const parts = [
+    statusCount('fail', r.filter((x) => x.status === 'fail').length),
+    statusCount('warn', r.filter((x) => x.status === 'warn').length),
+    ...nonZero(r.filter((x) => x.status === 'unknown' && !x.afterSignIn && !x.lasting).length, (n) => statusCount('unknown', n)),
+    ...nonZero(r.filter((x) => x.status === 'unknown' && x.lasting).length, (n) => `${n} not visible`),
+    statusCount('pass', r.filter((x) => x.status === 'pass').length),
+    ...nonZero(later, (n) => `${n} run after you sign in`),
+  ];
+  return `**Last checks** (${run.kind === 'preflight' ? 'before sign-in, with your app\'s own permissions' : 'full'}, ${run.runAt.toISOString().slice(0, 16).replace('T', ' ')} UTC): ${parts.join(', ')}. Type **recheck** to run them again.`;
+}
+
+function nonZero(n: number, words: (n: number) => string): string[] {
+  return n > 0 ? [words(n)] : [];
 }
 
 export function statusCommand(membership: Membership, checkRuns: Pick<CheckRunRepository, 'latest'>, syncs: Pick<CustomerSyncRepository, 'latest'>): Command {

@@ -250,7 +250,7 @@ async function gatherGraphSignedIn(ctx: Ctx, signedIn: SignedInAccess): Promise<
 function missing(fact: Fact<object | null>, readWhat: string, absent: string): Unknown {
   if (isValue(fact)) return { unknown: absent };
   const why = fact as Unknown;
-  return { unknown: `${readWhat}: ${why.unknown}`, ...(why.needs ? { needs: why.needs } : {}) };
+  return { ...why, unknown: `${readWhat}: ${why.unknown}` };
 }
 
 /** Every fact from the answers; `userWhy` / `spWhy` say why the account's or the app's items were not asked. */
@@ -314,7 +314,7 @@ async function factsFrom(ctx: Ctx, a: Answers, gdapClient: MicrosoftHttpClient, 
 export function roleAssignmentsFact(transitive: Fact<readonly RoleAssignment[]>, direct: Fact<readonly RoleAssignment[]>): Fact<readonly RoleAssignment[]> {
   if (isValue(transitive)) return transitive;
   if (isValue(direct) && direct.some((r) => r.roleDefinitionId.toLowerCase() === GLOBAL_ADMIN_ROLE_ID)) return direct;
-  return { unknown: `transitive role assignments (beta) not read: ${transitive.unknown}`, ...(transitive.needs ? { needs: transitive.needs } : {}) };
+  return { ...transitive, unknown: `transitive role assignments (beta) not read: ${transitive.unknown}` };
 }
 
 /** Each relationship's access assignments: one wave of `$batch`es (20 relationships each), sent together. */
@@ -329,7 +329,7 @@ async function gdapWithAssignments(ctx: Ctx, client: MicrosoftHttpClient, relati
   for (const [c, chunk] of chunks.entries()) {
     for (const [j, r] of chunk.entries()) {
       const assignments = await pagedFact(ctx, answered[c]!, `${c}.${j}`, 'DelegatedAdminRelationship.Read.All', mapGdapAccessAssignment);
-      if (!isValue(assignments)) return { unknown: `access assignments of "${r.displayName}": ${assignments.unknown}`, ...(assignments.needs ? { needs: assignments.needs } : {}) };
+      if (!isValue(assignments)) return { ...assignments, unknown: `access assignments of "${r.displayName}": ${assignments.unknown}` };
       out.push({ ...r, accessAssignments: assignments });
     }
   }
@@ -460,7 +460,7 @@ function nextLink(body: unknown): string | undefined {
 // ---------- Partner Center ----------
 
 /** What only the service account's sign-in can read in Partner Center: unknown until then, not a failure. */
-export const AFTER_SIGN_IN: Unknown = { unknown: 'read after the service account signs in', needs: 'the service account\'s sign-in (next step)' };
+export const AFTER_SIGN_IN: Unknown = { unknown: 'read after the service account signs in', afterSignIn: true, fix: 'Sign in as the service account (the next step): this check runs then.' };
 
 /**
  * App-only: customers only. `GET /v1/profiles/organization` takes App+User credentials only

@@ -221,12 +221,18 @@ export function graphErrorCode(body: unknown): string | undefined {
 export function refusedFact(status: number, body: unknown, permission: string): Unknown {
   const code = graphErrorCode(body);
   const said = `Graph answered ${status}${code ? ` ${code}` : ''}`;
-  if (code === 'Authentication_RequestFromNonPremiumTenantOrB2CTenant') {
-    return { unknown: `${said} (needs Entra ID P1/P2)`, needs: 'Microsoft Entra ID P1 or P2', lasting: true };
-  }
-  if (code === 'AadPremiumLicenseRequired') return { unknown: `${said} (needs Entra ID P2)`, needs: 'Microsoft Entra ID P2', lasting: true };
+  const licence = (name: string, short: string): Unknown => ({
+    unknown: `${said} (needs ${short})`, needs: `Microsoft ${name}`, lasting: true,
+    fix: `Check it yourself in the Microsoft Entra admin center: Microsoft shows it to the bot only on tenants with ${name}.`,
+  });
+  if (code === 'Authentication_RequestFromNonPremiumTenantOrB2CTenant') return licence('Entra ID P1 or P2', 'Entra ID P1/P2');
+  if (code === 'AadPremiumLicenseRequired') return licence('Entra ID P2', 'Entra ID P2');
   if (status === 403 || status === 401) {
-    return { unknown: `${said} (the app may not read it)`, needs: `the application permission ${permission} with admin consent` };
+    // The checklist's permissions cover every read: a refusal means a grant is missing, not a permission to add.
+    return {
+      unknown: `${said} (not allowed to read it: ${permission} not granted)`,
+      fix: 'On the app\'s **API permissions** page, check every permission shows "Granted" (else select **Grant admin consent**), sign in again as the service account (type **start**), then re-run the checks.',
+    };
   }
   return { unknown: said };
 }

@@ -10,7 +10,7 @@ export const DEAD_DAYS = 90;
 export function consentFresh(facts: Facts, ctx: RuleContext): Outcome {
   const c = known(facts.consent);
   if (!c.ok) return unknownOutcome('Consent', c.unknown, LINKS.refreshTokens);
-  if (!c.value) return { status: 'unknown', evidence: 'Consent: the service account has not signed in yet', fix: { text: 'Finish the sign-in step, then re-run the checks.', link: LINKS.refreshTokens } };
+  if (!c.value) return { status: 'unknown', evidence: 'Consent: the service account has not signed in yet', fix: { text: 'Sign in as the service account (the next step): this check runs then.', link: LINKS.refreshTokens }, afterSignIn: true };
   if (c.value.lastRefreshError) {
     return { status: 'fail', evidence: `the last token refresh failed (${c.value.lastRefreshError})` };
   }

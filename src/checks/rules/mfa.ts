@@ -104,19 +104,26 @@ export function mfaEnforced(facts: Facts, ctx: RuleContext): Outcome {
   }
 
   const unknowns: string[] = [];
+  // Before the sign-in none of the three can be read: the check simply runs after it.
+  const afterSignIn = [defaults, policies, perUser].every((f) => !f.ok && f.unknown?.afterSignIn);
+  const refusal = [defaults, policies, perUser].map((f) => (f.ok ? undefined : f.unknown?.fix)).find((t) => t);
   if (!defaults.ok) unknowns.push(`security defaults: ${defaults.unknown?.unknown ?? 'not checked'}`);
   if (!policies.ok) unknowns.push(`conditional access: ${policies.unknown?.unknown ?? 'not checked'}`);
   else if (!u.ok || !u.value) unknowns.push('conditional access: the service account is not known');
   if (!perUser.ok) unknowns.push(`per-user MFA: ${perUser.unknown?.unknown ?? 'not checked'}`);
   if (unknowns.length) {
-    return { status: 'unknown', evidence: `MFA enforcement not proven — ${unknowns.join('; ')}`, fix: { text: 'Give the bot Policy.Read.All (and Entra ID P1 for conditional access), or turn on security defaults, which the bot can always read. Then re-run the checks.', link: LINKS.securityDefaults } };
+    return {
+      status: 'unknown', evidence: `MFA enforcement not proven — ${unknowns.join('; ')}`,
+      fix: { text: afterSignIn ? 'Sign in as the service account (the next step): this check runs then.' : `${refusal ? `${refusal} ` : ''}Turning on **security defaults** settles it: the bot can always read them.`, link: LINKS.securityDefaults },
+      ...(afterSignIn ? { afterSignIn: true } : {}),
+    };
   }
   return { status: 'fail', evidence: 'MFA not enforced: security defaults off, no conditional access policy requires MFA for the account, per-user MFA disabled' };
 }
 
 export function mfaInToken(facts: Facts): Outcome {
   const amr = known(facts.consentTokenAmr);
-  if (!amr.ok) return unknownOutcome('MFA in the consent token', amr.unknown ?? { unknown: 'no consent yet', needs: 'the service account to sign in' }, LINKS.securityInfo);
+  if (!amr.ok) return unknownOutcome('MFA in the consent token', amr.unknown ?? { unknown: 'no sign-in yet', afterSignIn: true, fix: 'Sign in as the service account (the next step): this check runs then.' }, LINKS.securityInfo);
   const claims = amr.value;
   if (claims.includes('mfa')) return { status: 'pass', evidence: `token amr: ${claims.join(', ')}` };
   const federated = claims.includes('fed');
@@ -181,7 +188,9 @@ export function rememberMfa(facts: Facts): Outcome {
     return {
       status: 'unknown',
       evidence: '"Remember MFA on trusted devices" cannot be read through Graph — check it yourself',
-      fix: { text: 'In the legacy **MFA service settings**, make sure "Allow users to remember multifactor authentication on devices they trust" is off (it shortens the refresh token). Then tell the bot.', link: LINKS.mfaServiceSettings },
+      fix: { text: 'In the legacy **MFA service settings**, make sure "Allow users to remember multifactor authentication on devices they trust" is off: it shortens the refresh token the platform lives on.', link: LINKS.mfaServiceSettings },
+      // Graph never shows this setting: no run will, so it does not wait for one.
+      lasting: true,
     };
   }
   return answer.value

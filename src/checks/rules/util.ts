@@ -8,17 +8,18 @@ export function count(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-/** The `unknown` outcome for a fact the bot could not see: why, and what would let it see. */
+/** The `unknown` outcome for a fact the bot could not see: why, and what (if anything) the partner can do about it. */
 export function unknownOutcome(what: string, fact: Unknown | undefined, fallbackLink: string): Outcome {
   if (!fact) {
-    return { status: 'unknown', evidence: `${what}: not checked in this run`, fix: { text: 'Re-run the checks after the step that gathers it.', link: fallbackLink } };
+    return { status: 'unknown', evidence: `${what}: not checked in this run`, fix: { text: 'Re-run the checks; if it stays unseen, select **Ask support**.', link: fallbackLink } };
   }
   const needs = fact.needs ? `; needs ${fact.needs}` : '';
   return {
     status: 'unknown',
     evidence: `${what}: ${fact.unknown}${needs}`,
-    fix: { text: fact.needs ? `Give the bot ${fact.needs}, then re-run the checks.` : 'Re-run the checks; if it stays unknown, ask support.', link: fallbackLink },
+    fix: { text: fact.fix ?? (fact.needs ? `Check it yourself in the Microsoft Entra admin center: Microsoft shows it to the bot only with ${fact.needs}.` : 'Re-run the checks in a few minutes; if it stays unseen, select **Ask support**.'), link: fallbackLink },
     ...(fact.lasting ? { lasting: true } : {}),
+    ...(fact.afterSignIn ? { afterSignIn: true } : {}),
   };
 }
 
@@ -66,18 +67,27 @@ export function day(d: Date): string {
   return d.toISOString().slice(0, 10);
 }
 
-/** Whole days from now to then (negative once passed). */
-export function daysUntil(then: Date, now: Date): number {
-  return Math.floor((then.getTime() - now.getTime()) / DAY_MS);
+/**
+ * Days left until `end`, as the partner counts them beside its date: calendar days (UTC) from
+ * today's date to the end's date. At least 1 until the moment passes, 0 or less once it has. The
+ * checks, `expiry`, the notices and the support card all count with this one function.
+ */
+export function daysLeft(end: Date, now: Date): number {
+  const calendar = Math.round((utcDate(end) - utcDate(now)) / DAY_MS);
+  return end.getTime() > now.getTime() ? Math.max(1, calendar) : Math.min(0, calendar) || 0; // never -0
+}
+
+function utcDate(d: Date): number {
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
 }
 
 export const EXPIRY_WARN_DAYS = 30;
 
 /** Shared rule for anything that expires: fail once expired, warn under 30 days, pass otherwise. */
 export function expiryOutcome(label: string, end: Date, now: Date, fix: Fix): Outcome {
-  const left = daysUntil(end, now);
+  const left = daysLeft(end, now);
   if (end.getTime() <= now.getTime()) {
-    return { status: 'fail', evidence: `${label} expired on ${day(end)} (${count(-left, 'day')} ago)`, fix };
+    return { status: 'fail', evidence: `${label} expired on ${day(end)} (${left === 0 ? 'today' : `${count(-left, 'day')} ago`})`, fix };
   }
   if (end.getTime() - now.getTime() < EXPIRY_WARN_DAYS * DAY_MS) {
     return { status: 'warn', evidence: `${label} expires on ${day(end)} (in ${count(left, 'day')})`, fix };
