@@ -106,11 +106,15 @@ export function partnerCenterAppSchema(secretStored: boolean, notes: Set<string>
   return z.strictObject({
     pcAppId: guidField('Web app ID', notes),
     pcSecret: secretField('Web app key', notes, secretStored),
+    // Teams' date picker sends YYYY-MM-DD; a client without one lets the partner type: YYYY-MM-DD
+    // is accepted (single-digit month or day too), anything else is named, never guessed (06/07 is two dates).
     pcSecretExpires: trimmedField('Expiry date', notes)
+      .transform((v) => v.replace(/^(\d{4})-(\d{1,2})-(\d{1,2})$/, (_m, y: string, mo: string, d: string) => `${y}-${mo.padStart(2, '0')}-${d.padStart(2, '0')}`))
       .superRefine((v, ctx) => {
-        if (v === '') return void ctx.addIssue({ code: 'custom', message: 'Enter the date the key expires (shown next to it in App management)' });
-        const valid = /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().slice(0, 10) === v;
-        if (!valid) return void ctx.addIssue({ code: 'custom', message: 'Enter a date like 2027-06-30' });
+        if (v === '') return void ctx.addIssue({ code: 'custom', message: 'Enter the date the key expires (shown next to it in App management), as YYYY-MM-DD' });
+        if (!/^\d{4}-\d{2}-\d{2}$/.test(v)) return void ctx.addIssue({ code: 'custom', message: 'Enter the date as YYYY-MM-DD (year, month, day), for example 2027-06-30' });
+        const valid = !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().slice(0, 10) === v;
+        if (!valid) return void ctx.addIssue({ code: 'custom', message: `There is no ${v}: enter a real date as YYYY-MM-DD, for example 2027-06-30` });
         if (v <= todayIso) return void ctx.addIssue({ code: 'custom', message: 'That date has passed, so the key has expired. Add a new key in App management and paste it here.' });
         if (v > latest) ctx.addIssue({ code: 'custom', message: 'That date is more than 10 years away; check it against App management.' });
       }),
