@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { COMPANY } from '../helpers/chat';
 import { ROOT } from '../helpers/bot-process';
 import { APP_ID, APP_SECRET_VALUE, PARTNER_CUSTOM_DOMAIN, SERVICE_ACCOUNT_PASSWORD, SERVICE_ACCOUNT_UPN } from '../simulator/scenarios/ids';
+import { docScreenshot } from './playground';
 import { sandboxInPlayground } from './sandbox-process';
 
 /**
@@ -23,6 +24,7 @@ describe('connecting in the Agents Playground (headless Chromium): credentials, 
 
     const company = await s.waitForCard({ containing: 'Step 1 of 11 · Company details' });
     await s.fillCompanyCard(company, COMPANY, 'Germany');
+    await docScreenshot('company-card', company);
     await s.clickCardButton('Save company details', company);
 
     // The Playground's user is the scenario's Global Administrator: as primary contact their
@@ -60,6 +62,7 @@ describe('connecting in the Agents Playground (headless Chromium): credentials, 
 
     const signInCard = await s.waitForCard({ containing: 'Step 9 of 11 · Sign in as the service account' });
     await s.screenshot('3-sign-in-card');
+    await docScreenshot('sign-in-card', signInCard);
     const before = await s.cardTexts();
     const signIn = await s.clickCardButtonOpeningPage('Sign in', signInCard);
     // No certificate warning on the way: the page is the simulator's sign-in page, served to the
@@ -67,6 +70,7 @@ describe('connecting in the Agents Playground (headless Chromium): credentials, 
     await signIn.waitForLoadState('load');
     assert.doesNotMatch(signIn.url(), /^chrome-error:/, `a browser warning instead of the sign-in page (title ${JSON.stringify(await signIn.title())})`);
     assert.equal(await signIn.title(), 'Sign in to your account', `at ${signIn.url()}`);
+    await docScreenshot('sign-in-page', signIn);
     // The simulator's sign-in page (login_hint fills the account), then MFA, then consent.
     await signIn.getByLabel('Account').waitFor().catch(async (err: unknown) => {
       const recent = s.requests.slice(-5).map((r) => `${r.url.slice(0, 120)} ${r.outcome}`).join(' | ');
@@ -102,7 +106,7 @@ describe('connecting in the Agents Playground (headless Chromium): credentials, 
     // Continue runs journey step 10, the full checks, and posts them before the verdict; then step
     // 11, the first customer sync: its progress card changes in place, then the summary card.
     await s.page.getByRole('paragraph').filter({ hasText: 'the connection is done and verified' }).waitFor();
-    assert.ok((await s.cardTexts()).some((t) => t.includes('Checks: your connection is verified')), 'the full checks card was posted');
+    await docScreenshot('checks-card', await s.waitForCard({ containing: 'Checks: your connection is verified' }));
     const syncSummary = await s.waitForCard({ containing: 'Customer sync done', timeoutMs: 60_000 });
     await s.screenshot('7-sync-summary');
     assert.match(await syncSummary.innerText(), /Customers\s+25/);

@@ -2,7 +2,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 
 /**
@@ -15,6 +15,37 @@ import { chromium, type BrowserContext, type Locator, type Page } from 'playwrig
 /** Debian's Chromium; CHROMIUM_PATH points elsewhere (another machine, or to see the skip). */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const RESULTS_DIR = join(__dirname, '..', '..', 'test-results');
+/**
+ * `SCREENSHOTS=docs npm test -- test/e2e/…`: the browser tests also save the main cards and the
+ * sign-in page there (docs/welcome.png…), for the README. Unset: only test-results/ gets pictures.
+ */
+export const DOCS_SCREENSHOTS_DIR = process.env.SCREENSHOTS ? resolve(__dirname, '..', '..', process.env.SCREENSHOTS) : undefined;
+
+/**
+ * Saves `target` as <SCREENSHOTS>/<name>.png when SCREENSHOTS is set: a card alone, or a page at
+ * a narrow width, whole. The window is resized for the picture and put back after it.
+ */
+export async function docScreenshot(name: string, target: Locator | Page): Promise<void> {
+  if (!DOCS_SCREENSHOTS_DIR) return;
+  await mkdir(DOCS_SCREENSHOTS_DIR, { recursive: true });
+  const path = join(DOCS_SCREENSHOTS_DIR, `${name}.png`);
+  const page = 'page' in target ? target.page() : target;
+  const before = page.viewportSize() ?? { width: 1280, height: 900 };
+  try {
+    if ('page' in target) {
+      // A card taller than the window is cut by the chat's scroll pane: the window grows to hold it.
+      const box = await target.boundingBox();
+      await page.setViewportSize({ width: before.width, height: Math.max(before.height, Math.ceil((box?.height ?? 0) + 300)) });
+      await target.scrollIntoViewIfNeeded();
+      await target.screenshot({ path, animations: 'disabled' });
+    } else {
+      await page.setViewportSize({ width: 900, height: 300 });
+      await page.screenshot({ path, fullPage: true, animations: 'disabled' });
+    }
+  } finally {
+    await page.setViewportSize(before);
+  }
+}
 
 const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',

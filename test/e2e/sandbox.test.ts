@@ -8,7 +8,7 @@ import { ROOT } from '../helpers/bot-process';
 import { BotClient } from '../harness/bot-client';
 import { PARTNER_TENANT_ID, SIM_BOT_APP_ID } from '../simulator/scenarios/ids';
 import { formatViolations, violations } from '../harness/network-guard';
-import { PlaygroundSession, RESULTS_DIR, skipWithoutChromium } from './playground';
+import { docScreenshot, PlaygroundSession, RESULTS_DIR, skipWithoutChromium } from './playground';
 import { commandOf, isRunning, sandboxArgs, startSandboxProcess, type SandboxRun } from './sandbox-process';
 
 async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
@@ -61,7 +61,7 @@ describe('npm run sandbox, in the Agents Playground (headless Chromium)', functi
     // On connect the Playground sends installationUpdate + conversationUpdate into the personal
     // chat, as Teams does when the app is added; the card shows once the chat is open.
     await session!.openChat('Personal Chat');
-    await session!.waitForCard({ containing: 'Welcome' });
+    await docScreenshot('welcome', await session!.waitForCard({ containing: 'Welcome' }));
     await session!.screenshot('welcome');
     const [first] = await session!.cardTexts();
     assert.match(first!, /Welcome/);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { PlaygroundSession } from './playground';
+import { docScreenshot, type PlaygroundSession } from './playground';
 import { sandboxInPlayground } from './sandbox-process';
 
 /**
@@ -38,6 +38,7 @@ describe('support channel in the Agents Playground (headless Chromium)', functio
     const card = await s.waitForCard({ containing: 'Support case:' });
     assert.match(await card.innerText(), /Open: waiting for an engineer/);
     await s.screenshot('support-2-case-card');
+    await docScreenshot('support-card', card);
     await s.recordCardRenders();
     await s.clickCardButton('Claim', card);
     const claimed = await s.waitForCard({ containing: /Claimed by/ });
