@@ -57,7 +57,7 @@ describe('connecting in the Agents Playground (headless Chromium): credentials, 
     assert.ok(!(await s.cardTexts()).join(' ').includes(APP_SECRET_VALUE), 'no card shows the secret');
     await s.fillInput('Web app ID', APP_ID, pc);
     await s.fillInput('Web app key (secret)', APP_SECRET_VALUE, pc);
-    await s.fillInput('Key expires on', new Date(Date.now() + 300 * 86_400_000).toISOString().slice(0, 10), pc);
+    await s.fillInput('Key expires (YYYY-MM-DD)', new Date(Date.now() + 300 * 86_400_000).toISOString().slice(0, 10), pc);
     await s.clickCardButton('Save', pc);
 
     const signInCard = await s.waitForCard({ containing: 'Step 9 of 11 · Sign in as the service account' });
