@@ -2,19 +2,18 @@ import { ConversationState, type Activity } from 'botbuilder';
 import { createAppCredential } from './auth/app-credential';
 import { ConsentFlow } from './auth/consent-flow';
 import { TakeOver } from './auth/take-over';
-import type { ChatMessage } from './auth/consent-messages';
 import type { TokenCredential } from './microsoft/credential';
 import { PartnerTokenCacheStore } from './auth/partner-msal';
 import { PartnerTokens } from './auth/partner-tokens';
 import { BotAdapter, createAdapter } from './bot/adapter';
 import { PartnerBot } from './bot/partner-bot';
 import { checksOutcome } from './dialogs/checks-dialog';
-import { renderContinueCard, renderSyncCard } from './cards/render';
 import type { AppConfig } from './config';
 import { CredentialService } from './credentials/credential-service';
 import { ownerOf } from './domain/partner';
 import { startCheckFollowUps, type CheckFollowUps } from './jobs/check-followups';
-import { startCustomerSyncJobs, type CustomerSyncJobs } from './jobs/customer-sync-jobs';
+import { presentSyncInChat, startCustomerSyncJobs, type CustomerSyncJobs } from './jobs/customer-sync-jobs';
+import { JourneyCarryOn, type CarryOnTurn } from './bot/journey-carry-on';
 import { startExpiryJobs } from './jobs/expiry-jobs';
 import { startJobEngine, type JobEngine } from './jobs/job-engine';
 import { startTokenKeepAlive, type TokenKeepAlive } from './jobs/token-keep-alive';
@@ -28,7 +27,7 @@ import { verifyEmailPreviewPage, verifyEmailResultPage } from './server/verify-e
 import { SqlStorage } from './store/bot-storage';
 import { CheckFollowUpRepository } from './store/check-followups';
 import { CheckRunRepository } from './store/check-runs';
-import { CustomerSyncRepository, type CustomerSync } from './store/customer-syncs';
+import { CustomerSyncRepository } from './store/customer-syncs';
 import { NoticeRepository } from './store/notices';
 import { ConnectionRepository } from './store/connections';
 import { ConversationReferenceRepository } from './store/conversation-references';
@@ -43,7 +42,6 @@ import { sharedSecret } from './store/secrets/shared-secret';
 import { teamsIdentity } from './teams/identity';
 import { CheckRunner } from './verification/check-runner';
 import { CustomerSyncRunner } from './sync/customer-sync';
-import { progressCardData, summaryCardData } from './sync/progress';
 import { CustomerSyncService } from './sync/sync-service';
 import { ExpiryWatch } from './watch/expiry-watch';
 import { NoticeDispatcher } from './watch/dispatcher';
@@ -160,7 +158,9 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
   const verification = new EmailVerificationService(new EmailVerificationRepository(db, partners), createMailer(config, credential), pepper, config.server.publicBaseUrl);
   const adapter = createAdapter(config, logger);
   const notifier = new ConversationNotifier(adapter, config.bot.id, references, logger);
-  const tellChat = (tenantId: string, conversationId: string, message: ChatMessage) => notifier.send(tenantId, conversationId, chatActivity(message));
+  // A step finished outside a turn carries the journey on in its chat (a proactive turn of the bot).
+  const journey = new JourneyCarryOn({ notifier, bot: (): CarryOnTurn => bot, logger });
+  const tellChat = journey.tellChat;
   const tokenCache = new PartnerTokenCacheStore(secrets);
   // Binds sign-in states and derives PKCE verifiers: every instance needs the same key.
   const authStateKey = await sharedSecret(db, secrets, 'auth-state-key');
@@ -199,7 +199,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
   const runner = new CustomerSyncRunner({
     syncs, partners, tokens, logger, graphBaseUrl: config.microsoft.graphBaseUrl, partnerCenterBaseUrl: config.microsoft.partnerCenterBaseUrl,
     pageSize: config.sync.pageSize,
-    present: (sync, moment) => presentSync(sync, moment, { syncs, partners, notifier }),
+    present: presentSyncInChat({ syncs, partners, notifier, carryOn: (tenantId, conversationId) => journey.stepDone(tenantId, conversationId, 'sync') }),
   });
   const syncJobs = await startCustomerSyncJobs({
     engine, runner, syncs, logger, sliceSeconds: config.sync.sliceSeconds, nightlyAt: config.sync.nightlyAt, spreadMinutes: config.sync.spreadMinutes,
@@ -245,8 +245,8 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     preview: async (token) => verifyEmailPreviewPage(await verification.previewLink(token), token),
     confirm: async (token) => {
       const result = await verification.confirmLink(token);
-      // The verification is saved either way; the chat learns it now, or on its next turn.
-      if (result.ok && result.conversationId) await notifier.send(result.tenantId, result.conversationId, verifiedByLinkMessage());
+      // The verification is saved either way; the chat learns it now (and goes on), or on its next turn.
+      if (result.ok && result.conversationId) await journey.stepDone(result.tenantId, result.conversationId, 'verifyEmail', Messages.emailVerifiedByLink);
       return verifyEmailResultPage(result, 'confirm');
     },
     deny: async (token) => {
@@ -262,10 +262,11 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
   const keepAlive = startTokenKeepAlive({ tokens, logger, intervalMs: options.keepAliveIntervalMs });
   const checkFollowUps = startCheckFollowUps({
     followUps, partners, checks, notifier, logger, intervalMs: options.followUpIntervalMs,
-    present: (run, passedJourney) => {
+    present: (run) => {
       const { card, message } = checksOutcome(run, 'Re-checked as you asked.');
-      return [{ attachments: [card] }, passedJourney ? { text: Messages.followUpResult(message), attachments: [renderContinueCard()] } : { text: Messages.followUpResult(message) }];
+      return [{ attachments: [card] }, { text: Messages.followUpResult(message) }];
     },
+    passed: (tenantId, conversationId) => journey.stepDone(tenantId, conversationId, 'checks'),
   });
   let stopped = false;
   return {
@@ -302,6 +303,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
       await keepAlive.stop();
       await checkFollowUps.stop();
       await syncJobs.stop();
+      await journey.drain();
       await expiryJobs.stop();
       await engine.stop();
       await http.close(config.server.shutdownTimeoutMs);
@@ -316,48 +318,4 @@ async function tellPartner(partners: PartnerRepository, notifier: Notifier, tena
   const owner = partner ? ownerOf(partner) : undefined;
   const targets = new Set([conversationId, owner?.conversationId].filter((c): c is string => !!c));
   for (const target of targets) await notifier.send(tenantId, target, activity);
-}
-
-/**
- * The sync as the chat sees it: the progress card updated in place (the runner asks at most every
- * 3 s), then at the end its final state and the summary card. A nightly sync has no card; only its
- * failure is told, to the owner.
- */
-async function presentSync(sync: CustomerSync, moment: 'progress' | 'end', d: { syncs: CustomerSyncRepository; partners: PartnerRepository; notifier: Notifier }): Promise<void> {
-  const { syncs, notifier } = d;
-  if (moment === 'progress') {
-    if (sync.conversationId && sync.progressActivityId) {
-      const card = renderSyncCard(progressCardData(sync, { now: new Date(), estimate: await syncs.lastTotal(sync.tenantId) }));
-      await notifier.update(sync.tenantId, sync.conversationId, sync.progressActivityId, { attachments: [card] });
-    }
-    return;
-  }
-  let conversationId = sync.conversationId;
-  if (!conversationId) {
-    if (sync.status !== 'failed') return;
-    const partner = await d.partners.get(sync.tenantId);
-    conversationId = partner ? ownerOf(partner)?.conversationId : undefined;
-    if (!conversationId) return;
-  }
-  if (sync.progressActivityId && sync.conversationId) {
-    await notifier.update(sync.tenantId, sync.conversationId, sync.progressActivityId, { attachments: [renderSyncCard(progressCardData(sync, { now: new Date() }))] });
-  }
-  const first = sync.status === 'succeeded' && sync.trigger === 'chat' && (await syncs.succeededCount(sync.tenantId)) === 1;
-  await notifier.send(sync.tenantId, conversationId, {
-    text: sync.status === 'succeeded' ? Messages.syncDone(first) : undefined,
-    attachments: [renderSyncCard(summaryCardData(sync)), ...(first ? [renderContinueCard()] : [])],
-  });
-}
-
-/** A consent-flow message as an activity: its text, and the card that resumes the journey. */
-function chatActivity(message: ChatMessage): Partial<Activity> {
-  return message.continueButton ? { text: message.text, attachments: [renderContinueCard()] } : { text: message.text };
-}
-
-/** The link in the mail was used: said in the chat where verification was asked for. */
-function verifiedByLinkMessage(): Partial<Activity> {
-  return {
-    text: Messages.emailVerifiedByLink,
-    attachments: [renderContinueCard()],
-  };
 }

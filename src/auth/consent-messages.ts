@@ -2,10 +2,10 @@ import { toChatText, type SignInExplanation } from '../microsoft/sign-in-errors'
 
 /** What the consent flow tells the chat (proactively) and the browser. Chat text is Teams markdown. */
 
-/** A proactive chat message; `continueButton` adds the card that resumes the journey. */
+/** A proactive chat message; `carryOn`: the journey's consent step goes on by itself in that chat. */
 export interface ChatMessage {
   text: string;
-  continueButton: boolean;
+  carryOn: boolean;
 }
 
 /** Sends a message to a conversation of the partner; false when it could not be delivered. */
@@ -21,14 +21,14 @@ export const ConsentMessages = {
   signedIn: (account: string, adminConsentNeeded: boolean): ChatMessage => ({
     text: adminConsentNeeded
       ? `**Partner Center is connected.** ${code(account)} signed in with multi-factor authentication, and ${PC_ACCEPTED}\n\n` +
-        'One step left: admin consent for your app’s Microsoft Graph permissions. Select **Continue**.'
-      : `**Partner Center is connected.** ${code(account)} signed in with multi-factor authentication, and ${PC_ACCEPTED} Select **Continue** for the next step.`,
-    continueButton: true,
+        'One step left: admin consent for your app’s Microsoft Graph permissions, on the card above.'
+      : `**Partner Center is connected.** ${code(account)} signed in with multi-factor authentication, and ${PC_ACCEPTED}`,
+    carryOn: true,
   }),
   adminConsented: (): ChatMessage => ({
-    text: '**Admin consent is granted.** Your app’s Microsoft Graph permissions are granted in your partner tenant. Select **Continue** for the next step.',
-    continueButton: true,
+    text: '**Admin consent is granted.** Your app’s Microsoft Graph permissions are granted in your partner tenant.',
+    carryOn: true,
   }),
-  /** A failed sign-in or consent: the explanation, and a way back to a fresh link unless retrying can't help. */
-  failed: (e: SignInExplanation): ChatMessage => ({ text: toChatText(e), continueButton: e.retry !== 'never' }),
+  /** A failed sign-in or consent: the explanation, and (unless retrying can't help) the card gets a fresh link. */
+  failed: (e: SignInExplanation): ChatMessage => ({ text: toChatText(e), carryOn: e.retry !== 'never' }),
 };

@@ -270,7 +270,7 @@ export class TakeOver implements TakeOverLinks {
 
   private async send(tenantId: string, conversationId: string, text: string): Promise<boolean> {
     try {
-      return await this.o.tellChat(tenantId, conversationId, { text, continueButton: false });
+      return await this.o.tellChat(tenantId, conversationId, { text, carryOn: false });
     } catch (err) {
       this.o.logger.warn({ err, tenantId }, 'could not tell the chat about the take-over');
       return false;

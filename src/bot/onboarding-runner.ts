@@ -1,8 +1,10 @@
 import type { ConversationState, StatePropertyAccessor, TurnContext } from 'botbuilder';
-import { DialogSet, DialogTurnStatus, type DialogState } from 'botbuilder-dialogs';
-import { ONBOARDING_DIALOG, OnboardingDialog } from '../dialogs/onboarding-dialog';
+import { DialogSet, DialogTurnStatus, type DialogContext, type DialogState } from 'botbuilder-dialogs';
+import { markCarryOn } from '../dialogs/carry-on';
+import { DIALOG_OF, ONBOARDING_DIALOG, OnboardingDialog } from '../dialogs/onboarding-dialog';
 import type { OnboardingServices } from '../dialogs/onboarding-services';
 import { UPDATE_CREDENTIALS_DIALOG, UpdateCredentialsDialog } from '../dialogs/update-credentials-dialog';
+import type { StepId } from '../domain/steps';
 import { Messages } from '../onboarding/messages';
 
 /** The onboarding dialog stack of a conversation: what commands start, resume and clear. */
@@ -41,6 +43,21 @@ export class OnboardingRunner {
     const dc = await this.dialogs.createContext(context);
     const result = await dc.continueDialog();
     return result.status !== DialogTurnStatus.empty;
+  }
+
+  /**
+   * `step` finished outside a turn (the mail's link, the sign-in page, the sync job): when this
+   * chat is waiting on that step, its dialog takes it from there (its card becomes the summary,
+   * the next step begins). False when the chat waits on something else, or on nothing.
+   */
+  async carryOn(context: TurnContext, step: StepId): Promise<boolean> {
+    const dc = await this.dialogs.createContext(context);
+    let waiting: DialogContext = dc;
+    while (waiting.child) waiting = waiting.child;
+    if (waiting.activeDialog?.id !== DIALOG_OF[step]) return false;
+    markCarryOn(context);
+    await dc.continueDialog();
+    return true;
   }
 
   async forget(context: TurnContext): Promise<void> {

@@ -1,6 +1,8 @@
 import { ActivityTypes, TeamsActivityHandler, type AdaptiveCardInvokeResponse, type AdaptiveCardInvokeValue, type ConversationState, type TurnContext } from 'botbuilder';
 import type { TakeOverLinks } from '../auth/take-over';
 import type { OnboardingServices } from '../dialogs/onboarding-services';
+import { ownerOf } from '../domain/partner';
+import type { StepId } from '../domain/steps';
 import type { Logger } from '../logger';
 import { Messages } from '../onboarding/messages';
 import type { CooldownRepository } from '../store/cooldowns';
@@ -147,6 +149,22 @@ export class PartnerBot extends TeamsActivityHandler {
     await this.rememberConversation(context, turn);
     await super.run(context);
     await this.deps.conversationState.saveChanges(context, false);
+  }
+
+  /**
+   * A proactive turn in which the journey carries on after `step` finished outside a turn. The
+   * turn is resolved and the conversation state loaded and saved as in any turn, so the next
+   * turn sees where the dialog is. A proactive activity names no one: the journey is the owner's.
+   */
+  async carryOn(context: TurnContext, tenantId: string, step: StepId): Promise<boolean> {
+    const owner = await this.deps.onboarding.partners.get(tenantId).then((p) => (p ? ownerOf(p) : undefined));
+    if (!owner) return false;
+    context.activity.from = { id: owner.aadObjectId, aadObjectId: owner.aadObjectId, name: owner.name };
+    context.activity.channelData = { ...(context.activity.channelData as object | undefined), tenant: { id: tenantId } };
+    await resolveTurn(context, this.deps.onboarding.partners);
+    const carried = await this.onboarding.carryOn(context, step);
+    await this.deps.conversationState.saveChanges(context, false);
+    return carried;
   }
 
   /** The bot is out of a team or a channel: its conversations there are not used again, and a support channel there is unset. */

@@ -7,6 +7,7 @@ import { Messages } from '../onboarding/messages';
 import { replaceCard, sendCard } from '../teams/card-activity';
 import type { Submission } from '../teams/submission';
 import { turnOf, type Turn } from '../teams/turn';
+import { isCarryOn } from './carry-on';
 import type { OnboardingServices } from './onboarding-services';
 
 /** What every card step remembers between turns: which card it waits on, and where it is. */
@@ -54,6 +55,7 @@ export abstract class CardStepDialog<S extends CardStepState = CardStepState> ex
   override async continueDialog(dc: DialogContext): Promise<DialogTurnResult> {
     const turn = turnOf(dc.context);
     const state = dc.activeDialog!.state as S;
+    if (isCarryOn(dc.context)) return this.carriedOn(dc, turn, state);
     const parsed = turn.submission;
     if (!parsed) return this.text(dc, turn, state);
     if (!parsed.ok) {
@@ -67,6 +69,19 @@ export abstract class CardStepDialog<S extends CardStepState = CardStepState> ex
       return Dialog.EndOfTurn;
     }
     return this.submit(dc, turn, submission, state);
+  }
+
+  /** A carry-on turn found the step not done after all: nothing was said, so nothing is answered. */
+  protected async carriedOn(_dc: DialogContext, _turn: Turn, _state: S): Promise<DialogTurnResult> {
+    return Dialog.EndOfTurn;
+  }
+
+  /**
+   * This card's step is done: the database decides which turn says so (a carry-on and a typed
+   * answer, or two instances, may find it done at once). False: another turn already did.
+   */
+  protected claimDone(turn: Turn, state: S): Promise<boolean> {
+    return this.services.partners.answerCard(turn.requireTenant(), state.cardId, `${this.step}-done`, turn.person.aadObjectId || 'bot');
   }
 
   /** The message the pressed card is in (Teams sets replyToId), else the one this step sent. */

@@ -8,6 +8,7 @@ import type { CheckRun } from '../store/check-runs';
 import { sendCard } from '../teams/card-activity';
 import { turnOf, type Turn } from '../teams/turn';
 import { checksCardData } from '../verification/check-runner';
+import { isCarryOn } from './carry-on';
 import type { OnboardingServices } from './onboarding-services';
 
 export const CHECKS_DIALOG = 'checks';
@@ -23,7 +24,7 @@ export function checksOutcome(run: CheckRun, status?: string): { card: Attachmen
   if (run.kind === 'preflight') return { card, message: Messages.rechecked(summary.counts.fail, summary.counts.warn) };
   const message = summary.verdict === 'blocked' ? Messages.checksBlocked(summary.blockingFailures.map((r) => r.title))
     : summary.verdict === 'incomplete' ? Messages.checksIncomplete(summary.blockingUnknown.map((r) => r.title))
-      : Messages.checksPassed(summary.advisories.length);
+      : Messages.checksPassed(summary.advisories);
   return { card, message };
 }
 
@@ -65,6 +66,7 @@ export class ChecksDialog extends Dialog {
   override async continueDialog(dc: DialogContext): Promise<DialogTurnResult> {
     const partner = turnOf(dc.context).partner;
     if (partner && checksPassed(partner)) return dc.endDialog({ passed: true });
+    if (isCarryOn(dc.context)) return Dialog.EndOfTurn;
     await dc.context.sendActivity(Messages.checksWaiting);
     return Dialog.EndOfTurn;
   }

@@ -86,6 +86,8 @@ export class ConsentDialog extends CardStepDialog<ConsentState> {
     const partner = turn.partner;
     // The browser may have finished meanwhile: whatever this turn is, the partner record settles it.
     if (partner && consentComplete(partner)) {
+      // Once: the callback's carry-on turn and a typed turn may both find it complete.
+      if (!(await this.claimDone(turn, state))) return Dialog.EndOfTurn;
       await replaceCard(dc.context, state.activityId, consentSummary(partner));
       return dc.endDialog({ consented: true });
     }
@@ -98,7 +100,18 @@ export class ConsentDialog extends CardStepDialog<ConsentState> {
     return super.continueDialog(dc);
   }
 
-  /** Left for a fresh start (the Continue button): a finished sign-in card becomes its summary, not a dead link. */
+  /**
+   * The sign-in or consent failed (the chat was told why and the link is spent): the card gets a
+   * fresh link in place, so trying again is one click on the same card.
+   */
+  protected override async carriedOn(dc: DialogContext, turn: Turn, state: ConsentState): Promise<DialogTurnResult> {
+    const partner = turn.partner;
+    if (!partner?.connection || !isOwner(partner, turn.person)) return Dialog.EndOfTurn;
+    await replaceCard(dc.context, state.activityId, await this.card(dc.context, turn, partner, stageOf(partner) ?? state.stage, state.cardId));
+    return Dialog.EndOfTurn;
+  }
+
+  /** Left for a fresh start (`start`): a finished sign-in card becomes its summary, not a dead link. */
   override async endDialog(context: TurnContext, instance: DialogInstance, reason: DialogReason): Promise<void> {
     const partner = turnOf(context).partner;
     const state = instance.state as ConsentState | undefined;

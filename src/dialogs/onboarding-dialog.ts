@@ -16,7 +16,7 @@ export const ONBOARDING_DIALOG = 'onboarding';
 const STEPS_DIALOG = 'onboardingSteps';
 
 /** The dialog that runs each step of the table in domain/steps.ts. */
-const DIALOG_OF: Record<StepId, string> = {
+export const DIALOG_OF: Readonly<Record<StepId, string>> = {
   company: FORM_DIALOG_OF.company,
   primaryContact: FORM_DIALOG_OF.primaryContact,
   secondaryContact: FORM_DIALOG_OF.secondaryContact,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { TurnContext } from 'botbuilder';
 import { Dialog, type DialogContext, type DialogTurnResult } from 'botbuilder-dialogs';
 import { renderSyncCard } from '../cards/render';
@@ -6,9 +7,15 @@ import { Messages } from '../onboarding/messages';
 import { sendCard } from '../teams/card-activity';
 import { turnOf, type Turn } from '../teams/turn';
 import { progressCardData } from '../sync/progress';
+import { isCarryOn } from './carry-on';
 import type { OnboardingServices } from './onboarding-services';
 
 export const SYNC_DIALOG = 'sync';
+
+interface SyncState {
+  /** Whose turn ends the step is claimed by this id (answered_cards). */
+  waitId: string;
+}
 
 /**
  * Starts this partner's customer sync from the chat, or attaches to the one running (one at a
@@ -29,7 +36,7 @@ export async function startSyncHere(context: TurnContext, turn: Turn, services: 
 
 /**
  * Journey step 11: the first customer sync. It runs as jobs (any instance), so the step waits
- * here; the summary arrives proactively, and the next turn after it ends the journey.
+ * here; the summary arrives proactively, and the sync's end carries the journey on in the chat.
  */
 export class SyncDialog extends Dialog {
   constructor(private readonly services: OnboardingServices) {
@@ -43,12 +50,21 @@ export class SyncDialog extends Dialog {
     if (!checksPassed(partner)) return dc.endDialog({ incomplete: true });
     await dc.context.sendActivity(Messages.syncStarting(stepLabel('sync')));
     await startSyncHere(dc.context, turn, this.services);
+    dc.activeDialog!.state = { waitId: randomUUID() } satisfies SyncState;
     return Dialog.EndOfTurn;
   }
 
   override async continueDialog(dc: DialogContext): Promise<DialogTurnResult> {
-    const partner = turnOf(dc.context).partner;
-    if (partner?.syncedAt) return dc.endDialog({ synced: true });
+    const turn = turnOf(dc.context);
+    const partner = turn.partner;
+    if (partner?.syncedAt) {
+      // Once: the sync's carry-on turn and a typed turn may both find it done.
+      const { waitId } = dc.activeDialog!.state as Partial<SyncState>;
+      if (waitId && !(await this.services.partners.answerCard(partner.tenantId, waitId, 'sync-done', turn.person.aadObjectId || 'bot'))) return Dialog.EndOfTurn;
+      return dc.endDialog({ synced: true });
+    }
+    // The sync ended without success: its summary card said what to do.
+    if (isCarryOn(dc.context)) return Dialog.EndOfTurn;
     const running = partner ? await this.services.syncs.running(partner.tenantId) : undefined;
     await dc.context.sendActivity(running ? Messages.syncWaiting(running.seen) : Messages.syncNotRunning);
     return Dialog.EndOfTurn;

@@ -1,5 +1,5 @@
 import type { TurnContext } from 'botbuilder';
-import { Dialog, type DialogContext, type DialogTurnResult } from 'botbuilder-dialogs';
+import { Dialog, DialogReason, type DialogContext, type DialogInstance, type DialogTurnResult } from 'botbuilder-dialogs';
 import { renderSectionSummary, renderVerifyEmailCard } from '../cards/render';
 import { Verbs } from '../cards/verbs';
 import { stepLabel } from '../domain/steps';
@@ -28,6 +28,11 @@ function codeMessage(result: Exclude<CodeResult, { ok: true }>): string {
     case 'daily_limit': return Messages.dailyLimit;
     case 'stale': return Messages.codeStale;
   }
+}
+
+/** What the verify card becomes, however the address was verified. */
+function verifiedSummary(state: VerifyState) {
+  return renderSectionSummary({ title: 'Contact email verified', facts: [{ label: 'Email', value: state.maskedEmail }] });
 }
 
 /** What to say when a mail could not be sent now; undefined when it was sent. */
@@ -74,12 +79,22 @@ export class VerifyEmailDialog extends CardStepDialog<VerifyState> {
 
   override async continueDialog(dc: DialogContext): Promise<DialogTurnResult> {
     const state = dc.activeDialog!.state as VerifyState;
-    // The link may have been used meanwhile: whatever this turn is, that settles it.
+    // The link may have been used meanwhile: whatever this turn is (the link's own carry-on turn,
+    // or anything typed), that settles it, once.
     if (this.isVerified(dc)) {
-      await replaceCard(dc.context, state.activityId, renderSectionSummary({ title: 'Contact email verified', facts: [] }));
+      if (!(await this.claimDone(turnOf(dc.context), state))) return Dialog.EndOfTurn;
+      await replaceCard(dc.context, state.activityId, verifiedSummary(state));
       return dc.endDialog({ verified: true });
     }
     return super.continueDialog(dc);
+  }
+
+  /** Left for a fresh start (`start`): a verified address's card becomes its summary, not a live code form. */
+  override async endDialog(context: TurnContext, instance: DialogInstance, reason: DialogReason): Promise<void> {
+    const state = instance.state as VerifyState | undefined;
+    if (reason === DialogReason.cancelCalled && turnOf(context).partner?.emailVerifiedAt && state?.activityId) {
+      await replaceCard(context, state.activityId, verifiedSummary(state));
+    }
   }
 
   private isVerified(dc: DialogContext): boolean {
@@ -121,6 +136,7 @@ export class VerifyEmailDialog extends CardStepDialog<VerifyState> {
       return this.again(dc, submission, state, renderVerifyEmailCard({ cardId: state.cardId, stepLabel: stepLabel('verifyEmail'), maskedEmail: state.maskedEmail, error: message }), message);
     }
     turn.refresh(result.partner);
-    return this.finish(dc, submission, state, renderSectionSummary({ title: 'Contact email verified', facts: [{ label: 'Email', value: state.maskedEmail }] }), { verified: true });
+    if (!(await this.claimDone(turn, state))) return Dialog.EndOfTurn;
+    return this.finish(dc, submission, state, verifiedSummary(state), { verified: true });
   }
 }

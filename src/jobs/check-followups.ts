@@ -23,6 +23,8 @@ export interface CheckFollowUpsOptions {
   notifier: Notifier;
   /** The result as chat activities (the checks card, the verdict line, Continue when the journey may go on). */
   present(run: CheckRun, passedJourney: boolean): Partial<Activity>[];
+  /** The re-check passed the journey's checks: the journey goes on in that chat. */
+  passed?(tenantId: string, conversationId: string): Promise<unknown>;
   logger: Logger;
   /** How often to look. Default 30 s; 0 turns the timer off (tests run it by hand). */
   intervalMs?: number;
@@ -62,6 +64,7 @@ export function startCheckFollowUps(o: CheckFollowUpsOptions): CheckFollowUps {
       let told = true;
       for (const activity of o.present(run, passedJourney)) told = (await o.notifier.send(f.tenantId, f.conversationId, activity)) && told;
       await o.followUps.complete(f.id, told ? 'told' : 'not told: the conversation could not be reached', run.id);
+      if (told && passedJourney) await o.passed?.(f.tenantId, f.conversationId);
     } catch (err) {
       o.logger.warn({ err, tenantId: f.tenantId, attempt: f.attempts }, 'check follow-up failed');
       if (f.attempts >= maxAttempts) {

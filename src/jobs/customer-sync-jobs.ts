@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '../logger';
-import type { CustomerSyncRepository } from '../store/customer-syncs';
+import { renderSyncCard } from '../cards/render';
+import { ownerOf } from '../domain/partner';
+import { Messages } from '../onboarding/messages';
+import type { CustomerSync, CustomerSyncRepository } from '../store/customer-syncs';
+import type { PartnerRepository } from '../store/partners';
+import { progressCardData, summaryCardData } from '../sync/progress';
+import type { Notifier } from '../teams/notifier';
 import type { CustomerSyncRunner } from '../sync/customer-sync';
 import type { CustomerSyncService } from '../sync/sync-service';
 import type { JobEngine } from './job-engine';
@@ -110,5 +116,46 @@ export async function startCustomerSyncJobs(o: CustomerSyncJobsOptions): Promise
     async stop() {
       abort.abort();
     },
+  };
+}
+
+/**
+ * The sync as the chat sees it: the progress card updated in place (the runner asks at most every
+ * 3 s), then at the end its final state and the summary card; the first sync of the journey then
+ * carries the journey on in that chat (its end is the journey's last step). A nightly sync has no
+ * card; only its failure is told, to the owner.
+ */
+export function presentSyncInChat(d: {
+  syncs: CustomerSyncRepository;
+  partners: PartnerRepository;
+  notifier: Notifier;
+  /** The journey's sync step is done: it goes on in that chat. */
+  carryOn(tenantId: string, conversationId: string): Promise<unknown>;
+}): (sync: CustomerSync, moment: 'progress' | 'end') => Promise<void> {
+  const { syncs, notifier } = d;
+  return async (sync, moment) => {
+    if (moment === 'progress') {
+      if (sync.conversationId && sync.progressActivityId) {
+        const card = renderSyncCard(progressCardData(sync, { now: new Date(), estimate: await syncs.lastTotal(sync.tenantId) }));
+        await notifier.update(sync.tenantId, sync.conversationId, sync.progressActivityId, { attachments: [card] });
+      }
+      return;
+    }
+    let conversationId = sync.conversationId;
+    if (!conversationId) {
+      if (sync.status !== 'failed') return;
+      const partner = await d.partners.get(sync.tenantId);
+      conversationId = partner ? ownerOf(partner)?.conversationId : undefined;
+      if (!conversationId) return;
+    }
+    if (sync.progressActivityId && sync.conversationId) {
+      await notifier.update(sync.tenantId, sync.conversationId, sync.progressActivityId, { attachments: [renderSyncCard(progressCardData(sync, { now: new Date() }))] });
+    }
+    const first = sync.status === 'succeeded' && sync.trigger === 'chat' && (await syncs.succeededCount(sync.tenantId)) === 1;
+    await notifier.send(sync.tenantId, conversationId, {
+      text: sync.status === 'succeeded' ? Messages.syncDone(first) : undefined,
+      attachments: [renderSyncCard(summaryCardData(sync))],
+    });
+    if (first) await d.carryOn(sync.tenantId, conversationId);
   };
 }

@@ -80,7 +80,7 @@ export const Messages = {
   syncNeedsChecks: 'The customer sync starts once the checks pass: type **recheck** to run them, or **start** to carry on.',
   syncCancelling: 'Stopping the customer sync after the current page. What is synced so far stays.',
   syncNoneToCancel: 'No customer sync is running.',
-  syncDone: (first: boolean) => first ? '**Your customers are in.** Select **Continue** to finish onboarding.' : 'The customer sync is done.',
+  syncDone: (first: boolean) => first ? '**Your customers are in.**' : 'The customer sync is done.',
   checksRunning: (label: string) => `${label}: checking every prerequisite through Microsoft Graph and Partner Center, as your app and as the service account. This takes a few seconds.`,
   checksBlocked: (titles: string[]) =>
     `**Customer sync waits until ${titles.length === 1 ? 'this passes' : 'these pass'}:** ${inert(titles.join('; '))}. Each has its fix on the card; then select **Re-run checks** (or type **recheck**).`,

@@ -17,6 +17,11 @@ export interface Notifier {
    * with `activity` as its root message; the thread is remembered for replies and updates.
    */
   startThread(tenantId: string, channelId: string, activity: Partial<Activity>): Promise<{ threadId: string; activityId: string } | undefined>;
+  /**
+   * Runs `logic` as a turn of the stored conversation (something finished outside a turn: the
+   * journey carries on there). Tried once: a turn may have said something before it failed.
+   */
+  turn(tenantId: string, conversationId: string, logic: (context: TurnContext) => Promise<void>): Promise<Delivery>;
 }
 
 export type Delivery = 'sent' | 'gone' | 'failed';
@@ -89,6 +94,10 @@ export class ConversationNotifier implements Notifier {
     return outcome === 'sent' ? started : undefined;
   }
 
+  async turn(tenantId: string, conversationId: string, logic: (context: TurnContext) => Promise<void>): Promise<Delivery> {
+    return this.proactive(tenantId, conversationId, 'proactive turn failed', logic, undefined, 1);
+  }
+
   async update(tenantId: string, conversationId: string, activityId: string, activity: Partial<Activity>): Promise<boolean> {
     return (await this.proactive(tenantId, conversationId, 'proactive update failed', async (context) => {
       await context.updateActivity({ ...activity, id: activityId, type: 'message' });
@@ -100,7 +109,7 @@ export class ConversationNotifier implements Notifier {
    * turn: botbuilder hands errors of a proactive turn to the adapter's onTurnError (which logs
    * them) instead of rejecting, so without this a refused send (403, 404, 429) looked delivered.
    */
-  private async proactive(tenantId: string, conversationId: string, what: string, work: (context: TurnContext) => Promise<void>, open?: Opener): Promise<Delivery> {
+  private async proactive(tenantId: string, conversationId: string, what: string, work: (context: TurnContext) => Promise<void>, open?: Opener, maxAttempts = MAX_ATTEMPTS): Promise<Delivery> {
     const stored = await this.references.get(tenantId, conversationId);
     if (!stored?.installed) return 'gone';
     let failure: unknown;
@@ -123,7 +132,7 @@ export class ConversationNotifier implements Notifier {
       // Teams throttles per thread and per app: 429 with Retry-After; 412, 502, 503 and 504 are
       // worth another try too. https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/rate-limit
       const status = (failure as { statusCode?: number }).statusCode;
-      const wait = status !== undefined && RETRY_STATUSES.has(status) && attempt < MAX_ATTEMPTS ? retryAfterMs(failure) ?? 1000 * 2 ** (attempt - 1) : undefined;
+      const wait = status !== undefined && RETRY_STATUSES.has(status) && attempt < maxAttempts ? retryAfterMs(failure) ?? 1000 * 2 ** (attempt - 1) : undefined;
       if (wait === undefined || wait > MAX_WAIT_MS) break;
       await new Promise((r) => setTimeout(r, wait));
     }

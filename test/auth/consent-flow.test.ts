@@ -58,10 +58,11 @@ describe('consent flow: the healthy partner', function () {
 
     const told = await p.chat.client.waitFor((entries) => textsOf(entries).find((t) => t.includes('Partner Center is connected')));
     // The chat names the Partner Center call the sign-in's token really made (no undocumented ValidateMfa verdict).
-    assert.equal(told, `**Partner Center is connected.** \`${SERVICE_ACCOUNT_UPN}\` signed in with multi-factor authentication, and Partner Center accepted that sign-in: it returned your organization profile.\n\nOne step left: admin consent for your app’s Microsoft Graph permissions. Select **Continue**.`);
+    assert.equal(told, `**Partner Center is connected.** \`${SERVICE_ACCOUNT_UPN}\` signed in with multi-factor authentication, and Partner Center accepted that sign-in: it returned your organization profile.\n\nOne step left: admin consent for your app’s Microsoft Graph permissions, on the card above.`);
     assert.match(pageText(done.text), /Partner Center accepted that sign-in: it returned your organization profile/);
-    const entry = (await p.chat.client.transcript()).find((e) => e.activity.text === told)!;
-    assert.match(JSON.stringify(entry.activity.attachments), /"title":"Continue"/);
+    // No Continue stop: the journey's consent step carries on by itself (test/dialogs/checks.test.ts walks it).
+    const transcript = await p.chat.client.transcript();
+    assert.ok(!transcript.some((e) => /"title":"Continue"/.test(JSON.stringify(e.activity.attachments ?? []))), 'no Continue card');
 
     const partner = (await h.app.partners.get(p.tenant))!;
     assert.ok(partner.consent.at);
@@ -116,7 +117,7 @@ describe('consent flow: the healthy partner', function () {
     assert.equal(back.status, 200, pageText(back.text));
     assert.match(pageText(back.text), /Admin consent is granted/);
     assert.deepEqual(partnerApp.grantedAppRoles.length, 4);
-    await p.chat.client.waitFor((entries) => textsOf(entries).includes('**Admin consent is granted.** Your app’s Microsoft Graph permissions are granted in your partner tenant. Select **Continue** for the next step.'));
+    await p.chat.client.waitFor((entries) => textsOf(entries).includes('**Admin consent is granted.** Your app’s Microsoft Graph permissions are granted in your partner tenant.'));
     assert.ok((await h.app.partners.get(p.tenant))!.consent.adminConsentAt);
   });
 

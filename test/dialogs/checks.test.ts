@@ -15,9 +15,20 @@ function openUrlOf(card: Record<string, unknown> | undefined): string {
   return m[1]!;
 }
 
+type Entry = Awaited<ReturnType<Chat['client']['transcript']>>[number];
+const cardTextOf = (e: Entry): string => cardText(e.activity.attachments?.[0]?.content as Record<string, unknown>);
+/** The transcript's first card containing `text`. */
+const cardWith = (entries: Entry[], text: string): Entry | undefined => entries.find((e) => cardTextOf(e).includes(text));
+/** No message in the chat is a card that only waits for a "Continue" click. */
+function assertNoContinueStop(entries: Entry[]): void {
+  const stops = entries.filter((e) => /"title":"Continue"/.test(JSON.stringify(e.activity.attachments ?? [])));
+  assert.deepEqual(stops.map((e) => cardTextOf(e)), [], 'no Continue-only card');
+}
+
 /**
  * Part one, both credential cards, then the service account's sign-in in a "browser" (the bot's
- * link, Entra's page, the bot's callback): the chat is told and offers Continue.
+ * link, Entra's page, the bot's callback): the chat is told and the journey carries on by itself
+ * there: the sign-in card becomes its summary and the full checks run (no Continue to press).
  */
 async function throughConsent(bot: BotUnderTest): Promise<{ chat: Chat; tenant: string }> {
   const { chat, tenant } = await toPreparation(bot, { skipChecklist: true });
@@ -31,8 +42,10 @@ async function throughConsent(bot: BotUnderTest): Promise<{ chat: Chat; tenant: 
   const back = new URL(entra.location!);
   const callback = await fetch(`${bot.url}${back.pathname}${back.search}`);
   assert.equal(callback.status, 200);
+  const entries = await chat.client.waitFor((all) => all.some((e) => /Checks: your connection is verified|fix these before customer sync/.test(cardTextOf(e))) && all);
   await chat.refresh();
-  assert.match(cardText(chat.lastCard().card), /Continue/);
+  assert.ok(cardWith(entries, 'Signed in and consented'), 'the sign-in card became its summary');
+  assertNoContinueStop(entries);
   return { chat, tenant };
 }
 
@@ -42,11 +55,12 @@ describe('journey step 10: the full checks after the consent', function () {
   before(async () => { bot = await BotUnderTest.start({ teamsLimits: false }); });
   after(() => bot.stop());
 
-  it('healthy: Continue runs the full checks, the card shows them and the journey says the connection is verified', async () => {
+  it('healthy: the sign-in carries on by itself: the full checks card and the journey says the connection is verified', async () => {
     await bot.loadScenario('healthy');
     const { chat, tenant } = await throughConsent(bot);
-    const turn = await chat.press('Continue', {}, { count: 4 });
-    const checks = turn.activities.find((e) => cardText(e.activity.attachments?.[0]?.content as Record<string, unknown>).includes('Checks: your connection is verified'));
+    const entries = await chat.client.waitFor((all) => all.some((e) => /the connection is done and verified/.test(e.activity.text ?? '')) && all);
+    const turn = { texts: entries.map((e) => e.activity.text ?? '').filter(Boolean) };
+    const checks = cardWith(entries, 'Checks: your connection is verified');
     assert.ok(checks, `a checks card: ${turn.texts.join(' | ')}`);
     const text = cardText(checks.activity.attachments![0]!.content as Record<string, unknown>);
     assert.match(text, /✅ Passed · \*\*MFA proven at sign-in\*\*: token amr: .*mfa/);
@@ -61,11 +75,12 @@ describe('journey step 10: the full checks after the consent', function () {
     assert.match(status, /\*\*Last checks\*\* \(full, /);
   });
 
-  it('a blocking failure stops the journey before sync; "Re-check in 15 minutes" is kept in the database, runs when due and posts the result; Continue then finishes', async () => {
+  it('a blocking failure stops the journey before sync; "Re-check in 15 minutes" is kept in the database, runs when due and posts the result; a pass carries the journey on by itself', async () => {
     await bot.loadScenario('app-not-in-adminagents');
     const { chat, tenant } = await throughConsent(bot);
-    const turn = await chat.press('Continue', {}, { count: 3 });
-    const card = turn.activities.find((e) => cardText(e.activity.attachments?.[0]?.content as Record<string, unknown>).includes('fix these before customer sync'));
+    const entries = await chat.client.waitFor((all) => all.some((e) => /Customer sync waits until this passes/.test(e.activity.text ?? '')) && all);
+    const turn = { texts: entries.map((e) => e.activity.text ?? '').filter(Boolean) };
+    const card = cardWith(entries, 'fix these before customer sync');
     assert.ok(card, turn.texts.join(' | '));
     const text = cardText(card.activity.attachments![0]!.content as Record<string, unknown>);
     assert.match(text, /❌ Failed · \*\*App in AdminAgents\*\*: the app's service principal is not a member/);
@@ -92,23 +107,20 @@ describe('journey step 10: the full checks after the consent', function () {
     await bot.app.db.query("UPDATE check_followups SET due_at = now() - interval '1 second' WHERE tenant_id = $1", [tenant]);
     assert.equal(await bot.app.checkFollowUps.run(), 1);
     assert.equal(await bot.app.followUps.pending(tenant), undefined, 'done');
-    await chat.refresh();
-    const result = chat.lastCard();
-    assert.match(cardText(result.card), /Continue/, 'the result offers to carry on');
-    const transcript = await chat.client.transcript();
+    // The pass carries the journey on by itself: step 11, the customer sync, starts.
+    const transcript = await chat.client.waitFor((all) => all.some((e) => /the connection is done and verified/.test(e.activity.text ?? '')) && all);
+    assertNoContinueStop(transcript);
     const said = transcript.map((e) => e.activity.text ?? '').join('\n');
     assert.match(said, /\*\*Re-check done\*\* .*Every blocking check passes/);
     assert.ok(transcript.some((e) => cardText(e.activity.attachments?.[0]?.content as Record<string, unknown>).includes('Re-checked as you asked')), 'the checks card was posted');
-    const finish = await chat.press('Continue', {}, { count: 2 });
-    assert.match(finish.texts.join('\n'), /the connection is done and verified/);
   });
 
   it('"Re-run checks" after the fix updates the card in place and carries the journey on in the same turn', async () => {
     await bot.loadScenario('not-in-adminagents');
     const { chat } = await throughConsent(bot);
-    const turn = await chat.press('Continue', {}, { count: 3 });
-    const card = turn.activities.find((e) => cardText(e.activity.attachments?.[0]?.content as Record<string, unknown>).includes('fix these before customer sync'));
-    assert.ok(card, turn.texts.join(' | '));
+    const entries = await chat.client.waitFor((all) => all.some((e) => /Customer sync waits until this passes/.test(e.activity.text ?? '')) && all);
+    const card = cardWith(entries, 'fix these before customer sync');
+    assert.ok(card, entries.map((e) => e.activity.text ?? '').join(' | '));
     assert.match(cardText(card.activity.attachments![0]!.content as Record<string, unknown>), /Ask support/);
     assert.deepEqual((await chat.press('Ask support', {}, { id: card.id, count: 1 })).texts, [Messages.supportNoChannel]);
     const user = bot.sim.scenario.tenants.find((t) => t.id === PARTNER_TENANT_ID)!.users.find((u) => u.id === SERVICE_ACCOUNT_ID)!;

@@ -172,12 +172,18 @@ describe('email verification by code and link', function () {
       assert.match(await page.text(), /Email verified/);
       const told = await chat.client.waitFor((entries) => entries.some((e) => e.text === Messages.emailVerifiedByLink));
       assert.ok(told);
+      // The journey carries on by itself: the code card becomes its summary, the checklist follows (no Continue, nothing typed).
+      const entries = await chat.client.waitFor((all) => all.some((e) => cardText(e.activity.attachments?.[0]?.content as Record<string, unknown>).includes('Step 6 of 11 · Prepare your tenant')) && all);
+      assert.ok(!entries.some((e) => /"title":"Continue"/.test(JSON.stringify(e.activity.attachments ?? []))), 'no Continue card');
+      await chat.refresh();
+      const codeCard = entries.find((e) => cardText(e.activity.attachments?.[0]?.content as Record<string, unknown>).includes('Contact email verified'));
+      assert.ok(codeCard, 'the code card became its summary');
+      assert.doesNotMatch(JSON.stringify(chat.card(codeCard.id)), /Action\.Submit/, 'with no button left');
       assert.ok((await bot.app.partners.get(tenant))?.emailVerifiedAt);
       const reused = await confirm(token);
       assert.equal(reused.status, 410);
       const bogus = await fetch(`${bot.url}/verify-email?token=${'A'.repeat(43)}`);
       assert.equal(bogus.status, 404);
-      await chat.say('continue', 2);
       assert.match(cardText(chat.lastCard().card), /Step 6 of 11 · Prepare your tenant/);
     });
   });
