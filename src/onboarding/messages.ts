@@ -1,4 +1,18 @@
 import { inert } from '../cards/inert-text';
+import { statusCount } from '../cards/render';
+import type { Status } from '../checks/types';
+
+/** "1 warning and 1 not visible": what is left on a passing run, in the checks card's words. */
+function advisoryWords(results: ReadonlyArray<{ status: Status; lasting?: boolean }>): string {
+  const n = (pick: (r: { status: Status; lasting?: boolean }) => boolean) => results.filter(pick).length;
+  const parts = [
+    ...(n((r) => r.status === 'fail') ? [statusCount('fail', n((r) => r.status === 'fail'))] : []),
+    ...(n((r) => r.status === 'warn') ? [statusCount('warn', n((r) => r.status === 'warn'))] : []),
+    ...(n((r) => r.status === 'unknown' && !r.lasting) ? [statusCount('unknown', n((r) => r.status === 'unknown' && !r.lasting))] : []),
+    ...(n((r) => r.status === 'unknown' && !!r.lasting) ? [`${n((r) => r.status === 'unknown' && !!r.lasting)} not visible`] : []),
+  ];
+  return parts.length <= 1 ? parts.join('') : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}`;
+}
 
 /** When a request held back by its cooldown can be made again, in a person's words. */
 export function againIn(until: Date, now = new Date()): string {
@@ -86,9 +100,9 @@ export const Messages = {
     `**Customer sync waits until ${titles.length === 1 ? 'this passes' : 'these pass'}:** ${inert(titles.join('; '))}. Each has its fix on the card; then select **Re-run checks** (or type **recheck**).`,
   checksIncomplete: (titles: string[]) =>
     `I couldn't see everything: ${inert(titles.join('; '))}. Nothing is marked as passed that I couldn't see. Select **Re-run checks** in a few minutes, or **Re-check in 15 minutes** and I'll post the result here.`,
-  checksPassed: (advisories: number) => advisories === 0
+  checksPassed: (advisories: ReadonlyArray<{ status: Status; lasting?: boolean }>) => advisories.length === 0
     ? '✓ Every check passes.'
-    : `✓ Every blocking check passes. ${advisories === 1 ? 'One advisory' : `${advisories} advisories`} on the card: worth fixing, but they don't hold up the customer sync.`,
+    : `✓ Every blocking check passes. ${advisoryWords(advisories)} on the card: worth a look, but ${advisories.length === 1 ? 'it doesn\'t' : 'they don\'t'} hold up the customer sync.`,
   checksWaiting: 'The checks above are waiting on a fix. Make the change the card names, then select **Re-run checks** (or type **recheck**). **Re-check in 15 minutes** runs them for you later.',
   recheckScheduled: (at: string) => `OK: I'll run the checks again at ${at} UTC and post the result here (even if I restart meanwhile).`,
   recheckAlreadyScheduled: (at: string) => `A re-check is already scheduled for ${at} UTC; I'll post the result here.`,

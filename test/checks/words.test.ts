@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { expiryLines } from '../../src/bot/commands/expiry';
+import { renderChecksCard } from '../../src/cards/render';
+import { Messages } from '../../src/onboarding/messages';
+import { cardText } from '../helpers/chat';
 import { refusedFact } from '../../src/checks/gather/map';
 import { evaluate } from '../../src/checks/run';
 import { expiryOutcome } from '../../src/checks/rules/util';
@@ -40,5 +43,19 @@ describe('words the partner reads on the checks', () => {
     const [r] = evaluate({ ...HEALTHY, securityDefaultsEnabled: long, conditionalAccessPolicies: long, perUserMfaState: long }, { ...OPTIONS, only: ['mfa.enforced'] });
     assert.ok(r!.evidence.length <= 240, r!.evidence);
     assert.match(r!.evidence, /(^|\s)(the|request|timed|out|after|several|attempts|answer)…$/, r!.evidence);
+  });
+});
+
+describe('the line under a passing checks card', () => {
+  it('counts what is left in the card header\'s words ("1 warning and 1 not visible", never "2 advisories")', () => {
+    // A German company with an American tenant (a warning), and the setting Graph never shows (not visible).
+    const results = evaluate({ ...HEALTHY, rememberMfaOff: undefined }, { ...OPTIONS, companyCountry: 'DE' });
+    const advisories = results.filter((r) => r.status !== 'pass');
+    assert.deepEqual(advisories.map((r) => r.status).sort(), ['unknown', 'warn']);
+    const said = Messages.checksPassed(advisories);
+    assert.match(said, /1 warning and 1 not visible on the card/);
+    assert.doesNotMatch(said, /advisor/);
+    const header = cardText(renderChecksCard({ title: 't', subtitle: 's', note: 'n', results }).content as Record<string, unknown>);
+    assert.match(header, /⚠️ 1 warning · ❔ 1 not visible · ✅ \d+ passed/);
   });
 });
