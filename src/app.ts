@@ -174,7 +174,8 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     key: authStateKey,
   });
   const takeOver = new TakeOver({
-    authorityHost: config.microsoft.authorityHost, publicBaseUrl: config.server.publicBaseUrl, graphBaseUrl: config.microsoft.graphBaseUrl,
+    authorityHost: config.microsoft.authorityHost, browserAuthorityHost: config.microsoft.browserAuthorityHost,
+    publicBaseUrl: config.server.publicBaseUrl, graphBaseUrl: config.microsoft.graphBaseUrl,
     partners, connections, credentials, setupApp: config.setupApp, tellChat, logger, key: authStateKey,
   });
   const tokens = new PartnerTokens({

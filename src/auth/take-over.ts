@@ -11,7 +11,7 @@ import {
 } from '../microsoft/sign-in-errors';
 import type { AuthState, ConnectionRepository } from '../store/connections';
 import type { PartnerRepository } from '../store/partners';
-import type { FlowStage } from './consent-flow';
+import { forBrowser, type FlowStage } from './consent-flow';
 import type { TellChat } from './consent-messages';
 import { createPartnerClient } from './partner-msal';
 import { isWellFormedState, newState, pkceChallenge, pkceVerifier, stateMatches, type StateBinding } from './sign-in-state';
@@ -56,6 +56,8 @@ export type TakeOverOutcome =
 
 export interface TakeOverOptions {
   authorityHost: string;
+  /** Where browsers are sent instead of `authorityHost` (the sandbox's plain-HTTP sign-in pages); unset: the same. */
+  browserAuthorityHost?: string;
   publicBaseUrl: string;
   graphBaseUrl: string;
   partners: PartnerRepository;
@@ -131,7 +133,7 @@ export class TakeOver implements TakeOverLinks {
         codeChallenge: pkceChallenge(pkceVerifier(this.o.key, s)),
         codeChallengeMethod: 'S256',
       });
-      return { kind: 'redirect', location };
+      return { kind: 'redirect', location: forBrowser(location, this.o.authorityHost, this.o.browserAuthorityHost) };
     } catch (err) {
       this.o.logger.warn({ err, tenantId: state.tenantId }, 'take-over start: authority metadata unavailable');
       return this.fail('link', { source: 'entra', error: 'temporarily_unavailable' }, undefined);
