@@ -21,6 +21,10 @@ const WELCOME: Omit<WelcomeCardData, 'userName'> = {
   ],
 };
 
+const PRIVATE = 'Partner admins connect their tenant in a private chat with me: open **Partner Onboarding** in chat and say **start**.';
+const TEAM_LINE = `I connect Microsoft partner tenants to ${WELCOME.platformName}. ${PRIVATE} Support engineers: make this channel the support channel with **@Partner Onboarding set support channel**.`;
+const GROUP_LINE = `I connect Microsoft partner tenants to ${WELCOME.platformName}. ${PRIVATE}`;
+
 interface WelcomeState {
   sentAt?: string;
 }
@@ -45,8 +49,12 @@ export class Welcome {
       if ((await this.state.get(context, {})).sentAt) return;
       await this.state.set(context, { sentAt: new Date().toISOString() });
     }
+    // Onboarding is one partner admin's, in personal chat: a team or a group chat gets one line
+    // saying what the bot is for, never a "Let's start" for everyone.
+    if (turn.conversation === 'channel') return void (await context.sendActivity(TEAM_LINE));
+    if (turn.conversation === 'groupChat') return void (await context.sendActivity(GROUP_LINE));
     const firstName = context.activity.from?.name?.split(' ')[0];
-    await context.sendActivity({ attachments: [renderWelcomeCard({ ...WELCOME, userName: context.activity.conversation.conversationType === 'personal' ? firstName : undefined })] });
+    await context.sendActivity({ attachments: [renderWelcomeCard({ ...WELCOME, userName: firstName })] });
   }
 
   /** Uninstalled: a later install welcomes again. */

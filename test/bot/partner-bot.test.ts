@@ -61,6 +61,20 @@ describe('PartnerBot', () => {
     assert.deepEqual(second, []);
   });
 
+  it('in a team channel and a group chat, on install: one short line, never the onboarding card', async () => {
+    for (const [kind, id] of [['channel', '19:team-install@thread.tacv2'], ['groupChat', '19:group-install@thread.v2']] as const) {
+      const replies = [
+        ...(await send(activity(kind, id, { type: ActivityTypes.ConversationUpdate, membersAdded: [{ id: BOT.id, name: BOT.name }] }))),
+        ...(await send(activity(kind, id, { type: ActivityTypes.InstallationUpdate, action: 'add' }))),
+      ];
+      assert.equal(replies.length, 1, `${kind}: one line`);
+      assert.equal(replies[0]!.attachments, undefined, `${kind}: no card, no "Let's start" for everyone`);
+      assert.match(replies[0]!.text ?? '', /private chat/);
+      if (kind === 'channel') assert.match(replies[0]!.text ?? '', /@Partner Onboarding set support channel/);
+      else assert.doesNotMatch(replies[0]!.text ?? '', /support channel/);
+    }
+  });
+
   it('does not welcome when somebody else joins', async () => {
     const replies = await send(activity('groupChat', 'g:1', { type: ActivityTypes.ConversationUpdate, membersAdded: [{ id: '29:someone-else', name: 'X' }] }));
     assert.deepEqual(replies, []);
