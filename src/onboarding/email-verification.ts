@@ -32,10 +32,11 @@ export type LinkResult =
   | { ok: true; tenantId: string; conversationId?: string; maskedEmail: string }
   | { ok: false; reason: LinkFailure };
 
-/** `j***@contoso.com`: enough for the person to recognise, not enough to harvest. */
+/** `j•••@contoso.com`: enough for the person to recognise, not enough to harvest. */
 export function maskEmail(email: string): string {
   const [local = '', domain = ''] = email.split('@');
-  return `${local.slice(0, 1)}${'*'.repeat(Math.max(1, Math.min(local.length - 1, 3)))}@${domain}`;
+  // Dots, not stars: a star is markdown, and a masked address often sits in bold text.
+  return `${local.slice(0, 1)}${'•'.repeat(Math.max(1, Math.min(local.length - 1, 3)))}@${domain}`;
 }
 
 /**
