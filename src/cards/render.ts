@@ -4,7 +4,6 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import companyFormTemplate from '../../cards/company-form.json';
 import confirmTemplate from '../../cards/confirm.json';
 import checksTemplate from '../../cards/checks.json';
-import continueTemplate from '../../cards/continue.json';
 import entraAppFormTemplate from '../../cards/entra-app-form.json';
 import partnerCenterFormTemplate from '../../cards/partner-center-form.json';
 import prepareChecklistTemplate from '../../cards/prepare-checklist.json';
@@ -195,10 +194,6 @@ export function renderMemberRequestCard(data: { cardId: string; requestId: strin
 
 export function renderHandoverCard(data: { cardId: string; members: Array<{ id: string; name: string }> }): Attachment {
   return render(handoverTemplate, data);
-}
-
-export function renderContinueCard(): Attachment {
-  return render(continueTemplate, {});
 }
 
 export function renderPrepareChecklist(data: { cardId: string; stepLabel: string; done: readonly string[]; publicBaseUrl: string; message?: string }): Attachment {

@@ -53,7 +53,7 @@ export class ConsentDialog extends CardStepDialog<ConsentState> {
     if (stage === 'signIn') {
       return renderSignInCard({
         cardId, stepLabel: stepLabel('consent'), title: partner.consent.brokenAt ? 'Sign in again' : 'Sign in as the service account',
-        text: `Select **Sign in** and sign in as **${inert(connection.serviceAccountUpn)}**, with MFA. Microsoft asks you to accept Partner Center access and the read-only Microsoft Graph permissions the checks use; unless you tick "Consent on behalf of your organization", they are granted to this service account only, which is all the checks need.`,
+        text: `Select **Sign in** and sign in as **${inert(connection.serviceAccountUpn)}**, with MFA. If Microsoft then shows a permissions page, it lists only what is not granted yet (Partner Center access, the read-only Microsoft Graph permissions the checks use); unless you tick "Consent on behalf of your organization", they are granted to this service account only, which is all the checks need.`,
         facts, note: 'The link works once, for 10 minutes, and only for you. It opens a fresh sign-in (no saved account is picked silently). When you are done, come back here: I will tell you the result.',
         buttonTitle: 'Sign in', url: await links.signIn(turn.requireTenant(), turn.person, conversationId), message,
       });

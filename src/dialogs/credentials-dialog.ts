@@ -96,14 +96,15 @@ function pcSummary(record: PartnerRecord): Fact[] {
 export class CredentialsDialog extends CardStepDialog {
   private readonly spec: Spec;
 
-  constructor(private readonly credentialStep: CredentialStep, services: OnboardingServices) {
+  /** `label`: the card's heading instead of the journey's "Step n of N" (a rotation after onboarding is not a journey step). */
+  constructor(private readonly credentialStep: CredentialStep, services: OnboardingServices, private readonly label?: string) {
     super(CREDENTIAL_DIALOG_OF[credentialStep], credentialStep, services);
     this.spec = SPECS[credentialStep];
   }
 
   private card(cardId: string, partner: Partner | PartnerRecord | undefined, values: Record<string, string>, errors?: Record<string, string>, formError?: string): Attachment {
     return this.spec.render({
-      cardId, stepLabel: stepLabel(this.credentialStep), values, errors, formError,
+      cardId, stepLabel: this.label ?? stepLabel(this.credentialStep), values, errors, formError,
       secretStored: this.spec.secretStored(partner as Partner | undefined),
     });
   }

@@ -17,8 +17,8 @@ const STEPS = 'updateCredentialsSteps';
 export class UpdateCredentialsDialog extends ComponentDialog {
   constructor(services: OnboardingServices) {
     super(UPDATE_CREDENTIALS_DIALOG);
-    this.addDialog(new CredentialsDialog('entraApp', services));
-    this.addDialog(new CredentialsDialog('partnerCenterApp', services));
+    this.addDialog(new CredentialsDialog('entraApp', services, 'Update credentials (1 of 2)'));
+    this.addDialog(new CredentialsDialog('partnerCenterApp', services, 'Update credentials (2 of 2)'));
     this.addDialog(new WaterfallDialog(STEPS, [
       (wf) => wf.beginDialog(CREDENTIAL_DIALOG_OF.entraApp),
       (wf) => wf.beginDialog(CREDENTIAL_DIALOG_OF.partnerCenterApp),

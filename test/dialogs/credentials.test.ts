@@ -228,7 +228,8 @@ describe('credential cards', function () {
 
     await chat.say('update credentials', 1);
     const form = cardText(chat.lastCard().card);
-    assert.match(form, /Your tenant and Entra app/);
+    assert.match(form, /Update credentials \(1 of 2\) · Your tenant and Entra app/);
+    assert.doesNotMatch(form, /Step \d+ of \d+/, 'a rotation is not a journey step');
     assert.ok(JSON.stringify(chat.lastCard().card).includes(APP_ID), 'the ids are prefilled');
     assert.match(JSON.stringify(chat.lastCard().card), /Leave empty to keep the stored secret/);
     await chat.press('Save and check', { ...ENTRA, appSecret: second }, { count: 2 });
