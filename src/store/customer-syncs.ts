@@ -29,18 +29,27 @@ export interface CustomerSync {
   cancelRequestedAt?: Date;
   error?: string;
   startedAt: Date;
+  /** When the current phase began (its own rate and ETA); the sync's start for its first phase. */
+  phaseStartedAt: Date;
   finishedAt?: Date;
+}
+
+/** What the last successful sync of a partner read: the progress card's totals to estimate from. */
+export interface SyncTotals {
+  customers: number;
+  relationships: number;
 }
 
 interface Row {
   id: string; tenant_id: string; trigger: CustomerSync['trigger']; requested_by: string; status: SyncStatus; phase: SyncPhase; step: number;
   next_link: unknown; pages: number; gdap_pages: number; relationships: number; seen: number; added: number; changed: number; removed: number;
   not_manageable: Record<string, number>; retries: number; conversation_id: string | null; progress_activity_id: string | null;
-  cancel_requested_at: Date | string | null; error: string | null; started_at: Date | string; finished_at: Date | string | null;
+  cancel_requested_at: Date | string | null; error: string | null; started_at: Date | string; phase_started_at: Date | string | null;
+  finished_at: Date | string | null;
 }
 
 const COLUMNS = `id, tenant_id, trigger, requested_by, status, phase, step, next_link, pages, gdap_pages, relationships, seen, added, changed,
-  removed, not_manageable, retries, conversation_id, progress_activity_id, cancel_requested_at, error, started_at, finished_at`;
+  removed, not_manageable, retries, conversation_id, progress_activity_id, cancel_requested_at, error, started_at, phase_started_at, finished_at`;
 
 const toSync = (r: Row): CustomerSync => ({
   id: String(r.id), tenantId: r.tenant_id, trigger: r.trigger, requestedBy: r.requested_by, status: r.status, phase: r.phase, step: r.step,
@@ -48,7 +57,7 @@ const toSync = (r: Row): CustomerSync => ({
   changed: r.changed, removed: r.removed, notManageable: r.not_manageable ?? {}, retries: r.retries,
   conversationId: r.conversation_id ?? undefined, progressActivityId: r.progress_activity_id ?? undefined,
   cancelRequestedAt: r.cancel_requested_at ? new Date(r.cancel_requested_at) : undefined, error: r.error ?? undefined,
-  startedAt: new Date(r.started_at), finishedAt: r.finished_at ? new Date(r.finished_at) : undefined,
+  startedAt: new Date(r.started_at), phaseStartedAt: new Date(r.phase_started_at ?? r.started_at), finishedAt: r.finished_at ? new Date(r.finished_at) : undefined,
 });
 
 /** A customer as one Partner Center page lists it. */
@@ -105,10 +114,11 @@ export class CustomerSyncRepository {
     return row ? toSync(row) : undefined;
   }
 
-  /** Customers the last successful sync of the partner saw (the ETA's estimate), if any. */
-  async lastTotal(tenantId: string): Promise<number | undefined> {
-    const [row] = await this.db.query<{ seen: number }>(`SELECT seen FROM customer_syncs WHERE tenant_id = $1 AND status = 'succeeded' ORDER BY id DESC LIMIT 1`, [tenantId]);
-    return row?.seen;
+  /** Customers and GDAP relationships the last successful sync of the partner read (the ETAs' estimates), if any. */
+  async lastTotal(tenantId: string): Promise<SyncTotals | undefined> {
+    const [row] = await this.db.query<{ seen: number; relationships: number }>(
+      `SELECT seen, relationships FROM customer_syncs WHERE tenant_id = $1 AND status = 'succeeded' ORDER BY id DESC LIMIT 1`, [tenantId]);
+    return row ? { customers: row.seen, relationships: row.relationships } : undefined;
   }
 
   async succeededCount(tenantId: string): Promise<number> {
@@ -158,7 +168,7 @@ export class CustomerSyncRepository {
       }
       const [row] = await tx.query<Row>(
         `UPDATE customer_syncs SET next_link = $2::jsonb, phase = CASE WHEN $2::jsonb IS NULL THEN 'customers' ELSE phase END,
-           gdap_pages = gdap_pages + 1, relationships = relationships + $3, retries = retries + $4 WHERE id = $1 RETURNING ${COLUMNS}`,
+           phase_started_at = CASE WHEN $2::jsonb IS NULL THEN now() ELSE phase_started_at END, gdap_pages = gdap_pages + 1, relationships = relationships + $3, retries = retries + $4 WHERE id = $1 RETURNING ${COLUMNS}`,
         [id, next === null ? null : JSON.stringify(next), relationships, retries],
       );
       return toSync(row!);
@@ -204,7 +214,7 @@ export class CustomerSyncRepository {
       }
       const [row] = await tx.query<Row>(
         `UPDATE customer_syncs SET next_link = $2::jsonb, phase = CASE WHEN $2::jsonb IS NULL THEN 'reconcile' ELSE phase END,
-           pages = pages + 1, seen = seen + $3, added = added + $4, changed = changed + $5, not_manageable = $6::jsonb, retries = retries + $7
+           phase_started_at = CASE WHEN $2::jsonb IS NULL THEN now() ELSE phase_started_at END, pages = pages + 1, seen = seen + $3, added = added + $4, changed = changed + $5, not_manageable = $6::jsonb, retries = retries + $7
          WHERE id = $1 RETURNING ${COLUMNS}`,
         [id, next === null || next === undefined ? null : JSON.stringify(next), after.length, added, changed, JSON.stringify(reasons), retries],
       );

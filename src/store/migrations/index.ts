@@ -424,4 +424,14 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE auth_states ADD CONSTRAINT auth_states_purpose_check CHECK (purpose IN ('signin', 'adminconsent', 'takeover'));
     `,
   },
+  {
+    id: 13,
+    name: 'customer_syncs_phase_started_at',
+    sql: `
+      -- When the sync entered its current phase: each phase's own rate and ETA on the progress card.
+      -- Older rows keep NULL (read as the sync's start); new rows start their first phase on insert.
+      ALTER TABLE customer_syncs ADD COLUMN phase_started_at timestamptz;
+      ALTER TABLE customer_syncs ALTER COLUMN phase_started_at SET DEFAULT now();
+    `,
+  },
 ];
