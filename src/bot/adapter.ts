@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { ConfidentialClientApplication } from '@azure/msal-node';
 import {
   ActivityTypes,
@@ -12,6 +13,7 @@ import {
 import type { AppConfig } from '../config';
 import { isAppError } from '../errors';
 import type { Logger } from '../logger';
+import { connectorRetryWaitMs, parseRetryAfterMs } from '../teams/notifier';
 
 /** The claims and connector of an authenticated request (botframework-connector's type, not re-exported by botbuilder). */
 export type AuthenticateRequestResult = Awaited<ReturnType<ConfigurationBotFrameworkAuthentication['authenticateRequest']>>;
@@ -48,7 +50,7 @@ export function createAdapter(config: AppConfig, logger: Logger): BotAdapter {
       MicrosoftAppType: config.bot.id ? config.bot.type : undefined,
       MicrosoftAppTenantId: config.bot.tenantId,
     });
-  const auth = new ConfigurationBotFrameworkAuthentication(
+  const auth = new CappedConnectorAuthentication(
     { MicrosoftAppId: config.bot.id, MicrosoftAppTenantId: config.bot.tenantId, ...(custom ? customEndpoints(config) : {}) },
     credentials,
   );
@@ -71,6 +73,70 @@ export function createAdapter(config: AppConfig, logger: Logger): BotAdapter {
   };
   return adapter;
 }
+
+// ---- Connector clients whose waits are bounded ----
+
+type ConnectorFactory = NonNullable<AuthenticateRequestResult['connectorFactory']>;
+type ConnectorClient = Awaited<ReturnType<ConnectorFactory['create']>>;
+type ClaimsIdentity = Parameters<ConfigurationBotFrameworkAuthentication['createConnectorFactory']>[0];
+
+/** The part of core-rest-pipeline's pipeline touched here (botbuilder keeps its client private). */
+interface PipelineResponse { status: number; headers: { get(name: string): string | undefined } }
+interface PipelinePolicy { name: string; sendRequest(request: unknown, next: (request: unknown) => Promise<PipelineResponse>): Promise<PipelineResponse> }
+interface Pipeline {
+  addPolicy(policy: PipelinePolicy, options?: { phase?: 'Retry' }): void;
+  removePolicy(options: { name: string }): PipelinePolicy[];
+}
+
+/** core-rest-pipeline's default retry policy, which botbuilder's ConnectorClient gets from @azure/core-client. */
+const DEFAULT_RETRY_POLICY = 'defaultRetryPolicy';
+
+/**
+ * Bot Framework authentication whose connector clients do not wait out any Retry-After
+ * themselves: core-rest-pipeline's default policy honoured `Retry-After: 3600` with no cap,
+ * holding a proactive send (past its lease) or a turn for an hour. Proactive clients retry
+ * nothing (the notifier's capped loop does); in-turn clients, those of an incoming request's
+ * turn, get the same capped rule as a pipeline policy, so a turn's sends, updates and roster
+ * reads are retried within the cap and then fail the turn.
+ */
+class CappedConnectorAuthentication extends ConfigurationBotFrameworkAuthentication {
+  override async authenticateRequest(activity: Activity, authHeader: string): Promise<AuthenticateRequestResult> {
+    const result = await super.authenticateRequest(activity, authHeader);
+    return result.connectorFactory ? { ...result, connectorFactory: bounded(result.connectorFactory, true) } : result;
+  }
+
+  override createConnectorFactory(claimsIdentity: ClaimsIdentity): ConnectorFactory {
+    return bounded(super.createConnectorFactory(claimsIdentity), false);
+  }
+}
+
+function bounded(factory: ConnectorFactory, inTurn: boolean): ConnectorFactory {
+  return {
+    async create(serviceUrl: string, audience?: string): Promise<ConnectorClient> {
+      const client = await factory.create(serviceUrl, audience);
+      const pipeline = (client as unknown as { client?: { pipeline?: Pipeline } }).client?.pipeline;
+      // A botbuilder upgrade that moves the pipeline must be noticed, not send with unbounded waits.
+      if (!pipeline || pipeline.removePolicy({ name: DEFAULT_RETRY_POLICY }).length !== 1) {
+        throw new Error('botbuilder\'s connector client has no default retry policy to replace: check bot/adapter.ts after the upgrade');
+      }
+      if (inTurn) pipeline.addPolicy(cappedRetryPolicy, { phase: 'Retry' });
+      return client;
+    },
+  };
+}
+
+/** The notifier's rule for one call: 412, 429, 502, 503, 504 after Retry-After (else backoff), 4 tries, no wait over the cap. */
+const cappedRetryPolicy: PipelinePolicy = {
+  name: 'cappedConnectorRetry',
+  async sendRequest(request, next) {
+    for (let attempt = 1; ; attempt++) {
+      const response = await next(request);
+      const wait = connectorRetryWaitMs(response.status, parseRetryAfterMs(response.headers.get('retry-after')), attempt);
+      if (wait === undefined) return response;
+      await delay(wait);
+    }
+  },
+};
 
 // ---- Bot Framework endpoints elsewhere than Microsoft's public cloud (the local simulator) ----
 

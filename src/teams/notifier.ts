@@ -36,8 +36,23 @@ const MAX_WAIT_MS = 15_000;
 /** A connector error's Retry-After (seconds), when it carries one. */
 function retryAfterMs(err: unknown): number | undefined {
   const headers = (err as { response?: { headers?: { get?(name: string): string | null | undefined } } }).response?.headers;
-  const v = headers?.get?.('retry-after');
+  return parseRetryAfterMs(headers?.get?.('retry-after'));
+}
+
+/** A Retry-After header in whole seconds, in ms. */
+export function parseRetryAfterMs(v: string | null | undefined): number | undefined {
   return v && /^\d+$/.test(v.trim()) ? Number(v) * 1000 : undefined;
+}
+
+/**
+ * The one retry rule for Bot Connector calls (proactive here, in-turn in bot/adapter.ts): how long
+ * to wait before try `attempt + 1`, or undefined to give up. A Retry-After over the cap gives up
+ * at once rather than hold the send (and its lease or turn) that long.
+ */
+export function connectorRetryWaitMs(status: number | undefined, retryAfter: number | undefined, attempt: number, maxAttempts = MAX_ATTEMPTS): number | undefined {
+  if (status === undefined || !RETRY_STATUSES.has(status) || attempt >= maxAttempts) return undefined;
+  const wait = retryAfter ?? 1000 * 2 ** (attempt - 1);
+  return wait > MAX_WAIT_MS ? undefined : wait;
 }
 
 /** Proactive messages through the Bot Framework, to conversations recorded in the database. */
@@ -131,9 +146,8 @@ export class ConversationNotifier implements Notifier {
       if (failure === undefined) return 'sent';
       // Teams throttles per thread and per app: 429 with Retry-After; 412, 502, 503 and 504 are
       // worth another try too. https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/rate-limit
-      const status = (failure as { statusCode?: number }).statusCode;
-      const wait = status !== undefined && RETRY_STATUSES.has(status) && attempt < maxAttempts ? retryAfterMs(failure) ?? 1000 * 2 ** (attempt - 1) : undefined;
-      if (wait === undefined || wait > MAX_WAIT_MS) break;
+      const wait = connectorRetryWaitMs((failure as { statusCode?: number }).statusCode, retryAfterMs(failure), attempt, maxAttempts);
+      if (wait === undefined) break;
       await new Promise((r) => setTimeout(r, wait));
     }
     const status = (failure as { statusCode?: number }).statusCode;
