@@ -3,7 +3,6 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Locator } from 'playwright-core';
 import { COMPANY, PRIMARY } from '../helpers/chat';
-import { ROOT } from '../helpers/bot-process';
 import { APP_ID, APP_SECRET_VALUE, PARTNER_CUSTOM_DOMAIN, SERVICE_ACCOUNT_PASSWORD, SERVICE_ACCOUNT_UPN } from '../simulator/scenarios/ids';
 import { sandboxInPlayground } from './sandbox-process';
 
@@ -19,8 +18,8 @@ const continueOnly = (c: { actions: string[] }): boolean => c.actions.length ===
  */
 describe('the whole journey in the Agents Playground (headless Chromium): no Continue-only stop, no live button on a finished step', function () {
   this.timeout(300_000);
-  // The simulator's server certificate is pinned in Chromium (as in the consent walk).
-  const sandbox = sandboxInPlayground('journey', async () => ({ trustCertificates: [await readFile(join(ROOT, '.sim', 'server.pem'), 'utf8')], timeoutMs: 20_000 }));
+  // No certificate is pinned: what the browser opens (the sign-in page) must come from a host it trusts.
+  const sandbox = sandboxInPlayground('journey', async () => ({ timeoutMs: 20_000 }));
 
   it('from "Let\'s start" to "Onboarding is complete" the chat carries on by itself and leaves no stale button', async () => {
     const s = sandbox.session();
@@ -111,6 +110,9 @@ describe('the whole journey in the Agents Playground (headless Chromium): no Con
     const signInCard = await reach('Step 9 of 11 · Sign in as the service account');
     tally.clicks++;
     const signIn = await s.clickCardButtonOpeningPage('Sign in', signInCard);
+    await signIn.waitForLoadState();
+    assert.doesNotMatch(signIn.url(), /^chrome-error:/, `a certificate warning instead of the sign-in page (title ${JSON.stringify(await signIn.title())})`);
+    assert.equal(await signIn.title(), 'Sign in to your account', `at ${signIn.url()}`);
     await signIn.getByLabel('Account').waitFor();
     tally.fields++;
     await signIn.getByLabel('Password').fill(SERVICE_ACCOUNT_PASSWORD);

@@ -397,18 +397,19 @@ export class PlaygroundSession {
    * still press (buttons and links the renderer has not disabled).
    */
   async cardsWithActions(): Promise<Array<{ text: string; actions: string[] }>> {
-    const cards = await UI.cards(this.page).all();
-    const result: Array<{ text: string; actions: string[] }> = [];
-    for (const card of cards) {
+    // Read in one pass inside the page: a card updated in place between two reads would leave a
+    // locator pointing at nothing (and a 20-second wait).
+    type El = { innerText: string; hasAttribute(name: string): boolean; getAttribute(name: string): string | null; querySelectorAll(selector: string): ArrayLike<El> };
+    const raw = await UI.cards(this.page).evaluateAll((cards) => (cards as unknown as El[]).map((card) => {
       const actions: string[] = [];
-      for (const action of await card.locator('.ac-actionSet [role="button"], .ac-actionSet [role="link"], .ac-actionSet button').all()) {
-        if (await action.isDisabled().catch(() => true)) continue;
-        const title = (await action.getAttribute('aria-label')) ?? normalize(await action.innerText());
+      for (const action of Array.from(card.querySelectorAll('.ac-actionSet [role="button"], .ac-actionSet [role="link"], .ac-actionSet button'))) {
+        if (action.hasAttribute('disabled') || action.getAttribute('aria-disabled') === 'true') continue;
+        const title = action.getAttribute('aria-label') ?? action.innerText;
         if (!actions.includes(title)) actions.push(title);
       }
-      result.push({ text: normalize(await card.innerText()), actions });
-    }
-    return result;
+      return { text: card.innerText, actions };
+    }));
+    return raw.map((c) => ({ text: normalize(c.text), actions: c.actions.map(normalize) }));
   }
 
   /** Opens `url` in a new tab of this browser (a link from a mail), loaded. */
