@@ -259,7 +259,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
   const http = createServer({
     adapter, bot, db, logger, bodyLimitBytes: config.server.bodyLimitBytes, authenticated: config.bot.authenticated, verifyEmail, publicBaseUrl: config.server.publicBaseUrl, auth: authPages(consent, takeOver),
   });
-  const expiryJobs = await startExpiryJobs({ engine, watch, dispatcher, logger, dailyAt: config.watch.dailyAt });
+  const expiryJobs = await startExpiryJobs({ engine, watch, dispatcher, logger, dailyAt: config.watch.dailyAt, sliceSeconds: config.watch.sliceSeconds });
   const keepAlive = startTokenKeepAlive({ tokens, logger, intervalMs: options.keepAliveIntervalMs });
   const checkFollowUps = startCheckFollowUps({
     followUps, partners, checks, notifier, logger, intervalMs: options.followUpIntervalMs,

@@ -93,6 +93,7 @@ const EnvSchema = z.object({
   SYNC_NIGHTLY_AT: z.preprocess(emptyToUndefined, z.string().trim().regex(/^(off|([01]?\d|2[0-3]):[0-5]\d)$/, 'expected HH:MM (UTC) or off').default('02:00')),
   SYNC_SPREAD_MINUTES: z.preprocess(emptyToUndefined, z.string().regex(/^\d+$/, 'expected minutes').transform(Number).refine((n) => n <= 720, 'expected 0 to 720 minutes').default(120)),
   WATCH_DAILY_AT: z.preprocess(emptyToUndefined, z.string().trim().regex(/^(off|([01]?\d|2[0-3]):[0-5]\d)$/, 'expected HH:MM (UTC) or off').default('06:00')),
+  WATCH_SLICE_SECONDS: z.preprocess(emptyToUndefined, z.string().regex(/^\d+$/, 'expected seconds').transform(Number).refine((n) => n >= 1 && n <= 120, 'expected 1 to 120 seconds').default(5)),
   JOB_POLL_SECONDS: z.preprocess(emptyToUndefined, z.string().regex(/^\d+(\.\d+)?$/, 'expected seconds').transform(Number).refine((n) => n >= 0.5 && n <= 60, 'expected 0.5 to 60 seconds').default(2)),
   JOB_MAINTENANCE_SECONDS: z.preprocess(emptyToUndefined, z.string().regex(/^\d+$/, 'expected seconds').transform(Number).refine((n) => n >= 1 && n <= 3600, 'expected 1 to 3600 seconds').default(30)),
   SUPPORT_ENGINEERS: z.preprocess(emptyToUndefined, z.string().default('').transform((v) => v.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean))
@@ -163,8 +164,8 @@ export interface AppConfig {
     readonly spreadMinutes: number;
   };
   readonly jobs: { readonly pollSeconds: number; readonly maintenanceSeconds: number };
-  /** The daily expiry scan, UTC "HH:MM", or undefined: off. */
-  readonly watch: { readonly dailyAt?: string };
+  /** The daily expiry scan, UTC "HH:MM", or undefined: off; its work per slice job (a slice job whose worker died is taken over after 4×). */
+  readonly watch: { readonly dailyAt?: string; readonly sliceSeconds: number };
   /** Entra object ids of the support engineers: only they set the support channel and act on its cards. */
   readonly support: { readonly engineers: readonly string[] };
   /**
@@ -265,7 +266,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       ...(e.SYNC_NIGHTLY_AT === 'off' ? {} : { nightlyAt: e.SYNC_NIGHTLY_AT }),
     },
     jobs: { pollSeconds: e.JOB_POLL_SECONDS, maintenanceSeconds: e.JOB_MAINTENANCE_SECONDS },
-    watch: e.WATCH_DAILY_AT === 'off' ? {} : { dailyAt: e.WATCH_DAILY_AT },
+    watch: { sliceSeconds: e.WATCH_SLICE_SECONDS, ...(e.WATCH_DAILY_AT === 'off' ? {} : { dailyAt: e.WATCH_DAILY_AT }) },
     support: { engineers: e.SUPPORT_ENGINEERS },
     ...(e.SETUP_APP_ID && e.SETUP_APP_SECRET ? { setupApp: { appId: e.SETUP_APP_ID, secret: e.SETUP_APP_SECRET } } : {}),
     cooldowns: { recheckSeconds: e.RECHECK_COOLDOWN_SECONDS, expirySeconds: e.EXPIRY_COOLDOWN_SECONDS, supportSeconds: e.SUPPORT_COOLDOWN_SECONDS },

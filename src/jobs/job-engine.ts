@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import PgBoss from 'pg-boss';
 import type { Logger } from '../logger';
 import type { Db } from '../store/db';
@@ -20,6 +21,8 @@ export interface JobEngineOptions {
 
 export interface JobEngine {
   readonly boss: PgBoss;
+  /** pg-boss' schema (where a store reads a queue's pending jobs by key: pg-boss has no call for that). */
+  readonly schema: string;
   readonly pollingSeconds: number;
   stop(): Promise<void>;
 }
@@ -61,9 +64,19 @@ async function start(db: Db, schema: string, o: JobEngineOptions): Promise<JobEn
   await boss.start();
   return {
     boss,
+    schema,
     pollingSeconds: o.pollingSeconds ?? 2,
     async stop() {
       await boss.stop({ graceful: true, wait: true, timeout: 15_000 });
     },
   };
+}
+
+/**
+ * A job id that is the same for the same work (a UUID from a hash of `parts`): pg-boss inserts a job
+ * whose id exists as nothing, so sending the same step twice (a retried slice) makes one job.
+ */
+export function stableJobId(...parts: string[]): string {
+  const h = createHash('sha256').update(parts.join('\u0000')).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
 }

@@ -34,6 +34,13 @@ export interface ExpiryWatchOptions {
 
 type NewNotice = Omit<Notice, 'id' | 'attempts'>;
 
+/** What one slice of the scan did, and where the next starts (undefined: the scan is done). */
+export interface ScanSlice {
+  partners: number;
+  recorded: number;
+  next?: string;
+}
+
 const SCAN_PARALLEL = 16;
 
 /**
@@ -46,24 +53,45 @@ const SCAN_PARALLEL = 16;
 export class ExpiryWatch {
   constructor(private readonly o: ExpiryWatchOptions) {}
 
+  /** The whole scan here, slice after slice (the job engine runs the slices as jobs: src/jobs/expiry-jobs.ts). */
   async scan(): Promise<{ partners: number; recorded: number }> {
-    const now = this.o.now?.() ?? new Date();
-    const size = this.o.pageSize ?? 200;
-    let after = '';
+    let after: string | undefined = '';
     let partners = 0;
     let recorded = 0;
-    for (;;) {
-      const page = await this.o.partners.connectedPage(after, size);
-      if (page.length === 0) break;
-      // Partners are read from Graph several at once (each its own tenant, its own limits).
-      for (let i = 0; i < page.length; i += SCAN_PARALLEL) {
-        const counts = await Promise.all(page.slice(i, i + SCAN_PARALLEL).map((partner) => this.scanPartner(partner, now)));
-        recorded += counts.reduce((a, b) => a + b, 0);
-      }
-      partners += page.length;
-      after = page[page.length - 1]!.tenantId;
+    while (after !== undefined) {
+      const slice: ScanSlice = await this.scanSlice(after, { budgetMs: Number.POSITIVE_INFINITY });
+      partners += slice.partners;
+      recorded += slice.recorded;
+      after = slice.next;
     }
     return { partners, recorded };
+  }
+
+  /**
+   * One slice of the scan: the connected partners after `after` (tenant ids in order), a page at
+   * most, stopping early once `budgetMs` is spent. `next` is the cursor for the next slice
+   * (undefined: the scan is done). A slice repeated (its worker died) records nothing twice.
+   */
+  async scanSlice(after: string, options: { budgetMs?: number; signal?: AbortSignal } = {}): Promise<ScanSlice> {
+    const now = this.o.now?.() ?? new Date();
+    const size = this.o.pageSize ?? 200;
+    const budgetMs = options.budgetMs ?? 5_000;
+    const started = Date.now();
+    const page = await this.o.partners.connectedPage(after, size);
+    let partners = 0;
+    let recorded = 0;
+    let cursor = after;
+    // Partners are read from Graph several at once (each its own tenant, its own limits).
+    for (let i = 0; i < page.length; i += SCAN_PARALLEL) {
+      if (i > 0 && (Date.now() - started >= budgetMs || options.signal?.aborted)) break;
+      const group = page.slice(i, i + SCAN_PARALLEL);
+      const counts = await Promise.all(group.map((partner) => this.scanPartner(partner, now)));
+      recorded += counts.reduce((a, b) => a + b, 0);
+      partners += group.length;
+      cursor = group[group.length - 1]!.tenantId;
+    }
+    const done = page.length < size && partners === page.length;
+    return { partners, recorded, ...(done ? {} : { next: cursor }) };
   }
 
   /** One partner now. Returns how many notices are new. */
