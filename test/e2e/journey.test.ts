@@ -142,6 +142,12 @@ describe('the whole journey in the Agents Playground (headless Chromium): no Con
     assert.ok(cards.some((c) => c.text.includes('Signed in and consented')), 'the sign-in card became its summary');
     assert.ok(cards.some((c) => c.text.includes('Contact email verified')), 'the verify-email card became its summary');
     assert.deepEqual(s.nonLoopbackRequests().filter((r) => r.finished), [], 'the browser reached nothing but this machine');
+    // No status told by an emoji alone: every status icon on every card has its word beside it.
+    const emojiOnly = cards.flatMap((c) => [...c.text.matchAll(/(✅|⚠️|❌|❔|🔑)/gu)]
+      .map((m) => c.text.slice(m.index, m.index + 90))
+      .filter((around) => !/passed|warning|failed|not visible|needs sign-in|after you sign in|expires|expired/i.test(around)));
+    assert.ok(cards.some((c) => /✅/u.test(c.text)), 'the checks card is in the chat');
+    assert.deepEqual(emojiOnly, [], 'a status icon without its word');
   });
 });
 
