@@ -37,5 +37,18 @@ describe('the sync progress card over a sync (simulator, job engine on PGlite)',
     assert.match(final, /GDAP relationships read\n3,600/);
     const status = await p.chat.say('status', 1);
     assert.match(status.texts.join('\n'), new RegExp(`4,000 customers.*${done.retries.toLocaleString('en-US')} retr`));
+
+    // The next sync estimates each phase from this one's totals.
+    const again = await p.chat.say('sync', 1);
+    const second = await syncFinished(h.app.syncs, (await h.app.syncs.latest(p.tenant))!.id, 280_000);
+    assert.equal(second.status, 'succeeded', second.error);
+    const entry2 = await p.chat.client.waitFor((all) => {
+      const e = all.find((x) => x.id === again.activities[0]!.id);
+      return e && /summary is below/.test(cardText(e.activity.attachments?.[0]?.content as Record<string, unknown>)) && e;
+    }, { timeoutMs: 30_000 });
+    const versions2 = [entry2.original, ...entry2.updates.map((u) => u.activity)].map((a) => cardText(a.attachments?.[0]?.content as Record<string, unknown>));
+    assert.match(versions2[0]!, /GDAP relationships read\n0 of about 3,600 \(the last sync's total\)/);
+    assert.match(versions2[0]!, /Customers\nnext, from Partner Center \(4,000 at the last sync\)/);
+    assert.ok(versions2.some((t) => /GDAP relationships read\n[\d,]+ of about 3,600[^]*ETA for this step\nabout \d/.test(t)), `an ETA for the GDAP phase: ${versions2.join(' | ')}`);
   });
 });
