@@ -574,6 +574,7 @@ function printReady(s: Sandbox, scenario: Scenario, teams: { user: string; tenan
     ['Simulator', `${s.simulatorUrl}  (CA: ${shortPath(caCertPath)})`],
     ['Sign-in pages', `${s.signInUrl}  (the simulator's, for the browser: plain HTTP, this machine only)`],
     ['Scenario', `${scenario.name}: ${scenario.description.length > 100 ? `${scenario.description.slice(0, 97)}...` : scenario.description}`],
+    ['Switch scenario', `curl --cacert ${shortPath(caCertPath)} -d '{"name":"no-mfa"}' ${s.simulatorUrl}/_sim/scenario  (names: test/simulator/scenarios)`],
     ['Teams user', `${teams.user}, tenant ${teams.tenant}`],
     ['Data', `${shortPath(s.options.dataDir)}  (database, secret-store key, outbox/ for mails, playground.log)`],
   ];

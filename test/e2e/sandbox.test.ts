@@ -152,6 +152,8 @@ describe('npm run sandbox (processes)', function () {
       const manifest = JSON.parse(await readFile(join(ROOT, 'manifest', 'manifest.json'), 'utf8')) as { name: { short: string } };
       const botName = manifest.name.short.replace('${{APP_NAME_SUFFIX}}', '');
       assert.ok(run.output().includes(`@mention the bot: \`@${botName} set support channel\``), `the banner:\n${run.output()}`);
+      // The switch-scenario command names the simulator's port actually chosen.
+      assert.ok(run.output().includes(`-d '{"name":"no-mfa"}' ${run.simulatorUrl}/_sim/scenario`), `the banner:\n${run.output()}`);
       const conversation = { tenantId: PARTNER_TENANT_ID, user: { name: 'Probe', aadObjectId: randomUUID() } };
       const unsigned = new BotClient({ endpoint: run.botUrl, simulatorUrl: run.simulatorUrl, conversation });
       assert.equal((await unsigned.say('help', { quietMs: 100 })).status, 401);
