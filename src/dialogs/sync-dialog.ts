@@ -6,7 +6,7 @@ import { checksPassed, stepLabel } from '../domain/steps';
 import { Messages } from '../onboarding/messages';
 import { sendCard } from '../teams/card-activity';
 import { turnOf, type Turn } from '../teams/turn';
-import { progressCardData } from '../sync/progress';
+import { progressCardData, syncDoing } from '../sync/progress';
 import { isCarryOn } from './carry-on';
 import type { OnboardingServices } from './onboarding-services';
 
@@ -26,7 +26,7 @@ export async function startSyncHere(context: TurnContext, turn: Turn, services: 
   const conversationId = context.activity.conversation.id;
   const { sync, created } = await services.sync.start(turn.requireTenant(), 'chat', turn.person.aadObjectId, conversationId);
   if (!created) {
-    await context.sendActivity(Messages.syncAlreadyRunning(sync.startedAt.toISOString().slice(11, 16), sync.seen, sync.conversationId === conversationId));
+    await context.sendActivity(Messages.syncAlreadyRunning(sync.startedAt.toISOString().slice(11, 16), syncDoing(sync), sync.conversationId === conversationId));
     return;
   }
   const card = renderSyncCard(progressCardData(sync, { now: new Date(), estimate: await services.syncs.lastTotal(sync.tenantId) }));
@@ -66,7 +66,7 @@ export class SyncDialog extends Dialog {
     // The sync ended without success: its summary card said what to do.
     if (isCarryOn(dc.context)) return Dialog.EndOfTurn;
     const running = partner ? await this.services.syncs.running(partner.tenantId) : undefined;
-    await dc.context.sendActivity(running ? Messages.syncWaiting(running.seen) : Messages.syncNotRunning);
+    await dc.context.sendActivity(running ? Messages.syncWaiting(syncDoing(running)) : Messages.syncNotRunning);
     return Dialog.EndOfTurn;
   }
 }

@@ -88,8 +88,8 @@ export const Messages = {
     "**Onboarding is complete.** Your tenant is connected and verified and your customers are synced. From now on I sync them every night and warn you here before a secret or token expires. " +
     'Type **status** any time, **sync** for a sync now, **recheck** to run the checks.',
   syncStarting: (label: string) => `${label}: the connection is done and verified. Now your customers: I'm reading your GDAP relationships and Partner Center's customer list. The card below updates as it goes.`,
-  syncAlreadyRunning: (at: string, seen: number, here: boolean) => `A customer sync is already running (started ${at} UTC, ${seen.toLocaleString('en-US')} customers so far)${here ? ': its card above updates as it goes' : ''}. I'll post the summary when it ends.`,
-  syncWaiting: (seen: number) => `The customer sync is running (${seen.toLocaleString('en-US')} customers so far): its card updates as it goes, and I'll post the summary here. Type **cancel sync** to stop it.`,
+  syncAlreadyRunning: (at: string, doing: string, here: boolean) => `A customer sync is already running (started ${at} UTC, ${doing})${here ? ': its card above updates as it goes' : ''}. I'll post the summary when it ends.`,
+  syncWaiting: (doing: string) => `The customer sync is running (${doing}): its card updates as it goes, and I'll post the summary here. Type **cancel sync** to stop it.`,
   syncNotRunning: 'No customer sync is running, and none has finished yet. Type **sync** to start one.',
   syncNeedsChecks: 'The customer sync starts once the checks pass: type **recheck** to run them, or **start** to carry on.',
   syncCancelling: 'Stopping the customer sync after the current page. What is synced so far stays.',

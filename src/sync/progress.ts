@@ -118,13 +118,17 @@ function paced(sync: CustomerSync): string {
 }
 
 /** One line for `status`: the phase and its count while it runs, the totals after. */
+/** What a running sync is doing now, in its phase's own terms ("reading GDAP relationships: 300 so far"). */
+export function syncDoing(sync: CustomerSync): string {
+  return sync.phase === 'gdap' ? `reading GDAP relationships: ${n(sync.relationships)} so far`
+    : sync.phase === 'customers' ? `reading customers: ${n(sync.seen)} so far (${plural(sync.relationships, 'GDAP relationship', 'GDAP relationships')} read)`
+      : `finishing: ${plural(sync.seen, 'customer', 'customers')} read`;
+}
+
 export function syncStatusLine(sync: CustomerSync | undefined): string | undefined {
   if (!sync) return undefined;
   if (sync.status === 'running') {
-    const doing = sync.phase === 'gdap' ? `reading GDAP relationships: ${n(sync.relationships)} so far`
-      : sync.phase === 'customers' ? `reading customers: ${n(sync.seen)} so far (${plural(sync.relationships, 'GDAP relationship', 'GDAP relationships')} read)`
-        : `finishing: ${plural(sync.seen, 'customer', 'customers')} read`;
-    return `**Customer sync** running, ${doing} (started ${sync.startedAt.toISOString().slice(11, 16)} UTC).${paced(sync)} Type **cancel sync** to stop it.`;
+    return `**Customer sync** running, ${syncDoing(sync)} (started ${sync.startedAt.toISOString().slice(11, 16)} UTC).${paced(sync)} Type **cancel sync** to stop it.`;
   }
   const when = (sync.finishedAt ?? sync.startedAt).toISOString().slice(0, 16).replace('T', ' ');
   const notManageable = Object.values(sync.notManageable).reduce((a, b) => a + b, 0);

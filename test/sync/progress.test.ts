@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { renderSyncCard } from '../../src/cards/render';
 import type { CustomerSync } from '../../src/store/customer-syncs';
-import { progressCardData, summaryCardData, syncStatusLine } from '../../src/sync/progress';
+import { Messages } from '../../src/onboarding/messages';
+import { progressCardData, summaryCardData, syncDoing, syncStatusLine } from '../../src/sync/progress';
 import { cardText } from '../helpers/chat';
 
 const T0 = new Date('2026-03-02T10:00:00Z');
@@ -105,5 +106,15 @@ describe('the sync progress card, in words', () => {
     assert.match(done, /20,000 customers/);
     assert.match(done, /589 retries/);
     assert.doesNotMatch(syncStatusLine(sync({ status: 'succeeded', phase: 'done', seen: 25, finishedAt: at(2) }))!, /retr/, 'no retries, no words about them');
+  });
+});
+
+describe('the chat lines about a running sync, in its phase\'s terms', () => {
+  it('"sync" while one runs says what the running sync is reading, not "0 customers so far" during the GDAP phase', () => {
+    const gdap = sync({ relationships: 1_200 });
+    assert.equal(Messages.syncAlreadyRunning('10:00', syncDoing(gdap), false),
+      'A customer sync is already running (started 10:00 UTC, reading GDAP relationships: 1,200 so far). I\'ll post the summary when it ends.');
+    assert.match(Messages.syncWaiting(syncDoing(sync({ phase: 'customers', relationships: 3_600, seen: 250 }))),
+      /^The customer sync is running \(reading customers: 250 so far \(3,600 GDAP relationships read\)\)/);
   });
 });
