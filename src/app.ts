@@ -101,9 +101,9 @@ export interface AppOptions {
   secretRetryWaitMs?: number;
   /** How the app waits before such a retry (tests move the simulator's clock instead). */
   sleep?: (ms: number) => Promise<void>;
-  /** How often the token keep-alive looks for due partners; 0 turns its timer off. Default one hour. */
+  /** 0: this instance neither schedules nor works the token keep-alive (tests call `keepAlive.run()`); otherwise it runs hourly on the job engine. */
   keepAliveIntervalMs?: number;
-  /** How often due check follow-ups are looked for; 0 turns the timer off. Default 30 s. */
+  /** How often this instance polls for due check follow-ups; 0: never (tests call `checkFollowUps.run()`). Default the job engine's polling. */
   followUpIntervalMs?: number;
 }
 
@@ -136,10 +136,21 @@ export function createMailer(config: AppConfig, credential: () => TokenCredentia
  */
 export async function createApp(config: AppConfig, logger: Logger, redactor: Redactor, options: AppOptions = {}): Promise<App> {
   const db = options.db ?? (await openDatabase(config.database));
+  let engine: JobEngine;
   try {
+    engine = await startJobEngine(db, { logger, pollingSeconds: config.jobs.pollSeconds, maintenanceSeconds: config.jobs.maintenanceSeconds });
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  const followUps = new CheckFollowUpRepository(db, engine, logger);
+  try {
+    // Before the migrations: follow-ups an earlier version left in its table (dropped by migration 14) become jobs first.
+    await followUps.carryOverFromTable();
     const applied = await migrate(db);
     if (applied.length > 0) logger.info({ applied }, 'database migrations applied');
   } catch (err) {
+    await engine.stop();
     await db.close();
     throw err;
   }
@@ -194,9 +205,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     graphBaseUrl: config.microsoft.graphBaseUrl, partnerCenterBaseUrl: config.microsoft.partnerCenterBaseUrl, tokens, runs: checkRuns, logger,
     appInAdminAgentsSeverity: config.checks.appInAdminAgentsSeverity,
   });
-  const followUps = new CheckFollowUpRepository(db);
   const syncs = new CustomerSyncRepository(db);
-  const engine = await startJobEngine(db, { logger, pollingSeconds: config.jobs.pollSeconds, maintenanceSeconds: config.jobs.maintenanceSeconds });
   const runner = new CustomerSyncRunner({
     syncs, partners, tokens, logger, graphBaseUrl: config.microsoft.graphBaseUrl, partnerCenterBaseUrl: config.microsoft.partnerCenterBaseUrl,
     pageSize: config.sync.pageSize,
@@ -260,9 +269,9 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     adapter, bot, db, logger, bodyLimitBytes: config.server.bodyLimitBytes, authenticated: config.bot.authenticated, verifyEmail, publicBaseUrl: config.server.publicBaseUrl, auth: authPages(consent, takeOver),
   });
   const expiryJobs = await startExpiryJobs({ engine, watch, dispatcher, logger, dailyAt: config.watch.dailyAt, sliceSeconds: config.watch.sliceSeconds });
-  const keepAlive = startTokenKeepAlive({ tokens, logger, intervalMs: options.keepAliveIntervalMs });
-  const checkFollowUps = startCheckFollowUps({
-    followUps, partners, checks, notifier, logger, intervalMs: options.followUpIntervalMs,
+  const keepAlive = await startTokenKeepAlive({ engine, tokens, connections, partners, logger, intervalMs: options.keepAliveIntervalMs });
+  const checkFollowUps = await startCheckFollowUps({
+    engine, partners, checks, notifier, logger, intervalMs: options.followUpIntervalMs,
     present: (run) => {
       const { card, message } = checksOutcome(run, 'Re-checked as you asked.');
       return [{ attachments: [card] }, { text: Messages.followUpResult(message) }];

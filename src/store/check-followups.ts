@@ -1,4 +1,7 @@
-import type { Db } from './db';
+import type PgBoss from 'pg-boss';
+import { stableJobId, type JobEngine } from '../jobs/job-engine';
+import type { Logger } from '../logger';
+import type { Db, Queryable } from './db';
 
 /** A "re-check in 15 minutes" the partner asked for: run when due, result told to the conversation. */
 export interface CheckFollowUp {
@@ -7,75 +10,123 @@ export interface CheckFollowUp {
   conversationId: string;
   requestedBy: string;
   dueAt: Date;
+  /** Attempts made so far. */
   attempts: number;
 }
 
-interface Row {
-  id: string;
-  tenant_id: string;
-  conversation_id: string;
-  requested_by: string;
-  due_at: Date | string;
-  attempts: number;
+/** What a follow-up job carries. */
+export interface CheckFollowUpData {
+  tenantId: string;
+  conversationId: string;
+  requestedBy: string;
 }
 
-const toFollowUp = (r: Row): CheckFollowUp => ({
-  id: String(r.id), tenantId: r.tenant_id, conversationId: r.conversation_id, requestedBy: r.requested_by, dueAt: new Date(r.due_at), attempts: r.attempts,
-});
-const COLUMNS = 'id, tenant_id, conversation_id, requested_by, due_at, attempts';
+/** What a finished follow-up job keeps as its output: what became of it, and the run it made. */
+export interface CheckFollowUpOutcome {
+  outcome: string;
+  runId?: string;
+}
+
+export const FOLLOWUP_QUEUE = 'check-followup';
 
 /**
- * Follow-ups are rows, not timers: they survive a restart, and any instance may run a due one. A
- * claim is a lease (`claimed_until`): a worker that dies leaves it to be claimed again after the
- * lease; `FOR UPDATE SKIP LOCKED` keeps two instances from claiming the same row at once.
+ * One job per partner waiting (`stately`, keyed by tenant); 3 attempts 2 minutes apart; a job
+ * whose worker died is expired after 5 minutes (a run takes seconds) and retried elsewhere.
+ */
+const QUEUE: PgBoss.Queue = { name: FOLLOWUP_QUEUE, policy: 'stately', retryLimit: 2, retryDelay: 120, retryBackoff: false, expireInSeconds: 300 };
+
+/** Creates the follow-up queue, or brings one made by an earlier version in line. */
+export async function prepareFollowUpQueue(boss: PgBoss): Promise<void> {
+  await boss.createQueue(FOLLOWUP_QUEUE, QUEUE);
+  await boss.updateQueue(FOLLOWUP_QUEUE, QUEUE);
+}
+
+interface JobRow {
+  id: string;
+  data: CheckFollowUpData;
+  start_after: Date | string;
+  retry_count: number;
+  state: string;
+}
+
+/**
+ * Follow-ups are jobs on the job engine, not timers: they survive a restart, any instance runs a
+ * due one (claimed once), and one that dies is retried after its expiry. One pending per partner:
+ * the queue keeps one waiting job per tenant, and a second ask finds the first and returns it.
+ * pg-boss has no call that finds a job by its key, so `pending` reads its job table (its columns
+ * are pg-boss 10's).
  */
 export class CheckFollowUpRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db, private readonly engine: JobEngine, private readonly logger?: Logger) {}
 
   /** Schedules one, or returns the partner's pending one (one at a time): `created` says which. */
   async schedule(tenantId: string, conversationId: string, requestedBy: string, dueAt: Date): Promise<{ followUp: CheckFollowUp; created: boolean }> {
-    const [inserted] = await this.db.query<Row>(
-      `INSERT INTO check_followups (tenant_id, conversation_id, requested_by, due_at) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (tenant_id) WHERE done_at IS NULL DO NOTHING RETURNING ${COLUMNS}`,
-      [tenantId, conversationId, requestedBy, dueAt],
-    );
-    if (inserted) return { followUp: toFollowUp(inserted), created: true };
-    const pending = await this.pending(tenantId);
-    if (!pending) return this.schedule(tenantId, conversationId, requestedBy, dueAt); // it ended meanwhile
-    return { followUp: pending, created: false };
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const pending = await this.pending(tenantId);
+      if (pending) return { followUp: pending, created: false };
+      const data: CheckFollowUpData = { tenantId, conversationId, requestedBy };
+      const id = await this.engine.boss.send(FOLLOWUP_QUEUE, data, { singletonKey: tenantId, startAfter: dueAt });
+      if (id) return { followUp: { id, tenantId, conversationId, requestedBy, dueAt, attempts: 0 }, created: true };
+      // Another ask made one between the look and the send: the next look finds it.
+    }
+    throw new Error('check follow-up: could not schedule or find the pending one');
   }
 
+  /** The partner's follow-up waiting or running, if any. */
   async pending(tenantId: string): Promise<CheckFollowUp | undefined> {
-    const [row] = await this.db.query<Row>(`SELECT ${COLUMNS} FROM check_followups WHERE tenant_id = $1 AND done_at IS NULL`, [tenantId]);
-    return row ? toFollowUp(row) : undefined;
-  }
-
-  /** Claims up to `limit` due follow-ups for `leaseMs` (their attempt counted). */
-  async claimDue(limit: number, leaseMs: number): Promise<CheckFollowUp[]> {
-    const rows = await this.db.query<Row>(
-      `UPDATE check_followups SET claimed_until = now() + ($2::double precision * interval '1 millisecond'), attempts = attempts + 1
-       WHERE id IN (
-         SELECT id FROM check_followups
-         WHERE done_at IS NULL AND due_at <= now() AND (claimed_until IS NULL OR claimed_until < now())
-         ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-       RETURNING ${COLUMNS}`,
-      [limit, leaseMs],
+    const [row] = await this.db.query<JobRow>(
+      `SELECT id, data, start_after, retry_count, state FROM "${this.engine.schema}".job
+       WHERE name = $1 AND singleton_key = $2 AND state < 'completed' ORDER BY created_on LIMIT 1`,
+      [FOLLOWUP_QUEUE, tenantId],
     );
-    return rows.map(toFollowUp);
+    if (!row) return undefined;
+    return {
+      id: row.id, tenantId, conversationId: row.data.conversationId, requestedBy: row.data.requestedBy, dueAt: new Date(row.start_after),
+      attempts: row.retry_count + (row.state === 'active' ? 1 : 0),
+    };
   }
 
-  /** Done: the run it made (if any) and what became of it ('told', 'not told', 'gave up: …'). */
-  async complete(id: string, outcome: string, runId?: string): Promise<void> {
-    await this.db.query('UPDATE check_followups SET done_at = now(), claimed_until = NULL, outcome = $2, run_id = $3 WHERE id = $1 AND done_at IS NULL', [id, outcome, runId ?? null]);
-  }
-
-  /** Failed this time: free it to be claimed again at `retryAt`. */
-  async release(id: string, retryAt: Date): Promise<void> {
-    await this.db.query('UPDATE check_followups SET claimed_until = NULL, due_at = $2 WHERE id = $1 AND done_at IS NULL', [id, retryAt]);
-  }
-
-  /** Cancels the partner's pending follow-up (a run in the chat made it moot). */
+  /** Cancels the partner's waiting follow-up (a run in the chat made it moot); one running is left to finish. */
   async cancelPending(tenantId: string, outcome: string): Promise<void> {
-    await this.db.query('UPDATE check_followups SET done_at = now(), claimed_until = NULL, outcome = $2 WHERE tenant_id = $1 AND done_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())', [tenantId, outcome]);
+    const waiting = await this.db.query<{ id: string }>(
+      `SELECT id FROM "${this.engine.schema}".job WHERE name = $1 AND singleton_key = $2 AND state IN ('created', 'retry')`,
+      [FOLLOWUP_QUEUE, tenantId],
+    );
+    if (waiting.length === 0) return;
+    await this.engine.boss.cancel(FOLLOWUP_QUEUE, waiting.map((w) => w.id));
+    this.logger?.info({ tenantId, outcome }, 'check follow-up cancelled');
   }
+
+  /**
+   * Follow-ups an earlier version left in its own table (`check_followups`, dropped by migration
+   * 14) become jobs, in one transaction with marking them moved: run before the migrations, and
+   * again after a crash half-way, it moves each once. The job's id comes from the row's, so even a
+   * second move would make no second job.
+   */
+  async carryOverFromTable(): Promise<number> {
+    const [table] = await this.db.query<{ present: boolean }>("SELECT to_regclass('check_followups') IS NOT NULL AS present");
+    if (!table?.present) return 0;
+    await prepareFollowUpQueue(this.engine.boss);
+    const moved = await this.db.transaction(async (tx) => {
+      const rows = await tx.query<{ id: string; tenant_id: string; conversation_id: string; requested_by: string; due_at: Date | string }>(
+        'SELECT id, tenant_id, conversation_id, requested_by, due_at FROM check_followups WHERE done_at IS NULL ORDER BY id FOR UPDATE',
+      );
+      const inTx = asBossDb(tx);
+      for (const r of rows) {
+        const data: CheckFollowUpData = { tenantId: r.tenant_id, conversationId: r.conversation_id, requestedBy: r.requested_by };
+        await this.engine.boss.send(FOLLOWUP_QUEUE, data, { id: stableJobId(FOLLOWUP_QUEUE, 'carried', String(r.id)), singletonKey: r.tenant_id, startAfter: new Date(r.due_at), db: inTx });
+      }
+      if (rows.length) {
+        await tx.query("UPDATE check_followups SET done_at = now(), claimed_until = NULL, outcome = 'moved to the job engine' WHERE id = ANY($1::bigint[])", [rows.map((r) => r.id)]);
+      }
+      return rows.length;
+    });
+    if (moved) this.logger?.info({ moved }, 'check follow-ups moved from their old table to the job engine');
+    return moved;
+  }
+}
+
+/** pg-boss' statements run in our transaction. */
+function asBossDb(tx: Queryable): PgBoss.Db {
+  return { executeSql: async (text: string, values: unknown[]) => ({ rows: await tx.query(text, values) }) };
 }

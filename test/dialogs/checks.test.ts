@@ -3,6 +3,7 @@ import { Messages } from '../../src/onboarding/messages';
 import { completeEntraPage } from '../auth/consent-harness';
 import { BotUnderTest, cardText, type Chat } from '../helpers/chat';
 import { toPreparation } from '../helpers/onboarding-path';
+import { makeFollowUpDue } from '../jobs/follow-up-due';
 import { APP_ID, APP_SECRET_VALUE, PARTNER_TENANT_ID, SERVICE_ACCOUNT_ID, SERVICE_ACCOUNT_PASSWORD, SERVICE_ACCOUNT_UPN } from '../simulator/scenarios/ids';
 
 const ENTRA = { tenant: PARTNER_TENANT_ID, serviceAccount: SERVICE_ACCOUNT_UPN, appId: APP_ID, appSecret: APP_SECRET_VALUE };
@@ -104,7 +105,7 @@ describe('journey step 10: the full checks after the consent', function () {
     // The partner fixes it in the tenant; the 15 minutes pass.
     const sp = bot.sim.scenario.tenants.find((t) => t.id === PARTNER_TENANT_ID)!.applications.find((a) => a.appId === APP_ID)!;
     sp.servicePrincipalGroups.push('AdminAgents');
-    await bot.app.db.query("UPDATE check_followups SET due_at = now() - interval '1 second' WHERE tenant_id = $1", [tenant]);
+    await makeFollowUpDue(bot.app, tenant);
     assert.equal(await bot.app.checkFollowUps.run(), 1);
     assert.equal(await bot.app.followUps.pending(tenant), undefined, 'done');
     // The pass carries the journey on by itself: step 11, the customer sync, starts.

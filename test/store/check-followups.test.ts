@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { CheckFollowUpRepository } from '../../src/store/check-followups';
+import { startJobEngine, type JobEngine } from '../../src/jobs/job-engine';
+import { createLogger } from '../../src/logger';
+import { CheckFollowUpRepository, prepareFollowUpQueue } from '../../src/store/check-followups';
 import { CheckRunRepository } from '../../src/store/check-runs';
 import type { Db } from '../../src/store/db';
 import { PartnerRepository } from '../../src/store/partners';
@@ -9,17 +11,24 @@ import { announcePostgresSkip, databasesUnderTest } from '../helpers/databases';
 announcePostgresSkip();
 
 for (const target of databasesUnderTest()) {
-  describe(`CheckFollowUpRepository and CheckRunRepository (${target.name})`, () => {
+  describe(`CheckFollowUpRepository (on the job engine) and CheckRunRepository (${target.name})`, () => {
     let db: Db;
     let followUps: CheckFollowUpRepository;
     let partners: PartnerRepository;
 
+    let engine: JobEngine | undefined;
+
     beforeEach(async () => {
       db = await target.open();
-      followUps = new CheckFollowUpRepository(db);
+      engine ??= await startJobEngine(db, { logger: createLogger({ level: 'silent' }).logger });
+      await prepareFollowUpQueue(engine.boss);
+      followUps = new CheckFollowUpRepository(db, engine);
       partners = new PartnerRepository(db);
     });
-    after(() => target.cleanup());
+    after(async () => {
+      await engine?.stop();
+      await target.cleanup();
+    });
 
     async function partner(): Promise<string> {
       const tenant = randomUUID();
@@ -27,7 +36,7 @@ for (const target of databasesUnderTest()) {
       return tenant;
     }
 
-    it('one pending follow-up per partner: a second ask returns the first', async () => {
+    it('one pending follow-up per partner: a second ask returns the first; cancelPending ends a waiting one', async () => {
       const tenant = await partner();
       const due = new Date(Date.now() + 15 * 60_000);
       const first = await followUps.schedule(tenant, 'conv-1', 'user-1', due);
@@ -36,40 +45,17 @@ for (const target of databasesUnderTest()) {
       assert.equal(second.created, false);
       assert.equal(second.followUp.id, first.followUp.id);
       assert.equal(second.followUp.dueAt.getTime(), due.getTime());
-      await followUps.complete(first.followUp.id, 'told');
-      assert.equal((await followUps.schedule(tenant, 'conv-1', 'user-1', due)).created, true, 'after it ran, a new one may be asked');
-    });
-
-    it('four workers claiming 20 due follow-ups at once: each is claimed exactly once; not-due ones wait', async () => {
-      const tenants = await Promise.all(Array.from({ length: 21 }, () => partner()));
-      for (const [i, t] of tenants.entries()) await followUps.schedule(t, `conv-${i}`, 'u', new Date(Date.now() + (i === 20 ? 60_000 : -1000)));
-      const claims = await Promise.all(Array.from({ length: 4 }, async () => {
-        const mine: string[] = [];
-        for (;;) {
-          const got = await followUps.claimDue(3, 60_000);
-          if (got.length === 0) return mine;
-          mine.push(...got.map((f) => f.tenantId));
-        }
-      }));
-      const all = claims.flat();
-      assert.equal(all.length, 20);
-      assert.equal(new Set(all).size, 20, 'no follow-up claimed twice');
-      assert.ok(!all.includes(tenants[20]!), 'not due: not claimed');
-    });
-
-    it('a claim is a lease: released, it is claimable again with its attempt counted; cancelPending leaves a claimed one alone', async () => {
-      const tenant = await partner();
-      await followUps.schedule(tenant, 'conv', 'u', new Date(Date.now() - 1000));
-      const [claimed] = await followUps.claimDue(5, 60_000);
-      assert.equal(claimed?.attempts, 1);
-      await followUps.cancelPending(tenant, 'superseded');
-      assert.ok(await followUps.pending(tenant), 'a run in progress is not cancelled under its worker');
-      await followUps.release(claimed!.id, new Date(Date.now() - 1000));
-      const [again] = await followUps.claimDue(5, 60_000);
-      assert.equal(again?.attempts, 2);
-      await followUps.release(again!.id, new Date(Date.now() + 60_000));
+      assert.equal((await followUps.pending(tenant))?.conversationId, 'conv-1');
       await followUps.cancelPending(tenant, 'superseded');
       assert.equal(await followUps.pending(tenant), undefined);
+      assert.equal((await followUps.schedule(tenant, 'conv-1', 'user-1', due)).created, true, 'after it ended, a new one may be asked');
+    });
+
+    it('20 asks for one partner at once: one follow-up, every ask answered with it', async () => {
+      const tenant = await partner();
+      const asks = await Promise.all(Array.from({ length: 20 }, (_, i) => followUps.schedule(tenant, `conv-${i}`, 'u', new Date(Date.now() + 60_000))));
+      assert.equal(asks.filter((a) => a.created).length, 1);
+      assert.equal(new Set(asks.map((a) => a.followUp.id)).size, 1);
     });
 
     it('a full run becomes the partner\'s verdict in the same write; a pre-flight does not', async () => {

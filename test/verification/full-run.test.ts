@@ -8,6 +8,7 @@ import { checksOutcome } from '../../src/dialogs/checks-dialog';
 import { checksPassed } from '../../src/domain/steps';
 import { CheckRunner } from '../../src/verification/check-runner';
 import { ConsentHarness } from '../auth/consent-harness';
+import { followUpJobs, makeFollowUpDue } from '../jobs/follow-up-due';
 import { SERVICE_ACCOUNT_UPN } from '../simulator/scenarios/ids';
 import { partnerCenterRequests } from '../simulator/services/partner-center';
 
@@ -200,28 +201,14 @@ describe('checks: the full run after the consent (simulator)', function () {
     await h.app.followUps.schedule(p.tenant, p.conversationId, p.person.aadObjectId, new Date(Date.now() + 15 * 60_000));
     await h.restart();
     assert.equal(await h.app.checkFollowUps.run(), 0, 'not due yet');
-    await h.app.db.query("UPDATE check_followups SET due_at = now() WHERE tenant_id = $1", [p.tenant]);
+    await makeFollowUpDue(h.app, p.tenant);
     assert.equal(await h.app.checkFollowUps.run(), 1);
     assert.equal(await h.app.checkFollowUps.run(), 0, 'run once, never twice');
     const said = (await p.chat.client.transcript()).map((e) => e.activity.text ?? '').join('\n');
     assert.match(said, /\*\*Re-check done\*\* .*Every blocking check passes/);
-    const [row] = await h.app.db.query<{ outcome: string; run_id: string | null }>('SELECT outcome, run_id FROM check_followups WHERE tenant_id = $1', [p.tenant]);
-    assert.equal(row?.outcome, 'told');
-    assert.ok(row?.run_id, 'the run it made is linked');
-  });
-
-  it('two instances on one database: a due follow-up is claimed once (the lease), the other finds nothing', async () => {
-    const { p } = await consented('healthy');
-    await h.app.followUps.schedule(p.tenant, p.conversationId, p.person.aadObjectId, new Date(Date.now() - 1000));
-    const [a, b] = await Promise.all([h.app.followUps.claimDue(5, 60_000), h.app.followUps.claimDue(5, 60_000)]);
-    assert.equal(a.length + b.length, 1);
-    const claimed = [...a, ...b][0]!;
-    assert.deepEqual(await h.app.followUps.claimDue(5, 60_000), [], 'held by the lease');
-    await h.app.followUps.release(claimed.id, new Date(Date.now() - 1000));
-    const again = await h.app.followUps.claimDue(5, 60_000);
-    assert.equal(again.length, 1, 'released (a failed attempt): claimable again');
-    assert.equal(again[0]!.attempts, 2);
-    await h.app.followUps.complete(again[0]!.id, 'test');
+    const jobs = await followUpJobs(h.app, p.tenant);
+    assert.deepEqual(jobs.map((j) => [j.state, j.output?.outcome]), [['completed', 'told']]);
+    assert.ok(jobs[0]!.output?.runId, 'the run it made is linked');
   });
 
   describe('Microsoft down during a full run', () => {

@@ -434,4 +434,13 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE customer_syncs ALTER COLUMN phase_started_at SET DEFAULT now();
     `,
   },
+  {
+    id: 14,
+    name: 'check_followups_to_job_engine',
+    sql: `
+      -- "Re-check in 15 minutes" is a job on the job engine now (one pending per partner by its key).
+      -- The app moved the pending rows into it before this step ran (src/store/check-followups.ts, carryOverFromTable).
+      DROP TABLE IF EXISTS check_followups;
+    `,
+  },
 ];
