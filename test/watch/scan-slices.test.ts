@@ -94,9 +94,12 @@ const PARTNERS = 3_000;
     const inDoubt = partners.filter((p) => inTeams.get(p.conversationId)! > 0 && !marked.has(p.conversationId)).map((p) => p.conversationId);
 
     const second = await fleet.start();
-    await until('every partner recorded after the kill', async () => (await recorded()) === PARTNERS, 60_000);
+    const startedMs = Date.now() - killedAt;
+    await until('the scan resumed after the kill', async () => (await recorded()) > atKill, 60_000);
     const resumedMs = Date.now() - killedAt;
-    console.log(`      SIGKILL with ${atKill}/${PARTNERS} recorded (${heldAtKill} scan job held); all recorded ${(resumedMs / 1000).toFixed(1)} s after the kill`);
+    await until('every partner recorded after the kill', async () => (await recorded()) === PARTNERS, 60_000);
+    const doneMs = Date.now() - killedAt;
+    console.log(`      SIGKILL with ${atKill}/${PARTNERS} recorded (${heldAtKill} scan job held); after the kill: new process ready ${(startedMs / 1000).toFixed(1)} s, scan resumed ${(resumedMs / 1000).toFixed(1)} s, all recorded ${(doneMs / 1000).toFixed(1)} s`);
     await until('the outbox all sent', async () => (await notices.counts()).sent === PARTNERS, 300_000);
     await second.stop();
 
