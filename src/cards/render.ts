@@ -392,7 +392,7 @@ export interface SupportCardData {
   /** Title, status, notice and issue lines are markdown: the caller makes the names and evidence it quotes inert. */
   title: string;
   statusText: string;
-  statusColor: 'Attention' | 'Good' | 'Default';
+  statusColor: 'Accent' | 'Good' | 'Default';
   /** A line for the viewer only (an action refused, a race lost). */
   notice?: string;
   facts: Fact[];

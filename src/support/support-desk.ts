@@ -228,7 +228,8 @@ function plain(line: string | undefined): string | undefined {
  */
 export function cardData(partner: Partner, c: SupportCase, run: CheckRun | undefined, sync: string | undefined, engineers: readonly string[], notice?: string): SupportCardData {
   const named = partner.company?.legalName ?? partner.connection?.partnerTenantName;
-  const company = named ?? partner.tenantId;
+  // Before the company card, a tenant id as the title would read like an error (the tenant is in the facts).
+  const company = named ?? 'a partner not named yet';
   const statusText = c.status === 'open' ? `Open: waiting for an engineer (asked by ${inert(c.openedByName)}, ${when(c.openedAt)})`
     : c.status === 'claimed' ? `Claimed by ${inert(c.claimedByName ?? 'an engineer')} (${when(c.claimedAt ?? c.openedAt)})`
       : `Resolved by ${inert(c.resolvedByName ?? 'an engineer')} (${when(c.resolvedAt ?? c.openedAt)})`;
@@ -251,7 +252,8 @@ export function cardData(partner: Partner, c: SupportCase, run: CheckRun | undef
   return {
     title: `Support case: ${inert(company)}`,
     statusText,
-    statusColor: c.status === 'open' ? 'Attention' : c.status === 'claimed' ? 'Default' : 'Good',
+    // Open is news for the team, not an error: accent, not red.
+    statusColor: c.status === 'open' ? 'Accent' : c.status === 'claimed' ? 'Default' : 'Good',
     ...(notice ? { notice: inert(notice) } : {}),
     facts,
     issuesTitle: run ? `Last checks (${run.kind === 'full' ? 'full run' : 'pre-flight'}, ${when(run.runAt)}): ${issues.length} to look at` : '',
