@@ -73,6 +73,9 @@ const EnvSchema = z.object({
       return false;
     }
   }, 'expected a PostgreSQL URL like postgres://user@host:5432/db (leave it unset for the embedded database)').optional()),
+  // entra: the password is an access token of the managed identity AZURE_CLIENT_ID (Azure Database for PostgreSQL).
+  DATABASE_AUTH: z.preprocess(emptyToUndefined, z.enum(['password', 'entra'], { error: 'expected password or entra' }).default('password')),
+  AZURE_CLIENT_ID: z.preprocess(emptyToUndefined, z.string().trim().regex(GUID, 'expected the client id of a user-assigned managed identity (a GUID)').optional()),
   KEY_VAULT_URL: z.preprocess(emptyToUndefined, httpsUrl('e.g. https://<vault>.vault.azure.net; leave it unset for the local secret store').optional()),
   KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: bool(false),
   ALLOW_UNAUTHENTICATED: bool(false),
@@ -132,7 +135,8 @@ export interface AppConfig {
     readonly shutdownTimeoutMs: number;
   };
   readonly dataDir: string;
-  readonly database: { readonly kind: 'postgres'; readonly url: string } | { readonly kind: 'pglite'; readonly dir: string };
+  /** `entra`: the password of each new connection is an access token of this user-assigned managed identity. */
+  readonly database: { readonly kind: 'postgres'; readonly url: string; readonly entra?: { readonly clientId: string } } | { readonly kind: 'pglite'; readonly dir: string };
   readonly secrets:
     | { readonly kind: 'keyvault'; readonly url: string; readonly disableChallengeResourceVerification: boolean }
     | { readonly kind: 'local'; readonly key?: Buffer; readonly keyFile: string };
@@ -178,6 +182,23 @@ export interface AppConfig {
   readonly cooldowns: { readonly recheckSeconds: number; readonly expirySeconds: number; readonly supportSeconds: number };
 }
 
+/** DATABASE_AUTH=entra: the URL names the user only, and a token leaves this machine only over TLS. */
+function entraDatabaseProblems(rawUrl: string | undefined, hasClientId: boolean): string[] {
+  const problems: string[] = [];
+  const url = (rawUrl ?? '').trim();
+  if (url === '') problems.push('DATABASE_URL: required with DATABASE_AUTH=entra');
+  else if (URL.canParse(url)) {
+    const u = new URL(url);
+    if (u.password !== '') problems.push('DATABASE_URL: no password with DATABASE_AUTH=entra (the password is an access token of the managed identity); name only the user, like postgres://<identity name>@<server>:5432/<database>');
+    const loopback = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(u.hostname);
+    if (!loopback && !['require', 'verify-ca', 'verify-full'].includes(u.searchParams.get('sslmode') ?? '')) {
+      problems.push('DATABASE_URL: add ?sslmode=verify-full with DATABASE_AUTH=entra (an access token must not cross the network in clear)');
+    }
+  }
+  if (!hasClientId) problems.push('AZURE_CLIENT_ID: required with DATABASE_AUTH=entra (the client id of the user-assigned managed identity that signs in to PostgreSQL)');
+  return problems;
+}
+
 function describeValue(key: string, env: Record<string, string | undefined>): string {
   const v = env[key];
   if (v === undefined) return 'missing';
@@ -216,10 +237,13 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   if (!has('BOT_ID') && isIPv4(host) && !host.startsWith('127.')) problems.push('HOST: an unauthenticated bot listens on this machine only (127.0.0.1): anyone who reached it could talk to it as anyone');
   if (unauthenticated && has('WEBSITE_SITE_NAME')) problems.push('ALLOW_UNAUTHENTICATED: refused on Azure App Service (WEBSITE_SITE_NAME is set)');
   if (production && !has('PUBLIC_BASE_URL')) problems.push('PUBLIC_BASE_URL: required in production (the https address Teams and browsers reach the bot at)');
+  // botbuilder refuses to start an MSI bot that has a password.
+  if (botType === 'UserAssignedMSI' && has('BOT_PASSWORD')) problems.push(`BOT_PASSWORD: not used when BOT_TYPE is UserAssignedMSI (the managed identity holds no secret): remove it, or SECRET_BOT_PASSWORD from env/.env.<name>.user; ${describeValue('BOT_PASSWORD', normalized)}`);
   if (has('BOT_ID') && botType !== 'UserAssignedMSI' && !has('BOT_PASSWORD')) problems.push(`BOT_PASSWORD: required when BOT_ID is set and BOT_TYPE is ${botType} (or set SECRET_BOT_PASSWORD in env/.env.<name>.user)`);
   if ((botType === 'UserAssignedMSI' || (botType === 'SingleTenant' && has('BOT_ID'))) && !has('BOT_TENANT_ID')) problems.push(`BOT_TENANT_ID: required when BOT_TYPE is ${botType}`);
   if (has('KEY_VAULT_URL') && botType !== 'UserAssignedMSI' && !has('BOT_TENANT_ID')) problems.push('BOT_TENANT_ID: required with KEY_VAULT_URL (the bot signs in to Key Vault in this tenant)');
   if (has('KEY_VAULT_URL') && !has('BOT_ID')) problems.push('BOT_ID: required with KEY_VAULT_URL (Key Vault is reached with the bot\'s identity)');
+  if ((normalized.DATABASE_AUTH ?? '').trim() === 'entra') problems.push(...entraDatabaseProblems(normalized.DATABASE_URL, has('AZURE_CLIENT_ID')));
   if (production && !has('DATABASE_URL') && !embeddedAllowed) problems.push('DATABASE_URL: required in production (the embedded database is for local runs; set ALLOW_EMBEDDED_STORES=true to use it anyway)');
   if (production && !has('KEY_VAULT_URL') && !embeddedAllowed) problems.push('KEY_VAULT_URL: required in production (the local secret store is for local runs; set ALLOW_EMBEDDED_STORES=true to use it anyway)');
   if (production && !has('KEY_VAULT_URL') && embeddedAllowed && !has('SECRET_STORE_KEY')) problems.push('SECRET_STORE_KEY: required in production when the local secret store is used (a generated key file is for local runs only)');
@@ -253,7 +277,9 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     },
     dataDir,
-    database: e.DATABASE_URL ? { kind: 'postgres', url: e.DATABASE_URL } : { kind: 'pglite', dir: join(dataDir, 'pglite') },
+    database: e.DATABASE_URL
+      ? { kind: 'postgres', url: e.DATABASE_URL, ...(e.DATABASE_AUTH === 'entra' && e.AZURE_CLIENT_ID ? { entra: { clientId: e.AZURE_CLIENT_ID } } : {}) }
+      : { kind: 'pglite', dir: join(dataDir, 'pglite') },
     secrets: e.KEY_VAULT_URL
       ? { kind: 'keyvault', url: e.KEY_VAULT_URL, disableChallengeResourceVerification: e.KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION }
       : { kind: 'local', key: e.SECRET_STORE_KEY ? Buffer.from(e.SECRET_STORE_KEY, 'base64') : undefined, keyFile: join(dataDir, 'secret-store.key') },

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createAdapter } from '../src/bot/adapter';
 import { loadConfig, readEnvironment } from '../src/config';
 import { isAppError } from '../src/errors';
+import { createLogger } from '../src/logger';
 import { startBot } from './helpers/bot-process';
 
 const GOOD_ID = '2c2f8a51-7d4b-4a35-9d7e-0e3c6f1a9b10';
@@ -176,5 +178,56 @@ describe('the bot process with bad config', function () {
     assert.ok(lines.some((l) => /^ {2}- DATABASE_URL: expected a PostgreSQL URL/.test(l)), bot.stderr());
     assert.ok(lines.some((l) => /^ {2}- BOT_ID: required in production/.test(l)), bot.stderr());
     assert.equal(bot.stdout(), '');
+  });
+});
+
+describe('the Azure deployment\'s identity (infra/azure.json)', () => {
+  const MSI_ID = '5b1c9f0e-2d4a-4c7b-9e31-7f6a2b8c0d15';
+  // What infra/azure.json sets on the web app: no client secret, no database password.
+  const azure = {
+    NODE_ENV: 'production', BOT_TYPE: 'UserAssignedMSI', BOT_ID: MSI_ID, BOT_TENANT_ID: GOOD_ID,
+    PUBLIC_BASE_URL: 'https://bot-dev.azurewebsites.net', KEY_VAULT_URL: 'https://kv-bot-dev.vault.azure.net/',
+    DATABASE_URL: 'postgres://id-bot-dev@psql-bot-dev.postgres.database.azure.com:5432/onboarding?sslmode=verify-full',
+    DATABASE_AUTH: 'entra', AZURE_CLIENT_ID: MSI_ID, MAIL_SENDER: 'onboarding@contoso.com',
+  };
+
+  it('accepts BOT_TYPE=UserAssignedMSI without a password, and botbuilder builds its managed-identity credentials from it', () => {
+    const c = loadConfig(azure);
+    assert.equal(c.bot.type, 'UserAssignedMSI');
+    assert.equal(c.bot.id, MSI_ID);
+    assert.equal(c.bot.password, undefined);
+    assert.deepEqual(c.database, { kind: 'postgres', url: azure.DATABASE_URL, entra: { clientId: MSI_ID } });
+    // botbuilder asserts MicrosoftAppId and MicrosoftAppTenantId are set and no password is, for MSI.
+    const { logger } = createLogger({ level: 'silent' });
+    assert.ok(createAdapter(c, logger));
+  });
+
+  it('UserAssignedMSI: refuses a client secret (botbuilder would refuse to start), and needs the identity\'s client id and tenant', () => {
+    assert.deepEqual(problems({ ...azure, SECRET_BOT_PASSWORD: 'left-over' }), [
+      'BOT_PASSWORD: not used when BOT_TYPE is UserAssignedMSI (the managed identity holds no secret): remove it, or SECRET_BOT_PASSWORD from env/.env.<name>.user; got a value (not shown)',
+    ]);
+    assert.ok(problems({ ...azure, BOT_TENANT_ID: '' }).includes('BOT_TENANT_ID: required when BOT_TYPE is UserAssignedMSI'));
+    assert.ok(problems({ ...azure, BOT_ID: '' }).some((p) => p.startsWith('BOT_ID: required in production')));
+  });
+
+  it('DATABASE_AUTH: password by default (unchanged); entra needs DATABASE_URL without a password, AZURE_CLIENT_ID, and TLS off this machine', () => {
+    const local = { ALLOW_UNAUTHENTICATED: 'true', DATABASE_URL: 'postgres://bot:pw@127.0.0.1:5432/test' };
+    assert.deepEqual(loadConfig(local).database, { kind: 'postgres', url: local.DATABASE_URL });
+    assert.deepEqual(problems({ ...local, DATABASE_AUTH: 'token' }), ['DATABASE_AUTH: expected password or entra; got "token"']);
+    assert.deepEqual(problems({ ...local, DATABASE_AUTH: 'entra' }), [
+      'DATABASE_URL: no password with DATABASE_AUTH=entra (the password is an access token of the managed identity); name only the user, like postgres://<identity name>@<server>:5432/<database>',
+      'AZURE_CLIENT_ID: required with DATABASE_AUTH=entra (the client id of the user-assigned managed identity that signs in to PostgreSQL)',
+    ]);
+    assert.deepEqual(problems({ ALLOW_UNAUTHENTICATED: 'true', DATABASE_AUTH: 'entra', AZURE_CLIENT_ID: MSI_ID }), ['DATABASE_URL: required with DATABASE_AUTH=entra']);
+    assert.deepEqual(problems({ ...azure, AZURE_CLIENT_ID: 'id-bot-dev' }), ['AZURE_CLIENT_ID: expected the client id of a user-assigned managed identity (a GUID); got "id-bot-dev"']);
+    assert.deepEqual(problems({ ...azure, DATABASE_URL: 'postgres://id-bot-dev@psql-bot-dev.postgres.database.azure.com:5432/onboarding' }), [
+      'DATABASE_URL: add ?sslmode=verify-full with DATABASE_AUTH=entra (an access token must not cross the network in clear)',
+    ]);
+    assert.deepEqual(problems({ ...azure, DATABASE_URL: `${azure.DATABASE_URL.replace('verify-full', 'disable')}` }), [
+      'DATABASE_URL: add ?sslmode=verify-full with DATABASE_AUTH=entra (an access token must not cross the network in clear)',
+    ]);
+    // On this machine (tests, a local server) no TLS is needed.
+    assert.deepEqual(loadConfig({ ...local, DATABASE_URL: 'postgres://bot@127.0.0.1:5432/test', DATABASE_AUTH: 'entra', AZURE_CLIENT_ID: MSI_ID }).database,
+      { kind: 'postgres', url: 'postgres://bot@127.0.0.1:5432/test', entra: { clientId: MSI_ID } });
   });
 });
