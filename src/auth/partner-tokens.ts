@@ -140,23 +140,6 @@ export class PartnerTokens {
     return remembered(() => this.appOnlyGraphToken(tenantId));
   }
 
-  /**
-   * Really redeems the refresh token of every partner whose consent was last used before
-   * `unusedSince` (up to `limit` per run), so none reaches Microsoft's 90 days of inactivity.
-   */
-  async keepAlive(unusedSince: Date, options: { limit?: number; signal?: AbortSignal } = {}): Promise<{ refreshed: number; failed: number }> {
-    const due = await this.o.connections.consentsUsedBefore(unusedSince, options.limit ?? 100);
-    let refreshed = 0;
-    let failed = 0;
-    for (const tenantId of due) {
-      if (options.signal?.aborted) break;
-      const result = await this.userToken(tenantId, [PARTNER_CENTER_USER], { forceRefresh: true });
-      if (result.ok) refreshed++;
-      else failed++;
-    }
-    return { refreshed, failed };
-  }
-
   private client(tenantId: string, partnerTenantId: string, clientId: string, secret: string, persistent: boolean): ConfidentialClientApplication {
     const key = [tenantId, partnerTenantId, clientId, persistent, createHash('sha256').update(secret).digest('base64url')].join('|');
     let client = this.clients.get(key);
