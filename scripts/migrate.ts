@@ -1,4 +1,5 @@
 // Applies database migrations and exits: `npm run migrate` (same config as the bot).
+import { databaseTarget } from '../src/app';
 import { loadConfig, readEnvironment } from '../src/config';
 import { isAppError } from '../src/errors';
 import { openDatabase } from '../src/store/db';
@@ -6,7 +7,7 @@ import { migrate } from '../src/store/migrate';
 
 async function main(): Promise<void> {
   const config = loadConfig(readEnvironment());
-  const db = await openDatabase(config.database);
+  const db = await openDatabase(databaseTarget(config));
   try {
     const applied = await migrate(db);
     console.log(applied.length > 0 ? `applied migrations: ${applied.join(', ')}` : 'database is up to date');

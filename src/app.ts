@@ -1,5 +1,5 @@
 import { ConversationState, type Activity } from 'botbuilder';
-import { createAppCredential } from './auth/app-credential';
+import { createAppCredential, createManagedIdentityCredential } from './auth/app-credential';
 import { ConsentFlow } from './auth/consent-flow';
 import { TakeOver } from './auth/take-over';
 import type { TokenCredential } from './microsoft/credential';
@@ -31,7 +31,7 @@ import { CustomerSyncRepository } from './store/customer-syncs';
 import { NoticeRepository } from './store/notices';
 import { ConnectionRepository } from './store/connections';
 import { ConversationReferenceRepository } from './store/conversation-references';
-import { openDatabase, type Db } from './store/db';
+import { entraTokenPassword, openDatabase, type DatabaseTarget, type Db } from './store/db';
 import { EmailVerificationRepository } from './store/email-verifications';
 import { migrate } from './store/migrate';
 import { PartnerRepository } from './store/partners';
@@ -97,6 +97,8 @@ export interface App {
 export interface AppOptions {
   /** An opened database to use instead of the configured one (tests count its statements); it is migrated and closed by the app. */
   db?: Db;
+  /** DATABASE_AUTH=entra: each new connection's password (tests supply a stand-in); default the managed identity's access token. */
+  databaseToken?: () => Promise<string>;
   /** Wait before retrying a client secret Microsoft doesn't know yet (tests shorten it). */
   secretRetryWaitMs?: number;
   /** How the app waits before such a retry (tests move the simulator's clock instead). */
@@ -111,6 +113,13 @@ export interface AppOptions {
 function lazyCredential(config: AppConfig): () => TokenCredential {
   let credential: TokenCredential | undefined;
   return () => (credential ??= createAppCredential(config));
+}
+
+/** Where the database is; with DATABASE_AUTH=entra each new connection signs in with an access token of the managed identity AZURE_CLIENT_ID. */
+export function databaseTarget(config: AppConfig, token?: () => Promise<string>): DatabaseTarget {
+  const { database } = config;
+  if (database.kind !== 'postgres' || !database.entra) return database;
+  return { kind: 'postgres', url: database.url, password: token ?? entraTokenPassword(createManagedIdentityCredential(database.entra.clientId)) };
 }
 
 export function createSecretStore(config: AppConfig, db: Db, redactor: Redactor, credential: () => TokenCredential = lazyCredential(config)): SecretStore {
@@ -135,7 +144,7 @@ export function createMailer(config: AppConfig, credential: () => TokenCredentia
  * server. The process, the tests, the sandbox and the benchmarks all build the app through here.
  */
 export async function createApp(config: AppConfig, logger: Logger, redactor: Redactor, options: AppOptions = {}): Promise<App> {
-  const db = options.db ?? (await openDatabase(config.database));
+  const db = options.db ?? (await openDatabase(databaseTarget(config, options.databaseToken)));
   let engine: JobEngine;
   try {
     engine = await startJobEngine(db, { logger, pollingSeconds: config.jobs.pollSeconds, maintenanceSeconds: config.jobs.maintenanceSeconds });

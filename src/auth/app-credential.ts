@@ -10,16 +10,7 @@ import type { TokenCredential } from '../microsoft/credential';
  */
 export function createAppCredential(config: AppConfig): TokenCredential {
   const { bot, microsoft } = config;
-  if (bot.type === 'UserAssignedMSI') {
-    const app = new ManagedIdentityApplication({ managedIdentityIdParams: { userAssignedClientId: bot.id } });
-    return {
-      async getToken(scopes) {
-        const scope = Array.isArray(scopes) ? scopes[0] : scopes;
-        const resource = (scope ?? '').replace(/\/\.default$/, '');
-        return toAccessToken(await app.acquireToken({ resource }));
-      },
-    };
-  }
+  if (bot.type === 'UserAssignedMSI') return createManagedIdentityCredential(bot.id);
   if (!bot.id || !bot.password || !bot.tenantId) {
     throw new AppError('config_invalid', 'Key Vault needs the bot identity: BOT_ID, BOT_PASSWORD and BOT_TENANT_ID');
   }
@@ -37,6 +28,21 @@ export function createAppCredential(config: AppConfig): TokenCredential {
     async getToken(scopes) {
       const list = Array.isArray(scopes) ? scopes : [scopes];
       return toAccessToken(await app.acquireTokenByClientCredential({ scopes: list }));
+    },
+  };
+}
+
+/**
+ * The user-assigned managed identity `clientId` of the App Service the bot runs on, as an Azure SDK
+ * credential (Key Vault, and PostgreSQL with DATABASE_AUTH=entra). msal-node caches its tokens.
+ */
+export function createManagedIdentityCredential(clientId: string): TokenCredential {
+  const app = new ManagedIdentityApplication({ managedIdentityIdParams: { userAssignedClientId: clientId } });
+  return {
+    async getToken(scopes) {
+      const scope = Array.isArray(scopes) ? scopes[0] : scopes;
+      const resource = (scope ?? '').replace(/\/\.default$/, '');
+      return toAccessToken(await app.acquireToken({ resource }));
     },
   };
 }

@@ -2,7 +2,9 @@ import { PGlite } from '@electric-sql/pglite';
 import { chmodSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import { parseIntoClientConfig } from 'pg-connection-string';
 import { AppError } from '../errors';
+import type { TokenCredential } from '../microsoft/credential';
 
 /** What repositories need from a database: parameterised queries, returning plain rows. */
 export interface Queryable {
@@ -136,13 +138,31 @@ function removeGroupAndOtherBits(dir: string): void {
   }
 }
 
-export type DatabaseTarget = { kind: 'postgres'; url: string } | { kind: 'pglite'; dir: string } | { kind: 'pglite-memory' };
+/**
+ * `password`: asked for each new connection (node-postgres calls it whenever it opens one), so a
+ * short-lived access token is fetched fresh, or from its cache, instead of being fixed in the URL.
+ */
+export type DatabaseTarget = { kind: 'postgres'; url: string; password?: () => Promise<string> } | { kind: 'pglite'; dir: string } | { kind: 'pglite-memory' };
+
+/** Azure Database for PostgreSQL's Entra audience: https://learn.microsoft.com/azure/postgresql/flexible-server/how-to-connect-with-managed-identity */
+export const POSTGRES_ENTRA_SCOPE = 'https://ossrdbms-aad.database.windows.net/.default';
+
+/** Each new connection's password: an access token of `credential` for Azure Database for PostgreSQL. */
+export function entraTokenPassword(credential: TokenCredential): () => Promise<string> {
+  return async () => {
+    const token = await credential.getToken(POSTGRES_ENTRA_SCOPE);
+    if (!token?.token) throw new AppError('storage_unavailable', 'no access token for PostgreSQL from the managed identity');
+    return token.token;
+  };
+}
 
 /** Opens the database and proves it answers. */
 export async function openDatabase(target: DatabaseTarget): Promise<Db> {
   try {
     if (target.kind === 'postgres') {
-      const pool = new pg.Pool({ connectionString: target.url, max: 10, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000, statement_timeout: 30_000 });
+      // A password function must not sit beside connectionString: pg lets the URL's (absent) password override it.
+      const where = target.password ? { ...parseIntoClientConfig(target.url), password: target.password } : { connectionString: target.url };
+      const pool = new pg.Pool({ ...where, max: 10, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000, statement_timeout: 30_000 });
       // A pool error on an idle client must not crash the process; the next query reports it.
       pool.on('error', () => undefined);
       const db = new PostgresDb(pool);
