@@ -43,6 +43,8 @@ import { teamsIdentity } from './teams/identity';
 import { CheckRunner } from './verification/check-runner';
 import { CustomerSyncRunner } from './sync/customer-sync';
 import { CustomerSyncService } from './sync/sync-service';
+import { CustomerRepository } from './store/customers';
+import { CustomerRecheck } from './sync/customer-recheck';
 import { ExpiryWatch } from './watch/expiry-watch';
 import { NoticeDispatcher } from './watch/dispatcher';
 import { SupportDesk } from './support/support-desk';
@@ -215,6 +217,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     appInAdminAgentsSeverity: config.checks.appInAdminAgentsSeverity,
   });
   const syncs = new CustomerSyncRepository(db);
+  const customers = new CustomerRepository(db);
   const runner = new CustomerSyncRunner({
     syncs, partners, tokens, logger, graphBaseUrl: config.microsoft.graphBaseUrl, partnerCenterBaseUrl: config.microsoft.partnerCenterBaseUrl,
     pageSize: config.sync.pageSize,
@@ -258,6 +261,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     logger,
     recheckDelayMs: config.checks.recheckDelayMs,
     takeOver,
+    customers: { customers, recheck: new CustomerRecheck({ customers, tokens, graphBaseUrl: config.microsoft.graphBaseUrl, logger }) },
   });
 
   const verifyEmail: VerifyEmailPages = {

@@ -20,6 +20,7 @@ import { startCommand } from './commands/start';
 import { statusCommand } from './commands/status';
 import { takeOverCommand } from './commands/take-over';
 import { cancelSyncCommand, syncCommand } from './commands/sync';
+import { customerInvoke, customerRoute, customersCommand, isCustomerVerb, type CustomerLookup } from './commands/customer';
 import { confirmationRoute } from './confirmations';
 import { Membership } from './membership';
 import { personalOnly, personalOnlyRoute, sayPersonalOnly } from './personal-only';
@@ -48,6 +49,8 @@ export interface PartnerBotDeps {
   recheckDelayMs?: number;
   /** `take over`: an administrator's sign-in links. */
   takeOver: TakeOverLinks;
+  /** `customer <name>`, `customers`: the synced customers and one customer's GDAP read again. */
+  customers: CustomerLookup;
 }
 
 /**
@@ -87,12 +90,14 @@ export class PartnerBot extends TeamsActivityHandler {
       personalOnly(expiryCommand(membership, deps.expiry, deps.cooldowns)),
       personalOnly(cancelSyncCommand(membership, deps.onboarding)),
       personalOnly(deleteCommand(membership, remove)),
+      personalOnly(customersCommand(membership, deps.customers)),
     ];
     this.routes = [
       ...this.commands.map(commandRoute),
       personalOnlyRoute(confirmationRoute(membership, [restart, remove], (...a) => partners.answerCard(...a))),
       personalOnlyRoute(membership.answerRoute),
       personalOnlyRoute(handoverAnswerRoute(membership, partners, deps.notifier)),
+      personalOnlyRoute(customerRoute(membership, deps.customers)),
     ];
 
     this.onMembersAdded(async (context, next) => {
@@ -141,6 +146,7 @@ export class PartnerBot extends TeamsActivityHandler {
 
   /** Universal Actions (`Action.Execute`): the support card's buttons and its refresh. */
   protected override async onAdaptiveCardInvoke(context: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
+    if (isCustomerVerb(value?.action?.verb)) return customerInvoke(context, turnOf(context), value, this.membership, this.deps.customers);
     return supportInvoke(context, turnOf(context), value, this.deps.support);
   }
 

@@ -21,6 +21,8 @@ import reviewTemplate from '../../cards/review.json';
 import sectionSummaryTemplate from '../../cards/section-summary.json';
 import verifyEmailTemplate from '../../cards/verify-email.json';
 import welcomeTemplate from '../../cards/welcome.json';
+import customerTemplate from '../../cards/customer.json';
+import customerListTemplate from '../../cards/customer-list.json';
 import type { CheckResult } from '../checks/run';
 import type { Status } from '../checks/types';
 import { LIMITS, type Company, type Contact } from '../domain/forms';
@@ -407,4 +409,50 @@ export interface SupportCardData {
 /** A partner's support case in the support channel: Universal Actions (Action.Execute), refreshed for the engineers. */
 export function renderSupportCard(data: SupportCardData): Attachment {
   return render(supportCaseTemplate, { ...data, facts: shownFacts(data.facts) });
+}
+
+export interface CustomerCardData {
+  /** Markdown lines (title, verdict, notice, fix, relationship titles): the caller makes the names it quotes inert. */
+  title: string;
+  verdictText: string;
+  verdictColor: 'Good' | 'Attention' | 'Default';
+  notice?: string;
+  facts: Fact[];
+  fix: string;
+  /** The Partner Center page the fix happens on; '' for none. */
+  fixUrl: string;
+  evidenceTitle: string;
+  relationships: Array<{ title: string; facts: Fact[] }>;
+  customerTenantId: string;
+}
+
+/** One customer: its verdict in words, the fix, and each GDAP relationship as evidence; "Check again" (Action.Execute) updates it in place. */
+export function renderCustomerCard(data: CustomerCardData): Attachment {
+  return render(customerTemplate, {
+    ...data, notice: data.notice ?? '', facts: shownFacts(data.facts),
+    relationships: data.relationships.map((r) => ({ title: r.title, facts: shownFacts(r.facts) })),
+  });
+}
+
+export interface CustomerListCardData {
+  /** Markdown (title, text, item lines): the caller makes the names it quotes inert. */
+  title: string;
+  text: string;
+  facts: Fact[];
+  itemsTitle: string;
+  /** `button` is a button title: plain text, shown as it is. */
+  items: Array<{ line: string; button: string; customerTenantId: string }>;
+  note: string;
+  /** Paging (Action.Execute, in place); undefined: no such button. */
+  previousPage?: number;
+  nextPage?: number;
+}
+
+/** A list of customers, each with a button that opens its card; previous / next pages in place. */
+export function renderCustomerListCard(data: CustomerListCardData): Attachment {
+  return render(customerListTemplate, {
+    ...data, facts: shownFacts(data.facts),
+    hasPrevious: data.previousPage !== undefined, hasNext: data.nextPage !== undefined,
+    previousPage: data.previousPage ?? 0, nextPage: data.nextPage ?? 0,
+  });
 }

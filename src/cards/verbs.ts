@@ -25,6 +25,10 @@ export const Verbs = {
   supportAsk: 'support.ask',
   syncCancel: 'sync.cancel',
   credentialsUpdate: 'credentials.update',
+  // Action.Execute (invokes) on the customer cards; all start with "customer.": the bot routes invokes by that prefix.
+  customerOpen: 'customer.open',
+  customerRecheck: 'customer.recheck',
+  customersPage: 'customer.list.page',
 } as const;
 
 export type Verb = (typeof Verbs)[keyof typeof Verbs];

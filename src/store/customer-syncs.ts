@@ -1,3 +1,4 @@
+import type { RelationshipEvidence } from './customers';
 import type { Db, Queryable } from './db';
 
 export type SyncStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -75,6 +76,8 @@ export interface GdapVerdictRow {
   /** 0 = manageable; higher is worse (see sync/gdap.ts). */
   rank: number;
   reason: string | null;
+  /** Every relationship of the customer on the page, as the chat shows it. */
+  evidence: RelationshipEvidence[];
 }
 
 /**
@@ -157,13 +160,15 @@ export class CustomerSyncRepository {
       if (!(await this.fence(tx, id, step))) return undefined;
       if (rows.length > 0) {
         await tx.query(
-          `INSERT INTO customer_sync_gdap (sync_id, customer_tenant_id, relationship_ids, rank, reason)
-           SELECT $1, x.c, string_to_array(x.r, ' '), x.rank, x.reason FROM unnest($2::text[], $3::text[], $4::int[], $5::text[]) AS x(c, r, rank, reason)
+          `INSERT INTO customer_sync_gdap (sync_id, customer_tenant_id, relationship_ids, rank, reason, evidence)
+           SELECT $1, x.c, string_to_array(x.r, ' '), x.rank, x.reason, x.e::jsonb FROM unnest($2::text[], $3::text[], $4::int[], $5::text[], $6::text[]) AS x(c, r, rank, reason, e)
            ON CONFLICT (sync_id, customer_tenant_id) DO UPDATE SET
              relationship_ids = customer_sync_gdap.relationship_ids || EXCLUDED.relationship_ids,
+             evidence = customer_sync_gdap.evidence || EXCLUDED.evidence,
              reason = CASE WHEN EXCLUDED.rank < customer_sync_gdap.rank THEN EXCLUDED.reason ELSE customer_sync_gdap.reason END,
              rank = LEAST(customer_sync_gdap.rank, EXCLUDED.rank)`,
-          [id, rows.map((r) => r.customerTenantId.toLowerCase()), rows.map((r) => r.relationshipIds.join(' ')), rows.map((r) => r.rank), rows.map((r) => r.reason)],
+          [id, rows.map((r) => r.customerTenantId.toLowerCase()), rows.map((r) => r.relationshipIds.join(' ')), rows.map((r) => r.rank), rows.map((r) => r.reason),
+            rows.map((r) => JSON.stringify(r.evidence))],
         );
       }
       const [row] = await tx.query<Row>(
@@ -190,15 +195,15 @@ export class CustomerSyncRepository {
          FROM customers WHERE tenant_id = $1 AND customer_tenant_id = ANY($2::text[])`, [tenantId, ids],
       )).map((r) => [r.customer_tenant_id, r.fingerprint]));
       const after = await tx.query<{ customer_tenant_id: string; fingerprint: string; manageable: boolean; not_manageable_reason: string | null }>(
-        `INSERT INTO customers (tenant_id, customer_tenant_id, pc_customer_id, company_name, domain, manageable, not_manageable_reason, gdap_relationship_ids, last_seen_sync)
+        `INSERT INTO customers (tenant_id, customer_tenant_id, pc_customer_id, company_name, domain, manageable, not_manageable_reason, gdap_relationship_ids, gdap_evidence, last_seen_sync)
          SELECT $1, p.c, p.pc, p.name, p.domain, COALESCE(g.rank, 6) = 0, CASE WHEN COALESCE(g.rank, 6) = 0 THEN NULL ELSE COALESCE(g.reason, 'none') END,
-           COALESCE(g.relationship_ids, '{}'), $2
+           COALESCE(g.relationship_ids, '{}'), COALESCE(g.evidence, '[]'::jsonb), $2
          FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) AS p(c, pc, name, domain)
          LEFT JOIN customer_sync_gdap g ON g.sync_id = $2 AND g.customer_tenant_id = p.c
          ON CONFLICT (tenant_id, customer_tenant_id) DO UPDATE SET
            pc_customer_id = EXCLUDED.pc_customer_id, company_name = EXCLUDED.company_name, domain = EXCLUDED.domain,
            manageable = EXCLUDED.manageable, not_manageable_reason = EXCLUDED.not_manageable_reason,
-           gdap_relationship_ids = EXCLUDED.gdap_relationship_ids, last_seen_sync = EXCLUDED.last_seen_sync, removed_at = NULL, updated_at = now()
+           gdap_relationship_ids = EXCLUDED.gdap_relationship_ids, gdap_evidence = EXCLUDED.gdap_evidence, checked_at = NULL, last_seen_sync = EXCLUDED.last_seen_sync, removed_at = NULL, updated_at = now()
          RETURNING customer_tenant_id, manageable, not_manageable_reason,
            concat_ws('|', company_name, domain, manageable, not_manageable_reason, array_to_string(gdap_relationship_ids, ' '), removed_at IS NULL) AS fingerprint`,
         [tenantId, id, ids, ids.map((k) => byId.get(k)!.pcCustomerId), ids.map((k) => byId.get(k)!.companyName), ids.map((k) => byId.get(k)!.domain)],

@@ -9,7 +9,7 @@ import { MicrosoftHttpClient, type AccessTokenFunction, type PartnerCenterLink }
 import { isMicrosoftHttpError } from '../microsoft/http-errors';
 import type { CustomerSync, CustomerSyncRepository, GdapVerdictRow, ListedCustomer } from '../store/customer-syncs';
 import type { PartnerRepository } from '../store/partners';
-import { RANK, relationshipVerdict, type GdapContext } from './gdap';
+import { RANK, relationshipEvidence, relationshipVerdict, type GdapContext } from './gdap';
 import { Pacer } from './pacer';
 
 /** The token functions the sync needs (src/auth/partner-tokens.ts gives them). */
@@ -87,7 +87,7 @@ export class CustomerSyncRunner {
       const take = () => { const n = retries.n; retries.n = 0; return n; };
       const user = this.o.tokens.userTokenFunction(sync.tenantId);
       const appGraph = client(this.o.graphBaseUrl, this.o.tokens.appOnlyGraphTokenFunction(sync.tenantId), [GRAPH_DEFAULT]);
-      let groups: Promise<Set<string>> | undefined;
+      let groups: Promise<Map<string, string>> | undefined;
       let pc: MicrosoftHttpClient | undefined;
       let gdap: AsyncGenerator<{ rows: GdapVerdictRow[]; relationships: number; next: string | null }> | undefined;
       while (Date.now() < until) {
@@ -149,8 +149,8 @@ export class CustomerSyncRunner {
    * link is known, and its assignments are read while this one's last throttled items wait and
    * while it is committed. Pages come out in order; the caller commits each before the next.
    */
-  private async *gdapPages(graph: MicrosoftHttpClient, start: string | null, groups: ReadonlySet<string>, onRetry: () => void, signal?: AbortSignal): AsyncGenerator<{ rows: GdapVerdictRow[]; relationships: number; next: string | null }> {
-    const ctx: GdapContext = { roleIds: this.o.gdapRoleIds ?? DEFAULT_GDAP_ROLE_IDS, accountGroupIds: groups, now: new Date() };
+  private async *gdapPages(graph: MicrosoftHttpClient, start: string | null, groups: ReadonlyMap<string, string>, onRetry: () => void, signal?: AbortSignal): AsyncGenerator<{ rows: GdapVerdictRow[]; relationships: number; next: string | null }> {
+    const ctx: GdapContext = { roleIds: this.o.gdapRoleIds ?? DEFAULT_GDAP_ROLE_IDS, accountGroupIds: new Set(groups.keys()), now: new Date() };
     const list = async (link: string | null) => {
       const pages = graph.graphPages('/v1.0/tenantRelationships/delegatedAdminRelationships', {
         query: { $top: GDAP_PAGE }, item: mapGdapRelationship, signal, ...(link ? { resumeFrom: link } : {}),
@@ -160,7 +160,7 @@ export class CustomerSyncRunner {
       return { items: value?.items ?? [], next: value?.next ?? null };
     };
     const judged = (listed: Promise<{ items: Omit<GdapRelationship, 'accessAssignments'>[]; next: string | null }>) => listed.then(async (l) => ({
-      rows: verdictRows(await this.withAssignments(graph, l.items, onRetry, signal), ctx), relationships: l.items.length, next: l.next,
+      rows: verdictRows(await this.withAssignments(graph, l.items, onRetry, signal), ctx, groups), relationships: l.items.length, next: l.next,
     }));
     let listed = list(start);
     let page = judged(listed);
@@ -229,27 +229,28 @@ export class CustomerSyncRunner {
   }
 }
 
-/** Each customer's best verdict over the relationships of one page (several per customer are merged). */
-function verdictRows(relationships: readonly GdapRelationship[], ctx: GdapContext): GdapVerdictRow[] {
+/** Each customer's best verdict over the relationships of one page (several per customer are merged), with the evidence the chat shows. */
+export function verdictRows(relationships: readonly GdapRelationship[], ctx: GdapContext, groupNames: ReadonlyMap<string, string>): GdapVerdictRow[] {
   const best = new Map<string, GdapVerdictRow>();
   for (const r of relationships) {
     const verdict = relationshipVerdict(r, ctx);
     const key = r.customer.tenantId.toLowerCase();
-    const row = best.get(key) ?? { customerTenantId: key, relationshipIds: [], rank: RANK.none, reason: 'none' };
+    const row = best.get(key) ?? { customerTenantId: key, relationshipIds: [], rank: RANK.none, reason: 'none', evidence: [] };
     row.relationshipIds.push(r.id);
+    row.evidence.push(relationshipEvidence(r, ctx, groupNames));
     if (RANK[verdict] < row.rank) { row.rank = RANK[verdict]; row.reason = verdict === 'manageable' ? null : verdict; }
     best.set(key, row);
   }
   return [...best.values()];
 }
 
-/** The service account's security groups, transitively, all pages (app-only: GroupMember.Read.All is in the app's permissions). */
-async function accountGroups(graph: MicrosoftHttpClient, upn: string, signal?: AbortSignal): Promise<Set<string>> {
-  const groups = new Set<string>();
+/** The service account's security groups, transitively, all pages, lower-case id → name (app-only: GroupMember.Read.All is in the app's permissions). */
+export async function accountGroups(graph: MicrosoftHttpClient, upn: string, signal?: AbortSignal): Promise<Map<string, string>> {
+  const groups = new Map<string, string>();
   for await (const page of graph.graphPages(`/v1.0/users/${encodeURIComponent(upn)}/transitiveMemberOf/microsoft.graph.group`, {
     query: { $select: 'id,displayName', $top: 999, $count: 'true' }, headers: { ...EVENTUAL }, item: mapGroup, signal,
   })) {
-    for (const g of page.items) groups.add(g.id.toLowerCase());
+    for (const g of page.items) groups.set(g.id.toLowerCase(), g.displayName);
   }
   return groups;
 }

@@ -1,4 +1,5 @@
 import type { GdapRelationship } from '../checks/facts';
+import type { RelationshipEvidence } from '../store/customers';
 
 /**
  * Whether the partner can manage a customer, from its GDAP relationships (pure; the sync reads
@@ -47,4 +48,25 @@ export function relationshipVerdict(r: GdapRelationship, ctx: GdapContext): NotM
     && ctx.accountGroupIds.has(lower(a.accessContainer.accessContainerId))
     && a.accessDetails.unifiedRoles.some((x) => lower(x.roleDefinitionId) === role));
   return needed.every(reaches) ? 'manageable' : 'no-access';
+}
+
+/**
+ * A relationship as the chat shows it: its own verdict, its roles, and each access assignment with
+ * whether it reaches the service account (active, to a group the account is in). `groupNames`:
+ * the account's groups, lower-case id → name.
+ */
+export function relationshipEvidence(r: GdapRelationship, ctx: GdapContext, groupNames: ReadonlyMap<string, string>): RelationshipEvidence {
+  return {
+    id: r.id, name: r.displayName, status: r.status, endDateTime: r.endDateTime, autoExtendDuration: r.autoExtendDuration ?? null,
+    roles: r.accessDetails.unifiedRoles.map((x) => lower(x.roleDefinitionId)),
+    verdict: relationshipVerdict(r, ctx),
+    assignments: r.accessAssignments.map((a) => {
+      const groupId = lower(a.accessContainer.accessContainerId);
+      return {
+        id: a.id, status: a.status, groupId, groupName: groupNames.get(groupId) ?? null,
+        reachesAccount: lower(a.status) === 'active' && ctx.accountGroupIds.has(groupId),
+        roles: a.accessDetails.unifiedRoles.map((x) => lower(x.roleDefinitionId)),
+      };
+    }),
+  };
 }

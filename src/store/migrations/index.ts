@@ -443,4 +443,20 @@ export const migrations: readonly Migration[] = [
       DROP TABLE IF EXISTS check_followups;
     `,
   },
+  {
+    id: 15,
+    name: 'customers_gdap_evidence_and_search',
+    sql: `
+      -- Why a customer is (not) manageable: each GDAP relationship as the sync or a "Check again" read
+      -- it (status, end, auto-extend, roles, access assignments and whether they reach the service
+      -- account), so the chat shows the evidence without asking Microsoft again.
+      ALTER TABLE customer_sync_gdap ADD COLUMN evidence jsonb NOT NULL DEFAULT '[]';
+      ALTER TABLE customers ADD COLUMN gdap_evidence jsonb NOT NULL DEFAULT '[]';
+      ALTER TABLE customers ADD COLUMN checked_at timestamptz;
+      -- "customer <name or domain>": prefix matches are index scans (text_pattern_ops serves LIKE 'x%'
+      -- under any collation, on PostgreSQL and PGlite alike); a contains match scans one partner's rows.
+      CREATE INDEX customers_name_search ON customers (tenant_id, lower(company_name) text_pattern_ops) WHERE removed_at IS NULL;
+      CREATE INDEX customers_domain_search ON customers (tenant_id, lower(domain) text_pattern_ops) WHERE removed_at IS NULL;
+    `,
+  },
 ];

@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { dayText } from '../../src/bot/commands/customer-words';
+import { ConsentHarness, type TestPartner } from '../auth/consent-harness';
+import { BotClient } from '../harness/bot-client';
+import { cardText } from '../helpers/chat';
+import { onboardedPartner, syncFinished } from '../sync/sync-harness';
+
+type Card = Record<string, unknown>;
+
+/**
+ * "Why can't I manage customer X?" over HTTP against the simulator: the gdap-mixed scenario's seven
+ * customers (manageable, expired, terminated, none, read-only roles, unassigned, pending) synced,
+ * then asked about in chat, each answered with its verdict, evidence and fix.
+ */
+describe('customer cards (simulator, PGlite)', function () {
+  this.timeout(300_000);
+  let h: ConsentHarness;
+  let p: TestPartner;
+  /** Customer #i of the scenario (its tenant id ends in i). */
+  const customers = new Map<number, { id: string; name: string; domain: string }>();
+
+  before(async () => {
+    h = await ConsentHarness.start('gdap-mixed', { env: { SYNC_SPREAD_MINUTES: '0' } });
+    p = await onboardedPartner(h);
+    const { sync } = await h.app.syncJobs.service.start(p.tenant, 'chat', p.person.aadObjectId, p.conversationId);
+    const done = await syncFinished(h.app.syncs, sync.id);
+    assert.equal(done.status, 'succeeded', done.error);
+    const rows = await h.app.db.query<{ customer_tenant_id: string; company_name: string; domain: string }>(
+      'SELECT customer_tenant_id, company_name, domain FROM customers WHERE tenant_id = $1', [p.tenant]);
+    for (const r of rows) customers.set(parseInt(r.customer_tenant_id.slice(-12), 16), { id: r.customer_tenant_id, name: r.company_name, domain: r.domain });
+    assert.equal(customers.size, 7);
+  });
+  after(async () => { await h?.stop(); });
+
+  const cardOf = (turn: { activities: Array<{ activity: { attachments?: Array<{ content?: unknown }> } }> }): Card => {
+    const card = turn.activities.map((e) => e.activity.attachments?.[0]?.content).find(Boolean);
+    assert.ok(card, 'a card');
+    return card as Card;
+  };
+  const invokeCard = (body: unknown): Card => {
+    const b = body as { statusCode: number; type: string; value: Card };
+    assert.equal(b.statusCode, 200, JSON.stringify(body));
+    assert.equal(b.type, 'application/vnd.microsoft.card.adaptive');
+    return b.value;
+  };
+  const ended = dayText(new Date(Date.now() - 3 * 86_400_000));
+
+  const expected: Array<[number, RegExp[]]> = [
+    [0, [/✅ Manageable/, /Access assignment\nAdminAgents: Directory Readers, .*reaches the service account/, /Auto-extend\non \(every 180 days\)/]],
+    [1, [/❌ Not manageable: the GDAP relationship has ended/, new RegExp(`ended on ${ended}: create a new one in Partner Center under \\*\\*Customers → Admin relationships\\*\\*`), /GDAP relationships \(2\)/, /Status\nterminated/]],
+    [2, [/❌ Not manageable: the GDAP relationship was terminated/, /was terminated \(by you or the customer\): create a new one in Partner Center under \*\*Customers → Admin relationships\*\*/]],
+    [3, [/❌ Not manageable: no GDAP relationship/, /There is no GDAP relationship with this customer: create one .*Request admin relationship/, /GDAP relationships: none/]],
+    [4, [/lacks roles the platform needs/, /does not hold User Administrator, License Administrator\. Roles cannot be added to an approved relationship: create a new one/, /Roles\nDirectory Readers, Global Reader/]],
+    [5, [/no access assignment gives the service account the roles/, /No access assignment gives AdminAgents \(or another group that holds the service account\) the roles Directory Readers, User Administrator, License Administrator: open the relationship/, /a group the service account is not in: .*does not reach the service account/]],
+    [6, [/⏳ Not manageable yet: the GDAP relationship is not active yet/, /waits for the customer's approval \(status: approvalPending\)/, /Access assignments\nnone/]],
+  ];
+  for (const [i, patterns] of expected) {
+    it(`customer #${i} by its domain: the verdict in words, the evidence and the fix (${patterns[0]!.source.slice(0, 40)}…)`, async () => {
+      const c = customers.get(i)!;
+      const text = cardText(cardOf(await p.chat.say(`customer ${c.domain.toUpperCase()}`, 1)));
+      assert.ok(text.includes(c.name), text);
+      for (const re of patterns) assert.match(text, re);
+      const buttons = text.split('\n');
+      assert.ok(buttons.includes('Check again'));
+      assert.equal(buttons.includes('Open Partner Center'), i !== 0, 'a fix comes with its Partner Center link');
+    });
+  }
+
+  it('partial, case-insensitive name: several matches give a list to pick from; Open posts that customer\'s card and keeps the list', async () => {
+    const maples = [...customers.values()].filter((c) => c.name.toLowerCase().includes('maple'));
+    assert.ok(maples.length >= 2, 'the scenario has two Maple customers');
+    const turn = await p.chat.say('customer mApL', 1);
+    const list = cardOf(turn);
+    assert.match(cardText(list), new RegExp(`^${maples.length} customers match “mapl”`));
+    for (const m of maples) assert.ok(cardText(list).includes(m.name));
+    const opened = await p.chat.client.execute({ verb: 'customer.open', data: { customerTenantId: maples[0]!.id } }, { replyToId: turn.activities[0]!.id }, { count: 1 });
+    assert.equal((opened.body as { type: string }).type, 'application/vnd.microsoft.activity.message');
+    assert.ok(cardText(cardOf(opened)).includes(maples[0]!.name));
+  });
+
+  it('no match, and no text, are answered in words', async () => {
+    assert.match((await p.chat.say('customer zzzz-nothing', 1)).texts[0]!, /No customer's name or domain contains “zzzz-nothing”/);
+    assert.match((await p.chat.say('customer', 1)).texts[0]!, /Type \*\*customer\*\* and part of a customer's name or domain/);
+  });
+
+  it('Check again re-reads that customer\'s relationships from Graph and updates the card in place', async () => {
+    const c = customers.get(6)!;
+    const posted = await p.chat.say(`customer ${c.domain}`, 1);
+    const id = posted.activities[0]!.id;
+    assert.match(cardText(cardOf(posted)), /⏳ Not manageable yet/);
+    // The customer approves and the partner assigns roles to AdminAgents (in the simulated cloud).
+    const rel = h.sim.scenario.tenants[0]!.gdapRelationships.find((g) => g.customerTenantId === c.id)!;
+    const before = structuredClone(rel);
+    rel.status = 'active';
+    rel.accessAssignments = [{ id: 'asg-6-0', groupDisplayName: 'AdminAgents', roles: [...rel.roles], status: 'active' }];
+    try {
+      const turn = await p.chat.client.execute({ verb: 'customer.recheck', data: { customerTenantId: c.id } }, { replyToId: id });
+      const card = cardText(invokeCard(turn.body));
+      assert.match(card, /✅ Manageable/);
+      assert.match(card, /Read again from Microsoft just now/);
+      assert.match(card, /Read from\nchecked again/);
+      const updated = (await p.chat.client.transcript()).find((e) => e.id === id)!;
+      assert.match(cardText(updated.activity.attachments![0]!.content as Card), /✅ Manageable/, 'the posted message is updated too');
+      const [row] = await h.app.db.query<{ manageable: boolean }>('SELECT manageable FROM customers WHERE tenant_id = $1 AND customer_tenant_id = $2', [p.tenant, c.id]);
+      assert.equal(row!.manageable, true);
+    } finally {
+      Object.assign(rel, before);
+    }
+    // And back: the relationship is pending again in the cloud; Check again says so.
+    const again = cardText(invokeCard((await p.chat.client.execute({ verb: 'customer.recheck', data: { customerTenantId: c.id } }, { replyToId: id })).body));
+    assert.match(again, /⏳ Not manageable yet/);
+  });
+
+  it('customer cards are refused to anyone not a member of the partner, in another tenant too', async () => {
+    const c = customers.get(1)!;
+    const stranger = new BotClient({ endpoint: `${h.url}/api/messages`, simulatorUrl: h.sim.baseUrl, quietMs: 120, conversation: { tenantId: randomUUID(), user: { aadObjectId: randomUUID(), name: 'Eve' } } });
+    const turn = await stranger.execute({ verb: 'customer.recheck', data: { customerTenantId: c.id } });
+    const body = turn.body as { statusCode: number; type: string; value: unknown };
+    assert.equal(body.type, 'application/vnd.microsoft.activity.message');
+    assert.doesNotMatch(JSON.stringify(turn), new RegExp(c.name));
+    const typed = await stranger.say(`customer ${c.domain}`, { count: 1 });
+    assert.doesNotMatch(JSON.stringify(typed.activities), new RegExp(c.name));
+  });
+});
