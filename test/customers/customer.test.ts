@@ -112,6 +112,41 @@ describe('customer cards (simulator, PGlite)', function () {
     assert.match(again, /⏳ Not manageable yet/);
   });
 
+  it('customers: the counts by verdict and the unmanageable worst first, paged in place; each opens its card', async () => {
+    const first = await p.chat.say('customers', 1);
+    const text = cardText(cardOf(first));
+    assert.match(text, /Your customers: 6 of 7 cannot be managed/);
+    assert.match(text, /✅ manageable\n1/);
+    assert.match(text, /Not manageable, worst first \(page 1 of 1\)/);
+    const order = [3, 2, 1, 4, 5, 6].map((i) => text.indexOf(customers.get(i)!.name));
+    assert.ok(order.every((at, k) => at > 0 && (k === 0 || at > order[k - 1]!)), `worst first: none, terminated, expired, missing roles, no access, pending\n${text}`);
+    assert.ok(!text.split('\n').includes('Next'));
+    // Ten more without a relationship: two pages.
+    await h.app.db.query(
+      `INSERT INTO customers (tenant_id, customer_tenant_id, pc_customer_id, company_name, domain, manageable, not_manageable_reason, last_seen_sync)
+       SELECT $1, gen_random_uuid()::text, 'pc-' || n, 'Zeta Extra ' || n, 'zeta' || n || '.example', false, 'none', 0 FROM generate_series(1, 10) AS n`, [p.tenant]);
+    try {
+      const posted = await p.chat.say('customers', 1);
+      const page1 = cardText(cardOf(posted));
+      assert.match(page1, /16 of 17 cannot be managed/);
+      assert.match(page1, /page 1 of 2/);
+      assert.ok(page1.split('\n').includes('Next') && !page1.split('\n').includes('Previous'));
+      const id = posted.activities[0]!.id;
+      const page2 = cardText(invokeCard((await p.chat.client.execute({ verb: 'customer.list.page', data: { page: 1 } }, { replyToId: id })).body));
+      assert.match(page2, /page 2 of 2/);
+      assert.ok(page2.includes(customers.get(6)!.name), 'pending, the least bad, is last');
+      assert.ok(page2.split('\n').includes('Previous') && !page2.split('\n').includes('Next'));
+      const updated = (await p.chat.client.transcript()).find((e) => e.id === id)!;
+      assert.match(cardText(updated.activity.attachments![0]!.content as Card), /page 2 of 2/, 'updated in place');
+      const back = cardText(invokeCard((await p.chat.client.execute({ verb: 'customer.list.page', data: { page: 0 } }, { replyToId: id })).body));
+      assert.match(back, /page 1 of 2/);
+      const opened = await p.chat.client.execute({ verb: 'customer.open', data: { customerTenantId: customers.get(2)!.id } }, { replyToId: id }, { count: 1 });
+      assert.match(cardText(cardOf(opened)), /was terminated/);
+    } finally {
+      await h.app.db.query(`DELETE FROM customers WHERE tenant_id = $1 AND company_name LIKE 'Zeta Extra %'`, [p.tenant]);
+    }
+  });
+
   it('customer cards are refused to anyone not a member of the partner, in another tenant too', async () => {
     const c = customers.get(1)!;
     const stranger = new BotClient({ endpoint: `${h.url}/api/messages`, simulatorUrl: h.sim.baseUrl, quietMs: 120, conversation: { tenantId: randomUUID(), user: { aadObjectId: randomUUID(), name: 'Eve' } } });
