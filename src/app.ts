@@ -242,7 +242,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
   };
   const cooldowns = new CooldownRepository(db, { recheck: config.cooldowns.recheckSeconds, expiry: config.cooldowns.expirySeconds, support: config.cooldowns.supportSeconds });
   const support = new SupportDesk({
-    support: new SupportRepository(db), partners, checkRuns, syncs, checks, cooldowns, notifier, logger, engineers: config.support.engineers,
+    support: new SupportRepository(db), partners, checkRuns, syncs, customers, checks, cooldowns, notifier, logger, engineers: config.support.engineers,
     checklistCard: (run, status) => checksOutcome(run, status).card,
     messages: { claimed: Messages.supportClaimed, resolved: Messages.supportResolved, rerun: Messages.supportRerun },
   });

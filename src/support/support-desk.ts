@@ -9,8 +9,10 @@ import type { Logger } from '../logger';
 import type { CheckRun, CheckRunRepository } from '../store/check-runs';
 import type { CooldownRepository } from '../store/cooldowns';
 import type { CustomerSyncRepository } from '../store/customer-syncs';
+import type { CustomerRecord, CustomerRepository } from '../store/customers';
 import type { PartnerRepository } from '../store/partners';
 import type { SupportCase, SupportChannel, SupportRepository } from '../store/support';
+import { REASON_WORDS, type NotManageableReason } from '../sync/gdap';
 import { syncStatusLine } from '../sync/progress';
 import type { Notifier } from '../teams/notifier';
 import type { CheckRunner } from '../verification/check-runner';
@@ -24,6 +26,8 @@ export interface SupportDeskOptions {
   partners: PartnerRepository;
   checkRuns: CheckRunRepository;
   syncs: CustomerSyncRepository;
+  /** The partner's customers that cannot be managed, on the case card. */
+  customers?: Pick<CustomerRepository, 'countsByVerdict' | 'unmanageable'>;
   checks: Pick<CheckRunner, 'run'>;
   /** How often a repeat escalation is passed on to the thread. */
   cooldowns: Pick<CooldownRepository, 'take'>;
@@ -185,8 +189,16 @@ export class SupportDesk {
 
   /** The status card of a case: never a secret (credentials by expiry only). */
   async card(partner: Partner, c: SupportCase, notice?: string): Promise<Attachment> {
-    const [run, sync] = await Promise.all([this.o.checkRuns.latest(partner.tenantId), this.o.syncs.latest(partner.tenantId)]);
-    return renderSupportCard(cardData(partner, c, run, sync ? plain(syncStatusLine(sync)) : undefined, this.o.engineers, notice));
+    const [run, sync, customers] = await Promise.all([this.o.checkRuns.latest(partner.tenantId), this.o.syncs.latest(partner.tenantId), this.unmanageable(partner.tenantId)]);
+    return renderSupportCard(cardData(partner, c, run, sync ? plain(syncStatusLine(sync)) : undefined, this.o.engineers, notice, customers));
+  }
+
+  /** How many customers cannot be managed, of how many, and the worst three. */
+  private async unmanageable(tenantId: string): Promise<UnmanageableCustomers | undefined> {
+    if (!this.o.customers) return undefined;
+    const [counts, worst] = await Promise.all([this.o.customers.countsByVerdict(tenantId), this.o.customers.unmanageable(tenantId, 0, 3)]);
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    return { count: total - counts.manageable, total, worst };
   }
 
   /** The partner's checklist: the card "Ask support" was on, updated in place; else a new one, remembered. */
@@ -226,7 +238,23 @@ function plain(line: string | undefined): string | undefined {
  * partner, Teams and Microsoft: inert in the title, status and issue lines; `notice` is plain text;
  * fact values are made inert when the card is rendered.
  */
-export function cardData(partner: Partner, c: SupportCase, run: CheckRun | undefined, sync: string | undefined, engineers: readonly string[], notice?: string): SupportCardData {
+/** The partner's customers that cannot be managed: how many, and the worst three (sync order). */
+export interface UnmanageableCustomers {
+  count: number;
+  total: number;
+  worst: readonly Pick<CustomerRecord, 'companyName' | 'domain' | 'verdict'>[];
+}
+
+function unmanageableFacts(u: UnmanageableCustomers | undefined): Array<{ label: string; value: string }> {
+  if (!u || u.total === 0) return [];
+  const worst = u.worst.map((w) => `${w.companyName || w.domain || 'unnamed'} (${w.verdict === 'manageable' ? 'manageable' : REASON_WORDS[w.verdict as NotManageableReason]})`);
+  return [
+    { label: 'Unmanageable customers', value: `${u.count} of ${u.total}` },
+    ...(worst.length > 0 ? [{ label: 'Worst three', value: worst.join('; ') }] : []),
+  ];
+}
+
+export function cardData(partner: Partner, c: SupportCase, run: CheckRun | undefined, sync: string | undefined, engineers: readonly string[], notice?: string, customers?: UnmanageableCustomers): SupportCardData {
   const named = partner.company?.legalName ?? partner.connection?.partnerTenantName;
   // Before the company card, a tenant id as the title would read like an error (the tenant is in the facts).
   const company = named ?? 'a partner not named yet';
@@ -241,6 +269,7 @@ export function cardData(partner: Partner, c: SupportCase, run: CheckRun | undef
     { label: 'Journey', value: stepText(partner) },
     { label: 'Checks', value: run ? checksLine(run) : 'not run yet' },
     { label: 'Last sync', value: sync ?? 'none yet' },
+    ...unmanageableFacts(customers),
     { label: 'Expiring', value: expiriesLine(partner) },
   ];
   const results = run?.results ?? [];

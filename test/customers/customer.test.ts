@@ -1,12 +1,18 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { dayText } from '../../src/bot/commands/customer-words';
 import { ConsentHarness, type TestPartner } from '../auth/consent-harness';
+import { SupportRepository } from '../../src/store/support';
 import { BotClient } from '../harness/bot-client';
 import { cardText } from '../helpers/chat';
 import { onboardedPartner, syncFinished } from '../sync/sync-harness';
 
 type Card = Record<string, unknown>;
+
+const ENGINEER = { aadObjectId: randomUUID(), name: 'Sam Support' };
+const OPERATOR_TENANT = randomUUID();
+const TEAM = { id: `19:${randomBytes(16).toString('hex')}@thread.tacv2`, name: 'Partner Support' };
+const CHANNEL = { id: `19:${randomBytes(16).toString('hex')}@thread.tacv2`, name: 'Escalations' };
 
 /**
  * "Why can't I manage customer X?" over HTTP against the simulator: the gdap-mixed scenario's seven
@@ -21,7 +27,7 @@ describe('customer cards (simulator, PGlite)', function () {
   const customers = new Map<number, { id: string; name: string; domain: string }>();
 
   before(async () => {
-    h = await ConsentHarness.start('gdap-mixed', { env: { SYNC_SPREAD_MINUTES: '0' } });
+    h = await ConsentHarness.start('gdap-mixed', { env: { SYNC_SPREAD_MINUTES: '0', SUPPORT_ENGINEERS: ENGINEER.aadObjectId } });
     p = await onboardedPartner(h);
     const { sync } = await h.app.syncJobs.service.start(p.tenant, 'chat', p.person.aadObjectId, p.conversationId);
     const done = await syncFinished(h.app.syncs, sync.id);
@@ -145,6 +151,21 @@ describe('customer cards (simulator, PGlite)', function () {
     } finally {
       await h.app.db.query(`DELETE FROM customers WHERE tenant_id = $1 AND company_name LIKE 'Zeta Extra %'`, [p.tenant]);
     }
+  });
+
+  it('the support case card shows how many customers cannot be managed and the worst three', async () => {
+    const inChannel = (conversationId?: string) => new BotClient({
+      endpoint: `${h.url}/api/messages`, simulatorUrl: h.sim.baseUrl, quietMs: 150,
+      conversation: { tenantId: OPERATOR_TENANT, scope: 'channel', user: ENGINEER, team: TEAM, channel: CHANNEL, ...(conversationId ? { conversationId } : {}) },
+    });
+    await inChannel().say('set support channel');
+    await p.chat.say('support', 1);
+    const c = (await new SupportRepository(h.app.db).get(p.tenant))!;
+    const card = (await inChannel().transcript(c.threadId!)).find((e) => e.id === c.cardActivityId)!.activity.attachments![0]!.content as Card;
+    const text = cardText(card);
+    assert.match(text, /Unmanageable customers\n6 of 7/);
+    const worst = [3, 2, 1].map((i) => customers.get(i)!.name);
+    assert.match(text, new RegExp(`Worst three\\n${worst[0]} \\(no GDAP relationship\\); ${worst[1]} \\(GDAP relationship terminated\\); ${worst[2]} \\(GDAP relationship expired\\)`));
   });
 
   it('customer cards are refused to anyone not a member of the partner, in another tenant too', async () => {
