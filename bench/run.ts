@@ -4,6 +4,7 @@
 //   npm run bench -- --sync        -> only the customer sync (2,000 and 20,000 customers)
 //   npm run bench -- --notices     -> only the expiry notices (BENCH_N partners, default 10,000)
 //   npm run bench -- --support     -> only the support channel (escalate, claim, re-run, resolve)
+//   npm run bench -- --customers   -> only `customer <partial>` among 20,000 synced customers, next to the echo bot
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -31,6 +32,7 @@ import * as ids from '../test/simulator/scenarios/ids';
 import { connectorOf } from '../test/simulator/services/connector';
 import { noticesReceived, seedPartnersWithExpiringKey } from '../test/watch/partner-seed';
 import { loadConfig } from '../src/config';
+import { CustomerRepository } from '../src/store/customers';
 import { NoticeRepository } from '../src/store/notices';
 import { PartnerRepository } from '../src/store/partners';
 import { THRESHOLDS } from '../src/watch/expiry';
@@ -502,6 +504,52 @@ async function benchSupport(): Promise<void> {
   await h.stop();
 }
 
+/**
+ * `customer <partial>` turns among one partner's 20,000 synced customers (PGlite, in-process bot),
+ * next to the bare echo bot, both one turn at a time through the same simulated Teams. The
+ * partials alternate: a name's start (the search index), a piece from a name's middle and a
+ * domain's (the contains pass), so the row covers both paths of the search.
+ */
+async function benchCustomers(): Promise<void> {
+  const count = Number(process.env.BENCH_CUSTOMERS ?? 20_000);
+  const turns = Number(process.env.BENCH_N ?? 300);
+  const h = await ConsentHarness.start('healthy');
+  connectorOf(h.sim).setLimits({ enabled: false });
+  const p = await h.partner();
+  const first = ['Alder', 'Birch', 'Cedar', 'Delta', 'Ember', 'Fjord', 'Granite', 'Harbor', 'Iris', 'Juniper', 'Kestrel', 'Lumen', 'Maple', 'Nimbus', 'Orchid', 'Pioneer'];
+  const second = ['Foods', 'Solar', 'Dental', 'Logistics', 'Design', 'Consulting', 'Outfitters', 'Analytics', 'Legal', 'Health', 'Media', 'Robotics'];
+  await h.app.db.query(
+    `INSERT INTO customers (tenant_id, customer_tenant_id, pc_customer_id, company_name, domain, manageable, not_manageable_reason, last_seen_sync)
+     SELECT $1, gen_random_uuid()::text, 'pc-' || n, ($2::text[])[1 + n % 16] || ' ' || ($3::text[])[1 + (n / 16) % 12] || ' ' || n || ' GmbH',
+       lower(($2::text[])[1 + n % 16]) || n || '.onmicrosoft.com', n % 10 <> 0, CASE WHEN n % 10 = 0 THEN 'none' END, 0
+     FROM generate_series(1, $4::int) AS n`, [p.tenant, first, second, count]);
+  await h.app.db.exec('ANALYZE customers');
+  const partial = (i: number) => {
+    const n = 1 + ((i * 7919) % count);
+    const word = first[n % 16]!;
+    return i % 3 === 0 ? `${word.toLowerCase()} ${second[Math.floor(n / 16) % 12]!.slice(0, 3)}` // a name's start
+      : i % 3 === 1 ? `${second[Math.floor(n / 16) % 12]!.slice(-4)} ${n}` // from a name's middle
+        : `${word.slice(2).toLowerCase()}${n}.onmicro`; // a piece of a domain
+  };
+  const customers = new CustomerRepository(h.app.db);
+  for (let i = 0; i < 10; i++) await p.chat.say(`customer ${partial(i)}`, 1); // warm-up
+  const db = await measure(turns, async (i) => { await customers.find(p.tenant, partial(i), 7); });
+  const bot = await measure(turns, async (i) => {
+    const turn = await p.chat.say(`customer ${partial(i)}`, 1);
+    if (!turn.activities[0]?.activity.attachments?.length) throw new Error(`customer ${partial(i)}: ${JSON.stringify(turn.texts)}`);
+  });
+  const echo = await startEchoBot();
+  const client = new BotClient({ endpoint: echo.url, simulatorUrl: h.sim.baseUrl, conversation: { tenantId: randomUUID(), user: { name: 'Echo User', aadObjectId: randomUUID() } } });
+  const floor = await measure(turns, async (i) => { await client.say(`echo ${i}`, { count: 1 }); });
+  await echo.stop();
+  console.log(`Customer look-up among ${count.toLocaleString('en-US')} synced customers (PGlite, in-process bot, one turn at a time)`);
+  row('customer <partial> → card or pick list', bot);
+  row('  of which the search query (repository)', db);
+  row('echo bot, same simulator and harness', floor);
+  console.log(`  ratio customer / echo: p50 x${(bot.p50 / floor.p50).toFixed(2)}   p99 x${(bot.p99 / floor.p99).toFixed(2)}   (target: p99 under 200 ms)`);
+  await h.stop();
+}
+
 /** `npm run bench -- --<name>`: only that part. */
 const PARTS: Record<string, () => Promise<void>> = {
   '--submits': benchSubmitsOnEveryEngine,
@@ -509,6 +557,7 @@ const PARTS: Record<string, () => Promise<void>> = {
   '--sync': benchSync,
   '--notices': benchNotices,
   '--support': benchSupport,
+  '--customers': benchCustomers,
 };
 
 async function main(): Promise<void> {
@@ -544,6 +593,7 @@ async function main(): Promise<void> {
   await benchSubmitsOnEveryEngine();
   console.log('Logging');
   await benchLogging();
+  await benchCustomers();
 }
 
 main().catch((err: unknown) => {
