@@ -1,4 +1,4 @@
-import { ActivityTypes, TeamsActivityHandler, type AdaptiveCardInvokeResponse, type AdaptiveCardInvokeValue, type ConversationState, type TurnContext } from 'botbuilder';
+import { ActivityTypes, TeamsActivityHandler, type AdaptiveCardInvokeResponse, type AdaptiveCardInvokeValue, type ConversationState, type MessagingExtensionQuery, type MessagingExtensionResponse, type TurnContext } from 'botbuilder';
 import type { TakeOverLinks } from '../auth/take-over';
 import type { OnboardingServices } from '../dialogs/onboarding-services';
 import { ownerOf } from '../domain/partner';
@@ -20,7 +20,7 @@ import { startCommand } from './commands/start';
 import { statusCommand } from './commands/status';
 import { takeOverCommand } from './commands/take-over';
 import { cancelSyncCommand, syncCommand } from './commands/sync';
-import { customerInvoke, customerRoute, customersCommand, isCustomerVerb, type CustomerLookup } from './commands/customer';
+import { customerInvoke, customerRoute, customerSearch, customersCommand, isCustomerVerb, type CustomerLookup } from './commands/customer';
 import { confirmationRoute } from './confirmations';
 import { Membership } from './membership';
 import { personalOnly, personalOnlyRoute, sayPersonalOnly } from './personal-only';
@@ -148,6 +148,11 @@ export class PartnerBot extends TeamsActivityHandler {
   protected override async onAdaptiveCardInvoke(context: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
     if (isCustomerVerb(value?.action?.verb)) return customerInvoke(context, turnOf(context), value, this.membership, this.deps.customers);
     return supportInvoke(context, turnOf(context), value, this.deps.support);
+  }
+
+  /** "Find a customer" in the compose box (search message extension). */
+  protected override async handleTeamsMessagingExtensionQuery(context: TurnContext, query: MessagingExtensionQuery): Promise<MessagingExtensionResponse> {
+    return customerSearch(turnOf(context), query, this.deps.customers);
   }
 
   override async run(context: TurnContext): Promise<void> {

@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { dayText } from '../../src/bot/commands/customer-words';
 import { ConsentHarness, type TestPartner } from '../auth/consent-harness';
 import { SupportRepository } from '../../src/store/support';
+import { executeInvoke } from '../harness/activities';
 import { BotClient } from '../harness/bot-client';
 import { cardText } from '../helpers/chat';
 import { onboardedPartner, syncFinished } from '../sync/sync-harness';
@@ -166,6 +167,39 @@ describe('customer cards (simulator, PGlite)', function () {
     assert.match(text, /Unmanageable customers\n6 of 7/);
     const worst = [3, 2, 1].map((i) => customers.get(i)!.name);
     assert.match(text, new RegExp(`Worst three\\n${worst[0]} \\(no GDAP relationship\\); ${worst[1]} \\(GDAP relationship terminated\\); ${worst[2]} \\(GDAP relationship expired\\)`));
+  });
+
+  /** `composeExtension/query` as Teams sends it when someone types in the search command's box. */
+  const search = async (client: BotClient, text: string) => {
+    const activity = executeInvoke(client.conversation, { verb: 'unused' });
+    activity.name = 'composeExtension/query';
+    activity.value = { commandId: 'findCustomer', parameters: [{ name: 'customer', value: text }], queryOptions: { skip: 0, count: 25 } };
+    const turn = await client.send(activity);
+    assert.equal(turn.status, 200);
+    const body = turn.body as { composeExtension: { type: string; attachmentLayout: string; attachments: Array<{ contentType: string; content: Card; preview: { content: { title: string; text: string } } }> } };
+    assert.equal(body.composeExtension.type, 'result');
+    return body.composeExtension.attachments;
+  };
+
+  it('Find a customer (message extension): a member gets matching customers with their verdict; picking one inserts its card', async () => {
+    const maples = [...customers.values()].filter((c) => c.name.toLowerCase().includes('maple'));
+    const results = await search(p.chat.client, 'MAPLE');
+    assert.equal(results.length, maples.length);
+    for (const r of results) {
+      assert.equal(r.contentType, 'application/vnd.microsoft.card.adaptive');
+      assert.match(cardText(r.content), /Not manageable|Manageable/);
+      assert.ok(maples.some((m) => r.preview.content.title.includes(m.name.split(' ')[0]!)), r.preview.content.title);
+      assert.match(r.preview.content.text, /❌ (relationship ended|no access assignment)/);
+    }
+    assert.deepEqual(await search(p.chat.client, ''), [], 'nothing typed, nothing listed');
+  });
+
+  it('Find a customer is refused across tenants and to a colleague not added: an empty list, no name', async () => {
+    const elsewhere = new BotClient({ endpoint: `${h.url}/api/messages`, simulatorUrl: h.sim.baseUrl, quietMs: 120, conversation: { tenantId: randomUUID(), user: { aadObjectId: randomUUID(), name: 'Eve' } } });
+    assert.deepEqual(await search(elsewhere, 'maple'), []);
+    const colleague = new BotClient({ endpoint: `${h.url}/api/messages`, simulatorUrl: h.sim.baseUrl, quietMs: 120, conversation: { tenantId: p.tenant, user: { aadObjectId: randomUUID(), name: 'Not Added' } } });
+    assert.deepEqual(await search(colleague, 'maple'), []);
+    assert.ok((await search(p.chat.client, 'maple')).length > 0, 'the member still sees them');
   });
 
   it('customer cards are refused to anyone not a member of the partner, in another tenant too', async () => {

@@ -5,6 +5,7 @@ import { inflateSync } from 'node:zlib';
 import Ajv from 'ajv-draft-04';
 import addFormats from 'ajv-formats';
 import { ROOT } from '../helpers/bot-process';
+import { SEARCH_PARAMETER } from '../../src/bot/commands/customer';
 
 // The Teams manifest schemas ship in Microsoft's @microsoft/app-manifest package: offline, pinned.
 const SCHEMA = join(ROOT, 'node_modules', '@microsoft', 'app-manifest', 'build', 'json-schemas', 'teams', 'v1.22', 'MicrosoftTeams.schema.json');
@@ -78,6 +79,14 @@ describe('Teams app package', () => {
     const [bot] = manifest.bots;
     assert.deepEqual([...bot!.scopes].sort(), ['groupChat', 'personal', 'team']);
     assert.ok(bot!.commandLists[0]!.commands.some((c) => c.title === 'help'));
+  });
+
+  it('has the "Find a customer" search message extension on the same bot, with the parameter the bot reads', () => {
+    const [ext] = (manifest as unknown as { composeExtensions: Array<{ botId: string; commands: Array<{ id: string; type: string; title: string; parameters: Array<{ name: string }> }> }> }).composeExtensions;
+    assert.equal(ext!.botId, (manifest.bots[0] as unknown as { botId: string }).botId);
+    const [command] = ext!.commands;
+    assert.deepEqual([command!.id, command!.type, command!.title], ['findCustomer', 'query', 'Find a customer']);
+    assert.deepEqual(command!.parameters.map((p) => p.name), [SEARCH_PARAMETER]);
   });
 
   it('ships a 192x192 color icon and a 32x32 white-on-transparent outline icon', () => {

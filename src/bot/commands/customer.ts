@@ -1,4 +1,4 @@
-import type { AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue, Attachment, TurnContext } from 'botbuilder';
+import { CardFactory, type AdaptiveCardInvokeResponse, type AdaptiveCardInvokeValue, type Attachment, type MessagingExtensionQuery, type MessagingExtensionResponse, type TurnContext } from 'botbuilder';
 import { renderCustomerCard, renderCustomerListCard } from '../../cards/render';
 import { Verbs } from '../../cards/verbs';
 import { isMember, type Partner } from '../../domain/partner';
@@ -8,7 +8,7 @@ import type { CustomerRecheck } from '../../sync/customer-recheck';
 import type { Turn } from '../../teams/turn';
 import type { Membership } from '../membership';
 import { commandText, type Command, type Route } from '../routes';
-import { customerCardData, overviewData, PAGE_SIZE, pickListData } from './customer-words';
+import { customerCardData, overviewData, PAGE_SIZE, pickListData, VERDICT_SHORT } from './customer-words';
 
 /** What the customer commands read and do: the synced customers, and one customer's GDAP read again. */
 export interface CustomerLookup {
@@ -140,3 +140,34 @@ export function readsCustomers(turn: Turn): Partner | undefined {
   const partner = turn.partner;
   return partner && turn.tenantId && partner.tenantId === turn.tenantId && turn.person.aadObjectId && isMember(partner, turn.person) ? partner : undefined;
 }
+
+/** Message extension results: at most this many (Teams lists them under the compose box). */
+const SEARCH_RESULTS = 10;
+const emptyResult = (): MessagingExtensionResponse => ({ composeExtension: { type: 'result', attachmentLayout: 'list', attachments: [] } });
+
+/**
+ * "Find a customer" (search message extension, `composeExtension/query`): the partner's customers
+ * whose name or domain contains the text typed, each with its verdict; picking one inserts its card.
+ * Only the partner's own members get results; anyone else (another tenant, a colleague not added,
+ * a guest) gets an empty list and no word that the partner exists.
+ * https://learn.microsoft.com/en-us/microsoftteams/platform/messaging-extensions/how-to/search-commands/respond-to-search
+ */
+export async function customerSearch(turn: Turn, query: MessagingExtensionQuery, lookup: CustomerLookup): Promise<MessagingExtensionResponse> {
+  const partner = readsCustomers(turn);
+  if (!partner) return emptyResult();
+  const text = query.parameters?.find((p) => p.name === SEARCH_PARAMETER)?.value;
+  if (typeof text !== 'string' || !text.trim()) return emptyResult();
+  const found = await lookup.customers.find(partner.tenantId, text.slice(0, 100), SEARCH_RESULTS);
+  return {
+    composeExtension: {
+      type: 'result', attachmentLayout: 'list',
+      attachments: found.map((c) => ({
+        ...customerCard(c),
+        preview: CardFactory.thumbnailCard(inert(c.companyName || c.customerTenantId), `${c.domain ? `${inert(c.domain)} · ` : ''}${VERDICT_SHORT[c.verdict]}`),
+      })),
+    },
+  };
+}
+
+/** The search command's parameter (manifest/manifest.json, composeExtensions). */
+export const SEARCH_PARAMETER = 'customer';
