@@ -5,6 +5,7 @@
 //   npm run bench -- --notices     -> only the expiry notices (BENCH_N partners, default 10,000)
 //   npm run bench -- --support     -> only the support channel (escalate, claim, re-run, resolve)
 //   npm run bench -- --customers   -> only `customer <partial>` among 20,000 synced customers, next to the echo bot
+//   npm run bench -- --fuzz        -> only the fuzz properties of test/fuzz, 10,000 cases (BENCH_FUZZ_CASES), counted
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -37,6 +38,7 @@ import { NoticeRepository } from '../src/store/notices';
 import { PartnerRepository } from '../src/store/partners';
 import { THRESHOLDS } from '../src/watch/expiry';
 import { ExpiryWatch } from '../src/watch/expiry-watch';
+import { benchFuzz } from './fuzz';
 
 interface Stats { n: number; totalMs: number; p50: number; p95: number; p99: number; perSec: number }
 
@@ -558,6 +560,7 @@ const PARTS: Record<string, () => Promise<void>> = {
   '--notices': benchNotices,
   '--support': benchSupport,
   '--customers': benchCustomers,
+  '--fuzz': benchFuzz,
 };
 
 async function main(): Promise<void> {

@@ -34,7 +34,12 @@ export function handoverAnswerRoute(membership: Membership, partners: PartnerRep
     if (!turn.submission?.ok) return;
     const { submission } = turn.submission;
     const owned = await membership.owned(context, turn, Messages.ownerOnlyHandover);
-    if (!owned || !submission.cardId) return;
+    if (!owned) return;
+    // A handover answer without its card id (a tampered or outdated client) is told so, not ignored.
+    if (!submission.cardId) {
+      await context.sendActivity(Messages.staleCard);
+      return;
+    }
     const choice = HandoverChoice.safeParse(submission.fields);
     const to = choice.success ? owned.partner.members.find((m) => m.role === 'member' && m.aadObjectId === choice.data.memberId) : undefined;
     if (submission.verb === Verbs.handoverSubmit && !to) {
