@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createApp, type App } from '../../src/app';
-import { loadConfig } from '../../src/config';
-import { createLogger } from '../../src/logger';
-import { ConsentHarness, textsOf, type TestPartner } from '../auth/consent-harness';
-import { announcePostgresSkip, ownSchema, TEST_DATABASE_URL } from '../helpers/databases';
-import { startSimulator, type Simulator } from '../simulator/server';
+import { textsOf, type TestPartner } from '../auth/consent-harness';
+import { announcePostgresSkip, TEST_DATABASE_URL } from '../helpers/databases';
+import { sharedDatabase } from '../helpers/shared-database';
 import { followUpJobs } from './follow-up-due';
 
 announcePostgresSkip();
@@ -19,35 +16,12 @@ const DONE = /^\*\*Re-check done\*\*/;
  */
 (TEST_DATABASE_URL ? describe : describe.skip)('check follow-ups: two instances on one database (PostgreSQL)', function () {
   this.timeout(180_000);
-  let sim: Simulator;
-  let h: ConsentHarness;
-  let schema: Awaited<ReturnType<typeof ownSchema>> | undefined;
-  const instances: App[] = [];
-
-  before(async () => {
-    sim = await startSimulator({ scenario: 'healthy', randomThrottling: false });
-    schema = await ownSchema(TEST_DATABASE_URL!, 'followups');
-    h = await ConsentHarness.start('healthy', { sim, env: { DATABASE_URL: schema.url, SYNC_NIGHTLY_AT: 'off' } });
-  });
-  after(async () => {
-    for (const app of instances.splice(0)) await app.stop();
-    await h?.stop();
-    await schema?.drop();
-    await sim?.stop();
-  });
-
-  /** Another instance of the bot on the same database and data dir, polling for due follow-ups every half second. */
-  async function instance(): Promise<App> {
-    const { logger, redactor } = createLogger({ level: 'silent' });
-    const app = await createApp(loadConfig(h.env), logger, redactor, { keepAliveIntervalMs: 0, followUpIntervalMs: 500 });
-    instances.push(app);
-    await app.start(0);
-    return app;
-  }
+  const fleet = sharedDatabase('followups', { keepAliveIntervalMs: 0, followUpIntervalMs: 500 });
+  const instance = () => fleet.instance();
 
   async function consented(): Promise<TestPartner> {
-    const p = await h.partner();
-    assert.equal((await h.signIn(p)).status, 200);
+    const p = await fleet.h.partner();
+    assert.equal((await fleet.h.signIn(p)).status, 200);
     return p;
   }
 
@@ -82,9 +56,9 @@ const DONE = /^\*\*Re-check done\*\*/;
 
   it('a follow-up asked before a restart runs after it, in the instance started after it', async () => {
     const p = await consented();
-    const first = instances[0]!;
+    const first = fleet.instances[0]!;
     const { followUp } = await first.followUps.schedule(p.tenant, p.conversationId, p.person.aadObjectId, new Date(Date.now() + 3000));
-    for (const app of instances.splice(0)) await app.stop();
+    await fleet.stopInstances();
     assert.equal(await doneMessages(p), 0, 'not run before the restart');
     const after = await instance();
     await until('the follow-up posted after the restart', async () => (await doneMessages(p)) > 0);

@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createApp, type App } from '../../src/app';
 import { KEEP_ALIVE_PARTNER_QUEUE, KEEP_ALIVE_QUEUE } from '../../src/jobs/token-keep-alive';
-import { loadConfig } from '../../src/config';
-import { createLogger } from '../../src/logger';
-import { ConsentHarness, type TestPartner } from '../auth/consent-harness';
-import { announcePostgresSkip, ownSchema, TEST_DATABASE_URL } from '../helpers/databases';
+import { type TestPartner } from '../auth/consent-harness';
+import { announcePostgresSkip, TEST_DATABASE_URL } from '../helpers/databases';
+import { sharedDatabase } from '../helpers/shared-database';
 import { PARTNER_TENANT_ID } from '../simulator/scenarios/ids';
-import { startSimulator, type Simulator } from '../simulator/server';
 
 announcePostgresSkip();
 
@@ -18,45 +15,22 @@ announcePostgresSkip();
  */
 (TEST_DATABASE_URL ? describe : describe.skip)('token keep-alive: two instances on one database (PostgreSQL)', function () {
   this.timeout(120_000);
-  let sim: Simulator;
-  let h: ConsentHarness;
-  let schema: Awaited<ReturnType<typeof ownSchema>> | undefined;
-  const instances: App[] = [];
-
-  before(async () => {
-    sim = await startSimulator({ scenario: 'healthy', randomThrottling: false });
-    schema = await ownSchema(TEST_DATABASE_URL!, 'keepalive');
-    h = await ConsentHarness.start('healthy', { sim, env: { DATABASE_URL: schema.url, SYNC_NIGHTLY_AT: 'off' } });
-  });
-  after(async () => {
-    for (const app of instances.splice(0)) await app.stop();
-    await h?.stop();
-    await schema?.drop();
-    await sim?.stop();
-  });
-
-  /** Another instance of the bot on the same database and data dir (its secret store key), its jobs working. */
-  async function instance(): Promise<App> {
-    const { logger, redactor } = createLogger({ level: 'silent' });
-    const app = await createApp(loadConfig(h.env), logger, redactor, { keepAliveIntervalMs: 3_600_000, followUpIntervalMs: 0 });
-    instances.push(app);
-    await app.start(0);
-    return app;
-  }
+  const fleet = sharedDatabase('keepalive', { keepAliveIntervalMs: 3_600_000, followUpIntervalMs: 0 });
+  const instance = () => fleet.instance();
 
   /** Token requests to the partner's tenant at the simulator's Entra ID (sign-ins, refreshes). */
-  const tokenRequests = () => sim.requests.filter((r) => r.method === 'POST' && r.path === `/${PARTNER_TENANT_ID}/oauth2/v2.0/token`).length;
+  const tokenRequests = () => fleet.sim.requests.filter((r) => r.method === 'POST' && r.path === `/${PARTNER_TENANT_ID}/oauth2/v2.0/token`).length;
 
   it('a period run in both instances at once: each due partner refreshed once, a fresh one not at all', async () => {
     const due: TestPartner[] = [];
     for (let i = 0; i < 4; i++) {
-      const p = await h.partner();
-      assert.equal((await h.signIn(p)).status, 200);
+      const p = await fleet.h.partner();
+      assert.equal((await fleet.h.signIn(p)).status, 200);
       due.push(p);
     }
-    const fresh = await h.partner();
-    assert.equal((await h.signIn(fresh)).status, 200);
-    await h.app.db.query("UPDATE partners SET consent_used_at = now() - interval '8 days' WHERE tenant_id = ANY($1::text[])", [due.map((p) => p.tenant)]);
+    const fresh = await fleet.h.partner();
+    assert.equal((await fleet.h.signIn(fresh)).status, 200);
+    await fleet.h.app.db.query("UPDATE partners SET consent_used_at = now() - interval '8 days' WHERE tenant_id = ANY($1::text[])", [due.map((p) => p.tenant)]);
     const [a, b] = [await instance(), await instance()];
 
     const before = tokenRequests();
@@ -64,7 +38,7 @@ announcePostgresSkip();
     const refreshes = tokenRequests() - before;
     console.log(`      ${due.length} partners due; token requests: ${refreshes}; runs: ${JSON.stringify(runs)}`);
     assert.equal(refreshes, due.length, 'one refresh per due partner');
-    for (const p of due) assert.ok(Date.now() - (await h.app.partners.get(p.tenant))!.consent.usedAt!.getTime() < 60_000, 'the due consent was used just now');
+    for (const p of due) assert.ok(Date.now() - (await fleet.h.app.partners.get(p.tenant))!.consent.usedAt!.getTime() < 60_000, 'the due consent was used just now');
 
     // Another run in the same period finds nobody due.
     const again = await Promise.all([a.keepAlive.run(), b.keepAlive.run()]);
@@ -75,12 +49,12 @@ announcePostgresSkip();
   it('the hourly schedule: one in the database for all instances; its run, asked twice in a period, still refreshes each due partner once', async () => {
     const due: TestPartner[] = [];
     for (let i = 0; i < 3; i++) {
-      const p = await h.partner();
-      assert.equal((await h.signIn(p)).status, 200);
+      const p = await fleet.h.partner();
+      assert.equal((await fleet.h.signIn(p)).status, 200);
       due.push(p);
     }
-    await h.app.db.query("UPDATE partners SET consent_used_at = now() - interval '8 days' WHERE tenant_id = ANY($1::text[])", [due.map((p) => p.tenant)]);
-    const [a, b] = instances;
+    await fleet.h.app.db.query("UPDATE partners SET consent_used_at = now() - interval '8 days' WHERE tenant_id = ANY($1::text[])", [due.map((p) => p.tenant)]);
+    const [a, b] = fleet.instances;
     const schedules = (await a!.engine.boss.getSchedules()).filter((s) => s.name === KEEP_ALIVE_QUEUE);
     assert.equal(schedules.length, 1, 'one schedule, whichever instance wrote it');
 
@@ -89,7 +63,7 @@ announcePostgresSkip();
     await a!.engine.boss.send(KEEP_ALIVE_QUEUE, {});
     await b!.engine.boss.send(KEEP_ALIVE_QUEUE, {});
     const s = a!.engine.schema;
-    const unfinished = async () => (await h.app.db.query<{ n: number }>(
+    const unfinished = async () => (await fleet.h.app.db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM "${s}".job WHERE name IN ($1, $2) AND state < 'completed'`, [KEEP_ALIVE_QUEUE, KEEP_ALIVE_PARTNER_QUEUE]))[0]!.n;
     const deadline = Date.now() + 60_000;
     while ((await unfinished()) > 0) {
@@ -97,6 +71,6 @@ announcePostgresSkip();
       await delay(200);
     }
     assert.equal(tokenRequests() - before, due.length, 'one refresh per due partner');
-    for (const p of due) assert.ok(Date.now() - (await h.app.partners.get(p.tenant))!.consent.usedAt!.getTime() < 60_000, 'the due consent was used just now');
+    for (const p of due) assert.ok(Date.now() - (await fleet.h.app.partners.get(p.tenant))!.consent.usedAt!.getTime() < 60_000, 'the due consent was used just now');
   });
 });
