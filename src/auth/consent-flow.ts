@@ -1,5 +1,5 @@
 import type { AuthenticationResult } from '@azure/msal-node';
-import type { Unknown } from '../checks/facts';
+import { isUnknown } from '../checks/facts';
 import { gatherFacts } from '../checks/gather/gather';
 import { evaluate } from '../checks/run';
 import { decodeJwtPayload, requestAppToken, stringList } from '../credentials/client-credentials';
@@ -13,12 +13,12 @@ import { readOrganizationProfile, type ProfileAnswer } from '../microsoft/partne
 import type { AuthState, ConnectionRepository } from '../store/connections';
 import type { PartnerRepository } from '../store/partners';
 import { ConsentMessages, type ChatMessage, type TellChat } from './consent-messages';
-import { createPartnerClient, type PartnerTokenCacheStore } from './partner-msal';
+import { createPartnerClient, forBrowser, freshSignInUrl, type PartnerTokenCacheStore } from './partner-msal';
 import {
   entraErrorFromMsal, entraErrorFromQuery, explainSignInError, type SignInErrorInput, type SignInExplanation, type StateProblem,
 } from '../microsoft/sign-in-errors';
 import type { SignInLinks } from './sign-in-links';
-import { isWellFormedState, newState, pkceChallenge, pkceVerifier, stateMatches, type StatePurpose } from './sign-in-state';
+import { isWellFormedState, newState, pkceVerifier, stateMatches, type StatePurpose } from './sign-in-state';
 
 /**
  * The service account's sign-in (Partner Center consent, MFA proven) and the Graph admin consent,
@@ -79,18 +79,6 @@ export interface ConsentFlowOptions {
 
 const STATE_TTL_MS = 10 * 60_000;
 
-/**
- * `url` (built on `authorityHost`, msal's metadata included) for the browser: on
- * `browserAuthorityHost` instead when one is set, path and query unchanged. Other hosts stay as they are.
- */
-export function forBrowser(url: string, authorityHost: string, browserAuthorityHost: string | undefined): string {
-  if (!browserAuthorityHost || browserAuthorityHost === authorityHost) return url;
-  const u = new URL(url);
-  if (u.origin !== new URL(authorityHost).origin) return url;
-  const browser = new URL(browserAuthorityHost);
-  return `${browser.origin}${u.pathname}${u.search}`;
-}
-
 type Verdict = { ok: true } | { ok: false; input: SignInErrorInput; detail?: Record<string, unknown> };
 
 type Checked = { ok: true; state: AuthState; partner: Partner; connection: Connection } | { ok: false; outcome: ConsentOutcome };
@@ -128,21 +116,14 @@ export class ConsentFlow implements SignInLinks {
     const secret = await this.o.credentials.secret(state.tenantId, 'appSecret');
     if (!secret) return this.fail('link', { source: 'local', kind: 'bad_client_secret' }, state);
     try {
-      const location = await createPartnerClient({
+      const client = createPartnerClient({
         authorityHost: this.o.authorityHost, partnerTenantId: connection.partnerTenantId, clientId: connection.appId, clientSecret: secret,
-      }).getAuthCodeUrl({
-        scopes: [PARTNER_CENTER_USER, 'offline_access'],
-        extraScopesToConsent: [...GRAPH_CHECK_SCOPES],
-        redirectUri: this.redirectUri,
-        responseMode: 'query',
-        state: s,
-        // prompt=login: browser single sign-on must not pick whoever is signed in already.
-        prompt: 'login',
-        loginHint: connection.serviceAccountUpn,
-        codeChallenge: pkceChallenge(pkceVerifier(this.o.key, s)),
-        codeChallengeMethod: 'S256',
       });
-      return { kind: 'redirect', location: forBrowser(location, this.o.authorityHost, this.o.browserAuthorityHost) };
+      const location = await freshSignInUrl(client, {
+        scopes: [PARTNER_CENTER_USER, 'offline_access'], extraScopesToConsent: [...GRAPH_CHECK_SCOPES], loginHint: connection.serviceAccountUpn,
+        redirectUri: this.redirectUri, state: s, key: this.o.key, authorityHost: this.o.authorityHost, browserAuthorityHost: this.o.browserAuthorityHost,
+      });
+      return { kind: 'redirect', location };
     } catch (err) {
       // Building the URL reads the authority's metadata: Entra ID is unreachable. Nothing is spent.
       this.o.logger.warn({ err, tenantId: state.tenantId }, 'sign-in start: authority metadata unavailable');
@@ -322,7 +303,7 @@ export class ConsentFlow implements SignInLinks {
     if (granted?.status === 'fail') return { ok: false, input: { source: 'local', kind: 'admin_consent_not_found' }, detail };
     // Refused (401/403): the app can't read its own grants, which any of the four would allow.
     const roles = facts.appRoleAssignments;
-    const refused = roles !== undefined && !Array.isArray(roles) && (roles as Unknown).needs !== undefined;
+    const refused = isUnknown(roles) && roles.refused === true;
     return { ok: false, input: { source: 'local', kind: refused ? 'admin_consent_not_found' : 'admin_consent_unconfirmed' }, detail };
   }
 

@@ -2,6 +2,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { ConfidentialClientApplication, type ICachePlugin, type TokenCacheContext } from '@azure/msal-node';
 import { partnerSecretPrefix } from '../credentials/credential-service';
 import type { SecretStore } from '../store/secrets/secret-store';
+import { pkceChallenge, pkceVerifier } from './sign-in-state';
 
 /**
  * msal-node for one partner: a confidential client with the partner's own app registration, and
@@ -75,4 +76,38 @@ export function createPartnerClient(options: PartnerClientOptions): Confidential
     // MSAL's own log would carry account names and endpoints: it stays silent.
     system: { loggerOptions: { loggerCallback: () => undefined, piiLoggingEnabled: false } },
   });
+}
+
+/**
+ * `url` (built on `authorityHost`, msal's metadata included) for the browser: on
+ * `browserAuthorityHost` instead when one is set, path and query unchanged. Other hosts stay as they are.
+ */
+export function forBrowser(url: string, authorityHost: string, browserAuthorityHost: string | undefined): string {
+  if (!browserAuthorityHost || browserAuthorityHost === authorityHost) return url;
+  const u = new URL(url);
+  if (u.origin !== new URL(authorityHost).origin) return url;
+  const browser = new URL(browserAuthorityHost);
+  return `${browser.origin}${u.pathname}${u.search}`;
+}
+
+/**
+ * The authorize URL of a fresh interactive sign-in, for the browser: authorization code with PKCE
+ * S256 (the verifier derived from the state, so none is stored), query response mode, and
+ * `prompt=login` (browser single sign-on must not pick whoever is signed in already).
+ */
+export function freshSignInUrl(client: ConfidentialClientApplication, o: {
+  scopes: string[]; extraScopesToConsent?: string[]; loginHint?: string; redirectUri: string; state: string; key: Buffer;
+  authorityHost: string; browserAuthorityHost: string | undefined;
+}): Promise<string> {
+  return client.getAuthCodeUrl({
+    scopes: o.scopes,
+    ...(o.extraScopesToConsent ? { extraScopesToConsent: o.extraScopesToConsent } : {}),
+    ...(o.loginHint ? { loginHint: o.loginHint } : {}),
+    redirectUri: o.redirectUri,
+    responseMode: 'query',
+    state: o.state,
+    prompt: 'login',
+    codeChallenge: pkceChallenge(pkceVerifier(o.key, o.state)),
+    codeChallengeMethod: 'S256',
+  }).then((url) => forBrowser(url, o.authorityHost, o.browserAuthorityHost));
 }

@@ -11,10 +11,10 @@ import {
 } from '../microsoft/sign-in-errors';
 import type { AuthState, ConnectionRepository } from '../store/connections';
 import type { PartnerRepository } from '../store/partners';
-import { forBrowser, type FlowStage } from './consent-flow';
+import type { FlowStage } from './consent-flow';
 import type { TellChat } from './consent-messages';
-import { createPartnerClient } from './partner-msal';
-import { isWellFormedState, newState, pkceChallenge, pkceVerifier, stateMatches, type StateBinding } from './sign-in-state';
+import { createPartnerClient, freshSignInUrl } from './partner-msal';
+import { isWellFormedState, newState, pkceVerifier, stateMatches, type StateBinding } from './sign-in-state';
 import { TakeOverMessages } from './take-over-messages';
 
 /**
@@ -123,17 +123,12 @@ export class TakeOver implements TakeOverLinks {
     const app = await this.boundApp(s, state);
     if (!app) return this.failWith('link', TakeOverMessages.stale, state);
     try {
-      const location = await this.client(state.tenantId, app).getAuthCodeUrl({
-        scopes: [USER_READ],
-        redirectUri: this.redirectUri,
-        responseMode: 'query',
-        state: s,
-        // Browser single sign-on must not pick whoever is signed in already: the person proves themselves.
-        prompt: 'login',
-        codeChallenge: pkceChallenge(pkceVerifier(this.o.key, s)),
-        codeChallengeMethod: 'S256',
+      // A fresh sign-in (prompt=login): the person proves themselves, browser single sign-on picks nobody.
+      const location = await freshSignInUrl(this.client(state.tenantId, app), {
+        scopes: [USER_READ], redirectUri: this.redirectUri, state: s, key: this.o.key,
+        authorityHost: this.o.authorityHost, browserAuthorityHost: this.o.browserAuthorityHost,
       });
-      return { kind: 'redirect', location: forBrowser(location, this.o.authorityHost, this.o.browserAuthorityHost) };
+      return { kind: 'redirect', location };
     } catch (err) {
       this.o.logger.warn({ err, tenantId: state.tenantId }, 'take-over start: authority metadata unavailable');
       return this.fail('link', { source: 'entra', error: 'temporarily_unavailable' }, undefined);

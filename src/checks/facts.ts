@@ -17,6 +17,8 @@ export interface Unknown {
   readonly afterSignIn?: boolean;
   /** What the partner can do about it, as a sentence for the card's fix line (when there is something). */
   readonly fix?: string;
+  /** Microsoft refused the read (401/403): the token may not see it, as opposed to an outage. */
+  readonly refused?: boolean;
 }
 
 export type Fact<T> = T | Unknown;

@@ -230,7 +230,7 @@ export function refusedFact(status: number, body: unknown, permission: string): 
   if (status === 403 || status === 401) {
     // The checklist's permissions cover every read: a refusal means a grant is missing, not a permission to add.
     return {
-      unknown: `${said} (not allowed to read it: ${permission} not granted)`,
+      unknown: `${said} (not allowed to read it: ${permission} not granted)`, refused: true,
       fix: 'On the app\'s **API permissions** page, check every permission shows "Granted" (else select **Grant admin consent**), sign in again as the service account (type **start**), then re-run the checks.',
     };
   }
