@@ -4,6 +4,7 @@ import { Verbs } from '../../src/cards/verbs';
 import type { BotTurn } from '../harness/bot-client';
 import { BotUnderTest, cardText, type Chat } from '../helpers/chat';
 import { cardIdOf, toPreparation, upTo } from '../helpers/onboarding-path';
+import { APP_ID, APP_SECRET_VALUE, PARTNER_TENANT_ID, SERVICE_ACCOUNT_UPN } from '../simulator/scenarios/ids';
 
 /**
  * Property-based fuzzing of everything a person or a client can send the bot: card submits, the
@@ -124,6 +125,8 @@ export interface FormCard {
   cardId: string;
   verb: string;
   fields: string[];
+  /** The same card on another fresh partner (a long run keeps each chat's transcript short). */
+  again(): Promise<FormCard>;
 }
 
 export class FuzzRig {
@@ -144,7 +147,8 @@ export class FuzzRig {
     const at = async (name: string, verb: string, fieldsOf: string[], reach: () => Promise<{ chat: Chat; tenant: string }>): Promise<FormCard> => {
       const { chat, tenant } = await reach();
       const { id, card } = chat.lastCard();
-      return { name, chat, tenant, messageId: id, cardId: cardIdOf(card), verb, fields: fieldsOf };
+      if (!JSON.stringify(card).includes(`"verb":"${verb}"`)) throw new Error(`fuzz rig: the ${name} card was not reached: ${cardText(card).slice(0, 200)}`);
+      return { name, chat, tenant, messageId: id, cardId: cardIdOf(card), verb, fields: fieldsOf, again: () => at(name, verb, fieldsOf, reach) };
     };
     return [
       await at('company', Verbs.companySubmit, ['legalName', 'country', 'street', 'postalCode', 'city', 'website', 'partnerId', 'vatId'], () => upTo(this.bot, 0)),
@@ -152,6 +156,11 @@ export class FuzzRig {
       await at('secondary contact', Verbs.contactSubmit, ['firstName', 'lastName', 'email', 'phone', 'role'], () => upTo(this.bot, 2)),
       await at('email code', Verbs.verifyCode, ['code'], () => upTo(this.bot, 4, { userPrincipalName: `someone-else-${randomUUID()}@contoso.com` })),
       await at('Entra app', Verbs.entraSubmit, ['tenant', 'serviceAccount', 'appId', 'appSecret'], () => toPreparation(this.bot, { skipChecklist: true })),
+      await at('Partner Center app', Verbs.pcSubmit, ['pcAppId', 'pcSecret', 'pcSecretExpires'], async () => {
+        const reached = await toPreparation(this.bot, { skipChecklist: true });
+        await reached.chat.press('Save and check', { tenant: PARTNER_TENANT_ID, serviceAccount: SERVICE_ACCOUNT_UPN, appId: APP_ID, appSecret: APP_SECRET_VALUE }, { count: 2 });
+        return reached;
+      }),
     ];
   }
 
