@@ -384,7 +384,13 @@ async function judge(x: JudgeInput): Promise<Row[]> {
     check: 'no job stuck',
     ok: stuck.length === 0 && failed.length === 0,
     result: `active/retry ${stuck.reduce((s, j) => s + Number(j.n), 0)}, failed ${failed.reduce((s, j) => s + Number(j.n), 0)}; ${jobs.filter((j) => j.state === 'completed').reduce((s, j) => s + Number(j.n), 0)} completed`,
-    detail: [...stuck, ...failed].map((j) => `${j.name}: ${j.n} ${j.state}`),
+    detail: [
+      ...[...stuck, ...failed].map((j) => `${j.name}: ${j.n} ${j.state}`),
+      // What each failed job said, and how often it was tried: a kill, or a give-up of the job's own.
+      ...(await x.db.query<{ name: string; retry_count: number; output: unknown; singleton_key: string | null }>(
+        `SELECT name, retry_count, output, singleton_key FROM ${x.bossSchema}.job WHERE state = 'failed' ORDER BY completed_on LIMIT 20`,
+      )).map((j) => `  ${j.name} ${j.singleton_key ?? ''} after ${j.retry_count} retries: ${JSON.stringify(j.output).slice(0, 300)}`),
+    ],
   });
 
   const errors: string[] = [];
