@@ -51,7 +51,7 @@ export async function startJobEngine(db: Db, o: JobEngineOptions): Promise<JobEn
 
 async function start(db: Db, schema: string, o: JobEngineOptions): Promise<JobEngine> {
   const boss = new PgBoss({
-    db: { executeSql: (text: string, values?: unknown[]) => db.script(text, values) },
+    db: { executeSql: (text: string, values?: unknown[]) => retryDeadlock(() => db.script(text, values), o.logger) },
     schema,
     supervise: true,
     schedule: true,
@@ -70,6 +70,23 @@ async function start(db: Db, schema: string, o: JobEngineOptions): Promise<JobEn
       await boss.stop({ graceful: true, wait: true, timeout: 15_000 });
     },
   };
+}
+
+/**
+ * Instances starting together create pg-boss' queues at once, and PostgreSQL may answer one of two
+ * concurrent `create_queue` DDLs with a deadlock (40P01). A deadlocked statement was rolled back
+ * whole, so it is run again, a few times, after a short jittered pause.
+ */
+async function retryDeadlock<T>(run: () => Promise<T>, logger: Logger): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (attempt >= 5 || (err as { code?: unknown }).code !== '40P01') throw err;
+      logger.info({ attempt }, 'job engine: a statement met another instance\'s in a deadlock; running it again');
+      await new Promise((r) => setTimeout(r, 50 * attempt + Math.floor(Math.random() * 100)));
+    }
+  }
 }
 
 /**
