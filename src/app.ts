@@ -15,7 +15,7 @@ import { startCheckFollowUps, type CheckFollowUps } from './jobs/check-followups
 import { presentSyncInChat, startCustomerSyncJobs, type CustomerSyncJobs } from './jobs/customer-sync-jobs';
 import { JourneyCarryOn, type CarryOnTurn } from './bot/journey-carry-on';
 import { startExpiryJobs } from './jobs/expiry-jobs';
-import { startJobEngine, type JobEngine } from './jobs/job-engine';
+import { startJobEngine, type JobEngine } from './store/job-engine';
 import { startTokenKeepAlive, type TokenKeepAlive } from './jobs/token-keep-alive';
 import type { Logger, Redactor } from './logger';
 import { GraphMailer, OutboxMailer, type Mailer } from './microsoft/mailer';

@@ -7,7 +7,7 @@ import type { CheckRun } from '../store/check-runs';
 import type { PartnerRepository } from '../store/partners';
 import type { Notifier } from '../teams/notifier';
 import type { CheckRunner } from '../verification/check-runner';
-import type { JobEngine } from './job-engine';
+import type { JobEngine } from '../store/job-engine';
 
 /**
  * "Re-check in 15 minutes", run: each follow-up is a job on the job engine, due at its time (see

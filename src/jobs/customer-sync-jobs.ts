@@ -9,7 +9,7 @@ import { progressCardData, summaryCardData } from '../sync/progress';
 import type { Notifier } from '../teams/notifier';
 import type { CustomerSyncRunner } from '../sync/customer-sync';
 import type { CustomerSyncService } from '../sync/sync-service';
-import type { JobEngine } from './job-engine';
+import type { JobEngine } from '../store/job-engine';
 
 /**
  * The customer sync on the job engine. A sync runs as a chain of slice jobs (each a few pages,

@@ -1,7 +1,7 @@
 import type { Logger } from '../logger';
 import type { NoticeDispatcher } from '../watch/dispatcher';
 import type { ExpiryWatch } from '../watch/expiry-watch';
-import { stableJobId, type JobEngine } from './job-engine';
+import { stableJobId, type JobEngine } from '../store/job-engine';
 
 export const SCAN_QUEUE = 'expiry-scan';
 export const SCAN_SLICE_QUEUE = 'expiry-scan-slice';

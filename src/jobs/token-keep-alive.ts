@@ -3,7 +3,7 @@ import { PARTNER_CENTER_USER } from '../credentials/scopes';
 import type { Logger } from '../logger';
 import type { ConnectionRepository } from '../store/connections';
 import type { PartnerRepository } from '../store/partners';
-import type { JobEngine } from './job-engine';
+import type { JobEngine } from '../store/job-engine';
 
 /**
  * The keep-alive of every partner's refresh token, on the job engine: partners whose consent was

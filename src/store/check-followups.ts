@@ -1,5 +1,5 @@
 import type PgBoss from 'pg-boss';
-import { stableJobId, type JobEngine } from '../jobs/job-engine';
+import { stableJobId, type JobEngine } from './job-engine';
 import type { Logger } from '../logger';
 import type { Db, Queryable } from './db';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { startJobEngine, type JobEngine } from '../../src/jobs/job-engine';
+import { startJobEngine, type JobEngine } from '../../src/store/job-engine';
 import { createLogger } from '../../src/logger';
 import { CheckFollowUpRepository, prepareFollowUpQueue } from '../../src/store/check-followups';
 import { CheckRunRepository } from '../../src/store/check-runs';

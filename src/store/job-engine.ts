@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import PgBoss from 'pg-boss';
 import type { Logger } from '../logger';
-import type { Db } from '../store/db';
+import type { Db } from './db';
 
 /**
  * The job engine: pg-boss (https://github.com/timgit/pg-boss) on the bot's own database, whichever
