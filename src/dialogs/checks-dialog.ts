@@ -29,9 +29,10 @@ export function checksOutcome(run: CheckRun, status?: string): { card: Attachmen
 }
 
 /** Runs the checks for this turn's partner (full once consented), then reads the partner again so the turn sees the new verdict. */
-export async function runChecksForTurn(context: TurnContext, turn: Turn, services: Pick<OnboardingServices, 'checks' | 'partners' | 'followUps'>): Promise<CheckRun> {
+export async function runChecksForTurn(context: TurnContext, turn: Turn, services: Pick<OnboardingServices, 'checks' | 'partners' | 'followUps'>, joining?: Promise<CheckRun>): Promise<CheckRun> {
   await context.sendActivity({ type: 'typing' });
-  const run = await services.checks.run(turn.partner!, turn.person.aadObjectId);
+  // `joining`: a run in flight when the turn decided to join it; asking again here could start a second one if it ended meanwhile.
+  const run = await (joining ?? services.checks.run(turn.partner!, turn.person.aadObjectId));
   // A run in the chat answers any re-check still waiting: it would only repeat this one.
   if (run.kind === 'full') await services.followUps.cancelPending(turn.requireTenant(), 'superseded by a run in the chat');
   turn.refresh(await services.partners.get(turn.requireTenant()));

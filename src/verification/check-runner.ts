@@ -76,6 +76,11 @@ export class CheckRunner {
     return this.inFlight.has(tenantId);
   }
 
+  /** The run in flight for the partner, to join (held by the caller: it may end before the caller awaits it). */
+  inFlightRun(tenantId: string): Promise<CheckRun> | undefined {
+    return this.inFlight.get(tenantId);
+  }
+
   async preflight(partner: Omit<Partner, 'members'>, actor: string, signal?: AbortSignal): Promise<CheckRun> {
     const connection = partner.connection;
     if (!connection) throw new Error('checks need the credentials first');

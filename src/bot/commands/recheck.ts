@@ -28,14 +28,16 @@ export function recheckCommand(membership: Membership, services: Services, onboa
     handle: async (context, turn) => {
       const access = await membership.connected(context, turn);
       if (!access) return;
-      // A run in flight is joined (it costs nothing more); otherwise one run per cooldown.
-      const until = services.checks.running(access.tenantId) ? undefined : await cooldowns.take(access.tenantId, 'recheck');
+      // A run in flight is joined (it costs nothing more; held now, so it is that run even if it ends
+      // before this turn awaits it); otherwise one run per cooldown.
+      const joining = services.checks.inFlightRun(access.tenantId);
+      const until = joining ? undefined : await cooldowns.take(access.tenantId, 'recheck');
       if (until) {
         await context.sendActivity(Messages.recheckCooldown(againIn(until)));
         return;
       }
       const wasPassed = checksPassed(access.partner);
-      const run = await runChecksForTurn(context, turn, services);
+      const run = await runChecksForTurn(context, turn, services, joining);
       const { card, message } = checksOutcome(run);
       const fromCard = cardOf(turn, Verbs.checksRerun);
       if (fromCard) await replaceCard(context, fromCard, card);
