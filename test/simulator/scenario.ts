@@ -16,10 +16,13 @@ export const MfaMethod = z.enum(['microsoftAuthenticator', 'phoneAuthentication'
 
 export const UserSchema = z.object({
   id: Guid,
-  userPrincipalName: z.string().email(),
+  /** `name@domain`; a guest's is `name_home.com#EXT#@domain` (not an email address to zod). */
+  userPrincipalName: z.string().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'a user principal name (name@domain)'),
   displayName: z.string(),
   password: z.string().default('Passw0rd!'),
   accountEnabled: z.boolean().default(true),
+  /** Graph `user.userType`: a guest (B2B) is never a valid service account. */
+  userType: z.enum(['Member', 'Guest']).default('Member'),
   /** Directory role display names, e.g. "Global Administrator" (active assignments). */
   roles: z.array(z.string()).default([]),
   /** PIM-eligible roles not activated: absent from memberOf and directoryRoles, listed in roleEligibilitySchedules. */
@@ -49,7 +52,9 @@ export const SecretSchema = z.object({
   startDateTime: When.default({ daysFromNow: -30 }),
   endDateTime: When,
   /** Seconds after simulator start during which the secret is not replicated yet (AADSTS7000215). */
-  replicationDelaySeconds: z.number().int().nonnegative().default(0),
+  replicationDelaySeconds: z.number().nonnegative().default(0),
+  /** Ours: the token endpoint refuses this many more uses of the secret (AADSTS7000215), then accepts it. */
+  refusedAttempts: z.number().int().nonnegative().default(0),
 });
 
 export const ApplicationSchema = z.object({
@@ -82,6 +87,15 @@ export const ApplicationSchema = z.object({
   /** Group display names the service principal is a member of (AdminAgents…). */
   servicePrincipalGroups: z.array(z.string()).default([]),
   redirectUris: z.array(z.string()).default([]),
+  /** Graph `application.tags` (the setup run finds its app by a tag). */
+  tags: z.array(z.string()).default([]),
+  signInAudience: z.enum(['AzureADMyOrg', 'AzureADMultipleOrgs', 'AzureADandPersonalMicrosoftAccount', 'PersonalMicrosoftAccount']).default('AzureADMyOrg'),
+  /** Whether the app has its service principal in the tenant (an app created through Graph has none until POST /servicePrincipals). */
+  hasServicePrincipal: z.boolean().default(true),
+  /** Whether `requiredResourceAccess` lists Partner Center `user_impersonation`. */
+  requestsPartnerCenter: z.boolean().default(true),
+  /** Object ids of the users owning the app registration (its creator, for an app created through Graph). */
+  owners: z.array(Guid).default([]),
 });
 
 export const GroupSchema = z.object({
@@ -158,6 +172,34 @@ export const TenantSchema = z.object({
   applications: z.array(ApplicationSchema).default([]),
   customers: CustomersSchema.default({ count: 0, seed: 1 }),
   gdapRelationships: z.array(GdapSchema).default([]),
+  /**
+   * Microsoft's "Users can register applications" (authorizationPolicy
+   * `defaultUserRolePermissions.allowedToCreateApps`): off, only Application Developer and the
+   * application admin roles may create app registrations.
+   * https://learn.microsoft.com/en-us/entra/fundamentals/users-default-permissions#restrict-member-users-default-permissions
+   */
+  usersCanRegisterApps: z.boolean().default(true),
+  /**
+   * The tenant's default app management policy: a `passwordLifetime` restriction caps new client
+   * secrets (addPassword answers 400 CredentialInvalidLifetimeAsPerAppPolicy beyond it).
+   * https://learn.microsoft.com/en-us/graph/api/resources/tenantappmanagementpolicy
+   */
+  appManagementPolicy: z.object({ passwordMaxLifetimeDays: z.number().int().positive() }).optional(),
+  /** Microsoft's own apps (by appId: Graph, Partner Center) whose service principal the tenant lacks. */
+  absentServicePrincipals: z.array(Guid).default([]),
+  /**
+   * Ours (the numbers; the delay itself is Microsoft's): how long objects and secrets created
+   * through Graph stay invisible. An object is refused (404 Request_ResourceNotFound) while fewer
+   * than `newObjectNotFoundReads` requests naming it were refused OR fewer than
+   * `newObjectNotFoundSeconds` passed; a new secret is refused by the token endpoint (AADSTS7000215)
+   * for its first `newSecretRefusedAttempts` uses and for `newSecretRefusedSeconds`.
+   */
+  replication: z.object({
+    newObjectNotFoundReads: z.number().int().nonnegative().default(0),
+    newObjectNotFoundSeconds: z.number().nonnegative().default(0),
+    newSecretRefusedAttempts: z.number().int().nonnegative().default(0),
+    newSecretRefusedSeconds: z.number().nonnegative().default(0),
+  }).optional(),
 });
 
 /** Share of Graph and Partner Center requests answered 429 at random in every scenario, unless set. */

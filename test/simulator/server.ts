@@ -6,7 +6,7 @@ import { ensureTlsMaterial, type TlsMaterial } from './ca';
 import { json, odataError, readJson, Router, type SimReply, type SimRequest } from './http';
 import { TokenSigner } from './jwt';
 import { loadScenario, TenantSchema, type Scenario, type Tenant } from './scenario';
-import { SIM_BOT_APP_ID, SIM_BOT_SECRET, SIM_BOT_TENANT_ID, SIM_SETUP_APP_ID, SIM_SETUP_APP_SECRET, SIM_SETUP_REDIRECT_URIS } from './scenarios/ids';
+import { SETUP_SCOPES, SIM_BOT_APP_ID, SIM_BOT_SECRET, SIM_BOT_TENANT_ID, SIM_SETUP_APP_ID, SIM_SETUP_APP_SECRET, SIM_SETUP_REDIRECT_URIS } from './scenarios/ids';
 import { allServices } from './services';
 
 /** What every simulated service gets: the live scenario (mutable state), the clock, the signer. */
@@ -313,7 +313,10 @@ function botOperatorTenant(): Tenant {
       objectId: 'b0b0b0b0-4444-4444-8444-000000000012',
       servicePrincipalId: 'b0b0b0b0-4444-4444-8444-000000000013',
       displayName: 'Partner Onboarding Setup',
-      requestedScopes: ['User.Read'],
+      signInAudience: 'AzureADMultipleOrgs',
+      // Take over asks for User.Read only; "set it up for me" (issue 30) for the five admin-consent
+      // scopes that let a partner's Global Administrator create and wire the partner's app.
+      requestedScopes: ['User.Read', ...SETUP_SCOPES],
       secrets: [{ keyId: 'b0b0b0b0-5555-4555-8555-000000000011', displayName: 'setup', value: SIM_SETUP_APP_SECRET, endDateTime: { daysFromNow: 365 } }],
       redirectUris: [...SIM_SETUP_REDIRECT_URIS],
     }],

@@ -71,10 +71,14 @@ export const GRAPH_APP_ROLES = {
  * (https://learn.microsoft.com/en-us/graph/permissions-reference).
  */
 export const GRAPH_SCOPES = {
+  'Application.ReadWrite.All': 'bdfbf15f-ee85-4955-8675-146e8e5296b5',
+  'AppRoleAssignment.ReadWrite.All': '84bccea3-f856-4a8a-967b-dbe0a3d53a64',
   'AuditLog.Read.All': 'e4c9e354-4dc5-45b8-9e7c-e1393b0b1a20',
   'DelegatedAdminRelationship.Read.All': '0c0064ea-477b-4130-82a5-4c2cc4ff68aa',
+  'DelegatedPermissionGrant.ReadWrite.All': '41ce6ca6-6826-4807-84f1-1c82854f7ee5',
   'Directory.AccessAsUser.All': '0e263e50-5827-48a4-b97c-d940288653c7',
   'Directory.Read.All': '06da0dbc-49e2-44d2-8312-53f166ab848a',
+  'GroupMember.ReadWrite.All': 'f81125ac-d3b7-4573-a3b2-7099cc39df9e',
   'offline_access': '7427e0e9-2fba-42fe-b0c0-848c9e6a8182',
   'Policy.Read.All': '572fea84-0151-49b2-9301-11cb16974376',
   'RoleManagement.Read.Directory': '741c54c3-0c1e-44a1-818b-3f97ab4e8c83',
@@ -89,7 +93,8 @@ export const GRAPH_SCOPES = {
  * https://learn.microsoft.com/en-us/entra/identity-platform/scopes-oidc#admin-restricted-permissions
  */
 export const GRAPH_ADMIN_CONSENT_SCOPES: readonly string[] = [
-  'Application.Read.All', 'Application.ReadWrite.All', 'AuditLog.Read.All', 'DelegatedAdminRelationship.Read.All',
+  'Application.Read.All', 'Application.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All', 'AuditLog.Read.All',
+  'DelegatedAdminRelationship.Read.All', 'DelegatedPermissionGrant.ReadWrite.All', 'GroupMember.ReadWrite.All',
   'DelegatedAdminRelationship.ReadWrite.All', 'Directory.AccessAsUser.All', 'Directory.Read.All', 'Directory.ReadWrite.All',
   'Group.Read.All', 'Group.ReadWrite.All', 'GroupMember.Read.All', 'Organization.Read.All', 'Policy.Read.All',
   'Reports.Read.All', 'RoleManagement.Read.Directory', 'RoleManagement.ReadWrite.Directory', 'User.Read.All',
@@ -163,3 +168,27 @@ export const SIM_BOT_SECRET = 'Bot~simulated.secret_0123456789abcdefghij';
 export const SIM_SETUP_APP_ID = 'b0b0b0b0-4444-4444-8444-000000000011';
 export const SIM_SETUP_APP_SECRET = 'Setup~simulated.secret_0123456789abcdefgh';
 export const SIM_SETUP_REDIRECT_URIS: readonly string[] = ['http://localhost:3978/auth/callback', 'http://localhost:3978/auth/adminconsent/callback'];
+
+/**
+ * "Set it up for me" (issue 30): the delegated Graph permissions the setup app asks a partner's
+ * Global Administrator to consent to, all "Admin consent required"
+ * (https://learn.microsoft.com/en-us/graph/permissions-reference).
+ */
+export const SETUP_SCOPES: readonly GraphScopeName[] = [
+  'Application.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All', 'DelegatedPermissionGrant.ReadWrite.All',
+  'GroupMember.ReadWrite.All', 'Directory.Read.All',
+];
+/** `setup-*` scenarios: a Privileged Role Administrator + Application Administrator (no Global Administrator). */
+export const PRA_USER_ID = 'a0a0a0a0-2222-4222-8222-000000000003';
+export const PRA_USER_UPN = `praadmin@${PARTNER_DOMAIN}`;
+/** `setup-*` scenarios: a guest (userType Guest), never a valid service account. */
+export const GUEST_USER_ID = 'a0a0a0a0-2222-4222-8222-000000000004';
+export const GUEST_USER_UPN = `guest_fabrikam.com#EXT#@${PARTNER_DOMAIN}`;
+/**
+ * The tag `setup-half`'s hand-made app carries (ours: the bot chooses its tag; this one names the
+ * platform and the partner tenant, as issue 30 asks).
+ */
+export const SETUP_APP_TAG = `PartnerOnboardingBot:${PARTNER_TENANT_ID}`;
+/** `setup-*` scenarios: the Global Administrator who runs the setup sign-in (the service account is admin@). */
+export const SETUP_ADMIN_ID = 'a0a0a0a0-2222-4222-8222-000000000005';
+export const SETUP_ADMIN_UPN = `globaladmin@${PARTNER_DOMAIN}`;

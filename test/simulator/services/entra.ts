@@ -50,6 +50,11 @@ const ID_TOKEN_TTL_S = 3600;
 const REFRESH_MAX_INACTIVE_MS = 90 * 86_400_000;
 const GLOBAL_ADMIN = 'Global Administrator';
 /**
+ * Roles that may grant tenant-wide admin consent to delegated permissions (Graph's included):
+ * https://learn.microsoft.com/en-us/entra/identity/enterprise-apps/grant-admin-consent#prerequisites
+ */
+const DELEGATED_CONSENT_ADMINS = new Set([GLOBAL_ADMIN, 'Privileged Role Administrator', 'Application Administrator', 'Cloud Application Administrator']);
+/**
  * Delegated scopes the simulator lets any app have without recorded consent (a simplification:
  * real Entra ID asks for User.Read too until someone consents to it). OIDC scopes are never checked.
  */
@@ -520,7 +525,7 @@ class EntraService implements SimService {
     if (decision === 'cancel') {
       return this.problemReply({ ...redirectError('access_denied', 65004, 'User declined to consent to access the app.'), subcode: 'cancel' }, params, req, 'signin');
     }
-    const admin = signedIn.user.roles.includes(GLOBAL_ADMIN);
+    const admin = signedIn.user.roles.some((r) => DELEGATED_CONSENT_ADMINS.has(r));
     if (!admin && needed.some((g) => g.scopes.some((s) => EntraService.adminOnly(g, s)))) {
       return this.consentPage(req, params, form, app, needed, 'admin-approval');
     }
@@ -747,6 +752,11 @@ class EntraService implements SimService {
       return this.sts(401, 'invalid_client', 7000222, `The provided client secret keys for app '${app.appId}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.`);
     }
     if (this.when(match.startDateTime) > now || now < this.ctx.loadedAt + match.replicationDelaySeconds * 1000) return invalid;
+    // A secret added a moment ago is not everywhere yet: refused for its first few uses (ours: the count).
+    if (match.refusedAttempts > 0) {
+      match.refusedAttempts -= 1;
+      return invalid;
+    }
     return undefined;
   }
 
@@ -849,6 +859,11 @@ class EntraService implements SimService {
     if (!app) return this.sts(400, 'unauthorized_client', 700016, appNotFound(clientId, tenant.displayName));
     const clientProblem = this.authenticateClient(app, clientSecret, true);
     if (clientProblem) return clientProblem;
+    // An app registration created through Graph has no service principal until POST /servicePrincipals:
+    // AADSTS7000229 (reference-error-codes: "missing service principal in the tenant").
+    if (!app.hasServicePrincipal) {
+      return this.sts(401, 'invalid_client', 7000229, `The client application ${app.appId} is missing service principal in the tenant ${tenant.id}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119`);
+    }
     const scopeParam = form.get('scope');
     if (!scopeParam) return this.sts(400, 'invalid_request', 900144, missingParam('scope'));
     const scopes = parseScopes(scopeParam, this.ctx.baseUrl, tenant.displayName);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { customerAt, customerByTenantId, guidFrom, manageableAt, manageableCount, type GeneratedCustomer } from '../customers';
 import { bearer, json, odataError, readJson, Router, type SimReply, type SimRequest } from '../http';
 import type { Claims } from '../jwt';
-import { resolveWhen, type Application, type Gdap, type Tenant, type User } from '../scenario';
+import { ApplicationSchema, resolveWhen, type Application, type Gdap, type Tenant, type User } from '../scenario';
 import {
   DIRECTORY_ROLE_TEMPLATES, GLOBAL_ADMIN_TEMPLATE_ID, GRAPH_ADMIN_CONSENT_SCOPES, GRAPH_APP_ROLES, GRAPH_RESOURCE_APP_ID, GRAPH_SCOPES,
   PARTNER_CENTER_RESOURCE_APP_ID, PARTNER_CENTER_USER_IMPERSONATION_ID, STANDARD_GDAP_ROLES,
@@ -147,6 +147,29 @@ const ROLE_ELIGIBILITY: Need = {
 /** https://learn.microsoft.com/en-us/graph/api/tenantrelationship-findtenantinformationbydomainname */
 const TENANT_INFO: Need = { app: ['CrossTenantInformation.ReadBasic.All'], delegated: ['CrossTenantInformation.ReadBasic.All'] };
 const LICENCE_RANK = { free: 0, P1: 1, P2: 2 } as const;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The tenant's default app management policy has the all-zero id (tenantAppManagementPolicy-get example). */
+const TENANT_APP_POLICY_ID = '00000000-0000-0000-0000-000000000000';
+
+// Writes "set it up for me" makes (issue 30), each API's "Permissions" table:
+/** https://learn.microsoft.com/en-us/graph/api/application-post-applications (and update, addPassword, removePassword) */
+const APP_WRITE: Need = {
+  app: ['Application.ReadWrite.All', 'Application.ReadWrite.OwnedBy', 'Directory.ReadWrite.All'],
+  delegated: ['Application.ReadWrite.All', 'Directory.ReadWrite.All', 'Directory.AccessAsUser.All'],
+};
+/** https://learn.microsoft.com/en-us/graph/api/serviceprincipal-post-approleassignedto (plus Application.Read.All, checked in the handler) */
+const APP_ROLE_WRITE: Need = { app: ['AppRoleAssignment.ReadWrite.All'], delegated: ['AppRoleAssignment.ReadWrite.All'] };
+/** https://learn.microsoft.com/en-us/graph/api/oauth2permissiongrant-post */
+const GRANT_WRITE: Need = {
+  app: ['DelegatedPermissionGrant.ReadWrite.All', 'Directory.ReadWrite.All'],
+  delegated: ['DelegatedPermissionGrant.ReadWrite.All', 'Directory.ReadWrite.All', 'Directory.AccessAsUser.All'],
+};
+/** https://learn.microsoft.com/en-us/graph/api/tenantappmanagementpolicy-get */
+const APP_POLICY_READ: Need = {
+  app: ['Policy.Read.ApplicationConfiguration', 'Policy.Read.All', 'Policy.ReadWrite.ApplicationConfiguration'],
+  delegated: ['Policy.Read.ApplicationConfiguration', 'Policy.Read.All', 'Policy.ReadWrite.ApplicationConfiguration'],
+  style: 'policy',
+};
 
 export const graphService: ServiceFactory = (ctx) => {
   const outbox: SentMail[] = [];
@@ -272,6 +295,8 @@ export const graphService: ServiceFactory = (ctx) => {
         if (denied) return denied;
       }
       if (route.licence && LICENCE_RANK[auth.tenant.entraLicense] < LICENCE_RANK[route.licence]) return unlicensed(route.licence);
+      // An object created a moment ago is not readable everywhere yet (scenario `replication`).
+      for (const id of [params.id, params.appId, params.memberId]) if (id !== undefined && replicating(id)) return notFound(id);
       return route.handle(call);
     }
     if (methodMismatch) return odataError(405, 'Request_BadRequest', `The HTTP method '${req.method}' is not allowed on this resource.`);
@@ -355,7 +380,8 @@ export const graphService: ServiceFactory = (ctx) => {
     return t.users.find((u) => same(u.id, idOrUpn) || same(u.userPrincipalName, idOrUpn));
   }
   function findApp(t: Tenant, by: 'spId' | 'appId' | 'objectId', id: string): Application | undefined {
-    return t.applications.find((a) => same(by === 'spId' ? a.servicePrincipalId : by === 'appId' ? a.appId : a.objectId, id));
+    // An app registration without its service principal (created through Graph, not yet POST /servicePrincipals) has no SP to find.
+    return t.applications.find((a) => (by === 'spId' ? a.hasServicePrincipal && same(a.servicePrincipalId, id) : same(by === 'appId' ? a.appId : a.objectId, id)));
   }
   function templateId(roleName: string): string {
     return (DIRECTORY_ROLE_TEMPLATES as Record<string, string>)[roleName] ?? guidFrom('roleTemplate', roleName);
@@ -374,6 +400,8 @@ export const graphService: ServiceFactory = (ctx) => {
   }
   function permissionId(kind: 'role' | 'scope', name: string): string {
     const table: Record<string, string> = kind === 'role' ? GRAPH_APP_ROLES : GRAPH_SCOPES;
+    // A permission id Graph was given that the simulator has no name for is kept as the id itself.
+    if (!(name in table) && GUID.test(name)) return name;
     return table[name] ?? guidFrom('unknownPermission', kind, name);
   }
   /** Graph's appRoleAssignment and oauth2PermissionGrant ids are base64url strings, not GUIDs. */
@@ -395,7 +423,7 @@ export const graphService: ServiceFactory = (ctx) => {
         id: u.id, businessPhones: [], displayName: u.displayName, givenName: given ?? null, surname: rest.join(' ') || null,
         jobTitle: null, mail: u.userPrincipalName, mobilePhone: null, officeLocation: null, preferredLanguage: 'en-US',
         userPrincipalName: u.userPrincipalName, accountEnabled: u.accountEnabled, passwordPolicies: u.passwordPolicies ?? null,
-        userType: 'Member', usageLocation: 'US', createdDateTime: since(120), onPremisesSyncEnabled: null,
+        userType: u.userType, usageLocation: 'US', createdDateTime: since(120), onPremisesSyncEnabled: null,
       },
     };
   }
@@ -432,9 +460,10 @@ export const graphService: ServiceFactory = (ctx) => {
     return {
       type: 'application',
       data: {
-        id: a.objectId, deletedDateTime: null, appId: a.appId, displayName: a.displayName, createdDateTime: since(60),
+        id: a.objectId, deletedDateTime: null, appId: a.appId, displayName: a.displayName,
+        createdDateTime: created.get(a.objectId.toLowerCase()) ?? since(60),
         description: null, identifierUris: [], isFallbackPublicClient: null, publisherDomain: t.domains[0],
-        signInAudience: 'AzureADMyOrg', tags: [], appRoles: [], keyCredentials: [],
+        signInAudience: a.signInAudience, tags: [...a.tags], appRoles: [], keyCredentials: [],
         passwordCredentials: a.secrets.map((s) => ({
           customKeyIdentifier: null,
           displayName: s.displayName,
@@ -447,12 +476,14 @@ export const graphService: ServiceFactory = (ctx) => {
         })),
         requiredResourceAccess: [
           ...(graphAccess.length ? [{ resourceAppId: GRAPH_RESOURCE_APP_ID, resourceAccess: graphAccess }] : []),
-          { resourceAppId: PARTNER_CENTER_RESOURCE_APP_ID, resourceAccess: [{ id: PARTNER_CENTER_USER_IMPERSONATION_ID, type: 'Scope' }] },
+          ...(a.requestsPartnerCenter
+            ? [{ resourceAppId: PARTNER_CENTER_RESOURCE_APP_ID, resourceAccess: [{ id: PARTNER_CENTER_USER_IMPERSONATION_ID, type: 'Scope' }] }]
+            : []),
         ],
         publicClient: { redirectUris: [] },
         spa: { redirectUris: [] },
         web: {
-          homePageUrl: null, logoutUrl: null, redirectUris: a.redirectUris,
+          homePageUrl: null, logoutUrl: null, redirectUris: [...a.redirectUris],
           implicitGrantSettings: { enableAccessTokenIssuance: false, enableIdTokenIssuance: false },
         },
       },
@@ -497,11 +528,12 @@ export const graphService: ServiceFactory = (ctx) => {
         userConsentDescription: null, userConsentDisplayName: null, value: 'user_impersonation',
       }],
     });
-    return [graph, partnerCenter];
+    // A tenant may lack one (scenario `absentServicePrincipals`) until POST /servicePrincipals {appId} creates it.
+    return [graph, partnerCenter].filter((sp) => !t.absentServicePrincipals.some((appId) => same(appId, String(sp.data.appId))));
   }
 
   function allServicePrincipals(t: Tenant): Entity[] {
-    return [...t.applications.map((a) => servicePrincipalEntity(t, a)), ...firstPartySps(t)];
+    return [...t.applications.filter((a) => a.hasServicePrincipal).map((a) => servicePrincipalEntity(t, a)), ...firstPartySps(t)];
   }
 
   function appRoleAssignments(t: Tenant, a: Application): Entity[] {
@@ -518,7 +550,7 @@ export const graphService: ServiceFactory = (ctx) => {
   /** Delegated grants: tenant-wide (AllPrincipals) and per user (Principal). */
   function permissionGrants(t: Tenant): Entity[] {
     const out: Entity[] = [];
-    for (const a of t.applications) {
+    for (const a of t.applications.filter((x) => x.hasServicePrincipal)) {
       const grant = (resourceId: string, scope: string, principalId: string | null = null) => out.push({
         type: 'oAuth2PermissionGrant',
         data: {
@@ -810,7 +842,7 @@ export const graphService: ServiceFactory = (ctx) => {
   function withSp(call: Call, fn: (a: Application) => SimReply): SimReply {
     const appId = call.params.appId;
     const a = appId !== undefined ? findApp(call.tenant, 'appId', appId) : findApp(call.tenant, 'spId', call.params.id!);
-    return a ? fn(a) : notFound(appId ?? call.params.id!);
+    return a?.hasServicePrincipal ? fn(a) : notFound(appId ?? call.params.id!);
   }
 
   function withGroup(call: Call, fn: (g: Tenant['groups'][number]) => SimReply): SimReply {
@@ -925,11 +957,433 @@ export const graphService: ServiceFactory = (ctx) => {
     });
   }
 
+  // ---------- "set it up for me" (issue 30): directory writes with Microsoft's permission rules ----------
+
+  /** Objects created through Graph that are still replicating (scenario `replication`), by lower-case id. */
+  const fresh = new Map<string, { createdAt: number; seconds: number; refusalsLeft: number }>();
+  /** createdDateTime of objects created through Graph, by lower-case object id. */
+  const created = new Map<string, string>();
+
+  /**
+   * A directory write is not visible everywhere at once; right after creation a request naming the
+   * new object can answer 404 Request_ResourceNotFound, and clients retry with backoff:
+   * https://learn.microsoft.com/en-us/graph/best-practices-concept#handling-expected-errors
+   * The numbers are the scenario's (ours). All ids of one object share one record.
+   */
+  function markFresh(t: Tenant, ...ids: string[]): void {
+    const r = t.replication;
+    if (!r || (r.newObjectNotFoundReads === 0 && r.newObjectNotFoundSeconds === 0)) return;
+    const rec = { createdAt: ctx.now(), seconds: r.newObjectNotFoundSeconds, refusalsLeft: r.newObjectNotFoundReads };
+    for (const id of ids) fresh.set(id.toLowerCase(), rec);
+  }
+
+  /** Whether a request naming `id` must be refused as not replicated yet (counts the refusal). */
+  function replicating(id: string): boolean {
+    const rec = fresh.get(id.toLowerCase());
+    if (!rec) return false;
+    const early = ctx.now() < rec.createdAt + rec.seconds * 1000;
+    if (rec.refusalsLeft > 0 || early) {
+      if (rec.refusalsLeft > 0) rec.refusalsLeft -= 1;
+      return true;
+    }
+    fresh.delete(id.toLowerCase());
+    return false;
+  }
+
+  const DENIED = (): SimReply => odataError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+
+  /** The signed-in user of a delegated call, or undefined for app-only. */
+  function signedInUser(call: Call): User | undefined {
+    return call.caller.appOnly ? undefined : findUser(call.tenant, String(call.caller.claims.oid ?? ''));
+  }
+
+  /** Active directory roles of a user: direct and through role-assignable groups. */
+  function heldRoles(t: Tenant, u: User): Set<string> {
+    const roles = new Set(u.roles);
+    for (const g of groupsOfUser(t, u)) if (g.isAssignableToRole) for (const r of g.roles) roles.add(r);
+    return roles;
+  }
+
+  /**
+   * Delegated calls act with the intersection of the token's scopes and the signed-in user's own
+   * privileges: the user must hold one of `roles` (Global Administrator holds all), or pass `also`
+   * (owner of the object, a member allowed by default user permissions). App-only calls skip this.
+   * https://learn.microsoft.com/en-us/graph/auth/auth-concepts#delegated-and-application-permissions
+   */
+  function requireRole(call: Call, roles: readonly string[], also?: (u: User) => boolean): SimReply | undefined {
+    if (call.caller.appOnly) return undefined;
+    const u = signedInUser(call);
+    if (!u) return DENIED();
+    const held = heldRoles(call.tenant, u);
+    if (held.has('Global Administrator') || roles.some((r) => held.has(r)) || also?.(u)) return undefined;
+    return DENIED();
+  }
+
+  /** Application Administrator, Cloud Application Administrator, or an owner who is a member: https://learn.microsoft.com/en-us/graph/api/application-update */
+  const APP_ADMINS = ['Application Administrator', 'Cloud Application Administrator'];
+  const isOwner = (a: Application) => (u: User) => u.userType === 'Member' && a.owners.some((o) => same(o, u.id));
+
+  /** Request bodies of POST/PATCH /applications (the properties the simulator models). */
+  const AppBody = z.object({
+    displayName: z.string().min(1).max(256).optional(),
+    tags: z.array(z.string().max(256)).optional(),
+    signInAudience: ApplicationSchema.shape.signInAudience.removeDefault().optional(),
+    requiredResourceAccess: z.array(z.object({
+      resourceAppId: z.string(),
+      resourceAccess: z.array(z.object({ id: z.string().regex(GUID), type: z.enum(['Role', 'Scope']) })),
+    })).optional(),
+    web: z.object({ redirectUris: z.array(z.string()).optional() }).passthrough().optional(),
+  }).passthrough();
+
+  function badRequest(message: string): SimReply {
+    return odataError(400, 'Request_BadRequest', message);
+  }
+
+  /** Applies a POST/PATCH body to the model; an error reply when the body is invalid (nothing changed then). */
+  function applyAppBody(a: Application, raw: unknown): SimReply | undefined {
+    const parsed = AppBody.safeParse(raw ?? {});
+    // Ours: the wording of Graph's validation errors is not documented; the code is.
+    if (!parsed.success) return badRequest(`Invalid value specified for property '${parsed.error.issues[0]?.path.join('.') ?? ''}' of resource 'Application'.`);
+    const b = parsed.data;
+    const uris = b.web?.redirectUris;
+    if (uris) {
+      // Redirect URIs: https, or http only on localhost: https://learn.microsoft.com/en-us/entra/identity-platform/reply-url
+      const bad = uris.find((u) => !/^https:\/\/[^/\s]+/i.test(u) && !/^http:\/\/(localhost|127\.0\.0\.1)(:\d+)?(\/|$)/i.test(u));
+      if (bad !== undefined) return badRequest(`Invalid value specified for property 'redirectUris' of resource 'Application': '${bad}'.`);
+      if (new Set(uris.map((u) => u.toLowerCase())).size !== uris.length) return badRequest("Values of property 'redirectUris' must be unique.");
+    }
+    if (b.displayName !== undefined) a.displayName = b.displayName;
+    if (b.tags !== undefined) a.tags = [...b.tags];
+    if (b.signInAudience !== undefined) a.signInAudience = b.signInAudience;
+    if (uris) a.redirectUris = [...uris];
+    if (b.requiredResourceAccess !== undefined) {
+      const graph = b.requiredResourceAccess.filter((x) => same(x.resourceAppId, GRAPH_RESOURCE_APP_ID)).flatMap((x) => x.resourceAccess);
+      const nameOf = (table: Record<string, string>, id: string) => Object.entries(table).find(([, v]) => same(v, id))?.[0] ?? id.toLowerCase();
+      a.requestedAppRoles = [...new Set(graph.filter((x) => x.type === 'Role').map((x) => nameOf(GRAPH_APP_ROLES, x.id)))];
+      a.requestedScopes = [...new Set(graph.filter((x) => x.type === 'Scope').map((x) => nameOf(GRAPH_SCOPES, x.id)))];
+      a.requestsPartnerCenter = b.requiredResourceAccess.some((x) => same(x.resourceAppId, PARTNER_CENTER_RESOURCE_APP_ID)
+        && x.resourceAccess.some((y) => same(y.id, PARTNER_CENTER_USER_IMPERSONATION_ID)));
+    }
+    return undefined;
+  }
+
+  /**
+   * POST /applications: any member may register an app unless the tenant turned that off; then
+   * Application Developer or an application admin role. The creator becomes an owner. The new app
+   * has no service principal yet. https://learn.microsoft.com/en-us/graph/api/application-post-applications
+   */
+  function createApplication(call: Call): SimReply {
+    const t = call.tenant;
+    const denied = requireRole(call, ['Application Developer', ...APP_ADMINS], (u) => t.usersCanRegisterApps && u.userType === 'Member');
+    if (denied) return denied;
+    const body = readJson<Record<string, unknown>>(call.req);
+    if (!body || typeof body.displayName !== 'string' || body.displayName.trim() === '') {
+      return badRequest("Property 'displayName' is required for resource 'Application'.");
+    }
+    const seed = `${t.id}/${ctx.now()}/${t.applications.length}/${Math.random()}`;
+    const owner = signedInUser(call);
+    const app = ApplicationSchema.parse({
+      appId: guidFrom('appId', seed), objectId: guidFrom('applicationObject', seed), servicePrincipalId: guidFrom('servicePrincipal', seed),
+      displayName: body.displayName, hasServicePrincipal: false, requestsPartnerCenter: false, owners: owner ? [owner.id] : [],
+    });
+    const invalid = applyAppBody(app, body);
+    if (invalid) return invalid;
+    t.applications.push(app);
+    created.set(app.objectId.toLowerCase(), new Date(ctx.now()).toISOString());
+    markFresh(t, app.objectId, app.appId);
+    const e = appEntity(t, app);
+    return json(201, { '@odata.context': contextUrl(call.version, 'applications/$entity'), ...e.data });
+  }
+
+  function withApp(call: Call, fn: (a: Application) => SimReply): SimReply {
+    const key = call.params.appId ?? call.params.id!;
+    const a = findApp(call.tenant, call.params.appId !== undefined ? 'appId' : 'objectId', key);
+    if (!a) return notFound(key);
+    const denied = requireRole(call, APP_ADMINS, isOwner(a));
+    return denied ?? fn(a);
+  }
+
+  /** PATCH /applications/{id}: collections are replaced whole; 204. https://learn.microsoft.com/en-us/graph/api/application-update */
+  function updateApplication(call: Call): SimReply {
+    return withApp(call, (a) => {
+      const copy = ApplicationSchema.parse(JSON.parse(JSON.stringify(a)));
+      const invalid = applyAppBody(copy, readJson(call.req));
+      if (invalid) return invalid;
+      Object.assign(a, copy);
+      return { status: 204, headers: {} };
+    });
+  }
+
+  /** A client secret as Entra ID makes them: 40 characters, the 4th–6th `<digit>Q~`. */
+  function newSecretValue(): string {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~';
+    const pick = (n: number) => Array.from({ length: n }, () => alphabet[Math.floor(Math.random() * alphabet.length)]!).join('');
+    return `${pick(3)}${Math.floor(Math.random() * 10)}Q~${pick(34)}`;
+  }
+
+  const PasswordBody = z.object({
+    passwordCredential: z.object({
+      displayName: z.string().optional(),
+      endDateTime: z.string().datetime({ offset: true }).optional(),
+      startDateTime: z.string().datetime({ offset: true }).optional(),
+    }).passthrough().optional(),
+  }).passthrough();
+
+  /**
+   * addPassword: 200 with the passwordCredential, `secretText` this once. endDateTime defaults to
+   * start + 2 years. The tenant's app management policy may cap the lifetime: 400
+   * CredentialInvalidLifetimeAsPerAppPolicy (the message names the policy, not the maximum).
+   * https://learn.microsoft.com/en-us/graph/api/application-addpassword
+   * https://learn.microsoft.com/en-us/graph/api/resources/tenantappmanagementpolicy
+   */
+  function addPassword(call: Call): SimReply {
+    return withApp(call, (a) => {
+      const parsed = PasswordBody.safeParse(readJson(call.req) ?? {});
+      if (!parsed.success) return badRequest("Invalid value specified for property 'passwordCredential' of resource 'Application'.");
+      const p = parsed.data.passwordCredential ?? {};
+      const now = ctx.now();
+      const start = p.startDateTime ? Date.parse(p.startDateTime) : now;
+      const defaultEnd = new Date(start);
+      defaultEnd.setUTCFullYear(defaultEnd.getUTCFullYear() + 2);
+      const end = p.endDateTime ? Date.parse(p.endDateTime) : defaultEnd.getTime();
+      if (end <= start) return badRequest('Key credential end date is invalid.');
+      const policy = call.tenant.appManagementPolicy;
+      if (policy && end - start > policy.passwordMaxLifetimeDays * DAY_MS) {
+        const message = `Credential lifetime exceeds the max value allowed as per assigned policy '${TENANT_APP_POLICY_ID}'.`;
+        return json(400, {
+          error: {
+            code: 'CredentialInvalidLifetimeAsPerAppPolicy', message,
+            details: [{ code: 'InvalidKeyEndDate', message, target: 'EndDate' }],
+            innerError: { date: new Date(now).toISOString().slice(0, 19), 'request-id': guidFrom('request', now, Math.random()), 'client-request-id': guidFrom('client-request', now) },
+          },
+        });
+      }
+      const r = call.tenant.replication;
+      const value = newSecretValue();
+      const secret = {
+        keyId: guidFrom('passwordCredential', a.objectId, now, Math.random()), displayName: p.displayName ?? '', value,
+        startDateTime: new Date(start).toISOString(), endDateTime: new Date(end).toISOString(),
+        // Not replicated for `newSecretRefusedSeconds` from now (the token endpoint counts from scenario load).
+        replicationDelaySeconds: r?.newSecretRefusedSeconds ? (now - ctx.loadedAt) / 1000 + r.newSecretRefusedSeconds : 0,
+        refusedAttempts: r?.newSecretRefusedAttempts ?? 0,
+      };
+      a.secrets.push(secret);
+      return json(200, {
+        '@odata.context': contextUrl(call.version, 'microsoft.graph.passwordCredential'),
+        customKeyIdentifier: null, displayName: secret.displayName, endDateTime: secret.endDateTime, hint: value.slice(0, 3),
+        keyId: secret.keyId, secretText: value, startDateTime: secret.startDateTime,
+      });
+    });
+  }
+
+  /** removePassword {keyId}: 204. https://learn.microsoft.com/en-us/graph/api/application-removepassword */
+  function removePassword(call: Call): SimReply {
+    return withApp(call, (a) => {
+      const keyId = readJson<{ keyId?: unknown }>(call.req)?.keyId;
+      if (typeof keyId !== 'string') return badRequest("Property 'keyId' is required.");
+      const i = a.secrets.findIndex((s) => same(s.keyId, keyId));
+      // Ours: the answer for an unknown keyId is not documented.
+      if (i < 0) return notFound(keyId);
+      a.secrets.splice(i, 1);
+      return { status: 204, headers: {} };
+    });
+  }
+
+  /**
+   * POST /servicePrincipals {appId}: 201. One per app and tenant: a second is 409
+   * Request_MultipleObjectsWithSameKeyValue; an appId with no (replicated) application is 400
+   * NoBackingApplicationObject. Microsoft's own apps (Graph, Partner Center) can be added when the
+   * tenant lacks them. https://learn.microsoft.com/en-us/graph/api/serviceprincipal-post-serviceprincipals
+   */
+  function createServicePrincipal(call: Call): SimReply {
+    const t = call.tenant;
+    const appId = readJson<{ appId?: unknown }>(call.req)?.appId;
+    if (typeof appId !== 'string' || !GUID.test(appId)) return badRequest("Property 'appId' is required for resource 'ServicePrincipal'.");
+    const conflict = () => odataError(409, 'Request_MultipleObjectsWithSameKeyValue',
+      `The service principal cannot be created, updated, or restored because the service principal name ${appId} is already in use.`);
+    const noApp = () => json(400, { error: {
+      code: 'Request_BadRequest', message: `The appId '${appId}' of the service principal does not reference a valid application object.`,
+      details: [{ code: 'NoBackingApplicationObject', message: `The appId '${appId}' of the service principal does not reference a valid application object.`, target: 'appId' }],
+    } });
+    const firstParty = [GRAPH_RESOURCE_APP_ID, PARTNER_CENTER_RESOURCE_APP_ID].find((x) => same(x, appId));
+    if (firstParty) {
+      const denied = requireRole(call, APP_ADMINS);
+      if (denied) return denied;
+      const i = t.absentServicePrincipals.findIndex((x) => same(x, firstParty));
+      if (i < 0) return conflict();
+      t.absentServicePrincipals.splice(i, 1);
+      const sp = firstPartySps(t).find((e) => same(String(e.data.appId), firstParty))!;
+      return json(201, { '@odata.context': contextUrl(call.version, 'servicePrincipals/$entity'), ...sp.data });
+    }
+    const a = findApp(t, 'appId', appId);
+    if (!a) return noApp();
+    const denied = requireRole(call, APP_ADMINS, (u) => isOwner(a)(u) || (t.usersCanRegisterApps && u.userType === 'Member'));
+    if (denied) return denied;
+    if (replicating(appId)) return noApp();
+    if (a.hasServicePrincipal) return conflict();
+    a.hasServicePrincipal = true;
+    markFresh(t, a.servicePrincipalId);
+    return json(201, { '@odata.context': contextUrl(call.version, 'servicePrincipals/$entity'), ...servicePrincipalEntity(t, a).data });
+  }
+
+  const READ_APPS = ['Application.Read.All', 'Application.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All', 'Directory.AccessAsUser.All'];
+
+  /**
+   * Grants an application permission: POST /servicePrincipals/{resource}/appRoleAssignedTo or
+   * /servicePrincipals/{client}/appRoleAssignments. Needs AppRoleAssignment.ReadWrite.All *and* a
+   * read permission on apps; for Microsoft Graph's app roles the least role is Privileged Role
+   * Administrator. A second identical assignment is 400 "Permission being assigned already exists".
+   * https://learn.microsoft.com/en-us/graph/api/serviceprincipal-post-approleassignedto
+   * https://learn.microsoft.com/en-us/graph/api/serviceprincipal-post-approleassignments
+   */
+  function assignAppRole(call: Call, side: 'resource' | 'client'): SimReply {
+    const t = call.tenant;
+    if (!READ_APPS.some((p) => call.caller.permissions.has(p))) return DENIED();
+    const body = z.object({ principalId: z.string(), resourceId: z.string(), appRoleId: z.string() }).passthrough().safeParse(readJson(call.req));
+    if (!body.success) return badRequest("Properties 'principalId', 'resourceId' and 'appRoleId' are required for resource 'AppRoleAssignment'.");
+    const { principalId, resourceId, appRoleId } = body.data;
+    const pathId = call.params.id!;
+    if (!same(side === 'resource' ? resourceId : principalId, pathId)) {
+      return badRequest(`The ${side === 'resource' ? 'resourceId' : 'principalId'} in the body does not match the service principal in the URL.`);
+    }
+    const graph = firstPartySps(t).find((e) => same(String(e.data.id), resourceId) && same(String(e.data.appId), GRAPH_RESOURCE_APP_ID));
+    if (!graph) return notFound(resourceId);
+    const denied = requireRole(call, ['Privileged Role Administrator']);
+    if (denied) return denied;
+    if (replicating(principalId)) return notFound(principalId);
+    const a = findApp(t, 'spId', principalId);
+    if (!a) return notFound(principalId);
+    const name = Object.entries(GRAPH_APP_ROLES).find(([, id]) => same(id, appRoleId))?.[0];
+    // Ours: wording for an app role the resource does not define.
+    if (!name) return badRequest(`Permission being assigned was not found on application '${GRAPH_RESOURCE_APP_ID}'.`);
+    if (a.grantedAppRoles.includes(name)) return badRequest('Permission being assigned already exists on the object');
+    a.grantedAppRoles.push(name);
+    const e = appRoleAssignments(t, a).find((x) => x.data.appRoleId === appRoleId)!;
+    return json(201, { '@odata.context': contextUrl(call.version, `servicePrincipals('${pathId}')/${side === 'resource' ? 'appRoleAssignedTo' : 'appRoleAssignments'}/$entity`), ...e.data });
+  }
+
+  /** GET /servicePrincipals/{resource}/appRoleAssignedTo: every assignment of the resource's app roles. */
+  function appRoleAssignedTo(call: Call): SimReply {
+    const t = call.tenant;
+    const id = call.params.id!;
+    const isGraph = same(graphSpId(t), id) && firstPartySps(t).some((e) => same(String(e.data.id), id));
+    if (!isGraph && !allServicePrincipals(t).some((e) => same(String(e.data.id), id))) return notFound(id);
+    const all = isGraph ? t.applications.filter((a) => a.hasServicePrincipal).flatMap((a) => appRoleAssignments(t, a)) : [];
+    return listReply(call, `servicePrincipals('${id}')/appRoleAssignedTo`, all);
+  }
+
+  /** The model behind a delegated grant (the same walk as permissionGrants). */
+  function grantModel(t: Tenant, id: string): { set(scopes: string[]): void } | undefined {
+    for (const a of t.applications.filter((x) => x.hasServicePrincipal)) {
+      if (a.grantedScopes.length && same(opaqueId('grant', a.servicePrincipalId, graphSpId(t), ''), id)) return { set: (s) => { a.grantedScopes = s; } };
+      if (a.partnerCenterConsent && same(opaqueId('grant', a.servicePrincipalId, partnerCenterSpId(t), ''), id)) {
+        return { set: (s) => { a.partnerCenterConsent = s.includes('user_impersonation'); } };
+      }
+      for (const pg of a.principalGrants) {
+        const res = pg.resource === 'partnerCenter' ? partnerCenterSpId(t) : graphSpId(t);
+        if (same(opaqueId('grant', a.servicePrincipalId, res, pg.principalId), id)) return { set: (s) => { pg.scopes = s; } };
+      }
+    }
+    return undefined;
+  }
+
+  const GRANT_ROLES = ['Application Administrator', 'Application Developer', 'Cloud Application Administrator', 'Directory Writers', 'Privileged Role Administrator', 'User Administrator'];
+  const GrantBody = z.object({
+    clientId: z.string(), consentType: z.enum(['AllPrincipals', 'Principal']), principalId: z.string().nullable().optional(),
+    resourceId: z.string(), scope: z.string().default(''),
+  }).passthrough();
+
+  /**
+   * POST /oauth2PermissionGrants: one grant per client, resource and consent (AllPrincipals or one
+   * user); a second is 409 Request_MultipleObjectsWithSameKeyValue "Permission entry already exists."
+   * (add scopes to the existing one with PATCH instead).
+   * https://learn.microsoft.com/en-us/graph/api/oauth2permissiongrant-post
+   */
+  function createGrant(call: Call): SimReply {
+    const t = call.tenant;
+    const denied = requireRole(call, GRANT_ROLES);
+    if (denied) return denied;
+    const parsed = GrantBody.safeParse(readJson(call.req));
+    if (!parsed.success) return badRequest("Properties 'clientId', 'consentType' and 'resourceId' are required for resource 'OAuth2PermissionGrant'.");
+    const g = parsed.data;
+    if (g.consentType === 'Principal' && !g.principalId) return badRequest("Property 'principalId' is required when consentType is 'Principal'.");
+    if (replicating(g.clientId)) return notFound(g.clientId);
+    const a = findApp(t, 'spId', g.clientId);
+    if (!a) return notFound(g.clientId);
+    const resource = firstPartySps(t).find((e) => same(String(e.data.id), g.resourceId));
+    if (!resource) return notFound(g.resourceId);
+    const key = same(String(resource.data.appId), GRAPH_RESOURCE_APP_ID) ? 'graph' : 'partnerCenter';
+    const scopes = g.scope.split(/\s+/).filter(Boolean);
+    const exists = () => odataError(409, 'Request_MultipleObjectsWithSameKeyValue', 'Permission entry already exists.');
+    if (g.consentType === 'AllPrincipals') {
+      if (key === 'graph') {
+        if (a.grantedScopes.length) return exists();
+        a.grantedScopes = scopes;
+      } else {
+        if (a.partnerCenterConsent) return exists();
+        // Ours: the simulator models Partner Center's one scope only.
+        if (!scopes.includes('user_impersonation')) return badRequest("Partner Center defines one delegated permission: 'user_impersonation'.");
+        a.partnerCenterConsent = true;
+      }
+    } else {
+      const principalId = g.principalId!;
+      if (!findUser(t, principalId)) return notFound(principalId);
+      if (a.principalGrants.some((p) => same(p.principalId, principalId) && (p.resource ?? 'graph') === key)) return exists();
+      a.principalGrants.push({ principalId, resource: key, scopes });
+    }
+    const id = opaqueId('grant', a.servicePrincipalId, String(resource.data.id), g.consentType === 'Principal' ? g.principalId! : '');
+    const e = permissionGrants(t).find((x) => x.data.id === id)!;
+    return json(201, { '@odata.context': contextUrl(call.version, 'oauth2PermissionGrants/$entity'), ...e.data });
+  }
+
+  /** PATCH /oauth2PermissionGrants/{id} {scope}: 204. https://learn.microsoft.com/en-us/graph/api/oauth2permissiongrant-update */
+  function updateGrant(call: Call): SimReply {
+    const denied = requireRole(call, GRANT_ROLES);
+    if (denied) return denied;
+    const m = grantModel(call.tenant, call.params.id!);
+    if (!m) return notFound(call.params.id!);
+    const scope = readJson<{ scope?: unknown }>(call.req)?.scope;
+    if (typeof scope !== 'string') return badRequest("Property 'scope' is required.");
+    m.set(scope.split(/\s+/).filter(Boolean));
+    return { status: 204, headers: {} };
+  }
+
+  /**
+   * The tenant's default app management policy (Policy.Read.All or Policy.Read.ApplicationConfiguration).
+   * https://learn.microsoft.com/en-us/graph/api/tenantappmanagementpolicy-get
+   */
+  function defaultAppManagementPolicy(call: Call): SimReply {
+    const cap = call.tenant.appManagementPolicy?.passwordMaxLifetimeDays;
+    return json(200, {
+      '@odata.context': contextUrl(call.version, 'policies/defaultAppManagementPolicy/$entity'),
+      id: TENANT_APP_POLICY_ID, displayName: 'Default app management tenant policy',
+      description: 'Default tenant policy that enforces app management restrictions on applications and service principals.',
+      isEnabled: cap !== undefined,
+      applicationRestrictions: {
+        passwordCredentials: cap === undefined ? [] : [{
+          restrictionType: 'passwordLifetime', maxLifetime: `P${cap}D`, restrictForAppsCreatedAfterDateTime: '0001-01-01T00:00:00Z',
+        }],
+        keyCredentials: [],
+      },
+      servicePrincipalRestrictions: { passwordCredentials: [], keyCredentials: [] },
+    });
+  }
+
+  /** Group members/$ref writes: the group admin roles (role-assignable groups: Privileged Role Administrator). https://learn.microsoft.com/en-us/graph/api/group-post-members */
+  function requireGroupWriter(call: Call, g: Tenant['groups'][number]): SimReply | undefined {
+    return g.isAssignableToRole
+      ? requireRole(call, ['Privileged Role Administrator'])
+      : requireRole(call, ['Directory Writers', 'Groups Administrator', 'Identity Governance Administrator', 'User Administrator']);
+  }
+
   function addMember(call: Call): SimReply {
     return withGroup(call, (g) => {
+      const denied = requireGroupWriter(call, g);
+      if (denied) return denied;
       const ref = z.object({ '@odata.id': z.string() }).safeParse(readJson(call.req));
       if (!ref.success) return odataError(400, 'Request_BadRequest', "Invalid request body: expected {\"@odata.id\": \"…/directoryObjects/{id}\"}.");
       const memberId = ref.data['@odata.id'].split('/').filter(Boolean).pop() ?? '';
+      if (replicating(memberId)) return notFound(memberId);
       const t = call.tenant;
       const user = t.users.find((u) => same(u.id, memberId));
       const app = findApp(t, 'spId', memberId);
@@ -945,6 +1399,8 @@ export const graphService: ServiceFactory = (ctx) => {
 
   function removeMember(call: Call): SimReply {
     return withGroup(call, (g) => {
+      const denied = requireGroupWriter(call, g);
+      if (denied) return denied;
       const memberId = call.params.memberId!;
       const t = call.tenant;
       const list = t.users.find((u) => same(u.id, memberId))?.groups ?? findApp(t, 'spId', memberId)?.servicePrincipalGroups;
@@ -999,7 +1455,7 @@ export const graphService: ServiceFactory = (ctx) => {
     ...['members', 'transitiveMembers'].map((rel) => r('GET', `groups/:id/${rel}`, GROUPS, (c) => withGroup(c, (g) => {
       const t = c.tenant;
       const users = t.users.filter((u) => u.groups.some((n) => same(n, g.displayName))).map(userEntity);
-      const sps = t.applications.filter((a) => a.servicePrincipalGroups.some((n) => same(n, g.displayName))).map((a) => servicePrincipalEntity(t, a));
+      const sps = t.applications.filter((a) => a.hasServicePrincipal && a.servicePrincipalGroups.some((n) => same(n, g.displayName))).map((a) => servicePrincipalEntity(t, a));
       return listReply(c, 'directoryObjects', [...users, ...sps], { withType: true });
     }))),
     r('POST', 'groups/:id/members/$ref', GROUP_MEMBER_WRITE, addMember),
@@ -1019,7 +1475,20 @@ export const graphService: ServiceFactory = (ctx) => {
     r('GET', 'directoryRoles/:id/members', ROLES, roleMembers),
 
     r('GET', 'applications', APPS, (c) => listReply(c, 'applications', c.tenant.applications.map((a) => appEntity(c.tenant, a)),
-      { filterable: ['id', 'appId', 'displayName'] })),
+      { filterable: ['id', 'appId', 'displayName', 'tags'] })),
+    r('POST', 'applications', APP_WRITE, createApplication),
+    ...['applications/:id', 'applications/(appId)/:appId'].flatMap((path) => [
+      r('PATCH', path, APP_WRITE, updateApplication),
+      r('POST', `${path}/addPassword`, APP_WRITE, addPassword),
+      r('POST', `${path}/removePassword`, APP_WRITE, removePassword),
+    ]),
+    r('POST', 'servicePrincipals', APP_WRITE, createServicePrincipal),
+    r('POST', 'servicePrincipals/:id/appRoleAssignedTo', APP_ROLE_WRITE, (c) => assignAppRole(c, 'resource')),
+    r('GET', 'servicePrincipals/:id/appRoleAssignedTo', APPS, appRoleAssignedTo),
+    r('POST', 'servicePrincipals/:id/appRoleAssignments', APP_ROLE_WRITE, (c) => assignAppRole(c, 'client')),
+    r('POST', 'oauth2PermissionGrants', GRANT_WRITE, createGrant),
+    r('PATCH', 'oauth2PermissionGrants/:id', GRANT_WRITE, updateGrant),
+    r('GET', 'policies/defaultAppManagementPolicy', APP_POLICY_READ, defaultAppManagementPolicy),
     r('GET', 'applications/(appId)/:appId', APPS, (c) => {
       const a = findApp(c.tenant, 'appId', c.params.appId!);
       return a ? entityReply(c, 'applications', appEntity(c.tenant, a)) : notFound(c.params.appId!);
@@ -1194,6 +1663,8 @@ export const graphService: ServiceFactory = (ctx) => {
     router,
     reset() {
       outbox.length = 0;
+      fresh.clear();
+      created.clear();
       seen = 0;
     },
   };
@@ -1264,7 +1735,9 @@ function project(e: Entity, select: string[] | undefined, withType: boolean): Js
   return out;
 }
 
-type Clause = { op: 'eq'; prop: string; value: string | boolean | number | null } | { op: 'startswith'; prop: string; value: string };
+type Clause = { op: 'eq'; prop: string; value: string | boolean | number | null } | { op: 'startswith' | 'any'; prop: string; value: string };
+/** `tags/any(t:t eq 'x')`: a lambda over a collection of strings (https://learn.microsoft.com/en-us/graph/filter-query-parameter). */
+const ANY_CLAUSE = /^\s*([A-Za-z]\w*)\/any\(\s*(\w+)\s*:\s*\2\s+eq\s+'((?:[^']|'')*)'\s*\)\s*/i;
 
 const CLAUSE = /^\s*(?:([A-Za-z][\w/]*)\s+eq\s+('(?:[^']|'')*'|true|false|null|-?\d+(?:\.\d+)?)|startswith\(\s*([A-Za-z][\w/]*)\s*,\s*'((?:[^']|'')*)'\s*\))\s*/i;
 
@@ -1273,7 +1746,20 @@ function parseFilter(text: string, allowed: readonly string[], typeName: string)
   const clauses: Clause[] = [];
   let rest = text;
   for (;;) {
-    const m = CLAUSE.exec(rest);
+    const lambda = ANY_CLAUSE.exec(rest);
+    const m = lambda ? undefined : CLAUSE.exec(rest);
+    if (lambda) {
+      if (!allowed.some((a) => a.toLowerCase() === lambda[1]!.toLowerCase())) {
+        return odataError(400, 'Request_UnsupportedQuery', `Unsupported or invalid query filter clause specified for property '${lambda[1]!}' of resource '${typeName}'.`);
+      }
+      clauses.push({ op: 'any', prop: lambda[1]!, value: lambda[3]!.replace(/''/g, "'") });
+      rest = rest.slice(lambda[0].length);
+      if (rest.trim() === '') return clauses;
+      const and = /^and\s+/i.exec(rest);
+      if (!and) return odataError(400, 'BadRequest', `Invalid filter clause: '${text}'.`);
+      rest = rest.slice(and[0].length);
+      continue;
+    }
     if (!m) return odataError(400, 'BadRequest', `Invalid filter clause: '${text}'. The simulator supports "property eq value", "startswith(property,'value')" and "and".`);
     const prop = m[1] ?? m[3]!;
     if (!allowed.some((a) => a.toLowerCase() === prop.toLowerCase())) {
@@ -1309,6 +1795,7 @@ function propertyAt(data: Json, path: string): unknown {
 function matches(data: Json, c: Clause): boolean {
   const v = propertyAt(data, c.prop);
   if (c.op === 'startswith') return typeof v === 'string' && v.toLowerCase().startsWith(c.value.toLowerCase());
+  if (c.op === 'any') return Array.isArray(v) && v.some((x) => typeof x === 'string' && x === c.value);
   if (typeof v === 'string' && typeof c.value === 'string') return v.toLowerCase() === c.value.toLowerCase();
   return (v ?? null) === c.value;
 }
