@@ -3,7 +3,7 @@
 //   npm run bench -- --connection  -> only the credential cards and the sign-in
 //   npm run bench -- --sync        -> only the customer sync (2,000 and 20,000 customers)
 //   npm run bench -- --notices     -> only the expiry notices (BENCH_N partners, default 10,000)
-//   npm run bench -- --support     -> only the support channel (escalate, claim, re-run, resolve)
+//   npm run bench -- --support     -> only the support channel (escalate, claim, re-run, resolve; Teams answering in BENCH_CONNECTOR_DELAY_MS, default 2000)
 //   npm run bench -- --customers   -> only `customer <partial>` among 20,000 synced customers, next to the echo bot
 //   npm run bench -- --fuzz        -> only the fuzz properties of test/fuzz, 10,000 cases (BENCH_FUZZ_CASES), counted
 import { randomUUID } from 'node:crypto';
@@ -33,6 +33,7 @@ import * as ids from '../test/simulator/scenarios/ids';
 import { connectorOf } from '../test/simulator/services/connector';
 import { noticesReceived, seedPartnersWithExpiringKey } from '../test/watch/partner-seed';
 import { loadConfig } from '../src/config';
+import { Messages } from '../src/onboarding/messages';
 import { CustomerRepository } from '../src/store/customers';
 import { NoticeRepository } from '../src/store/notices';
 import { PartnerRepository } from '../src/store/partners';
@@ -469,9 +470,11 @@ async function benchLogging(): Promise<void> {
 /**
  * The support channel, as the people using it feel it: a partner's `support` until the answer
  * (case opened, thread and status card posted in the channel), and each engineer's click until
- * the invoke answer (the new card; the posted card updated, the partner told, inside it).
+ * the invoke answer (the new card), and until the partner is told. The clicks run with Teams'
+ * connector answering every call after BENCH_CONNECTOR_DELAY_MS (default 2 s): a slow Teams.
  */
 async function benchSupport(): Promise<void> {
+  const delayMs = Number(process.env.BENCH_CONNECTOR_DELAY_MS ?? 2000);
   const engineer = { aadObjectId: randomUUID(), name: 'Bench Engineer' };
   const h = await ConsentHarness.start('healthy', { env: { SUPPORT_ENGINEERS: engineer.aadObjectId } });
   const throttle = await fetch(`${h.sim.baseUrl}/_sim/throttling`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ random: false }) });
@@ -483,26 +486,37 @@ async function benchSupport(): Promise<void> {
   });
   await channel.say('set support channel', { count: 1 });
   const n = Number(process.env.BENCH_N ?? 20);
-  const ms: Record<'escalate' | 'claim' | 'rerun' | 'resolve', number[]> = { escalate: [], claim: [], rerun: [], resolve: [] };
+  const ms: Record<'escalate' | 'claim' | 'rerun' | 'resolve' | 'claimTold' | 'resolveTold', number[]> = { escalate: [], claim: [], rerun: [], resolve: [], claimTold: [], resolveTold: [] };
+  const connector = connectorOf(h.sim);
+  const told = (conversationId: string, text: string) => connector.transcript(conversationId).waitFor((entries) => entries.some((e) => e.activity.text === text), { timeoutMs: 600_000 });
   const started = performance.now();
   for (let i = 0; i < n; i++) {
     const p = await onboardedPartner(h);
     let t = performance.now();
     await p.chat.say('support', 1);
     ms.escalate.push(performance.now() - t);
+    connector.answerAfter(delayMs);
     for (const verb of ['claim', 'rerun', 'resolve'] as const) {
       t = performance.now();
       const answer = await channel.execute({ verb: `support.${verb}`, data: { tenantId: p.tenant } }, {}, { count: 0 });
       ms[verb].push(performance.now() - t);
       if ((answer.body as { statusCode?: number }).statusCode !== 200) throw new Error(`support.${verb}: ${JSON.stringify(answer.body).slice(0, 200)}`);
+      if (verb !== 'rerun') {
+        await told(p.conversationId, verb === 'claim' ? Messages.supportClaimed(engineer.name) : Messages.supportResolved(engineer.name));
+        ms[`${verb}Told`].push(performance.now() - t);
+      }
     }
+    connector.answerAfter(0);
   }
   const total = performance.now() - started;
-  console.log(`Support channel (${n} partners, in-process bot, simulator; each step until its answer; ops/s counts the partners' onboarding too)`);
+  console.log(`Support channel (${n} partners, in-process bot, simulator; each step until its answer; ops/s counts the partners' onboarding too;`
+    + ` the clicks with Teams answering in ${delayMs} ms)`);
   row('support → thread + case card posted', statsOf(ms.escalate, total));
-  row('Claim (card updated, partner told)', statsOf(ms.claim, total));
+  row('Claim → the engineer\'s answer', statsOf(ms.claim, total));
+  row('Claim → the partner told', statsOf(ms.claimTold, total));
   row('Re-run checks (full run, both cards)', statsOf(ms.rerun, total));
-  row('Resolve', statsOf(ms.resolve, total));
+  row('Resolve → the engineer\'s answer', statsOf(ms.resolve, total));
+  row('Resolve → the partner told', statsOf(ms.resolveTold, total));
   await h.stop();
 }
 

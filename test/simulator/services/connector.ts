@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { bearer, json, readJson, Router, type SimReply, type SimRequest } from '../http';
 import type { ServiceFactory, SimContext, SimService } from '../server';
 import { AUDIENCE } from '../tokens';
@@ -19,6 +20,11 @@ import { AUDIENCE } from '../tokens';
  *   POST /_sim/connector/conversations/{id}/install          undo uninstall
  *   GET  /_sim/connector/requests                            what the bot called, with status
  *   POST /_sim/connector/limits                              {enabled?, perThread?, perApp?, perAppGlobal?, maxActivityBytes?}
+ *
+ * `answerAfter(ms, conversationIds?)` is a test and bench knob, not a Microsoft fact: every bot call
+ * (or those to the conversations named) waits that long before the connector takes it, as a slow
+ * Teams would; `answerAfter(0)` ends it. `refuseWith({status, retryAfterSeconds?}, conversationIds?)`
+ * answers them with that error instead (a 429 with Retry-After, a 503…) until `refuseWith(undefined)`.
  *
  * `perAppGlobal` is a bench knob, not a Microsoft fact: one window per app across all tenants
  * (none by default). Teams documents limits per thread and per app per tenant only; a bench of
@@ -361,6 +367,8 @@ export class BotConnector {
   private readonly emitter = new EventEmitter();
   private lastActivityId = 0;
   private authRequired = false;
+  private slow?: { ms: number; conversationIds?: ReadonlySet<string> };
+  private refusal?: { status: number; retryAfterSeconds?: number; conversationIds?: ReadonlySet<string> };
 
   constructor(private readonly ctx: SimContext) {
     this.emitter.setMaxListeners(0);
@@ -379,6 +387,16 @@ export class BotConnector {
    */
   requireBotAuth(on: boolean): void { this.authRequired = on; }
   get botAuthRequired(): boolean { return this.authRequired; }
+
+  /** Every bot call (or those to `conversationIds`) is taken only after `ms`: a slow Teams. 0 ends it. */
+  answerAfter(ms: number, conversationIds?: readonly string[]): void {
+    this.slow = ms > 0 ? { ms, ...(conversationIds ? { conversationIds: new Set(conversationIds) } : {}) } : undefined;
+  }
+
+  /** Every bot call (or those to `conversationIds`) is answered with this error; undefined ends it. */
+  refuseWith(answer: { status: number; retryAfterSeconds?: number } | undefined, conversationIds?: readonly string[]): void {
+    this.refusal = answer ? { ...answer, ...(conversationIds ? { conversationIds: new Set(conversationIds) } : {}) } : undefined;
+  }
 
   /** Replaces some limits (e.g. `{enabled: false}` for a load test, or tighter windows). */
   setLimits(patch: Partial<ConnectorLimits>): void {
@@ -464,6 +482,8 @@ export class BotConnector {
     this.windows.clear();
     this.requests.length = 0;
     this.limits = cloneLimits(TEAMS_LIMITS);
+    this.slow = undefined;
+    this.refusal = undefined;
     this.changed();
   }
 
@@ -472,7 +492,7 @@ export class BotConnector {
   private routes(): void {
     const r = this.router;
     // Every Bot Connector call goes through the auth gate (authenticated mode only).
-    const gate = (op: ConnectorRequestRecord['op'], handler: (req: SimRequest) => SimReply) => (req: SimRequest): SimReply => {
+    const authGate = (op: ConnectorRequestRecord['op'], handler: (req: SimRequest) => SimReply) => (req: SimRequest): SimReply => {
       if (this.authRequired) {
         const auth = this.auth(req);
         if (!auth.verified) {
@@ -480,7 +500,22 @@ export class BotConnector {
           return this.log(req, op, json(401, { message: 'Authorization has been denied for this request.' }), auth, conversationId, req.params.activityId);
         }
       }
+      const refusal = this.refusal;
+      if (refusal && (!refusal.conversationIds || refusal.conversationIds.has(req.params.conversationId ?? ''))) {
+        const reply = connectorError(refusal.status, refusal.status === 429 ? 'Throttled' : 'ServiceError', 'Refused (the simulator was told to).',
+          refusal.retryAfterSeconds !== undefined ? { 'retry-after': String(refusal.retryAfterSeconds) } : {});
+        return this.log(req, op, reply, this.auth(req), req.params.conversationId, req.params.activityId);
+      }
       return handler(req);
+    };
+    // A slow Teams (answerAfter): the call waits before the connector takes it, auth and limits included.
+    const gate = (op: ConnectorRequestRecord['op'], handler: (req: SimRequest) => SimReply) => {
+      const gated = authGate(op, handler);
+      return (req: SimRequest): SimReply | Promise<SimReply> => {
+        const slow = this.slow;
+        const applies = slow && (!slow.conversationIds || slow.conversationIds.has(req.params.conversationId ?? ''));
+        return applies ? sleep(slow.ms).then(() => gated(req)) : gated(req);
+      };
     };
     r.post('/v3/conversations', gate('createConversation', (req) => this.createConversation(req)));
     r.post('/v3/conversations/:conversationId/activities', gate('send', (req) => this.postActivity(req, 'send')));
