@@ -243,8 +243,8 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
   const cooldowns = new CooldownRepository(db, { recheck: config.cooldowns.recheckSeconds, expiry: config.cooldowns.expirySeconds, support: config.cooldowns.supportSeconds });
   const support = new SupportDesk({
     support: new SupportRepository(db), partners, checkRuns, syncs, customers, checks, cooldowns, notifier, logger, engineers: config.support.engineers,
-    checklistCard: (run, status) => checksOutcome(run, status).card,
-    messages: { claimed: Messages.supportClaimed, resolved: Messages.supportResolved, rerun: Messages.supportRerun },
+    checklistCard: (run, status) => checksOutcome(run, status).card, sendNotices: sendNoticesNow,
+    messages: { rerun: Messages.supportRerun },
   });
   const bot = new PartnerBot({
     conversationState: new ConversationState(new SqlStorage(db)),
@@ -327,6 +327,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
       await checkFollowUps.stop();
       await syncJobs.stop();
       await journey.drain();
+      await support.settled();
       await expiryJobs.stop();
       await engine.stop();
       await http.close(config.server.shutdownTimeoutMs);

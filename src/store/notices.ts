@@ -1,23 +1,29 @@
-import type { Db } from './db';
+import type { Db, Queryable } from './db';
 
 export interface Notice {
   id: string;
   tenantId: string;
-  item: NoticeItem;
+  item: NoticeItem | SupportNoticeItem;
+  /** What exactly: a secret's or relationship's id; for a support message, the case's version. */
   itemKey: string;
   threshold: number;
+  /** When it ends (or ended); for a support message, when the case changed. */
   expiresAt: Date;
   conversationId: string;
   /** The conversation's tenant when it is not the partner's: a copy to the support thread (the operator's tenant). */
   recipientTenantId?: string;
-  /** What exactly, shown on the card (a GDAP relationship's customer). */
+  /** What exactly, shown on the card (a GDAP relationship's customer; the engineer, for a support message). */
   detail?: string;
   /** Whose, on a copy to support (the company). */
   subject?: string;
   attempts: number;
 }
 
+/** What ends (or broke): the expiry watch's notices. */
 export type NoticeItem = 'app-secret' | 'pc-secret' | 'refresh-token' | 'gdap' | 'consent';
+
+/** The partner told that support took (or resolved) their case: recorded with the change itself. */
+export type SupportNoticeItem = 'support-claimed' | 'support-resolved';
 
 interface Row {
   id: string; tenant_id: string; item: Notice['item']; item_key: string; threshold: number; expires_at: Date | string; conversation_id: string; attempts: number;
@@ -34,24 +40,33 @@ const toNotice = (r: Row): Notice => ({
 });
 
 /**
- * Expiry notices: recorded once per (partner, item, threshold, recipient) by the unique key, and
- * sent from here (an outbox). Workers claim pending ones with a lease (`SKIP LOCKED`), so several
- * instances drain it without sending one twice; a worker that dies leaves its claim to expire.
+ * Records the notices not recorded before (the unique key); returns the ids of the new ones. In the
+ * caller's transaction when `q` is one: a change and the messages that tell of it commit together.
+ */
+export async function recordNotices(q: Queryable, rows: readonly Omit<Notice, 'id' | 'attempts'>[]): Promise<string[]> {
+  if (rows.length === 0) return [];
+  const inserted = await q.query<{ id: string }>(
+    `INSERT INTO notices (tenant_id, item, item_key, threshold, expires_at, conversation_id, recipient_tenant_id, detail, subject)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::text[], $7::text[], $8::text[], $9::text[])
+     ON CONFLICT (tenant_id, item, item_key, threshold, conversation_id) DO NOTHING RETURNING id`,
+    [rows.map((r) => r.tenantId), rows.map((r) => r.item), rows.map((r) => r.itemKey), rows.map((r) => r.threshold), rows.map((r) => r.expiresAt.toISOString()), rows.map((r) => r.conversationId),
+      rows.map((r) => r.recipientTenantId ?? null), rows.map((r) => r.detail ?? null), rows.map((r) => r.subject ?? null)],
+  );
+  return inserted.map((r) => String(r.id));
+}
+
+/**
+ * Expiry notices and support messages: recorded once per (partner, item, threshold, recipient) by
+ * the unique key, and sent from here (an outbox). Workers claim pending ones with a lease (`SKIP
+ * LOCKED`), so several instances drain it without sending one twice; a worker that dies leaves its
+ * claim to expire.
  */
 export class NoticeRepository {
   constructor(private readonly db: Db) {}
 
   /** Records the notices not recorded before; returns how many are new. */
   async record(rows: Omit<Notice, 'id' | 'attempts'>[]): Promise<number> {
-    if (rows.length === 0) return 0;
-    const inserted = await this.db.query(
-      `INSERT INTO notices (tenant_id, item, item_key, threshold, expires_at, conversation_id, recipient_tenant_id, detail, subject)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::text[], $7::text[], $8::text[], $9::text[])
-       ON CONFLICT (tenant_id, item, item_key, threshold, conversation_id) DO NOTHING RETURNING id`,
-      [rows.map((r) => r.tenantId), rows.map((r) => r.item), rows.map((r) => r.itemKey), rows.map((r) => r.threshold), rows.map((r) => r.expiresAt.toISOString()), rows.map((r) => r.conversationId),
-        rows.map((r) => r.recipientTenantId ?? null), rows.map((r) => r.detail ?? null), rows.map((r) => r.subject ?? null)],
-    );
-    return inserted.length;
+    return (await recordNotices(this.db, rows)).length;
   }
 
   /** Up to `limit` pending notices that are due, claimed for `leaseMs`: a page of work, no more. */

@@ -1,4 +1,5 @@
-import type { Db } from './db';
+import type { Db, Queryable } from './db';
+import { recordNotices, type SupportNoticeItem } from './notices';
 
 /** The channel escalations land in: a standard channel of a team in the operator's tenant. */
 export interface SupportChannel {
@@ -61,7 +62,9 @@ export interface Engineer {
 
 /**
  * The support channel and the partners' cases. Every change of a case is one conditional UPDATE,
- * so two engineers clicking at once (or two instances) settle in the database: one claims.
+ * so two engineers clicking at once (or two instances) settle in the database: one claims. A claim
+ * or resolve records the partner's messages in the notices outbox in the same transaction: the
+ * change and its telling commit together, and the dispatcher sends them (once) afterwards.
  */
 export class SupportRepository {
   constructor(private readonly db: Db) {}
@@ -153,20 +156,38 @@ export class SupportRepository {
     await this.db.query('UPDATE support_cases SET checklist_conversation_id = $2, checklist_activity_id = $3 WHERE tenant_id = $1', [tenantId, conversationId, activityId]);
   }
 
-  /** An open case becomes the engineer's. undefined: it was not open (claimed already, or resolved). */
-  async claim(tenantId: string, by: Engineer): Promise<SupportCase | undefined> {
-    const [r] = await this.db.query<CaseRow>(
+  /**
+   * An open case becomes the engineer's, and the partner's chats in `tell` get "claimed" from the
+   * outbox. undefined: it was not open (claimed already, or resolved); nothing is recorded then.
+   */
+  async claim(tenantId: string, by: Engineer, tell: readonly string[] = []): Promise<SupportCase | undefined> {
+    return this.changeAndTell('support-claimed', by, tell, (q) => q.query<CaseRow>(
       `UPDATE support_cases SET status = 'claimed', claimed_by = $2, claimed_by_name = $3, claimed_at = now(), version = version + 1, updated_at = now()
-       WHERE tenant_id = $1 AND status = 'open' RETURNING *`, [tenantId, by.aadObjectId, by.name]);
-    return r ? toCase(r) : undefined;
+       WHERE tenant_id = $1 AND status = 'open' RETURNING *`, [tenantId, by.aadObjectId, by.name]));
   }
 
-  /** A case not yet resolved is resolved. undefined: it was resolved already. */
-  async resolve(tenantId: string, by: Engineer): Promise<SupportCase | undefined> {
-    const [r] = await this.db.query<CaseRow>(
+  /** A case not yet resolved is resolved, and the chats in `tell` get "resolved" from the outbox. undefined: it was resolved already. */
+  async resolve(tenantId: string, by: Engineer, tell: readonly string[] = []): Promise<SupportCase | undefined> {
+    return this.changeAndTell('support-resolved', by, tell, (q) => q.query<CaseRow>(
       `UPDATE support_cases SET status = 'resolved', resolved_by_name = $2, resolved_at = now(), version = version + 1, updated_at = now()
-       WHERE tenant_id = $1 AND status <> 'resolved' RETURNING *`, [tenantId, by.name]);
-    return r ? toCase(r) : undefined;
+       WHERE tenant_id = $1 AND status <> 'resolved' RETURNING *`, [tenantId, by.name]));
+  }
+
+  /**
+   * One transaction: the case's change, then one outbox row per chat, keyed by the case's new
+   * version (each change is told once per chat, however often the statement is retried).
+   */
+  private changeAndTell(item: SupportNoticeItem, by: Engineer, tell: readonly string[], change: (q: Queryable) => Promise<CaseRow[]>): Promise<SupportCase | undefined> {
+    return this.db.transaction(async (tx) => {
+      const [r] = await change(tx);
+      if (!r) return undefined;
+      const c = toCase(r);
+      const at = (item === 'support-claimed' ? c.claimedAt : c.resolvedAt) ?? new Date();
+      await recordNotices(tx, [...new Set(tell)].map((conversationId) => ({
+        tenantId: c.tenantId, item, itemKey: `v${c.version}`, threshold: 0, expiresAt: at, conversationId, detail: by.name,
+      })));
+      return c;
+    });
   }
 
   /** Something on the card changed (checks re-run): its version moves on. */

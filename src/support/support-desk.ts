@@ -1,4 +1,4 @@
-import type { Activity, Attachment } from 'botbuilder';
+import type { Attachment } from 'botbuilder';
 import { inert } from '../cards/inert-text';
 import { renderSupportCard, STATUS_WORDS, statusCount, statusWord, type SupportCardData } from '../cards/render';
 import { summarize } from '../checks/run';
@@ -32,14 +32,14 @@ export interface SupportDeskOptions {
   /** How often a repeat escalation is passed on to the thread. */
   cooldowns: Pick<CooldownRepository, 'take'>;
   notifier: Notifier;
+  /** Sends what the notices outbox holds now (the dispatcher), without waiting for it: a crash leaves it to the minute drain. */
+  sendNotices(): void;
   /** Entra object ids of the support engineers (operator config `SUPPORT_ENGINEERS`). */
   engineers: readonly string[];
   /** The partner's checklist card, for a run made from the support card. */
   checklistCard(run: CheckRun, status: string): Attachment;
-  /** What the partner is told in chat (claimed, resolved, checks re-run by support). */
+  /** What the partner is told in chat when support re-ran the checks (claimed and resolved are notices: watch/notices.ts words them). */
   messages: {
-    claimed(engineer: string): string;
-    resolved(engineer: string): string;
     rerun(engineer: string): string;
   };
   logger: Logger;
@@ -75,11 +75,15 @@ const when = (d: Date) => `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC
  * The support side: one channel (set by an engineer), one thread per partner there with a status
  * card (company, step, last checks with evidence, last sync, open expiries: never a secret) whose
  * Universal Actions only engineers may use. Each action changes the case in one conditional
- * UPDATE, answers the clicker with the new card, updates the posted card for everyone else, and
- * tells the partner when their case is claimed or resolved.
+ * UPDATE and answers the clicker with the new card; the posted card is updated for everyone else
+ * after the answer. A claim or resolve records the partner's messages in the notices outbox in
+ * the same transaction, and the dispatcher sends them: a slow or refusing Teams never holds the
+ * click, and the partner is told once, also when this process dies in between.
  */
 export class SupportDesk {
   private readonly engineers: ReadonlySet<string>;
+  /** Posted cards being updated after the answer, one chain per case. */
+  private readonly refreshing = new Map<string, Promise<void>>();
 
   constructor(private readonly o: SupportDeskOptions) {
     this.engineers = new Set(o.engineers.map((e) => e.toLowerCase()));
@@ -163,12 +167,12 @@ export class SupportDesk {
     let after: SupportCase | undefined = before;
     let notice: string | undefined;
     if (verb === 'support.claim') {
-      after = await this.o.support.claim(tenantId, who);
-      if (after) await this.tellPartner(partner, after, this.o.messages.claimed(who.name));
+      after = await this.o.support.claim(tenantId, who, partnerChats(partner, before));
+      if (after) this.o.sendNotices();
       else notice = before.status === 'claimed' ? `Already claimed by ${before.claimedByName ?? 'someone'}.` : 'This case is resolved: nothing to claim.';
     } else if (verb === 'support.resolve') {
-      after = await this.o.support.resolve(tenantId, who);
-      if (after) await this.tellPartner(partner, after, this.o.messages.resolved(who.name));
+      after = await this.o.support.resolve(tenantId, who, partnerChats(partner, before));
+      if (after) this.o.sendNotices();
       else notice = 'This case was already resolved.';
     } else if (verb === 'support.rerun' && !partner.connection) {
       notice = 'Nothing to check yet: the partner has not entered its tenant and app credentials.';
@@ -179,12 +183,31 @@ export class SupportDesk {
     }
     const now = after ?? (await this.o.support.get(tenantId)) ?? before;
     const fresh = (await this.o.partners.get(tenantId)) ?? partner;
-    const card = await this.card(fresh, now);
-    // The clicker sees the invoke response; everyone else sees the posted card change.
-    if (verb !== 'support.refresh' && now.threadId && now.cardActivityId && now.channelTenantId) {
-      await this.o.notifier.update(now.channelTenantId, now.threadId, now.cardActivityId, { attachments: [card] });
-    }
-    return { kind: 'card', card: notice ? await this.card(fresh, now, notice) : card };
+    // The clicker sees the invoke response; everyone else sees the posted card change, after it.
+    if (verb !== 'support.refresh') this.refreshPosted(tenantId);
+    return { kind: 'card', card: await this.card(fresh, now, notice) };
+  }
+
+  /** Until the posted cards being updated are (a graceful stop; tests). */
+  async settled(): Promise<void> {
+    while (this.refreshing.size > 0) await Promise.allSettled([...this.refreshing.values()]);
+  }
+
+  /**
+   * Updates the case's posted card for everyone, without holding the click: one update at a time
+   * per case, each drawing the case as it is when it starts, so the last one shows the last change.
+   * Lost with the process at worst: the engineers' cards refresh themselves (`refresh.userIds`).
+   */
+  private refreshPosted(tenantId: string): void {
+    const next: Promise<void> = (this.refreshing.get(tenantId) ?? Promise.resolve())
+      .then(async () => {
+        const [c, partner] = await Promise.all([this.o.support.get(tenantId), this.o.partners.get(tenantId)]);
+        if (!c?.threadId || !c.cardActivityId || !c.channelTenantId || !partner) return;
+        await this.o.notifier.update(c.channelTenantId, c.threadId, c.cardActivityId, { attachments: [await this.card(partner, c)] });
+      })
+      .catch((err: unknown) => { this.o.logger.warn({ err, tenantId }, 'the posted support card could not be updated'); })
+      .finally(() => { if (this.refreshing.get(tenantId) === next) this.refreshing.delete(tenantId); });
+    this.refreshing.set(tenantId, next);
   }
 
   /** The status card of a case: never a secret (credentials by expiry only). */
@@ -215,12 +238,11 @@ export class SupportDesk {
     }
     await this.o.notifier.send(partner.tenantId, target, { text: this.o.messages.rerun(engineer) });
   }
+}
 
-  /** Claimed and resolved are told to whoever asked and to the owner (and primary contact). */
-  private async tellPartner(partner: Partner, c: SupportCase, text: string): Promise<void> {
-    const targets = new Set([c.openedConversationId, ...recipientsOf(partner).map((m) => m.conversationId)].filter((x): x is string => !!x));
-    for (const conversationId of targets) await this.o.notifier.send(partner.tenantId, conversationId, { text } satisfies Partial<Activity>);
-  }
+/** Claimed and resolved are told to whoever asked and to the owner (and primary contact): each chat once. */
+function partnerChats(partner: Partner, c: SupportCase): string[] {
+  return [...new Set([c.openedConversationId, ...recipientsOf(partner).map((m) => m.conversationId)].filter((x): x is string => !!x))];
 }
 
 function stepText(partner: Partner): string {

@@ -6,11 +6,12 @@ import { mapApplication, mapGdapRelationship } from '../checks/gather/map';
 import { GRAPH_DEFAULT } from '../credentials/scopes';
 import type { Partner } from '../domain/partner';
 import { MicrosoftHttpClient, type AccessTokenFunction } from '../microsoft/http';
-import type { Notice } from '../store/notices';
+import { Messages } from '../onboarding/messages';
+import type { Notice, NoticeItem } from '../store/notices';
 import { daysLeft, type WatchedRelationship } from './expiry';
 import type { Watched } from './expiry-watch';
 
-const WHAT: Record<Notice['item'], string> = {
+const WHAT: Record<NoticeItem, string> = {
   'app-secret': 'Your Entra app\'s client secret',
   'pc-secret': 'Your Partner Center web app key',
   'refresh-token': 'The service account\'s sign-in (refresh token)',
@@ -19,7 +20,7 @@ const WHAT: Record<Notice['item'], string> = {
 };
 
 /** Why each item matters, and what to do: before the end, and once ended. */
-const WHY: Record<Notice['item'], { before: string; after: string }> = {
+const WHY: Record<NoticeItem, { before: string; after: string }> = {
   'app-secret': {
     before: 'Create a new one before then and enter it in the bot: the old one keeps working until you do.',
     after: 'The platform can no longer use it. Create a new one and enter it in the bot.',
@@ -42,8 +43,18 @@ const WHY: Record<Notice['item'], { before: string; after: string }> = {
   },
 };
 
-/** A notice as a chat card: what ends when, and (for the partner) the button that starts the fix. */
+/**
+ * A notice as a chat card: what ends when, and (for the partner) the button that starts the fix.
+ * A support message (claimed, resolved) is the line the partner has always been told, naming the engineer.
+ */
 export function noticeActivity(n: Notice, now: Date): Partial<Activity> {
+  const engineer = n.detail ?? 'Someone';
+  if (n.item === 'support-claimed') return { text: Messages.supportClaimed(engineer) };
+  if (n.item === 'support-resolved') return { text: Messages.supportResolved(engineer) };
+  return expiryActivity({ ...n, item: n.item }, now);
+}
+
+function expiryActivity(n: Notice & { item: NoticeItem }, now: Date): Partial<Activity> {
   const left = daysLeft(n.expiresAt, now);
   const expired = left <= 0;
   const when = n.expiresAt.toISOString().slice(0, 10);

@@ -48,8 +48,15 @@ describe('support channel (simulator, in-process bot)', function () {
     return b.value;
   };
   const threadEntries = async (c: SupportCase) => (await inChannel(ENGINEER).transcript(c.threadId!));
-  const postedCard = async (c: SupportCase) => cardOf((await threadEntries(c)).find((e) => e.id === c.cardActivityId));
-  const partnerTexts = async (p: TestPartner) => (await p.chat.client.transcript()).map((e) => e.activity.text ?? '');
+  // The posted card is updated after the click's answer, and the partner told from the notices outbox: both once settled.
+  const postedCard = async (c: SupportCase) => {
+    await h.app.support.settled();
+    return cardOf((await threadEntries(c)).find((e) => e.id === c.cardActivityId));
+  };
+  const partnerTexts = async (p: TestPartner) => {
+    await h.app.dispatcher.drain();
+    return (await p.chat.client.transcript()).map((e) => e.activity.text ?? '');
+  };
 
   it('set support channel: only a configured engineer, only in a team channel (with the @mention stripped)', async () => {
     const stranger = await inChannel(STRANGER).say('set support channel');

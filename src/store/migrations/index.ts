@@ -459,4 +459,15 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX customers_domain_search ON customers (tenant_id, lower(domain) text_pattern_ops) WHERE removed_at IS NULL;
     `,
   },
+  {
+    id: 16,
+    name: 'support_messages_in_the_notices_outbox',
+    sql: `
+      -- "Support took your case" and "resolved" go out from the notices outbox: recorded in the
+      -- claim's or resolve's own transaction (item_key: the case's version), sent by the dispatcher.
+      ALTER TABLE notices DROP CONSTRAINT notices_item_check;
+      ALTER TABLE notices ADD CONSTRAINT notices_item_check
+        CHECK (item IN ('app-secret', 'pc-secret', 'refresh-token', 'gdap', 'consent', 'support-claimed', 'support-resolved'));
+    `,
+  },
 ];
