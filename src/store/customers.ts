@@ -69,6 +69,22 @@ const RANK_SQL = `CASE not_manageable_reason WHEN 'none' THEN 6 WHEN 'terminated
 const likeEscaped = (s: string) => s.replace(/[\\%_]/g, '\\$&');
 
 /**
+ * The two passes of `find`, exported so a test can EXPLAIN exactly what runs. startsWith: $2 the
+ * escaped `q%`, $3 the text (an exact name or domain first; IS TRUE: a customer without a domain
+ * compares NULL, which DESC would put first). contains: $2 `%q%`, $3 `q%` (what the
+ * first pass already gave), on the trigram indexes from 3 characters on.
+ */
+export const CUSTOMER_SEARCH_SQL = {
+  startsWith: `SELECT ${COLUMNS} FROM customers WHERE tenant_id = $1 AND removed_at IS NULL
+      AND (lower(company_name) LIKE $2 ESCAPE '\\' OR lower(domain) LIKE $2 ESCAPE '\\')
+    ORDER BY (lower(company_name) = $3 OR lower(domain) = $3) IS TRUE DESC, lower(company_name), customer_tenant_id LIMIT $4`,
+  contains: `SELECT ${COLUMNS} FROM customers WHERE tenant_id = $1 AND removed_at IS NULL
+      AND (lower(company_name) LIKE $2 ESCAPE '\\' OR lower(domain) LIKE $2 ESCAPE '\\')
+      AND NOT (lower(company_name) LIKE $3 ESCAPE '\\' OR COALESCE(lower(domain) LIKE $3 ESCAPE '\\', false))
+    ORDER BY lower(company_name), customer_tenant_id LIMIT $4`,
+} as const;
+
+/**
  * The partner's synced customers as the chat reads them: search by name or domain, counts by
  * verdict, the unmanageable worst first, and the verdict a "Check again" found. Every query is
  * keyed by the partner's tenant: a partner never reads another's customers.
@@ -78,28 +94,16 @@ export class CustomerRepository {
 
   /**
    * Customers whose name or domain contains `text` (case-insensitive), best match first: exact,
-   * then starts with, then contains. Prefix matches come from the search indexes; the contains
-   * pass runs only when they are not enough.
+   * then starts with, then contains. Prefix matches come from the prefix indexes; the contains
+   * pass, only when they are not enough, from the trigram indexes (migration 19).
    */
   async find(tenantId: string, text: string, limit: number): Promise<CustomerRecord[]> {
     const q = text.trim().toLowerCase();
     if (!q) return [];
     const prefix = `${likeEscaped(q)}%`;
-    const head = await this.db.query<Row>(
-      `SELECT ${COLUMNS} FROM customers WHERE tenant_id = $1 AND removed_at IS NULL
-         AND (lower(company_name) LIKE $2 ESCAPE '\\' OR lower(domain) LIKE $2 ESCAPE '\\')
-       ORDER BY (lower(company_name) = $3 OR lower(domain) = $3) DESC, lower(company_name), customer_tenant_id LIMIT $4`,
-      [tenantId, prefix, q, limit],
-    );
+    const head = await this.db.query<Row>(CUSTOMER_SEARCH_SQL.startsWith, [tenantId, prefix, q, limit]);
     if (head.length >= limit) return head.map(toRecord);
-    const contains = `%${likeEscaped(q)}%`;
-    const rest = await this.db.query<Row>(
-      `SELECT ${COLUMNS} FROM customers WHERE tenant_id = $1 AND removed_at IS NULL
-         AND (lower(company_name) LIKE $2 ESCAPE '\\' OR lower(domain) LIKE $2 ESCAPE '\\')
-         AND NOT (lower(company_name) LIKE $3 ESCAPE '\\' OR COALESCE(lower(domain) LIKE $3 ESCAPE '\\', false))
-       ORDER BY lower(company_name), customer_tenant_id LIMIT $4`,
-      [tenantId, contains, prefix, limit - head.length],
-    );
+    const rest = await this.db.query<Row>(CUSTOMER_SEARCH_SQL.contains, [tenantId, `%${likeEscaped(q)}%`, prefix, limit - head.length]);
     return [...head, ...rest].map(toRecord);
   }
 

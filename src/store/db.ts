@@ -1,4 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { chmodSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -156,6 +157,9 @@ export function entraTokenPassword(credential: TokenCredential): () => Promise<s
   };
 }
 
+/** The contrib extensions the migrations create, as PostgreSQL ships them (pg_trgm: the customer search, migration 19). */
+const PGLITE_OPTIONS = { extensions: { pg_trgm } };
+
 /** Opens the database and proves it answers. */
 export async function openDatabase(target: DatabaseTarget): Promise<Db> {
   try {
@@ -171,11 +175,11 @@ export async function openDatabase(target: DatabaseTarget): Promise<Db> {
     }
     if (target.kind === 'pglite') {
       ensurePrivateDir(target.dir);
-      const pgl = await PGlite.create(target.dir);
+      const pgl = await PGlite.create(target.dir, PGLITE_OPTIONS);
       removeGroupAndOtherBits(target.dir);
       return new PgliteDb(pgl, target.dir);
     }
-    return new PgliteDb(await PGlite.create());
+    return new PgliteDb(await PGlite.create(PGLITE_OPTIONS));
   } catch (err) {
     const where = target.kind === 'postgres' ? 'PostgreSQL at DATABASE_URL' : target.kind === 'pglite' ? `the embedded database in ${target.dir}` : 'the in-memory database';
     throw new AppError('storage_unavailable', `cannot open ${where}: ${(err as Error).message}`, { cause: err });

@@ -470,4 +470,34 @@ export const migrations: readonly Migration[] = [
         CHECK (item IN ('app-secret', 'pc-secret', 'refresh-token', 'gdap', 'consent', 'support-claimed', 'support-resolved'));
     `,
   },
+  {
+    id: 19,
+    name: 'customers_trigram_search',
+    sql: `
+      -- "customer <piece of a name or domain>" and Find a customer: a piece from anywhere in a name or
+      -- a domain is found through trigram indexes (pg_trgm's GIN serves LIKE '%x%' from 3 characters
+      -- on), instead of scanning the partner's customers. pg_trgm is a trusted extension that PGlite
+      -- ships and PostgreSQL installs with contrib; on Azure it must be allow-listed (azure.extensions:
+      -- https://learn.microsoft.com/azure/postgresql/extensions/how-to-allow-extensions). Where it
+      -- cannot be created the search stays correct, only slower, and the server's log says why.
+      -- In schema public, and named by the schema it is in, so every schema of one database finds it.
+      -- fastupdate off: each write goes into the index itself; a pending list would wait for an
+      -- autovacuum that PGlite never runs, be read whole by every search, and make the planner scan.
+      DO $migration$
+      DECLARE trgm_schema text;
+      BEGIN
+        BEGIN
+          CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
+        EXCEPTION WHEN OTHERS THEN
+          RAISE WARNING 'pg_trgm is not available (%): the customer search reads every customer of the partner for a piece of a name', SQLERRM;
+        END;
+        SELECT n.nspname INTO trgm_schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm';
+        IF trgm_schema IS NOT NULL THEN
+          EXECUTE format('CREATE INDEX customers_name_trigrams ON customers USING gin (lower(company_name) %I.gin_trgm_ops) WITH (fastupdate = off) WHERE removed_at IS NULL', trgm_schema);
+          EXECUTE format('CREATE INDEX customers_domain_trigrams ON customers USING gin (lower(domain) %I.gin_trgm_ops) WITH (fastupdate = off) WHERE removed_at IS NULL', trgm_schema);
+        END IF;
+      END
+      $migration$;
+    `,
+  },
 ];
