@@ -229,9 +229,25 @@ describe('Simulator: "set it up for me" Graph writes', function () {
       const t = await setupToken(SETUP_ADMIN_UPN);
       const created = await post('applications', t, appBody());
       const pw = await post(`applications/${String(created.body.id)}/addPassword`, t, { passwordCredential: { endDateTime: new Date(sim.now() + 30 * DAY).toISOString() } });
+      assert.equal(pw.body.displayName, null, 'no displayName given, none returned');
       const reply = await appOnly(String(created.body.appId), String(pw.body.secretText));
       assert.equal(reply.status, 401);
       assert.deepEqual(reply.body.error_codes, [7000229]);
+    });
+
+    it('a tenant without the Partner Center service principal: a Partner Center sign-in answers AADSTS500011 until POST /servicePrincipals adds it', async () => {
+      const t = await setupToken(SETUP_ADMIN_UPN);
+      const pcSignIn = async () => {
+        const { challenge } = await new CryptoProvider().generatePkceCodes();
+        return signInWithoutBrowser({
+          sim, tenant: PARTNER_TENANT_ID, clientId: SIM_SETUP_APP_ID, redirectUri: REDIRECT, codeChallenge: challenge,
+          scope: 'https://api.partnercenter.microsoft.com/user_impersonation', upn: SERVICE_ACCOUNT_UPN, password: SERVICE_ACCOUNT_PASSWORD,
+          mfa: true, consent: 'accept',
+        });
+      };
+      await assert.rejects(pcSignIn(), (err: unknown) => err instanceof SignInError && err.error === 'invalid_resource' && err.aadsts === 500011);
+      assert.equal((await post('servicePrincipals', t, { appId: PARTNER_CENTER_RESOURCE_APP_ID })).status, 201);
+      assert.match(await pcSignIn(), /.+/);
     });
 
     it('a tenant half set up by hand: the tagged app is found, repaired in place, nothing duplicated', async () => {

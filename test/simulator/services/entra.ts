@@ -399,6 +399,8 @@ class EntraService implements SimService {
     const signedIn = this.authenticate(checked.pt, form, checked.client);
     if ('kind' in signedIn) return this.problemReply(signedIn, params, req, 'signin');
 
+    const absent = this.absentResource(signedIn.tenant, checked.scopes.resources.map((r) => r.resource));
+    if (absent) return this.problemReply(redirectError('invalid_resource', 500011, absent), params, req, 'signin');
     const client = this.findApp(checked.client.app.appId, signedIn.tenant.id) ?? checked.client;
     const consent = this.consentStep(req, params, form, client, signedIn, checked.scopes);
     if (consent) return consent;
@@ -453,6 +455,18 @@ class EntraService implements SimService {
     // A custom control (Duo) satisfies the policy but Entra ID does not put `mfa` in `amr`:
     // https://learn.microsoft.com/en-us/entra/identity/conditional-access/controls#custom-controls-preview
     return { tenant, user, mfa, amr: mfa && firstParty ? ['pwd', 'mfa'] : ['pwd'] };
+  }
+
+  /**
+   * A resource whose service principal the tenant lacks (scenario `absentServicePrincipals`, e.g.
+   * Partner Center before anyone added it): AADSTS500011, "The resource principal named … was not
+   * found in the tenant". https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes
+   */
+  private absentResource(tenant: Tenant, resources: ReadonlyArray<{ aud: string; appId?: string }>): string | undefined {
+    const missing = resources.find((r) => r.appId && tenant.absentServicePrincipals.some((a) => a.toLowerCase() === r.appId!.toLowerCase()));
+    return missing
+      ? `The resource principal named ${missing.aud} was not found in the tenant named ${tenant.displayName}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`
+      : undefined;
   }
 
   // ---- consent -------------------------------------------------------------------------------
@@ -873,6 +887,8 @@ class EntraService implements SimService {
     }
     const now = sec(this.ctx.now());
     const ttl = accessTokenTtl();
+    const absent = this.absentResource(tenant, [scopes.resource]);
+    if (absent) return this.sts(400, 'invalid_resource', 500011, absent);
     const roles = scopes.resource.key === 'graph' ? app.grantedAppRoles : [];
     // App-only v1.0 access token: no scp, `roles` only when some are granted, `idtyp` app.
     const claims: Claims = {
@@ -940,6 +956,8 @@ class EntraService implements SimService {
 
   private userTokens(grant: Grant, client: ClientApp, found: { tenant: Tenant; user: User }, scopes: ParsedScopes, nonce?: string): SimReply {
     const { tenant, user } = found;
+    const absent = this.absentResource(tenant, scopes.resource ? [scopes.resource] : []);
+    if (absent) return this.sts(400, 'invalid_resource', 500011, absent);
     const now = sec(this.ctx.now());
     const ttl = accessTokenTtl();
     const aud = scopes.resource?.aud ?? 'https://graph.microsoft.com';

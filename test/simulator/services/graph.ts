@@ -1170,7 +1170,7 @@ export const graphService: ServiceFactory = (ctx) => {
       a.secrets.push(secret);
       return json(200, {
         '@odata.context': contextUrl(call.version, 'microsoft.graph.passwordCredential'),
-        customKeyIdentifier: null, displayName: secret.displayName, endDateTime: secret.endDateTime, hint: value.slice(0, 3),
+        customKeyIdentifier: null, displayName: p.displayName ?? null, endDateTime: secret.endDateTime, hint: value.slice(0, 3),
         keyId: secret.keyId, secretText: value, startDateTime: secret.startDateTime,
       });
     });
