@@ -49,6 +49,7 @@ import { ExpiryWatch } from './watch/expiry-watch';
 import { NoticeDispatcher } from './watch/dispatcher';
 import { SupportDesk } from './support/support-desk';
 import { SupportRepository } from './store/support';
+import { TurnReads } from './store/turn-reads';
 import { CooldownRepository } from './store/cooldowns';
 import { toChatText } from './microsoft/sign-in-errors';
 import { noticeActivity, watchedFromGraph } from './watch/notices';
@@ -246,8 +247,10 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     checklistCard: (run, status) => checksOutcome(run, status).card, sendNotices: sendNoticesNow,
     messages: { rerun: Messages.supportRerun },
   });
+  const botState = new SqlStorage(db);
   const bot = new PartnerBot({
-    conversationState: new ConversationState(new SqlStorage(db)),
+    conversationState: new ConversationState(botState),
+    turnReads: new TurnReads(db, botState),
     references,
     secrets,
     onboarding: {

@@ -7,6 +7,7 @@ import type { Logger } from '../logger';
 import { Messages } from '../onboarding/messages';
 import type { CooldownRepository } from '../store/cooldowns';
 import type { ConversationReferenceRepository } from '../store/conversation-references';
+import type { TurnReads } from '../store/turn-reads';
 import type { SecretStore } from '../store/secrets/secret-store';
 import type { SupportDesk } from '../support/support-desk';
 import { conversationReferenceOf, teamIdOf } from '../teams/activity';
@@ -34,6 +35,8 @@ import { Welcome } from './welcome';
 
 export interface PartnerBotDeps {
   conversationState: ConversationState;
+  /** The turn's first statement: partner, conversation reference version, conversation state (on conversationState's storage). */
+  turnReads: TurnReads;
   references: ConversationReferenceRepository;
   secrets: SecretStore;
   onboarding: OnboardingServices;
@@ -156,10 +159,14 @@ export class PartnerBot extends TeamsActivityHandler {
   }
 
   override async run(context: TurnContext): Promise<void> {
-    const turn = await resolveTurn(context, this.deps.onboarding.partners);
-    await this.rememberConversation(context, turn);
-    await super.run(context);
-    await this.deps.conversationState.saveChanges(context, false);
+    const { turn, release } = await resolveTurn(context, this.deps.turnReads, this.deps.conversationState.getStorageKey(context));
+    try {
+      await this.rememberConversation(context, turn);
+      await super.run(context);
+      await this.deps.conversationState.saveChanges(context, false);
+    } finally {
+      release();
+    }
   }
 
   /**
@@ -172,10 +179,14 @@ export class PartnerBot extends TeamsActivityHandler {
     if (!owner) return false;
     context.activity.from = { id: owner.aadObjectId, aadObjectId: owner.aadObjectId, name: owner.name };
     context.activity.channelData = { ...(context.activity.channelData as object | undefined), tenant: { id: tenantId } };
-    await resolveTurn(context, this.deps.onboarding.partners);
-    const carried = await this.onboarding.carryOn(context, step);
-    await this.deps.conversationState.saveChanges(context, false);
-    return carried;
+    const { release } = await resolveTurn(context, this.deps.turnReads, this.deps.conversationState.getStorageKey(context));
+    try {
+      const carried = await this.onboarding.carryOn(context, step);
+      await this.deps.conversationState.saveChanges(context, false);
+      return carried;
+    } finally {
+      release();
+    }
   }
 
   /** The bot is out of a team or a channel: its conversations there are not used again, and a support channel there is unset. */
@@ -208,6 +219,6 @@ export class PartnerBot extends TeamsActivityHandler {
       this.deps.logger.debug({ channelId: activity.channelId }, 'activity without a tenant: conversation not recorded');
       return;
     }
-    await this.deps.references.save(turn.tenantId, conversationReferenceOf(context), teamIdOf(context));
+    await this.deps.references.save(turn.tenantId, conversationReferenceOf(context), teamIdOf(context), turn.referenceVersion);
   }
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Storage, StoreItems } from 'botbuilder';
+import type { Storage, StoreItem, StoreItems } from 'botbuilder';
 import { AppError } from '../errors';
 import type { Db } from './db';
 
@@ -10,10 +10,30 @@ import type { Db } from './db';
  * with `storage_conflict`. A batch of writes is one transaction: all of it lands or none.
  */
 export class SqlStorage implements Storage {
+  /** Items read with the turn's first statement, each served to one read of its key in that turn. */
+  private readonly primed = new Map<string, { item: StoreItem | undefined }>();
+
   constructor(private readonly db: Db) {}
+
+  /**
+   * `item` was read for `key` just now (undefined: absent): the next read of that key alone gets it
+   * without a statement. Returns the release for the end of the turn, which drops it if unread.
+   */
+  prime(key: string, item: StoreItem | undefined): () => void {
+    const entry = { item };
+    this.primed.set(key, entry);
+    return () => {
+      if (this.primed.get(key) === entry) this.primed.delete(key);
+    };
+  }
 
   async read(keys: string[]): Promise<StoreItems> {
     if (keys.length === 0) return {};
+    const primed = keys.length === 1 ? this.primed.get(keys[0]!) : undefined;
+    if (primed) {
+      this.primed.delete(keys[0]!);
+      return primed.item ? { [keys[0]!]: primed.item } : {};
+    }
     const rows = await this.db.query<{ key: string; doc: Record<string, unknown>; etag: string }>(
       'SELECT key, doc, etag FROM bot_state WHERE key = ANY($1::text[])',
       [keys],
@@ -26,6 +46,7 @@ export class SqlStorage implements Storage {
   async write(changes: StoreItems): Promise<void> {
     const entries = Object.entries(changes);
     if (entries.length === 0) return;
+    for (const [key] of entries) this.primed.delete(key);
     await this.db.transaction(async (tx) => {
       for (const [key, item] of entries) {
         if (item === null || typeof item !== 'object') throw new AppError('bad_request', `Storage: item for "${key}" must be an object`);
@@ -49,6 +70,7 @@ export class SqlStorage implements Storage {
 
   async delete(keys: string[]): Promise<void> {
     if (keys.length === 0) return;
+    for (const key of keys) this.primed.delete(key);
     await this.db.query('DELETE FROM bot_state WHERE key = ANY($1::text[])', [keys]);
   }
 }

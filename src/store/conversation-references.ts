@@ -30,24 +30,49 @@ function fromRow(r: Row): StoredConversation {
   return { tenantId: r.tenant_id, conversationId: r.conversation_id, kind: toKind(r.conversation_type), reference: r.reference, installed: r.installed, ...(r.team_id ? { teamId: r.team_id } : {}) };
 }
 
+/** Conversations whose last write this instance remembers. */
+const LAST_SEEN_MAX = 10_000;
+
 /** Where the bot can speak later (proactive messages): one row per conversation it is in. */
 export class ConversationReferenceRepository {
   constructor(private readonly db: Db) {}
 
-  /** Records (or refreshes) a conversation the bot is in (`teamId`: a channel's team). Write only when something changed. */
-  async save(tenantId: string, reference: Partial<ConversationReference>, teamId?: string): Promise<void> {
+  /**
+   * What this instance last wrote per conversation, with the row's version after it: a turn that
+   * read the same version and brings the same reference writes nothing. Bounded: the oldest goes.
+   */
+  private readonly lastSeen = new Map<string, { version: number; form: string }>();
+
+  /**
+   * Records (or refreshes) a conversation the bot is in (`teamId`: a channel's team). Writes only
+   * when something changed. `knownVersion`: the row's version as this turn read it (null: no row);
+   * when it is the version this instance last wrote the same reference at, no statement is sent.
+   */
+  async save(tenantId: string, reference: Partial<ConversationReference>, teamId?: string, knownVersion?: number | null): Promise<void> {
     const conversationId = reference.conversation?.id;
     if (!conversationId) return;
-    await this.db.query(
+    const key = `${tenantId}\u0000${conversationId}`;
+    const json = JSON.stringify(reference);
+    const form = `${json}\u0000${teamId ?? ''}`;
+    const seen = this.lastSeen.get(key);
+    if (knownVersion !== undefined && knownVersion !== null && seen?.version === knownVersion && seen.form === form) return;
+    const rows = await this.db.query<{ version: number }>(
       `INSERT INTO conversation_references (tenant_id, conversation_id, conversation_type, reference, installed, team_id)
        VALUES ($1, $2, $3, $4::jsonb, true, $5)
        ON CONFLICT (tenant_id, conversation_id) DO UPDATE
          SET reference = EXCLUDED.reference, conversation_type = EXCLUDED.conversation_type, installed = true, dead_at = NULL, dead_reason = NULL,
-             team_id = coalesce(EXCLUDED.team_id, conversation_references.team_id), updated_at = now()
+             team_id = coalesce(EXCLUDED.team_id, conversation_references.team_id), version = conversation_references.version + 1, updated_at = now()
        WHERE conversation_references.reference IS DISTINCT FROM EXCLUDED.reference OR NOT conversation_references.installed
-          OR conversation_references.team_id IS DISTINCT FROM coalesce(EXCLUDED.team_id, conversation_references.team_id)`,
-      [tenantId, conversationId, toKind(reference.conversation?.conversationType), JSON.stringify(reference), teamId ?? null],
+          OR conversation_references.team_id IS DISTINCT FROM coalesce(EXCLUDED.team_id, conversation_references.team_id)
+       RETURNING version`,
+      [tenantId, conversationId, toKind(reference.conversation?.conversationType), json, teamId ?? null],
     );
+    // Nothing written: the row is as this turn read it.
+    const version = rows[0]?.version ?? knownVersion;
+    if (version === undefined || version === null) return;
+    this.lastSeen.delete(key);
+    if (this.lastSeen.size >= LAST_SEEN_MAX) this.lastSeen.delete(this.lastSeen.keys().next().value as string);
+    this.lastSeen.set(key, { version, form });
   }
 
   /**
@@ -57,7 +82,7 @@ export class ConversationReferenceRepository {
    */
   async retire(tenantId: string, scope: { teamId: string } | { channelId: string }, reason: string): Promise<number> {
     const rows = await this.db.query(
-      `UPDATE conversation_references SET installed = false, welcomed_at = NULL, dead_at = now(), dead_reason = $3, updated_at = now()
+      `UPDATE conversation_references SET installed = false, welcomed_at = NULL, dead_at = now(), dead_reason = $3, version = version + 1, updated_at = now()
        WHERE tenant_id = $1 AND installed AND ${'teamId' in scope ? '(team_id = $2 OR split_part(conversation_id, \';\', 1) = $2)' : 'split_part(conversation_id, \';\', 1) = $2'}
        RETURNING 1`,
       [tenantId, 'teamId' in scope ? scope.teamId : scope.channelId, reason],
@@ -68,7 +93,7 @@ export class ConversationReferenceRepository {
   /** The bot was removed from a conversation: keep the row (audit, re-install) but stop using it. */
   async markUninstalled(tenantId: string, conversationId: string): Promise<void> {
     await this.db.query(
-      'UPDATE conversation_references SET installed = false, welcomed_at = NULL, updated_at = now() WHERE tenant_id = $1 AND conversation_id = $2',
+      'UPDATE conversation_references SET installed = false, welcomed_at = NULL, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND conversation_id = $2',
       [tenantId, conversationId],
     );
   }
@@ -79,7 +104,7 @@ export class ConversationReferenceRepository {
    */
   async markDead(tenantId: string, conversationId: string, reason: string): Promise<void> {
     await this.db.query(
-      'UPDATE conversation_references SET installed = false, dead_at = now(), dead_reason = $3, updated_at = now() WHERE tenant_id = $1 AND conversation_id = $2',
+      'UPDATE conversation_references SET installed = false, dead_at = now(), dead_reason = $3, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND conversation_id = $2',
       [tenantId, conversationId, reason],
     );
   }

@@ -36,7 +36,7 @@ export interface PartnerRow {
   synced_at: Date | null;
 }
 
-interface MemberRow {
+export interface MemberRow {
   aad_object_id: string;
   display_name: string;
   role: Member['role'];
@@ -53,12 +53,12 @@ export const RECORD_COLUMNS = `tenant_id, company, primary_contact, secondary_co
 const date = (v: Date | string | null): Date | undefined => (v ? new Date(v) : undefined);
 
 /** The record with its members, owner first. */
-const WITH_MEMBERS = `SELECT ${RECORD_COLUMNS},
+export const WITH_MEMBERS = `SELECT ${RECORD_COLUMNS},
   coalesce((SELECT json_agg(json_build_object('aad_object_id', m.aad_object_id, 'display_name', m.display_name, 'role', m.role, 'conversation_id', m.conversation_id)
             ORDER BY m.role DESC, m.added_at) FROM partner_members m WHERE m.tenant_id = p.tenant_id), '[]'::json) AS members
   FROM partners p`;
 
-function withMembers(row: PartnerRow & { members: MemberRow[] }): Partner {
+export function withMembers(row: PartnerRow & { members: MemberRow[] }): Partner {
   return {
     ...toRecord(row),
     members: row.members.map((m) => ({ aadObjectId: m.aad_object_id, name: m.display_name, role: m.role, conversationId: m.conversation_id ?? undefined })),

@@ -1,6 +1,7 @@
 import type { TurnContext } from 'botbuilder';
 import type { Partner, Person } from '../domain/partner';
-import type { PartnerRecord, PartnerRepository } from '../store/partners';
+import type { PartnerRecord } from '../store/partners';
+import type { TurnReads } from '../store/turn-reads';
 import { conversationKindOf, personOf, tenantOf, type ConversationKind } from './activity';
 import { parseSubmission, type ParsedSubmission } from './submission';
 
@@ -17,6 +18,8 @@ export class Turn {
     /** undefined: the activity is not a card submission. */
     readonly submission: ParsedSubmission | undefined,
     private current: Partner | undefined,
+    /** The conversation reference's version as the turn read it (null: none stored). */
+    readonly referenceVersion: number | null = null,
   ) {}
 
   get partner(): Partner | undefined {
@@ -45,13 +48,18 @@ export class Turn {
 
 const TURN_KEY = Symbol('partner-onboarding.turn');
 
-/** Reads the partner (once) and parses the submission (once); keeps the result on the turn. */
-export async function resolveTurn(context: TurnContext, partners: PartnerRepository): Promise<Turn> {
+/**
+ * Reads what the turn needs (the partner, the conversation reference's version, the conversation
+ * state for `stateKey`) in one statement and parses the submission (once); keeps the result on the
+ * turn. Returns the release for the end of the turn (conversation state it did not read is dropped).
+ */
+export async function resolveTurn(context: TurnContext, reads: TurnReads, stateKey: string | undefined): Promise<{ turn: Turn; release(): void }> {
   const tenantId = tenantOf(context);
-  const partner = tenantId ? await partners.get(tenantId) : undefined;
-  const turn = new Turn(tenantId, personOf(context), conversationKindOf(context), parseSubmission(context.activity), partner);
+  const read = await reads.read(tenantId, context.activity.conversation?.id, stateKey);
+  const partner = tenantId ? read.partner : undefined;
+  const turn = new Turn(tenantId, personOf(context), conversationKindOf(context), parseSubmission(context.activity), partner, read.referenceVersion);
   context.turnState.set(TURN_KEY, turn);
-  return turn;
+  return { turn, release: read.release };
 }
 
 /** The turn resolved at its start. */

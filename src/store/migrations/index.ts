@@ -471,6 +471,16 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
+    id: 18,
+    name: 'conversation_references_version',
+    sql: `
+      -- Bumped by every write to a conversation's row: a turn reads it with the partner and skips its
+      -- upsert when this instance last wrote the same reference at the same version (another
+      -- instance's write, a retire or an uninstall changes the version, so the upsert runs again).
+      ALTER TABLE conversation_references ADD COLUMN version integer NOT NULL DEFAULT 1;
+    `,
+  },
+  {
     id: 19,
     name: 'customers_trigram_search',
     sql: `
