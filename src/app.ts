@@ -2,6 +2,9 @@ import { ConversationState, type Activity } from 'botbuilder';
 import { createAppCredential, createManagedIdentityCredential } from './auth/app-credential';
 import { ConsentFlow } from './auth/consent-flow';
 import { TakeOver } from './auth/take-over';
+import { SetupRunner } from './setup/setup-run';
+import { SetupSignIn } from './setup/setup-sign-in';
+import { PartnerSetupRepository } from './store/partner-setups';
 import type { TokenCredential } from './microsoft/credential';
 import { PartnerTokenCacheStore } from './auth/partner-msal';
 import { PartnerTokens } from './auth/partner-tokens';
@@ -106,6 +109,8 @@ export interface AppOptions {
   secretRetryWaitMs?: number;
   /** How the app waits before such a retry (tests move the simulator's clock instead). */
   sleep?: (ms: number) => Promise<void>;
+  /** "Set it up for me": the waits while Microsoft replicates new objects (tests shorten them). */
+  setupWaitsMs?: readonly number[];
   /** 0: this instance neither schedules nor works the token keep-alive (tests call `keepAlive.run()`); otherwise it runs hourly on the job engine. */
   keepAliveIntervalMs?: number;
   /** How often this instance polls for due check follow-ups; 0: never (tests call `checkFollowUps.run()`). Default the job engine's polling. */
@@ -217,6 +222,20 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     graphBaseUrl: config.microsoft.graphBaseUrl, partnerCenterBaseUrl: config.microsoft.partnerCenterBaseUrl, tokens, runs: checkRuns, logger,
     appInAdminAgentsSeverity: config.checks.appInAdminAgentsSeverity,
   });
+  // "Set it up for me" exists only with the operator's multi-tenant setup app.
+  const setups = new PartnerSetupRepository(db);
+  const setupRunner = new SetupRunner({
+    setups, partners, connections, secrets, checks, notifier, logger,
+    graphBaseUrl: config.microsoft.graphBaseUrl, authorityHost: config.microsoft.authorityHost, publicBaseUrl: config.server.publicBaseUrl,
+    carryOn: (tenantId, conversationId) => journey.stepDone(tenantId, conversationId, 'entraApp'),
+    ...(options.setupWaitsMs ? { waitsMs: options.setupWaitsMs } : {}),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+  });
+  const setupSignIn = config.setupApp ? new SetupSignIn({
+    authorityHost: config.microsoft.authorityHost, browserAuthorityHost: config.microsoft.browserAuthorityHost,
+    publicBaseUrl: config.server.publicBaseUrl, graphBaseUrl: config.microsoft.graphBaseUrl, setupApp: config.setupApp,
+    connections, setups, runner: setupRunner, notifier, logger, key: authStateKey,
+  }) : undefined;
   const syncs = new CustomerSyncRepository(db);
   const customers = new CustomerRepository(db);
   const runner = new CustomerSyncRunner({
@@ -255,6 +274,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     secrets,
     onboarding: {
       partners, connections, credentials, signIn: consent, checks, checkRuns, followUps, sync: syncJobs.service, syncs, verification, logger, publicBaseUrl: config.server.publicBaseUrl,
+      ...(setupSignIn ? { setup: { setups, signIn: setupSignIn } } : {}),
       teamsIdentity: (context) => teamsIdentity(context, logger),
     },
     notifier,
@@ -282,9 +302,14 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     },
   };
   const http = createServer({
-    adapter, bot, db, logger, bodyLimitBytes: config.server.bodyLimitBytes, authenticated: config.bot.authenticated, verifyEmail, publicBaseUrl: config.server.publicBaseUrl, auth: authPages(consent, takeOver),
+    adapter, bot, db, logger, bodyLimitBytes: config.server.bodyLimitBytes, authenticated: config.bot.authenticated, verifyEmail, publicBaseUrl: config.server.publicBaseUrl, auth: authPages(consent, takeOver, setupSignIn),
   });
   const expiryJobs = await startExpiryJobs({ engine, watch, dispatcher, logger, dailyAt: config.watch.dailyAt, sliceSeconds: config.watch.sliceSeconds });
+  // A setup run its instance no longer drives (a crash, a restart): its chat is told to sign in again, now and once its lease has lapsed.
+  const sweepSetups = () => setupRunner.sweepInterrupted().catch((err: unknown) => logger.warn({ err }, 'looking for interrupted setup runs failed'));
+  void sweepSetups();
+  const setupSweep = setTimeout(() => void sweepSetups(), setupRunner.leaseMs + 1_000);
+  setupSweep.unref();
   const keepAlive = await startTokenKeepAlive({ engine, tokens, connections, partners, logger, intervalMs: options.keepAliveIntervalMs });
   const checkFollowUps = await startCheckFollowUps({
     engine, partners, checks, notifier, logger, intervalMs: options.followUpIntervalMs,
@@ -329,6 +354,8 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
       await keepAlive.stop();
       await checkFollowUps.stop();
       await syncJobs.stop();
+      clearTimeout(setupSweep);
+      await setupRunner.drain();
       await journey.drain();
       await support.settled();
       await expiryJobs.stop();

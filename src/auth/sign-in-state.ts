@@ -14,8 +14,11 @@ import type { Connection } from '../domain/partner';
  * verifier is stored anywhere, and only this server can compute it.
  */
 
-/** `takeover`: a member proves an administrator role to own the partner (src/auth/take-over.ts). */
-export type StatePurpose = 'signin' | 'adminconsent' | 'takeover';
+/**
+ * `takeover`: a member proves an administrator role to own the partner (src/auth/take-over.ts).
+ * `setup`: an administrator signs in to the operator's setup app for one setup run (src/setup/setup-sign-in.ts).
+ */
+export type StatePurpose = 'signin' | 'adminconsent' | 'takeover' | 'setup';
 
 /** What a state is bound to, besides the Teams user and conversation kept in its database row. */
 export interface StateBinding {

@@ -1,7 +1,7 @@
 import type { ConversationState, StatePropertyAccessor, TurnContext } from 'botbuilder';
 import { DialogSet, DialogTurnStatus, type DialogContext, type DialogState } from 'botbuilder-dialogs';
 import { markCarryOn } from '../dialogs/carry-on';
-import { DIALOG_OF, ONBOARDING_DIALOG, OnboardingDialog } from '../dialogs/onboarding-dialog';
+import { isStepDialog, ONBOARDING_DIALOG, OnboardingDialog } from '../dialogs/onboarding-dialog';
 import type { OnboardingServices } from '../dialogs/onboarding-services';
 import { UPDATE_CREDENTIALS_DIALOG, UpdateCredentialsDialog } from '../dialogs/update-credentials-dialog';
 import type { StepId } from '../domain/steps';
@@ -54,7 +54,7 @@ export class OnboardingRunner {
     const dc = await this.dialogs.createContext(context);
     let waiting: DialogContext = dc;
     while (waiting.child) waiting = waiting.child;
-    if (waiting.activeDialog?.id !== DIALOG_OF[step]) return false;
+    if (!isStepDialog(step, waiting.activeDialog?.id)) return false;
     markCarryOn(context);
     await dc.continueDialog();
     return true;

@@ -19,6 +19,8 @@ import memberRequestTemplate from '../../cards/member-request.json';
 import openPersonalChatTemplate from '../../cards/open-personal-chat.json';
 import reviewTemplate from '../../cards/review.json';
 import sectionSummaryTemplate from '../../cards/section-summary.json';
+import setupAccountTemplate from '../../cards/setup-account.json';
+import setupProgressTemplate from '../../cards/setup-progress.json';
 import verifyEmailTemplate from '../../cards/verify-email.json';
 import welcomeTemplate from '../../cards/welcome.json';
 import customerTemplate from '../../cards/customer.json';
@@ -198,12 +200,40 @@ export function renderHandoverCard(data: { cardId: string; members: Array<{ id: 
   return render(handoverTemplate, data);
 }
 
-export function renderPrepareChecklist(data: { cardId: string; stepLabel: string; done: readonly string[]; publicBaseUrl: string; message?: string }): Attachment {
+/** `setupChoice`: offer "Set it up for me" (the operator's setup app is configured), with the partner's current choice. */
+export function renderPrepareChecklist(data: { cardId: string; stepLabel: string; done: readonly string[]; publicBaseUrl: string; message?: string; setupChoice?: 'setup' | 'manual' }): Attachment {
   const done = new Set(data.done);
   const groups = PREPARATION.map((g) => ({ title: g.title, items: g.items.map((i) => ({ ...i, detail: prepDetail(i, data.publicBaseUrl), done: done.has(i.id) })) }));
   const total = groups.reduce((n, g) => n + g.items.length, 0);
   const doneCount = groups.reduce((n, g) => n + g.items.filter((i) => i.done).length, 0);
-  return render(prepareChecklistTemplate, { cardId: data.cardId, stepLabel: data.stepLabel, groups, doneCount, totalCount: total, message: data.message ?? '' });
+  return render(prepareChecklistTemplate, {
+    cardId: data.cardId, stepLabel: data.stepLabel, groups, doneCount, totalCount: total, message: data.message ?? '',
+    offerSetup: data.setupChoice !== undefined, setupChoice: data.setupChoice ?? 'manual',
+  });
+}
+
+/** One line of the setup's progress card. */
+export interface SetupLine { text: string; state: 'pending' | 'running' | 'waiting' | 'done' | 'failed' }
+
+const SETUP_MARKS: Record<SetupLine['state'], { mark: string; detail: string; color: string }> = {
+  pending: { mark: '▫️', detail: '', color: 'Default' },
+  running: { mark: '⏳', detail: ' (now)', color: 'Default' },
+  waiting: { mark: '⏳', detail: ' (waiting for Microsoft to replicate)', color: 'Default' },
+  done: { mark: '✅', detail: '', color: 'Default' },
+  failed: { mark: '❌', detail: ' (stopped here)', color: 'Attention' },
+};
+
+/** "Set it up for me": a line per step, each state in words as well as by its mark; "Try again from here" once it stopped. */
+export function renderSetupProgress(data: { title: string; lines: readonly SetupLine[]; note: string; retry: boolean }): Attachment {
+  return render(setupProgressTemplate, {
+    title: data.title, note: data.note, retry: data.retry,
+    lines: data.lines.map((l) => ({ ...SETUP_MARKS[l.state], text: l.text })),
+  });
+}
+
+/** "Set it up for me": which account the platform works as, before the administrator signs in. */
+export function renderSetupAccountCard(data: { cardId: string; stepLabel: string; serviceAccount?: string; error?: string }): Attachment {
+  return render(setupAccountTemplate, { cardId: data.cardId, stepLabel: data.stepLabel, serviceAccount: data.serviceAccount ?? '', error: data.error ?? '' });
 }
 
 export interface CredentialFormData extends FormCardData {

@@ -246,6 +246,8 @@ export interface Facts {
   readonly partnerCenterSecretExpiry?: Fact<string | null>;
   /** When the partner entered that key (ISO date): expiry minus this is the validity it was created with. */
   readonly partnerCenterSecretEnteredAt?: Fact<string | null>;
+  /** No Partner Center web app is needed: the bot set up the app, and the sync reads customers with the consented sign-in. */
+  readonly partnerCenterWebAppOptional?: Fact<boolean>;
   readonly partnerCenterProfile?: Fact<PartnerCenterAnswer<PartnerCenterProfile>>;
   readonly partnerCenterCustomers?: Fact<PartnerCenterAnswer<CustomersPage>>;
   /** The service account's token reads invoices (seed step: billing visible). */

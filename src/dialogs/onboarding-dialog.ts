@@ -10,6 +10,7 @@ import { CREDENTIAL_DIALOG_OF, CredentialsDialog } from './credentials-dialog';
 import type { OnboardingServices } from './onboarding-services';
 import { PREPARE_DIALOG, PrepareDialog } from './prepare-dialog';
 import { REVIEW_DIALOG, ReviewDialog } from './review-dialog';
+import { SETUP_DIALOG, SetupDialog } from './setup-dialog';
 import { VERIFY_EMAIL_DIALOG, VerifyEmailDialog } from './verify-email-dialog';
 
 export const ONBOARDING_DIALOG = 'onboarding';
@@ -30,6 +31,11 @@ export const DIALOG_OF: Readonly<Record<StepId, string>> = {
   sync: SYNC_DIALOG,
 };
 
+/** Whether dialog `id` is where the journey waits on `step` ("Set it up for me" runs the Entra step too). */
+export function isStepDialog(step: StepId, id: string | undefined): boolean {
+  return id === DIALOG_OF[step] || (step === 'entraApp' && id === SETUP_DIALOG);
+}
+
 /**
  * The journey up to the connection, one waterfall step per entry of STEPS. Steps already done (for
  * instance after a restart of the conversation) are skipped, so `start` always resumes where the
@@ -46,13 +52,19 @@ export class OnboardingDialog extends ComponentDialog {
     this.addDialog(new PrepareDialog(services));
     this.addDialog(new CredentialsDialog('entraApp', services));
     this.addDialog(new CredentialsDialog('partnerCenterApp', services));
+    if (services.setup) this.addDialog(new SetupDialog(services));
     this.addDialog(new ConsentDialog(services));
     this.addDialog(new ChecksDialog(services));
     this.addDialog(new SyncDialog(services));
     this.addDialog(new WaterfallDialog(STEPS_DIALOG, [
-      ...STEPS.map((step) => (wf: WaterfallStepContext) => {
+      ...STEPS.map((step) => async (wf: WaterfallStepContext) => {
         const partner = turnOf(wf.context).partner;
-        return partner && step.done(partner) ? wf.next() : wf.beginDialog(DIALOG_OF[step.id]);
+        if (partner && step.done(partner)) return wf.next();
+        // "Set it up for me": the Entra step is the setup run instead of the Entra card.
+        if (step.id === 'entraApp' && partner && services.setup && (await services.setup.setups.get(partner.tenantId))?.choice === 'setup') {
+          return wf.beginDialog(SETUP_DIALOG);
+        }
+        return wf.beginDialog(DIALOG_OF[step.id]);
       }),
       (wf) => this.finish(wf),
     ]));

@@ -9,8 +9,16 @@ import type { CustomerSyncRepository } from '../store/customer-syncs';
 import type { CustomerSyncService } from '../sync/sync-service';
 import type { ConnectionRepository } from '../store/connections';
 import type { PartnerRepository } from '../store/partners';
+import type { PartnerSetupRepository } from '../store/partner-setups';
+import type { SetupSignIn } from '../setup/setup-sign-in';
 import type { TeamsIdentity } from '../teams/identity';
 import type { CheckRunner } from '../verification/check-runner';
+
+/** The setup's record (the choice, the run's steps) and its administrator sign-in links. */
+export interface SetupServices {
+  setups: PartnerSetupRepository;
+  signIn: Pick<SetupSignIn, 'link'>;
+}
 
 /** What the onboarding dialogs work with, passed in once by the app. */
 export interface OnboardingServices {
@@ -31,6 +39,8 @@ export interface OnboardingServices {
   logger: Logger;
   /** Where browsers reach this bot (redirect URIs the partner registers name it). */
   publicBaseUrl: string;
+  /** "Set it up for me" (issue 30): only when the operator's setup app is configured. */
+  setup?: SetupServices;
   /** Looks up the chatting user in Teams (TeamsInfo.getMember); undefined when unknown. */
   teamsIdentity(context: TurnContext): Promise<TeamsIdentity | undefined>;
 }

@@ -55,6 +55,8 @@ export interface Connection {
   appId: string;
   /** The Partner Center web app id. */
   pcAppId?: string;
+  /** The app the bot created ("Set it up for me"): while it is `appId`, the Partner Center web app is optional. */
+  botCreatedAppId?: string;
 }
 
 export type CredentialKind = 'appSecret' | 'pcSecret';

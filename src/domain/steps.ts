@@ -12,7 +12,8 @@ export const STEPS = [
   { id: 'verifyEmail', name: 'Email verification', done: (p: Partner) => !!p.emailVerifiedAt },
   { id: 'prepare', name: 'Preparation checklist', done: (p: Partner) => !!p.preparation.confirmedAt },
   { id: 'entraApp', name: 'Tenant and Entra app', done: (p: Partner) => !!p.connection && !!p.credentials.appSecret },
-  { id: 'partnerCenterApp', name: 'Partner Center web app', done: (p: Partner) => !!p.connection?.pcAppId && !!p.credentials.pcSecret },
+  // Optional for an app the bot set up: the sync then reads customers with the service account's sign-in.
+  { id: 'partnerCenterApp', name: 'Partner Center web app', done: (p: Partner) => (!!p.connection?.pcAppId && !!p.credentials.pcSecret) || (!!p.connection?.botCreatedAppId && p.connection.botCreatedAppId === p.connection.appId) },
   { id: 'consent', name: 'Sign-in and consent', done: (p: Partner) => consentComplete(p) },
   { id: 'checks', name: 'Checks', done: (p: Partner) => checksPassed(p) },
   { id: 'sync', name: 'Customer sync', done: (p: Partner) => !!p.syncedAt },

@@ -1,5 +1,6 @@
 import type { ConsentFlow, ConsentOutcome, FlowStage } from '../auth/consent-flow';
 import type { TakeOver, TakeOverOutcome } from '../auth/take-over';
+import type { SetupSignIn, SetupSignInOutcome } from '../setup/setup-sign-in';
 import type { SignInExplanation } from '../microsoft/sign-in-errors';
 import { escapeHtml, html, para, type Page } from './page-html';
 
@@ -15,16 +16,23 @@ export interface AuthPages {
   adminConsentCallback(query: URLSearchParams): Promise<Page>;
   /** `take over`: the member's own sign-in (its answer comes back to `callback`). */
   takeOverStart(s: string): Promise<Page>;
+  /** "Set it up for me": the administrator's sign-in for the setup run (its answer comes back to `callback`). */
+  setupStart(s: string): Promise<Page>;
 }
 
-export function authPages(flow: ConsentFlow, takeOver: TakeOver): AuthPages {
+/** `setup`: undefined when the operator's setup app is not configured (no setup sign-in exists then). */
+export function authPages(flow: ConsentFlow, takeOver: TakeOver, setup?: SetupSignIn): AuthPages {
   return {
     start: async (s) => consentPage(await flow.start(s)),
     // One redirect URI for every sign-in (the partner's own app registers only this one): the state says whose it is.
-    callback: async (query) => ((await takeOver.owns(query.get('state') ?? ''))
-      ? takeOverPage(await takeOver.callback(query))
-      : consentPage(await flow.callback(query))),
+    callback: async (query) => {
+      const s = query.get('state') ?? '';
+      if (await takeOver.owns(s)) return takeOverPage(await takeOver.callback(query));
+      if (setup && (await setup.owns(s))) return setupPage(await setup.callback(query));
+      return consentPage(await flow.callback(query));
+    },
     takeOverStart: async (s) => takeOverPage(await takeOver.start(s)),
+    setupStart: async (s) => (setup ? setupPage(await setup.start(s)) : { status: 404, html: html('Not available', para('Setting the app up for you is not available on this installation.')) }),
     adminConsentStart: async (s) => consentPage(await flow.adminConsentStart(s)),
     adminConsentCallback: async (query) => consentPage(await flow.adminConsentCallback(query)),
   };
@@ -73,6 +81,26 @@ export function takeOverPage(outcome: TakeOverOutcome): Page {
       return { status: 200, html: html('You already own onboarding', [para('Nothing changed: onboarding for your organization is already yours.'), para(BACK_TO_TEAMS)].join('\n')) };
     case 'failed':
       return { status: takeOverStatus(outcome.stage, outcome.explanation), html: failureHtml(outcome.explanation, outcome.chatTold) };
+  }
+}
+
+export function setupPage(outcome: SetupSignInOutcome): Page {
+  switch (outcome.kind) {
+    case 'redirect':
+      return { status: 302, location: outcome.location, html: '' };
+    case 'started':
+      return {
+        status: 200,
+        html: html('Done — the setup is running', [
+          para('Your sign-in showed an administrator of your partner tenant. The setup of your Entra app runs now: the chat in Microsoft Teams shows each step as it ends.'),
+          para('Your sign-in is used for this setup only and is not kept.'),
+          para(BACK_TO_TEAMS),
+        ].join('\n')),
+      };
+    case 'busy':
+      return { status: 409, html: html('The setup is already running', [para('Nothing new was started: the chat in Microsoft Teams shows the running setup step by step.'), para(BACK_TO_TEAMS)].join('\n')) };
+    case 'failed':
+      return { status: outcome.status, html: failureHtml(outcome.explanation, outcome.chatTold) };
   }
 }
 

@@ -212,6 +212,7 @@ export function createServer(deps: ServerDeps): HttpServer {
   server.get('/auth/adminconsent/start', authRoute((q) => deps.auth.adminConsentStart(q.get('s') ?? '')));
   server.get('/auth/adminconsent/callback', authRoute((q) => deps.auth.adminConsentCallback(q)));
   server.get('/auth/takeover/start', authRoute((q) => deps.auth.takeOverStart(q.get('s') ?? '')));
+  server.get('/auth/setup/start', authRoute((q) => deps.auth.setupStart(q.get('s') ?? '')));
 
   server.get('/healthz', async (_req, res) => {
     res.send(200, { status: 'ok' });

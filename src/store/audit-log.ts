@@ -31,7 +31,11 @@ export type AuditAction =
   | 'consent.granted'
   | 'consent.admin_granted'
   | 'consent.broken'
-  | 'partner.deleted';
+  | 'partner.deleted'
+  | 'setup.chosen'
+  | 'setup.started'
+  | 'setup.failed'
+  | 'setup.done';
 
 export async function recordAudit(q: Queryable, entry: AuditEntry): Promise<void> {
   await q.query('INSERT INTO audit_log (tenant_id, actor, action, detail) VALUES ($1, $2, $3, $4::jsonb)', [

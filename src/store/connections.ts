@@ -9,7 +9,7 @@ export type StateRefusal = 'state_unknown' | 'state_replayed' | 'state_expired';
 
 export interface AuthState {
   tenantId: string;
-  purpose: 'signin' | 'adminconsent' | 'takeover';
+  purpose: 'signin' | 'adminconsent' | 'takeover' | 'setup';
   aadObjectId: string;
   conversationId?: string;
 }

@@ -132,6 +132,8 @@ export class CheckRunner {
     return {
       partnerCenterSecretExpiry: partner.credentials.pcSecret?.expiresAt ?? null,
       partnerCenterSecretEnteredAt: partner.credentials.pcSecret?.setAt ?? null,
+      // "Set it up for me": the web app is optional for the app the bot created (domain/steps.ts).
+      partnerCenterWebAppOptional: !partner.credentials.pcSecret && !!partner.connection?.botCreatedAppId && partner.connection.botCreatedAppId === partner.connection.appId,
       consent: partner.consent.at
         ? { consentedAt: partner.consent.at.toISOString(), lastRefreshAt: partner.consent.usedAt?.toISOString() ?? null, lastRefreshError: partner.consent.brokenReason ?? null }
         : null,

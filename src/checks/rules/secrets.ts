@@ -47,6 +47,9 @@ export function partnerCenterSecretValid(facts: Facts, ctx: RuleContext): Outcom
   const fix = { text: 'In Partner Center **App management**, add a new key to the web app, enter it and its expiry in the bot, then remove the old key.', link: LINKS.partnerCenterApps };
   const entered = known(facts.partnerCenterSecretExpiry);
   if (!entered.ok) return unknownOutcome('Partner Center web app secret', entered.unknown, LINKS.partnerCenterApps);
+  if (entered.value === null && facts.partnerCenterWebAppOptional === true) {
+    return { status: 'pass', evidence: 'no Partner Center web app key: none is needed, customers are read with the service account’s sign-in' };
+  }
   if (entered.value === null) return { status: 'unknown', evidence: 'Partner Center web app secret: no expiry entered', fix: { text: 'Enter the web app key\'s expiry (shown next to the key in Partner Center App management).', link: LINKS.partnerCenterApps } };
   const end = parseDate(entered.value);
   if (!end) return { status: 'unknown', evidence: 'Partner Center web app secret: the expiry entered is not a date', fix };

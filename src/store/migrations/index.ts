@@ -460,6 +460,34 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
+    id: 17,
+    name: 'partner_setups',
+    sql: `
+      -- "Set it up for me" (issue 30): the partner's choice, the service account picked for it, and
+      -- each step of the setup run as it ended (the ids it found or made: never a token or a secret),
+      -- so a re-run or a restart resumes at the step it stopped. A run holds a lease while it works:
+      -- 'running' with a lapsed lease is a run its instance no longer drives.
+      CREATE TABLE partner_setups (
+        tenant_id            text PRIMARY KEY REFERENCES partners (tenant_id) ON DELETE CASCADE,
+        choice               text NOT NULL CHECK (choice IN ('setup', 'manual')),
+        service_account_upn  text,
+        status               text NOT NULL DEFAULT 'chosen' CHECK (status IN ('chosen', 'running', 'failed', 'done')),
+        run_id               text,
+        steps                jsonb NOT NULL DEFAULT '{}',
+        failure              jsonb,
+        conversation_id      text,
+        progress_activity_id text,
+        lease_until          timestamptz,
+        started_at           timestamptz,
+        finished_at          timestamptz,
+        updated_at           timestamptz NOT NULL DEFAULT now()
+      );
+      -- The setup sign-in: a Global Administrator signs in to the operator's setup app for one run.
+      ALTER TABLE auth_states DROP CONSTRAINT auth_states_purpose_check;
+      ALTER TABLE auth_states ADD CONSTRAINT auth_states_purpose_check CHECK (purpose IN ('signin', 'adminconsent', 'takeover', 'setup'));
+    `,
+  },
+  {
     id: 16,
     name: 'support_messages_in_the_notices_outbox',
     sql: `
