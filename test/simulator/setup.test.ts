@@ -6,6 +6,7 @@ import {
   PARTNER_TENANT_ID, PRA_USER_UPN, REQUIRED_APP_ROLES, SERVICE_ACCOUNT_ID, SERVICE_ACCOUNT_PASSWORD, SERVICE_ACCOUNT_UPN,
   SETUP_ADMIN_UPN, SETUP_APP_TAG, SETUP_SCOPES, SIM_SETUP_APP_ID, SIM_SETUP_APP_SECRET, SIM_SETUP_REDIRECT_URIS,
 } from './scenarios/ids';
+import { TenantSchema } from './scenario';
 import { startSimulator, type Simulator } from './server';
 import { SignInError, signInWithoutBrowser } from './services/entra';
 import { decodeJwt } from './tokens';
@@ -102,6 +103,23 @@ describe('Simulator: "set it up for me" Graph writes', function () {
       const me = await graph('me/memberOf', t);
       assert.equal(me.status, 200);
       assert.ok(me.body.value?.some((o) => o['@odata.type'] === '#microsoft.graph.directoryRole' && o.roleTemplateId === '62e90394-69f5-4237-9190-012177145e10'));
+    });
+
+    it("consent belongs to the tenant that gave it: another tenant's Global Administrator is still asked", async () => {
+      await setupToken(SETUP_ADMIN_UPN);
+      assert.deepEqual(setupApp().grantedScopes, [], "the operator's own registration is untouched");
+      const other = 'c0c0c0c0-1111-4111-8111-000000000001';
+      sim.scenario.tenants.push(TenantSchema.parse({
+        id: other, displayName: 'Other Partner', domains: ['otherpartner.onmicrosoft.com'],
+        users: [{ id: 'c0c0c0c0-2222-4222-8222-000000000001', userPrincipalName: 'admin@otherpartner.onmicrosoft.com', displayName: 'Other Admin', password: SERVICE_ACCOUNT_PASSWORD, roles: ['Global Administrator'] }],
+      }));
+      const { challenge } = await new CryptoProvider().generatePkceCodes();
+      await assert.rejects(signInWithoutBrowser({
+        sim, tenant: other, clientId: SIM_SETUP_APP_ID, redirectUri: REDIRECT, codeChallenge: challenge, scope: SETUP_SCOPE, prompt: 'login',
+        upn: 'admin@otherpartner.onmicrosoft.com', password: SERVICE_ACCOUNT_PASSWORD,
+      }), (err: unknown) => err instanceof SignInError && err.step === 'consent');
+      // The partner's members sign in without a prompt: the grant is tenant-wide there.
+      assert.ok(String(decodeJwt(await setupToken(HELPDESK_USER_UPN, {})).scp).includes('Application.ReadWrite.All'));
     });
 
     it('the admin declines consent: access_denied, error_subcode cancel, AADSTS65004 with the state; nothing is granted', async () => {

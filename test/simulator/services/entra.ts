@@ -246,6 +246,32 @@ class EntraService implements SimService {
   reset(): void {
     this.codes.clear();
     this.grants.clear();
+    this.foreignConsent.clear();
+  }
+
+  /**
+   * Consent to a multi-tenant app belongs to the tenant where it was given (the app's service
+   * principal there), not to the app's registration: a partner's Global Administrator consenting to
+   * the operator's setup app grants nothing in another tenant.
+   * https://learn.microsoft.com/en-us/entra/identity-platform/application-consent-experience
+   * The registration itself keeps the home tenant's grants; other tenants get their own record here.
+   */
+  private readonly foreignConsent = new Map<string, Application>();
+
+  private consentHolder(client: ClientApp, tenantId: string): Application {
+    if (client.tenant.id.toLowerCase() === tenantId.toLowerCase()) return client.app;
+    const key = `${tenantId.toLowerCase()}|${client.app.appId.toLowerCase()}`;
+    let held = this.foreignConsent.get(key);
+    if (!held) {
+      const home = client.app;
+      held = {
+        ...home, grantedAppRoles: [], grantedScopes: [], partnerCenterConsent: false,
+        // Grants a scenario file gives this tenant's users on the registration stay theirs.
+        principalGrants: home.principalGrants.filter((g) => this.findUser(tenantId, g.principalId)),
+      };
+      this.foreignConsent.set(key, held);
+    }
+    return held;
   }
 
   // ---- lookups -------------------------------------------------------------------------------
@@ -532,7 +558,7 @@ class EntraService implements SimService {
    * Returns undefined when the sign-in may go on and issue the code.
    */
   private consentStep(req: SimRequest, params: URLSearchParams, form: URLSearchParams, client: ClientApp, signedIn: SignedInUser, set: ScopeSet): SimReply | undefined {
-    const app = client.app;
+    const app = this.consentHolder(client, signedIn.tenant.id);
     const needed = this.consentNeeded(app, signedIn.user.id, set, params.get('prompt') === 'consent');
     if (needed.length === 0) return undefined;
     const decision = form.get('decision');
@@ -802,7 +828,7 @@ class EntraService implements SimService {
     if (!found.user.accountEnabled) return this.sts(400, 'invalid_grant', 50057, 'The user account is disabled.');
     const scopes = parseScopes(form.get('scope') ?? rec.scope, this.ctx.baseUrl, found.tenant.displayName);
     if (!scopes.ok) return this.sts(400, scopes.error, scopes.aadsts, scopes.message);
-    const consent = this.consentProblem(client, rec.userId, scopes);
+    const consent = this.consentProblem(client, rec.tenantId, rec.userId, scopes);
     if (consent) return consent;
     rec.redeemed = true;
     const now = this.ctx.now();
@@ -858,7 +884,7 @@ class EntraService implements SimService {
         ? this.sts(400, 'invalid_grant', 50079, `Due to a configuration change made by your administrator, or because you moved to a new location, you must enroll in multi-factor authentication to access '${target}'.`, 'basic_action')
         : this.sts(400, 'invalid_grant', 50076, `Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '${target}'.`, 'basic_action');
     }
-    const consent = this.consentProblem(client, grant.userId, scopes);
+    const consent = this.consentProblem(client, grant.tenantId, grant.userId, scopes);
     if (consent) return consent;
     grant.lastUsedAt = now;
     return this.userTokens({ ...grant, issuedAt: now, lastUsedAt: now }, client, found, scopes);
@@ -925,8 +951,8 @@ class EntraService implements SimService {
    * token works for every permission the client has consent for, whatever the sign-in asked:
    * https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow#refresh-the-access-token
    */
-  private consentProblem(client: ClientApp, userId: string, scopes: ParsedScopes): SimReply | undefined {
-    const app = client.app;
+  private consentProblem(client: ClientApp, tenantId: string, userId: string, scopes: ParsedScopes): SimReply | undefined {
+    const app = this.consentHolder(client, tenantId);
     const key = scopes.resource?.key ?? 'graph';
     if (!isConsentResource(key)) return undefined;
     const granted = this.grantedFor(app, userId, key);
@@ -982,7 +1008,7 @@ class EntraService implements SimService {
       name: user.displayName,
       oid: user.id,
       rh: randomBytes(12).toString('base64url'),
-      scp: this.delegatedScp(client.app, user.id, scopes).join(' '),
+      scp: this.delegatedScp(this.consentHolder(client, tenant.id), user.id, scopes).join(' '),
       sub: pairwiseSub(user.id, aud),
       tid: tenant.id,
       unique_name: user.userPrincipalName,
