@@ -1,4 +1,4 @@
-import type { ConversationState, StatePropertyAccessor, TurnContext } from 'botbuilder';
+import { TurnContext, type ConversationState, type StatePropertyAccessor } from 'botbuilder';
 import { DialogSet, DialogTurnStatus, type DialogContext, type DialogState } from 'botbuilder-dialogs';
 import { markCarryOn } from '../dialogs/carry-on';
 import { isStepDialog, ONBOARDING_DIALOG, OnboardingDialog } from '../dialogs/onboarding-dialog';
@@ -7,14 +7,32 @@ import { UPDATE_CREDENTIALS_DIALOG, UpdateCredentialsDialog } from '../dialogs/u
 import type { StepId } from '../domain/steps';
 import { Messages } from '../onboarding/messages';
 
+/** The card (or sync) id the innermost active dialog waits on; botbuilder keeps the active dialog last and a component's own stack in its state's `dialogs`. */
+function waitingOn(state: DialogState | undefined): string | undefined {
+  const top = (s: DialogState | undefined) => s?.dialogStack?.[s.dialogStack.length - 1];
+  let instance = top(state);
+  for (let inner = instance; inner; inner = top((inner.state as { dialogs?: DialogState } | undefined)?.dialogs)) instance = inner;
+  const s = instance?.state as { cardId?: unknown; waitId?: unknown } | undefined;
+  return typeof s?.cardId === 'string' ? s.cardId : typeof s?.waitId === 'string' ? s.waitId : undefined;
+}
+
 /** The onboarding dialog stack of a conversation: what commands start, resume and clear. */
 export class OnboardingRunner {
   private readonly dialogState: StatePropertyAccessor<DialogState>;
   private readonly dialogs: DialogSet;
 
-  constructor(conversationState: ConversationState, services: OnboardingServices) {
+  constructor(private readonly conversationState: ConversationState, services: OnboardingServices) {
     this.dialogState = conversationState.createProperty<DialogState>('dialogState');
-    this.dialogs = new DialogSet(this.dialogState).add(new OnboardingDialog(services)).add(new UpdateCredentialsDialog(services));
+    const withState: OnboardingServices = { ...services, storedDialogWaitsOn: (context, cardId) => this.storedDialogWaitsOn(context, cardId) };
+    this.dialogs = new DialogSet(this.dialogState).add(new OnboardingDialog(withState)).add(new UpdateCredentialsDialog(withState));
+  }
+
+  /** Whether the dialog as stored (another turn may have saved it since this one read it) still waits on `cardId`. */
+  private async storedDialogWaitsOn(context: TurnContext, cardId: string): Promise<boolean> {
+    // A context of its own: the state is read afresh from storage and this turn's copy stays as it is.
+    const fresh = new TurnContext(context.adapter, context.activity);
+    await this.conversationState.load(fresh, true);
+    return waitingOn(await this.dialogState.get(fresh)) === cardId;
   }
 
   /** From the first step not done; a step in progress is shown again with a fresh card. */

@@ -9,6 +9,10 @@ import type { Submission } from '../teams/submission';
 import { turnOf, type Turn } from '../teams/turn';
 import { isCarryOn } from './carry-on';
 import type { OnboardingServices } from './onboarding-services';
+import { takeOverClaim } from './step-claims';
+
+/** Set by `alreadySaved` in a submit: the card this step waits on was saved before (by this step's card id). */
+const SAVED_BEFORE = Symbol('partner-onboarding.saved-before');
 
 /** What every card step remembers between turns: which card it waits on, and where it is. */
 export interface CardStepState {
@@ -68,7 +72,14 @@ export abstract class CardStepDialog<S extends CardStepState = CardStepState> ex
       await dc.context.sendActivity(answered ? Messages.alreadySaved : Messages.staleCard);
       return Dialog.EndOfTurn;
     }
-    return this.submit(dc, turn, submission, state);
+    const result = await this.submit(dc, turn, submission, state);
+    if (dc.context.turnState.get(SAVED_BEFORE) !== true) return result;
+    dc.context.turnState.delete(SAVED_BEFORE);
+    // This very card was saved, yet the dialog still waits on it: the turn that saved it may have
+    // died before it posted the next card. Then this turn moves the chat on, else it says so.
+    if (await this.takeOver(dc, turn, state)) return this.resume(dc, turn);
+    await dc.context.sendActivity(Messages.alreadySaved);
+    return Dialog.EndOfTurn;
   }
 
   /** A carry-on turn found the step not done after all: nothing was said, so nothing is answered. */
@@ -80,8 +91,22 @@ export abstract class CardStepDialog<S extends CardStepState = CardStepState> ex
    * This card's step is done: the database decides which turn says so (a carry-on and a typed
    * answer, or two instances, may find it done at once). False: another turn already did.
    */
-  protected claimDone(turn: Turn, state: S): Promise<boolean> {
-    return this.services.partners.answerCard(turn.requireTenant(), state.cardId, `${this.step}-done`, turn.person.aadObjectId || 'bot');
+  protected async claimDone(dc: DialogContext, turn: Turn, state: S): Promise<boolean> {
+    return (await this.services.partners.answerCard(turn.requireTenant(), state.cardId, `${this.step}-done`, turn.person.aadObjectId || 'bot'))
+      || this.takeOver(dc, turn, state);
+  }
+
+  /** This step's card is claimed but the chat never moved on (its turn died): true when this turn takes over. */
+  private takeOver(dc: DialogContext, turn: Turn, state: S): Promise<boolean> {
+    return takeOverClaim(dc.context, this.services, turn.requireTenant(), state.cardId, this.step, turn.person.aadObjectId || 'bot');
+  }
+
+  /** Moves on for a turn that saved this step and died: the next step (its card) when the step is done, else this step's card afresh. */
+  private async resume(dc: DialogContext, turn: Turn): Promise<DialogTurnResult> {
+    const partner = await this.services.partners.get(turn.requireTenant());
+    if (partner) turn.refresh(partner);
+    if (partner && stepOf(this.step).done(partner)) return dc.endDialog({ resumed: true });
+    return dc.replaceDialog(this.id);
   }
 
   /** The message the pressed card is in (Teams sets replyToId), else the one this step sent. */
@@ -89,9 +114,12 @@ export abstract class CardStepDialog<S extends CardStepState = CardStepState> ex
     return submission?.replyToId ?? state.activityId;
   }
 
-  /** The card was saved before (a double click, or answered on another device): say so, change nothing. */
+  /**
+   * The card was saved before (a double click, or answered on another device): change nothing; the
+   * submit's caller says so, or moves the chat on when the turn that saved it did not.
+   */
   protected async alreadySaved(context: TurnContext): Promise<DialogTurnResult> {
-    await context.sendActivity(Messages.alreadySaved);
+    context.turnState.set(SAVED_BEFORE, true);
     return Dialog.EndOfTurn;
   }
 

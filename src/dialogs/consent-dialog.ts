@@ -87,7 +87,7 @@ export class ConsentDialog extends CardStepDialog<ConsentState> {
     // The browser may have finished meanwhile: whatever this turn is, the partner record settles it.
     if (partner && consentComplete(partner)) {
       // Once: the callback's carry-on turn and a typed turn may both find it complete.
-      if (!(await this.claimDone(turn, state))) return Dialog.EndOfTurn;
+      if (!(await this.claimDone(dc, turn, state))) return Dialog.EndOfTurn;
       await replaceCard(dc.context, state.activityId, consentSummary(partner));
       return dc.endDialog({ consented: true });
     }

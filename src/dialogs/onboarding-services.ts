@@ -43,4 +43,9 @@ export interface OnboardingServices {
   setup?: SetupServices;
   /** Looks up the chatting user in Teams (TeamsInfo.getMember); undefined when unknown. */
   teamsIdentity(context: TurnContext): Promise<TeamsIdentity | undefined>;
+  /**
+   * Whether the conversation's dialog as stored (read afresh, not this turn's copy) still waits on
+   * `cardId`; given by the runner that holds the dialog state (step-claims.ts).
+   */
+  storedDialogWaitsOn?(context: TurnContext, cardId: string): Promise<boolean>;
 }

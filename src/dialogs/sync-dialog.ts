@@ -9,6 +9,7 @@ import { turnOf, type Turn } from '../teams/turn';
 import { progressCardData, syncDoing } from '../sync/progress';
 import { isCarryOn } from './carry-on';
 import type { OnboardingServices } from './onboarding-services';
+import { takeOverClaim } from './step-claims';
 
 export const SYNC_DIALOG = 'sync';
 
@@ -60,7 +61,11 @@ export class SyncDialog extends Dialog {
     if (partner?.syncedAt) {
       // Once: the sync's carry-on turn and a typed turn may both find it done.
       const { waitId } = dc.activeDialog!.state as Partial<SyncState>;
-      if (waitId && !(await this.services.partners.answerCard(partner.tenantId, waitId, 'sync-done', turn.person.aadObjectId || 'bot'))) return Dialog.EndOfTurn;
+      const actor = turn.person.aadObjectId || 'bot';
+      // A claim whose turn died before it moved on (a kill, a Teams refusal) is taken over.
+      const claimed = !waitId || (await this.services.partners.answerCard(partner.tenantId, waitId, 'sync-done', actor))
+        || (await takeOverClaim(dc.context, this.services, partner.tenantId, waitId, 'sync', actor));
+      if (!claimed) return Dialog.EndOfTurn;
       return dc.endDialog({ synced: true });
     }
     // The sync ended without success: its summary card said what to do.

@@ -82,7 +82,7 @@ export class VerifyEmailDialog extends CardStepDialog<VerifyState> {
     // The link may have been used meanwhile: whatever this turn is (the link's own carry-on turn,
     // or anything typed), that settles it, once.
     if (this.isVerified(dc)) {
-      if (!(await this.claimDone(turnOf(dc.context), state))) return Dialog.EndOfTurn;
+      if (!(await this.claimDone(dc, turnOf(dc.context), state))) return Dialog.EndOfTurn;
       await replaceCard(dc.context, state.activityId, verifiedSummary(state));
       return dc.endDialog({ verified: true });
     }
@@ -136,7 +136,7 @@ export class VerifyEmailDialog extends CardStepDialog<VerifyState> {
       return this.again(dc, submission, state, renderVerifyEmailCard({ cardId: state.cardId, stepLabel: stepLabel('verifyEmail'), maskedEmail: state.maskedEmail, error: message }), message);
     }
     turn.refresh(result.partner);
-    if (!(await this.claimDone(turn, state))) return Dialog.EndOfTurn;
+    if (!(await this.claimDone(dc, turn, state))) return Dialog.EndOfTurn;
     return this.finish(dc, submission, state, verifiedSummary(state), { verified: true });
   }
 }

@@ -271,6 +271,21 @@ export class PartnerRepository {
     return (await this.db.query('SELECT 1 FROM answered_cards WHERE tenant_id = $1 AND card_id = $2', [tenantId, cardId])).length > 0;
   }
 
+  /**
+   * The claim on `cardId` and its take-overs (`<cardId>/resumed/<n>`, see dialogs/step-claims.ts):
+   * how many take-overs, and the newest claim's age in seconds by the database's clock; undefined
+   * when the card is not answered.
+   */
+  async claimOf(tenantId: string, cardId: string): Promise<{ takeovers: number; ageSeconds: number } | undefined> {
+    const [row] = await this.db.query<{ n: string | number; age: string | number | null }>(
+      `SELECT count(*) AS n, EXTRACT(EPOCH FROM now() - max(answered_at)) AS age FROM answered_cards
+       WHERE tenant_id = $1 AND (card_id = $2 OR card_id LIKE $3)`,
+      [tenantId, cardId, `${cardId}/resumed/%`],
+    );
+    if (!row || Number(row.n) === 0) return undefined;
+    return { takeovers: Number(row.n) - 1, ageSeconds: Number(row.age ?? 0) };
+  }
+
   /** Records `address` as verified, when it is still the primary contact's address. */
   async markEmailVerified(q: Queryable, tenantId: string, address: string, actor: string, how: 'teams-identity' | 'code' | 'link'): Promise<PartnerRecord | undefined> {
     const [row] = await q.query<PartnerRow>(
