@@ -187,7 +187,7 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
   const adapter = createAdapter(config, logger);
   const notifier = new ConversationNotifier(adapter, config.bot.id, references, logger);
   // A step finished outside a turn carries the journey on in its chat (a proactive turn of the bot).
-  const journey = new JourneyCarryOn({ notifier, bot: (): CarryOnTurn => bot, logger });
+  const journey = new JourneyCarryOn({ notifier, bot: (): CarryOnTurn => bot, logger, engine });
   const tellChat = journey.tellChat;
   const tokenCache = new PartnerTokenCacheStore(secrets);
   // Binds sign-in states and derives PKCE verifiers: every instance needs the same key.
@@ -305,6 +305,8 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     adapter, bot, db, logger, bodyLimitBytes: config.server.bodyLimitBytes, authenticated: config.bot.authenticated, verifyEmail, publicBaseUrl: config.server.publicBaseUrl, auth: authPages(consent, takeOver, setupSignIn),
   });
   const expiryJobs = await startExpiryJobs({ engine, watch, dispatcher, logger, dailyAt: config.watch.dailyAt, sliceSeconds: config.watch.sliceSeconds });
+  // The bot exists now: a carry-on recorded before a crash may run at once.
+  await journey.start();
   // A setup run its instance no longer drives (a crash, a restart): its chat is told to sign in again, now and once its lease has lapsed.
   const sweepSetups = () => setupRunner.sweepInterrupted().catch((err: unknown) => logger.warn({ err }, 'looking for interrupted setup runs failed'));
   void sweepSetups();

@@ -19,7 +19,8 @@ export interface Notifier {
   startThread(tenantId: string, channelId: string, activity: Partial<Activity>): Promise<{ threadId: string; activityId: string } | undefined>;
   /**
    * Runs `logic` as a turn of the stored conversation (something finished outside a turn: the
-   * journey carries on there). Tried once: a turn may have said something before it failed.
+   * journey carries on there). The turn runs once (it may have said something before it failed);
+   * each of its sends and updates is tried again within the cap, as an in-turn reply is.
    */
   turn(tenantId: string, conversationId: string, logic: (context: TurnContext) => Promise<void>): Promise<Delivery>;
 }
@@ -53,6 +54,27 @@ export function connectorRetryWaitMs(status: number | undefined, retryAfter: num
   if (status === undefined || !RETRY_STATUSES.has(status) || attempt >= maxAttempts) return undefined;
   const wait = retryAfter ?? 1000 * 2 ** (attempt - 1);
   return wait > MAX_WAIT_MS ? undefined : wait;
+}
+
+/**
+ * A proactive turn's connector clients retry nothing (bot/adapter.ts): its sends and updates get
+ * the capped rule here, call by call, so a throttled card is sent once, after its Retry-After,
+ * instead of failing the whole turn. botbuilder runs the send again when a handler calls `next` again.
+ */
+function retryWithinCap(context: TurnContext): void {
+  const retried = async <T>(next: () => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await next();
+      } catch (err) {
+        const wait = connectorRetryWaitMs((err as { statusCode?: number }).statusCode, retryAfterMs(err), attempt);
+        if (wait === undefined) throw err;
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  };
+  context.onSendActivities((_context, _activities, next) => retried(next));
+  context.onUpdateActivity((_context, _activity, next) => retried(next));
 }
 
 /** Proactive messages through the Bot Framework, to conversations recorded in the database. */
@@ -110,7 +132,10 @@ export class ConversationNotifier implements Notifier {
   }
 
   async turn(tenantId: string, conversationId: string, logic: (context: TurnContext) => Promise<void>): Promise<Delivery> {
-    return this.proactive(tenantId, conversationId, 'proactive turn failed', logic, undefined, 1);
+    return this.proactive(tenantId, conversationId, 'proactive turn failed', async (context) => {
+      retryWithinCap(context);
+      await logic(context);
+    }, undefined, 1);
   }
 
   async update(tenantId: string, conversationId: string, activityId: string, activity: Partial<Activity>): Promise<boolean> {
