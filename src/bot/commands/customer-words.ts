@@ -34,10 +34,13 @@ export const VERDICT_SHORT: Readonly<Record<CustomerVerdict, string>> = {
 
 const WHERE = 'in Partner Center under **Customers → Admin relationships**';
 
+// Made once: toLocaleDateString with options builds a new formatter on every call (the card has a date per relationship).
+const DAY = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
+
 /** 12 Oct 2026 (UTC). */
 export function dayText(iso: string | Date): string {
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
+  return Number.isNaN(d.getTime()) ? String(iso) : DAY.format(d);
 }
 
 const rolesText = (ids: readonly string[]) => ids.map(roleName).join(', ');
