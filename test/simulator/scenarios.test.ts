@@ -208,6 +208,31 @@ describe('simulator scenarios', () => {
     assert.equal(c.domain, CUSTOMER_DOMAIN);
   });
 
+  // "Set it up for me" (issue 30): setup-empty and its variants, each one change away.
+  const SETUP_VARIANTS: Array<{ name: string; changes: string[] }> = [
+    { name: 'setup-capped', changes: ['tenants.0.appManagementPolicy'] },
+    { name: 'setup-slow', changes: ['tenants.0.replication'] },
+    { name: 'setup-half', changes: ['tenants.0.applications', 'tenants.0.absentServicePrincipals', 'tenants.0.users.0.groups'] },
+  ];
+  it('setup-empty is the healthy partner without an app, the service account not yet in AdminAgents, no Partner Center service principal', async () => {
+    const s = await loadScenario('setup-empty');
+    const t = partner(s);
+    assert.equal(t.id, PARTNER_TENANT_ID);
+    assert.deepEqual(t.applications, []);
+    assert.deepEqual(admin(s)?.groups, []);
+    assert.deepEqual(admin(s)?.roles, ['Global Administrator']);
+    assert.deepEqual(t.users.filter((u) => u.userType === 'Guest').map((u) => u.roles), [[]]);
+    assert.equal(t.absentServicePrincipals.length, 1);
+  });
+  for (const v of SETUP_VARIANTS) {
+    it(`${v.name} differs from setup-empty only where intended`, async () => {
+      const [empty, s] = [await loadScenario('setup-empty'), await loadScenario(v.name)];
+      const changed = diff({ ...empty, name: '', description: '' }, { ...s, name: '', description: '' });
+      for (const p of changed) assert.ok(v.changes.some((c) => p === c || p.startsWith(c + '.')), `unexpected change at ${p}`);
+      for (const c of v.changes) assert.ok(changed.some((p) => p === c || p.startsWith(c + '.')), `expected a change at ${c}`);
+    });
+  }
+
   for (const f of FAILURES) {
     it(`${f.name} differs from healthy only where intended`, async () => {
       const s = await loadScenario(f.name);
