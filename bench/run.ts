@@ -6,6 +6,7 @@
 //   npm run bench -- --support     -> only the support channel (escalate, claim, re-run, resolve; Teams answering in BENCH_CONNECTOR_DELAY_MS, default 2000)
 //   npm run bench -- --customers   -> only `customer <partial>` among 20,000 synced customers, next to the echo bot
 //   npm run bench -- --fuzz        -> only the fuzz properties of test/fuzz, 10,000 cases (BENCH_FUZZ_CASES), counted
+//   npm run bench -- --turns       -> help, card submits and a support click at 6 and 50 users next to the echo bot, both engines; cold start, peak RSS
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -40,6 +41,7 @@ import { PartnerRepository } from '../src/store/partners';
 import { THRESHOLDS } from '../src/watch/expiry';
 import { ExpiryWatch } from '../src/watch/expiry-watch';
 import { benchFuzz } from './fuzz';
+import { benchTurnKinds } from './turns';
 
 interface Stats { n: number; totalMs: number; p50: number; p95: number; p99: number; perSec: number }
 
@@ -611,6 +613,7 @@ const PARTS: Record<string, () => Promise<void>> = {
   '--support': benchSupport,
   '--customers': benchCustomers,
   '--fuzz': benchFuzz,
+  '--turns': benchTurnKinds,
 };
 
 async function main(): Promise<void> {

@@ -1,0 +1,249 @@
+// `npm run bench -- --turns`: every kind of turn next to a bare echo bot (issue 29). Figures and
+// ratios printed, nothing asserted: the machine is shared and noisy, so the echo bot runs in the
+// same process, through the same client, right after the bot's rows, and the ratios are what count.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CloudAdapter, ConfigurationBotFrameworkAuthentication, type Request as BotRequest, type Response as BotResponse } from 'botbuilder';
+import restify from 'restify';
+import { openDatabase, type Db } from '../src/store/db';
+import { SupportRepository } from '../src/store/support';
+import { conversationDefinitions, executeInvoke, messageActivity, submitActivity, teamsConversation, connectorServiceUrl, type TeamsActivity, type TeamsConversation, type TeamsConversationOptions } from '../test/harness/activities';
+import { startBot } from '../test/helpers/bot-process';
+import { BotUnderTest, COMPANY, PRIMARY } from '../test/helpers/chat';
+import { ownSchema } from '../test/helpers/databases';
+import { connectorOf, type TranscriptEntry } from '../test/simulator/services/connector';
+import { startSimulator, type Simulator } from '../test/simulator/server';
+
+interface Stats { n: number; p50: number; p99: number; perSec: number }
+
+function statsOf(samples: number[], totalMs: number): Stats {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+  return { n: sorted.length, p50: q(0.5), p99: q(0.99), perSec: (sorted.length / totalMs) * 1000 };
+}
+
+/**
+ * The one client every row uses (bot and echo alike): POST the activity, then wait in this process
+ * for `posts` new messages at the simulated connector (0: the HTTP answer is the reply, as for
+ * invokes). No transcript reads over HTTP, so the client costs the same for every row.
+ */
+class LeanClient {
+  constructor(private readonly sim: Simulator, private readonly endpoint: string) {}
+
+  conversation(options: Omit<TeamsConversationOptions, 'serviceUrl'>): TeamsConversation {
+    const conv = teamsConversation({ ...options, serviceUrl: connectorServiceUrl(this.sim.baseUrl) });
+    for (const def of conversationDefinitions(conv)) connectorOf(this.sim).defineConversation(def);
+    return conv;
+  }
+
+  async send(activity: TeamsActivity, posts: number): Promise<{ ms: number; body: unknown }> {
+    const transcript = connectorOf(this.sim).transcript(activity.conversation.id);
+    const messages = () => transcript.entries.filter((e) => e.type === 'message').length;
+    const before = messages();
+    const t = performance.now();
+    const res = await fetch(this.endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) });
+    const raw = await res.text();
+    if (res.status >= 300) throw new Error(`HTTP ${res.status}: ${raw.slice(0, 200)}`);
+    if (posts > 0) await transcript.waitFor(() => messages() - before >= posts, { timeoutMs: 30_000 });
+    return { ms: performance.now() - t, body: raw ? JSON.parse(raw) as unknown : undefined };
+  }
+
+  /** The newest card in the conversation and the data of its button `title`. */
+  press(conv: TeamsConversation, title: string, inputs: Record<string, unknown> = {}): TeamsActivity {
+    const entries = [...connectorOf(this.sim).transcript(conv.conversationId).entries].filter((e) => cardOf(e)).sort((a, b) => b.seq - a.seq);
+    for (const e of entries) {
+      const action = actionsOf(cardOf(e)).find((a) => a.title === title);
+      if (action) return submitActivity(conv, { ...(action.data as Record<string, unknown> | undefined ?? {}), ...inputs }, { replyToId: e.id });
+    }
+    throw new Error(`no button "${title}" in ${conv.conversationId}`);
+  }
+}
+
+const cardOf = (e: TranscriptEntry): unknown => e.activity.attachments?.find((a) => a.contentType === 'application/vnd.microsoft.card.adaptive')?.content;
+function actionsOf(node: unknown): Array<Record<string, unknown>> {
+  if (Array.isArray(node)) return node.flatMap(actionsOf);
+  if (!node || typeof node !== 'object') return [];
+  const n = node as Record<string, unknown>;
+  return [...(typeof n.type === 'string' && n.type.startsWith('Action.') ? [n] : []), ...Object.values(n).flatMap(actionsOf)];
+}
+
+/** `users` workers, each with its own conversation (made by `setup`), doing `turns` timed turns between them. */
+async function run<C>(users: number, turns: number, setup: (u: number) => Promise<C>, turn: (c: C, i: number) => Promise<number[]>): Promise<Stats> {
+  const contexts = await Promise.all(Array.from({ length: users }, (_, u) => setup(u)));
+  const samples: number[] = [];
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(contexts.map(async (c) => {
+    while (next < turns) samples.push(...(await turn(c, next++)));
+  }));
+  return statsOf(samples, performance.now() - start);
+}
+
+/** `count` things made by `make`, `users` at a time (untimed preparation). */
+async function ready<T>(users: number, count: number, make: () => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: users }, async () => {
+    while (next < count) {
+      const i = next++;
+      out[i] = await make();
+    }
+  }));
+  return out;
+}
+
+/**
+ * The floor under any turn: a bare echo bot on the same CloudAdapter and restify, reading the JSON
+ * body itself, replying to the simulator's connector.
+ */
+async function startEchoBot(): Promise<{ url: string; stop(): Promise<void> }> {
+  const adapter = new CloudAdapter(new ConfigurationBotFrameworkAuthentication({}));
+  const server = restify.createServer({ handleUncaughtExceptions: false });
+  server.post('/api/messages', async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+    (req as { body?: unknown }).body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    await adapter.process(req as unknown as BotRequest, res as unknown as BotResponse, async (context) => {
+      await context.sendActivity(context.activity.text);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/api/messages`, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+const fmt = (s: Stats) => `p50 ${s.p50.toFixed(1).padStart(6)} ms  p99 ${s.p99.toFixed(1).padStart(6)} ms  ${s.perSec.toFixed(0).padStart(5)}/s (n=${s.n})`;
+const ratio = (s: Stats, e: Stats) => `x${(s.p50 / e.p50).toFixed(2)} p50  x${(s.p99 / e.p99).toFixed(2)} p99  x${(s.perSec / e.perSec).toFixed(2)} throughput`;
+
+/** help, the card submit sequence and a support click at `users` concurrent users, each next to the echo bot. */
+async function turnsAt(bot: BotUnderTest, echoUrl: string, engineer: { aadObjectId: string; name: string }, users: number, n: number, print = true): Promise<void> {
+  const client = new LeanClient(bot.sim, `${bot.url}/api/messages`);
+  const echo = new LeanClient(bot.sim, echoUrl);
+  const person = (u: number) => ({ name: `Bench User ${u}`, aadObjectId: randomUUID() });
+
+  const help = await run(users, Math.max(n, users * 6), async (u) => {
+    const conv = client.conversation({ tenantId: randomUUID(), user: person(u) });
+    await client.send(messageActivity(conv, 'help'), 1);
+    return conv;
+  }, async (conv) => [(await client.send(messageActivity(conv, 'help'), 1)).ms]);
+
+  // Fresh tenants, each past `start` before the clock runs; then company, contact, skip, confirm (timed).
+  const partners = Math.max(users, Math.ceil(n / 4));
+  const chats = await ready(users, partners, async () => {
+    const conv = client.conversation({ tenantId: randomUUID(), user: person(0) });
+    await client.send(messageActivity(conv, 'start'), 1);
+    return conv;
+  });
+  const submit = await run(users, partners, async () => undefined, async (_, i) => {
+    const conv = chats[i]!;
+    const ms: number[] = [];
+    ms.push((await client.send(client.press(conv, 'Save company details', COMPANY), 1)).ms);
+    ms.push((await client.send(client.press(conv, 'Save contact', PRIMARY), 1)).ms);
+    ms.push((await client.send(client.press(conv, 'Skip: no secondary contact'), 1)).ms);
+    ms.push((await client.send(client.press(conv, 'Confirm'), 1)).ms);
+    return ms;
+  });
+
+  // Support: one open case per click (a partner's start and support, before the clock runs), the engineer's Claim timed until its answer.
+  const operator = await supportChannel(bot, engineer);
+  const support = new SupportRepository(bot.app.db);
+  const cases = await ready(users, n, async () => {
+    const tenantId = randomUUID();
+    const conv = client.conversation({ tenantId, user: person(0) });
+    await client.send(messageActivity(conv, 'start'), 1);
+    await client.send(messageActivity(conv, 'support'), 1);
+    const c = await support.get(tenantId);
+    if (!c?.threadId || !c.cardActivityId) throw new Error('support: the case was not posted');
+    return { tenantId, thread: client.conversation({ ...operator, conversationId: c.threadId }), cardActivityId: c.cardActivityId };
+  });
+  const click = await run(users, n, async () => undefined, async (_, i) => {
+    const { tenantId, thread, cardActivityId } = cases[i]!;
+    const answer = await client.send(executeInvoke(thread, { verb: 'support.claim', data: { tenantId } }, { replyToId: cardActivityId }), 0);
+    if ((answer.body as { statusCode?: number } | undefined)?.statusCode !== 200) throw new Error(`support.claim: ${JSON.stringify(answer.body).slice(0, 200)}`);
+    return [answer.ms];
+  });
+
+  const floor = await run(users, Math.max(n, submit.n, users * 6), async (u) => {
+    const conv = echo.conversation({ tenantId: randomUUID(), user: person(u) });
+    await echo.send(messageActivity(conv, 'warm'), 1);
+    return conv;
+  }, async (conv, i) => [(await echo.send(messageActivity(conv, `echo ${i}`), 1)).ms]);
+
+  if (!print) return;
+  console.log(`  ${users} concurrent users`);
+  console.log(`    echo bot (floor)               ${fmt(floor)}`);
+  console.log(`    help                           ${fmt(help)}   ${ratio(help, floor)}`);
+  console.log(`    card submit (4-card sequence)  ${fmt(submit)}   ${ratio(submit, floor)}`);
+  console.log(`    support Claim (Action.Execute) ${fmt(click)}   ${ratio(click, floor)}`);
+}
+
+/** The operator's support channel, set by `engineer` (once per bot). */
+const channels = new WeakMap<BotUnderTest, Omit<TeamsConversationOptions, 'serviceUrl' | 'conversationId'>>();
+async function supportChannel(bot: BotUnderTest, engineer: { aadObjectId: string; name: string }): Promise<Omit<TeamsConversationOptions, 'serviceUrl' | 'conversationId'>> {
+  const known = channels.get(bot);
+  if (known) return known;
+  const options = {
+    tenantId: randomUUID(), scope: 'channel' as const, user: engineer,
+    team: { id: `19:${randomBytes(16).toString('hex')}@thread.tacv2`, name: 'Partner Support' },
+    channel: { id: `19:${randomBytes(16).toString('hex')}@thread.tacv2`, name: 'Escalations' },
+  };
+  const client = new LeanClient(bot.sim, `${bot.url}/api/messages`);
+  await client.send(messageActivity(client.conversation(options), 'set support channel'), 1);
+  channels.set(bot, options);
+  return options;
+}
+
+async function onEngine(engine: 'PGlite' | 'PostgreSQL', n: number): Promise<void> {
+  const url = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
+  const schema = engine === 'PostgreSQL' && url ? await ownSchema(url, 'bench') : undefined;
+  const db: Db | undefined = schema ? await openDatabase({ kind: 'postgres', url: schema.url }) : undefined;
+  const engineer = { aadObjectId: randomUUID(), name: 'Bench Engineer' };
+  const bot = await BotUnderTest.start({ teamsLimits: false, db, env: { SUPPORT_ENGINEERS: engineer.aadObjectId } });
+  await (await fetch(`${bot.sim.baseUrl}/_sim/throttling`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ random: false }) })).body?.cancel();
+  const echo = await startEchoBot();
+  console.log(`${engine}`);
+  await turnsAt(bot, echo.url, engineer, 6, Math.ceil(n / 5), false); // warm-up
+  for (const users of [6, 50]) await turnsAt(bot, echo.url, engineer, users, n);
+  await echo.stop();
+  await bot.stop();
+  await schema?.drop();
+}
+
+/** Cold start of the real bot process (`src` through tsx, embedded database) to /readyz, and its peak RSS after 50 users' help turns. */
+async function coldStartAndRss(sim: Simulator): Promise<void> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'bench-cold-'));
+  const t = performance.now();
+  const proc = await startBot({
+    entry: 'src',
+    env: { DATA_DIR: dataDir, ALLOW_UNAUTHENTICATED: 'true', PUBLIC_BASE_URL: 'http://localhost:3978', WATCH_DAILY_AT: 'off', LOG_LEVEL: 'warn', AUTHORITY_HOST: sim.baseUrl, GRAPH_BASE_URL: `${sim.baseUrl}/graph`, PARTNER_CENTER_BASE_URL: `${sim.baseUrl}/partnercenter` },
+    timeoutMs: 120_000,
+  });
+  const coldMs = performance.now() - t;
+  const client = new LeanClient(sim, `${proc.url}/api/messages`);
+  const help = await run(50, 1000, async (u) => client.conversation({ tenantId: randomUUID(), user: { name: `U${u}`, aadObjectId: randomUUID() } }),
+    async (conv) => [(await client.send(messageActivity(conv, 'help'), 1)).ms]);
+  const m = /VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${proc.child.pid!}/status`, 'utf8').catch(() => ''));
+  await proc.stop();
+  await rm(dataDir, { recursive: true, force: true });
+  console.log(`Bot process (npm start's code through tsx, embedded database on disk)`);
+  console.log(`  cold start to /readyz          ${coldMs.toFixed(0)} ms (migrations on a new database included)`);
+  console.log(`  peak RSS after 1,000 help turns from 50 users: ${m ? (Number(m[1]) / 1024).toFixed(0) : '?'} MiB   (help ${fmt(help)})`);
+}
+
+export async function benchTurnKinds(): Promise<void> {
+  const n = Number(process.env.BENCH_N ?? 300);
+  const [l1, l5] = loadavg();
+  console.log(`Turns next to a bare echo bot (in-process bot and echo bot, simulated Teams, same client; ${cpus().length} cores, load average ${l1!.toFixed(2)} / ${l5!.toFixed(2)} at start)`);
+  await onEngine('PGlite', n);
+  if (process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL) await onEngine('PostgreSQL', n);
+  else console.log('  (PostgreSQL not measured: set BENCH_DATABASE_URL or TEST_DATABASE_URL)');
+  const sim = await startSimulator({ randomThrottling: false });
+  connectorOf(sim).setLimits({ enabled: false });
+  await coldStartAndRss(sim);
+  await sim.stop();
+  const [e1] = loadavg();
+  console.log(`  load average at the end: ${e1!.toFixed(2)}`);
+}
