@@ -8,7 +8,7 @@ import {
 } from './scenarios/ids';
 import { TenantSchema } from './scenario';
 import { startSimulator, type Simulator } from './server';
-import { SignInError, signInWithoutBrowser } from './services/entra';
+import { adminConsentWithoutBrowser, SignInError, signInWithoutBrowser } from './services/entra';
 import { decodeJwt } from './tokens';
 
 /**
@@ -120,6 +120,25 @@ describe('Simulator: "set it up for me" Graph writes', function () {
       }), (err: unknown) => err instanceof SignInError && err.step === 'consent');
       // The partner's members sign in without a prompt: the grant is tenant-wide there.
       assert.ok(String(decodeJwt(await setupToken(HELPDESK_USER_UPN, {})).scp).includes('Application.ReadWrite.All'));
+    });
+
+    it('the admin consent endpoint grants the setup app in the partner tenant only; sign-ins there need no prompt afterwards', async () => {
+      const answer = await adminConsentWithoutBrowser({
+        sim, tenant: PARTNER_TENANT_ID, clientId: SIM_SETUP_APP_ID, redirectUri: CONSENT_REDIRECT, scope: `${GRAPH}/.default`,
+        upn: SETUP_ADMIN_UPN, password: SERVICE_ACCOUNT_PASSWORD, mfa: true, state: 's1',
+      });
+      assert.equal(answer.get('admin_consent'), 'True');
+      assert.deepEqual(setupApp().grantedScopes, []);
+      assert.ok(String(decodeJwt(await setupToken(SETUP_ADMIN_UPN, {})).scp).includes('GroupMember.ReadWrite.All'));
+    });
+
+    it('a Global Administrator through a role-assignable group may consent for the organization', async () => {
+      const t = tenant();
+      t.groups.push({ id: 'a0a0a0a0-3333-4333-8333-000000000009', displayName: 'Tier0 Admins', isAssignableToRole: true, roles: ['Global Administrator'] });
+      t.users.find((u) => u.userPrincipalName === HELPDESK_USER_UPN)!.groups.push('Tier0 Admins');
+      const token = await setupToken(HELPDESK_USER_UPN);
+      assert.ok(String(decodeJwt(token).scp).includes('Application.ReadWrite.All'));
+      assert.equal((await post('applications', token, appBody())).status, 201);
     });
 
     it('the admin declines consent: access_denied, error_subcode cancel, AADSTS65004 with the state; nothing is granted', async () => {

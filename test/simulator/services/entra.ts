@@ -565,7 +565,10 @@ class EntraService implements SimService {
     if (decision === 'cancel') {
       return this.problemReply({ ...redirectError('access_denied', 65004, 'User declined to consent to access the app.'), subcode: 'cancel' }, params, req, 'signin');
     }
-    const admin = signedIn.user.roles.some((r) => DELEGATED_CONSENT_ADMINS.has(r));
+    // Active roles, direct or through a role-assignable group.
+    const { user, tenant } = signedIn;
+    const viaGroups = tenant.groups.filter((g) => g.isAssignableToRole && user.groups.some((n) => n.toLowerCase() === g.displayName.toLowerCase()));
+    const admin = [...user.roles, ...viaGroups.flatMap((g) => g.roles)].some((r) => DELEGATED_CONSENT_ADMINS.has(r));
     if (!admin && needed.some((g) => g.scopes.some((s) => EntraService.adminOnly(g, s)))) {
       return this.consentPage(req, params, form, app, needed, 'admin-approval');
     }
@@ -732,7 +735,7 @@ class EntraService implements SimService {
     if (!signedIn.user.roles.includes(GLOBAL_ADMIN)) {
       return this.problemReply(redirectError('access_denied', 90094, 'The grant requires admin permission.'), params, req, 'consent');
     }
-    const { app } = this.findApp(base.client.app.appId, signedIn.tenant.id) ?? base.client;
+    const app = this.consentHolder(this.findApp(base.client.app.appId, signedIn.tenant.id) ?? base.client, signedIn.tenant.id);
     // The v1 endpoint grants every permission the registration lists (requiredResourceAccess: the
     // Graph roles and scopes, and Partner Center's user_impersonation). On v2, a static scope
     // (`{resource}/.default`) "functions like the v1.0 admin consent endpoint and requests consent
