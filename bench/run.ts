@@ -38,6 +38,7 @@ import { Messages } from '../src/onboarding/messages';
 import { CustomerRepository } from '../src/store/customers';
 import { NoticeRepository } from '../src/store/notices';
 import { PartnerRepository } from '../src/store/partners';
+import { SupportRepository } from '../src/store/support';
 import { THRESHOLDS } from '../src/watch/expiry';
 import { ExpiryWatch } from '../src/watch/expiry-watch';
 import { benchFuzz } from './fuzz';
@@ -497,12 +498,19 @@ async function benchSupport(): Promise<void> {
     let t = performance.now();
     await p.chat.say('support', 1);
     ms.escalate.push(performance.now() - t);
+    // The clicks come from the case's thread, on its card, as in Teams (elsewhere the answer is "no case here").
+    const c = (await new SupportRepository(h.app.db).get(p.tenant))!;
+    const thread = new BotClient({
+      endpoint: `${h.url}/api/messages`, simulatorUrl: h.sim.baseUrl, quietMs: 0,
+      conversation: { tenantId: channel.conversation.tenantId, scope: 'channel', user: engineer, team: channel.conversation.team, channel: channel.conversation.channel, conversationId: c.threadId! },
+    });
     connector.answerAfter(delayMs);
     for (const verb of ['claim', 'rerun', 'resolve'] as const) {
       t = performance.now();
-      const answer = await channel.execute({ verb: `support.${verb}`, data: { tenantId: p.tenant } }, {}, { count: 0 });
+      const answer = await thread.execute({ verb: `support.${verb}`, data: {} }, { replyToId: c.cardActivityId! }, { count: 0, timeoutMs: 120_000 });
       ms[verb].push(performance.now() - t);
-      if ((answer.body as { statusCode?: number }).statusCode !== 200) throw new Error(`support.${verb}: ${JSON.stringify(answer.body).slice(0, 200)}`);
+      const body = answer.body as { statusCode?: number; type?: string };
+      if (body.statusCode !== 200 || body.type !== 'application/vnd.microsoft.card.adaptive') throw new Error(`support.${verb}: ${JSON.stringify(answer.body).slice(0, 200)}`);
       if (verb !== 'rerun') {
         await told(p.conversationId, verb === 'claim' ? Messages.supportClaimed(engineer.name) : Messages.supportResolved(engineer.name));
         ms[`${verb}Told`].push(performance.now() - t);
