@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Storage, StoreItem, StoreItems } from 'botbuilder';
 import { AppError } from '../errors';
-import type { Db } from './db';
+import type { Db, Queryable } from './db';
 
 /**
  * botbuilder `Storage` on our database, with the same eTag rules as botbuilder's MemoryStorage:
@@ -47,24 +47,13 @@ export class SqlStorage implements Storage {
     const entries = Object.entries(changes);
     if (entries.length === 0) return;
     for (const [key] of entries) this.primed.delete(key);
+    // One item (every turn's conversation state) is one statement, atomic on its own: no BEGIN/COMMIT round-trips.
+    if (entries.length === 1) {
+      await writeItem(this.db, entries[0]![0], entries[0]![1]);
+      return;
+    }
     await this.db.transaction(async (tx) => {
-      for (const [key, item] of entries) {
-        if (item === null || typeof item !== 'object') throw new AppError('bad_request', `Storage: item for "${key}" must be an object`);
-        const { eTag, ...doc } = item as Record<string, unknown> & { eTag?: unknown };
-        const expected = typeof eTag === 'string' && eTag !== '*' && eTag !== '' ? eTag : null;
-        // One statement decides atomically: insert if absent, update if the eTag still matches
-        // (or none was given), otherwise touch nothing — which is the conflict.
-        const rows = await tx.query<{ key: string }>(
-          `INSERT INTO bot_state (key, doc, etag) VALUES ($1, $2::jsonb, $3)
-           ON CONFLICT (key) DO UPDATE SET doc = EXCLUDED.doc, etag = EXCLUDED.etag, updated_at = now()
-           WHERE $4::text IS NULL OR bot_state.etag = $4::text
-           RETURNING key`,
-          [key, JSON.stringify(doc), randomUUID(), expected],
-        );
-        if (rows.length === 0) {
-          throw new AppError('storage_conflict', `Storage: error writing "${key}" due to eTag conflict.`);
-        }
-      }
+      for (const [key, item] of entries) await writeItem(tx, key, item);
     });
   }
 
@@ -73,4 +62,22 @@ export class SqlStorage implements Storage {
     for (const key of keys) this.primed.delete(key);
     await this.db.query('DELETE FROM bot_state WHERE key = ANY($1::text[])', [keys]);
   }
+}
+
+/**
+ * One statement decides atomically: insert if absent, update if the eTag still matches (or none
+ * was given), otherwise touch nothing — which is the conflict.
+ */
+async function writeItem(q: Queryable, key: string, item: unknown): Promise<void> {
+  if (item === null || typeof item !== 'object') throw new AppError('bad_request', `Storage: item for "${key}" must be an object`);
+  const { eTag, ...doc } = item as Record<string, unknown> & { eTag?: unknown };
+  const expected = typeof eTag === 'string' && eTag !== '*' && eTag !== '' ? eTag : null;
+  const rows = await q.query<{ key: string }>(
+    `INSERT INTO bot_state (key, doc, etag) VALUES ($1, $2::jsonb, $3)
+     ON CONFLICT (key) DO UPDATE SET doc = EXCLUDED.doc, etag = EXCLUDED.etag, updated_at = now()
+     WHERE $4::text IS NULL OR bot_state.etag = $4::text
+     RETURNING key`,
+    [key, JSON.stringify(doc), randomUUID(), expected],
+  );
+  if (rows.length === 0) throw new AppError('storage_conflict', `Storage: error writing "${key}" due to eTag conflict.`);
 }

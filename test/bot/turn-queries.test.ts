@@ -137,8 +137,8 @@ describe('one turn, one context: what each turn costs the database', function ()
  */
 const LIMITS = {
   help: { statements: 1, transactions: 0, roundTrips: 1 },
-  company: { statements: 6, transactions: 2, roundTrips: 3 },
-  'primary contact': { statements: 7, transactions: 2, roundTrips: 3 },
-  'secondary skip': { statements: 5, transactions: 2, roundTrips: 3 },
-  'review confirm': { statements: 14, transactions: 4, roundTrips: 6 },
+  company: { statements: 6, transactions: 1, roundTrips: 3 },
+  'primary contact': { statements: 7, transactions: 1, roundTrips: 3 },
+  'secondary skip': { statements: 5, transactions: 1, roundTrips: 3 },
+  'review confirm': { statements: 14, transactions: 3, roundTrips: 6 },
 };
