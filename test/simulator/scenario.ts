@@ -192,13 +192,16 @@ export const TenantSchema = z.object({
    * through Graph stay invisible. An object is refused (404 Request_ResourceNotFound) while fewer
    * than `newObjectNotFoundReads` requests naming it were refused OR fewer than
    * `newObjectNotFoundSeconds` passed; a new secret is refused by the token endpoint (AADSTS7000215)
-   * for its first `newSecretRefusedAttempts` uses and for `newSecretRefusedSeconds`.
+   * for its first `newSecretRefusedAttempts` uses and for `newSecretRefusedSeconds`; with
+   * `newObjectHiddenFromLists`, collection queries leave a replicating object out as well.
    */
   replication: z.object({
     newObjectNotFoundReads: z.number().int().nonnegative().default(0),
     newObjectNotFoundSeconds: z.number().nonnegative().default(0),
     newSecretRefusedAttempts: z.number().int().nonnegative().default(0),
     newSecretRefusedSeconds: z.number().nonnegative().default(0),
+    /** Ours: an object still replicating is also missing from collection queries (`$filter=tags/any…`). */
+    newObjectHiddenFromLists: z.boolean().default(false),
   }).optional(),
 });
 

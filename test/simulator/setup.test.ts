@@ -323,6 +323,21 @@ describe('Simulator: "set it up for me" Graph writes', function () {
     });
   });
 
+  it('$batch carries the writes: each item answers as it would alone', async () => {
+    const t = await setupToken(SETUP_ADMIN_UPN);
+    const app = await post('applications', t, appBody());
+    const sp = await post('servicePrincipals', t, { appId: app.body.appId });
+    const graphSp = await graphSpId(t);
+    const assign = (id: string, role: keyof typeof GRAPH_APP_ROLES) => ({
+      id, method: 'POST', url: `/servicePrincipals/${String(sp.body.id)}/appRoleAssignments`, headers: { 'content-type': 'application/json' },
+      body: { principalId: sp.body.id, resourceId: graphSp, appRoleId: GRAPH_APP_ROLES[role] },
+    });
+    const batch = await post('$batch', t, { requests: [assign('1', 'User.ReadWrite.All'), assign('2', 'Group.ReadWrite.All'), assign('3', 'User.ReadWrite.All')] });
+    assert.equal(batch.status, 200);
+    const statuses = (batch.body.responses as Array<{ id: string; status: number }>).map((r) => [r.id, r.status]);
+    assert.deepEqual(statuses, [['1', 201], ['2', 201], ['3', 400]]);
+  });
+
   describe("Microsoft's permission rules", () => {
     it('a member without an admin role: may register an app (default user permissions) unless the tenant forbids it; 403 Authorization_RequestDenied for consent and AdminAgents', async () => {
       await setupToken(SETUP_ADMIN_UPN); // tenant-wide consent, so a member's sign-in needs no prompt
@@ -461,6 +476,19 @@ describe('Simulator: "set it up for me" Graph writes', function () {
       assert.deepEqual(tries, ['401 invalid_client 7000215', '401 invalid_client 7000215', 200]);
     });
 
+    it('with newObjectHiddenFromLists, a replicating app is missing from $filter queries too (listing refuses nothing)', async () => {
+      await sim.loadScenario('setup-slow');
+      tenant().replication!.newObjectHiddenFromLists = true;
+      const t = await setupToken(SETUP_ADMIN_UPN);
+      const app = await post('applications', t, appBody());
+      const byTag = `applications?$filter=tags/any(t:t eq '${SETUP_APP_TAG}')`;
+      assert.deepEqual((await graph(byTag, t)).body.value, []);
+      assert.deepEqual((await graph(byTag, t)).body.value, []);
+      assert.equal((await graph(`applications/${String(app.body.id)}`, t)).status, 404);
+      assert.equal((await graph(`applications/${String(app.body.id)}`, t)).status, 404);
+      assert.deepEqual((await graph(byTag, t)).body.value?.map((a) => a.id), [app.body.id]);
+    });
+
     it('a not yet replicated appId makes POST /servicePrincipals answer 400 NoBackingApplicationObject', async () => {
       await sim.loadScenario('setup-slow');
       const t = await setupToken(SETUP_ADMIN_UPN);
@@ -472,7 +500,7 @@ describe('Simulator: "set it up for me" Graph writes', function () {
     });
 
     it('by time: an object and a secret stay invisible for the configured seconds on the simulator clock', async () => {
-      tenant().replication = { newObjectNotFoundReads: 0, newObjectNotFoundSeconds: 30, newSecretRefusedAttempts: 0, newSecretRefusedSeconds: 60 };
+      tenant().replication = { newObjectNotFoundReads: 0, newObjectNotFoundSeconds: 30, newSecretRefusedAttempts: 0, newSecretRefusedSeconds: 60, newObjectHiddenFromLists: false };
       const t = await setupToken(SETUP_ADMIN_UPN);
       const app = await post('applications', t, appBody());
       const objectId = String(app.body.id);

@@ -990,6 +990,18 @@ export const graphService: ServiceFactory = (ctx) => {
     return false;
   }
 
+  /**
+   * With `replication.newObjectHiddenFromLists` (ours), a collection query does not show an object
+   * still replicating either: lists are eventually consistent too
+   * (https://learn.microsoft.com/en-us/graph/aad-advanced-queries). Listing
+   * counts no refusal.
+   */
+  function unlisted(t: Tenant, id: string): boolean {
+    if (!t.replication?.newObjectHiddenFromLists) return false;
+    const rec = fresh.get(id.toLowerCase());
+    return rec !== undefined && (rec.refusalsLeft > 0 || ctx.now() < rec.createdAt + rec.seconds * 1000);
+  }
+
   const DENIED = (): SimReply => odataError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
 
   /** The signed-in user of a delegated call, or undefined for app-only. */
@@ -1474,7 +1486,7 @@ export const graphService: ServiceFactory = (ctx) => {
     }),
     r('GET', 'directoryRoles/:id/members', ROLES, roleMembers),
 
-    r('GET', 'applications', APPS, (c) => listReply(c, 'applications', c.tenant.applications.map((a) => appEntity(c.tenant, a)),
+    r('GET', 'applications', APPS, (c) => listReply(c, 'applications', c.tenant.applications.filter((a) => !unlisted(c.tenant, a.objectId)).map((a) => appEntity(c.tenant, a)),
       { filterable: ['id', 'appId', 'displayName', 'tags'] })),
     r('POST', 'applications', APP_WRITE, createApplication),
     ...['applications/:id', 'applications/(appId)/:appId'].flatMap((path) => [
@@ -1498,7 +1510,7 @@ export const graphService: ServiceFactory = (ctx) => {
       return a ? entityReply(c, 'applications', appEntity(c.tenant, a)) : notFound(c.params.id!);
     }),
 
-    r('GET', 'servicePrincipals', APPS, (c) => listReply(c, 'servicePrincipals', allServicePrincipals(c.tenant),
+    r('GET', 'servicePrincipals', APPS, (c) => listReply(c, 'servicePrincipals', allServicePrincipals(c.tenant).filter((e) => !unlisted(c.tenant, String(e.data.id))),
       { filterable: ['id', 'appId', 'displayName', 'servicePrincipalType'] })),
     r('GET', 'servicePrincipals/(appId)/:appId', APPS, (c) => spByAppId(c)),
     r('GET', 'servicePrincipals/(appId)/:appId/appRoleAssignments', APPS, (c) => withSp(c, (a) =>
