@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createApp, type App } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { createLogger } from '../../src/logger';
 import { Messages } from '../../src/onboarding/messages';
 import { SupportRepository, type SupportCase } from '../../src/store/support';
 import { ConsentHarness, type TestPartner } from '../auth/consent-harness';
 import { BotClient } from '../harness/bot-client';
 import { cardText } from '../helpers/chat';
+import { announcePostgresSkip, ownSchema, TEST_DATABASE_URL } from '../helpers/databases';
 import { connectorOf } from '../simulator/services/connector';
 import { onboardedPartner } from '../sync/sync-harness';
 
@@ -21,11 +25,14 @@ interface OutboxRow { item: string; item_key: string; conversation_id: string; s
  * database transaction (the case's change and one outbox row per partner chat), and the
  * dispatcher sends the rows, once, whatever Teams does meanwhile and across a restart.
  * The simulator's connector plays a slow Teams (answerAfter) and a refusing one (refuseWith) for
- * the partner's chat only, so the support thread itself answers at once.
+ * the partner's chat only, so the support thread itself answers at once. On PostgreSQL a second
+ * instance drains the same outbox at the same time.
  */
-describe('support messages through the notices outbox (simulator, in-process bot)', function () {
+for (const engine of TEST_DATABASE_URL ? ['PGlite', 'PostgreSQL'] as const : ['PGlite'] as const) describe(`support messages through the notices outbox (simulator, in-process bot, ${engine})`, function () {
   this.timeout(180_000);
   let h: ConsentHarness;
+  let schema: Awaited<ReturnType<typeof ownSchema>> | undefined;
+  let other: App | undefined;
   const inChannel = (user: typeof ENGINEER, conversationId?: string) => new BotClient({
     endpoint: `${h.url}/api/messages`, simulatorUrl: h.sim.baseUrl, quietMs: 150,
     conversation: { tenantId: OPERATOR_TENANT, scope: 'channel', user, team: TEAM, channel: CHANNEL, ...(conversationId ? { conversationId } : {}) },
@@ -47,10 +54,24 @@ describe('support messages through the notices outbox (simulator, in-process bot
   };
 
   before(async () => {
-    h = await ConsentHarness.start('healthy', { env: { SUPPORT_ENGINEERS: `${ENGINEER.aadObjectId},${SECOND_ENGINEER.aadObjectId}` } });
+    if (engine === 'PGlite') announcePostgresSkip();
+    schema = engine === 'PostgreSQL' ? await ownSchema(TEST_DATABASE_URL!, 'support_outbox') : undefined;
+    h = await ConsentHarness.start('healthy', { env: { SUPPORT_ENGINEERS: `${ENGINEER.aadObjectId},${SECOND_ENGINEER.aadObjectId}`, ...(schema ? { DATABASE_URL: schema.url } : {}) } });
     assert.deepEqual((await inChannel(ENGINEER).say('set support channel')).texts, [Messages.supportChannelSet('This channel')]);
   });
-  after(async () => { await h?.stop(); });
+  after(async () => {
+    await other?.stop();
+    await h?.stop();
+    await schema?.drop();
+  });
+  /** Every instance's dispatcher drains at once (PostgreSQL: this one and another on the same database). */
+  const drainEverywhere = async () => {
+    if (schema && !other) {
+      const { logger, redactor } = createLogger({ level: 'silent' });
+      other = await createApp(loadConfig(h.env), logger, redactor, { keepAliveIntervalMs: 0, followUpIntervalMs: 0 });
+    }
+    await Promise.all([h.app.dispatcher.drain(), other?.dispatcher.drain()]);
+  };
   afterEach(() => {
     connectorOf(h.sim).answerAfter(0);
     connectorOf(h.sim).refuseWith(undefined);
@@ -72,7 +93,7 @@ describe('support messages through the notices outbox (simulator, in-process bot
     assert.match(await click(SECOND_ENGINEER, 'claim', c), /Already claimed by Sam Support\./);
     assert.equal((await outbox(p)).length, 1);
 
-    await h.app.dispatcher.drain();
+    await drainEverywhere();
     assert.equal(await told(p, claimed), 1);
     assert.deepEqual((await outbox(p)).map((r) => r.status), ['sent']);
     // The posted card is updated for everyone, after the answer.
@@ -99,7 +120,7 @@ describe('support messages through the notices outbox (simulator, in-process bot
     await h.restart();
     // The outbox's back-off (minutes) has passed.
     await h.app.db.query("UPDATE notices SET not_before = now() WHERE tenant_id = $1 AND status = 'pending'", [p.tenant]);
-    await h.app.dispatcher.drain();
+    await drainEverywhere();
     assert.equal(await told(p, resolved), 1);
     assert.deepEqual((await outbox(p)).map((r) => r.status), ['sent']);
     await h.app.dispatcher.drain();
