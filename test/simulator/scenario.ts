@@ -201,7 +201,7 @@ export const TenantSchema = z.object({
     newSecretRefusedAttempts: z.number().int().nonnegative().default(0),
     newSecretRefusedSeconds: z.number().nonnegative().default(0),
     /** Ours: an object still replicating is also missing from collection queries (`$filter=tags/any…`). */
-    newObjectHiddenFromLists: z.boolean().default(false),
+    newObjectHiddenFromLists: z.boolean().optional(),
   }).optional(),
 });
 
