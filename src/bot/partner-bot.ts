@@ -21,7 +21,7 @@ import { startCommand } from './commands/start';
 import { statusCommand } from './commands/status';
 import { takeOverCommand } from './commands/take-over';
 import { cancelSyncCommand, syncCommand } from './commands/sync';
-import { customerInvoke, customerRoute, customerSearch, customersCommand, isCustomerVerb, type CustomerLookup } from './commands/customer';
+import { customerInvoke, customerRoute, customerSearch, customersCommand, isCustomerVerb, sharedCardRoute, type CustomerLookup } from './commands/customer';
 import { confirmationRoute } from './confirmations';
 import { Membership } from './membership';
 import { personalOnly, personalOnlyRoute, sayPersonalOnly } from './personal-only';
@@ -101,6 +101,7 @@ export class PartnerBot extends TeamsActivityHandler {
       personalOnlyRoute(membership.answerRoute),
       personalOnlyRoute(handoverAnswerRoute(membership, partners, deps.notifier)),
       personalOnlyRoute(customerRoute(membership, deps.customers)),
+      sharedCardRoute(),
     ];
 
     this.onMembersAdded(async (context, next) => {

@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { dayText } from '../../src/bot/commands/customer-words';
 import { ConsentHarness, type TestPartner } from '../auth/consent-harness';
 import { SupportRepository } from '../../src/store/support';
-import { executeInvoke } from '../harness/activities';
+import { executeInvoke, messageActivity } from '../harness/activities';
 import { BotClient } from '../harness/bot-client';
 import { cardText } from '../helpers/chat';
 import { onboardedPartner, syncFinished } from '../sync/sync-harness';
@@ -192,6 +192,19 @@ describe('customer cards (simulator, PGlite)', function () {
       assert.match(r.preview.content.text, /❌ (relationship ended|no access assignment)/);
     }
     assert.deepEqual(await search(p.chat.client, ''), [], 'nothing typed, nothing listed');
+  });
+
+  it('a customer card the partner sends into the chat from Find a customer is shared, not a command: no answer', async () => {
+    const [picked] = await search(p.chat.client, 'maple');
+    // What Teams (and the Agents Playground) post when the card inserted in the compose box is sent:
+    // the card attached, and for text only the inline card's markup.
+    const sent = messageActivity(p.chat.client.conversation, '');
+    sent.text = '<span class="inline-compose-card" itemid="0" itemtype="http://schema.skype.com/InputExtension"><span itemprop="0"></span></span>';
+    sent.attachments = [{ contentType: picked!.contentType, content: picked!.content }];
+    const turn = await p.chat.client.send(sent, { quietMs: 1_000 });
+    assert.equal(turn.status, 200);
+    assert.deepEqual(turn.texts, [], 'no answer');
+    assert.equal(turn.activities.length, 0, 'no card either');
   });
 
   it('Find a customer is refused across tenants and to a colleague not added: an empty list, no name', async () => {

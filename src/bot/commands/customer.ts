@@ -77,6 +77,21 @@ export function customerRoute(membership: Membership, lookup: CustomerLookup): R
   };
 }
 
+/**
+ * A card the person sent into the chat, such as a customer's from Find a customer: Teams (and the
+ * Agents Playground) post it as a message with the card attached and only the inline card's markup
+ * for text. It is shared for the chat to read, not a command: no answer, and the onboarding step
+ * waiting for a card of ours is not told about it.
+ */
+export function sharedCardRoute(): Route {
+  return {
+    select: (_turn, activity) => activity.type === 'message' && activity.value === undefined
+      && (activity.attachments ?? []).some((a) => a.contentType === 'application/vnd.microsoft.card.adaptive')
+      && commandText(activity).replace(/<[^>]*>/g, '').trim() === '',
+    handle: async () => undefined,
+  };
+}
+
 /** `customers`: counts by verdict and the unmanageable, worst first, a page at a time. */
 export function customersCommand(membership: Membership, lookup: CustomerLookup): Command {
   return {
@@ -163,7 +178,8 @@ export async function customerSearch(turn: Turn, query: MessagingExtensionQuery,
       type: 'result', attachmentLayout: 'list',
       attachments: found.map((c) => ({
         ...customerCard(c),
-        preview: CardFactory.thumbnailCard(inert(c.companyName || c.customerTenantId), `${c.domain ? `${inert(c.domain)} · ` : ''}${VERDICT_SHORT[c.verdict]}`),
+        // The verdict first: a narrow list cuts the line's end (the Agents Playground's at about 30 characters).
+        preview: CardFactory.thumbnailCard(inert(c.companyName || c.customerTenantId), `${VERDICT_SHORT[c.verdict]}${c.domain ? ` · ${inert(c.domain)}` : ''}`),
       })),
     },
   };
