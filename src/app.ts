@@ -359,10 +359,11 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
       clearTimeout(setupSweep);
       await setupRunner.drain();
       await journey.drain();
-      await support.settled();
       await expiryJobs.stop();
       await engine.stop();
       await http.close(config.server.shutdownTimeoutMs);
+      // After the last turn: a click in flight at the stop may still have a posted card to update.
+      await support.settled();
       await db.close();
     },
   };
