@@ -65,23 +65,26 @@ export class JourneyCarryOn {
     await engine.boss.work<CarryOnData>(CARRY_ON_QUEUE, { pollingIntervalSeconds: Math.max(engine.pollingSeconds, 0.5), batchSize: 1, includeMetadata: true }, async ([job]) => (job ? this.handle(job) : undefined));
   }
 
-  /** Says `text` (when given) in the chat, then carries the journey on there after `step`. False when the text could not be delivered now (the carry-on says it when it runs). */
+  /**
+   * Says `text` (when given) in the chat, then carries the journey on there after `step`: both are
+   * recorded first, as one job (a crash loses neither), then run. True when recorded (the chat is
+   * told now or on a later try); without the job engine, or when recording fails, whether the text
+   * arrived now.
+   */
   async stepDone(tenantId: string, conversationId: string, step: StepId, text?: string): Promise<boolean> {
-    const told = text === undefined ? true : await this.o.notifier.send(tenantId, conversationId, { text });
-    const data: CarryOnData = { tenantId, conversationId, step, ...(told ? {} : { text }) };
     const engine = this.o.engine;
-    if (!engine) {
-      this.track(this.turn(data).catch((err: unknown) => this.o.logger.warn({ err, tenantId, step }, 'carrying the journey on failed; the next turn in the chat picks it up')));
-      return told;
+    if (engine) {
+      try {
+        await engine.boss.send(CARRY_ON_QUEUE, { tenantId, conversationId, step, ...(text === undefined ? {} : { text }) } satisfies CarryOnData);
+        if (!this.stopped) this.track(this.runDue());
+        return true;
+      } catch (err) {
+        // Not recorded (the database is out): said and carried on here, once; else the next turn in the chat picks it up.
+        this.o.logger.warn({ err, tenantId, step }, 'carrying the journey on could not be recorded; trying it here once');
+      }
     }
-    try {
-      await engine.boss.send(CARRY_ON_QUEUE, data);
-    } catch (err) {
-      // Not recorded (the database is out): the partner's next turn in the chat picks the journey up.
-      this.o.logger.warn({ err, tenantId, step }, 'carrying the journey on could not be recorded');
-      return told;
-    }
-    if (!this.stopped) this.track(this.runDue());
+    const told = text === undefined ? true : await this.o.notifier.send(tenantId, conversationId, { text });
+    this.track(this.turn({ tenantId, conversationId, step }).catch((err: unknown) => this.o.logger.warn({ err, tenantId, step }, 'carrying the journey on failed; the next turn in the chat picks it up')));
     return told;
   }
 
