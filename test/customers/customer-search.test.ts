@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { PGlite } from '@electric-sql/pglite';
+import { migrate } from '../../src/store/migrate';
 import type { Db } from '../../src/store/db';
 import { CUSTOMER_SEARCH_SQL, CustomerRepository } from '../../src/store/customers';
 import { PartnerRepository } from '../../src/store/partners';
@@ -123,3 +125,43 @@ for (const dut of databasesUnderTest()) {
 }
 
 interface PlanNode { 'Node Type': string; 'Index Name'?: string; Plans?: PlanNode[] }
+
+/**
+ * A PostgreSQL without pg_trgm (Azure before the extension is allow-listed, a server without
+ * contrib): PGlite started without the extension. Migration 19 warns and goes on; the search finds
+ * the same customers, by reading the partner's rows.
+ */
+describe('customer search where pg_trgm cannot be created (PGlite without the extension)', function () {
+  this.timeout(120_000);
+  let pgl: PGlite;
+  let db: Db;
+  before(async () => {
+    pgl = await PGlite.create();
+    const q = async <T extends object>(sql: string, params: unknown[] = []) => (await pgl.query<T>(sql, params)).rows;
+    db = {
+      engine: 'pglite',
+      query: q,
+      exec: async (sql) => { await pgl.exec(sql); },
+      script: async (sql, params) => ({ rows: params?.length ? await q<Record<string, unknown>>(sql, params) : ((await pgl.exec(sql)).at(-1)?.rows ?? []) as Record<string, unknown>[] }),
+      transaction: (fn) => pgl.transaction((tx) => fn({ query: async <T extends object>(sql: string, params: unknown[] = []) => (await tx.query<T>(sql, params)).rows, exec: async (sql) => { await tx.exec(sql); } })),
+      close: () => pgl.close(),
+    };
+  });
+  after(async () => { await pgl?.close(); });
+
+  it('the migrations complete without the trigram indexes, and a piece of a name or domain is still found', async () => {
+    await migrate(db);
+    const indexes = (await db.query<{ indexname: string }>("SELECT indexname FROM pg_indexes WHERE tablename = 'customers'")).map((r) => r.indexname);
+    assert.ok(!indexes.some((i) => i.includes('trigram')), indexes.join(', '));
+    const tenant = randomUUID();
+    await new PartnerRepository(db).createIfMissing(tenant, { aadObjectId: randomUUID(), name: 'Owner' });
+    for (const [name, domain] of [['Alder Consulting 12 GmbH', 'alder12.onmicrosoft.com'], ['Birch Solar AG', 'birch.onmicrosoft.com']]) {
+      await db.query(`INSERT INTO customers (tenant_id, customer_tenant_id, pc_customer_id, company_name, domain, manageable, last_seen_sync)
+        VALUES ($1, $2, 'pc', $3, $4, true, 0)`, [tenant, randomUUID(), name, domain]);
+    }
+    const customers = new CustomerRepository(db);
+    assert.deepEqual((await customers.find(tenant, 'ulting 1', 7)).map((c) => c.companyName), ['Alder Consulting 12 GmbH']);
+    assert.deepEqual((await customers.find(tenant, 'der12.onmicro', 7)).map((c) => c.companyName), ['Alder Consulting 12 GmbH']);
+    assert.deepEqual((await customers.find(tenant, 'OLAR', 7)).map((c) => c.companyName), ['Birch Solar AG']);
+  });
+});
