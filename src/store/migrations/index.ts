@@ -460,6 +460,17 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
+    id: 16,
+    name: 'support_messages_in_the_notices_outbox',
+    sql: `
+      -- "Support took your case" and "resolved" go out from the notices outbox: recorded in the
+      -- claim's or resolve's own transaction (item_key: the case's version), sent by the dispatcher.
+      ALTER TABLE notices DROP CONSTRAINT notices_item_check;
+      ALTER TABLE notices ADD CONSTRAINT notices_item_check
+        CHECK (item IN ('app-secret', 'pc-secret', 'refresh-token', 'gdap', 'consent', 'support-claimed', 'support-resolved'));
+    `,
+  },
+  {
     id: 17,
     name: 'partner_setups',
     sql: `
@@ -485,17 +496,6 @@ export const migrations: readonly Migration[] = [
       -- The setup sign-in: a Global Administrator signs in to the operator's setup app for one run.
       ALTER TABLE auth_states DROP CONSTRAINT auth_states_purpose_check;
       ALTER TABLE auth_states ADD CONSTRAINT auth_states_purpose_check CHECK (purpose IN ('signin', 'adminconsent', 'takeover', 'setup'));
-    `,
-  },
-  {
-    id: 16,
-    name: 'support_messages_in_the_notices_outbox',
-    sql: `
-      -- "Support took your case" and "resolved" go out from the notices outbox: recorded in the
-      -- claim's or resolve's own transaction (item_key: the case's version), sent by the dispatcher.
-      ALTER TABLE notices DROP CONSTRAINT notices_item_check;
-      ALTER TABLE notices ADD CONSTRAINT notices_item_check
-        CHECK (item IN ('app-secret', 'pc-secret', 'refresh-token', 'gdap', 'consent', 'support-claimed', 'support-resolved'));
     `,
   },
   {
