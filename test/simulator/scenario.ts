@@ -87,6 +87,12 @@ export const ApplicationSchema = z.object({
   /** Group display names the service principal is a member of (AdminAgents…). */
   servicePrincipalGroups: z.array(z.string()).default([]),
   redirectUris: z.array(z.string()).default([]),
+  /**
+   * Graph `application.uniqueName`: a key the client chose when it created the app with an upsert
+   * (`PATCH /applications(uniqueName='…')`); absent on apps made otherwise.
+   * https://learn.microsoft.com/en-us/graph/api/application-upsert
+   */
+  uniqueName: z.string().optional(),
   /** Graph `application.tags` (the setup run finds its app by a tag). */
   tags: z.array(z.string()).default([]),
   signInAudience: z.enum(['AzureADMyOrg', 'AzureADMultipleOrgs', 'AzureADandPersonalMicrosoftAccount', 'PersonalMicrosoftAccount']).default('AzureADMyOrg'),

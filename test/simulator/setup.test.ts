@@ -323,6 +323,38 @@ describe('Simulator: "set it up for me" Graph writes', function () {
     });
   });
 
+  it('the upsert by uniqueName: 201 with the app when it made one, 204 when the key existed (updated, not duplicated, even while replicating), 404 without Prefer: create-if-missing', async () => {
+    await sim.loadScenario('setup-slow');
+    tenant().replication!.newObjectHiddenFromLists = true;
+    const t = await setupToken(SETUP_ADMIN_UPN);
+    const upsert = (key: string, body: unknown, create = true) => graph(`applications(uniqueName='${key}')`, t, { method: 'PATCH', body, headers: create ? { prefer: 'create-if-missing' } : {} });
+    assert.equal((await upsert('no-such-key', appBody(), false)).status, 404, 'an update only, without the Prefer header');
+    assert.equal(tenant().applications.length, 0);
+    const noName = await upsert('key-1', { tags: ['x'] });
+    assert.equal(noName.status, 400);
+    assert.equal(code(noName), 'Request_BadRequest');
+
+    const made = await upsert('key-1', appBody());
+    assert.equal(made.status, 201);
+    assert.equal(made.body.uniqueName, 'key-1');
+    assert.equal(made.body.displayName, 'Contoso Partner onboarding');
+    // Still replicating: missing from the tag list and 404 by id, yet the key finds it and updates it.
+    assert.deepEqual((await graph(`applications?$filter=tags/any(t:t eq '${SETUP_APP_TAG}')`, t)).body.value, []);
+    const again = await upsert('key-1', { ...appBody(), displayName: 'Renamed' });
+    assert.equal(again.status, 204);
+    assert.deepEqual(again.body, {});
+    assert.equal(tenant().applications.length, 1);
+    assert.equal(tenant().applications[0]!.displayName, 'Renamed');
+    assert.equal((await upsert('key-1', { displayName: 'Without Prefer' }, false)).status, 204, 'an existing key is updated without the header too');
+    assert.equal(tenant().applications[0]!.displayName, 'Without Prefer');
+
+    const reads = [];
+    for (let i = 0; i < 3; i++) reads.push(await graph(`applications(uniqueName='key-1')`, t));
+    assert.deepEqual(reads.map((r) => r.status), [404, 404, 200], 'a read by the key waits for replication like a read by id');
+    assert.equal(reads[2]!.body.id, made.body.id);
+    assert.equal((await graph(`applications(uniqueName='key-2')`, t)).status, 404);
+  });
+
   it('$batch carries the writes: each item answers as it would alone', async () => {
     const t = await setupToken(SETUP_ADMIN_UPN);
     const app = await post('applications', t, appBody());

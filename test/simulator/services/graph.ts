@@ -157,6 +157,8 @@ const APP_WRITE: Need = {
   app: ['Application.ReadWrite.All', 'Application.ReadWrite.OwnedBy', 'Directory.ReadWrite.All'],
   delegated: ['Application.ReadWrite.All', 'Directory.ReadWrite.All', 'Directory.AccessAsUser.All'],
 };
+/** https://learn.microsoft.com/en-us/graph/api/application-upsert: Application.ReadWrite.All delegated, also OwnedBy app-only. */
+const APP_UPSERT: Need = { app: ['Application.ReadWrite.OwnedBy', 'Application.ReadWrite.All'], delegated: ['Application.ReadWrite.All'] };
 /** https://learn.microsoft.com/en-us/graph/api/serviceprincipal-post-approleassignedto (plus Application.Read.All, checked in the handler) */
 const APP_ROLE_WRITE: Need = { app: ['AppRoleAssignment.ReadWrite.All'], delegated: ['AppRoleAssignment.ReadWrite.All'] };
 /** https://learn.microsoft.com/en-us/graph/api/oauth2permissiongrant-post */
@@ -463,7 +465,7 @@ export const graphService: ServiceFactory = (ctx) => {
         id: a.objectId, deletedDateTime: null, appId: a.appId, displayName: a.displayName,
         createdDateTime: created.get(a.objectId.toLowerCase()) ?? since(60),
         description: null, identifierUris: [], isFallbackPublicClient: null, publisherDomain: t.domains[0],
-        signInAudience: a.signInAudience, tags: [...a.tags], appRoles: [], keyCredentials: [],
+        signInAudience: a.signInAudience, tags: [...a.tags], uniqueName: a.uniqueName ?? null, appRoles: [], keyCredentials: [],
         passwordCredentials: a.secrets.map((s) => ({
           customKeyIdentifier: null,
           displayName: s.displayName,
@@ -1084,7 +1086,7 @@ export const graphService: ServiceFactory = (ctx) => {
    * Application Developer or an application admin role. The creator becomes an owner. The new app
    * has no service principal yet. https://learn.microsoft.com/en-us/graph/api/application-post-applications
    */
-  function createApplication(call: Call): SimReply {
+  function createApplication(call: Call, uniqueName?: string): SimReply {
     const t = call.tenant;
     const denied = requireRole(call, ['Application Developer', ...APP_ADMINS], (u) => t.usersCanRegisterApps && u.userType === 'Member');
     if (denied) return denied;
@@ -1097,6 +1099,7 @@ export const graphService: ServiceFactory = (ctx) => {
     const app = ApplicationSchema.parse({
       appId: guidFrom('appId', seed), objectId: guidFrom('applicationObject', seed), servicePrincipalId: guidFrom('servicePrincipal', seed),
       displayName: body.displayName, hasServicePrincipal: false, requestsPartnerCenter: false, owners: owner ? [owner.id] : [],
+      ...(uniqueName !== undefined ? { uniqueName } : {}),
     });
     const invalid = applyAppBody(app, body);
     if (invalid) return invalid;
@@ -1113,6 +1116,34 @@ export const graphService: ServiceFactory = (ctx) => {
     if (!a) return notFound(key);
     const denied = requireRole(call, APP_ADMINS, isOwner(a));
     return denied ?? fn(a);
+  }
+
+  /**
+   * PATCH /applications(uniqueName='…'), the upsert: with `Prefer: create-if-missing` and no app
+   * holding that key, the app is created as POST /applications creates it (same role rules, body
+   * must name displayName) and given the key: 201 with the new app. An app holding the key is
+   * updated as PATCH /applications/{id} updates it: 204, no body. Without the Prefer header the
+   * request is an update only, so no app with the key answers 404.
+   * The key is one tenant-wide, so an app still replicating is found by it here: the write
+   * goes to the object, not to a list that may lag (ours: Microsoft does not say how the key behaves
+   * during replication, but a key that let a second app in would not be one).
+   * https://learn.microsoft.com/en-us/graph/api/application-upsert
+   */
+  function upsertApplication(call: Call): SimReply {
+    const key = call.params.uniqueName!;
+    const a = call.tenant.applications.find((x) => x.uniqueName !== undefined && same(x.uniqueName, key));
+    if (a) {
+      const denied = requireRole(call, APP_ADMINS, isOwner(a));
+      if (denied) return denied;
+      const copy = ApplicationSchema.parse(JSON.parse(JSON.stringify(a)));
+      const invalid = applyAppBody(copy, readJson(call.req));
+      if (invalid) return invalid;
+      Object.assign(a, copy);
+      return { status: 204, headers: {} };
+    }
+    const prefer = [call.req.headers['prefer'] ?? []].flat().join(',').split(',').map((p) => p.trim().toLowerCase());
+    if (!prefer.includes('create-if-missing')) return notFound(key);
+    return createApplication(call, key);
   }
 
   /** PATCH /applications/{id}: collections are replaced whole; 204. https://learn.microsoft.com/en-us/graph/api/application-update */
@@ -1488,7 +1519,14 @@ export const graphService: ServiceFactory = (ctx) => {
 
     r('GET', 'applications', APPS, (c) => listReply(c, 'applications', c.tenant.applications.filter((a) => !unlisted(c.tenant, a.objectId)).map((a) => appEntity(c.tenant, a)),
       { filterable: ['id', 'appId', 'displayName', 'tags'] })),
-    r('POST', 'applications', APP_WRITE, createApplication),
+    r('POST', 'applications', APP_WRITE, (c) => createApplication(c)),
+    r('PATCH', 'applications/(uniqueName)/:uniqueName', APP_UPSERT, upsertApplication),
+    r('GET', 'applications/(uniqueName)/:uniqueName', APPS, (c) => {
+      const a = c.tenant.applications.find((x) => x.uniqueName !== undefined && same(x.uniqueName, c.params.uniqueName!));
+      // A read by the key of an app still replicating answers as a read by its id does.
+      if (a && replicating(a.objectId)) return notFound(c.params.uniqueName!);
+      return a ? entityReply(c, 'applications', appEntity(c.tenant, a)) : notFound(c.params.uniqueName!);
+    }),
     ...['applications/:id', 'applications/(appId)/:appId'].flatMap((path) => [
       r('PATCH', path, APP_WRITE, updateApplication),
       r('POST', `${path}/addPassword`, APP_WRITE, addPassword),
