@@ -305,13 +305,13 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     adapter, bot, db, logger, bodyLimitBytes: config.server.bodyLimitBytes, authenticated: config.bot.authenticated, verifyEmail, publicBaseUrl: config.server.publicBaseUrl, auth: authPages(consent, takeOver, setupSignIn),
   });
   const expiryJobs = await startExpiryJobs({ engine, watch, dispatcher, logger, dailyAt: config.watch.dailyAt, sliceSeconds: config.watch.sliceSeconds });
-  // The bot exists now: a carry-on recorded before a crash may run at once.
-  await journey.start();
   // A setup run its instance no longer drives (a crash, a restart): its chat is told to sign in again, now and once its lease has lapsed.
   const sweepSetups = () => setupRunner.sweepInterrupted().catch((err: unknown) => logger.warn({ err }, 'looking for interrupted setup runs failed'));
   void sweepSetups();
   const setupSweep = setTimeout(() => void sweepSetups(), setupRunner.leaseMs + 1_000);
   setupSweep.unref();
+  // The bot exists now: a carry-on recorded before a crash may run at once.
+  await journey.start();
   const keepAlive = await startTokenKeepAlive({ engine, tokens, connections, partners, logger, intervalMs: options.keepAliveIntervalMs });
   const checkFollowUps = await startCheckFollowUps({
     engine, partners, checks, notifier, logger, intervalMs: options.followUpIntervalMs,

@@ -116,7 +116,9 @@ export class SetupDialog extends CardStepDialog {
       return Dialog.EndOfTurn;
     }
     const state = dc.activeDialog!.state as CardStepState;
-    const card = setup?.serviceAccountUpn ? await this.signInCard(turn, dc.context, state.cardId, setup.serviceAccountUpn) : this.accountCard(state.cardId, setup);
+    // The service account was refused (missing, a guest, disabled): it is fixed on its card first.
+    const accountRefused = setup?.status === 'failed' && setup.failure?.code.startsWith('setup_account_');
+    const card = setup?.serviceAccountUpn && !accountRefused ? await this.signInCard(turn, dc.context, state.cardId, setup.serviceAccountUpn) : this.accountCard(state.cardId, setup);
     state.activityId = await sendCard(dc.context, card);
     return Dialog.EndOfTurn;
   }

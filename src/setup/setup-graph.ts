@@ -121,13 +121,23 @@ export class SetupGraph {
     return this.get(`/v1.0/applications/${encodeURIComponent(id)}`, Application, { $select: APP_SELECT });
   }
 
-  /** https://learn.microsoft.com/en-us/graph/api/application-post-applications */
-  async createApplication(body: { displayName: string; tags: string[]; requiredResourceAccess: RequiredResourceAccess[]; redirectUris: string[] }): Promise<Application> {
-    const res = await this.http.request('POST', '/v1.0/applications', {
+  /**
+   * Creates the app under a key of ours unless it exists: one app however often this is sent, even
+   * while a new app is still missing from lists (replication). 201 with the app when it made one,
+   * 204 (undefined here) when one had the key already.
+   * https://learn.microsoft.com/en-us/graph/api/application-upsert
+   */
+  async upsertApplication(uniqueName: string, body: { displayName: string; tags: string[]; requiredResourceAccess: RequiredResourceAccess[]; redirectUris: string[] }): Promise<Application | undefined> {
+    const res = await this.http.request('PATCH', `/v1.0/applications(uniqueName='${encodeURIComponent(uniqueName)}')`, {
+      headers: { Prefer: 'create-if-missing' }, idempotent: true,
       body: { displayName: body.displayName, signInAudience: 'AzureADMyOrg', tags: body.tags, requiredResourceAccess: body.requiredResourceAccess, web: { redirectUris: body.redirectUris } },
-      parse: Application,
     });
-    return res.data;
+    return res.status === 201 ? Application.parse(res.data) : undefined;
+  }
+
+  /** By our key; a 404 (none yet, or not replicated yet) is thrown. https://learn.microsoft.com/en-us/graph/api/application-get */
+  async applicationByUniqueName(uniqueName: string): Promise<Application> {
+    return this.get(`/v1.0/applications(uniqueName='${encodeURIComponent(uniqueName)}')`, Application, { $select: APP_SELECT });
   }
 
   /** https://learn.microsoft.com/en-us/graph/api/application-update (collections are replaced whole) */

@@ -70,6 +70,6 @@ export const SetupRefusals = {
 
 /** The administrator declined the setup app's permissions on Microsoft's consent page. */
 export const SETUP_DECLINED = refusal('setup_declined', 'The permissions were declined',
-  'The administrator declined the permissions the setup asks for on Microsoft’s page, so I changed nothing in your tenant.',
-  'The setup creates the app, grants its consent and adds AdminAgents members for you: it needs those permissions once, for this run only (the sign-in is not kept).',
-  'Select **Try again from here** and accept the permissions, or choose **I’ll do it myself** to set the app up by hand.', 'now');
+  'Microsoft came back without the permissions the setup asks for: they were declined on Microsoft’s page, or the account that signed in may not grant them (Microsoft then shows “Need admin approval”). I changed nothing in your tenant.',
+  'Only a Global Administrator can grant these permissions. The setup needs them once, for this run only: the sign-in is not kept.',
+  'Select **Try again from here**, sign in as a Global Administrator and accept the permissions; or choose **I’ll do it myself** to set the app up by hand.', 'now');

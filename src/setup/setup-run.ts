@@ -20,7 +20,7 @@ import type { CheckRunner } from '../verification/check-runner';
 import { checksCardData } from '../verification/check-runner';
 import { SetupMessages, SetupRefusals } from './setup-messages';
 import { isNotReplicatedYet, SetupGraph, type Application, type RequiredResourceAccess } from './setup-graph';
-import { SECRET_LIFETIMES_DAYS, SETUP_STEPS, setupStepLabel, setupTag, type SetupStepId } from './setup-steps';
+import { SECRET_LIFETIMES_DAYS, SETUP_STEPS, setupStepLabel, setupTag, setupUniqueName, type SetupStepId } from './setup-steps';
 
 /**
  * The setup run (issue 30): with a Global Administrator's delegated token, held in this object's
@@ -204,9 +204,13 @@ export class SetupRunner {
     if (!app && entered && entered.partnerTenantId.toLowerCase() === ctx.tenantId.toLowerCase()) app = await ctx.graph.applicationByAppId(entered.appId);
     const redirectUris = [`${this.o.publicBaseUrl}/auth/callback`, `${this.o.publicBaseUrl}/auth/adminconsent/callback`];
     if (!app) {
+      // An upsert under our key, not a POST: a run that stopped right after creating the app finds it
+      // here even while Microsoft still leaves it out of the tag list above.
       const displayName = `${partner?.company?.legalName ?? 'Partner'} – partner onboarding platform`.slice(0, 120);
-      const created = await ctx.graph.createApplication({ displayName, tags: [tag], requiredResourceAccess: wantedAccess([]), redirectUris });
-      return { appObjectId: created.id, appId: created.appId, created: true, repaired: [] };
+      const uniqueName = setupUniqueName(ctx.tenantId);
+      const created = await ctx.graph.upsertApplication(uniqueName, { displayName, tags: [tag], requiredResourceAccess: wantedAccess([]), redirectUris });
+      if (created) return { appObjectId: created.id, appId: created.appId, created: true, repaired: [] };
+      app = await this.replicated(ctx, 'app', 'the app', () => ctx.graph.applicationByUniqueName(uniqueName));
     }
     const repaired: string[] = [];
     const patch: { tags?: string[]; requiredResourceAccess?: RequiredResourceAccess[]; redirectUris?: string[] } = {};

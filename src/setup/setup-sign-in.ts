@@ -107,7 +107,10 @@ export class SetupSignIn {
     if (refused) {
       const taken = isWellFormedState(s) ? await this.o.connections.consumeState(s, 'setup') : undefined;
       const state = taken && !('refused' in taken) ? taken : undefined;
-      const declined = refused.error === 'access_denied' || aadstsCodes(refused).includes(65004);
+      const codes = aadstsCodes(refused);
+      // 90094: the account may not consent to admin-only permissions, so it is no administrator who can run the setup.
+      if (codes.includes(90094)) return this.fail(403, SetupRefusals.notAdmin, state);
+      const declined = codes.includes(65004) || (refused.error === 'access_denied' && codes.length === 0);
       return this.fail(403, declined ? SETUP_DECLINED : explainSignInError(refused), state);
     }
     const code = query.get('code');

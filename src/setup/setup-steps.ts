@@ -30,5 +30,10 @@ export function setupTag(partnerTenantId: string): string {
   return `PartnerOnboardingBot:${partnerTenantId.toLowerCase()}`;
 }
 
+/** The app's `uniqueName` (Graph's client-chosen alternate key): the upsert that creates it can't make a second. */
+export function setupUniqueName(partnerTenantId: string): string {
+  return `partner-onboarding-${partnerTenantId.toLowerCase()}`;
+}
+
 /** What the run asks of addPassword, longest first: two years, then shorter when the tenant's policy refuses. */
 export const SECRET_LIFETIMES_DAYS = [730, 365, 180, 90, 30] as const;
