@@ -1,12 +1,13 @@
 import type { Attachment, TurnContext } from 'botbuilder';
 import { Dialog, type DialogContext, type DialogTurnResult } from 'botbuilder-dialogs';
-import { renderSetupAccountCard, renderSignInCard } from '../cards/render';
+import { renderSectionSummary, renderSetupAccountCard, renderSetupProgress, renderSignInCard } from '../cards/render';
 import { Verbs } from '../cards/verbs';
 import { stepLabel, stepOf } from '../domain/steps';
 import { Messages } from '../onboarding/messages';
 import { SetupMessages } from '../setup/setup-messages';
+import { firstOpenStep, SETUP_STEPS, setupStepLabel } from '../setup/setup-steps';
 import { isInterrupted, type PartnerSetup } from '../store/partner-setups';
-import { sendCard } from '../teams/card-activity';
+import { replaceCard, sendCard } from '../teams/card-activity';
 import type { Submission } from '../teams/submission';
 import { turnOf, type Turn } from '../teams/turn';
 import { CardStepDialog, type CardStepState, type Opening } from './card-step-dialog';
@@ -105,6 +106,13 @@ export class SetupDialog extends CardStepDialog {
     if (!partner || !stepOf('entraApp').done(partner)) return Dialog.EndOfTurn;
     // Once: the run's carry-on turn and a typed turn may both find the step done.
     if (!(await this.services.partners.answerCard(partner.tenantId, state.cardId, 'entraApp-done', turn.person.aadObjectId || 'bot'))) return Dialog.EndOfTurn;
+    // The sign-in card that started the run is spent: it becomes what it did.
+    const setup = await this.setup.setups.get(partner.tenantId);
+    await replaceCard(dc.context, state.activityId, renderSectionSummary({
+      title: '✓ A Global Administrator signed in for the setup',
+      facts: setup?.serviceAccountUpn ? [{ label: 'Service account', value: setup.serviceAccountUpn }] : [],
+      note: 'The sign-in was used for the setup only and not kept.',
+    })).catch(() => undefined);
     return dc.endDialog({ saved: true });
   }
 
@@ -116,6 +124,13 @@ export class SetupDialog extends CardStepDialog {
       return Dialog.EndOfTurn;
     }
     const state = dc.activeDialog!.state as CardStepState;
+    // The card pressed keeps what it showed, without its button; the step's earlier card (its link
+    // spent or refused) points to the new one. Neither keeps a button that would do nothing now.
+    const pressed = turn.submission?.ok ? turn.submission.submission.replyToId : undefined;
+    if (pressed) await replaceCard(dc.context, pressed, stoppedCard(setup)).catch(() => undefined);
+    if (state.activityId && state.activityId !== pressed) {
+      await replaceCard(dc.context, state.activityId, renderSectionSummary({ title: 'Set up the Entra app for me', facts: [], note: 'Carry on with the newer card below.' })).catch(() => undefined);
+    }
     // The service account was refused (missing, a guest, disabled): it is fixed on its card first.
     const accountRefused = setup?.status === 'failed' && setup.failure?.code.startsWith('setup_account_');
     const card = setup?.serviceAccountUpn && !accountRefused ? await this.signInCard(turn, dc.context, state.cardId, setup.serviceAccountUpn) : this.accountCard(state.cardId, setup);
@@ -137,4 +152,19 @@ export class SetupDialog extends CardStepDialog {
       buttonTitle: 'Sign in as an administrator', url,
     });
   }
+}
+
+/** Where a run stopped, as its card showed it, without "Try again from here" (pressed already). */
+function stoppedCard(setup: PartnerSetup | undefined): Attachment {
+  const steps = setup?.steps ?? {};
+  const at = setup?.failure?.step ?? (setup?.status === 'running' ? firstOpenStep(steps) : undefined);
+  if (!at && Object.keys(steps).length === 0) {
+    return renderSetupProgress({ title: 'The setup hasn’t started', lines: [], note: 'Nothing was changed in your tenant. You tried again: the card below goes on.', retry: false });
+  }
+  return renderSetupProgress({
+    title: at ? `The setup stopped at: ${setupStepLabel(at)}` : 'The setup stopped',
+    lines: SETUP_STEPS.map((s) => ({ text: s.label, state: s.id in steps ? 'done' : s.id === at ? 'failed' : 'pending' })),
+    note: 'You tried again: the card below goes on from this step. Nothing done so far is lost or done twice.',
+    retry: false,
+  });
 }

@@ -487,7 +487,9 @@ export class SetupRunner {
     return renderSetupProgress({
       title: phase === 'done' ? '✓ Your Entra app is set up' : phase === 'failed' ? `The setup stopped at: ${setupStepLabel(extra.failedAt ?? '')}` : 'Setting up your Entra app…',
       lines: SETUP_STEPS.map((s) => ({ text: s.label, state: lines.get(s.id) ?? 'pending' })),
-      note: extra.note ?? (phase === 'failed' ? 'The reason and the fix are in the chat below. Nothing done so far is lost or done twice.' : 'This card updates as each step ends. The administrator’s sign-in is used for this run only and never kept.'),
+      note: extra.note ?? (phase === 'failed' ? 'The reason and the fix are in the chat below. Nothing done so far is lost or done twice.'
+        : phase === 'done' ? 'Every step is done. The administrator’s sign-in was used for this run only and not kept.'
+          : 'This card updates as each step ends. The administrator’s sign-in is used for this run only and never kept.'),
       retry: phase === 'failed',
     });
   }

@@ -84,3 +84,26 @@ export async function chooseSetup(chat: Chat, serviceAccount: string = SERVICE_A
   assert.match(cardText(chat.lastCard().card), /A Global Administrator signs in for the setup/);
   return openUrlOf(chat);
 }
+
+/**
+ * Cards of the chat (their latest versions) that still offer a button other than `allowed`: a card
+ * whose moment has passed keeps no button that would do nothing now.
+ */
+export async function liveButtons(chat: Chat, allowed: readonly string[] = ["Let's start", 'Show commands', 'Re-run checks']): Promise<Array<{ card: string; actions: string[] }>> {
+  const out: Array<{ card: string; actions: string[] }> = [];
+  for (const e of await chat.client.transcript()) {
+    const card = e.activity.attachments?.find((a) => a.contentType === 'application/vnd.microsoft.card.adaptive')?.content as Record<string, unknown> | undefined;
+    if (!card) continue;
+    const titles: string[] = [];
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) { node.forEach(walk); return; }
+      if (!node || typeof node !== 'object') return;
+      const n = node as Record<string, unknown>;
+      if (typeof n.type === 'string' && n.type.startsWith('Action.') && n.type !== 'Action.ToggleVisibility' && typeof n.title === 'string') titles.push(n.title);
+      for (const v of Object.values(n)) walk(v);
+    };
+    walk(card);
+    if (titles.some((t) => !allowed.includes(t))) out.push({ card: cardText(card).replace(/\s+/g, ' ').slice(0, 80), actions: titles });
+  }
+  return out;
+}

@@ -10,7 +10,7 @@ import {
   PARTNER_TENANT_ID, SERVICE_ACCOUNT_ID, SERVICE_ACCOUNT_PASSWORD, SERVICE_ACCOUNT_UPN, SETUP_APP_TAG, SIM_SETUP_REDIRECT_URIS,
 } from '../simulator/scenarios/ids';
 import { startSimulator, type Simulator } from '../simulator/server';
-import { adminChat, adminSignIn, chooseSetup, open, openUrlOf, setupBot, waitForText } from './setup-harness';
+import { adminChat, adminSignIn, chooseSetup, liveButtons, open, openUrlOf, setupBot, waitForText } from './setup-harness';
 
 /**
  * "Set it up for me" (issue 30) over HTTP against the simulator: the preparation card's choice, the
@@ -41,7 +41,14 @@ describe('Set it up for me', function () {
     const url = await chooseSetup(chat);
     assert.equal(taggedApps().length, 0, 'nothing is created before the sign-in');
 
-    const page = await adminSignIn(bot, url);
+    // Declined once on Microsoft's page: the chat offers "Try again from here", which gives a new sign-in card.
+    const declined = await adminSignIn(bot, url, undefined, 'cancel');
+    assert.equal(declined.status, 403);
+    await waitForText(chat, /The setup hasn’t started/);
+    await chat.refresh();
+    await chat.press('Try again from here');
+    assert.match(cardText(chat.lastCard().card), /A Global Administrator signs in for the setup/);
+    const page = await adminSignIn(bot, openUrlOf(chat));
     assert.equal(page.status, 200, pageText(page.text));
     assert.match(pageText(page.text), /the setup is running/);
 
@@ -94,5 +101,7 @@ describe('Set it up for me', function () {
     const after = (await bot.app.partners.get(PARTNER_TENANT_ID))!;
     assert.ok(after.checks && (after.checks.verdict === 'passed' || after.checks.verdict === 'passed-with-advisories'), JSON.stringify(after.checks));
     assert.equal(taggedApps().length, 1);
+    // No earlier card keeps a button that would do nothing now: the spent sign-in cards, the "Try again" card.
+    assert.deepEqual(await liveButtons(chat), []);
   });
 });
