@@ -16,7 +16,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { listScenarios, loadScenario, type Scenario } from '../test/simulator/scenario';
-import { SIM_BOT_APP_ID } from '../test/simulator/scenarios/ids';
+import { SIM_BOT_APP_ID, SIM_SETUP_APP_ID } from '../test/simulator/scenarios/ids';
 import { startSimulator, type Simulator } from '../test/simulator/server';
 import { botIdentityEnv, channelToken } from '../test/simulator/services/bot-framework';
 import { connectorOf } from '../test/simulator/services/connector';
@@ -426,6 +426,11 @@ export class Sandbox {
     // browser does not trust the simulator's test CA and would stop on a certificate warning.
     const sim = await startSimulator({ scenario, port: options.simPort, signInPort: 0 });
     this.sim = sim;
+    // The operator's multi-tenant setup app ("Set it up for me": SETUP_APP_ID and SETUP_APP_SECRET
+    // in the environment, passed on to the bot) registers the same callbacks, for this port.
+    for (const app of sim.scenario.tenants.flatMap((t) => t.applications)) {
+      if (app.appId === SIM_SETUP_APP_ID) app.redirectUris = [...new Set([...app.redirectUris, ...botCallbacks])];
+    }
     this.simulatorUrl = sim.baseUrl;
     this.signInUrl = sim.signInUrl ?? '';
     // Authenticated (default): the bot has the simulator's SingleTenant bot identity, and the

@@ -39,13 +39,14 @@ export async function sandboxArgs(dataDir: string): Promise<string[]> {
   return ['--port', String(await freePort()), '--playground-port', String(await freePort()), '--sim-port', String(await freePort()), '--data-dir', dataDir];
 }
 
-export async function startSandboxProcess(args: string[], options: { timeoutMs?: number } = {}): Promise<SandboxRun> {
+/** `env`: added to this process' environment for npm and what it starts (the bot inherits it). */
+export async function startSandboxProcess(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<SandboxRun> {
   const child = spawn('npm', ['run', 'sandbox', '--', ...args], {
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     // npm's own update check would reach the registry: not part of what is under test.
-    env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false' },
+    env: { ...process.env, ...options.env, npm_config_update_notifier: 'false', npm_config_fund: 'false' },
   });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
