@@ -75,6 +75,8 @@ const EnvSchema = z.object({
   }, 'expected a PostgreSQL URL like postgres://user@host:5432/db (leave it unset for the embedded database)').optional()),
   // entra: the password is an access token of the managed identity AZURE_CLIENT_ID (Azure Database for PostgreSQL).
   DATABASE_AUTH: z.preprocess(emptyToUndefined, z.enum(['password', 'entra'], { error: 'expected password or entra' }).default('password')),
+  // The embedded database (no DATABASE_URL): on a worker thread of its own, or on the bot's thread (main).
+  PGLITE_THREAD: z.preprocess(emptyToUndefined, z.enum(['worker', 'main'], { error: 'expected worker or main' }).default('worker')),
   AZURE_CLIENT_ID: z.preprocess(emptyToUndefined, z.string().trim().regex(GUID, 'expected the client id of a user-assigned managed identity (a GUID)').optional()),
   KEY_VAULT_URL: z.preprocess(emptyToUndefined, httpsUrl('e.g. https://<vault>.vault.azure.net; leave it unset for the local secret store').optional()),
   KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: bool(false),
@@ -136,7 +138,7 @@ export interface AppConfig {
   };
   readonly dataDir: string;
   /** `entra`: the password of each new connection is an access token of this user-assigned managed identity. */
-  readonly database: { readonly kind: 'postgres'; readonly url: string; readonly entra?: { readonly clientId: string } } | { readonly kind: 'pglite'; readonly dir: string };
+  readonly database: { readonly kind: 'postgres'; readonly url: string; readonly entra?: { readonly clientId: string } } | { readonly kind: 'pglite'; readonly dir: string; readonly thread: 'worker' | 'main' };
   readonly secrets:
     | { readonly kind: 'keyvault'; readonly url: string; readonly disableChallengeResourceVerification: boolean }
     | { readonly kind: 'local'; readonly key?: Buffer; readonly keyFile: string };
@@ -279,7 +281,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     dataDir,
     database: e.DATABASE_URL
       ? { kind: 'postgres', url: e.DATABASE_URL, ...(e.DATABASE_AUTH === 'entra' && e.AZURE_CLIENT_ID ? { entra: { clientId: e.AZURE_CLIENT_ID } } : {}) }
-      : { kind: 'pglite', dir: join(dataDir, 'pglite') },
+      : { kind: 'pglite', dir: join(dataDir, 'pglite'), thread: e.PGLITE_THREAD },
     secrets: e.KEY_VAULT_URL
       ? { kind: 'keyvault', url: e.KEY_VAULT_URL, disableChallengeResourceVerification: e.KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION }
       : { kind: 'local', key: e.SECRET_STORE_KEY ? Buffer.from(e.SECRET_STORE_KEY, 'base64') : undefined, keyFile: join(dataDir, 'secret-store.key') },

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { parseIntoClientConfig } from 'pg-connection-string';
 import { AppError } from '../errors';
 import type { TokenCredential } from '../microsoft/credential';
+import { PgliteWorkerDb } from './pglite-worker';
 
 /** What repositories need from a database: parameterised queries, returning plain rows. */
 export interface Queryable {
@@ -142,8 +143,10 @@ function removeGroupAndOtherBits(dir: string): void {
 /**
  * `password`: asked for each new connection (node-postgres calls it whenever it opens one), so a
  * short-lived access token is fetched fresh, or from its cache, instead of being fixed in the URL.
+ * `thread`: the embedded database on disk runs on a worker thread of its own (pglite-worker.ts)
+ * unless `main` is asked for (PGLITE_THREAD=main); in memory it runs on the caller's thread.
  */
-export type DatabaseTarget = { kind: 'postgres'; url: string; password?: () => Promise<string> } | { kind: 'pglite'; dir: string } | { kind: 'pglite-memory' };
+export type DatabaseTarget = { kind: 'postgres'; url: string; password?: () => Promise<string> } | { kind: 'pglite'; dir: string; thread?: 'worker' | 'main' } | { kind: 'pglite-memory' };
 
 /** Azure Database for PostgreSQL's Entra audience: https://learn.microsoft.com/azure/postgresql/flexible-server/how-to-connect-with-managed-identity */
 export const POSTGRES_ENTRA_SCOPE = 'https://ossrdbms-aad.database.windows.net/.default';
@@ -175,9 +178,16 @@ export async function openDatabase(target: DatabaseTarget): Promise<Db> {
     }
     if (target.kind === 'pglite') {
       ensurePrivateDir(target.dir);
-      const pgl = await PGlite.create(target.dir, PGLITE_OPTIONS);
-      removeGroupAndOtherBits(target.dir);
-      return new PgliteDb(pgl, target.dir);
+      if (target.thread === 'main') {
+        const pgl = await PGlite.create(target.dir, PGLITE_OPTIONS);
+        removeGroupAndOtherBits(target.dir);
+        return new PgliteDb(pgl, target.dir);
+      }
+      // On its own thread: the WASM engine's work (half the bot thread's CPU in a card submit) runs beside the turns, not between them.
+      const dir = target.dir;
+      const db = await PgliteWorkerDb.open(dir, () => removeGroupAndOtherBits(dir));
+      removeGroupAndOtherBits(dir);
+      return db;
     }
     return new PgliteDb(await PGlite.create(PGLITE_OPTIONS));
   } catch (err) {
