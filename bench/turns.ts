@@ -1,7 +1,12 @@
 // `npm run bench -- --turns`: every kind of turn next to a bare echo bot (issue 29). Figures and
 // ratios printed, nothing asserted: the machine is shared and noisy, so the echo bot runs in the
 // same process, through the same client, right after the bot's rows, and the ratios are what count.
+//   --pglite-worker  the embedded database on the bot's thread and on a worker thread (PGLITE_THREAD), one after the other
+//                    (--worker-first: the worker thread first, so the order's own effect, a warmer process, shows)
+//   --no-process     without the bot process' cold start and peak RSS
+//   BENCH_N          turns per row (default 300)
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -10,6 +15,7 @@ import { CloudAdapter, ConfigurationBotFrameworkAuthentication, type Request as 
 import restify from 'restify';
 import { openDatabase, type Db } from '../src/store/db';
 import { SupportRepository } from '../src/store/support';
+import { loadConfig } from '../src/config';
 import { conversationDefinitions, executeInvoke, messageActivity, submitActivity, teamsConversation, connectorServiceUrl, type TeamsActivity, type TeamsConversation, type TeamsConversationOptions } from '../test/harness/activities';
 import { startBot } from '../test/helpers/bot-process';
 import { BotUnderTest, COMPANY, PRIMARY } from '../test/helpers/chat';
@@ -17,12 +23,18 @@ import { ownSchema } from '../test/helpers/databases';
 import { connectorOf, type TranscriptEntry } from '../test/simulator/services/connector';
 import { startSimulator, type Simulator } from '../test/simulator/server';
 
-interface Stats { n: number; p50: number; p99: number; perSec: number }
+/**
+ * `threadMs`, `cpuMs`: per turn, the CPU of this process' main thread (bot, client and simulator
+ * alike; the embedded database too when it runs there) and of all its threads (the database's
+ * worker included). CPU, not busy time: on a loaded machine a thread waiting for a core is not
+ * charged.
+ */
+interface Stats { n: number; p50: number; p99: number; perSec: number; threadMs: number; cpuMs: number }
 
-function statsOf(samples: number[], totalMs: number): Stats {
+function statsOf(samples: number[], totalMs: number, busy: { threadMs: number; cpuMs: number }): Stats {
   const sorted = [...samples].sort((a, b) => a - b);
   const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
-  return { n: sorted.length, p50: q(0.5), p99: q(0.99), perSec: (sorted.length / totalMs) * 1000 };
+  return { n: sorted.length, p50: q(0.5), p99: q(0.99), perSec: (sorted.length / totalMs) * 1000, threadMs: busy.threadMs / sorted.length, cpuMs: busy.cpuMs / sorted.length };
 }
 
 /**
@@ -70,16 +82,30 @@ function actionsOf(node: unknown): Array<Record<string, unknown>> {
   return [...(typeof n.type === 'string' && n.type.startsWith('Action.') ? [n] : []), ...Object.values(n).flatMap(actionsOf)];
 }
 
+/** The main thread's CPU so far (Linux: its utime + stime in /proc, in clock ticks of 10 ms); NaN elsewhere. */
+function mainThreadCpuMs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
 /** `users` workers, each with its own conversation (made by `setup`), doing `turns` timed turns between them. */
 async function run<C>(users: number, turns: number, setup: (u: number) => Promise<C>, turn: (c: C, i: number) => Promise<number[]>): Promise<Stats> {
   const contexts = await Promise.all(Array.from({ length: users }, (_, u) => setup(u)));
   const samples: number[] = [];
   let next = 0;
   const start = performance.now();
+  const thread = mainThreadCpuMs();
+  const cpu = process.cpuUsage();
   await Promise.all(contexts.map(async (c) => {
     while (next < turns) samples.push(...(await turn(c, next++)));
   }));
-  return statsOf(samples, performance.now() - start);
+  const used = process.cpuUsage(cpu);
+  return statsOf(samples, performance.now() - start, { threadMs: mainThreadCpuMs() - thread, cpuMs: (used.user + used.system) / 1000 });
 }
 
 /** `count` things made by `make`, `users` at a time (untimed preparation). */
@@ -115,7 +141,7 @@ async function startEchoBot(): Promise<{ url: string; stop(): Promise<void> }> {
   return { url: `http://127.0.0.1:${port}/api/messages`, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
-const fmt = (s: Stats) => `p50 ${s.p50.toFixed(1).padStart(6)} ms  p99 ${s.p99.toFixed(1).padStart(6)} ms  ${s.perSec.toFixed(0).padStart(5)}/s (n=${s.n})`;
+const fmt = (s: Stats) => `p50 ${s.p50.toFixed(1).padStart(6)} ms  p99 ${s.p99.toFixed(1).padStart(6)} ms  ${s.perSec.toFixed(0).padStart(5)}/s (n=${s.n}; main thread ${s.threadMs.toFixed(1)} ms, CPU ${s.cpuMs.toFixed(1)} ms a turn)`;
 const ratio = (s: Stats, e: Stats) => `x${(s.p50 / e.p50).toFixed(2)} p50  x${(s.p99 / e.p99).toFixed(2)} p99  x${(s.perSec / e.perSec).toFixed(2)} throughput`;
 
 /** help, the card submit sequence and a support click at `users` concurrent users, each next to the echo bot. */
@@ -196,12 +222,16 @@ async function supportChannel(bot: BotUnderTest, engineer: { aadObjectId: string
   return options;
 }
 
-async function onEngine(engine: 'PGlite' | 'PostgreSQL', n: number): Promise<void> {
+/** The engines: PostgreSQL, or the embedded database on disk (the bot's DATA_DIR) on the bot's thread or on a worker thread (PGLITE_THREAD). */
+type Engine = 'PGlite (bot thread)' | 'PGlite (worker thread)' | 'PostgreSQL';
+
+async function onEngine(engine: Engine, n: number): Promise<void> {
   const url = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
   const schema = engine === 'PostgreSQL' && url ? await ownSchema(url, 'bench') : undefined;
   const db: Db | undefined = schema ? await openDatabase({ kind: 'postgres', url: schema.url }) : undefined;
   const engineer = { aadObjectId: randomUUID(), name: 'Bench Engineer' };
-  const bot = await BotUnderTest.start({ teamsLimits: false, db, env: { SUPPORT_ENGINEERS: engineer.aadObjectId } });
+  const thread = engine === 'PGlite (worker thread)' ? 'worker' : 'main';
+  const bot = await BotUnderTest.start({ teamsLimits: false, db, env: { SUPPORT_ENGINEERS: engineer.aadObjectId, PGLITE_THREAD: thread } });
   await (await fetch(`${bot.sim.baseUrl}/_sim/throttling`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ random: false }) })).body?.cancel();
   const echo = await startEchoBot();
   console.log(`${engine}`);
@@ -237,13 +267,21 @@ export async function benchTurnKinds(): Promise<void> {
   const n = Number(process.env.BENCH_N ?? 300);
   const [l1, l5] = loadavg();
   console.log(`Turns next to a bare echo bot (in-process bot and echo bot, simulated Teams, same client; ${cpus().length} cores, load average ${l1!.toFixed(2)} / ${l5!.toFixed(2)} at start)`);
-  await onEngine('PGlite', n);
+  // --pglite-worker: the embedded database on both threads, one after the other; otherwise on the default one (PGLITE_THREAD's default).
+  const embedded = loadConfig({ ALLOW_UNAUTHENTICATED: 'true' }).database;
+  const defaultThread: Engine = embedded.kind === 'pglite' && embedded.thread === 'main' ? 'PGlite (bot thread)' : 'PGlite (worker thread)';
+  const both: Engine[] = ['PGlite (bot thread)', 'PGlite (worker thread)'];
+  if (process.argv.includes('--worker-first')) both.reverse();
+  const pglite = process.argv.includes('--pglite-worker') ? both : [defaultThread];
+  for (const engine of pglite) await onEngine(engine, n);
   if (process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL) await onEngine('PostgreSQL', n);
   else console.log('  (PostgreSQL not measured: set BENCH_DATABASE_URL or TEST_DATABASE_URL)');
-  const sim = await startSimulator({ randomThrottling: false });
-  connectorOf(sim).setLimits({ enabled: false });
-  await coldStartAndRss(sim);
-  await sim.stop();
+  if (!process.argv.includes('--no-process')) {
+    const sim = await startSimulator({ randomThrottling: false });
+    connectorOf(sim).setLimits({ enabled: false });
+    await coldStartAndRss(sim);
+    await sim.stop();
+  }
   const [e1] = loadavg();
   console.log(`  load average at the end: ${e1!.toFixed(2)}`);
 }
