@@ -31,7 +31,7 @@ import { SqlStorage } from './store/bot-storage';
 import { CheckFollowUpRepository } from './store/check-followups';
 import { CheckRunRepository } from './store/check-runs';
 import { CustomerSyncRepository } from './store/customer-syncs';
-import { NoticeRepository } from './store/notices';
+import { NoticeRepository, type Notice } from './store/notices';
 import { ConnectionRepository } from './store/connections';
 import { ConversationReferenceRepository } from './store/conversation-references';
 import { entraTokenPassword, openDatabase, type DatabaseTarget, type Db } from './store/db';
@@ -253,7 +253,13 @@ export async function createApp(config: AppConfig, logger: Logger, redactor: Red
     watched: (partner) => watchedFromGraph(partner, config.microsoft.graphBaseUrl, { app: tokens.appOnlyGraphTokenFunction(partner.tenantId), user: tokens.userTokenFunction(partner.tenantId) }),
     supportThread: (tenantId) => support.threadOf(tenantId),
   });
-  const dispatcher = new NoticeDispatcher({ notices, notifier, logger, render: noticeActivity });
+  // "Rotate it for me" on an app secret's notice: with the setup app configured, for an app the bot created.
+  const rotatable = async (n: Notice): Promise<boolean> => {
+    if (!config.setupApp || n.item !== 'app-secret' || n.recipientTenantId !== undefined) return false;
+    const c = (await partners.get(n.tenantId).catch(() => undefined))?.connection;
+    return !!c?.botCreatedAppId && c.botCreatedAppId.toLowerCase() === c.appId.toLowerCase();
+  };
+  const dispatcher = new NoticeDispatcher({ notices, notifier, logger, render: async (n, now) => noticeActivity(n, now, { rotateForMe: await rotatable(n) }) });
   // Notices recorded in a turn (a revoked consent, "expiry") go now, without the turn waiting for
   // the outbox: drains in one instance run one after the other, and a crash leaves the rows to the
   // minute drain.

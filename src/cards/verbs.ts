@@ -20,6 +20,7 @@ export const Verbs = {
   setupAccount: 'setup.account',
   setupManual: 'setup.manual',
   setupRetry: 'setup.retry',
+  setupRotate: 'setup.rotate',
   entraSubmit: 'credentials.entra',
   pcSubmit: 'credentials.partnerCenter',
   signInNewLink: 'signin.newLink',

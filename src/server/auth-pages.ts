@@ -89,6 +89,16 @@ export function setupPage(outcome: SetupSignInOutcome): Page {
     case 'redirect':
       return { status: 302, location: outcome.location, html: '' };
     case 'started':
+      if (outcome.intent === 'rotate') {
+        return {
+          status: 200,
+          html: html('Done — your app’s client secret is being replaced', [
+            para('Your sign-in showed an administrator of your partner tenant. The chat in Microsoft Teams shows each step as it ends; your connection keeps working meanwhile.'),
+            para('Your sign-in is used for this only and is not kept.'),
+            para(BACK_TO_TEAMS),
+          ].join('\n')),
+        };
+      }
       return {
         status: 200,
         html: html('Done — the setup is running', [

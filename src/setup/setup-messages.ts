@@ -18,6 +18,12 @@ export const SetupMessages = {
   switchedToManual: 'Fine: you’ll set up the app yourself. The card below takes its details.',
   cannotSwitch: 'The setup has started, so I’ll finish it: the app it makes is in your tenant already. If you’d rather enter another app later, type **update credentials**.',
   notOffered: 'Setting the app up for you isn’t available on this installation: please set it up yourself with the checklist.',
+  rotateNotOurs: 'I didn’t create your Entra app, so I can’t replace its secret for you. Create a new client secret in the Entra admin center and enter it with **update credentials**: the old one keeps working until you do.',
+  rotateStarted: 'Thanks: the sign-in showed an administrator of your partner tenant. I’m replacing the app’s client secret now; your connection keeps working with the old one until the new one is proven.',
+  rotateBusy: 'The secret is already being replaced: its card in the chat shows each step.',
+  rotated: (until: string) =>
+    `Your app’s client secret is replaced: the new one is valid until ${until}, proven with Microsoft and kept in the vault (nobody saw it), and the old one is removed. Your connection kept working throughout. I’ll warn you again before the new one expires.`,
+  rotateFailedKeptOld: 'Nothing changed for your connection: the old secret is still in use and still works. You can try again with **Rotate it for me** on the expiry notice (or type **rotate for me**).',
 };
 
 /** A refusal of the setup sign-in or run in the sign-in guide's shape (toChatText renders it). */
@@ -62,6 +68,10 @@ export const SetupRefusals = {
     'Microsoft hasn’t finished replicating the new app (or its secret) after several minutes of waiting, so I stopped where I was.',
     'Directory changes usually reach every part of Microsoft within a minute; now and then it takes much longer.',
     'Wait a few minutes, then select **Try again from here**: I go on from this step and nothing is done twice.', 'wait'),
+  rotateAppGone: refusal('setup_rotate_app_gone', 'Your Entra app wasn’t found',
+    'The app the connection uses is no longer in your partner tenant (or the account that signed in can’t see it), so I changed nothing.',
+    'It may have been deleted in the Entra admin center.',
+    'If it was deleted, restore it under Deleted applications; otherwise type **support**: the support team can help connect a new one.'),
   secretUnproven: refusal('setup_secret_unproven', 'Microsoft didn’t accept the new secret',
     'The client secret I created was refused by Microsoft’s sign-in service.',
     'A policy of your tenant may restrict the app, or Microsoft is still replicating it.',

@@ -7,6 +7,7 @@ import { secretName } from '../credentials/credential-service';
 import { GRAPH_DEFAULT } from '../credentials/scopes';
 import { maskSecret, secretHint } from '../domain/credentials';
 import type { Connection } from '../domain/partner';
+import { consentComplete } from '../domain/steps';
 import type { Logger } from '../logger';
 import { explainGraphWriteError, type GraphWriteStep } from '../microsoft/graph-write-errors';
 import { isMicrosoftHttpError } from '../microsoft/http-errors';
@@ -48,7 +49,7 @@ export interface SetupRunnerOptions {
   partners: PartnerRepository;
   connections: ConnectionRepository;
   secrets: SecretStore;
-  checks: Pick<CheckRunner, 'preflight'>;
+  checks: Pick<CheckRunner, 'preflight' | 'full'>;
   notifier: Notifier;
   logger: Logger;
   graphBaseUrl: string;
@@ -69,6 +70,8 @@ const SECRET_NAME_PREFIX = 'Partner onboarding platform';
 const GRAPH_REF_BASE = 'https://graph.microsoft.com';
 
 interface RunContext {
+  /** The setup run, or the secret's rotation (its own steps and card). */
+  kind: 'setup' | 'rotate';
   tenantId: string;
   runId: string;
   conversationId: string;
@@ -106,7 +109,7 @@ export class SetupRunner {
     if (!setup) return 'busy';
     let token: string | undefined = accessToken;
     const ctx: RunContext = {
-      tenantId, runId, conversationId, actor, setup,
+      kind: 'setup', tenantId, runId, conversationId, actor, setup,
       graph: new SetupGraph(this.o.graphBaseUrl, () => token ?? ''),
       outcomes: { ...setup.steps }, lines: new Map(), waitingSaid: false,
     };
@@ -136,6 +139,92 @@ export class SetupRunner {
       this.o.logger.info({ tenantId: s.tenantId, step: at }, 'setup run interrupted (its instance is gone); the chat was told');
     }
     return stopped.length;
+  }
+
+  /**
+   * "Rotate it for me" (issue 30 item 5), for an app the bot created: with a Global
+   * Administrator's token (in this closure only), a new secret is added and proven with an
+   * app-only token while the stored one stays in use; only then is it stored in place of the old
+   * one (the connection's metadata with it, so the expiry notices start over for the new secret),
+   * the old one removed, and the checks run on the new one. A rotation that stops before the
+   * store leaves the old secret in use; its unused new secret is removed by the next rotation.
+   */
+  async rotate(tenantId: string, conversationId: string, accessToken: string, actor: string): Promise<RunStart> {
+    if (this.rotating.has(tenantId)) return 'busy';
+    this.rotating.add(tenantId);
+    let token: string | undefined = accessToken;
+    const ctx: RunContext = {
+      kind: 'rotate', tenantId, runId: randomUUID(), conversationId, actor, setup: { tenantId, choice: 'setup', status: 'done', steps: {} },
+      graph: new SetupGraph(this.o.graphBaseUrl, () => token ?? ''),
+      outcomes: {}, lines: new Map(ROTATE_STEPS.map((step) => [step.id, 'pending'])), waitingSaid: false,
+    };
+    const run = this.executeRotation(ctx)
+      .catch((err: unknown) => this.o.logger.error({ err, tenantId }, 'secret rotation crashed'))
+      .finally(() => { token = undefined; this.rotating.delete(tenantId); });
+    this.inFlight.add(run);
+    void run.finally(() => this.inFlight.delete(run));
+    return 'started';
+  }
+
+  private readonly rotating = new Set<string>();
+
+  private async executeRotation(ctx: RunContext): Promise<void> {
+    const { tenantId } = ctx;
+    const partner = await this.o.partners.get(tenantId);
+    const c = partner?.connection;
+    if (!partner || !c || c.botCreatedAppId?.toLowerCase() !== c.appId.toLowerCase()) {
+      await this.say(ctx, SetupMessages.rotateNotOurs);
+      return;
+    }
+    await this.say(ctx, SetupMessages.rotateStarted);
+    ctx.activityId = await this.o.notifier.post(tenantId, ctx.conversationId, { attachments: [rotateCard(ctx.lines, 'running')] });
+    let step: RotateStepId = 'add';
+    const begin = async (id: RotateStepId) => {
+      if (step !== id) ctx.lines.set(step, 'done');
+      step = id;
+      ctx.lines.set(id, 'running');
+      await this.show(ctx, 'running');
+    };
+    let stored = false;
+    try {
+      await begin('add');
+      const app = await ctx.graph.applicationByAppId(c.appId);
+      if (!app) throw new SetupRefusal(SetupRefusals.rotateAppGone);
+      const name = secretName(tenantId, 'appSecret');
+      const current = await this.o.secrets.get(name);
+      const ours = app.passwordCredentials.filter((p) => p.displayName?.startsWith(SECRET_NAME_PREFIX));
+      const inUse = current ? ours.filter((p) => p.hint === secretHint(current)) : [];
+      // Left by a rotation that stopped before storing its secret: never used, so it goes first.
+      for (const unused of ours.filter((p) => !inUse.includes(p))) await ctx.graph.removePassword(app.id, unused.keyId);
+      const created = await this.addSecret(ctx, 'add', app.id);
+
+      await begin('prove');
+      await this.proveSecret(ctx, 'prove', c.appId, created.secretText);
+
+      await begin('store');
+      await this.o.secrets.set(name, created.secretText);
+      stored = true;
+      const meta = { storeName: name, hint: secretHint(created.secretText), setBy: ctx.actor, setAt: new Date().toISOString(), expiresAt: created.endDateTime };
+      const record = await this.o.connections.saveCredentials(tenantId, c, { appSecret: meta }, ctx.actor, randomUUID());
+      if (!record) throw new Error('the rotated secret\'s metadata was not saved');
+
+      await begin('remove');
+      for (const old of inUse) if (old.keyId !== created.keyId) await ctx.graph.removePassword(app.id, old.keyId);
+
+      await begin('checks');
+      const run = consentComplete(partner) ? await this.o.checks.full(record, ctx.actor) : await this.o.checks.preflight(record, ctx.actor);
+      ctx.lines.set('checks', 'done');
+      await this.show(ctx, 'done');
+      await this.o.notifier.send(tenantId, ctx.conversationId, { attachments: [renderChecksCard(checksCardData(run))] });
+      this.o.logger.info({ tenantId, verdict: run.verdict }, 'app secret rotated');
+      await this.say(ctx, SetupMessages.rotated(created.endDateTime.slice(0, 10)));
+    } catch (err) {
+      const explanation = err instanceof SetupRefusal ? err.explanation : explainGraphWriteError(err, 'secret');
+      if (!(err instanceof SetupRefusal)) this.o.logger.warn({ err, tenantId, step }, 'secret rotation failed');
+      ctx.lines.set(step, 'failed');
+      await this.show(ctx, 'failed', step);
+      await this.say(ctx, stored ? toChatText(explanation) : `${toChatText(explanation)}\n\n${SetupMessages.rotateFailedKeptOld}`);
+    }
   }
 
   // ---- the run --------------------------------------------------------------------------------
@@ -277,16 +366,25 @@ export class SetupRunner {
     }
     for (const old of ours) await this.replicated(ctx, 'secret', 'the app', () => ctx.graph.removePassword(appObjectId, old.keyId));
 
+    const created = await this.addSecret(ctx, 'secret', appObjectId);
+    // Straight into the secret store; only its metadata goes on (the database gets hint and expiry).
+    await this.o.secrets.set(secretName(tenantId, 'appSecret'), created.secretText);
+    return { keyId: created.keyId, endDateTime: created.endDateTime, days: created.days, kept: false };
+  }
+
+  /**
+   * addPassword for the longest lifetime the tenant's app management policy allows: two years
+   * first, shorter when the policy refuses (said in chat). The value is the caller's to keep.
+   */
+  private async addSecret(ctx: RunContext, step: SetupStepId | RotateStepId, appObjectId: string): Promise<{ secretText: string; keyId: string; endDateTime: string; days: number }> {
     let capped = false;
     for (const days of SECRET_LIFETIMES_DAYS) {
       const end = new Date(Date.now() + days * 86_400_000).toISOString();
       try {
-        const created = await this.replicated(ctx, 'secret', 'the app', () => ctx.graph.addPassword(appObjectId, `${SECRET_NAME_PREFIX} (${end.slice(0, 10)})`, end));
-        // Straight into the secret store; only its metadata goes on (the database gets hint and expiry).
-        await this.o.secrets.set(secretName(tenantId, 'appSecret'), created.secretText);
+        const created = await this.replicated(ctx, step, 'the app', () => ctx.graph.addPassword(appObjectId, `${SECRET_NAME_PREFIX} (${end.slice(0, 10)})`, end));
         const endDateTime = created.endDateTime ?? end;
         if (capped) await this.say(ctx, SetupMessages.secretCapped(days, endDateTime.slice(0, 10)));
-        return { keyId: created.keyId, endDateTime, days, kept: false };
+        return { secretText: created.secretText, keyId: created.keyId, endDateTime, days };
       } catch (err) {
         if (isMicrosoftHttpError(err) && err.code === 'CredentialInvalidLifetimeAsPerAppPolicy' && days !== SECRET_LIFETIMES_DAYS.at(-1)) {
           capped = true;
@@ -369,22 +467,31 @@ export class SetupRunner {
     const appId = String(ctx.outcomes.app!.appId);
     const secret = await this.o.secrets.get(secretName(tenantId, 'appSecret'));
     if (!secret) throw new SetupRefusal(SetupRefusals.secretUnproven);
-    const wanted = GRAPH_APP_PERMISSIONS.map((p) => p.name);
-    for (let attempt = 0; ; attempt++) {
-      const token = await requestAppToken(this.o.authorityHost, tenantId, appId, secret, GRAPH_DEFAULT);
-      const roles = token.ok ? stringList(token.claims.roles) : [];
-      if (token.ok && wanted.every((r) => roles.includes(r))) break;
-      const replicating = !token.ok && 'error' in token ? aadstsCodes(token.error).some((c) => c === 7000215 || c === 700016) : true;
-      if (!replicating) throw new SetupRefusal(SetupRefusals.secretUnproven);
-      if (attempt >= this.waitsMs.length) throw new SetupRefusal(SetupRefusals.slowReplication);
-      await this.wait(ctx, 'prove', token.ok ? 'the app’s consent' : 'the new secret', attempt);
-    }
+    await this.proveSecret(ctx, 'prove', appId, secret);
     const keyId = String(ctx.outcomes.secret!.keyId);
     const appObjectId = String(ctx.outcomes.app!.appObjectId);
     const app = await ctx.graph.application(appObjectId);
     const stale = app.passwordCredentials.filter((c) => c.displayName?.startsWith(SECRET_NAME_PREFIX) && c.keyId !== keyId);
     for (const old of stale) await ctx.graph.removePassword(appObjectId, old.keyId);
     return { proven: true, removedOldSecrets: stale.length };
+  }
+
+  /**
+   * An app-only token with `secret`, carrying the four application permissions. A new secret
+   * (AADSTS7000215), a new app (700016) or new consent (roles missing) may take a while to
+   * replicate: wait and try again, said in chat.
+   */
+  private async proveSecret(ctx: RunContext, step: SetupStepId | RotateStepId, appId: string, secret: string): Promise<void> {
+    const wanted = GRAPH_APP_PERMISSIONS.map((p) => p.name);
+    for (let attempt = 0; ; attempt++) {
+      const token = await requestAppToken(this.o.authorityHost, ctx.tenantId, appId, secret, GRAPH_DEFAULT);
+      const roles = token.ok ? stringList(token.claims.roles) : [];
+      if (token.ok && wanted.every((r) => roles.includes(r))) return;
+      const replicating = !token.ok && 'error' in token ? aadstsCodes(token.error).some((c) => c === 7000215 || c === 700016) : true;
+      if (!replicating) throw new SetupRefusal(SetupRefusals.secretUnproven);
+      if (attempt >= this.waitsMs.length) throw new SetupRefusal(SetupRefusals.slowReplication);
+      await this.wait(ctx, step, token.ok ? 'the app’s consent' : 'the new secret', attempt);
+    }
   }
 
   /** The credentials are saved as the Entra card would (masked metadata, secret in the store), then the pre-flight runs. */
@@ -415,7 +522,7 @@ export class SetupRunner {
   // ---- waiting, failing, the card ------------------------------------------------------------
 
   /** Runs `fn`, waiting with backoff while Microsoft answers that a new object isn't there yet. */
-  private async replicated<T>(ctx: RunContext, step: SetupStepId, what: string, fn: () => Promise<T>): Promise<T> {
+  private async replicated<T>(ctx: RunContext, step: SetupStepId | RotateStepId, what: string, fn: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await fn();
@@ -427,7 +534,7 @@ export class SetupRunner {
     }
   }
 
-  private async wait(ctx: RunContext, step: SetupStepId, what: string, attempt: number): Promise<void> {
+  private async wait(ctx: RunContext, step: SetupStepId | RotateStepId, what: string, attempt: number): Promise<void> {
     ctx.lines.set(step, 'waiting');
     if (!ctx.waitingSaid) {
       ctx.waitingSaid = true;
@@ -479,7 +586,7 @@ export class SetupRunner {
 
   private async show(ctx: RunContext, phase: 'running' | 'done' | 'failed', failedAt?: string): Promise<void> {
     if (!ctx.activityId) return;
-    const card = this.card(ctx.lines, phase, { failedAt });
+    const card = ctx.kind === 'rotate' ? rotateCard(ctx.lines, phase, failedAt) : this.card(ctx.lines, phase, { failedAt });
     await this.o.notifier.update(ctx.tenantId, ctx.conversationId, ctx.activityId, { attachments: [card] }).catch(() => false);
   }
 
@@ -508,4 +615,27 @@ function wantedAccess(current: readonly RequiredResourceAccess[]): RequiredResou
     for (const a of access) if (!entry.resourceAccess.some((x) => x.id.toLowerCase() === a.id && x.type === a.type)) entry.resourceAccess.push(a);
   }
   return out;
+}
+
+/** The rotation's steps, in order, as its card shows them. */
+const ROTATE_STEPS = [
+  { id: 'add', label: 'Add a new client secret (into the vault, never shown)' },
+  { id: 'prove', label: 'Prove the new secret with Microsoft' },
+  { id: 'store', label: 'Use the new secret in place of the old one' },
+  { id: 'remove', label: 'Remove the old secret' },
+  { id: 'checks', label: 'Run the checks with the new secret' },
+] as const;
+
+type RotateStepId = (typeof ROTATE_STEPS)[number]['id'];
+
+function rotateCard(lines: Map<string, SetupLine['state']>, phase: 'running' | 'done' | 'failed', failedAt?: string): Attachment {
+  const label = ROTATE_STEPS.find((s) => s.id === failedAt)?.label ?? '';
+  return renderSetupProgress({
+    title: phase === 'done' ? '✓ Your app’s client secret is replaced' : phase === 'failed' ? `The secret’s rotation stopped at: ${label}` : 'Replacing your app’s client secret…',
+    lines: ROTATE_STEPS.map((s) => ({ text: s.label, state: lines.get(s.id) ?? 'pending' })),
+    note: phase === 'failed' ? 'The reason is in the chat below.'
+      : phase === 'done' ? 'Every step is done. The administrator’s sign-in was used for this only and not kept.'
+        : 'This card updates as each step ends. Your connection keeps working with the old secret until the new one is proven.',
+    retry: false,
+  });
 }

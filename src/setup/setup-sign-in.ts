@@ -39,9 +39,12 @@ export function mayRunSetup(roleTemplateIds: readonly string[]): boolean {
   return roles.has(GLOBAL_ADMINISTRATOR) || (roles.has(PRIVILEGED_ROLE_ADMINISTRATOR) && roles.has(APPLICATION_ADMINISTRATOR));
 }
 
+/** What a setup sign-in is for: the setup run, or replacing the app's client secret. */
+export type SetupIntent = 'setup' | 'rotate';
+
 export type SetupSignInOutcome =
   | { kind: 'redirect'; location: string }
-  | { kind: 'started' }
+  | { kind: 'started'; intent?: SetupIntent }
   | { kind: 'busy' }
   | { kind: 'failed'; status: number; explanation: SignInExplanation; chatTold: boolean };
 
@@ -69,9 +72,12 @@ export class SetupSignIn {
     return `${this.o.publicBaseUrl}/auth/callback`;
   }
 
-  /** A single-use sign-in link for the setup of `tenantId`, asked for by `person` in `conversationId`. */
-  async link(tenantId: string, person: Person, conversationId: string): Promise<string> {
-    const state = newState(this.o.key, this.binding(tenantId, person.aadObjectId));
+  /**
+   * A single-use sign-in link for the setup of `tenantId` (or the rotation of its app's secret),
+   * asked for by `person` in `conversationId`. The intent is bound into the state's signature.
+   */
+  async link(tenantId: string, person: Person, conversationId: string, intent: SetupIntent = 'setup'): Promise<string> {
+    const state = newState(this.o.key, this.binding(tenantId, person.aadObjectId, intent));
     await this.o.connections.createState(state, { tenantId, purpose: 'setup', aadObjectId: person.aadObjectId, conversationId }, this.o.stateTtlMs ?? STATE_TTL_MS);
     return `${this.o.publicBaseUrl}/auth/setup/start?s=${state}`;
   }
@@ -85,7 +91,7 @@ export class SetupSignIn {
     const state = isWellFormedState(s) ? await this.o.connections.findState(s, 'setup') : undefined;
     if (!state) return this.fail(400, explainSignInError({ source: 'local', kind: 'state_unknown' }), undefined);
     if (state.status !== 'valid') return this.fail(410, explainSignInError({ source: 'local', kind: state.status }), state);
-    if (!stateMatches(this.o.key, s, this.binding(state.tenantId, state.aadObjectId))) {
+    if (!this.intentOf(s, state)) {
       return this.fail(403, explainSignInError({ source: 'local', kind: 'state_other_partner' }), state);
     }
     try {
@@ -107,20 +113,20 @@ export class SetupSignIn {
     if (refused) {
       const taken = isWellFormedState(s) ? await this.o.connections.consumeState(s, 'setup') : undefined;
       const state = taken && !('refused' in taken) ? taken : undefined;
+      const intent = state ? this.intentOf(s, state) : undefined;
       const codes = aadstsCodes(refused);
       // 90094: the account may not consent to admin-only permissions, so it is no administrator who can run the setup.
-      if (codes.includes(90094)) return this.fail(403, SetupRefusals.notAdmin, state);
+      if (codes.includes(90094)) return this.fail(403, SetupRefusals.notAdmin, state, undefined, intent);
       const declined = codes.includes(65004) || (refused.error === 'access_denied' && codes.length === 0);
-      return this.fail(403, declined ? SETUP_DECLINED : explainSignInError(refused), state);
+      return this.fail(403, declined ? SETUP_DECLINED : explainSignInError(refused), state, undefined, intent);
     }
     const code = query.get('code');
     if (!code || !isWellFormedState(s)) return this.fail(400, explainSignInError({ source: 'local', kind: 'state_unknown' }), undefined);
     const taken = await this.o.connections.consumeState(s, 'setup');
     if ('refused' in taken) return this.fail(taken.refused === 'state_unknown' ? 400 : 410, explainSignInError({ source: 'local', kind: taken.refused }), undefined);
     const state = taken;
-    if (!stateMatches(this.o.key, s, this.binding(state.tenantId, state.aadObjectId))) {
-      return this.fail(403, explainSignInError({ source: 'local', kind: 'state_other_partner' }), state);
-    }
+    const intent = this.intentOf(s, state);
+    if (!intent) return this.fail(403, explainSignInError({ source: 'local', kind: 'state_other_partner' }), state);
 
     // No cache plugin, and the in-memory cache is cleared: the token exists only in this call and the run.
     const client = this.client(state.tenantId);
@@ -136,27 +142,36 @@ export class SetupSignIn {
     }
     const claims = decodeJwtPayload(result.accessToken);
     const tid = typeof claims.tid === 'string' ? claims.tid : result.tenantId;
-    if (!tid || tid.toLowerCase() !== state.tenantId.toLowerCase()) return this.fail(403, SetupRefusals.wrongTenant, state);
+    if (!tid || tid.toLowerCase() !== state.tenantId.toLowerCase()) return this.fail(403, SetupRefusals.wrongTenant, state, undefined, intent);
 
     let roles: string[];
     try {
       roles = await new SetupGraph(this.o.graphBaseUrl, () => result.accessToken, { maxRetries: 2 }).myDirectoryRoles();
     } catch (err) {
       this.o.logger.warn({ err, tenantId: state.tenantId }, 'setup: the signed-in user\'s roles could not be read');
-      return this.fail(503, SetupRefusals.rolesUnavailable, state);
+      return this.fail(503, SetupRefusals.rolesUnavailable, state, undefined, intent);
     }
-    if (!mayRunSetup(roles)) return this.fail(403, SetupRefusals.notAdmin, state, { roles: roles.length });
+    if (!mayRunSetup(roles)) return this.fail(403, SetupRefusals.notAdmin, state, { roles: roles.length }, intent);
     const actor = typeof claims.oid === 'string' ? claims.oid : state.aadObjectId;
-    const started = await this.o.runner.start(state.tenantId, state.conversationId ?? '', result.accessToken, actor);
+    const started = intent === 'rotate'
+      ? await this.o.runner.rotate(state.tenantId, state.conversationId ?? '', result.accessToken, actor)
+      : await this.o.runner.start(state.tenantId, state.conversationId ?? '', result.accessToken, actor);
     if (started === 'busy') {
-      await this.tell(state, SetupMessages.alreadyRunning);
+      await this.tell(state, intent === 'rotate' ? SetupMessages.rotateBusy : SetupMessages.alreadyRunning);
       return { kind: 'busy' };
     }
-    return { kind: 'started' };
+    return { kind: 'started', intent };
   }
 
-  private binding(tenantId: string, aadObjectId: string): StateBinding {
-    return { tenantId, purpose: 'setup', connection: { partnerTenantId: tenantId, appId: this.o.setupApp.appId, serviceAccountUpn: aadObjectId } };
+  /** What the state was made for (its signature says), or undefined when it is not this partner's and person's. */
+  private intentOf(s: string, state: Pick<AuthState, 'tenantId' | 'aadObjectId'>): SetupIntent | undefined {
+    return (['setup', 'rotate'] as const).find((intent) => stateMatches(this.o.key, s, this.binding(state.tenantId, state.aadObjectId, intent)));
+  }
+
+  private binding(tenantId: string, aadObjectId: string, intent: SetupIntent): StateBinding {
+    // The setup's binding is as it always was (links already out stay valid); a rotation's differs.
+    const who = intent === 'rotate' ? `rotate:${aadObjectId}` : aadObjectId;
+    return { tenantId, purpose: 'setup', connection: { partnerTenantId: tenantId, appId: this.o.setupApp.appId, serviceAccountUpn: who } };
   }
 
   private client(tenantId: string): ConfidentialClientApplication {
@@ -164,10 +179,15 @@ export class SetupSignIn {
   }
 
   /** The refusal on the page and, when the state says where, in the chat with "Try again from here". */
-  private async fail(status: number, explanation: SignInExplanation, state: AuthState | undefined, detail?: Record<string, unknown>): Promise<SetupSignInOutcome> {
-    this.o.logger.info({ tenantId: state?.tenantId, code: explanation.code, ...detail }, 'setup sign-in refused');
+  private async fail(status: number, explanation: SignInExplanation, state: AuthState | undefined, detail?: Record<string, unknown>, intent: SetupIntent = 'setup'): Promise<SetupSignInOutcome> {
+    this.o.logger.info({ tenantId: state?.tenantId, code: explanation.code, intent, ...detail }, 'setup sign-in refused');
     let chatTold = false;
     if (state?.conversationId && explanation.retry !== 'never') {
+      if (intent === 'rotate') {
+        // The setup's wording ("choose I'll do it myself") is not a rotation's: its own way back.
+        chatTold = await this.tell(state, `**${explanation.title}**\n\n${explanation.what}\n\n${SetupMessages.rotateFailedKeptOld}`);
+        return { kind: 'failed', status, explanation, chatTold };
+      }
       chatTold = await this.tell(state, toChatText(explanation));
       await this.o.notifier.send(state.tenantId, state.conversationId, {
         attachments: [renderSetupProgress({ title: 'The setup hasn’t started', lines: [], note: 'Nothing was changed in your tenant.', retry: true })],

@@ -8,8 +8,8 @@ import type { Delivery, Notifier } from '../teams/notifier';
 export interface NoticeDispatcherOptions {
   notices: Pick<NoticeRepository, 'claim' | 'sent' | 'later' | 'dead'>;
   notifier: Pick<Notifier, 'deliver'>;
-  /** The notice as a chat activity. */
-  render(notice: Notice, now: Date): Partial<Activity>;
+  /** The notice as a chat activity (it may read the partner first). */
+  render(notice: Notice, now: Date): Partial<Activity> | Promise<Partial<Activity>>;
   logger: Logger;
   now?: () => Date;
   /** Notices held at once (claimed, waiting or being sent): no more. Default 100. */
@@ -236,7 +236,7 @@ class Drain {
     const startedAt = Date.now();
     let outcome: Delivery;
     try {
-      outcome = await this.o.notifier.deliver(n.recipientTenantId ?? n.tenantId, n.conversationId, this.o.render(n, this.o.now?.() ?? new Date()));
+      outcome = await this.o.notifier.deliver(n.recipientTenantId ?? n.tenantId, n.conversationId, await this.o.render(n, this.o.now?.() ?? new Date()));
     } catch (err) {
       this.o.logger.warn({ err, tenantId: n.tenantId, notice: n.id }, 'notice could not be sent');
       outcome = 'failed';

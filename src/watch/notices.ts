@@ -47,14 +47,25 @@ const WHY: Record<NoticeItem, { before: string; after: string }> = {
  * A notice as a chat card: what ends when, and (for the partner) the button that starts the fix.
  * A support message (claimed, resolved) is the line the partner has always been told, naming the engineer.
  */
-export function noticeActivity(n: Notice, now: Date): Partial<Activity> {
+export function noticeActivity(n: Notice, now: Date, options: NoticeOptions = {}): Partial<Activity> {
   const engineer = n.detail ?? 'Someone';
   if (n.item === 'support-claimed') return { text: Messages.supportClaimed(engineer) };
   if (n.item === 'support-resolved') return { text: Messages.supportResolved(engineer) };
-  return expiryActivity({ ...n, item: n.item }, now);
+  return expiryActivity({ ...n, item: n.item }, now, options);
 }
 
-function expiryActivity(n: Notice & { item: NoticeItem }, now: Date): Partial<Activity> {
+export interface NoticeOptions {
+  /** The bot created the partner's app and may replace its secret: the app secret's notice offers "Rotate it for me" first ("Update credentials" stays). */
+  rotateForMe?: boolean;
+}
+
+/** The app secret's text when the bot can replace it. */
+const ROTATE_TEXT = {
+  before: 'Select **Rotate it for me**: a Global Administrator signs in once and I replace it, with no break in your connection. Or create a new one yourself and enter it with **Update credentials**.',
+  after: 'The platform can no longer use it. Select **Rotate it for me**: a Global Administrator signs in once and I replace it. Or create a new one yourself and enter it with **Update credentials**.',
+};
+
+function expiryActivity(n: Notice & { item: NoticeItem }, now: Date, options: NoticeOptions): Partial<Activity> {
   const left = daysLeft(n.expiresAt, now);
   const expired = left <= 0;
   const when = n.expiresAt.toISOString().slice(0, 10);
@@ -67,8 +78,10 @@ function expiryActivity(n: Notice & { item: NoticeItem }, now: Date): Partial<Ac
     : expired ? `${shownWhat} has expired` : `${shownWhat} expires in ${left} day${left === 1 ? '' : 's'}`;
   // A copy to the support thread names the partner and has no button: the fix is the partner's.
   const title = copy ? `${inert(n.subject ?? n.tenantId)}: ${base.replace(/^Your /, 'their ').replace(/^The /, 'the ')}` : base;
-  const text = expired ? WHY[n.item].after : WHY[n.item].before;
+  const rotate = !copy && n.item === 'app-secret' && options.rotateForMe === true;
+  const text = rotate ? (expired ? ROTATE_TEXT.after : ROTATE_TEXT.before) : expired ? WHY[n.item].after : WHY[n.item].before;
   const button = copy ? {}
+    : rotate ? { buttonTitle: 'Rotate it for me', buttonVerb: Verbs.setupRotate, secondTitle: 'Update credentials', secondVerb: Verbs.credentialsUpdate }
     : n.item === 'refresh-token' && !expired ? { buttonTitle: 'Run the checks now', buttonVerb: Verbs.checksRerun }
     : n.item === 'refresh-token' || n.item === 'consent' ? { buttonTitle: 'Sign in again', buttonVerb: Verbs.start }
     : n.item === 'gdap' ? { buttonTitle: 'Run the checks', buttonVerb: Verbs.checksRerun }

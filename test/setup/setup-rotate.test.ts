@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { requestAppToken } from '../../src/credentials/client-credentials';
+import { secretName } from '../../src/credentials/credential-service';
+import { GRAPH_DEFAULT } from '../../src/credentials/scopes';
+import { SetupMessages } from '../../src/setup/setup-messages';
+import { CheckRunRepository } from '../../src/store/check-runs';
+import { expiringItems } from '../../src/watch/expiry';
+import { completeEntraPage, pageText, textsOf } from '../auth/consent-harness';
+import { BotUnderTest, cardText } from '../helpers/chat';
+import {
+  PARTNER_TENANT_ID, SERVICE_ACCOUNT_PASSWORD, SERVICE_ACCOUNT_UPN, SETUP_APP_TAG, SIM_SETUP_APP_ID, SIM_SETUP_APP_SECRET,
+} from '../simulator/scenarios/ids';
+import { startSimulator, type Simulator } from '../simulator/server';
+import { adminChat, adminSignIn, chooseSetup, open, openUrlOf, waitForText } from './setup-harness';
+
+const DAY = 86_400_000;
+
+/**
+ * "Rotate it for me" (issue 30 item 5) against the simulator, on an app the bot created: the app
+ * secret's expiry notice offers it; a Global Administrator signs in; a new secret is added and
+ * proven while the stored one stays in use (the simulator refuses a new secret twice, as
+ * replication does: each wait finds the old secret stored and still accepted by Microsoft); only
+ * then the stored one is replaced and the old one removed; the checks pass after; the chat is told,
+ * and the expiry notices start over for the new secret.
+ */
+describe('Rotate it for me', function () {
+  this.timeout(240_000);
+  let sim: Simulator;
+  let bot: BotUnderTest;
+  /** While the rotation waits for Microsoft: what was stored, and whether Microsoft accepted it. */
+  const duringWaits: Array<{ stored: string | undefined; accepted: boolean }> = [];
+  let watching: { appId: string } | undefined;
+
+  before(async () => {
+    sim = await startSimulator({ scenario: 'setup-slow' });
+    bot = await BotUnderTest.start({
+      sim, teamsLimits: false,
+      sleep: async () => {
+        if (!watching) return;
+        const stored = await bot.app.secrets.get(secretName(PARTNER_TENANT_ID, 'appSecret'));
+        const token = stored ? await requestAppToken(sim.baseUrl, PARTNER_TENANT_ID, watching.appId, stored, GRAPH_DEFAULT) : undefined;
+        duringWaits.push({ stored, accepted: token?.ok === true });
+      },
+      env: { SETUP_APP_ID: SIM_SETUP_APP_ID, SETUP_APP_SECRET: SIM_SETUP_APP_SECRET },
+    });
+  });
+  after(async () => {
+    await bot?.stop();
+  });
+
+  const app = () => sim.scenario.tenants.find((t) => t.id === PARTNER_TENANT_ID)!.applications.find((a) => a.tags.includes(SETUP_APP_TAG))!;
+
+  it('replaces the secret of the app it created: the new one proven before it is used, the old one removed after, checks green before and after, the notices start over', async () => {
+    const chat = adminChat(bot);
+    assert.equal((await adminSignIn(bot, await chooseSetup(chat))).status, 200);
+    await waitForText(chat, /Sign in as the service account/, 120_000);
+    // The service account's sign-in, then the full checks and the sync: onboarding is complete.
+    const signIn = await open(bot, openUrlOf(chat));
+    const entra = await completeEntraPage(signIn.location!, { upn: SERVICE_ACCOUNT_UPN, password: SERVICE_ACCOUNT_PASSWORD, mfa: true });
+    assert.equal((await open(bot, entra.location!)).status, 200);
+    await waitForText(chat, /Onboarding is complete/, 180_000);
+    const before = (await bot.app.partners.get(PARTNER_TENANT_ID))!;
+    const runs = new CheckRunRepository(bot.app.db);
+    const checksBefore = (await runs.latest(PARTNER_TENANT_ID))!;
+    assert.equal(checksBefore.kind, 'full');
+    assert.match(checksBefore.verdict, /^passed/, 'the checks pass before');
+    const old = { ...app().secrets[0]! };
+    assert.equal(app().secrets.length, 1);
+    const oldEnd = Date.parse(before.credentials.appSecret!.expiresAt!);
+    const oldKey = expiringItems(before, undefined).find((i) => i.item === 'app-secret')!.key;
+
+    // Ten days before the end, the scan records the app secret's 14-day notice; it offers the rotation.
+    const scanned = await bot.app.watch.look(before, new Date(oldEnd - 10 * DAY));
+    assert.ok(scanned.recorded >= 1);
+    assert.ok((await bot.app.dispatcher.drain()) >= 1);
+    await chat.refresh();
+    const noticeEntry = (await chat.client.transcript()).find((e) => /Entra app's client secret expires in/.test(cardText(e.activity.attachments?.[0]?.content as Record<string, unknown> | undefined)));
+    assert.ok(noticeEntry, 'the app secret\'s notice is in the chat');
+    const notice = { id: noticeEntry.id, card: chat.card(noticeEntry.id)! };
+    assert.match(cardText(notice.card), /Rotate it for me[\s\S]*Update credentials/);
+
+    await chat.press('Rotate it for me', {}, { id: notice.id });
+    assert.match(cardText(chat.lastCard().card), /A Global Administrator signs in to replace the secret/);
+    watching = { appId: app().appId };
+    const page = await adminSignIn(bot, openUrlOf(chat));
+    assert.equal(page.status, 200, pageText(page.text));
+    assert.match(pageText(page.text), /client secret is being replaced/);
+    await waitForText(chat, /client secret is replaced: the new one/, 120_000);
+    watching = undefined;
+
+    // While Microsoft refused the new secret, the old one was stored and accepted.
+    assert.ok(duringWaits.length >= 2, `the rotation waited for Microsoft: ${duringWaits.length}`);
+    assert.deepEqual(duringWaits.map((w) => [w.stored === old.value, w.accepted]), duringWaits.map(() => [true, true]));
+
+    const now = app();
+    assert.equal(now.secrets.length, 1, 'the old secret is gone: one live secret');
+    assert.notEqual(now.secrets[0]!.keyId, old.keyId);
+    const stored = await bot.app.secrets.get(secretName(PARTNER_TENANT_ID, 'appSecret'));
+    assert.equal(stored, now.secrets[0]!.value);
+    assert.equal((await requestAppToken(sim.baseUrl, PARTNER_TENANT_ID, now.appId, old.value, GRAPH_DEFAULT)).ok, false, 'Microsoft refuses the old secret now');
+    const transcript = await chat.client.transcript();
+    assert.ok(!JSON.stringify(transcript).includes(stored!.slice(3)), 'the new secret is not in the chat');
+    const texts = textsOf(transcript);
+    assert.ok(texts.includes(SetupMessages.rotateStarted));
+    const progress = transcript.map((e) => cardText(e.activity.attachments?.[0]?.content as Record<string, unknown> | undefined)).find((t) => /client secret is replaced/.test(t));
+    assert.ok(progress && (progress.match(/✅/g) ?? []).length === 5, progress);
+
+    const after = (await bot.app.partners.get(PARTNER_TENANT_ID))!;
+    const checksAfter = (await runs.latest(PARTNER_TENANT_ID))!;
+    assert.notEqual(checksAfter.id, checksBefore.id);
+    assert.equal(checksAfter.kind, 'full');
+    assert.match(checksAfter.verdict, /^passed/, 'the checks pass after, on the new secret');
+    assert.equal(after.credentials.appSecret?.hint, stored!.slice(0, 3));
+    assert.equal(after.connection?.appId, before.connection?.appId);
+    const newEnd = Date.parse(after.credentials.appSecret!.expiresAt!);
+    assert.ok(newEnd > oldEnd, 'the new secret ends later');
+    // The notices start over: the new secret is a new item, so its 14-day notice is due again.
+    const newKey = expiringItems(after, undefined).find((i) => i.item === 'app-secret')!.key;
+    assert.notEqual(newKey, oldKey);
+    assert.ok((await bot.app.watch.look(after, new Date(newEnd - 10 * DAY))).recorded >= 1);
+  });
+
+  it('an app made by hand is not rotated: the partner is sent to update credentials', async () => {
+    const partner = (await bot.app.partners.get(PARTNER_TENANT_ID))!;
+    const chat = adminChat(bot);
+    await bot.app.db.query("UPDATE partners SET connection = connection - 'botCreatedAppId' WHERE tenant_id = $1", [PARTNER_TENANT_ID]);
+    const secrets = app().secrets.map((s) => s.keyId);
+    const turn = await chat.say('rotate for me', 1);
+    assert.deepEqual(turn.texts, [SetupMessages.rotateNotOurs]);
+    assert.deepEqual(app().secrets.map((s) => s.keyId), secrets);
+    assert.ok(partner.connection?.botCreatedAppId);
+  });
+});
