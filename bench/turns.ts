@@ -141,7 +141,8 @@ async function startEchoBot(): Promise<{ url: string; stop(): Promise<void> }> {
   return { url: `http://127.0.0.1:${port}/api/messages`, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
-const fmt = (s: Stats) => `p50 ${s.p50.toFixed(1).padStart(6)} ms  p99 ${s.p99.toFixed(1).padStart(6)} ms  ${s.perSec.toFixed(0).padStart(5)}/s (n=${s.n}; main thread ${s.threadMs.toFixed(1)} ms, CPU ${s.cpuMs.toFixed(1)} ms a turn)`;
+/** `cpu`: this process' CPU columns (false where the bot is another process: they would be the client's). */
+const fmt = (s: Stats, cpu = true) => `p50 ${s.p50.toFixed(1).padStart(6)} ms  p99 ${s.p99.toFixed(1).padStart(6)} ms  ${s.perSec.toFixed(0).padStart(5)}/s (n=${s.n}${cpu ? `; main thread ${s.threadMs.toFixed(1)} ms, CPU ${s.cpuMs.toFixed(1)} ms a turn` : ''})`;
 const ratio = (s: Stats, e: Stats) => `x${(s.p50 / e.p50).toFixed(2)} p50  x${(s.p99 / e.p99).toFixed(2)} p99  x${(s.perSec / e.perSec).toFixed(2)} throughput`;
 
 /** help, the card submit sequence and a support click at `users` concurrent users, each next to the echo bot. */
@@ -242,13 +243,13 @@ async function onEngine(engine: Engine, n: number): Promise<void> {
   await schema?.drop();
 }
 
-/** Cold start of the real bot process (`src` through tsx, embedded database) to /readyz, and its peak RSS after 50 users' help turns. */
-async function coldStartAndRss(sim: Simulator): Promise<void> {
+/** Cold start of the real bot process (`src` through tsx, embedded database on `thread`) to /readyz, and its peak RSS after 50 users' help turns. */
+async function coldStartAndRss(sim: Simulator, thread: 'worker' | 'main'): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'bench-cold-'));
   const t = performance.now();
   const proc = await startBot({
     entry: 'src',
-    env: { DATA_DIR: dataDir, ALLOW_UNAUTHENTICATED: 'true', PUBLIC_BASE_URL: 'http://localhost:3978', WATCH_DAILY_AT: 'off', LOG_LEVEL: 'warn', AUTHORITY_HOST: sim.baseUrl, GRAPH_BASE_URL: `${sim.baseUrl}/graph`, PARTNER_CENTER_BASE_URL: `${sim.baseUrl}/partnercenter` },
+    env: { PGLITE_THREAD: thread, DATA_DIR: dataDir, ALLOW_UNAUTHENTICATED: 'true', PUBLIC_BASE_URL: 'http://localhost:3978', WATCH_DAILY_AT: 'off', LOG_LEVEL: 'warn', AUTHORITY_HOST: sim.baseUrl, GRAPH_BASE_URL: `${sim.baseUrl}/graph`, PARTNER_CENTER_BASE_URL: `${sim.baseUrl}/partnercenter` },
     timeoutMs: 120_000,
   });
   const coldMs = performance.now() - t;
@@ -258,9 +259,9 @@ async function coldStartAndRss(sim: Simulator): Promise<void> {
   const m = /VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${proc.child.pid!}/status`, 'utf8').catch(() => ''));
   await proc.stop();
   await rm(dataDir, { recursive: true, force: true });
-  console.log(`Bot process (npm start's code through tsx, embedded database on disk)`);
+  console.log(`Bot process (npm start's code through tsx, embedded database on disk, on the ${thread === 'main' ? "bot's thread" : 'worker thread'})`);
   console.log(`  cold start to /readyz          ${coldMs.toFixed(0)} ms (migrations on a new database included)`);
-  console.log(`  peak RSS after 1,000 help turns from 50 users: ${m ? (Number(m[1]) / 1024).toFixed(0) : '?'} MiB   (help ${fmt(help)})`);
+  console.log(`  peak RSS after 1,000 help turns from 50 users: ${m ? (Number(m[1]) / 1024).toFixed(0) : '?'} MiB   (help ${fmt(help, false)})`);
 }
 
 export async function benchTurnKinds(): Promise<void> {
@@ -279,7 +280,7 @@ export async function benchTurnKinds(): Promise<void> {
   if (!process.argv.includes('--no-process')) {
     const sim = await startSimulator({ randomThrottling: false });
     connectorOf(sim).setLimits({ enabled: false });
-    await coldStartAndRss(sim);
+    for (const engine of pglite) await coldStartAndRss(sim, engine === 'PGlite (bot thread)' ? 'main' : 'worker');
     await sim.stop();
   }
   const [e1] = loadavg();
