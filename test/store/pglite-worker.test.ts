@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { messages, TransactionAbortedError } from '@electric-sql/pglite';
@@ -157,6 +157,20 @@ describe('PGlite on a worker thread (same Db contract)', function () {
       const reopened = await openDatabase({ kind: 'pglite', dir: other });
       assert.deepEqual(await reopened.query('SELECT count(*)::int AS n FROM t'), [{ n: 2 }]);
       await reopened.close();
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
+  });
+
+  it('an open that fails rejects with the engine\'s error (its code kept), and a process that tried ends by itself', async () => {
+    const other = await mkdtemp(join(tmpdir(), 'pglite-worker-notdir-'));
+    try {
+      const file = join(other, 'a-file');
+      await writeFile(file, 'x');
+      const err = await errorOf(PgliteWorkerDb.open(join(file, 'db'))) as Error & { code?: string };
+      assert.equal(err.code, 'ENOTDIR');
+      const tried = await runScript(`const { PgliteWorkerDb } = require('./src/store/pglite-worker'); PgliteWorkerDb.open(${JSON.stringify(join(file, 'db'))}).catch((e) => console.log(e.code));`);
+      assert.deepEqual([tried.code, tried.signal, tried.out], [0, null, 'ENOTDIR\n']);
     } finally {
       await rm(other, { recursive: true, force: true });
     }
