@@ -27,7 +27,7 @@ import { Membership } from './membership';
 import { personalOnly, personalOnlyRoute, sayPersonalOnly } from './personal-only';
 import { OnboardingRunner } from './onboarding-runner';
 import { expiryCommand, type ExpiryLook } from './commands/expiry';
-import { rotateForMeCommand } from '../setup/rotate-command';
+import { repairForMeCommand, rotateForMeCommand } from '../setup/for-me-commands';
 import { recheckCommand, recheckLaterCommand } from './commands/recheck';
 import { setSupportChannelCommand, supportCommand, supportInvoke } from './commands/support';
 import { updateCredentialsCommand } from './commands/update-credentials';
@@ -95,7 +95,7 @@ export class PartnerBot extends TeamsActivityHandler {
       personalOnly(cancelSyncCommand(membership, deps.onboarding)),
       personalOnly(deleteCommand(membership, remove)),
       personalOnly(customersCommand(membership, deps.customers)),
-      ...(deps.onboarding.setup ? [personalOnly(rotateForMeCommand(membership, deps.onboarding.setup.signIn))] : []),
+      ...(deps.onboarding.setup ? [rotateForMeCommand, repairForMeCommand].map((c) => personalOnly(c(membership, deps.onboarding.setup!.signIn))) : []),
     ];
     this.routes = [
       ...this.commands.map(commandRoute),

@@ -342,6 +342,8 @@ export interface ChecksCardData {
   offerLater?: boolean;
   /** "Ask support": something failed or could not be seen. */
   offerSupport?: boolean;
+  /** "Fix it for me": an app check failed on the app the bot created (issue 30 item 5). */
+  offerFix?: boolean;
   /** A line above the buttons, e.g. "Re-check scheduled for 10:42 UTC" (plain text: it may name an engineer). */
   status?: string;
 }
@@ -396,7 +398,7 @@ export function renderChecksCard(data: ChecksCardData): Attachment {
       ids: toggleIds('later'),
     } : { showLabel: '', hideLabel: '', lines: [], ids: toggleIds('later') },
     hasLater: later.length > 0,
-    offerLater: !!data.offerLater, offerSupport: !!data.offerSupport,
+    offerLater: !!data.offerLater, offerSupport: !!data.offerSupport, offerFix: !!data.offerFix,
   });
 }
 

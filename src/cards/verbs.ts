@@ -21,6 +21,7 @@ export const Verbs = {
   setupManual: 'setup.manual',
   setupRetry: 'setup.retry',
   setupRotate: 'setup.rotate',
+  setupRepair: 'setup.repair',
   entraSubmit: 'credentials.entra',
   pcSubmit: 'credentials.partnerCenter',
   signInNewLink: 'signin.newLink',

@@ -2,6 +2,7 @@ import type { Attachment, TurnContext } from 'botbuilder';
 import { Dialog, type DialogContext, type DialogTurnResult } from 'botbuilder-dialogs';
 import { renderChecksCard } from '../cards/render';
 import { summarize } from '../checks/run';
+import { botCreatedApp } from '../domain/partner';
 import { checksPassed, stepLabel } from '../domain/steps';
 import { Messages } from '../onboarding/messages';
 import type { CheckRun } from '../store/check-runs';
@@ -18,9 +19,9 @@ interface ChecksState {
 }
 
 /** The checks card of a run, and the line that says what it means for the journey. */
-export function checksOutcome(run: CheckRun, status?: string): { card: Attachment; message: string } {
+export function checksOutcome(run: CheckRun, status?: string, options: { fixForMe?: boolean } = {}): { card: Attachment; message: string } {
   const summary = summarize(run.results);
-  const card = renderChecksCard(checksCardData(run, status));
+  const card = renderChecksCard(checksCardData(run, status, options));
   if (run.kind === 'preflight') return { card, message: Messages.rechecked(summary.counts.fail, summary.counts.warn) };
   const message = summary.verdict === 'blocked' ? Messages.checksBlocked(summary.blockingFailures.map((r) => r.title))
     : summary.verdict === 'incomplete' ? Messages.checksIncomplete(summary.blockingUnknown.map((r) => r.title))
@@ -56,7 +57,7 @@ export class ChecksDialog extends Dialog {
     if (checksPassed(turn.partner)) return dc.endDialog({ passed: true });
     await dc.context.sendActivity(Messages.checksRunning(stepLabel('checks')));
     const run = await runChecksForTurn(dc.context, turn, this.services);
-    const { card, message } = checksOutcome(run);
+    const { card, message } = checksOutcome(run, undefined, { fixForMe: !!this.services.setup && botCreatedApp(turn.partner) });
     const activityId = await sendCard(dc.context, card);
     await dc.context.sendActivity(message);
     if (turn.partner && checksPassed(turn.partner)) return dc.endDialog({ passed: true });

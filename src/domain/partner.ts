@@ -95,6 +95,12 @@ export interface JoinRequest {
 
 export type Section = 'company' | 'primaryContact' | 'secondaryContact';
 
+/** Whether the bot created the app the connection uses ("Set it up for me"): it may repair it and replace its secret. */
+export function botCreatedApp(partner: Pick<Partner, 'connection'> | undefined): boolean {
+  const c = partner?.connection;
+  return !!c?.botCreatedAppId && c.botCreatedAppId.toLowerCase() === c.appId.toLowerCase();
+}
+
 /** The person who started onboarding for the tenant (or was handed it). */
 export function ownerOf(partner: Partner): Member | undefined {
   return partner.members.find((m) => m.role === 'owner');

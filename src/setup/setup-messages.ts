@@ -23,6 +23,11 @@ export const SetupMessages = {
   rotateBusy: 'The secret is already being replaced: its card in the chat shows each step.',
   rotated: (until: string) =>
     `Your app’s client secret is replaced: the new one is valid until ${until}, proven with Microsoft and kept in the vault (nobody saw it), and the old one is removed. Your connection kept working throughout. I’ll warn you again before the new one expires.`,
+  repairNotOurs: 'I didn’t create your Entra app, so I don’t repair it for you: each failing check on the card says what to change, and where.',
+  repaired: (items: readonly string[]) => items.length === 0
+    ? 'Your app needed no repair: everything the setup made was in place. The checks below are fresh.'
+    : `Your app is repaired: ${items.join('; ')}. Everything else was in place and left as it was. The checks below are fresh.`,
+  repairFailed: 'Nothing was changed. You can try again with **Fix it for me** on the checks card (or type **fix it for me**).',
   rotateFailedKeptOld: 'Nothing changed for your connection: the old secret is still in use and still works. You can try again with **Rotate it for me** on the expiry notice (or type **rotate for me**).',
 };
 

@@ -72,6 +72,8 @@ const GRAPH_REF_BASE = 'https://graph.microsoft.com';
 interface RunContext {
   /** The setup run, or the secret's rotation (its own steps and card). */
   kind: 'setup' | 'rotate';
+  /** "Fix it for me" after onboarding: the same run, ending with what it repaired instead of carrying the journey on. */
+  repair?: boolean;
   tenantId: string;
   runId: string;
   conversationId: string;
@@ -103,13 +105,13 @@ export class SetupRunner {
    * Claims the partner's setup and runs it without the caller waiting (a sign-in page answers at
    * once). `accessToken` is the administrator's delegated Graph token: it lives in this run's closure.
    */
-  async start(tenantId: string, conversationId: string, accessToken: string, actor: string): Promise<RunStart> {
+  async start(tenantId: string, conversationId: string, accessToken: string, actor: string, mode: 'setup' | 'repair' = 'setup'): Promise<RunStart> {
     const runId = randomUUID();
     const setup = await this.o.setups.begin(tenantId, runId, conversationId, this.leaseMs, actor);
     if (!setup) return 'busy';
     let token: string | undefined = accessToken;
     const ctx: RunContext = {
-      kind: 'setup', tenantId, runId, conversationId, actor, setup,
+      kind: 'setup', repair: mode === 'repair', tenantId, runId, conversationId, actor, setup,
       graph: new SetupGraph(this.o.graphBaseUrl, () => token ?? ''),
       outcomes: { ...setup.steps }, lines: new Map(), waitingSaid: false,
     };
@@ -514,7 +516,8 @@ export class SetupRunner {
     };
     const record = await this.o.connections.saveCredentials(tenantId, connection, { appSecret: meta }, ctx.actor, randomUUID(), { adminConsentDetected: true });
     if (!record) throw new Error('the setup\'s credentials were not saved');
-    const run = await this.o.checks.preflight(record, ctx.actor);
+    // A repair after onboarding runs the full checks (the service account's sign-in is there), so the partner's verdict is fresh.
+    const run = ctx.repair && consentComplete(partner) ? await this.o.checks.full(record, ctx.actor) : await this.o.checks.preflight(record, ctx.actor);
     await this.o.notifier.send(tenantId, ctx.conversationId, { attachments: [renderChecksCard(checksCardData(run))] });
     return { verdict: run.verdict };
   }
@@ -558,6 +561,10 @@ export class SetupRunner {
 
   private async finishInChat(ctx: RunContext): Promise<void> {
     const { tenantId } = ctx;
+    if (ctx.repair) {
+      await this.say(ctx, SetupMessages.repaired(repairedItems(ctx.outcomes)));
+      return;
+    }
     const partner = await this.o.partners.get(tenantId);
     const c = partner?.connection;
     const secret = partner?.credentials.appSecret;
@@ -638,4 +645,22 @@ function rotateCard(lines: Map<string, SetupLine['state']>, phase: 'running' | '
         : 'This card updates as each step ends. Your connection keeps working with the old secret until the new one is proven.',
     retry: false,
   });
+}
+
+/** What a repair run changed, in the partner's words (the recorded outcomes of its steps). */
+function repairedItems(outcomes: Record<string, StepOutcome>): string[] {
+  const out: string[] = [];
+  const words: Record<string, string> = { tag: 'its tag', permissions: 'the permissions it requests', redirectUris: 'its redirect addresses' };
+  const repaired = Array.isArray(outcomes.app?.repaired) ? (outcomes.app.repaired as string[]) : [];
+  if (repaired.length) out.push(`the app registration (${repaired.map((r) => words[r] ?? r).join(', ')})`);
+  if (outcomes.servicePrincipal?.created === true) out.push('its enterprise application, created again');
+  if (outcomes.resources?.pcCreated === true) out.push('Partner Center added to your tenant');
+  if (outcomes.secret?.kept === false) out.push('a new client secret, since Microsoft no longer accepted the stored one');
+  const roles = Array.isArray(outcomes.consent?.appRolesAdded) ? (outcomes.consent.appRolesAdded as string[]) : [];
+  if (roles.length) out.push(`admin consent for ${roles.join(', ')}`);
+  const added = Array.isArray(outcomes.adminAgents?.added) ? (outcomes.adminAgents.added as string[]) : [];
+  const spId = String(outcomes.servicePrincipal?.spId ?? '');
+  if (added.some((id) => id === spId)) out.push('the app added to AdminAgents');
+  if (added.some((id) => id !== spId)) out.push('the service account added to AdminAgents');
+  return out;
 }

@@ -40,7 +40,7 @@ export function mayRunSetup(roleTemplateIds: readonly string[]): boolean {
 }
 
 /** What a setup sign-in is for: the setup run, or replacing the app's client secret. */
-export type SetupIntent = 'setup' | 'rotate';
+export type SetupIntent = 'setup' | 'rotate' | 'repair';
 
 export type SetupSignInOutcome =
   | { kind: 'redirect'; location: string }
@@ -155,7 +155,7 @@ export class SetupSignIn {
     const actor = typeof claims.oid === 'string' ? claims.oid : state.aadObjectId;
     const started = intent === 'rotate'
       ? await this.o.runner.rotate(state.tenantId, state.conversationId ?? '', result.accessToken, actor)
-      : await this.o.runner.start(state.tenantId, state.conversationId ?? '', result.accessToken, actor);
+      : await this.o.runner.start(state.tenantId, state.conversationId ?? '', result.accessToken, actor, intent === 'repair' ? 'repair' : 'setup');
     if (started === 'busy') {
       await this.tell(state, intent === 'rotate' ? SetupMessages.rotateBusy : SetupMessages.alreadyRunning);
       return { kind: 'busy' };
@@ -165,12 +165,12 @@ export class SetupSignIn {
 
   /** What the state was made for (its signature says), or undefined when it is not this partner's and person's. */
   private intentOf(s: string, state: Pick<AuthState, 'tenantId' | 'aadObjectId'>): SetupIntent | undefined {
-    return (['setup', 'rotate'] as const).find((intent) => stateMatches(this.o.key, s, this.binding(state.tenantId, state.aadObjectId, intent)));
+    return (['setup', 'rotate', 'repair'] as const).find((intent) => stateMatches(this.o.key, s, this.binding(state.tenantId, state.aadObjectId, intent)));
   }
 
   private binding(tenantId: string, aadObjectId: string, intent: SetupIntent): StateBinding {
     // The setup's binding is as it always was (links already out stay valid); a rotation's differs.
-    const who = intent === 'rotate' ? `rotate:${aadObjectId}` : aadObjectId;
+    const who = intent === 'setup' ? aadObjectId : `${intent}:${aadObjectId}`;
     return { tenantId, purpose: 'setup', connection: { partnerTenantId: tenantId, appId: this.o.setupApp.appId, serviceAccountUpn: who } };
   }
 
@@ -183,9 +183,9 @@ export class SetupSignIn {
     this.o.logger.info({ tenantId: state?.tenantId, code: explanation.code, intent, ...detail }, 'setup sign-in refused');
     let chatTold = false;
     if (state?.conversationId && explanation.retry !== 'never') {
-      if (intent === 'rotate') {
-        // The setup's wording ("choose I'll do it myself") is not a rotation's: its own way back.
-        chatTold = await this.tell(state, `**${explanation.title}**\n\n${explanation.what}\n\n${SetupMessages.rotateFailedKeptOld}`);
+      if (intent !== 'setup') {
+        // The setup's wording ("choose I'll do it myself") is not a rotation's or a repair's: their own way back.
+        chatTold = await this.tell(state, `**${explanation.title}**\n\n${explanation.what}\n\n${intent === 'rotate' ? SetupMessages.rotateFailedKeptOld : SetupMessages.repairFailed}`);
         return { kind: 'failed', status, explanation, chatTold };
       }
       chatTold = await this.tell(state, toChatText(explanation));

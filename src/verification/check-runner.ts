@@ -196,12 +196,14 @@ function tokenUnknown(err: unknown): Fact<never> {
 }
 
 /** The checks card's words for a run of the history. */
-export function checksCardData(run: CheckRun, status?: string): ChecksCardData {
+export function checksCardData(run: CheckRun, status?: string, options: { fixForMe?: boolean } = {}): ChecksCardData {
   const when = run.runAt.toISOString().slice(0, 16).replace('T', ' ');
   const failing = run.results.filter((r) => r.status !== 'pass');
+  // What the setup run repairs on an app the bot created: the registration, its consent, AdminAgents.
+  const offerFix = options.fixForMe === true && failing.some((r) => r.status === 'fail' && r.id.startsWith('app.'));
   const waiting = failing.some((r) => PROPAGATES.has(r.id) && r.status !== 'unknown');
   const unseen = failing.some((r) => r.status === 'unknown' && r.severity === 'blocking' && !r.lasting);
-  const base = { results: run.results, status, offerSupport: failing.some((r) => r.status === 'fail' || (r.status === 'unknown' && r.severity === 'blocking')) };
+  const base = { results: run.results, status, offerFix, offerSupport: failing.some((r) => r.status === 'fail' || (r.status === 'unknown' && r.severity === 'blocking')) };
   if (run.kind === 'preflight') {
     return {
       ...base,

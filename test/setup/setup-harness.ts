@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { pageText, textsOf, type BrowserAnswer } from '../auth/consent-harness';
+import { completeEntraPage, pageText, textsOf, type BrowserAnswer } from '../auth/consent-harness';
 import { BotUnderTest, cardText, COMPANY, PRIMARY, type Chat } from '../helpers/chat';
 import {
   PARTNER_TENANT_ID, SERVICE_ACCOUNT_PASSWORD, SERVICE_ACCOUNT_UPN, SETUP_ADMIN_ID, SETUP_ADMIN_UPN, SIM_SETUP_APP_ID, SIM_SETUP_APP_SECRET,
@@ -106,4 +106,14 @@ export async function liveButtons(chat: Chat, allowed: readonly string[] = ["Let
     if (titles.some((t) => !allowed.includes(t))) out.push({ card: cardText(card).replace(/\s+/g, ' ').slice(0, 80), actions: titles });
   }
   return out;
+}
+
+/** The whole journey on the setup path: the setup run, the service account's sign-in, checks and sync, to "Onboarding is complete". */
+export async function onboardWithSetup(bot: { url: string }, chat: Chat): Promise<void> {
+  assert.equal((await adminSignIn(bot, await chooseSetup(chat))).status, 200);
+  await waitForText(chat, /Sign in as the service account/, 120_000);
+  const signIn = await open(bot, openUrlOf(chat));
+  const entra = await completeEntraPage(signIn.location!, { upn: SERVICE_ACCOUNT_UPN, password: SERVICE_ACCOUNT_PASSWORD, mfa: true });
+  assert.equal((await open(bot, entra.location!)).status, 200);
+  await waitForText(chat, /Onboarding is complete/, 180_000);
 }

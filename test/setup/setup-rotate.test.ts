@@ -5,13 +5,11 @@ import { GRAPH_DEFAULT } from '../../src/credentials/scopes';
 import { SetupMessages } from '../../src/setup/setup-messages';
 import { CheckRunRepository } from '../../src/store/check-runs';
 import { expiringItems } from '../../src/watch/expiry';
-import { completeEntraPage, pageText, textsOf } from '../auth/consent-harness';
+import { pageText, textsOf } from '../auth/consent-harness';
 import { BotUnderTest, cardText } from '../helpers/chat';
-import {
-  PARTNER_TENANT_ID, SERVICE_ACCOUNT_PASSWORD, SERVICE_ACCOUNT_UPN, SETUP_APP_TAG, SIM_SETUP_APP_ID, SIM_SETUP_APP_SECRET,
-} from '../simulator/scenarios/ids';
+import { PARTNER_TENANT_ID, SETUP_APP_TAG, SIM_SETUP_APP_ID, SIM_SETUP_APP_SECRET } from '../simulator/scenarios/ids';
 import { startSimulator, type Simulator } from '../simulator/server';
-import { adminChat, adminSignIn, chooseSetup, open, openUrlOf, waitForText } from './setup-harness';
+import { adminChat, adminSignIn, onboardWithSetup, openUrlOf, waitForText } from './setup-harness';
 
 const DAY = 86_400_000;
 
@@ -52,13 +50,7 @@ describe('Rotate it for me', function () {
 
   it('replaces the secret of the app it created: the new one proven before it is used, the old one removed after, checks green before and after, the notices start over', async () => {
     const chat = adminChat(bot);
-    assert.equal((await adminSignIn(bot, await chooseSetup(chat))).status, 200);
-    await waitForText(chat, /Sign in as the service account/, 120_000);
-    // The service account's sign-in, then the full checks and the sync: onboarding is complete.
-    const signIn = await open(bot, openUrlOf(chat));
-    const entra = await completeEntraPage(signIn.location!, { upn: SERVICE_ACCOUNT_UPN, password: SERVICE_ACCOUNT_PASSWORD, mfa: true });
-    assert.equal((await open(bot, entra.location!)).status, 200);
-    await waitForText(chat, /Onboarding is complete/, 180_000);
+    await onboardWithSetup(bot, chat);
     const before = (await bot.app.partners.get(PARTNER_TENANT_ID))!;
     const runs = new CheckRunRepository(bot.app.db);
     const checksBefore = (await runs.latest(PARTNER_TENANT_ID))!;

@@ -1,6 +1,7 @@
 import { Verbs } from '../../cards/verbs';
 import { checksOutcome, runChecksForTurn } from '../../dialogs/checks-dialog';
 import type { OnboardingServices } from '../../dialogs/onboarding-services';
+import { botCreatedApp } from '../../domain/partner';
 import { checksPassed, consentComplete } from '../../domain/steps';
 import { againIn, Messages } from '../../onboarding/messages';
 import type { CooldownRepository } from '../../store/cooldowns';
@@ -9,7 +10,7 @@ import type { Membership } from '../membership';
 import type { OnboardingRunner } from '../onboarding-runner';
 import { verbOf, type Command } from '../routes';
 
-type Services = Pick<OnboardingServices, 'checks' | 'partners' | 'followUps' | 'checkRuns'>;
+type Services = Pick<OnboardingServices, 'checks' | 'partners' | 'followUps' | 'checkRuns' | 'setup'>;
 
 /** The card the button was on, when the turn is that button's submit. */
 function cardOf(turn: Parameters<Command['handle']>[1], verb: string): string | undefined {
@@ -38,7 +39,7 @@ export function recheckCommand(membership: Membership, services: Services, onboa
       }
       const wasPassed = checksPassed(access.partner);
       const run = await runChecksForTurn(context, turn, services, joining);
-      const { card, message } = checksOutcome(run);
+      const { card, message } = checksOutcome(run, undefined, { fixForMe: !!services.setup && botCreatedApp(turn.partner) });
       const fromCard = cardOf(turn, Verbs.checksRerun);
       if (fromCard) await replaceCard(context, fromCard, card);
       else await context.sendActivity({ attachments: [card] });

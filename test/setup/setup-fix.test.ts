@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { secretName } from '../../src/credentials/credential-service';
+import { SetupMessages } from '../../src/setup/setup-messages';
+import { pageText, textsOf } from '../auth/consent-harness';
+import { cardText, type BotUnderTest } from '../helpers/chat';
+import { PARTNER_TENANT_ID, SETUP_APP_TAG, SIM_SETUP_REDIRECT_URIS } from '../simulator/scenarios/ids';
+import { startSimulator, type Simulator } from '../simulator/server';
+import { adminChat, adminSignIn, onboardWithSetup, openUrlOf, setupBot, waitForText } from './setup-harness';
+
+/**
+ * "Fix it for me" (issue 30 item 5): after onboarding on the setup path, someone takes the app the
+ * bot created out of AdminAgents and drops one of its redirect URIs. The checklist's failing app
+ * check offers "Fix it for me"; a Global Administrator signs in; the setup run goes over every
+ * step again and repairs only those two things (the app, its secret and its consent are kept);
+ * the checks pass again.
+ */
+describe('Fix it for me', function () {
+  this.timeout(240_000);
+  let sim: Simulator;
+  let bot: BotUnderTest;
+
+  before(async () => {
+    sim = await startSimulator({ scenario: 'setup-empty' });
+    bot = await setupBot(sim);
+  });
+  after(async () => {
+    await bot?.stop();
+  });
+
+  const app = () => sim.scenario.tenants.find((t) => t.id === PARTNER_TENANT_ID)!.applications.find((a) => a.tags.includes(SETUP_APP_TAG))!;
+
+  it('repairs only what is wrong with the app it created, and the checks pass again', async () => {
+    const chat = adminChat(bot);
+    await onboardWithSetup(bot, chat);
+    const { objectId, appId } = app();
+    const secret = app().secrets.map((s) => s.keyId);
+    const stored = await bot.app.secrets.get(secretName(PARTNER_TENANT_ID, 'appSecret'));
+
+    // Broken by hand in the portal.
+    app().servicePrincipalGroups = app().servicePrincipalGroups.filter((g) => g !== 'AdminAgents');
+    app().redirectUris = [SIM_SETUP_REDIRECT_URIS[0]!];
+
+    await chat.say('recheck');
+    await chat.refresh();
+    const checks = chat.lastCard();
+    assert.match(cardText(checks.card), /Checks: fix these before customer sync[\s\S]*App in AdminAgents/);
+    await chat.press('Fix it for me', {}, { id: checks.id });
+    assert.match(cardText(chat.lastCard().card), /A Global Administrator signs in to repair your app/);
+    const page = await adminSignIn(bot, openUrlOf(chat));
+    assert.equal(page.status, 200, pageText(page.text));
+    await waitForText(chat, /Your app is repaired/, 120_000);
+
+    const texts = textsOf(await chat.client.transcript());
+    const said = texts.find((t) => t.startsWith('Your app is repaired'))!;
+    assert.equal(said, SetupMessages.repaired(['the app registration (its redirect addresses)', 'the app added to AdminAgents']));
+    const now = sim.scenario.tenants.find((t) => t.id === PARTNER_TENANT_ID)!.applications.filter((a) => a.tags.includes(SETUP_APP_TAG));
+    assert.equal(now.length, 1, 'repaired, not duplicated');
+    assert.equal(now[0]!.objectId, objectId);
+    assert.equal(now[0]!.appId, appId);
+    assert.deepEqual(now[0]!.secrets.map((s) => s.keyId), secret, 'the working secret is kept');
+    assert.equal(await bot.app.secrets.get(secretName(PARTNER_TENANT_ID, 'appSecret')), stored);
+    assert.deepEqual(now[0]!.servicePrincipalGroups.filter((g) => g === 'AdminAgents'), ['AdminAgents']);
+    assert.deepEqual([...now[0]!.redirectUris].sort(), [...SIM_SETUP_REDIRECT_URIS].sort());
+    const partner = (await bot.app.partners.get(PARTNER_TENANT_ID))!;
+    assert.match(String(partner.checks?.verdict), /^passed/, JSON.stringify(partner.checks));
+    assert.ok(!texts.some((t) => /Sign in as the service account/.test(t) && texts.indexOf(t) > texts.indexOf(said)), 'the journey is not started again');
+  });
+});
