@@ -94,8 +94,16 @@ export class SupportDesk {
    * object id is only meaningful in its own tenant.
    */
   async isEngineer(person: Person, tenantId: string | undefined): Promise<boolean> {
-    if (!person.aadObjectId || !this.engineers.has(person.aadObjectId.toLowerCase())) return false;
-    const channel = await this.o.support.channel();
+    if (!this.listed(person)) return false;
+    return this.engineerIn(await this.o.support.channel(), tenantId);
+  }
+
+  private listed(person: Person): boolean {
+    return !!person.aadObjectId && this.engineers.has(person.aadObjectId.toLowerCase());
+  }
+
+  /** With the channel already read (a click reads it once). */
+  private engineerIn(channel: SupportChannel | undefined, tenantId: string | undefined): boolean {
     return !channel || channel.tenantId === tenantId;
   }
 
@@ -159,7 +167,7 @@ export class SupportDesk {
     const channel = await this.o.support.channel();
     const inChannel = !!channel && where.kind === 'channel' && where.tenantId === channel.tenantId
       && (where.conversationId === channel.channelId || where.conversationId.startsWith(`${channel.channelId};`));
-    if (!channel || !inChannel || !(await this.isEngineer(who, where.tenantId))) return { kind: 'refused' };
+    if (!channel || !inChannel || !this.listed(who) || !this.engineerIn(channel, where.tenantId)) return { kind: 'refused' };
     const before = await this.o.support.byThread(channel.tenantId, channel.channelId, where.conversationId, where.cardActivityId);
     const partner = before ? await this.o.partners.get(before.tenantId) : undefined;
     if (!before || !partner) return { kind: 'no-case' };
@@ -182,7 +190,8 @@ export class SupportDesk {
       after = await this.o.support.touch(tenantId);
     }
     const now = after ?? (await this.o.support.get(tenantId)) ?? before;
-    const fresh = (await this.o.partners.get(tenantId)) ?? partner;
+    // Claim and Resolve change the case, not the partner: read again only after checks ran.
+    const fresh = verb === 'support.rerun' && partner.connection ? ((await this.o.partners.get(tenantId)) ?? partner) : partner;
     // The clicker sees the invoke response; everyone else sees the posted card change, after it.
     if (verb !== 'support.refresh') this.refreshPosted(tenantId);
     return { kind: 'card', card: await this.card(fresh, now, notice) };

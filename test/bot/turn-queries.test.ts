@@ -127,6 +127,8 @@ describe('one turn, one context: what each turn costs the database', function ()
     // support desk's (its outbox drain, kicked by the click, may overlap the count): printed, not capped.
     assert.match(click.statements[0]!, /^\s*SELECT \(SELECT row_to_json/, 'the turn read comes first');
     assert.equal(click.statements.slice(1).filter((q) => /FROM bot_state|INSERT INTO conversation_references/.test(q)).length, 0, click.statements.map(oneLine).join('\n'));
+    // The support channel, read once for the click (where it came from, and whether the clicker is an engineer there).
+    assert.equal(click.statements.filter((q) => /FROM support_channel/.test(q)).length, 1, click.statements.map(oneLine).join('\n'));
   });
 });
 
