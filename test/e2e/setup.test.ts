@@ -87,23 +87,31 @@ describe('"Set it up for me" in the Agents Playground (headless Chromium): from 
   };
 
   it('chooses the setup, signs in as Global Administrator (declined once, then accepted), watches it tick over, signs in as the service account, and finishes', async () => {
+    // Counted as test/e2e/journey.test.ts counts the manual path: clicks (in the chat and on the
+    // sign-in pages) and fields typed; the declined sign-in and its retry are counted apart.
+    const tally = { clicks: 0, fields: 0 };
+    const detour = { clicks: 0, fields: 0 };
+    let count = tally;
+    const click = async (title: string, card?: Locator) => { count.clicks++; await s.clickCardButton(title, card); };
+    const fill = async (label: string, value: string, card: Locator) => { count.fields++; await s.fillInput(label, value, card); };
     await s.openChat('Personal Chat');
     await s.waitForCard({ containing: 'Welcome' });
-    await s.clickCardButton("Let's start");
+    await click("Let's start");
 
     const company = await reach('Step 1 of 11 · Company details');
     await s.fillCompanyCard(company, COMPANY, 'Germany');
-    await s.clickCardButton('Save company details', company);
+    tally.fields += 7;
+    await click('Save company details', company);
     // The Playground's user is the scenario's first Global Administrator (admin@, the future
     // service account): as primary contact their address is verified from Teams, no mail needed.
     const primary = await reach('Step 2 of 11 · Primary contact');
-    await s.fillInput('First name', 'Partner', primary);
-    await s.fillInput('Last name', 'Admin', primary);
-    await s.fillInput('Email', SERVICE_ACCOUNT_UPN, primary);
-    await s.fillInput('Phone', '030 1234567', primary);
-    await s.clickCardButton('Save contact', primary);
-    await s.clickCardButton('Skip: no secondary contact', await reach('Step 3 of 11 · Secondary contact'));
-    await s.clickCardButton('Confirm', await reach('Step 4 of 11 · Review'));
+    await fill('First name', 'Partner', primary);
+    await fill('Last name', 'Admin', primary);
+    await fill('Email', SERVICE_ACCOUNT_UPN, primary);
+    await fill('Phone', '030 1234567', primary);
+    await click('Save contact', primary);
+    await click('Skip: no secondary contact', await reach('Step 3 of 11 · Secondary contact'));
+    await click('Confirm', await reach('Step 4 of 11 · Review'));
 
     // The preparation card offers the choice, "Set it up for me" first and chosen.
     const checklist = await reach('Step 6 of 11 · Prepare your tenant');
@@ -113,16 +121,19 @@ describe('"Set it up for me" in the Agents Playground (headless Chromium): from 
     assert.equal(await manualRadio.isChecked(), false);
     await shot('1-prepare-checklist-choice', checklist);
     await setupRadio.check();
-    await s.clickCardButton("I've done this", checklist);
+    await click("I've done this", checklist);
 
     const account = await reach('Set up the Entra app for me');
     await shot('2-setup-account', account);
-    await s.fillInput('Service account (the user the platform works as)', SERVICE_ACCOUNT_UPN, account);
-    await s.clickCardButton('Continue', account);
+    await fill('Service account (the user the platform works as)', SERVICE_ACCOUNT_UPN, account);
+    await click('Continue', account);
 
     // The administrator's sign-in, declined on Microsoft's permissions page first.
     const signInCard = await reach('A Global Administrator signs in for the setup');
     await shot('3-setup-sign-in', signInCard);
+    count = detour;
+    count.clicks += 1 + 4; // the card's button, then Sign in, approve, Verify, Cancel on the pages (account and password typed)
+    count.fields += 2;
     const declinedPage = await signInOnPage(await s.clickCardButtonOpeningPage('Sign in as an administrator', signInCard), SETUP_ADMIN_UPN, 'Cancel');
     assert.match(declinedPage, /declined/i, `the page says what happened: ${declinedPage.slice(0, 300)}`);
     const failed = await reach('The setup hasn’t started');
@@ -132,8 +143,11 @@ describe('"Set it up for me" in the Agents Playground (headless Chromium): from 
 
     await s.recordCardRenders();
     const cardsBefore = await s.cardCount();
-    await s.clickCardButton('Try again from here', failed);
+    await click('Try again from here', failed);
+    count = tally;
     const again = await s.waitForCard({ containing: 'A Global Administrator signs in for the setup', after: cardsBefore });
+    tally.clicks += 1 + 4; // the card's button, then Sign in, approve, Verify, Accept
+    tally.fields += 2; // account, password
     const acceptedPage = await signInOnPage(await s.clickCardButtonOpeningPage('Sign in as an administrator', again), SETUP_ADMIN_UPN, 'Accept');
     assert.match(acceptedPage, /setup is running/i, acceptedPage.slice(0, 300));
 
@@ -178,6 +192,8 @@ describe('"Set it up for me" in the Agents Playground (headless Chromium): from 
     // The journey carries on at the service account's sign-in, on the app the bot made.
     const saSignIn = await reach('Sign in as the service account', 60_000);
     await shot('7-service-account-sign-in', saSignIn);
+    tally.clicks += 1 + 4; // the card's button, then Sign in, approve, Verify, Accept
+    tally.fields += 1; // the password (the account is filled in)
     const saPage = await s.clickCardButtonOpeningPage('Sign in', saSignIn);
     await saPage.waitForLoadState('load');
     assert.equal(await saPage.getByLabel('Account').inputValue(), SERVICE_ACCOUNT_UPN);
@@ -187,6 +203,7 @@ describe('"Set it up for me" in the Agents Playground (headless Chromium): from 
     await reachLine('Partner Center is connected');
     await reachLine('Onboarding is complete', 180_000);
     await s.screenshot('onboarding-complete');
+    console.log(`      setup path: ${tally.clicks} clicks, ${tally.fields} fields typed (the declined sign-in and its retry: ${detour.clicks} clicks, ${detour.fields} fields more)`);
     const cards = await s.cardsWithActions();
     const all = cards.map((c) => c.text).join('\n');
     assert.ok(!/eyJ[A-Za-z0-9_-]{10,}\.eyJ/.test(all + (await s.page.locator('body').innerText())), 'no token in the chat');
