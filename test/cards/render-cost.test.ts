@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { renderCompanyForm } from '../../src/cards/render';
 import { COUNTRIES } from '../../src/domain/countries';
+import { contactSchema } from '../../src/domain/forms';
 
 type Node = Record<string, unknown>;
 function element(card: unknown, id: string): Node {
@@ -33,5 +34,15 @@ describe('cards: no per-turn work that could be done once', () => {
     const b = element(renderCompanyForm({ cardId: 'b', stepLabel: 'Step 1 of 11', values: { country: 'FR' }, errors: { legalName: 'Enter a name' } }).content, 'country');
     assert.equal(a.choices, b.choices);
     assert.ok(Object.isFrozen(a.choices) && Object.isFrozen((a.choices as Node[])[0]));
+  });
+
+  it('the contact form\'s schema is built once per company country (a zod schema costs about 1 ms to build, 0.1 ms to use), and still reads the phone in that country', () => {
+    assert.equal(contactSchema('DE'), contactSchema('DE'));
+    assert.equal(contactSchema(undefined), contactSchema(undefined));
+    assert.notEqual(contactSchema('DE'), contactSchema('FR'));
+    const contact = { firstName: 'Ada', lastName: 'Lovelace', email: 'Ada@Contoso.com', phone: '030 1234567' };
+    assert.equal(contactSchema('DE').parse(contact).phone, '+49301234567');
+    assert.equal(contactSchema('US').safeParse(contact).success, false);
+    assert.equal(contactSchema('DE').safeParse({ ...contact, email: 'not an email' }).error?.issues[0]?.message, 'Enter an email address like name@contoso.com');
   });
 });
