@@ -149,9 +149,15 @@ export class PgliteWorkerDb implements Db {
     if (this.ended) return Promise.reject(this.ended);
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
+      try {
+        // Structured clone: a parameter it cannot copy (a function, a symbol) fails here, before anything is awaited.
+        this.worker.postMessage({ ...m, id });
+      } catch (err) {
+        reject(err as Error);
+        return;
+      }
       if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ ...m, id });
     });
   }
 

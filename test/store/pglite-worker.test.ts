@@ -176,6 +176,19 @@ describe('PGlite on a worker thread (same Db contract)', function () {
     }
   });
 
+  it('a parameter that cannot cross to the thread fails that call only, and nothing is left waiting', async () => {
+    const err = await errorOf(db.query('SELECT $1::text AS t', [() => 'a function'])) as Error;
+    assert.equal(err.name, 'DataCloneError');
+    assert.deepEqual(await db.query('SELECT 1 AS one'), [{ one: 1 }]);
+    const other = await mkdtemp(join(tmpdir(), 'pglite-worker-clone-'));
+    try {
+      const ended = await runScript(`const { PgliteWorkerDb } = require('./src/store/pglite-worker'); (async () => { const db = await PgliteWorkerDb.open(${JSON.stringify(other)}); await db.query('SELECT $1::text', [Symbol('s')]).catch((e) => console.log(e.name)); })();`);
+      assert.deepEqual([ended.code, ended.signal, ended.out], [0, null, 'DataCloneError\n']);
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
+  });
+
   it('keeps its data on disk across a reopen', async () => {
     await db.close();
     db = await PgliteWorkerDb.open(dir);
