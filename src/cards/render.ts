@@ -252,9 +252,10 @@ const SETUP_MARKS: Record<SetupLine['state'], { mark: string; detail: string; co
 };
 
 /** "Set it up for me": a line per step, each state in words as well as by its mark; "Try again from here" once it stopped. */
-export function renderSetupProgress(data: { title: string; lines: readonly SetupLine[]; note: string; retry: boolean }): Attachment {
+export function renderSetupProgress(data: { title: string; lines: readonly SetupLine[]; note: string; retry: boolean; retryVerb?: Verb }): Attachment {
   return render(setupProgressTemplate, {
-    title: data.title, note: data.note, retry: data.retry,
+    // "Try again from here": the setup's own step, or a new "Fix it for me" sign-in after onboarding.
+    title: data.title, note: data.note, retry: data.retry, retryVerb: data.retryVerb ?? Verbs.setupRetry,
     lines: data.lines.map((l) => ({ ...SETUP_MARKS[l.state], text: l.text })),
   });
 }

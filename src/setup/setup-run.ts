@@ -19,6 +19,7 @@ import type { SecretStore } from '../store/secrets/secret-store';
 import type { Notifier } from '../teams/notifier';
 import type { CheckRunner } from '../verification/check-runner';
 import { checksCardData } from '../verification/check-runner';
+import { Verbs } from '../cards/verbs';
 import { SetupMessages, SetupRefusals } from './setup-messages';
 import { isNotReplicatedYet, SetupGraph, type Application, type RequiredResourceAccess } from './setup-graph';
 import { SECRET_LIFETIMES_DAYS, SETUP_STEPS, setupStepLabel, setupTag, setupUniqueName, type SetupStepId } from './setup-steps';
@@ -593,11 +594,11 @@ export class SetupRunner {
 
   private async show(ctx: RunContext, phase: 'running' | 'done' | 'failed', failedAt?: string): Promise<void> {
     if (!ctx.activityId) return;
-    const card = ctx.kind === 'rotate' ? rotateCard(ctx.lines, phase, failedAt) : this.card(ctx.lines, phase, { failedAt });
+    const card = ctx.kind === 'rotate' ? rotateCard(ctx.lines, phase, failedAt) : this.card(ctx.lines, phase, { failedAt, repair: ctx.repair === true });
     await this.o.notifier.update(ctx.tenantId, ctx.conversationId, ctx.activityId, { attachments: [card] }).catch(() => false);
   }
 
-  private card(lines: Map<string, SetupLine['state']>, phase: 'running' | 'done' | 'failed', extra: { failedAt?: string; note?: string } = {}): Attachment {
+  private card(lines: Map<string, SetupLine['state']>, phase: 'running' | 'done' | 'failed', extra: { failedAt?: string; note?: string; repair?: boolean } = {}): Attachment {
     return renderSetupProgress({
       title: phase === 'done' ? '✓ Your Entra app is set up' : phase === 'failed' ? `The setup stopped at: ${setupStepLabel(extra.failedAt ?? '')}` : 'Setting up your Entra app…',
       lines: SETUP_STEPS.map((s) => ({ text: s.label, state: lines.get(s.id) ?? 'pending' })),
@@ -605,6 +606,8 @@ export class SetupRunner {
         : phase === 'done' ? 'Every step is done. The administrator’s sign-in was used for this run only and not kept.'
           : 'This card updates as each step ends. The administrator’s sign-in is used for this run only and never kept.'),
       retry: phase === 'failed',
+      // After onboarding the setup's dialog is over: trying again is a new "Fix it for me" sign-in, which resumes here.
+      ...(extra.repair ? { retryVerb: Verbs.setupRepair } : {}),
     });
   }
 }

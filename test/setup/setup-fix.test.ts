@@ -3,7 +3,9 @@ import { secretName } from '../../src/credentials/credential-service';
 import { SetupMessages } from '../../src/setup/setup-messages';
 import { pageText, textsOf } from '../auth/consent-harness';
 import { cardText, type BotUnderTest } from '../helpers/chat';
-import { PARTNER_TENANT_ID, SETUP_APP_TAG, SIM_SETUP_REDIRECT_URIS } from '../simulator/scenarios/ids';
+import {
+  PARTNER_TENANT_ID, PRA_USER_UPN, SERVICE_ACCOUNT_PASSWORD, SETUP_APP_TAG, SIM_SETUP_REDIRECT_URIS,
+} from '../simulator/scenarios/ids';
 import { startSimulator, type Simulator } from '../simulator/server';
 import { adminChat, adminSignIn, onboardWithSetup, openUrlOf, setupBot, waitForText } from './setup-harness';
 
@@ -64,5 +66,22 @@ describe('Fix it for me', function () {
     const partner = (await bot.app.partners.get(PARTNER_TENANT_ID))!;
     assert.match(String(partner.checks?.verdict), /^passed/, JSON.stringify(partner.checks));
     assert.ok(!texts.some((t) => /Sign in as the service account/.test(t) && texts.indexOf(t) > texts.indexOf(said)), 'the journey is not started again');
+  });
+
+  it('a repair that stops (no right to change AdminAgents) offers "Try again from here", which gives a new sign-in and goes on', async () => {
+    const chat = adminChat(bot);
+    app().servicePrincipalGroups = app().servicePrincipalGroups.filter((g) => g !== 'AdminAgents');
+    await chat.say('fix it for me');
+    assert.match(cardText(chat.lastCard().card), /A Global Administrator signs in to repair your app/);
+    // A Privileged Role + Application Administrator may grant consent but not change AdminAgents.
+    assert.equal((await adminSignIn(bot, openUrlOf(chat), { upn: PRA_USER_UPN, password: SERVICE_ACCOUNT_PASSWORD })).status, 200);
+    await waitForText(chat, /Microsoft refused to add AdminAgents members/);
+    await chat.refresh();
+    assert.match(cardText(chat.lastCard().card), /The setup stopped at: Add the app and the service account to AdminAgents[\s\S]*Try again from here/);
+    await chat.press('Try again from here');
+    assert.match(cardText(chat.lastCard().card), /A Global Administrator signs in to repair your app/);
+    assert.equal((await adminSignIn(bot, openUrlOf(chat))).status, 200);
+    await waitForText(chat, /Your app is repaired: the app added to AdminAgents/);
+    assert.deepEqual(app().servicePrincipalGroups.filter((g) => g === 'AdminAgents'), ['AdminAgents']);
   });
 });
