@@ -7,6 +7,7 @@
 //   npm run bench -- --customers   -> only `customer <partial>` among 20,000 synced customers, next to the echo bot
 //   npm run bench -- --fuzz        -> only the fuzz properties of test/fuzz, 10,000 cases (BENCH_FUZZ_CASES), counted
 //   npm run bench -- --turns       -> help, card submits and a support click at 6 and 50 users next to the echo bot, both engines; cold start, peak RSS
+//                                     (--pglite-worker: the embedded database on the bot's thread and on its worker; --worker-first, --no-process)
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
