@@ -17,7 +17,7 @@ import type { CheckRunner } from '../verification/check-runner';
 /** The setup's record (the choice, the run's steps) and its administrator sign-in links. */
 export interface SetupServices {
   setups: PartnerSetupRepository;
-  signIn: Pick<SetupSignIn, 'link'>;
+  signIn: Pick<SetupSignIn, 'link' | 'rememberCards'>;
 }
 
 /** What the onboarding dialogs work with, passed in once by the app. */

@@ -7,7 +7,8 @@ import { botCreatedApp } from '../domain/partner';
 import { Messages } from '../onboarding/messages';
 import type { Turn } from '../teams/turn';
 import { SetupMessages } from './setup-messages';
-import type { SetupIntent, SetupSignIn } from './setup-sign-in';
+import type { ForMeCard } from '../store/partner-setups';
+import type { SetupSignIn } from './setup-sign-in';
 
 /**
  * "Rotate it for me" and "Fix it for me" (issue 30 item 5), for an app the bot created: the
@@ -16,7 +17,7 @@ import type { SetupIntent, SetupSignIn } from './setup-sign-in';
  * (SetupRunner.rotate) or the setup run again, repairing what is wrong (SetupRunner.start). An app
  * made by hand is left to the partner ("update credentials", the portal).
  */
-export function rotateForMeCommand(membership: Membership, signIn: Pick<SetupSignIn, 'link'>): Command {
+export function rotateForMeCommand(membership: Membership, signIn: Pick<SetupSignIn, 'link' | 'rememberCards'>): Command {
   return {
     name: 'rotate for me', aliases: ['rotate it for me'], verb: Verbs.setupRotate,
     description: 'Replace the client secret of the app I created for you (a Global Administrator signs in)',
@@ -27,7 +28,7 @@ export function rotateForMeCommand(membership: Membership, signIn: Pick<SetupSig
   };
 }
 
-export function repairForMeCommand(membership: Membership, signIn: Pick<SetupSignIn, 'link'>): Command {
+export function repairForMeCommand(membership: Membership, signIn: Pick<SetupSignIn, 'link' | 'rememberCards'>): Command {
   return {
     name: 'fix it for me', aliases: ['repair for me', 'repair my app'], verb: Verbs.setupRepair,
     description: 'Repair the app I created for you: its permissions, consent, redirect addresses, AdminAgents (a Global Administrator signs in)',
@@ -38,7 +39,7 @@ export function repairForMeCommand(membership: Membership, signIn: Pick<SetupSig
   };
 }
 
-async function offerSignIn(context: TurnContext, turn: Turn, membership: Membership, signIn: Pick<SetupSignIn, 'link'>, intent: SetupIntent, notOurs: string, words: { title: string; text: string }): Promise<void> {
+async function offerSignIn(context: TurnContext, turn: Turn, membership: Membership, signIn: Pick<SetupSignIn, 'link' | 'rememberCards'>, intent: 'rotate' | 'repair', notOurs: string, words: { title: string; text: string }): Promise<void> {
   const owned = await membership.owned(context, turn, Messages.ownerOnlyCredentials);
   if (!owned) return;
   if (!owned.partner.connection) {
@@ -49,10 +50,19 @@ async function offerSignIn(context: TurnContext, turn: Turn, membership: Members
     await context.sendActivity(notOurs);
     return;
   }
-  const url = await signIn.link(owned.tenantId, turn.person, context.activity.conversation.id, intent);
-  await context.sendActivity({
+  const conversationId = context.activity.conversation.id;
+  const url = await signIn.link(owned.tenantId, turn.person, conversationId, intent);
+  const sent = await context.sendActivity({
     attachments: [renderTakeOverCard({
       ...words, note: 'The link works once, for 10 minutes. The sign-in is used for this only and never stored.', buttonTitle: 'Sign in as an administrator', url,
     })],
   });
+  // The card pressed and this sign-in card become what was done once it is (SetupRunner), so
+  // neither keeps a button that would start it again.
+  const pressed = turn.submission?.ok ? turn.submission.submission.replyToId : undefined;
+  const cards: ForMeCard[] = [
+    ...(pressed ? [{ conversationId, activityId: pressed, role: 'pressed' as const }] : []),
+    ...(sent?.id ? [{ conversationId, activityId: sent.id, role: 'signIn' as const }] : []),
+  ];
+  await signIn.rememberCards(owned.tenantId, intent, cards);
 }

@@ -13,7 +13,7 @@ import { explainGraphWriteError, type GraphWriteStep } from '../microsoft/graph-
 import { isMicrosoftHttpError } from '../microsoft/http-errors';
 import { aadstsCodes, toChatText, type SignInExplanation } from '../microsoft/sign-in-errors';
 import type { ConnectionRepository } from '../store/connections';
-import type { PartnerSetup, PartnerSetupRepository, StepOutcome } from '../store/partner-setups';
+import type { ForMeIntent, PartnerSetup, PartnerSetupRepository, StepOutcome } from '../store/partner-setups';
 import type { PartnerRepository } from '../store/partners';
 import type { SecretStore } from '../store/secrets/secret-store';
 import type { Notifier } from '../teams/notifier';
@@ -220,6 +220,11 @@ export class SetupRunner {
       await this.show(ctx, 'done');
       await this.o.notifier.send(tenantId, ctx.conversationId, { attachments: [renderChecksCard(checksCardData(run))] });
       this.o.logger.info({ tenantId, verdict: run.verdict }, 'app secret rotated');
+      await this.spendCards(ctx, 'rotate', renderSectionSummary({
+        title: 'Client secret replaced for you',
+        facts: [{ label: 'New secret valid until', value: created.endDateTime.slice(0, 10) }, { label: 'Replaced on', value: new Date().toISOString().slice(0, 10) }],
+        note: 'The old secret is removed; your connection kept working throughout. I’ll warn you again before the new one expires.',
+      }), 'A Global Administrator signed in to replace the secret');
       await this.say(ctx, SetupMessages.rotated(created.endDateTime.slice(0, 10)));
     } catch (err) {
       const explanation = err instanceof SetupRefusal ? err.explanation : explainGraphWriteError(err, 'secret');
@@ -563,7 +568,13 @@ export class SetupRunner {
   private async finishInChat(ctx: RunContext): Promise<void> {
     const { tenantId } = ctx;
     if (ctx.repair) {
-      await this.say(ctx, SetupMessages.repaired(repairedItems(ctx.outcomes)));
+      const items = repairedItems(ctx.outcomes);
+      await this.spendCards(ctx, 'repair', renderSectionSummary({
+        title: 'Your app is repaired',
+        facts: [{ label: 'Repaired', value: items.length ? items.join('; ') : 'nothing: everything was in place' }, { label: 'On', value: new Date().toISOString().slice(0, 10) }],
+        note: 'The fresh checks are in a newer card below.',
+      }), 'A Global Administrator signed in to repair your app');
+      await this.say(ctx, SetupMessages.repaired(items));
       return;
     }
     const partner = await this.o.partners.get(tenantId);
@@ -586,6 +597,18 @@ export class SetupRunner {
     }
     await this.say(ctx, `${SetupMessages.done(until)}\n\n${SetupMessages.partnerCenterOptional}`);
     await this.o.carryOn(tenantId, ctx.conversationId);
+  }
+
+  /**
+   * The work is done: the cards that asked for it (the notice or checks card pressed, the sign-in
+   * cards whose links are spent) say so, without a button that would start it again.
+   */
+  private async spendCards(ctx: RunContext, intent: ForMeIntent, done: Attachment, signedIn: string): Promise<void> {
+    const cards = await this.o.setups.takeForMeCards(ctx.tenantId, intent).catch(() => []);
+    const signInCard = renderSectionSummary({ title: signedIn, facts: [], note: 'The sign-in was used for this only and not kept.' });
+    for (const c of cards) {
+      await this.o.notifier.update(ctx.tenantId, c.conversationId, c.activityId, { attachments: [c.role === 'signIn' ? signInCard : done] }).catch(() => false);
+    }
   }
 
   private async say(ctx: RunContext, text: string): Promise<void> {

@@ -8,7 +8,7 @@ import {
   aadstsCodes, entraErrorFromMsal, entraErrorFromQuery, explainSignInError, toChatText, type SignInExplanation,
 } from '../microsoft/sign-in-errors';
 import type { AuthState, ConnectionRepository } from '../store/connections';
-import type { PartnerSetupRepository } from '../store/partner-setups';
+import type { ForMeCard, ForMeIntent, PartnerSetupRepository } from '../store/partner-setups';
 import type { Notifier } from '../teams/notifier';
 import { renderSetupProgress } from '../cards/render';
 import { SETUP_DECLINED, SetupMessages, SetupRefusals } from './setup-messages';
@@ -80,6 +80,14 @@ export class SetupSignIn {
     const state = newState(this.o.key, this.binding(tenantId, person.aadObjectId, intent));
     await this.o.connections.createState(state, { tenantId, purpose: 'setup', aadObjectId: person.aadObjectId, conversationId }, this.o.stateTtlMs ?? STATE_TTL_MS);
     return `${this.o.publicBaseUrl}/auth/setup/start?s=${state}`;
+  }
+
+  /**
+   * The cards that asked for a rotation or a repair (the one pressed, the sign-in card sent): the
+   * run that does it turns them into what was done, whichever instance it runs on.
+   */
+  async rememberCards(tenantId: string, intent: ForMeIntent, cards: readonly ForMeCard[]): Promise<void> {
+    for (const card of cards) await this.o.setups.addForMeCard(tenantId, intent, card);
   }
 
   async owns(s: string): Promise<boolean> {

@@ -14,6 +14,15 @@ export interface SetupFailure {
   text: string;
 }
 
+/** A card that asked for a rotation or a repair: the one pressed, or the administrator's sign-in card. */
+export interface ForMeCard {
+  conversationId: string;
+  activityId: string;
+  role: 'pressed' | 'signIn';
+}
+
+export type ForMeIntent = 'rotate' | 'repair';
+
 export interface PartnerSetup {
   tenantId: string;
   choice: SetupChoice;
@@ -45,6 +54,9 @@ interface Row {
   started_at: Date | string | null;
   finished_at: Date | string | null;
 }
+
+/** At most this many cards are kept per intent (the newest): a partner pressing again and again. */
+const FOR_ME_CARDS_KEPT = 10;
 
 const date = (v: Date | string | null): Date | undefined => (v ? new Date(v) : undefined);
 
@@ -164,6 +176,28 @@ export class PartnerSetupRepository {
       );
       if (rows.length > 0) await recordAudit(tx, { tenantId, actor: 'bot', action: 'setup.done', detail: {} });
       return rows.length > 0;
+    });
+  }
+
+  /** A card that asked for a rotation or a repair, kept until that work is done (migration 20). */
+  async addForMeCard(tenantId: string, intent: ForMeIntent, card: ForMeCard): Promise<void> {
+    await this.db.query(
+      `UPDATE partner_setups SET for_me_cards = jsonb_set(for_me_cards, ARRAY[$2::text],
+         (SELECT coalesce(jsonb_agg(c ORDER BY n), '[]'::jsonb) FROM (
+            SELECT c, n FROM jsonb_array_elements(coalesce(for_me_cards->$2::text, '[]'::jsonb) || jsonb_build_array($3::jsonb)) WITH ORDINALITY AS e(c, n)
+            ORDER BY n DESC LIMIT $4) kept))
+       WHERE tenant_id = $1`,
+      [tenantId, intent, JSON.stringify(card), FOR_ME_CARDS_KEPT],
+    );
+  }
+
+  /** The cards that asked for `intent`, taken (once: the work they asked for is done). */
+  async takeForMeCards(tenantId: string, intent: ForMeIntent): Promise<ForMeCard[]> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.query<{ cards: ForMeCard[] | null }>('SELECT for_me_cards->$2::text AS cards FROM partner_setups WHERE tenant_id = $1 FOR UPDATE', [tenantId, intent]);
+      if (!row?.cards?.length) return [];
+      await tx.query('UPDATE partner_setups SET for_me_cards = for_me_cards - $2::text WHERE tenant_id = $1', [tenantId, intent]);
+      return row.cards;
     });
   }
 

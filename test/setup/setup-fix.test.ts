@@ -7,7 +7,7 @@ import {
   PARTNER_TENANT_ID, PRA_USER_UPN, SERVICE_ACCOUNT_PASSWORD, SETUP_APP_TAG, SIM_SETUP_REDIRECT_URIS,
 } from '../simulator/scenarios/ids';
 import { startSimulator, type Simulator } from '../simulator/server';
-import { adminChat, adminSignIn, onboardWithSetup, openUrlOf, setupBot, waitForText } from './setup-harness';
+import { actionTitles, adminChat, adminSignIn, onboardWithSetup, openUrlOf, setupBot, waitForText } from './setup-harness';
 
 /**
  * "Fix it for me" (issue 30 item 5): after onboarding on the setup path, someone takes the app the
@@ -47,10 +47,17 @@ describe('Fix it for me', function () {
     const checks = chat.lastCard();
     assert.match(cardText(checks.card), /Checks: fix these before customer sync[\s\S]*App in AdminAgents/);
     await chat.press('Fix it for me', {}, { id: checks.id });
-    assert.match(cardText(chat.lastCard().card), /A Global Administrator signs in to repair your app/);
+    const signInCard = chat.lastCard();
+    assert.match(cardText(signInCard.card), /A Global Administrator signs in to repair your app/);
     const page = await adminSignIn(bot, openUrlOf(chat));
     assert.equal(page.status, 200, pageText(page.text));
     await waitForText(chat, /Your app is repaired/, 120_000);
+    // The checks card that offered it says what was done, without "Fix it for me"; the spent sign-in card has no button.
+    await chat.refresh();
+    const spentChecks = chat.card(checks.id)!;
+    assert.deepEqual(actionTitles(spentChecks), [], `the checks card keeps no button: ${cardText(spentChecks)}`);
+    assert.match(cardText(spentChecks), /Your app is repaired[\s\S]*its redirect addresses[\s\S]*newer card below/);
+    assert.deepEqual(actionTitles(chat.card(signInCard.id)!), []);
 
     const texts = textsOf(await chat.client.transcript());
     const said = texts.find((t) => t.startsWith('Your app is repaired'))!;
@@ -77,11 +84,14 @@ describe('Fix it for me', function () {
     assert.equal((await adminSignIn(bot, openUrlOf(chat), { upn: PRA_USER_UPN, password: SERVICE_ACCOUNT_PASSWORD })).status, 200);
     await waitForText(chat, /Microsoft refused to add AdminAgents members/);
     await chat.refresh();
-    assert.match(cardText(chat.lastCard().card), /The setup stopped at: Add the app and the service account to AdminAgents[\s\S]*Try again from here/);
+    const stopped = chat.lastCard();
+    assert.match(cardText(stopped.card), /The setup stopped at: Add the app and the service account to AdminAgents[\s\S]*Try again from here/);
     await chat.press('Try again from here');
     assert.match(cardText(chat.lastCard().card), /A Global Administrator signs in to repair your app/);
     assert.equal((await adminSignIn(bot, openUrlOf(chat))).status, 200);
     await waitForText(chat, /Your app is repaired: the app added to AdminAgents/);
+    await chat.refresh();
+    assert.deepEqual(actionTitles(chat.card(stopped.id)!), [], 'the stopped run\'s "Try again from here" is spent');
     assert.deepEqual(app().servicePrincipalGroups.filter((g) => g === 'AdminAgents'), ['AdminAgents']);
   });
 });

@@ -94,18 +94,24 @@ export async function liveButtons(chat: Chat, allowed: readonly string[] = ["Let
   for (const e of await chat.client.transcript()) {
     const card = e.activity.attachments?.find((a) => a.contentType === 'application/vnd.microsoft.card.adaptive')?.content as Record<string, unknown> | undefined;
     if (!card) continue;
-    const titles: string[] = [];
-    const walk = (node: unknown): void => {
-      if (Array.isArray(node)) { node.forEach(walk); return; }
-      if (!node || typeof node !== 'object') return;
-      const n = node as Record<string, unknown>;
-      if (typeof n.type === 'string' && n.type.startsWith('Action.') && n.type !== 'Action.ToggleVisibility' && typeof n.title === 'string') titles.push(n.title);
-      for (const v of Object.values(n)) walk(v);
-    };
-    walk(card);
+    const titles = actionTitles(card);
     if (titles.some((t) => !allowed.includes(t))) out.push({ card: cardText(card).replace(/\s+/g, ' ').slice(0, 80), actions: titles });
   }
   return out;
+}
+
+/** The titles of a card's buttons (show/hide toggles aside). */
+export function actionTitles(card: unknown): string[] {
+  const titles: string[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) { node.forEach(walk); return; }
+    if (!node || typeof node !== 'object') return;
+    const n = node as Record<string, unknown>;
+    if (typeof n.type === 'string' && n.type.startsWith('Action.') && n.type !== 'Action.ToggleVisibility' && typeof n.title === 'string') titles.push(n.title);
+    for (const v of Object.values(n)) walk(v);
+  };
+  walk(card);
+  return titles;
 }
 
 /** The whole journey on the setup path: the setup run, the service account's sign-in, checks and sync, to "Onboarding is complete". */

@@ -10,7 +10,7 @@ import { BotUnderTest, cardText } from '../helpers/chat';
 import { PARTNER_TENANT_ID, SETUP_APP_TAG, SIM_SETUP_APP_ID, SIM_SETUP_APP_SECRET } from '../simulator/scenarios/ids';
 import { SecretSchema } from '../simulator/scenario';
 import { startSimulator, type Simulator } from '../simulator/server';
-import { adminChat, adminSignIn, onboardWithSetup, openUrlOf, waitForText } from './setup-harness';
+import { actionTitles, adminChat, adminSignIn, onboardWithSetup, openUrlOf, waitForText } from './setup-harness';
 
 const DAY = 86_400_000;
 
@@ -79,13 +79,21 @@ describe('Rotate it for me', function () {
       endDateTime: new Date(oldEnd).toISOString(),
     }));
     await chat.press('Rotate it for me', {}, { id: notice.id });
-    assert.match(cardText(chat.lastCard().card), /A Global Administrator signs in to replace the secret/);
+    const signInCard = chat.lastCard();
+    assert.match(cardText(signInCard.card), /A Global Administrator signs in to replace the secret/);
     watching = { appId: app().appId };
     const page = await adminSignIn(bot, openUrlOf(chat));
     assert.equal(page.status, 200, pageText(page.text));
     assert.match(pageText(page.text), /client secret is being replaced/);
     await waitForText(chat, /client secret is replaced: the new one/, 120_000);
     watching = undefined;
+
+    // The cards that started it are spent: the notice says what was done, and neither keeps a button that would rotate again.
+    await chat.refresh();
+    const spentNotice = chat.card(notice.id)!;
+    assert.deepEqual(actionTitles(spentNotice), [], `the notice keeps no button: ${cardText(spentNotice)}`);
+    assert.match(cardText(spentNotice), /Client secret replaced for you[\s\S]*New secret valid until/);
+    assert.deepEqual(actionTitles(chat.card(signInCard.id)!), [], 'the sign-in card\'s link is spent');
 
     // While Microsoft refused the new secret, the old one was stored and accepted.
     assert.ok(duringWaits.length >= 2, `the rotation waited for Microsoft: ${duringWaits.length}`);

@@ -540,4 +540,15 @@ export const migrations: readonly Migration[] = [
       $migration$;
     `,
   },
+  {
+    id: 20,
+    name: 'partner_setups_for_me_cards',
+    sql: `
+      -- "Rotate it for me" and "Fix it for me" (issue 30 item 5): the cards that asked for a rotation
+      -- or a repair (the notice or checks card pressed, the administrator's sign-in card), by intent,
+      -- so the instance that finishes the work turns each into what was done, without a button that
+      -- would start it again. Activity and conversation ids only.
+      ALTER TABLE partner_setups ADD COLUMN for_me_cards jsonb NOT NULL DEFAULT '{}';
+    `,
+  },
 ];
