@@ -14,6 +14,8 @@ export const SetupMessages = {
     'A Partner Center web app key is optional on this path: without one, the customer sync reads your customers with the service account’s sign-in. You can add one any time with **update credentials**.',
   interrupted: (step: string) =>
     `The setup stopped at “${step}” because the bot restarted. The administrator’s sign-in is never kept, so I need it once more: select **Try again from here** and I’ll go on from that step (nothing is done twice).`,
+  repairInterrupted: (step: string) =>
+    `The repair of your app stopped at “${step}” because the bot restarted. The administrator’s sign-in is never kept, so I need it once more: select **Try again from here**, a Global Administrator signs in, and I’ll go on from that step (nothing is done twice).`,
   accountSaved: (upn: string) => `The service account will be **${upn}**. Now a Global Administrator of your partner tenant signs in, once, so I can make the changes.`,
   switchedToManual: 'Fine: you’ll set up the app yourself. The card below takes its details.',
   cannotSwitch: 'The setup has started, so I’ll finish it: the app it makes is in your tenant already. If you’d rather enter another app later, type **update credentials**.',

@@ -108,7 +108,7 @@ export class SetupRunner {
    */
   async start(tenantId: string, conversationId: string, accessToken: string, actor: string, mode: 'setup' | 'repair' = 'setup'): Promise<RunStart> {
     const runId = randomUUID();
-    const setup = await this.o.setups.begin(tenantId, runId, conversationId, this.leaseMs, actor);
+    const setup = await this.o.setups.begin(tenantId, runId, conversationId, this.leaseMs, actor, mode);
     if (!setup) return 'busy';
     let token: string | undefined = accessToken;
     const ctx: RunContext = {
@@ -136,10 +136,13 @@ export class SetupRunner {
       const at = SETUP_STEPS.find((step) => !(step.id in s.steps))?.id ?? 'preflight';
       if (!s.conversationId) continue;
       const lines = new Map<string, SetupLine['state']>(SETUP_STEPS.map((step) => [step.id, step.id in s.steps ? 'done' : step.id === at ? 'failed' : 'pending']));
-      const card = this.card(lines, 'failed', { failedAt: at, note: SetupMessages.interrupted(setupStepLabel(at)) });
+      // A repair after onboarding tries again through its own sign-in ("Fix it for me"): the setup's dialog is over.
+      const repair = s.runKind === 'repair';
+      const said = (repair ? SetupMessages.repairInterrupted : SetupMessages.interrupted)(setupStepLabel(at));
+      const card = this.card(lines, 'failed', { failedAt: at, note: said, repair });
       if (s.progressActivityId) await this.o.notifier.update(s.tenantId, s.conversationId, s.progressActivityId, { attachments: [card] }).catch(() => false);
-      await this.o.notifier.send(s.tenantId, s.conversationId, { text: SetupMessages.interrupted(setupStepLabel(at)) }).catch(() => false);
-      this.o.logger.info({ tenantId: s.tenantId, step: at }, 'setup run interrupted (its instance is gone); the chat was told');
+      await this.o.notifier.send(s.tenantId, s.conversationId, { text: said }).catch(() => false);
+      this.o.logger.info({ tenantId: s.tenantId, step: at, kind: s.runKind }, 'setup run interrupted (its instance is gone); the chat was told');
     }
     return stopped.length;
   }
@@ -157,7 +160,7 @@ export class SetupRunner {
     this.rotating.add(tenantId);
     let token: string | undefined = accessToken;
     const ctx: RunContext = {
-      kind: 'rotate', tenantId, runId: randomUUID(), conversationId, actor, setup: { tenantId, choice: 'setup', status: 'done', steps: {} },
+      kind: 'rotate', tenantId, runId: randomUUID(), conversationId, actor, setup: { tenantId, choice: 'setup', status: 'done', runKind: 'setup', steps: {} },
       graph: new SetupGraph(this.o.graphBaseUrl, () => token ?? ''),
       outcomes: {}, lines: new Map(ROTATE_STEPS.map((step) => [step.id, 'pending'])), waitingSaid: false,
     };

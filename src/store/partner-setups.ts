@@ -23,11 +23,15 @@ export interface ForMeCard {
 
 export type ForMeIntent = 'rotate' | 'repair';
 
+export type SetupRunKind = 'setup' | 'repair';
+
 export interface PartnerSetup {
   tenantId: string;
   choice: SetupChoice;
   serviceAccountUpn?: string;
   status: 'chosen' | 'running' | 'failed' | 'done';
+  /** The last run's kind: the setup, or a repair after onboarding (migration 21). */
+  runKind: SetupRunKind;
   runId?: string;
   /** Each finished step by id, with what it found or made. */
   steps: Record<string, StepOutcome>;
@@ -45,6 +49,7 @@ interface Row {
   choice: SetupChoice;
   service_account_upn: string | null;
   status: PartnerSetup['status'];
+  run_kind: SetupRunKind | null;
   run_id: string | null;
   steps: Record<string, StepOutcome>;
   failure: SetupFailure | null;
@@ -62,7 +67,7 @@ const date = (v: Date | string | null): Date | undefined => (v ? new Date(v) : u
 
 function toSetup(r: Row): PartnerSetup {
   return {
-    tenantId: r.tenant_id, choice: r.choice, serviceAccountUpn: r.service_account_upn ?? undefined, status: r.status,
+    tenantId: r.tenant_id, choice: r.choice, serviceAccountUpn: r.service_account_upn ?? undefined, status: r.status, runKind: r.run_kind ?? 'setup',
     runId: r.run_id ?? undefined, steps: r.steps ?? {}, failure: r.failure ?? undefined, conversationId: r.conversation_id ?? undefined,
     progressActivityId: r.progress_activity_id ?? undefined, leaseUntil: date(r.lease_until), startedAt: date(r.started_at), finishedAt: date(r.finished_at),
   };
@@ -115,17 +120,17 @@ export class PartnerSetupRepository {
    * Claims the run for `runId` with a lease: none may be running with a live lease. A finished run
    * may be claimed again (a repair); recorded steps stay, so the new run starts where the last stopped.
    */
-  async begin(tenantId: string, runId: string, conversationId: string, leaseMs: number, actor: string): Promise<PartnerSetup | undefined> {
+  async begin(tenantId: string, runId: string, conversationId: string, leaseMs: number, actor: string, kind: SetupRunKind = 'setup'): Promise<PartnerSetup | undefined> {
     return this.db.transaction(async (tx) => {
       const [row] = await tx.query<Row>(
-        `UPDATE partner_setups SET status = 'running', run_id = $2, conversation_id = $3, lease_until = now() + ($4::int * interval '1 millisecond'),
+        `UPDATE partner_setups SET status = 'running', run_id = $2, run_kind = $5, conversation_id = $3, lease_until = now() + ($4::int * interval '1 millisecond'),
            failure = NULL, started_at = coalesce(CASE WHEN status = 'done' THEN NULL ELSE started_at END, now()), finished_at = NULL, updated_at = now(),
            steps = CASE WHEN status = 'done' THEN '{}'::jsonb ELSE steps END
          WHERE tenant_id = $1 AND choice = 'setup' AND service_account_upn IS NOT NULL AND NOT (status = 'running' AND lease_until > now())
          RETURNING *`,
-        [tenantId, runId, conversationId, leaseMs],
+        [tenantId, runId, conversationId, leaseMs, kind],
       );
-      if (row) await recordAudit(tx, { tenantId, actor, action: 'setup.started', detail: { resumedAt: Object.keys(row.steps ?? {}).length } });
+      if (row) await recordAudit(tx, { tenantId, actor, action: 'setup.started', detail: { resumedAt: Object.keys(row.steps ?? {}).length, kind } });
       return row ? toSetup(row) : undefined;
     });
   }

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { secretName } from '../../src/credentials/credential-service';
+import pino from 'pino';
 import { SetupMessages } from '../../src/setup/setup-messages';
+import { SetupRunner } from '../../src/setup/setup-run';
+import { PartnerSetupRepository } from '../../src/store/partner-setups';
 import { pageText, textsOf } from '../auth/consent-harness';
 import { cardText, type BotUnderTest } from '../helpers/chat';
 import {
@@ -93,5 +96,36 @@ describe('Fix it for me', function () {
     await chat.refresh();
     assert.deepEqual(actionTitles(chat.card(stopped.id)!), [], 'the stopped run\'s "Try again from here" is spent');
     assert.deepEqual(app().servicePrincipalGroups.filter((g) => g === 'AdminAgents'), ['AdminAgents']);
+  });
+
+  it('a repair whose instance died is taken up after the restart with the repair\'s own "Try again from here": a new sign-in, and it goes on', async () => {
+    const chat = adminChat(bot);
+    const said = async (re: RegExp) => textsOf(await chat.client.transcript()).filter((t) => re.test(t)).length;
+    app().servicePrincipalGroups = app().servicePrincipalGroups.filter((g) => g !== 'AdminAgents');
+    // The repair's run as an instance killed during its AdminAgents step leaves it: 'running', the
+    // lease lapsed (nobody renews it), the steps before recorded. Its kind was recorded when it began.
+    const setups = new PartnerSetupRepository(bot.app.db);
+    await bot.app.db.query(
+      `UPDATE partner_setups SET status = 'running', lease_until = now() - interval '1 second', finished_at = NULL,
+         steps = steps - 'adminAgents' - 'prove' - 'preflight' WHERE tenant_id = $1`, [PARTNER_TENANT_ID],
+    );
+    const progressId = (await setups.get(PARTNER_TENANT_ID))!.progressActivityId!;
+    const repaired = /^Your app is repaired: the app added to AdminAgents/;
+    const repairedBefore = await said(repaired);
+    // The restarted instance's sweep.
+    const restarted = new SetupRunner({
+      setups, partners: bot.app.partners, connections: bot.app.connections, secrets: bot.app.secrets, checks: bot.app.checks,
+      notifier: bot.app.notifier, logger: pino({ level: 'silent' }), graphBaseUrl: '', authorityHost: '', publicBaseUrl: '', carryOn: async () => undefined,
+    });
+    assert.equal(await restarted.sweepInterrupted(), 1);
+    await chat.refresh();
+    assert.match(textsOf(await chat.client.transcript()).at(-1)!, /The repair of your app stopped at “Add the app and the service account to AdminAgents” because the bot restarted/);
+    assert.match(cardText(chat.card(progressId)!), /stopped at: Add the app and the service account to AdminAgents[\s\S]*Try again from here/);
+    await chat.press('Try again from here', {}, { id: progressId });
+    assert.match(cardText(chat.lastCard().card), /A Global Administrator signs in to repair your app/);
+    assert.equal((await adminSignIn(bot, openUrlOf(chat))).status, 200);
+    await chat.client.waitFor((e) => (textsOf(e).filter((t) => repaired.test(t)).length > repairedBefore ? e : undefined), { timeoutMs: 60_000 });
+    assert.deepEqual(app().servicePrincipalGroups.filter((g) => g === 'AdminAgents'), ['AdminAgents']);
+    assert.equal((await setups.get(PARTNER_TENANT_ID))!.status, 'done');
   });
 });

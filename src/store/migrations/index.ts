@@ -551,4 +551,14 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE partner_setups ADD COLUMN for_me_cards jsonb NOT NULL DEFAULT '{}';
     `,
   },
+  {
+    id: 21,
+    name: 'partner_setups_run_kind',
+    sql: `
+      -- What the run in this row is: the setup, or "Fix it for me" after onboarding (the same steps,
+      -- but it ends by saying what it repaired). A run whose instance died is taken up with its own
+      -- "Try again from here": after onboarding only the repair's sign-in goes on.
+      ALTER TABLE partner_setups ADD COLUMN run_kind text NOT NULL DEFAULT 'setup' CHECK (run_kind IN ('setup', 'repair'));
+    `,
+  },
 ];
