@@ -1,9 +1,9 @@
 import type { TurnContext } from 'botbuilder';
-import type PgBoss from 'pg-boss';
+import type { JobWithMetadata, Queue } from 'pg-boss';
 import type { ChatMessage } from '../auth/consent-messages';
 import type { StepId } from '../domain/steps';
 import type { Logger } from '../logger';
-import type { JobEngine } from '../store/job-engine';
+import { ensureQueue, type JobEngine } from '../store/job-engine';
 import type { Notifier } from '../teams/notifier';
 
 /** Where a carry-on turn runs: the bot, which loads and saves the conversation's dialog state. */
@@ -27,7 +27,7 @@ interface CarryOnData {
  * the callback or the process. A worker killed mid-turn leaves its job to expire after 2 minutes
  * (a turn takes seconds) and run elsewhere.
  */
-const QUEUE: PgBoss.Queue = { name: CARRY_ON_QUEUE, policy: 'standard', retryLimit: 7, retryDelay: 10, retryBackoff: true, expireInSeconds: 120 };
+const QUEUE: Queue = { name: CARRY_ON_QUEUE, policy: 'standard', retryLimit: 7, retryDelay: 10, retryBackoff: true, expireInSeconds: 120 };
 
 export interface JourneyCarryOnOptions {
   notifier: Notifier;
@@ -60,9 +60,8 @@ export class JourneyCarryOn {
   async start(): Promise<void> {
     const engine = this.o.engine;
     if (!engine) return;
-    await engine.boss.createQueue(CARRY_ON_QUEUE, QUEUE);
-    await engine.boss.updateQueue(CARRY_ON_QUEUE, QUEUE);
-    await engine.boss.work<CarryOnData>(CARRY_ON_QUEUE, { pollingIntervalSeconds: Math.max(engine.pollingSeconds, 0.5), batchSize: 1, includeMetadata: true }, async ([job]) => (job ? this.handle(job) : undefined));
+    await ensureQueue(engine.boss, QUEUE);
+    await engine.boss.work(CARRY_ON_QUEUE, { pollingIntervalSeconds: Math.max(engine.pollingSeconds, 0.5), batchSize: 1, includeMetadata: true }, async ([job]: JobWithMetadata<CarryOnData>[]) => (job ? this.handle(job) : undefined));
   }
 
   /**
@@ -120,7 +119,7 @@ export class JourneyCarryOn {
   }
 
   /** One try; throws for the engine to try again later (not on the last try). */
-  private async handle(job: PgBoss.JobWithMetadata<CarryOnData>): Promise<{ outcome: string }> {
+  private async handle(job: JobWithMetadata<CarryOnData>): Promise<{ outcome: string }> {
     const d = job.data;
     const last = job.retryCount >= job.retryLimit;
     let told = d.text === undefined;
@@ -140,7 +139,7 @@ export class JourneyCarryOn {
     return this.again(job, last, 'the carry-on turn failed');
   }
 
-  private again(job: PgBoss.JobWithMetadata<CarryOnData>, last: boolean, why: string): { outcome: string } {
+  private again(job: JobWithMetadata<CarryOnData>, last: boolean, why: string): { outcome: string } {
     const d = job.data;
     if (!last) throw new Error(`${why}; tried again later`);
     this.o.logger.warn({ tenantId: d.tenantId, step: d.step, attempts: job.retryCount + 1 }, `carrying the journey on gave up: ${why}; the next turn in the chat picks it up`);

@@ -1,5 +1,5 @@
 import type { Activity } from 'botbuilder';
-import type PgBoss from 'pg-boss';
+import type { JobWithMetadata } from 'pg-boss';
 import { checksPassed } from '../domain/steps';
 import type { Logger } from '../logger';
 import { FOLLOWUP_QUEUE, prepareFollowUpQueue, type CheckFollowUpData, type CheckFollowUpOutcome } from '../store/check-followups';
@@ -45,7 +45,7 @@ export async function startCheckFollowUps(o: CheckFollowUpsOptions): Promise<Che
   let stopped = false;
 
   /** One attempt; resolves with the job's outcome, throws for the engine to retry (not on the last attempt). */
-  const handle = async (job: PgBoss.JobWithMetadata<CheckFollowUpData>): Promise<CheckFollowUpOutcome> => {
+  const handle = async (job: JobWithMetadata<CheckFollowUpData>): Promise<CheckFollowUpOutcome> => {
     const f = job.data;
     const attempt = job.retryCount + 1;
     try {
@@ -68,7 +68,7 @@ export async function startCheckFollowUps(o: CheckFollowUpsOptions): Promise<Che
 
   if (o.intervalMs !== 0) {
     const pollingIntervalSeconds = o.intervalMs ? Math.max(o.intervalMs / 1000, 0.5) : Math.max(pollingSeconds, 5);
-    await boss.work<CheckFollowUpData>(FOLLOWUP_QUEUE, { pollingIntervalSeconds, includeMetadata: true, batchSize: 1 }, async ([job]) => (job ? handle(job) : undefined));
+    await boss.work(FOLLOWUP_QUEUE, { pollingIntervalSeconds, includeMetadata: true, batchSize: 1 }, async ([job]: JobWithMetadata<CheckFollowUpData>[]) => (job ? handle(job) : undefined));
   }
 
   return {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { JobWithMetadata } from 'pg-boss';
 import type { Logger } from '../logger';
 import { renderSyncCard } from '../cards/render';
 import { ownerOf } from '../domain/partner';
@@ -9,7 +10,7 @@ import { progressCardData, summaryCardData } from '../sync/progress';
 import type { Notifier } from '../teams/notifier';
 import type { CustomerSyncRunner } from '../sync/customer-sync';
 import type { CustomerSyncService } from '../sync/sync-service';
-import type { JobEngine } from '../store/job-engine';
+import { ensureQueue, type JobEngine } from '../store/job-engine';
 
 /**
  * The customer sync on the job engine. A sync runs as a chain of slice jobs (each a few pages,
@@ -59,18 +60,18 @@ export async function startCustomerSyncJobs(o: CustomerSyncJobsOptions): Promise
   const { boss, pollingSeconds } = o.engine;
   const sliceSeconds = o.sliceSeconds ?? 20;
   const abort = new AbortController();
-  await boss.createQueue(SYNC_QUEUE, {
+  await ensureQueue(boss, {
     name: SYNC_QUEUE, policy: 'stately', retryLimit: 8, retryDelay: 5, retryBackoff: true, expireInSeconds: Math.max(3 * sliceSeconds, 5),
   });
-  await boss.createQueue(SYNC_START_QUEUE, { name: SYNC_START_QUEUE, policy: 'stately', retryLimit: 3, retryDelay: 30 });
-  await boss.createQueue(NIGHTLY_QUEUE, { name: NIGHTLY_QUEUE, policy: 'standard', retryLimit: 2, retryDelay: 60 });
+  await ensureQueue(boss, { name: SYNC_START_QUEUE, policy: 'stately', retryLimit: 3, retryDelay: 30 });
+  await ensureQueue(boss, { name: NIGHTLY_QUEUE, policy: 'standard', retryLimit: 2, retryDelay: 60 });
 
   const enqueue = async (syncId: string): Promise<void> => {
     await boss.send(SYNC_QUEUE, { syncId }, { singletonKey: syncId });
   };
   const service = o.service(enqueue);
 
-  await boss.work<{ syncId: string }>(SYNC_QUEUE, { pollingIntervalSeconds: pollingSeconds, includeMetadata: true, batchSize: 1 }, async ([job]) => {
+  await boss.work(SYNC_QUEUE, { pollingIntervalSeconds: pollingSeconds, includeMetadata: true, batchSize: 1 }, async ([job]: JobWithMetadata<{ syncId: string }>[]) => {
     if (!job) return;
     const { syncId } = job.data;
     let outcome: 'done' | 'more';

@@ -1,7 +1,7 @@
 import type { Logger } from '../logger';
 import type { NoticeDispatcher } from '../watch/dispatcher';
 import type { ExpiryWatch } from '../watch/expiry-watch';
-import { stableJobId, type JobEngine } from '../store/job-engine';
+import { ensureQueue, stableJobId, type JobEngine } from '../store/job-engine';
 
 export const SCAN_QUEUE = 'expiry-scan';
 export const SCAN_SLICE_QUEUE = 'expiry-scan-slice';
@@ -50,11 +50,7 @@ export async function startExpiryJobs(o: ExpiryJobsOptions): Promise<ExpiryJobs>
   const scanQueue = { name: SCAN_QUEUE, policy: 'singleton', retryLimit: 2, retryDelay: 60, expireInSeconds: 60 } as const;
   const sliceQueue = { name: SCAN_SLICE_QUEUE, policy: 'standard', retryLimit: 6, retryDelay: 1, retryBackoff: false, expireInSeconds: Math.max(4 * sliceSeconds, 4) } as const;
   const drainQueue = { name: DRAIN_QUEUE, policy: 'short', retryLimit: 1, expireInSeconds: 3600 } as const;
-  // createQueue keeps an existing queue as it is: updateQueue brings one made by an earlier version in line.
-  for (const q of [scanQueue, sliceQueue, drainQueue]) {
-    await boss.createQueue(q.name, q);
-    await boss.updateQueue(q.name, q);
-  }
+  for (const q of [scanQueue, sliceQueue, drainQueue]) await ensureQueue(boss, q);
   const sendSlice = async (data: SliceData): Promise<void> => {
     await boss.send(SCAN_SLICE_QUEUE, data, { id: stableJobId(SCAN_SLICE_QUEUE, data.run, data.after) });
   };

@@ -3,7 +3,7 @@ import { PARTNER_CENTER_USER } from '../credentials/scopes';
 import type { Logger } from '../logger';
 import type { ConnectionRepository } from '../store/connections';
 import type { PartnerRepository } from '../store/partners';
-import type { JobEngine } from '../store/job-engine';
+import { ensureQueue, type JobEngine } from '../store/job-engine';
 
 /**
  * The keep-alive of every partner's refresh token, on the job engine: partners whose consent was
@@ -50,10 +50,7 @@ export async function startTokenKeepAlive(o: TokenKeepAliveOptions): Promise<Tok
   const now = o.now ?? Date.now;
   const tickQueue = { name: KEEP_ALIVE_QUEUE, policy: 'singleton', retryLimit: 2, retryDelay: 60, expireInSeconds: 300 } as const;
   const partnerQueue = { name: KEEP_ALIVE_PARTNER_QUEUE, policy: 'standard', retryLimit: 2, retryDelay: 60, expireInSeconds: 120 } as const;
-  for (const q of [tickQueue, partnerQueue]) {
-    await boss.createQueue(q.name, q);
-    await boss.updateQueue(q.name, q);
-  }
+  for (const q of [tickQueue, partnerQueue]) await ensureQueue(boss, q);
   let stopped = false;
   const cutoff = () => new Date(now() - unusedForMs);
 

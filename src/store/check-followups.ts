@@ -1,7 +1,7 @@
-import type PgBoss from 'pg-boss';
-import { stableJobId, type JobEngine } from './job-engine';
+import type { JobWithMetadata, PgBoss, Queue } from 'pg-boss';
+import { asBossDb, ensureQueue, stableJobId, type JobEngine } from './job-engine';
 import type { Logger } from '../logger';
-import type { Db, Queryable } from './db';
+import type { Db } from './db';
 
 /** A "re-check in 15 minutes" the partner asked for: run when due, result told to the conversation. */
 export interface CheckFollowUp {
@@ -33,28 +33,18 @@ export const FOLLOWUP_QUEUE = 'check-followup';
  * One job per partner waiting (`stately`, keyed by tenant); 3 attempts 2 minutes apart; a job
  * whose worker died is expired after 5 minutes (a run takes seconds) and retried elsewhere.
  */
-const QUEUE: PgBoss.Queue = { name: FOLLOWUP_QUEUE, policy: 'stately', retryLimit: 2, retryDelay: 120, retryBackoff: false, expireInSeconds: 300 };
+const QUEUE: Queue = { name: FOLLOWUP_QUEUE, policy: 'stately', retryLimit: 2, retryDelay: 120, retryBackoff: false, expireInSeconds: 300 };
 
 /** Creates the follow-up queue, or brings one made by an earlier version in line. */
 export async function prepareFollowUpQueue(boss: PgBoss): Promise<void> {
-  await boss.createQueue(FOLLOWUP_QUEUE, QUEUE);
-  await boss.updateQueue(FOLLOWUP_QUEUE, QUEUE);
-}
-
-interface JobRow {
-  id: string;
-  data: CheckFollowUpData;
-  start_after: Date | string;
-  retry_count: number;
-  state: string;
+  await ensureQueue(boss, QUEUE);
 }
 
 /**
  * Follow-ups are jobs on the job engine, not timers: they survive a restart, any instance runs a
  * due one (claimed once), and one that dies is retried after its expiry. One pending per partner:
  * the queue keeps one waiting job per tenant, and a second ask finds the first and returns it.
- * pg-boss has no call that finds a job by its key, so `pending` reads its job table (its columns
- * are pg-boss 10's).
+ * `pending` finds it with pg-boss' findJobs (by key).
  */
 export class CheckFollowUpRepository {
   constructor(private readonly db: Db, private readonly engine: JobEngine, private readonly logger?: Logger) {}
@@ -74,27 +64,34 @@ export class CheckFollowUpRepository {
 
   /** The partner's follow-up waiting or running, if any. */
   async pending(tenantId: string): Promise<CheckFollowUp | undefined> {
-    const [row] = await this.db.query<JobRow>(
-      `SELECT id, data, start_after, retry_count, state FROM "${this.engine.schema}".job
-       WHERE name = $1 AND singleton_key = $2 AND state < 'completed' ORDER BY created_on LIMIT 1`,
-      [FOLLOWUP_QUEUE, tenantId],
-    );
-    if (!row) return undefined;
+    const job = (await this.unfinished(tenantId))[0];
+    if (!job) return undefined;
     return {
-      id: row.id, tenantId, conversationId: row.data.conversationId, requestedBy: row.data.requestedBy, dueAt: new Date(row.start_after),
-      attempts: row.retry_count + (row.state === 'active' ? 1 : 0),
+      id: job.id, tenantId, conversationId: job.data.conversationId, requestedBy: job.data.requestedBy, dueAt: new Date(job.startAfter),
+      attempts: job.retryCount + (job.state === 'active' ? 1 : 0),
     };
   }
 
   /** Cancels the partner's waiting follow-up (a run in the chat made it moot); one running is left to finish. */
   async cancelPending(tenantId: string, outcome: string): Promise<void> {
-    const waiting = await this.db.query<{ id: string }>(
-      `SELECT id FROM "${this.engine.schema}".job WHERE name = $1 AND singleton_key = $2 AND state IN ('created', 'retry')`,
-      [FOLLOWUP_QUEUE, tenantId],
-    );
+    const waiting = await this.engine.boss.findJobs<CheckFollowUpData>(FOLLOWUP_QUEUE, { key: tenantId, queued: true });
     if (waiting.length === 0) return;
     await this.engine.boss.cancel(FOLLOWUP_QUEUE, waiting.map((w) => w.id));
     this.logger?.info({ tenantId, outcome }, 'check follow-up cancelled');
+  }
+
+  /** The partner's jobs not finished, oldest first: waiting ones (by key, queued), else one running (its finished ones are paged past). */
+  private async unfinished(tenantId: string): Promise<JobWithMetadata<CheckFollowUpData>[]> {
+    const boss = this.engine.boss;
+    const queued = await boss.findJobs<CheckFollowUpData>(FOLLOWUP_QUEUE, { key: tenantId, queued: true });
+    if (queued.length > 0) return queued;
+    const found: JobWithMetadata<CheckFollowUpData>[] = [];
+    for (let after: string | undefined; ;) {
+      const page = await boss.findJobs<CheckFollowUpData>(FOLLOWUP_QUEUE, { key: tenantId, limit: 1000, ...(after ? { after } : {}) });
+      found.push(...page.filter((j) => j.state === 'active' || j.state === 'created' || j.state === 'retry'));
+      if (page.length < 1000) return found;
+      after = page[page.length - 1]!.id;
+    }
   }
 
   /**
@@ -124,9 +121,4 @@ export class CheckFollowUpRepository {
     if (moved) this.logger?.info({ moved }, 'check follow-ups moved from their old table to the job engine');
     return moved;
   }
-}
-
-/** pg-boss' statements run in our transaction. */
-function asBossDb(tx: Queryable): PgBoss.Db {
-  return { executeSql: async (text: string, values: unknown[]) => ({ rows: await tx.query(text, values) }) };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
-import PgBoss from 'pg-boss';
+import { PgBoss } from 'pg-boss';
 import { SCAN_QUEUE } from '../../src/jobs/expiry-jobs';
 import { openDatabase, type Db } from '../../src/store/db';
 import { NoticeRepository } from '../../src/store/notices';
