@@ -16,8 +16,10 @@ import { ensureQueue, type JobEngine } from '../store/job-engine';
  * The customer sync on the job engine. A sync runs as a chain of slice jobs (each a few pages,
  * `sliceSeconds` of work): a slice that is not finished sends the next one before it ends, so a
  * worker that dies mid-slice leaves an active job that pg-boss expires and retries, from the last
- * committed page, in whichever instance polls first. The queue is `stately` on the sync id: one
- * job waiting per sync, so sending again (a re-start, a restart) never doubles the chain.
+ * committed page, in whichever instance polls first. A slice held by Microsoft (a long Retry-After)
+ * stops before its job's expiry and hands on to the next slice, so a live slice is never expired.
+ * The queue is `stately` on the sync id: one job waiting per sync, so sending again (a re-start, a
+ * restart) never doubles the chain.
  * The nightly schedule runs in every instance (pg-boss fires each cron slot once) and starts one
  * sync per onboarded partner, spread over a window so partners don't all start at once.
  */
@@ -50,6 +52,12 @@ export interface CustomerSyncJobs {
   stop(): Promise<void>;
 }
 
+/** When a slice stops, in ms after it started: before its job's expiry, with time left to hand on (a sixth of it, at least 2 s). */
+export function stopBeforeExpiryMs(expireInSeconds: number): number {
+  const expiry = expireInSeconds * 1000;
+  return Math.max(expiry - Math.max(expiry / 6, 2000), 1000);
+}
+
 /** Minutes into the window for a partner: stable, spread evenly by a hash of its id. */
 export function spreadOffsetMinutes(tenantId: string, windowMinutes: number): number {
   if (windowMinutes <= 0) return 0;
@@ -74,21 +82,35 @@ export async function startCustomerSyncJobs(o: CustomerSyncJobsOptions): Promise
   await boss.work(SYNC_QUEUE, { pollingIntervalSeconds: pollingSeconds, includeMetadata: true, batchSize: 1 }, async ([job]: JobWithMetadata<{ syncId: string }>[]) => {
     if (!job) return;
     const { syncId } = job.data;
+    // A slice ends before the engine would take its job back (a 429's Retry-After can hold a page
+    // longer than the job may stay active): what it committed is the cursor, and the next slice
+    // goes on from there. Should the engine take the job back all the same (job.signal), the slice
+    // stops and sends nothing: the job's retry continues from the cursor.
+    const beforeExpiry = AbortSignal.timeout(stopBeforeExpiryMs(job.expireInSeconds));
+    const signal = AbortSignal.any([abort.signal, job.signal, beforeExpiry]);
     let outcome: 'done' | 'more';
     o.logger.info({ syncId, job: job.id, attempt: job.retryCount + 1 }, 'customer sync slice started');
     try {
-      outcome = await o.runner.runSlice(syncId, { budgetMs: sliceSeconds * 1000, signal: abort.signal });
+      outcome = await o.runner.runSlice(syncId, { budgetMs: sliceSeconds * 1000, signal });
       o.logger.info({ syncId, job: job.id, outcome }, 'customer sync slice ended');
     } catch (err) {
       if (abort.signal.aborted) throw err; // shutting down: the job is retried, here after a restart or elsewhere
-      if (job.retryCount >= job.retryLimit) {
-        await o.runner.giveUp(syncId, err);
+      if (job.signal.aborted) {
+        o.logger.info({ syncId, job: job.id }, 'customer sync slice stopped: the job engine took its job back; its retry continues from the last committed page');
         return;
       }
-      o.logger.info({ syncId, attempt: job.retryCount + 1, err }, 'customer sync slice failed; the job engine retries it');
-      throw err;
+      if (beforeExpiry.aborted) {
+        o.logger.info({ syncId, job: job.id }, 'customer sync slice stopped before its job expires (Microsoft held a request); the next slice continues from the last committed page');
+        outcome = 'more';
+      } else if (job.retryCount >= job.retryLimit) {
+        await o.runner.giveUp(syncId, err);
+        return;
+      } else {
+        o.logger.info({ syncId, attempt: job.retryCount + 1, err }, 'customer sync slice failed; the job engine retries it');
+        throw err;
+      }
     }
-    if (outcome === 'more') await enqueue(syncId);
+    if (outcome === 'more' && !job.signal.aborted) await enqueue(syncId);
   });
 
   await boss.work<{ tenantId: string }>(SYNC_START_QUEUE, { pollingIntervalSeconds: Math.max(pollingSeconds, 5) }, async ([job]) => {
