@@ -1,7 +1,7 @@
 # The bot's production image: `docker build -t partner-onboarding-bot .` then run it with the same
 # settings as App Service (NODE_ENV=production, DATABASE_URL, KEY_VAULT_URL, BOT_*, ...).
-# NODE_VERSION follows package.json engines (20.19+ or 22).
-ARG NODE_VERSION=20
+# NODE_VERSION follows package.json engines (Node 22.12+: pg-boss 12 and restify 12 need it).
+ARG NODE_VERSION=22
 
 FROM node:${NODE_VERSION}-slim AS build
 WORKDIR /app
