@@ -18,7 +18,7 @@ import type { Db, Queryable } from './db';
 
 export interface JobEngineOptions {
   logger: Logger;
-  /** Seconds between pg-boss' maintenance runs (expiry of dead workers' jobs, retries). Default 30. */
+  /** Seconds between pg-boss' supervision passes (expiry of dead workers' jobs). Default 30. */
   maintenanceSeconds?: number;
   /** Seconds between polls for new jobs. Default 2. */
   pollingSeconds?: number;
@@ -67,7 +67,10 @@ async function start(db: Db, schema: string, o: JobEngineOptions): Promise<JobEn
     schema,
     supervise: true,
     schedule: true,
-    maintenanceIntervalSeconds: o.maintenanceSeconds ?? 30,
+    // pg-boss 12 expires a dead worker's jobs in its monitor pass, run as often as the longer of
+    // these two (60 s by default; pg-boss 10 did it in maintenance).
+    superviseIntervalSeconds: o.maintenanceSeconds ?? 30,
+    monitorIntervalSeconds: o.maintenanceSeconds ?? 30,
   });
   boss.on('error', (err: unknown) => o.logger.warn({ err }, 'job engine error'));
   await boss.start();
