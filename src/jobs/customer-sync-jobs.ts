@@ -52,6 +52,8 @@ export interface CustomerSyncJobs {
   stop(): Promise<void>;
 }
 
+class TakenBack extends Error {}
+
 /** When a slice stops, in ms after it started: before its job's expiry, with time left to hand on (a sixth of it, at least 2 s). */
 export function stopBeforeExpiryMs(expireInSeconds: number): number {
   const expiry = expireInSeconds * 1000;
@@ -78,6 +80,38 @@ export async function startCustomerSyncJobs(o: CustomerSyncJobsOptions): Promise
     await boss.send(SYNC_QUEUE, { syncId }, { singletonKey: syncId });
   };
   const service = o.service(enqueue);
+
+  /**
+   * A slice with more to do sends the next one and completes its own job in one transaction: a
+   * kill between the two would leave an active job whose expiry cannot retry it (the queue holds
+   * one waiting job per sync, the next slice) and fails it instead. A job the engine took back
+   * meanwhile sends nothing (its retry goes on).
+   */
+  const handOn = async (job: JobWithMetadata<{ syncId: string }>): Promise<boolean> => {
+    try {
+      await o.engine.inTransaction(async (db) => {
+        await boss.send(SYNC_QUEUE, { syncId: job.data.syncId }, { singletonKey: job.data.syncId, db });
+        const done = await boss.complete(SYNC_QUEUE, { id: job.id, retryCount: job.retryCount }, { outcome: 'more' }, { db });
+        if ((done as { affected?: number }).affected !== 1) throw new TakenBack();
+      });
+      return true;
+    } catch (err) {
+      if (!(err instanceof TakenBack)) throw err;
+      o.logger.info({ syncId: job.data.syncId, job: job.id }, 'customer sync slice ended after the job engine took its job back; its retry goes on');
+      return false;
+    }
+  };
+
+  /** Whether the sync has a slice job waiting or running (perhaps in an instance that died: its expiry retries it). */
+  const hasSliceJob = async (syncId: string): Promise<boolean> => {
+    if ((await boss.findJobs(SYNC_QUEUE, { key: syncId, queued: true, limit: 1 })).length > 0) return true;
+    for (let after: string | undefined; ;) {
+      const page = await boss.findJobs(SYNC_QUEUE, { key: syncId, limit: 1000, ...(after ? { after } : {}) });
+      if (page.some((j) => j.state === 'active' || j.state === 'created' || j.state === 'retry')) return true;
+      if (page.length < 1000) return false;
+      after = page[page.length - 1]!.id;
+    }
+  };
 
   await boss.work(SYNC_QUEUE, { pollingIntervalSeconds: pollingSeconds, includeMetadata: true, batchSize: 1 }, async ([job]: JobWithMetadata<{ syncId: string }>[]) => {
     if (!job) return;
@@ -110,7 +144,7 @@ export async function startCustomerSyncJobs(o: CustomerSyncJobsOptions): Promise
         throw err;
       }
     }
-    if (outcome === 'more' && !job.signal.aborted) await enqueue(syncId);
+    if (outcome === 'more' && !job.signal.aborted) await handOn(job);
   });
 
   await boss.work<{ tenantId: string }>(SYNC_START_QUEUE, { pollingIntervalSeconds: Math.max(pollingSeconds, 5) }, async ([job]) => {
@@ -130,8 +164,12 @@ export async function startCustomerSyncJobs(o: CustomerSyncJobsOptions): Promise
   if (at) await boss.schedule(NIGHTLY_QUEUE, `${Number(at[2])} ${Number(at[1])} * * *`, {}, { tz: 'UTC' });
   else await boss.unschedule(NIGHTLY_QUEUE).catch(() => undefined);
 
-  // A sync left running with no job (its start died before the engine had it) is sent again; the queue dedupes the rest.
-  for (const sync of await o.syncs.allRunning()) await enqueue(sync.id);
+  // A sync left running with no job (its start died before the engine had it) is sent again. One
+  // whose slice an instance that died still holds is left to that job's expiry and retry: a job
+  // sent beside it would take the one waiting place, and the expired slice would fail, not retry.
+  for (const sync of await o.syncs.allRunning()) {
+    if (!(await hasSliceJob(sync.id))) await enqueue(sync.id);
+  }
 
   return {
     service,

@@ -29,6 +29,8 @@ export interface JobEngine {
   /** pg-boss' schema (tests read it; the bot uses pg-boss' calls). */
   readonly schema: string;
   readonly pollingSeconds: number;
+  /** Runs `fn` in one transaction of the bot's database; pg-boss calls given its `db` run in it. */
+  inTransaction<T>(fn: (db: BossDb) => Promise<T>): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -78,6 +80,7 @@ async function start(db: Db, schema: string, o: JobEngineOptions): Promise<JobEn
     boss,
     schema,
     pollingSeconds: o.pollingSeconds ?? 2,
+    inTransaction: (fn) => db.transaction((tx) => fn(asBossDb(tx))),
     async stop() {
       await boss.stop({ graceful: true, timeout: 15_000 });
     },
