@@ -7,29 +7,9 @@ import { parseIntoClientConfig } from 'pg-connection-string';
 import { AppError } from '../errors';
 import type { TokenCredential } from '../microsoft/credential';
 import { PgliteWorkerDb } from './pglite-worker';
+import type { Db, Queryable } from './db-seam';
 
-/** What repositories need from a database: parameterised queries, returning plain rows. */
-export interface Queryable {
-  query<T extends object = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
-  /** Runs a script of several statements without parameters (migrations). */
-  exec(sql: string): Promise<void>;
-}
-
-/**
- * One SQL dialect (PostgreSQL) on two engines: PGlite embedded in the process (local runs, the
- * sandbox, tests) and a real PostgreSQL server (production, CI).
- */
-export interface Db extends Queryable {
-  readonly engine: 'pglite' | 'postgres';
-  /** Runs `fn` in one transaction; rolls back if it throws. */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
-  /**
-   * node-postgres' contract, for a library that brings its own SQL (the job engine): one statement
-   * with parameters, or a script of several without; the last statement's rows.
-   */
-  script(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
-  close(): Promise<void>;
-}
+export type { Db, Queryable } from './db-seam';
 
 /** bytea comes back as Buffer from pg and Uint8Array from PGlite: callers get a Buffer either way. */
 export function toBuffer(v: unknown): Buffer {

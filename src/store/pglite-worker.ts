@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { messages, TransactionAbortedError } from '@electric-sql/pglite';
 import { AppError } from '../errors';
-import type { Db, Queryable } from './db';
+import type { Db, Queryable } from './db-seam';
 
 /**
  * The embedded database (PGlite) on a worker thread of its own, behind the same `Db` as on the
