@@ -156,23 +156,24 @@ export class SetupRunner {
    * store leaves the old secret in use; its unused new secret is removed by the next rotation.
    */
   async rotate(tenantId: string, conversationId: string, accessToken: string, actor: string): Promise<RunStart> {
-    if (this.rotating.has(tenantId)) return 'busy';
-    this.rotating.add(tenantId);
+    // One rotation per partner at a time, across instances: a claim in the database with a lease.
+    const runId = randomUUID();
+    if (!(await this.o.setups.claimRotation(tenantId, runId, this.leaseMs))) return 'busy';
     let token: string | undefined = accessToken;
     const ctx: RunContext = {
-      kind: 'rotate', tenantId, runId: randomUUID(), conversationId, actor, setup: { tenantId, choice: 'setup', status: 'done', runKind: 'setup', steps: {} },
+      kind: 'rotate', tenantId, runId, conversationId, actor, setup: { tenantId, choice: 'setup', status: 'done', runKind: 'setup', steps: {} },
       graph: new SetupGraph(this.o.graphBaseUrl, () => token ?? ''),
       outcomes: {}, lines: new Map(ROTATE_STEPS.map((step) => [step.id, 'pending'])), waitingSaid: false,
     };
     const run = this.executeRotation(ctx)
       .catch((err: unknown) => this.o.logger.error({ err, tenantId }, 'secret rotation crashed'))
-      .finally(() => { token = undefined; this.rotating.delete(tenantId); });
+      .finally(() => { token = undefined; })
+      .then(() => this.o.setups.releaseRotation(tenantId, runId))
+      .catch((err: unknown) => this.o.logger.warn({ err, tenantId }, 'the secret rotation\'s claim was not released; its lease lapses'));
     this.inFlight.add(run);
     void run.finally(() => this.inFlight.delete(run));
     return 'started';
   }
-
-  private readonly rotating = new Set<string>();
 
   private async executeRotation(ctx: RunContext): Promise<void> {
     const { tenantId } = ctx;
@@ -553,7 +554,8 @@ export class SetupRunner {
       await this.say(ctx, SetupMessages.waiting(what));
     }
     await this.show(ctx, 'running');
-    await this.o.setups.renew(ctx.tenantId, ctx.runId, this.leaseMs + this.waitsMs[attempt]!);
+    if (ctx.kind === 'rotate') await this.o.setups.renewRotation(ctx.tenantId, ctx.runId, this.leaseMs + this.waitsMs[attempt]!);
+    else await this.o.setups.renew(ctx.tenantId, ctx.runId, this.leaseMs + this.waitsMs[attempt]!);
     await this.sleep(this.waitsMs[attempt]!);
     ctx.lines.set(step, 'running');
   }

@@ -206,6 +206,35 @@ export class PartnerSetupRepository {
     });
   }
 
+  /**
+   * Claims the rotation of the partner's app secret for `runId` (migration 22): refused (false)
+   * while another rotation holds a live lease, on this instance or any other.
+   */
+  async claimRotation(tenantId: string, runId: string, leaseMs: number): Promise<boolean> {
+    const rows = await this.db.query(
+      `INSERT INTO secret_rotations (tenant_id, run_id, lease_until) VALUES ($1, $2, now() + ($3::int * interval '1 millisecond'))
+       ON CONFLICT (tenant_id) DO UPDATE SET run_id = EXCLUDED.run_id, lease_until = EXCLUDED.lease_until, started_at = now()
+         WHERE secret_rotations.lease_until <= now()
+       RETURNING tenant_id`,
+      [tenantId, runId, leaseMs],
+    );
+    return rows.length > 0;
+  }
+
+  /** Keeps the rotation's lease while it waits for Microsoft. False: the claim is no longer this run's. */
+  async renewRotation(tenantId: string, runId: string, leaseMs: number): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE secret_rotations SET lease_until = now() + ($3::int * interval '1 millisecond') WHERE tenant_id = $1 AND run_id = $2 RETURNING tenant_id`,
+      [tenantId, runId, leaseMs],
+    );
+    return rows.length > 0;
+  }
+
+  /** The rotation ended (done or stopped): the next one may start at once. */
+  async releaseRotation(tenantId: string, runId: string): Promise<void> {
+    await this.db.query('DELETE FROM secret_rotations WHERE tenant_id = $1 AND run_id = $2', [tenantId, runId]);
+  }
+
   /** Runs left 'running' by an instance that is gone (lease lapsed): the chat is told once, then they read as failed. */
   async takeInterrupted(): Promise<PartnerSetup[]> {
     const rows = await this.db.query<Row>(

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { requestAppToken } from '../../src/credentials/client-credentials';
 import { secretName } from '../../src/credentials/credential-service';
 import { GRAPH_DEFAULT } from '../../src/credentials/scopes';
+import pino from 'pino';
 import { SetupMessages } from '../../src/setup/setup-messages';
+import { SetupRunner } from '../../src/setup/setup-run';
+import { PartnerSetupRepository } from '../../src/store/partner-setups';
 import { CheckRunRepository } from '../../src/store/check-runs';
 import { expiringItems } from '../../src/watch/expiry';
 import { pageText, textsOf } from '../auth/consent-harness';
@@ -136,5 +139,29 @@ describe('Rotate it for me', function () {
     assert.deepEqual(turn.texts, [SetupMessages.rotateNotOurs]);
     assert.deepEqual(app().secrets.map((s) => s.keyId), secrets);
     assert.ok(partner.connection?.botCreatedAppId);
+  });
+
+  it('one rotation at a time across instances: of two runners on one database, one starts and the other is told it is busy', async () => {
+    const setups = new PartnerSetupRepository(bot.app.db);
+    const instance = () => new SetupRunner({
+      setups, partners: bot.app.partners, connections: bot.app.connections, secrets: bot.app.secrets, checks: bot.app.checks, notifier: bot.app.notifier,
+      logger: pino({ level: 'silent' }), graphBaseUrl: sim.baseUrl, authorityHost: sim.baseUrl, publicBaseUrl: bot.url, carryOn: async () => undefined,
+    });
+    const [a, b] = [instance(), instance()];
+    const rotate = (r: SetupRunner) => r.rotate(PARTNER_TENANT_ID, 'a-conversation-of-the-test', 'an-administrator-token', 'test');
+    const secrets = app().secrets.map((s) => s.keyId);
+    assert.deepEqual((await Promise.all([rotate(a), rotate(b)])).sort(), ['busy', 'started']);
+    await Promise.all([a.drain(), b.drain()]);
+    // The rotation ended: its claim is let go, and the other instance may rotate now.
+    assert.equal(await rotate(b), 'started');
+    await b.drain();
+    // An instance that died holding the claim: refused while its lease lasts, claimed once it lapsed.
+    await bot.app.db.query("INSERT INTO secret_rotations (tenant_id, run_id, lease_until) VALUES ($1, 'a-gone-instance', now() + interval '1 hour')", [PARTNER_TENANT_ID]);
+    assert.equal(await rotate(a), 'busy');
+    await bot.app.db.query("UPDATE secret_rotations SET lease_until = now() - interval '1 second' WHERE tenant_id = $1", [PARTNER_TENANT_ID]);
+    assert.equal(await rotate(a), 'started');
+    await a.drain();
+    assert.deepEqual((await bot.app.db.query('SELECT run_id FROM secret_rotations')).length, 0, 'every claim let go');
+    assert.deepEqual(app().secrets.map((s) => s.keyId), secrets);
   });
 });

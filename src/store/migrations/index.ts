@@ -561,4 +561,19 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE partner_setups ADD COLUMN run_kind text NOT NULL DEFAULT 'setup' CHECK (run_kind IN ('setup', 'repair'));
     `,
   },
+  {
+    id: 22,
+    name: 'secret_rotations',
+    sql: `
+      -- "Rotate it for me": one rotation of a partner's app secret at a time, across instances. A
+      -- rotation claims the partner's row with a lease (renewed while it waits for Microsoft) and
+      -- lets it go when it ends; a lapsed lease (its instance died) may be claimed again.
+      CREATE TABLE secret_rotations (
+        tenant_id   text PRIMARY KEY REFERENCES partners (tenant_id) ON DELETE CASCADE,
+        run_id      text NOT NULL,
+        lease_until timestamptz NOT NULL,
+        started_at  timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
