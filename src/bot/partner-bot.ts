@@ -27,7 +27,7 @@ import { Membership } from './membership';
 import { personalOnly, personalOnlyRoute, sayPersonalOnly } from './personal-only';
 import { OnboardingRunner } from './onboarding-runner';
 import { expiryCommand, type ExpiryLook } from './commands/expiry';
-import { repairForMeCommand, rotateForMeCommand } from '../setup/for-me-commands';
+import { repairForMeCommand, rotateForMeCommand } from './commands/for-me';
 import { recheckCommand, recheckLaterCommand } from './commands/recheck';
 import { setSupportChannelCommand, supportCommand, supportInvoke } from './commands/support';
 import { updateCredentialsCommand } from './commands/update-credentials';

@@ -1,14 +1,14 @@
 import type { TurnContext } from 'botbuilder';
-import { renderTakeOverCard } from '../cards/render';
-import { Verbs } from '../cards/verbs';
-import type { Membership } from '../bot/membership';
-import type { Command } from '../bot/routes';
-import { botCreatedApp } from '../domain/partner';
-import { Messages } from '../onboarding/messages';
-import type { Turn } from '../teams/turn';
-import { SetupMessages } from './setup-messages';
-import type { ForMeCard } from '../store/partner-setups';
-import type { SetupSignIn } from './setup-sign-in';
+import { renderTakeOverCard } from '../../cards/render';
+import { Verbs } from '../../cards/verbs';
+import type { Membership } from '../membership';
+import type { Command } from '../routes';
+import { botCreatedApp } from '../../domain/partner';
+import { Messages } from '../../onboarding/messages';
+import type { Turn } from '../../teams/turn';
+import { SetupMessages } from '../../setup/setup-messages';
+import type { ForMeCard } from '../../store/partner-setups';
+import type { SetupSignIn } from '../../setup/setup-sign-in';
 
 /**
  * "Rotate it for me" and "Fix it for me" (issue 30 item 5), for an app the bot created: the
