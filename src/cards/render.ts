@@ -231,9 +231,16 @@ export function renderHandoverCard(data: { cardId: string; members: Array<{ id: 
 /** `setupChoice`: offer "Set it up for me" (the operator's setup app is configured), with the partner's current choice. */
 export function renderPrepareChecklist(data: { cardId: string; stepLabel: string; done: readonly string[]; publicBaseUrl: string; message?: string; setupChoice?: 'setup' | 'manual' }): Attachment {
   const done = new Set(data.done);
-  const groups = PREPARATION.map((g) => ({ title: g.title, items: g.items.map((i) => ({ ...i, detail: prepDetail(i, data.publicBaseUrl), done: done.has(i.id) })) }));
-  const total = groups.reduce((n, g) => n + g.items.length, 0);
-  const doneCount = groups.reduce((n, g) => n + g.items.filter((i) => i.done).length, 0);
+  // "Set it up for me" chosen: the app's items are the bot's, so they are said to be and not counted as the partner's.
+  const forMe = data.setupChoice === 'setup';
+  const groups = PREPARATION.map((g) => ({
+    title: forMe && g.id === 'app' ? `${g.title}: I do these for you (you chose Set it up for me)` : g.title,
+    mine: forMe && g.id === 'app',
+    items: g.items.map((i) => ({ ...i, detail: prepDetail(i, data.publicBaseUrl), done: done.has(i.id) })),
+  }));
+  const theirs = groups.filter((g) => !g.mine);
+  const total = theirs.reduce((n, g) => n + g.items.length, 0);
+  const doneCount = theirs.reduce((n, g) => n + g.items.filter((i) => i.done).length, 0);
   return render(prepareChecklistTemplate, {
     cardId: data.cardId, stepLabel: data.stepLabel, groups, doneCount, totalCount: total, message: data.message ?? '',
     offerSetup: data.setupChoice !== undefined, setupChoice: data.setupChoice ?? 'manual',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Attachment } from 'botbuilder';
-import { renderChecksCard, renderHandoverCard, renderMemberRequestCard, renderReviewCard, renderHelpCard, renderWelcomeCard } from '../../src/cards/render';
+import { renderChecksCard, renderHandoverCard, renderMemberRequestCard, renderPrepareChecklist, renderReviewCard, renderHelpCard, renderWelcomeCard } from '../../src/cards/render';
 import type { CheckResult } from '../../src/checks/run';
 import { Verbs } from '../../src/cards/verbs';
 
@@ -96,5 +96,17 @@ describe('cards', () => {
       assert.ok(texts.includes('Fix: Select **Grant admin consent**. [Open ↗](https://entra.microsoft.com/)'));
       assert.ok(texts.includes('Re-run by \\*\\*Eve\\*\\*'));
     });
+  });
+
+  it('preparation: with "Set it up for me" chosen, the app items are said to be the bot\'s and not counted as the partner\'s to do', () => {
+    const base = { cardId: 'c1', stepLabel: 'Step 6 of 11', done: ['account.create'], publicBaseUrl: 'https://bot.example.com' };
+    const text = (a: Attachment) => JSON.stringify(a.content);
+    const manual = text(renderPrepareChecklist({ ...base, setupChoice: 'manual' }));
+    assert.match(manual, /1 of 14 done/);
+    assert.match(manual, /"The Entra app registration"|"Entra app registration"/);
+    const forMe = text(renderPrepareChecklist({ ...base, setupChoice: 'setup' }));
+    assert.match(forMe, /1 of 8 done/);
+    assert.match(forMe, /Entra app registration: I do these for you/);
+    assert.doesNotMatch(text(renderPrepareChecklist(base)), /I do these for you/, 'without the setup app there is no choice and nothing changes');
   });
 });
