@@ -18,7 +18,8 @@ export interface Db extends Queryable {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /**
    * node-postgres' contract, for a library that brings its own SQL (the job engine): one statement
-   * with parameters, or a script of several without; the last statement's rows.
+   * with parameters, or a script of several without; the rows of every statement, in order
+   * (what pg-boss makes of node-postgres' array of results: its BAM claim reads its lock's row).
    */
   script(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
   close(): Promise<void>;

@@ -34,7 +34,7 @@ class PgliteDb implements Db {
   async script(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> {
     if (params && params.length > 0) return { rows: (await this.pgl.query<Record<string, unknown>>(sql, params)).rows };
     const results = await this.pgl.exec(sql);
-    return { rows: (results[results.length - 1]?.rows ?? []) as Record<string, unknown>[] };
+    return { rows: results.flatMap((r) => r.rows) as Record<string, unknown>[] };
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -66,8 +66,8 @@ class PostgresDb implements Db {
 
   async script(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> {
     const result = (await this.pool.query(sql, params)) as unknown as pg.QueryResult | pg.QueryResult[];
-    const last = Array.isArray(result) ? result[result.length - 1] : result;
-    return { rows: (last?.rows ?? []) as Record<string, unknown>[] };
+    const results = Array.isArray(result) ? result : [result];
+    return { rows: results.flatMap((r) => r.rows ?? []) as Record<string, unknown>[] };
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {

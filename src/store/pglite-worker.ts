@@ -39,7 +39,7 @@ async function run(q, m) {
   if (m.op === 'script') {
     if (m.params && m.params.length > 0) return (await q.query(m.sql, m.params)).rows;
     const results = await q.exec(m.sql);
-    return (results[results.length - 1] && results[results.length - 1].rows) || [];
+    return results.flatMap((r) => r.rows);
   }
   throw new Error('unknown op ' + m.op);
 }

@@ -397,11 +397,14 @@ async function judge(x: JudgeInput): Promise<Row[]> {
   for (const l of x.logs) {
     for (const line of l.out().split('\n')) {
       if (!line.startsWith('{')) continue;
-      let rec: { level?: number | string; msg?: string; err?: { message?: string } };
+      let rec: { level?: number | string; msg?: string; err?: { type?: string; message?: string } };
       try { rec = JSON.parse(line) as typeof rec; } catch { continue; }
       // pino writes the level as a label here (formatters.level); 50 is error, 60 fatal.
       const level = typeof rec.level === 'number' ? rec.level : ({ error: 50, fatal: 60 } as Record<string, number>)[rec.level ?? ''] ?? 0;
-      if (level >= 50) errors.push(`instance ${l.slot + 1} (pid ${l.pid}): ${rec.msg ?? ''}${rec.err?.message ? `: ${rec.err.message}` : ''}`);
+      // The job engine's errors are warnings (a connection cut by a kill is expected), but an
+      // assertion inside it is a broken contract with our database seam, never a kill's outcome.
+      const engineBroken = rec.msg === 'job engine error' && rec.err?.type === 'AssertionError';
+      if (level >= 50 || engineBroken) errors.push(`instance ${l.slot + 1} (pid ${l.pid}): ${rec.msg ?? ''}${rec.err?.message ? `: ${rec.err.message}` : ''}`);
     }
   }
   rows.push({ check: 'errors logged without a handled outcome', ok: errors.length === 0, result: String(errors.length), detail: errors });

@@ -61,7 +61,7 @@ describe('PGlite on a worker thread (same Db contract)', function () {
     assert.equal(toBuffer(row!.b).toString(), 'hi');
     assert.deepEqual(row!.j, { a: 1 });
     await assert.rejects(db.query('SELECT nope'), (err: Error & { code?: string }) => err.code === '42703');
-    assert.deepEqual((await db.script('SELECT 1 AS a; SELECT 2 AS b')).rows, [{ b: 2 }]);
+    assert.deepEqual((await db.script('SELECT 1 AS a; SELECT 2 AS b')).rows, [{ a: 1 }, { b: 2 }]);
   });
 
   it('a transaction commits all of it, a failing one none of it, and the next one still runs', async () => {
