@@ -29,6 +29,8 @@ describe('checks: secrets', () => {
     { name: 'not a date', facts: { partnerCenterSecretExpiry: 'next year' }, status: 'unknown', evidence: /not a date/ },
     // Seed 000 step 2.11: the key is created with 2 years' validity; one entered with much less is flagged.
     { name: 'entered with 6 months\' validity', facts: { partnerCenterSecretExpiry: daysFromNow(170), partnerCenterSecretEnteredAt: daysFromNow(-10) }, status: 'warn', evidence: /^web app secret entered with 180 days' validity \(valid until 2027-05-19\); the onboarding guide asks for 2 years$/, fix: /2 years/ },
+    // A key made in Partner Center with a year's validity, entered the same afternoon: its expiry is a date, so the year is counted from that day, not from the hour.
+    { name: 'entered at 15:18 with a year\'s validity (the expiry a date)', facts: { partnerCenterSecretExpiry: '2027-11-30', partnerCenterSecretEnteredAt: '2026-11-30T15:18:00.000Z' }, status: 'pass', evidence: /valid until/ },
     { name: 'entered with 2 years\' validity', facts: { partnerCenterSecretExpiry: daysFromNow(720), partnerCenterSecretEnteredAt: daysFromNow(-10) }, status: 'pass', evidence: /valid until/ },
   ]);
 

@@ -59,7 +59,10 @@ export function partnerCenterSecretValid(facts: Facts, ctx: RuleContext): Outcom
   const enteredAt = known(facts.partnerCenterSecretEnteredAt);
   const from = enteredAt.ok ? parseDate(enteredAt.value) : undefined;
   if (outcome.status === 'pass' && from) {
-    const validity = Math.round((end.getTime() - from.getTime()) / DAY_MS);
+    // The expiry is a date: the validity is counted from the day it was entered, not the hour (a
+    // year's key entered in the afternoon is still a year's key).
+    const fromDay = Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate());
+    const validity = Math.round((end.getTime() - fromDay) / DAY_MS);
     if (validity < PC_KEY_SHORT_DAYS) {
       return {
         status: 'warn', evidence: `web app secret entered with ${count(validity, 'day')}' validity (valid until ${day(end)}); the onboarding guide asks for 2 years`,
