@@ -61,7 +61,12 @@ export abstract class CardStepDialog<S extends CardStepState = CardStepState> ex
     const state = dc.activeDialog!.state as S;
     if (isCarryOn(dc.context)) return this.carriedOn(dc, turn, state);
     const parsed = turn.submission;
-    if (!parsed) return this.text(dc, turn, state);
+    if (!parsed) {
+      // The card this step waits on was saved by a turn that died before the next card (its claim
+      // lapsed): the card above is a summary with no button, so what the person types moves on.
+      if (await this.takeOver(dc, turn, state, { wait: false })) return this.resume(dc, turn);
+      return this.text(dc, turn, state);
+    }
     if (!parsed.ok) {
       await dc.context.sendActivity(Messages.submission[parsed.problem]);
       return Dialog.EndOfTurn;
@@ -97,8 +102,8 @@ export abstract class CardStepDialog<S extends CardStepState = CardStepState> ex
   }
 
   /** This step's card is claimed but the chat never moved on (its turn died): true when this turn takes over. */
-  private takeOver(dc: DialogContext, turn: Turn, state: S): Promise<boolean> {
-    return takeOverClaim(dc.context, this.services, turn.requireTenant(), state.cardId, this.step, turn.person.aadObjectId || 'bot');
+  private takeOver(dc: DialogContext, turn: Turn, state: S, options?: { wait?: boolean }): Promise<boolean> {
+    return takeOverClaim(dc.context, this.services, turn.requireTenant(), state.cardId, this.step, turn.person.aadObjectId || 'bot', options);
   }
 
   /** Moves on for a turn that saved this step and died: the next step (its card) when the step is done, else this step's card afresh. */

@@ -18,14 +18,21 @@ const LOOK_EVERY_MS = 250;
  * than the lease and the stored dialog still waits (true: this turn has taken the claim over, once,
  * as `<cardId>/resumed/<n>`, and moves the chat on itself).
  */
-export async function takeOverClaim(context: TurnContext, services: OnboardingServices, tenantId: string, cardId: string, kind: string, actor: string): Promise<boolean> {
+export async function takeOverClaim(context: TurnContext, services: OnboardingServices, tenantId: string, cardId: string, kind: string, actor: string, options: { wait?: boolean } = {}): Promise<boolean> {
   const stillWaits = services.storedDialogWaitsOn;
   if (!stillWaits) return false;
+  if (options.wait === false) {
+    // A typed message: one read when, as nearly always, the card is not claimed or its lease still runs.
+    const claim = await services.partners.claimOf(tenantId, cardId);
+    if (!claim || claim.ageSeconds * 1000 < CLAIM_LEASE_MS) return false;
+  }
   for (;;) {
     if (!(await stillWaits(context, cardId))) return false;
     const claim = await services.partners.claimOf(tenantId, cardId);
     if (!claim) return false;
     const left = CLAIM_LEASE_MS - claim.ageSeconds * 1000;
+    // `wait: false` (a typed message): only a claim whose lease has already lapsed is taken over.
+    if (left > 0 && options.wait === false) return false;
     if (left <= 0) {
       const taken = await services.partners.answerCard(tenantId, `${cardId}/resumed/${claim.takeovers + 1}`, `${kind}-resumed`, actor);
       if (taken) services.logger.warn({ tenantId, kind, takeovers: claim.takeovers + 1 }, 'a step saved by a turn that did not finish: this turn moves the chat on');

@@ -91,4 +91,40 @@ if (!TEST_DATABASE_URL) console.log('    (killed-step test not run: the bot proc
     const [row] = await db.query<{ n: string }>("SELECT count(*) AS n FROM audit_log WHERE tenant_id = $1 AND action = 'company.saved'", [tenant]);
     assert.equal(Number(row!.n), 1, 'saved once');
   });
+
+  it('with no button left to press (the card already a summary), what the partner types after the lease moves the chat on', async () => {
+    const port = await freePort();
+    bot = await boot(port);
+    const tenant = randomUUID();
+    const person = { aadObjectId: randomUUID(), name: 'Megan Bowen' };
+    const client = new BotClient({ endpoint: `${bot.url}/api/messages`, simulatorUrl: sim.baseUrl, conversation: { tenantId: tenant, user: person }, quietMs: 150, timeoutMs: 60_000 });
+    await client.say('start', { count: 1 });
+    const [companyCard] = withButton(await client.transcript(), 'Save company details');
+    const submit = { verb: 'company.submit', cardId: cardIdOf(cardOf(companyCard!)!), ...COMPANY };
+    const connector = connectorOf(sim);
+    connector.setLimits({ ...TEAMS_LIMITS, perThread: [{ limit: 1, windowMs: 12_000 }] });
+    void client.submit(submit, companyCard!.id, { count: 0 }).catch(() => undefined);
+    let saved = false;
+    for (let i = 0; i < 200 && !saved; i++) {
+      saved = (await db.query('SELECT 1 FROM answered_cards WHERE tenant_id = $1 AND card_id = $2', [tenant, submit.cardId])).length > 0;
+      if (!saved) await delay(50);
+    }
+    assert.ok(saved, 'the step was saved');
+    await bot.stop('SIGKILL');
+    connector.setLimits({ ...TEAMS_LIMITS });
+    bot = await boot(port);
+    // The partner cannot press the card (in Teams it may already be the summary): they type.
+    for (let i = 0; i < 80; i++) {
+      const [claim] = await db.query<{ age: number }>('SELECT extract(epoch FROM now() - answered_at)::float AS age FROM answered_cards WHERE tenant_id = $1 AND card_id = $2', [tenant, submit.cardId]);
+      if (claim && claim.age > 31) break;
+      await delay(500);
+    }
+    await client.say('hello?', { count: 0 });
+    await client.waitFor((all) => withButton(all, 'Save contact').length > 0 && all, { timeoutMs: 60_000 }).catch((e: unknown) => {
+      console.log(`      the bot's log:\n${bot!.stdout().slice(-4000)}${bot!.stderr().slice(-2000)}`);
+      throw e;
+    });
+    await delay(1_000);
+    assert.equal(withButton(await client.transcript(), 'Save contact').length, 1, 'the next card once');
+  });
 });
