@@ -104,7 +104,7 @@ export class CheckFollowUpRepository {
     const [table] = await this.db.query<{ present: boolean }>("SELECT to_regclass('check_followups') IS NOT NULL AS present");
     if (!table?.present) return 0;
     await prepareFollowUpQueue(this.engine.boss);
-    const moved = await this.db.transaction(async (tx) => {
+    const moved = await this.db.transaction(async (tx): Promise<number> => {
       const rows = await tx.query<{ id: string; tenant_id: string; conversation_id: string; requested_by: string; due_at: Date | string }>(
         'SELECT id, tenant_id, conversation_id, requested_by, due_at FROM check_followups WHERE done_at IS NULL ORDER BY id FOR UPDATE',
       );
@@ -117,6 +117,11 @@ export class CheckFollowUpRepository {
         await tx.query("UPDATE check_followups SET done_at = now(), claimed_until = NULL, outcome = 'moved to the job engine' WHERE id = ANY($1::bigint[])", [rows.map((r) => r.id)]);
       }
       return rows.length;
+    }).catch((err: unknown) => {
+      // Another instance starting at the same time moved them and dropped the table (migration 14)
+      // between the look above and this read: nothing is left to move.
+      if ((err as { code?: string }).code === '42P01') return 0;
+      throw err;
     });
     if (moved) this.logger?.info({ moved }, 'check follow-ups moved from their old table to the job engine');
     return moved;
