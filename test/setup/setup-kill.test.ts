@@ -12,6 +12,7 @@ import {
   PARTNER_TENANT_ID, SERVICE_ACCOUNT_ID, SETUP_ADMIN_ID, SETUP_APP_TAG, SIM_SETUP_APP_ID, SIM_SETUP_APP_SECRET,
 } from '../simulator/scenarios/ids';
 import { startSimulator, type Simulator } from '../simulator/server';
+import type { TranscriptEntry } from '../simulator/services/connector';
 import { adminSignIn, chooseSetup, openUrlOf, waitForText } from './setup-harness';
 
 if (!TEST_DATABASE_URL) console.log('    (setup SIGKILL test not run: it reads the killed bot\'s database, which needs PostgreSQL; TEST_DATABASE_URL is not set, .ci/run sets it)');
@@ -78,7 +79,10 @@ if (!TEST_DATABASE_URL) console.log('    (setup SIGKILL test not run: it reads t
       // The run's lease would lapse after its 90 s: the test moves that clock instead of waiting.
       await db.query('UPDATE partner_setups SET lease_until = now() WHERE tenant_id = $1', [PARTNER_TENANT_ID]);
       bot = await boot(port);
-      await waitForText(chat, /because the bot restarted/);
+      // Waits for this restart's message: the earlier restarts' are in the transcript already.
+      const toldNow = (e: TranscriptEntry[]) => textsOf(e).filter((t) => t.includes('because the bot restarted')).length >= kills.length;
+      await client.waitFor((e) => (toldNow(e) ? e : undefined), { timeoutMs: 60_000 });
+      await delay(500);
       const told = textsOf(await client.transcript()).filter((t) => t.includes('because the bot restarted'));
       assert.equal(told.length, kills.length, 'the chat is told once per restart');
       await chat.refresh();
