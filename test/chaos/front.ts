@@ -79,7 +79,10 @@ export class Front {
       const target = new URL(req.url ?? '/', base);
       const headers = { ...req.headers, host: target.host, 'content-length': String(body.length) };
       let sent = false;
-      const out = request(target, { method: req.method, headers }, (answer) => {
+      // A connection of its own (agent: false): on a kept-alive socket, which never emits 'connect'
+      // again, a request could not tell 'refused' from 'lost', and each added a 'connect' listener
+      // (Node 22 warned: MaxListenersExceededWarning on the front's sockets).
+      const out = request(target, { method: req.method, headers, agent: false }, (answer) => {
         this.begun.add(res);
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.on('data', (d: Buffer) => res.write(d));
