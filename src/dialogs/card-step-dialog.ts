@@ -74,6 +74,10 @@ export abstract class CardStepDialog<S extends CardStepState = CardStepState> ex
     const { submission } = parsed;
     if (submission.cardId !== state.cardId) {
       const answered = submission.cardId ? await this.services.partners.isAnswered(turn.requireTenant(), submission.cardId) : false;
+      // A card this dialog never stored: the next step's card, posted by a turn that died before it
+      // saved the dialog (the card it waits on is claimed and its lease lapsed). That turn's step is
+      // done: the chat moves on (the next step's card afresh) instead of calling every press stale.
+      if (!answered && await this.takeOver(dc, turn, state, { wait: false })) return this.resume(dc, turn);
       await dc.context.sendActivity(answered ? Messages.alreadySaved : Messages.staleCard);
       return Dialog.EndOfTurn;
     }

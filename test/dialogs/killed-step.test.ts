@@ -7,7 +7,7 @@ import { openDatabase, type Db } from '../../src/store/db';
 import { ConsentHarness } from '../auth/consent-harness';
 import { BotClient } from '../harness/bot-client';
 import { freePort, startBot, type BotProcess } from '../helpers/bot-process';
-import { COMPANY } from '../helpers/chat';
+import { COMPANY, PRIMARY } from '../helpers/chat';
 import { ownSchema, TEST_DATABASE_URL } from '../helpers/databases';
 import { cardIdOf } from '../helpers/onboarding-path';
 import { connectorOf, TEAMS_LIMITS, type TranscriptEntry } from '../simulator/services/connector';
@@ -120,6 +120,42 @@ if (!TEST_DATABASE_URL) console.log('    (killed-step test not run: the bot proc
       await delay(500);
     }
     await client.say('hello?', { count: 0 });
+    await client.waitFor((all) => withButton(all, 'Save contact').length > 0 && all, { timeoutMs: 60_000 }).catch((e: unknown) => {
+      console.log(`      the bot's log:\n${bot!.stdout().slice(-4000)}${bot!.stderr().slice(-2000)}`);
+      throw e;
+    });
+    await delay(1_000);
+    assert.equal(withButton(await client.transcript(), 'Save contact').length, 1, 'the next card once');
+  });
+
+  it('the next card posted before the kill (the dialog not saved yet): pressing it after the lease moves the chat on, not "out of date" forever', async () => {
+    const port = await freePort();
+    bot = await boot(port);
+    const tenant = randomUUID();
+    const person = { aadObjectId: randomUUID(), name: 'Megan Bowen' };
+    const client = new BotClient({ endpoint: `${bot.url}/api/messages`, simulatorUrl: sim.baseUrl, conversation: { tenantId: tenant, user: person }, quietMs: 150, timeoutMs: 60_000 });
+    await client.say('start', { count: 1 });
+    const [companyCard] = withButton(await client.transcript(), 'Save company details');
+    const submit = { verb: 'company.submit', cardId: cardIdOf(cardOf(companyCard!)!), ...COMPANY };
+    const connector = connectorOf(sim);
+    connector.setLimits({ ...TEAMS_LIMITS, perThread: [{ limit: 1, windowMs: 12_000 }] });
+    void client.submit(submit, companyCard!.id, { count: 0 }).catch(() => undefined);
+    let saved = false;
+    for (let i = 0; i < 200 && !saved; i++) {
+      saved = (await db.query('SELECT 1 FROM answered_cards WHERE tenant_id = $1 AND card_id = $2', [tenant, submit.cardId])).length > 0;
+      if (!saved) await delay(50);
+    }
+    assert.ok(saved, 'the step was saved');
+    await bot.stop('SIGKILL');
+    connector.setLimits({ ...TEAMS_LIMITS });
+    bot = await boot(port);
+    // The turn had posted the next step's card before it died, unsaved: a card id the stored dialog never knew.
+    for (let i = 0; i < 80; i++) {
+      const [claim] = await db.query<{ age: number }>('SELECT extract(epoch FROM now() - answered_at)::float AS age FROM answered_cards WHERE tenant_id = $1 AND card_id = $2', [tenant, submit.cardId]);
+      if (claim && claim.age > 31) break;
+      await delay(500);
+    }
+    await client.submit({ verb: 'contact.submit', cardId: randomUUID(), ...PRIMARY }, companyCard!.id, { count: 0 });
     await client.waitFor((all) => withButton(all, 'Save contact').length > 0 && all, { timeoutMs: 60_000 }).catch((e: unknown) => {
       console.log(`      the bot's log:\n${bot!.stdout().slice(-4000)}${bot!.stderr().slice(-2000)}`);
       throw e;
