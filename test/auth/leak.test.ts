@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
 import { loadScenario } from '../simulator/scenario';
 import { APP_ID, APP_SECRET_KEY_ID, PARTNER_TENANT_ID, SERVICE_ACCOUNT_PASSWORD, SERVICE_ACCOUNT_UPN } from '../simulator/scenarios/ids';
 import { BotUnderTest, type Chat } from '../helpers/chat';
 import { toPreparation } from '../helpers/onboarding-path';
 import { completeEntraPage } from './consent-harness';
 import { randomUUID } from 'node:crypto';
+import { filesUnder, JWT } from '../helpers/leak-scan';
 
 /**
  * The whole connection with recognisable secret values, failures included, then a scan of
@@ -20,22 +20,11 @@ const WRONG_CANARY = 'WrongCanary~not.the.secret.5555555555xx';
 const CANARIES = [APP_CANARY, PC_CANARY, WRONG_CANARY, SERVICE_ACCOUNT_PASSWORD];
 /** A canary's tail: a prefix of 3 characters (Graph's hint) may show, nothing more. */
 const needles = CANARIES.map((c) => c.slice(3));
-const JWT = /eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\./;
 
 function findLeaks(where: string, text: string): string[] {
   const found = needles.filter((n) => text.includes(n)).map((n) => `${where}: …${n.slice(0, 12)}`);
   if (JWT.test(text)) found.push(`${where}: a JWT`);
   return found;
-}
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await filesUnder(path)));
-    else if (entry.isFile()) out.push(path);
-  }
-  return out;
 }
 
 describe('no secret leaks anywhere: the whole connection path, failures included', function () {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
 import { pkceChallenge, pkceVerifier } from '../../src/auth/sign-in-state';
 import { sharedSecret } from '../../src/store/secrets/shared-secret';
 import { BotUnderTest, cardText, COMPANY, PRIMARY, type Chat } from '../helpers/chat';
@@ -11,6 +10,7 @@ import { startSimulator, type ServiceFactory, type Simulator } from '../simulato
 import { allServices } from '../simulator/services';
 import type { TranscriptEntry } from '../simulator/services/connector';
 import { completeEntraPage, pageText, textsOf } from './consent-harness';
+import { filesUnder, JWT } from '../helpers/leak-scan';
 
 /**
  * "Set it up for me" (issue 30) leaves nothing secret behind: the whole setup path (a declined
@@ -69,7 +69,7 @@ describe('no secret leaks on the "Set it up for me" path: the created client sec
   /** A value's tail: a 3-character prefix (Graph's hint) may show, nothing more. */
   function findLeaks(where: string, text: string, needles: Map<string, string>): string[] {
     const found = [...needles].filter(([, v]) => text.includes(v.slice(3))).map(([name]) => `${where}: ${name}`);
-    if (/eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\./.test(text)) found.push(`${where}: a JWT`);
+    if (JWT.test(text)) found.push(`${where}: a JWT`);
     return found;
   }
 
@@ -206,13 +206,3 @@ describe('no secret leaks on the "Set it up for me" path: the created client sec
     assert.equal(findLeaks('control', `x${created[0]}x`, needles).length, 1, 'the scanner finds the created secret');
   });
 });
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await filesUnder(path)));
-    else if (entry.isFile()) out.push(path);
-  }
-  return out;
-}

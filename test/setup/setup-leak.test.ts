@@ -1,23 +1,12 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
 import { secretName } from '../../src/credentials/credential-service';
 import { BotUnderTest } from '../helpers/chat';
 import { PARTNER_TENANT_ID, SETUP_APP_TAG, SIM_SETUP_APP_ID, SIM_SETUP_APP_SECRET } from '../simulator/scenarios/ids';
 import { startSimulator, type Simulator } from '../simulator/server';
 import { adminChat, adminSignIn, chooseSetup, waitForText } from './setup-harness';
+import { filesUnder, JWT } from '../helpers/leak-scan';
 
-const JWT = /eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\./;
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await filesUnder(path)));
-    else if (entry.isFile()) out.push(path);
-  }
-  return out;
-}
 
 /**
  * The secret the setup run creates, and the administrator's token it works with, appear nowhere but
