@@ -100,27 +100,69 @@ const DEFAULT_RETRY_POLICY = 'defaultRetryPolicy';
  * reads are retried within the cap and then fail the turn.
  */
 class CappedConnectorAuthentication extends ConfigurationBotFrameworkAuthentication {
+  /**
+   * Connector and user-token clients kept across turns (botbuilder's CloudAdapter builds both anew
+   * for every turn, pipeline and credentials included, as its older BotFrameworkAdapter did not):
+   * one per kind, service URL, audience and bot identity. Their token caches live in them, so the
+   * reuse saves the build, never a token check. Bounded: the oldest goes past CLIENT_CACHE_SIZE.
+   */
+  private readonly clients = new Map<string, Promise<unknown>>();
+
   override async authenticateRequest(activity: Activity, authHeader: string): Promise<AuthenticateRequestResult> {
     const result = await super.authenticateRequest(activity, authHeader);
-    return result.connectorFactory ? { ...result, connectorFactory: bounded(result.connectorFactory, true) } : result;
+    return result.connectorFactory
+      ? { ...result, connectorFactory: bounded(result.connectorFactory, true, this.cached(`turn|${result.audience ?? ''}|${identityOf(result.claimsIdentity)}`)) }
+      : result;
   }
 
   override createConnectorFactory(claimsIdentity: ClaimsIdentity): ConnectorFactory {
-    return bounded(super.createConnectorFactory(claimsIdentity), false);
+    return bounded(super.createConnectorFactory(claimsIdentity), false, this.cached(`proactive|${identityOf(claimsIdentity)}`));
+  }
+
+  override createUserTokenClient(claimsIdentity: ClaimsIdentity): Promise<UserTokenClient> {
+    return this.cached('token')(identityOf(claimsIdentity), () => super.createUserTokenClient(claimsIdentity));
+  }
+
+  /** A getter of clients under `prefix`: the kept one for a key, else `make`'s (a failed make is not kept). */
+  private cached(prefix: string): ClientCache {
+    return <T>(key: string, make: () => Promise<T>): Promise<T> => {
+      const k = `${prefix}|${key}`;
+      const kept = this.clients.get(k) as Promise<T> | undefined;
+      if (kept) return kept;
+      const made = make();
+      this.clients.set(k, made);
+      made.catch(() => { if (this.clients.get(k) === made) this.clients.delete(k); });
+      if (this.clients.size > CLIENT_CACHE_SIZE) this.clients.delete(this.clients.keys().next().value!);
+      return made;
+    };
   }
 }
 
-function bounded(factory: ConnectorFactory, inTurn: boolean): ConnectorFactory {
+type UserTokenClient = Awaited<ReturnType<ConfigurationBotFrameworkAuthentication['createUserTokenClient']>>;
+type ClientCache = <T>(key: string, make: () => Promise<T>) => Promise<T>;
+
+/** Service URLs are a handful of Teams regions; anything past this many is evicted, oldest first. */
+const CLIENT_CACHE_SIZE = 64;
+
+/** The bot identity a client acts for: the claims botbuilder takes its app id and audience from. */
+function identityOf(claimsIdentity: ClaimsIdentity): string {
+  const claims = claimsIdentity.claims ?? [];
+  return ['aud', 'appid', 'azp', 'ver'].map((type) => claims.find((c) => c.type === type)?.value ?? '').join('|');
+}
+
+function bounded(factory: ConnectorFactory, inTurn: boolean, cache: ClientCache): ConnectorFactory {
   return {
-    async create(serviceUrl: string, audience?: string): Promise<ConnectorClient> {
-      const client = await factory.create(serviceUrl, audience);
-      const pipeline = (client as unknown as { client?: { pipeline?: Pipeline } }).client?.pipeline;
-      // A botbuilder upgrade that moves the pipeline must be noticed, not send with unbounded waits.
-      if (!pipeline || pipeline.removePolicy({ name: DEFAULT_RETRY_POLICY }).length !== 1) {
-        throw new Error('botbuilder\'s connector client has no default retry policy to replace: check bot/adapter.ts after the upgrade');
-      }
-      if (inTurn) pipeline.addPolicy(cappedRetryPolicy, { phase: 'Retry' });
-      return client;
+    create(serviceUrl: string, audience?: string): Promise<ConnectorClient> {
+      return cache(`${serviceUrl}|${audience ?? ''}`, async () => {
+        const client = await factory.create(serviceUrl, audience);
+        const pipeline = (client as unknown as { client?: { pipeline?: Pipeline } }).client?.pipeline;
+        // A botbuilder upgrade that moves the pipeline must be noticed, not send with unbounded waits.
+        if (!pipeline || pipeline.removePolicy({ name: DEFAULT_RETRY_POLICY }).length !== 1) {
+          throw new Error('botbuilder\'s connector client has no default retry policy to replace: check bot/adapter.ts after the upgrade');
+        }
+        if (inTurn) pipeline.addPolicy(cappedRetryPolicy, { phase: 'Retry' });
+        return client;
+      });
     },
   };
 }

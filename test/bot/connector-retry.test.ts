@@ -91,4 +91,16 @@ describe('bot: connector calls retried within a cap only (the simulator\'s conne
     assert.equal(calls.filter((r) => r.status === 201).length, 1);
     assert.ok(!turn.texts.some((t) => /something went wrong/.test(t)), 'not the failed turn\'s apology');
   });
+
+  it('one connector client for every turn on a service URL: built (its retry policy replaced) once, not per turn', async () => {
+    const clients: unknown[] = [];
+    h.app.adapter.use(async (context, next) => {
+      clients.push(context.turnState.get(context.adapter.ConnectorClientKey));
+      await next();
+    });
+    const [a, b] = [await h.partner(), await h.partner()];
+    for (const p of [a, b, a]) assert.equal((await p.chat.say('help')).activities.length, 1);
+    assert.ok(clients.length >= 3 && clients.every((c) => c !== undefined), `${clients.length} turns seen`);
+    assert.equal(new Set(clients).size, 1, 'the same client in every turn, across conversations');
+  });
 });
