@@ -91,13 +91,6 @@ export function toRecord(row: PartnerRow): PartnerRecord {
   };
 }
 
-/** Names of the fields whose values differ: what the audit log records about a change. */
-function changedFields(before: object | null | undefined, after: object): string[] {
-  const b = (before ?? {}) as Record<string, unknown>;
-  const a = after as Record<string, unknown>;
-  return [...new Set([...Object.keys(b), ...Object.keys(a)])].filter((k) => JSON.stringify(b[k]) !== JSON.stringify(a[k])).sort();
-}
-
 /**
  * Partners and their members. Every method is scoped by tenant id; callers get the tenant from the
  * Teams activity itself, so one tenant's users can never name another tenant's partner.
@@ -218,47 +211,68 @@ export class PartnerRepository {
    * answered in the same transaction: a second submit of the same card returns `already-saved`
    * and changes nothing, even when both arrive at once.
    */
+  /**
+   * Saves a form section once per card: the card's claim, the section, what an edit undoes (a
+   * confirmed review; a changed primary address's verification and its pending codes) and the audit
+   * line, in one statement (its data-modifying parts commit together or not at all). One statement,
+   * not a transaction of five: on the embedded database a transaction holds the one connection for
+   * every round trip to the bot's thread, and every other turn waits behind it.
+   */
   async saveSection(tenantId: string, section: Section, value: Company | Contact, actor: string, cardId: string): Promise<PartnerRecord | undefined> {
-    return this.db.transaction(async (tx) => {
-      if (!(await claimCard(tx, tenantId, cardId, section, actor))) return undefined;
-      const column = SECTION_COLUMN[section];
-      const [before] = await tx.query<Record<string, object | null>>(`SELECT ${column} AS v FROM partners WHERE tenant_id = $1 FOR UPDATE`, [tenantId]);
-      const emailChanged = section === 'primaryContact' && (before?.v as Contact | null | undefined)?.email?.toLowerCase() !== (value as Contact).email.toLowerCase();
-      // Editing after the review was confirmed makes the review due again; a new primary address is unverified.
-      const [row] = await tx.query<PartnerRow>(
-        `UPDATE partners SET ${column} = $2::jsonb, ${section === 'secondaryContact' ? 'secondary_skipped = false,' : ''}
-           ${emailChanged ? 'email_verified_at = NULL, email_verified_by = NULL, email_verified_address = NULL,' : ''}
-           confirmed_at = NULL, updated_at = now() WHERE tenant_id = $1 RETURNING ${RECORD_COLUMNS}`,
-        [tenantId, JSON.stringify(value)],
-      );
-      // Codes and links sent to the old address stop working.
-      if (emailChanged) await tx.query('DELETE FROM email_verifications WHERE tenant_id = $1', [tenantId]);
-      await recordAudit(tx, { tenantId, actor, action: SECTION_ACTION[section], detail: { fields: changedFields(before?.v, value) } });
-      return row ? toRecord(row) : undefined;
-    });
+    const column = SECTION_COLUMN[section];
+    // The address changed (or there was none): compared with the row as this statement locks it.
+    const emailChanged = (v: string) => `lower(${v}->>'email') IS DISTINCT FROM lower($2::jsonb->>'email')`;
+    const unverify = section === 'primaryContact'
+      ? ['email_verified_at', 'email_verified_by', 'email_verified_address'].map((c) => `${c} = CASE WHEN ${emailChanged('primary_contact')} THEN NULL ELSE ${c} END,`).join(' ')
+      : '';
+    const [row] = await this.db.query<PartnerRow>(
+      `WITH claim AS (${claimSql(1, 3, 4, 5)}),
+       before AS (SELECT ${column} AS v FROM partners WHERE tenant_id = $1 AND EXISTS (SELECT 1 FROM claim) FOR UPDATE),
+       saved AS (
+         UPDATE partners SET ${column} = $2::jsonb, ${section === 'secondaryContact' ? 'secondary_skipped = false,' : ''} ${unverify}
+           confirmed_at = NULL, updated_at = now()
+         WHERE tenant_id = $1 AND EXISTS (SELECT 1 FROM before) RETURNING ${RECORD_COLUMNS}),
+       ${section === 'primaryContact'
+         // Codes and links sent to the old address stop working.
+         ? `unsent AS (DELETE FROM email_verifications WHERE tenant_id = $1 AND EXISTS (SELECT 1 FROM before WHERE ${emailChanged('v')})),`
+         : ''}
+       fields AS (
+         SELECT coalesce(jsonb_agg(k ORDER BY k COLLATE "C"), '[]'::jsonb) AS names FROM before,
+           LATERAL (SELECT jsonb_object_keys(coalesce(before.v, '{}'::jsonb)) UNION SELECT jsonb_object_keys($2::jsonb)) AS keys(k)
+         WHERE coalesce(before.v, '{}'::jsonb) -> k IS DISTINCT FROM $2::jsonb -> k),
+       audit AS (${AUDIT_SQL} SELECT $1, $5, $6, jsonb_build_object('fields', fields.names) FROM saved, fields)
+       SELECT saved.* FROM saved`,
+      [tenantId, JSON.stringify(value), cardId, section, actor, SECTION_ACTION[section]],
+    );
+    return row ? toRecord(row) : undefined;
   }
 
 
+  /** "Skip: no secondary contact", once per card: the claim, the skip and the audit line in one statement. */
   async skipSecondary(tenantId: string, actor: string, cardId: string): Promise<PartnerRecord | undefined> {
-    return this.db.transaction(async (tx) => {
-      if (!(await claimCard(tx, tenantId, cardId, 'secondaryContact', actor))) return undefined;
-      const [row] = await tx.query<PartnerRow>(
-        `UPDATE partners SET secondary_contact = NULL, secondary_skipped = true, confirmed_at = NULL, updated_at = now() WHERE tenant_id = $1 RETURNING ${RECORD_COLUMNS}`,
-        [tenantId],
-      );
-      await recordAudit(tx, { tenantId, actor, action: 'contact.secondary.skipped' });
-      return row ? toRecord(row) : undefined;
-    });
+    const [row] = await this.db.query<PartnerRow>(
+      `WITH claim AS (${claimSql(1, 2, 3, 4)}),
+       saved AS (
+         UPDATE partners SET secondary_contact = NULL, secondary_skipped = true, confirmed_at = NULL, updated_at = now()
+         WHERE tenant_id = $1 AND EXISTS (SELECT 1 FROM claim) RETURNING ${RECORD_COLUMNS}),
+       audit AS (${AUDIT_SQL} SELECT $1, $4, 'contact.secondary.skipped', '{}'::jsonb FROM saved)
+       SELECT * FROM saved`,
+      [tenantId, cardId, 'secondaryContact', actor],
+    );
+    return row ? toRecord(row) : undefined;
   }
 
 
+  /** The review confirmed, once per card: the claim, the confirmation and the audit line in one statement. */
   async confirm(tenantId: string, actor: string, cardId: string): Promise<PartnerRecord | undefined> {
-    return this.db.transaction(async (tx) => {
-      if (!(await claimCard(tx, tenantId, cardId, 'review', actor))) return undefined;
-      const [row] = await tx.query<PartnerRow>(`UPDATE partners SET confirmed_at = now(), updated_at = now() WHERE tenant_id = $1 RETURNING ${RECORD_COLUMNS}`, [tenantId]);
-      await recordAudit(tx, { tenantId, actor, action: 'review.confirmed' });
-      return row ? toRecord(row) : undefined;
-    });
+    const [row] = await this.db.query<PartnerRow>(
+      `WITH claim AS (${claimSql(1, 2, 3, 4)}),
+       saved AS (UPDATE partners SET confirmed_at = now(), updated_at = now() WHERE tenant_id = $1 AND EXISTS (SELECT 1 FROM claim) RETURNING ${RECORD_COLUMNS}),
+       audit AS (${AUDIT_SQL} SELECT $1, $4, 'review.confirmed', '{}'::jsonb FROM saved)
+       SELECT * FROM saved`,
+      [tenantId, cardId, 'review', actor],
+    );
+    return row ? toRecord(row) : undefined;
   }
 
 
@@ -341,3 +355,9 @@ export async function claimCard(tx: Queryable, tenantId: string, cardId: string,
   );
   return rows.length > 0;
 }
+
+/** claimCard's insert inside one statement's WITH, its values the statement's parameters at these places; a row when this statement claimed the card. */
+const claimSql = (tenant: number, card: number, kind: number, actor: number) =>
+  `INSERT INTO answered_cards (tenant_id, card_id, kind, answered_by) VALUES ($${tenant}, $${card}, $${kind}, $${actor}) ON CONFLICT DO NOTHING RETURNING card_id`;
+/** recordAudit's insert, for a statement's WITH (followed by its SELECT of tenant, actor, action, detail). */
+const AUDIT_SQL = 'INSERT INTO audit_log (tenant_id, actor, action, detail)';
