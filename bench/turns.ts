@@ -5,6 +5,7 @@
 //                    (--worker-first: the worker thread first, so the order's own effect, a warmer process, shows)
 //   --no-process     without the bot process' cold start and peak RSS
 //   BENCH_N          turns per row (default 300)
+//   BENCH_USERS      the concurrent users of each row set (default 6,50)
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -237,7 +238,7 @@ async function onEngine(engine: Engine, n: number): Promise<void> {
   const echo = await startEchoBot();
   console.log(`${engine}`);
   await turnsAt(bot, echo.url, engineer, 6, Math.ceil(n / 5), false); // warm-up
-  for (const users of [6, 50]) await turnsAt(bot, echo.url, engineer, users, n);
+  for (const users of (process.env.BENCH_USERS ?? '6,50').split(',').map(Number)) await turnsAt(bot, echo.url, engineer, users, n);
   await echo.stop();
   await bot.stop();
   await schema?.drop();
