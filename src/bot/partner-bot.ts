@@ -11,6 +11,7 @@ import type { TurnReads } from '../store/turn-reads';
 import type { SecretStore } from '../store/secrets/secret-store';
 import type { SupportDesk } from '../support/support-desk';
 import { conversationReferenceOf, teamIdOf } from '../teams/activity';
+import { settleCardUpdates } from '../teams/card-activity';
 import type { Notifier } from '../teams/notifier';
 import { resolveTurn, turnOf, type Turn } from '../teams/turn';
 import { deleteAction, deleteCommand } from './commands/delete-data';
@@ -166,6 +167,7 @@ export class PartnerBot extends TeamsActivityHandler {
     try {
       await this.rememberConversation(context, turn);
       await super.run(context);
+      await this.settleCardUpdates(context);
       await this.deps.conversationState.saveChanges(context, false);
     } finally {
       release();
@@ -185,10 +187,18 @@ export class PartnerBot extends TeamsActivityHandler {
     const { release } = await resolveTurn(context, this.deps.turnReads, this.deps.conversationState.getStorageKey(context));
     try {
       const carried = await this.onboarding.carryOn(context, step);
+      await this.settleCardUpdates(context);
       await this.deps.conversationState.saveChanges(context, false);
       return carried;
     } finally {
       release();
+    }
+  }
+
+  /** The turn's summaries sent beside its next card: a refused one is logged, and the chat has moved on all the same. */
+  private async settleCardUpdates(context: TurnContext): Promise<void> {
+    for (const err of await settleCardUpdates(context)) {
+      this.deps.logger.warn({ err, conversationId: context.activity.conversation?.id }, 'Teams refused to replace an answered card with its summary; the card stays as it was');
     }
   }
 

@@ -4,7 +4,7 @@ import { Dialog, type DialogContext, type DialogTurnResult } from 'botbuilder-di
 import type { StepId } from '../domain/steps';
 import { stepOf } from '../domain/steps';
 import { Messages } from '../onboarding/messages';
-import { replaceCard, sendCard } from '../teams/card-activity';
+import { replaceCard, replaceCardBeside, sendCard } from '../teams/card-activity';
 import type { Submission } from '../teams/submission';
 import { turnOf, type Turn } from '../teams/turn';
 import { isCarryOn } from './carry-on';
@@ -139,9 +139,9 @@ export abstract class CardStepDialog<S extends CardStepState = CardStepState> ex
     return Dialog.EndOfTurn;
   }
 
-  /** The card becomes a read-only summary and the step ends with `result`. */
+  /** The card becomes a read-only summary (sent beside the next step's card) and the step ends with `result`. */
   protected async finish(dc: DialogContext, submission: Submission | undefined, state: S, summary: Attachment, result?: object): Promise<DialogTurnResult> {
-    await replaceCard(dc.context, this.cardMessage(submission, state), summary);
+    await replaceCardBeside(dc.context, this.cardMessage(submission, state), summary);
     return dc.endDialog(result);
   }
 }

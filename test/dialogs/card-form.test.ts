@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { Messages } from '../../src/onboarding/messages';
 import { listAudit } from '../../src/store/audit-log';
-import { BotUnderTest, cardText, COMPANY } from '../helpers/chat';
+import { connectorServiceUrl } from '../harness/activities';
+import { BotUnderTest, cardText, COMPANY, PRIMARY } from '../helpers/chat';
 import { cardIdOf, upTo } from '../helpers/onboarding-path';
 
 /** The card contract shared by the company and contact forms: a card is answered once. */
@@ -35,5 +36,20 @@ describe('card forms: answered once', function () {
     assert.deepEqual(texts, [Messages.alreadySaved], 'the second click is told, nothing else is said');
     assert.equal(cards.length, 1, 'exactly one next card');
     assert.equal((await bot.app.partners.get(tenant))?.company?.partnerId, COMPANY.partnerId);
+  });
+
+  it('Teams refuses to replace the answered card (its message is gone): the step is saved and the next card still comes, with no apology', async () => {
+    const { chat, tenant } = await upTo(bot, 0);
+    const card = chat.lastCard();
+    const gone = await fetch(`${connectorServiceUrl(bot.sim.baseUrl)}v3/conversations/${encodeURIComponent(chat.client.conversation.conversationId)}/activities/${encodeURIComponent(card.id)}`, { method: 'DELETE' });
+    assert.equal(gone.status, 200);
+    const turn = await chat.submitRaw({ verb: 'company.submit', cardId: cardIdOf(card.card), ...COMPANY }, card.id, 1);
+    assert.equal(turn.status, 200);
+    assert.deepEqual(turn.texts, [], 'nothing said: no apology');
+    assert.ok(turn.activities.some((a) => cardText(a.attachments?.[0]?.content as Record<string, unknown>).includes('Step 2 of 11')), 'the next card came');
+    assert.equal((await bot.app.partners.get(tenant))?.company?.legalName, COMPANY.legalName);
+    const next = await chat.press('Save contact', PRIMARY, { count: 1 });
+    assert.ok(!next.texts.some((t) => /out of date|something went wrong/i.test(t)), `the next card works: ${JSON.stringify(next.texts)}`);
+    assert.equal((await bot.app.partners.get(tenant))?.primaryContact?.email, PRIMARY.email);
   });
 });
