@@ -51,7 +51,8 @@ describe('connecting in the Agents Playground (headless Chromium): credentials, 
     await s.clickCardButton('Save and check', entra);
 
     const pc = await s.waitForCard({ containing: 'Step 8 of 11 · Partner Center web app' });
-    const summary = (await s.cardTexts()).find((t) => t.includes('Tenant and Entra app saved'));
+    // The summary replaces the card beside the next card's arrival: it may show a moment after it.
+    const summary = await (await s.waitForCard({ containing: 'Tenant and Entra app saved' })).innerText();
     assert.ok(summary, 'the Entra card became a masked summary');
     assert.match(summary, /Qd7••••••••/);
     assert.ok(!(await s.cardTexts()).join(' ').includes(APP_SECRET_VALUE), 'no card shows the secret');

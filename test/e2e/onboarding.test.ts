@@ -25,7 +25,8 @@ describe('onboarding in the Agents Playground (headless Chromium): company and c
     await s.clickCardButton('Save company details', fixed);
 
     const primary = await s.waitForCard({ containing: 'Step 2 of 11 · Primary contact' });
-    const summary = (await s.cardTexts()).find((t) => t.includes('Company details saved'));
+    // The summary replaces the card beside the next card's arrival: it may show a moment after it.
+    const summary = await (await s.waitForCard({ containing: 'Company details saved' })).innerText();
     assert.ok(summary, 'the company card was replaced by its summary');
     assert.match(summary, /Contoso Cloud Services GmbH/);
     await s.fillInput('First name', PRIMARY.firstName, primary);
