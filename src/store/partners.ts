@@ -207,16 +207,13 @@ export class PartnerRepository {
   }
 
   /**
-   * Saves one section of the onboarding data, answering card `cardId`. The card is recorded as
-   * answered in the same transaction: a second submit of the same card returns `already-saved`
-   * and changes nothing, even when both arrive at once.
-   */
-  /**
-   * Saves a form section once per card: the card's claim, the section, what an edit undoes (a
-   * confirmed review; a changed primary address's verification and its pending codes) and the audit
-   * line, in one statement (its data-modifying parts commit together or not at all). One statement,
-   * not a transaction of five: on the embedded database a transaction holds the one connection for
-   * every round trip to the bot's thread, and every other turn waits behind it.
+   * Saves one section of the onboarding data, answering card `cardId`: the card's claim, the
+   * section, what an edit undoes (a confirmed review; a changed primary address's verification and
+   * its pending codes) and the audit line, in one statement whose data-modifying parts commit
+   * together or not at all. A second submit of the same card returns undefined and changes nothing,
+   * even when both arrive at once. One statement, not a transaction of five: on the embedded
+   * database a transaction holds the one connection for every round trip to the bot's thread, and
+   * every other turn waits behind it.
    */
   async saveSection(tenantId: string, section: Section, value: Company | Contact, actor: string, cardId: string): Promise<PartnerRecord | undefined> {
     const column = SECTION_COLUMN[section];
