@@ -37,8 +37,11 @@ export type AuditAction =
   | 'setup.failed'
   | 'setup.done';
 
+/** The audit line's insert, up to its rows: VALUES here, a SELECT of tenant, actor, action, detail inside another statement's WITH. */
+export const AUDIT_INSERT = 'INSERT INTO audit_log (tenant_id, actor, action, detail)';
+
 export async function recordAudit(q: Queryable, entry: AuditEntry): Promise<void> {
-  await q.query('INSERT INTO audit_log (tenant_id, actor, action, detail) VALUES ($1, $2, $3, $4::jsonb)', [
+  await q.query(`${AUDIT_INSERT} VALUES ($1, $2, $3, $4::jsonb)`, [
     entry.tenantId, entry.actor, entry.action, JSON.stringify(entry.detail ?? {}),
   ]);
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Company, Contact } from '../domain/forms';
 import type { ChecksVerdict, Connection, CredentialKind, CredentialMeta, JoinRequest, Member, Partner, Person, Section } from '../domain/partner';
-import { recordAudit, type AuditAction } from './audit-log';
+import { AUDIT_INSERT, recordAudit, type AuditAction } from './audit-log';
 import type { Db, Queryable } from './db';
 
 
@@ -237,7 +237,7 @@ export class PartnerRepository {
          SELECT coalesce(jsonb_agg(k ORDER BY k COLLATE "C"), '[]'::jsonb) AS names FROM before,
            LATERAL (SELECT jsonb_object_keys(coalesce(before.v, '{}'::jsonb)) UNION SELECT jsonb_object_keys($2::jsonb)) AS keys(k)
          WHERE coalesce(before.v, '{}'::jsonb) -> k IS DISTINCT FROM $2::jsonb -> k),
-       audit AS (${AUDIT_SQL} SELECT $1, $5, $6, jsonb_build_object('fields', fields.names) FROM saved, fields)
+       audit AS (${AUDIT_INSERT} SELECT $1, $5, $6, jsonb_build_object('fields', fields.names) FROM saved, fields)
        SELECT saved.* FROM saved`,
       [tenantId, JSON.stringify(value), cardId, section, actor, SECTION_ACTION[section]],
     );
@@ -252,7 +252,7 @@ export class PartnerRepository {
        saved AS (
          UPDATE partners SET secondary_contact = NULL, secondary_skipped = true, confirmed_at = NULL, updated_at = now()
          WHERE tenant_id = $1 AND EXISTS (SELECT 1 FROM claim) RETURNING ${RECORD_COLUMNS}),
-       audit AS (${AUDIT_SQL} SELECT $1, $4, 'contact.secondary.skipped', '{}'::jsonb FROM saved)
+       audit AS (${AUDIT_INSERT} SELECT $1, $4, 'contact.secondary.skipped', '{}'::jsonb FROM saved)
        SELECT * FROM saved`,
       [tenantId, cardId, 'secondaryContact', actor],
     );
@@ -265,7 +265,7 @@ export class PartnerRepository {
     const [row] = await this.db.query<PartnerRow>(
       `WITH claim AS (${claimSql(1, 2, 3, 4)}),
        saved AS (UPDATE partners SET confirmed_at = now(), updated_at = now() WHERE tenant_id = $1 AND EXISTS (SELECT 1 FROM claim) RETURNING ${RECORD_COLUMNS}),
-       audit AS (${AUDIT_SQL} SELECT $1, $4, 'review.confirmed', '{}'::jsonb FROM saved)
+       audit AS (${AUDIT_INSERT} SELECT $1, $4, 'review.confirmed', '{}'::jsonb FROM saved)
        SELECT * FROM saved`,
       [tenantId, cardId, 'review', actor],
     );
@@ -346,15 +346,9 @@ export class PartnerRepository {
 }
 
 export async function claimCard(tx: Queryable, tenantId: string, cardId: string, kind: string, actor: string): Promise<boolean> {
-  const rows = await tx.query(
-    'INSERT INTO answered_cards (tenant_id, card_id, kind, answered_by) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING card_id',
-    [tenantId, cardId, kind, actor],
-  );
-  return rows.length > 0;
+  return (await tx.query(claimSql(1, 2, 3, 4), [tenantId, cardId, kind, actor])).length > 0;
 }
 
-/** claimCard's insert inside one statement's WITH, its values the statement's parameters at these places; a row when this statement claimed the card. */
+/** The card's claim: its values are the statement's parameters at these places; a row when this statement claimed the card (also inside a WITH). */
 const claimSql = (tenant: number, card: number, kind: number, actor: number) =>
   `INSERT INTO answered_cards (tenant_id, card_id, kind, answered_by) VALUES ($${tenant}, $${card}, $${kind}, $${actor}) ON CONFLICT DO NOTHING RETURNING card_id`;
-/** recordAudit's insert, for a statement's WITH (followed by its SELECT of tenant, actor, action, detail). */
-const AUDIT_SQL = 'INSERT INTO audit_log (tenant_id, actor, action, detail)';
