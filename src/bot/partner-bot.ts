@@ -167,7 +167,7 @@ export class PartnerBot extends TeamsActivityHandler {
     try {
       await this.rememberConversation(context, turn);
       await super.run(context);
-      await this.settleCardUpdates(context);
+      await this.settleSummaries(context);
       await this.deps.conversationState.saveChanges(context, false);
     } finally {
       release();
@@ -187,7 +187,7 @@ export class PartnerBot extends TeamsActivityHandler {
     const { release } = await resolveTurn(context, this.deps.turnReads, this.deps.conversationState.getStorageKey(context));
     try {
       const carried = await this.onboarding.carryOn(context, step);
-      await this.settleCardUpdates(context);
+      await this.settleSummaries(context);
       await this.deps.conversationState.saveChanges(context, false);
       return carried;
     } finally {
@@ -196,7 +196,7 @@ export class PartnerBot extends TeamsActivityHandler {
   }
 
   /** The turn's summaries sent beside its next card: a refused one is logged, and the chat has moved on all the same. */
-  private async settleCardUpdates(context: TurnContext): Promise<void> {
+  private async settleSummaries(context: TurnContext): Promise<void> {
     for (const err of await settleCardUpdates(context)) {
       this.deps.logger.warn({ err, conversationId: context.activity.conversation?.id }, 'Teams refused to replace an answered card with its summary; the card stays as it was');
     }

@@ -4,11 +4,8 @@ import { renderSectionSummary } from '../cards/render';
 /** The turn's card updates sent beside what follows (replaceCardBeside), settled before the turn ends. */
 const UPDATES_IN_FLIGHT = Symbol('partner-onboarding.card-updates-in-flight');
 
-interface UpdateInFlight {
-  done: Promise<void>;
-  /** Set when Teams refused the update (after the connector's capped retries). */
-  error?: unknown;
-}
+/** An update in flight: it settles to undefined when done, or to Teams' refusal (after the connector's capped retries). */
+type UpdateInFlight = Promise<{ refused: unknown } | undefined>;
 
 /** Sends a card and returns the id of the message that carries it (to update it later). */
 export async function sendCard(context: TurnContext, card: Attachment): Promise<string | undefined> {
@@ -38,10 +35,8 @@ export async function closeCard(context: TurnContext, activityId: string | undef
  */
 export async function replaceCardBeside(context: TurnContext, activityId: string | undefined, card: Attachment): Promise<void> {
   if (!activityId) return replaceCard(context, activityId, card);
-  const inFlight: UpdateInFlight = { done: Promise.resolve() };
-  inFlight.done = context.updateActivity({ id: activityId, type: 'message', attachments: [card] }).then(() => undefined, (err: unknown) => { inFlight.error = err; });
   const list = (context.turnState.get(UPDATES_IN_FLIGHT) as UpdateInFlight[] | undefined) ?? [];
-  list.push(inFlight);
+  list.push(context.updateActivity({ id: activityId, type: 'message', attachments: [card] }).then(() => undefined, (refused: unknown) => ({ refused })));
   context.turnState.set(UPDATES_IN_FLIGHT, list);
 }
 
@@ -54,6 +49,5 @@ export async function settleCardUpdates(context: TurnContext): Promise<unknown[]
   const list = context.turnState.get(UPDATES_IN_FLIGHT) as UpdateInFlight[] | undefined;
   if (!list) return [];
   context.turnState.delete(UPDATES_IN_FLIGHT);
-  await Promise.all(list.map((u) => u.done));
-  return list.filter((u) => u.error !== undefined).map((u) => u.error);
+  return (await Promise.all(list)).flatMap((u) => (u ? [u.refused] : []));
 }
