@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Db } from '../../src/store/db';
 import { connectorServiceUrl } from '../harness/activities';
 import { connectorOf, personalConversationId } from '../simulator/services/connector';
@@ -73,4 +74,21 @@ export async function seedPartnersWithExpiringKey(db: Db, sim: Simulator, count:
 export function noticesReceived(sim: Simulator, partners: readonly SeededPartner[]): Map<string, number> {
   const connector = connectorOf(sim);
   return new Map(partners.map((p) => [p.conversationId, connector.transcript(p.conversationId).entries.filter((e) => /Partner Center web app key/.test(e.text ?? '')).length]));
+}
+
+/**
+ * What a SIGKILL left of the notices: once the connector has fallen quiet (requests the dead process
+ * wrote may still be read by the simulator; quiet means no new request for `quietMs`), what Teams
+ * received per chat, the chats the outbox had marked sent, and those in doubt (Teams has the notice,
+ * the outbox had not marked it: sent again after its lease).
+ */
+export async function whatTheKillLeft(sim: Simulator, db: Db, partners: readonly SeededPartner[], quietMs: number): Promise<{ received: Map<string, number>; marked: Set<string>; inDoubt: string[] }> {
+  const connector = connectorOf(sim);
+  for (let seen = -1; seen !== connector.requests.length;) {
+    seen = connector.requests.length;
+    await delay(quietMs);
+  }
+  const received = noticesReceived(sim, partners);
+  const marked = new Set((await db.query<{ conversation_id: string }>("SELECT conversation_id FROM notices WHERE status = 'sent'")).map((r) => r.conversation_id));
+  return { received, marked, inDoubt: partners.filter((p) => received.get(p.conversationId)! > 0 && !marked.has(p.conversationId)).map((p) => p.conversationId) };
 }

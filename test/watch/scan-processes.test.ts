@@ -11,7 +11,7 @@ import { botFleet } from '../helpers/bot-process';
 import { announcePostgresSkip, ownSchema, TEST_DATABASE_URL } from '../helpers/databases';
 import { startSimulator, type Simulator } from '../simulator/server';
 import { connectorOf } from '../simulator/services/connector';
-import { noticesReceived, seedPartnersWithExpiringKey } from './partner-seed';
+import { noticesReceived, seedPartnersWithExpiringKey, whatTheKillLeft } from './partner-seed';
 
 announcePostgresSkip();
 
@@ -80,17 +80,8 @@ const PER_SECOND = 100;
     const killAt = Math.round(PARTNERS * (0.2 + Math.random() * 0.5));
     await until(`${killAt} notices sent`, () => arrived() >= killAt, 180_000);
     await proc.stop('SIGKILL');
-    // Requests the process wrote before it died may still be read by the simulator: let the connector fall quiet.
-    const connector = connectorOf(sim);
-    for (let seen = -1; seen !== connector.requests.length;) {
-      seen = connector.requests.length;
-      await delay(500);
-    }
-
     // What the kill left: the scan had recorded every notice; Teams had some; the outbox had marked some sent.
-    const atKill = noticesReceived(sim, partners);
-    const marked = new Set((await db.query<{ conversation_id: string }>("SELECT conversation_id FROM notices WHERE status = 'sent'")).map((r) => r.conversation_id));
-    const inDoubt = partners.filter((p) => atKill.get(p.conversationId)! > 0 && !marked.has(p.conversationId)).map((p) => p.conversationId);
+    const { received: atKill, marked, inDoubt } = await whatTheKillLeft(sim, db, partners, 500);
     const killedAt = { received: [...atKill.values()].filter((n) => n > 0).length, marked: marked.size, ...(await notices.counts()) };
     assert.equal(killedAt.pending + killedAt.sent, PARTNERS, 'the scan had recorded every notice before the sending began');
     assert.ok(killedAt.received > 0 && killedAt.received < PARTNERS, `killed mid-way: ${JSON.stringify(killedAt)}`);
@@ -110,7 +101,7 @@ const PER_SECOND = 100;
     assert.deepEqual(await notices.counts(), { pending: 0, sent: PARTNERS, dead: 0 });
     // Each card says the threshold its key is in.
     for (const p of partners.slice(0, 12)) {
-      const texts = connector.transcript(p.conversationId).entries.map((e) => e.text ?? '');
+      const texts = connectorOf(sim).transcript(p.conversationId).entries.map((e) => e.text ?? '');
       assert.match(texts[0]!, new RegExp(`Your Partner Center web app key expires in ${p.days} day${p.days === 1 ? '' : 's'}\\*\\*`));
     }
     console.log(`      restart to all sent: ${((Date.now() - started) / 1000).toFixed(0)} s in all; sent twice: ${twice.length} (the ones in doubt at the kill)`);

@@ -10,8 +10,7 @@ import { ConsentHarness } from '../auth/consent-harness';
 import { botFleet } from '../helpers/bot-process';
 import { announcePostgresSkip, ownSchema, TEST_DATABASE_URL } from '../helpers/databases';
 import { startSimulator, type Simulator } from '../simulator/server';
-import { connectorOf } from '../simulator/services/connector';
-import { noticesReceived, seedPartnersWithExpiringKey } from './partner-seed';
+import { noticesReceived, seedPartnersWithExpiringKey, whatTheKillLeft } from './partner-seed';
 
 announcePostgresSkip();
 
@@ -77,7 +76,6 @@ const PARTNERS = 3_000;
     // second, so the kill can fall in the moment between one slice ending and the next being taken;
     // then nothing is held, and the process is started again and killed again (at most three times),
     // since the held slice's expiry is what this test is about.
-    const connector = connectorOf(sim);
     const inDoubt = new Set<string>();
     let atKill = 0;
     let heldAtKill = 0;
@@ -94,13 +92,7 @@ const PARTNERS = 3_000;
       atKill = await recorded();
       heldAtKill = await activeScanJobs();
       // Whatever the dead process had written to Teams before it died is read before counting.
-      for (let seen = -1; seen !== connector.requests.length;) {
-        seen = connector.requests.length;
-        await delay(300);
-      }
-      const inTeams = noticesReceived(sim, partners);
-      const marked = new Set((await db.query<{ conversation_id: string }>("SELECT conversation_id FROM notices WHERE status = 'sent'")).map((r) => r.conversation_id));
-      for (const p of partners) if (inTeams.get(p.conversationId)! > 0 && !marked.has(p.conversationId)) inDoubt.add(p.conversationId);
+      for (const c of (await whatTheKillLeft(sim, db, partners, 300)).inDoubt) inDoubt.add(c);
     } while (heldAtKill === 0 && kills < 3 && atKill < PARTNERS);
     assert.ok(atKill > 0 && atKill < PARTNERS, `killed mid-scan: ${atKill} recorded`);
     assert.ok(heldAtKill > 0, `the dead process held a scan job (${kills} kills, each between two slices)`);
