@@ -1,19 +1,22 @@
 // `npm run bench -- --turns`: every kind of turn next to a bare echo bot (issue 29). Figures and
-// ratios printed, nothing asserted: the machine is shared and noisy, so the echo bot runs in the
-// same process, through the same client, right after the bot's rows, and the ratios are what count.
+// ratios printed, nothing asserted: the machine is shared and noisy, so the echo bot runs laid out
+// as the bot is, through the same client, right after the bot's rows, and the ratios are what count.
 //   --pglite-worker  the embedded database on the bot's thread and on a worker thread (PGLITE_THREAD), one after the other
 //                    (--worker-first: the worker thread first, so the order's own effect, a warmer process, shows)
 //   --no-process     without the bot process' cold start and peak RSS
 //   BENCH_N          turns per row (default 300)
 //   BENCH_USERS      the concurrent users of each row set (default 6,50)
+//   BENCH_LAYOUT     in-process,process (default both): the bot and echo bot in this process, or each in its own
+//   BENCH_ENGINES    which engines to run (default pglite,postgres; postgres needs a database URL)
+//   BENCH_ROWS       which rows to run besides the echo bot (default help,submit,support): to profile one kind
+//                    of turn, e.g. `NODE_OPTIONS='--cpu-prof --cpu-prof-dir=prof' BENCH_LAYOUT=process
+//                    BENCH_ENGINES=postgres BENCH_ROWS=submit npm run bench -- --turns --no-process` (the bot
+//                    process' profile is the one its pid names)
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CloudAdapter, ConfigurationBotFrameworkAuthentication, type Request as BotRequest, type Response as BotResponse } from 'botbuilder';
-import restify from 'restify';
 import { openDatabase, type Db } from '../src/store/db';
 import { SupportRepository } from '../src/store/support';
 import { loadConfig } from '../src/config';
@@ -22,6 +25,7 @@ import { startBot } from '../test/helpers/bot-process';
 import { BotUnderTest, COMPANY, PRIMARY } from '../test/helpers/chat';
 import { ownSchema } from '../test/helpers/databases';
 import { connectorOf, type TranscriptEntry } from '../test/simulator/services/connector';
+import { startEchoBot, startEchoBotProcess } from './echo-bot';
 import { startSimulator, type Simulator } from '../test/simulator/server';
 
 /**
@@ -122,50 +126,73 @@ async function ready<T>(users: number, count: number, make: () => Promise<T>): P
   return out;
 }
 
-/**
- * The floor under any turn: a bare echo bot on the same CloudAdapter and restify, reading the JSON
- * body itself, replying to the simulator's connector.
- */
-async function startEchoBot(): Promise<{ url: string; stop(): Promise<void> }> {
-  const adapter = new CloudAdapter(new ConfigurationBotFrameworkAuthentication({}));
-  const server = restify.createServer({ handleUncaughtExceptions: false });
-  server.post('/api/messages', async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
-    (req as { body?: unknown }).body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-    await adapter.process(req as unknown as BotRequest, res as unknown as BotResponse, async (context) => {
-      await context.sendActivity(context.activity.text);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/api/messages`, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
-
 /** `cpu`: this process' CPU columns (false where the bot is another process: they would be the client's). */
 const fmt = (s: Stats, cpu = true) => `p50 ${s.p50.toFixed(1).padStart(6)} ms  p99 ${s.p99.toFixed(1).padStart(6)} ms  ${s.perSec.toFixed(0).padStart(5)}/s (n=${s.n}${cpu ? `; main thread ${s.threadMs.toFixed(1)} ms, CPU ${s.cpuMs.toFixed(1)} ms a turn` : ''})`;
 const ratio = (s: Stats, e: Stats) => `x${(s.p50 / e.p50).toFixed(2)} p50  x${(s.p99 / e.p99).toFixed(2)} p99  x${(s.perSec / e.perSec).toFixed(2)} throughput`;
 
+/**
+ * The bot under measurement, and where its support cases are: in this process (BotUnderTest, its
+ * database at hand) or as its own process (`src/index.ts` through tsx, as `npm start` runs it).
+ */
+interface Target {
+  url: string;
+  sim: Simulator;
+  /** The channel thread and card of `tenantId`'s support case. */
+  caseOf(tenantId: string): Promise<{ threadId: string; cardActivityId: string }>;
+}
+
+function inProcess(bot: BotUnderTest): Target {
+  const support = new SupportRepository(bot.app.db);
+  return {
+    url: bot.url, sim: bot.sim,
+    async caseOf(tenantId) {
+      const c = await support.get(tenantId);
+      if (!c?.threadId || !c.cardActivityId) throw new Error('support: the case was not posted');
+      return { threadId: c.threadId, cardActivityId: c.cardActivityId };
+    },
+  };
+}
+
+/** A bot in its own process: its support case is read where Teams has it, the channel card that names the tenant (posted once the case is recorded). */
+function asProcess(url: string, sim: Simulator): Target {
+  return {
+    url, sim,
+    async caseOf(tenantId) {
+      const connector = connectorOf(sim);
+      for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
+        for (const { id } of connector.listConversations()) {
+          if (!id.includes(';messageid=')) continue;
+          const card = connector.transcript(id).entries.find((e) => JSON.stringify(cardOf(e) ?? null).includes(tenantId));
+          if (card) return { threadId: id, cardActivityId: card.id };
+        }
+      }
+      throw new Error('support: the case was not posted');
+    },
+  };
+}
+
 /** help, the card submit sequence and a support click at `users` concurrent users, each next to the echo bot. */
-async function turnsAt(bot: BotUnderTest, echoUrl: string, engineer: { aadObjectId: string; name: string }, users: number, n: number, print = true): Promise<void> {
+async function turnsAt(bot: Target, echoUrl: string, engineer: { aadObjectId: string; name: string }, users: number, n: number, print = true, cpu = true): Promise<void> {
   const client = new LeanClient(bot.sim, `${bot.url}/api/messages`);
   const echo = new LeanClient(bot.sim, echoUrl);
   const person = (u: number) => ({ name: `Bench User ${u}`, aadObjectId: randomUUID() });
 
-  const help = await run(users, Math.max(n, users * 6), async (u) => {
+  const rows = new Set((process.env.BENCH_ROWS ?? 'help,submit,support').split(','));
+  const none: Stats = { n: 0, p50: NaN, p99: NaN, perSec: NaN, threadMs: NaN, cpuMs: NaN };
+  const help = !rows.has('help') ? none : await run(users, Math.max(n, users * 6), async (u) => {
     const conv = client.conversation({ tenantId: randomUUID(), user: person(u) });
     await client.send(messageActivity(conv, 'help'), 1);
     return conv;
   }, async (conv) => [(await client.send(messageActivity(conv, 'help'), 1)).ms]);
 
   // Fresh tenants, each past `start` before the clock runs; then company, contact, skip, confirm (timed).
-  const partners = Math.max(users, Math.ceil(n / 4));
+  const partners = rows.has('submit') ? Math.max(users, Math.ceil(n / 4)) : 0;
   const chats = await ready(users, partners, async () => {
     const conv = client.conversation({ tenantId: randomUUID(), user: person(0) });
     await client.send(messageActivity(conv, 'start'), 1);
     return conv;
   });
-  const submit = await run(users, partners, async () => undefined, async (_, i) => {
+  const submit = !rows.has('submit') ? none : await run(users, partners, async () => undefined, async (_, i) => {
     const conv = chats[i]!;
     const ms: number[] = [];
     ms.push((await client.send(client.press(conv, 'Save company details', COMPANY), 1)).ms);
@@ -177,17 +204,15 @@ async function turnsAt(bot: BotUnderTest, echoUrl: string, engineer: { aadObject
 
   // Support: one open case per click (a partner's start and support, before the clock runs), the engineer's Claim timed until its answer.
   const operator = await supportChannel(bot, engineer);
-  const support = new SupportRepository(bot.app.db);
-  const cases = await ready(users, n, async () => {
+  const cases = await ready(users, rows.has('support') ? n : 0, async () => {
     const tenantId = randomUUID();
     const conv = client.conversation({ tenantId, user: person(0) });
     await client.send(messageActivity(conv, 'start'), 1);
     await client.send(messageActivity(conv, 'support'), 1);
-    const c = await support.get(tenantId);
-    if (!c?.threadId || !c.cardActivityId) throw new Error('support: the case was not posted');
+    const c = await bot.caseOf(tenantId);
     return { tenantId, thread: client.conversation({ ...operator, conversationId: c.threadId }), cardActivityId: c.cardActivityId };
   });
-  const click = await run(users, n, async () => undefined, async (_, i) => {
+  const click = !rows.has('support') ? none : await run(users, n, async () => undefined, async (_, i) => {
     const { tenantId, thread, cardActivityId } = cases[i]!;
     const answer = await client.send(executeInvoke(thread, { verb: 'support.claim', data: { tenantId } }, { replyToId: cardActivityId }), 0);
     if ((answer.body as { statusCode?: number } | undefined)?.statusCode !== 200) throw new Error(`support.claim: ${JSON.stringify(answer.body).slice(0, 200)}`);
@@ -202,15 +227,15 @@ async function turnsAt(bot: BotUnderTest, echoUrl: string, engineer: { aadObject
 
   if (!print) return;
   console.log(`  ${users} concurrent users`);
-  console.log(`    echo bot (floor)               ${fmt(floor)}`);
-  console.log(`    help                           ${fmt(help)}   ${ratio(help, floor)}`);
-  console.log(`    card submit (4-card sequence)  ${fmt(submit)}   ${ratio(submit, floor)}`);
-  console.log(`    support Claim (Action.Execute) ${fmt(click)}   ${ratio(click, floor)}`);
+  console.log(`    echo bot (floor)               ${fmt(floor, cpu)}`);
+  if (help.n) console.log(`    help                           ${fmt(help, cpu)}   ${ratio(help, floor)}`);
+  if (submit.n) console.log(`    card submit (4-card sequence)  ${fmt(submit, cpu)}   ${ratio(submit, floor)}`);
+  if (click.n) console.log(`    support Claim (Action.Execute) ${fmt(click, cpu)}   ${ratio(click, floor)}`);
 }
 
 /** The operator's support channel, set by `engineer` (once per bot). */
-const channels = new WeakMap<BotUnderTest, Omit<TeamsConversationOptions, 'serviceUrl' | 'conversationId'>>();
-async function supportChannel(bot: BotUnderTest, engineer: { aadObjectId: string; name: string }): Promise<Omit<TeamsConversationOptions, 'serviceUrl' | 'conversationId'>> {
+const channels = new WeakMap<Target, Omit<TeamsConversationOptions, 'serviceUrl' | 'conversationId'>>();
+async function supportChannel(bot: Target, engineer: { aadObjectId: string; name: string }): Promise<Omit<TeamsConversationOptions, 'serviceUrl' | 'conversationId'>> {
   const known = channels.get(bot);
   if (known) return known;
   const options = {
@@ -227,20 +252,49 @@ async function supportChannel(bot: BotUnderTest, engineer: { aadObjectId: string
 /** The engines: PostgreSQL, or the embedded database on disk (the bot's DATA_DIR) on the bot's thread or on a worker thread (PGLITE_THREAD). */
 type Engine = 'PGlite (bot thread)' | 'PGlite (worker thread)' | 'PostgreSQL';
 
-async function onEngine(engine: Engine, n: number): Promise<void> {
+/**
+ * Where the bot and the echo bot run: `in-process`, beside the simulator and the client on one
+ * thread (their CPU delays the bot's turns, and the CPU columns are the bot's, the client's and
+ * Teams' together); `process`, each bot in its own process, as deployed, the simulator (Teams) and
+ * the client in this one.
+ */
+type Layout = 'in-process' | 'process';
+
+async function onEngine(engine: Engine, layout: Layout, n: number): Promise<void> {
   const url = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
   const schema = engine === 'PostgreSQL' && url ? await ownSchema(url, 'bench') : undefined;
-  const db: Db | undefined = schema ? await openDatabase({ kind: 'postgres', url: schema.url }) : undefined;
   const engineer = { aadObjectId: randomUUID(), name: 'Bench Engineer' };
   const thread = engine === 'PGlite (worker thread)' ? 'worker' : 'main';
-  const bot = await BotUnderTest.start({ teamsLimits: false, db, env: { SUPPORT_ENGINEERS: engineer.aadObjectId, PGLITE_THREAD: thread } });
+  let bot: Target;
+  let stop: () => Promise<unknown>;
+  if (layout === 'in-process') {
+    const db: Db | undefined = schema ? await openDatabase({ kind: 'postgres', url: schema.url }) : undefined;
+    const inside = await BotUnderTest.start({ teamsLimits: false, db, env: { SUPPORT_ENGINEERS: engineer.aadObjectId, PGLITE_THREAD: thread } });
+    bot = inProcess(inside);
+    stop = () => inside.stop();
+  } else {
+    const sim = await startSimulator({ randomThrottling: false });
+    connectorOf(sim).setLimits({ enabled: false });
+    const dataDir = await mkdtemp(join(tmpdir(), 'bench-bot-'));
+    const proc = await startBot({
+      entry: 'src',
+      env: {
+        ...(schema ? { DATABASE_URL: schema.url } : { PGLITE_THREAD: thread }), DATA_DIR: dataDir, SUPPORT_ENGINEERS: engineer.aadObjectId,
+        ALLOW_UNAUTHENTICATED: 'true', PUBLIC_BASE_URL: 'http://localhost:3978', WATCH_DAILY_AT: 'off', LOG_LEVEL: 'warn',
+        AUTHORITY_HOST: sim.baseUrl, GRAPH_BASE_URL: `${sim.baseUrl}/graph`, PARTNER_CENTER_BASE_URL: `${sim.baseUrl}/partnercenter`,
+      },
+      timeoutMs: 120_000,
+    });
+    bot = asProcess(proc.url, sim);
+    stop = async () => { await proc.stop(); await sim.stop(); await rm(dataDir, { recursive: true, force: true }); };
+  }
   await (await fetch(`${bot.sim.baseUrl}/_sim/throttling`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ random: false }) })).body?.cancel();
-  const echo = await startEchoBot();
-  console.log(`${engine}`);
-  await turnsAt(bot, echo.url, engineer, 6, Math.ceil(n / 5), false); // warm-up
-  for (const users of (process.env.BENCH_USERS ?? '6,50').split(',').map(Number)) await turnsAt(bot, echo.url, engineer, users, n);
+  const echo = layout === 'in-process' ? await startEchoBot() : await startEchoBotProcess();
+  console.log(layout === 'in-process' ? `${engine}; the bot, the echo bot, Teams (simulated) and the client in one process` : `${engine}; the bot and the echo bot each in its own process (as deployed), Teams (simulated) and the client in this one`);
+  await turnsAt(bot, echo.url, engineer, 6, Math.ceil(n / 5), false, layout === 'in-process'); // warm-up
+  for (const users of (process.env.BENCH_USERS ?? '6,50').split(',').map(Number)) await turnsAt(bot, echo.url, engineer, users, n, true, layout === 'in-process');
   await echo.stop();
-  await bot.stop();
+  await stop();
   await schema?.drop();
 }
 
@@ -268,16 +322,21 @@ async function coldStartAndRss(sim: Simulator, thread: 'worker' | 'main'): Promi
 export async function benchTurnKinds(): Promise<void> {
   const n = Number(process.env.BENCH_N ?? 300);
   const [l1, l5] = loadavg();
-  console.log(`Turns next to a bare echo bot (in-process bot and echo bot, simulated Teams, same client; ${cpus().length} cores, load average ${l1!.toFixed(2)} / ${l5!.toFixed(2)} at start)`);
+  console.log(`Turns next to a bare echo bot (simulated Teams, the same client; ${cpus().length} cores, load average ${l1!.toFixed(2)} / ${l5!.toFixed(2)} at start)`);
   // --pglite-worker: the embedded database on both threads, one after the other; otherwise on the default one (PGLITE_THREAD's default).
   const embedded = loadConfig({ ALLOW_UNAUTHENTICATED: 'true' }).database;
   const defaultThread: Engine = embedded.kind === 'pglite' && embedded.thread === 'main' ? 'PGlite (bot thread)' : 'PGlite (worker thread)';
   const both: Engine[] = ['PGlite (bot thread)', 'PGlite (worker thread)'];
   if (process.argv.includes('--worker-first')) both.reverse();
   const pglite = process.argv.includes('--pglite-worker') ? both : [defaultThread];
-  for (const engine of pglite) await onEngine(engine, n);
-  if (process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL) await onEngine('PostgreSQL', n);
-  else console.log('  (PostgreSQL not measured: set BENCH_DATABASE_URL or TEST_DATABASE_URL)');
+  const engines = new Set((process.env.BENCH_ENGINES ?? 'pglite,postgres').split(','));
+  const layouts = (process.env.BENCH_LAYOUT ?? 'in-process,process').split(',') as Layout[];
+  for (const layout of layouts) {
+    if (engines.has('pglite')) for (const engine of pglite) await onEngine(engine, layout, n);
+    if (!engines.has('postgres')) console.log('  (PostgreSQL not measured: BENCH_ENGINES)');
+    else if (process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL) await onEngine('PostgreSQL', layout, n);
+    else console.log('  (PostgreSQL not measured: set BENCH_DATABASE_URL or TEST_DATABASE_URL)');
+  }
   if (!process.argv.includes('--no-process')) {
     const sim = await startSimulator({ randomThrottling: false });
     connectorOf(sim).setLimits({ enabled: false });

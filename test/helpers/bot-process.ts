@@ -38,6 +38,20 @@ export interface StartOptions {
 }
 
 /** Runs the real bot as a child process on a free port and waits until it is ready. */
+const running = new Set<ChildProcess>();
+let reaping = false;
+/**
+ * A process this one started is killed when this one exits, even when a test or bench fails (or
+ * mocha exits) before stopping it: such bots kept their ports and CPU after the run.
+ */
+export function endsWithThisProcess(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  if (reaping) return;
+  reaping = true;
+  process.once('exit', () => { for (const c of running) c.kill('SIGKILL'); });
+}
+
 export async function startBot(options: StartOptions = {}): Promise<BotProcess> {
   const port = options.env?.PORT ? Number(options.env.PORT) : await freePort();
   // DEP0111: restify's spdy dependency (http-deceiver) touches process.binding at load; harmless noise.
@@ -51,6 +65,7 @@ export async function startBot(options: StartOptions = {}): Promise<BotProcess> 
   let err = '';
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  endsWithThisProcess(child);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
