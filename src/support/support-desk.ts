@@ -192,9 +192,11 @@ export class SupportDesk {
     const now = after ?? (await this.o.support.get(tenantId)) ?? before;
     // Claim and Resolve change the case, not the partner: read again only after checks ran.
     const fresh = verb === 'support.rerun' && partner.connection ? ((await this.o.partners.get(tenantId)) ?? partner) : partner;
+    const card = await this.card(fresh, now, notice);
     // The clicker sees the invoke response; everyone else sees the posted card change, after it.
-    if (verb !== 'support.refresh') this.refreshPosted(tenantId);
-    return { kind: 'card', card: await this.card(fresh, now, notice) };
+    // Without a notice it is the very card everyone else is shown, drawn from this click's reads.
+    if (verb !== 'support.refresh') this.refreshPosted(tenantId, notice === undefined ? { card, supportCase: now } : undefined);
+    return { kind: 'card', card };
   }
 
   /** Until the posted cards being updated are (a graceful stop; tests). */
@@ -206,10 +208,18 @@ export class SupportDesk {
    * Updates the case's posted card for everyone, without holding the click: one update at a time
    * per case, each drawing the case as it is when it starts, so the last one shows the last change.
    * Lost with the process at worst: the engineers' cards refresh themselves (`refresh.userIds`).
+   * `drawn`: the card the click just drew for the case as it left it, posted as it is when no
+   * earlier update of the case is still under way (one that is would make it stale: drawn anew).
    */
-  private refreshPosted(tenantId: string): void {
-    const next: Promise<void> = (this.refreshing.get(tenantId) ?? Promise.resolve())
+  private refreshPosted(tenantId: string, drawn?: { card: Attachment; supportCase: SupportCase }): void {
+    const pending = this.refreshing.get(tenantId);
+    const next: Promise<void> = (pending ?? Promise.resolve())
       .then(async () => {
+        if (drawn && !pending) {
+          const c = drawn.supportCase;
+          if (c.threadId && c.cardActivityId && c.channelTenantId) await this.o.notifier.update(c.channelTenantId, c.threadId, c.cardActivityId, { attachments: [drawn.card] });
+          return;
+        }
         const [c, partner] = await Promise.all([this.o.support.get(tenantId), this.o.partners.get(tenantId)]);
         if (!c?.threadId || !c.cardActivityId || !c.channelTenantId || !partner) return;
         await this.o.notifier.update(c.channelTenantId, c.threadId, c.cardActivityId, { attachments: [await this.card(partner, c)] });

@@ -121,7 +121,11 @@ describe('one turn, one context: what each turn costs the database', function ()
     const engineer = inChannel(c.threadId);
     // The refresh Teams sends when the card is shown: the engineer's conversation is known after it.
     await engineer.execute({ verb: 'support.refresh', data: { tenantId: tenant } }, { replyToId: c.cardActivityId, trigger: 'automatic' }, { count: 0 });
-    const click = await cost('support click (Claim)', () => engineer.execute({ verb: 'support.claim', data: { tenantId: tenant } }, { replyToId: c.cardActivityId }, { count: 0 }));
+    const click = await cost('support click (Claim)', async () => {
+      const answer = await engineer.execute({ verb: 'support.claim', data: { tenantId: tenant } }, { replyToId: c.cardActivityId }, { count: 0 });
+      await bot.app.support.settled();
+      return answer;
+    });
     assert.equal((click.result.body as { statusCode?: number }).statusCode, 200, JSON.stringify(click.result.body).slice(0, 300));
     // The turn's own part: its one read first, and no conversation-reference upsert. The rest is the
     // support desk's (its outbox drain, kicked by the click, may overlap the count): printed, not capped.
@@ -129,6 +133,11 @@ describe('one turn, one context: what each turn costs the database', function ()
     assert.equal(click.statements.slice(1).filter((q) => /FROM bot_state|INSERT INTO conversation_references/.test(q)).length, 0, click.statements.map(oneLine).join('\n'));
     // The support channel, read once for the click (where it came from, and whether the clicker is an engineer there).
     assert.equal(click.statements.filter((q) => /FROM support_channel/.test(q)).length, 1, click.statements.map(oneLine).join('\n'));
+    // The card drawn for the clicker is the one posted for everyone: the case's partner (the turn read is the clicker's), its checks
+    // and its customers are read once (twice before: 20 statements, now 14).
+    for (const [what, read] of [['partner', isPartnerRead], ['latest check run', (q: string) => /FROM check_runs/.test(q)], ['customer counts', (q: string) => /FROM customers WHERE/.test(q) && /count\(\*\)/.test(q)]] as const) {
+      assert.equal(click.statements.slice(1).filter((q) => read(q)).length, 1, `${what}:\n${click.statements.map(oneLine).join('\n')}`);
+    }
   });
 });
 
