@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
+import { createHttpHeaders, createPipelineRequest, RestError, type PipelineRequest, type PipelineResponse as FullPipelineResponse } from '@azure/core-rest-pipeline';
 import { ConfidentialClientApplication } from '@azure/msal-node';
 import {
   ActivityTypes,
@@ -161,10 +162,62 @@ function bounded(factory: ConnectorFactory, inTurn: boolean, cache: ClientCache)
           throw new Error('botbuilder\'s connector client has no default retry policy to replace: check bot/adapter.ts after the upgrade');
         }
         if (inTurn) pipeline.addPolicy(cappedRetryPolicy, { phase: 'Retry' });
+        sendActivitiesAsJson(client);
         return client;
       });
     },
   };
+}
+
+/** botbuilder's ConnectorClient as seen here: its core-client ServiceClient (the pipeline: credentials, our retry, the HTTP client) and service URL. */
+interface ConnectorInternals { client?: { sendRequest(request: PipelineRequest): Promise<FullPipelineResponse> }; baseUri?: string }
+interface ResourceResponse { id?: string }
+
+/**
+ * The three calls every turn makes (send, reply, update an activity) as one JSON request through
+ * the client's own pipeline, so credentials, the capped retry, tracing and the HTTP client are
+ * botbuilder's, but not core-client's mapper-driven serializer and URL templating: those walked
+ * the whole Activity model, cards included, on every call (about 6% of the bot's CPU per card
+ * submit, which makes two such calls; issue 29). The request is the documented one:
+ * POST /v3/conversations/{conversationId}/activities[/{activityId}] and
+ * PUT /v3/conversations/{conversationId}/activities/{activityId} with the Activity as JSON, answered
+ * with a ResourceResponse (https://learn.microsoft.com/azure/bot-service/rest-api/bot-framework-rest-connector-api-reference).
+ * A refusal throws core-rest-pipeline's RestError, status, code and response (its Retry-After) as
+ * core-client's did. A client whose internals are not where this expects keeps botbuilder's calls.
+ */
+function sendActivitiesAsJson(client: ConnectorClient): void {
+  const { client: inner, baseUri } = client as unknown as ConnectorInternals;
+  if (!inner || typeof inner.sendRequest !== 'function' || typeof baseUri !== 'string') return;
+  const root = baseUri.replace(/\/+$/, '');
+  const call = async (method: 'POST' | 'PUT', path: string, activity: Partial<Activity>): Promise<ResourceResponse> => {
+    const request = createPipelineRequest({
+      url: `${root}/${path}`, method, body: JSON.stringify(activity),
+      headers: createHttpHeaders({ 'content-type': 'application/json; charset=utf-8', accept: 'application/json' }),
+    });
+    const response = await inner.sendRequest(request);
+    const body = jsonOf(response.bodyAsText);
+    if (response.status >= 200 && response.status < 300) return (body ?? {}) as ResourceResponse;
+    // As core-client words it: the body's `error` (or the body itself) gives the code and message.
+    const said = (body as { error?: unknown } | undefined)?.error ?? body;
+    const { code, message } = (said && typeof said === 'object' ? said : {}) as { code?: unknown; message?: unknown };
+    throw new RestError(typeof message === 'string' && message ? message : response.bodyAsText || `Unexpected status code: ${response.status}`, {
+      code: typeof code === 'string' ? code : undefined, statusCode: response.status, request, response,
+    });
+  };
+  const at = (conversationId: string, activityId?: string) => `v3/conversations/${encodeURIComponent(conversationId)}/activities${activityId === undefined ? '' : `/${encodeURIComponent(activityId)}`}`;
+  const conversations = client.conversations;
+  conversations.sendToConversation = ((conversationId: string, activity: Partial<Activity>) => call('POST', at(conversationId), activity)) as typeof conversations.sendToConversation;
+  conversations.replyToActivity = ((conversationId: string, activityId: string, activity: Partial<Activity>) => call('POST', at(conversationId, activityId), activity)) as typeof conversations.replyToActivity;
+  conversations.updateActivity = ((conversationId: string, activityId: string, activity: Partial<Activity>) => call('PUT', at(conversationId, activityId), activity)) as typeof conversations.updateActivity;
+}
+
+function jsonOf(text: string | null | undefined): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The notifier's rule for one call: 412, 429, 502, 503, 504 after Retry-After (else backoff), 4 tries, no wait over the cap. */
