@@ -1,4 +1,4 @@
-import { PGlite } from '@electric-sql/pglite';
+import { parse as pgliteParse, PGlite, protocol as pgliteProtocol } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { chmodSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -6,7 +6,8 @@ import pg from 'pg';
 import { parseIntoClientConfig } from 'pg-connection-string';
 import { AppError } from '../errors';
 import type { TokenCredential } from '../microsoft/credential';
-import { PgliteWorkerDb } from './pglite-worker';
+import { namedQueries } from './pglite-named';
+import { PGLITE_NAMED_MAX, PgliteWorkerDb } from './pglite-worker';
 import type { Db, Queryable } from './db-seam';
 
 export type { Db, Queryable } from './db-seam';
@@ -21,10 +22,15 @@ export function toBuffer(v: unknown): Buffer {
 class PgliteDb implements Db {
   readonly engine = 'pglite' as const;
   /** `dir`: where its files are, for an on-disk database. */
-  constructor(private readonly pgl: PGlite, private readonly dir?: string) {}
+  /** Texts with parameters as statements named once (pglite-named.ts); undefined where it does not apply. */
+  private readonly named: ReturnType<typeof namedQueries>;
+  constructor(private readonly pgl: PGlite, private readonly dir?: string) {
+    this.named = namedQueries(pgl, { protocol: pgliteProtocol, parse: pgliteParse }, PGLITE_NAMED_MAX);
+  }
 
   async query<T extends object>(sql: string, params: unknown[] = []): Promise<T[]> {
-    return (await this.pgl.query<T>(sql, params)).rows;
+    const done = await this.named(sql, params);
+    return done ? done.rows as T[] : (await this.pgl.query<T>(sql, params)).rows;
   }
 
   async exec(sql: string): Promise<void> {

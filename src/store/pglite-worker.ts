@@ -2,6 +2,10 @@ import { Worker } from 'node:worker_threads';
 import { messages, TransactionAbortedError } from '@electric-sql/pglite';
 import { AppError } from '../errors';
 import type { Db, Queryable } from './db-seam';
+import { namedQueries } from './pglite-named';
+
+/** Texts with parameters named on the database thread at most (pglite-named.ts). */
+export const PGLITE_NAMED_MAX = 512;
 
 /**
  * The embedded database (PGlite) on a worker thread of its own, behind the same `Db` as on the
@@ -16,7 +20,12 @@ import type { Db, Queryable } from './db-seam';
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { PGlite, messages, TransactionAbortedError } = require(workerData.pglite);
+const lib = require(workerData.pglite);
+const { PGlite, messages, TransactionAbortedError } = lib;
+// The same named statements as on the bot's thread (its text; tsx's name helper made a no-op).
+const __name = (f) => f;
+const namedQueries = ${namedQueries.toString()};
+let named;
 const extensions = Object.fromEntries(Object.entries(workerData.extensions).map(([name, path]) => [name, require(path)[name]]));
 let pgl;
 const txs = new Map();
@@ -34,7 +43,10 @@ function errorOf(err) {
 const fail = (id, err) => parentPort.postMessage({ id, error: errorOf(err) });
 const closedTx = () => new Error('Transaction is closed');
 async function run(q, m) {
-  if (m.op === 'query') return (await q.query(m.sql, m.params || [])).rows;
+  if (m.op === 'query') {
+    const done = q === pgl ? await named(m.sql, m.params || []) : undefined;
+    return (done || await q.query(m.sql, m.params || [])).rows;
+  }
   if (m.op === 'exec') { await q.exec(m.sql); return undefined; }
   if (m.op === 'script') {
     if (m.params && m.params.length > 0) return (await q.query(m.sql, m.params)).rows;
@@ -45,7 +57,7 @@ async function run(q, m) {
 }
 parentPort.on('message', async (m) => {
   try {
-    if (m.op === 'open') { pgl = await PGlite.create(m.dir, { extensions }); parentPort.postMessage({ id: m.id, result: true }); return; }
+    if (m.op === 'open') { pgl = await PGlite.create(m.dir, { extensions }); named = namedQueries(pgl, lib, workerData.namedMax); parentPort.postMessage({ id: m.id, result: true }); return; }
     if (m.op === 'close') { if (!pgl.closed) await pgl.close(); parentPort.postMessage({ id: m.id, result: true }); return; }
     if (m.op === 'begin') {
       const txId = nextTx++;
@@ -124,6 +136,7 @@ export class PgliteWorkerDb implements Db {
   static async open(dir: string | undefined, onClose?: () => void): Promise<PgliteWorkerDb> {
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: {
       pglite: require.resolve('@electric-sql/pglite'),
+      namedMax: PGLITE_NAMED_MAX,
       // The contrib extensions the migrations create, as on the bot's thread (db.ts): loaded by the thread itself.
       extensions: { pg_trgm: require.resolve('@electric-sql/pglite/contrib/pg_trgm') },
     } });
