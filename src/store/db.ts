@@ -21,9 +21,9 @@ export function toBuffer(v: unknown): Buffer {
 
 class PgliteDb implements Db {
   readonly engine = 'pglite' as const;
-  /** `dir`: where its files are, for an on-disk database. */
-  /** Texts with parameters as statements named once (pglite-named.ts); undefined where it does not apply. */
+  /** Texts with parameters as statements named once (pglite-named.ts). */
   private readonly named: ReturnType<typeof namedQueries>;
+  /** `dir`: where its files are, for an on-disk database. */
   constructor(private readonly pgl: PGlite, private readonly dir?: string) {
     this.named = namedQueries(pgl, { protocol: pgliteProtocol, parse: pgliteParse }, PGLITE_NAMED_MAX);
   }
@@ -59,9 +59,9 @@ class PgliteDb implements Db {
 }
 
 /**
- * Names for the statements with parameters that `query` runs outside transactions, so each pooled connection parses and
- * plans a statement once and then only binds and executes it (node-postgres keeps the names it has
- * parsed per connection). In the card submit bench this took PostgreSQL's CPU down by about 45%:
+ * Names for the statements with parameters that `query` runs outside transactions, so each pooled
+ * connection parses and plans a statement once and then only binds and executes it (node-postgres
+ * keeps the names it has parsed per connection). In the card submit bench this took PostgreSQL's CPU down by about 45%:
  * the turn's statements are long, and were parsed and planned on every call.
  * - At most `MAX_NAMED` texts get a name; any further text runs unnamed, so SQL built at run time
  *   cannot grow every connection's prepared statements without bound.
