@@ -189,9 +189,11 @@ function sendActivitiesAsJson(client: ConnectorClient): void {
   const { client: inner, baseUri } = client as unknown as ConnectorInternals;
   if (!inner || typeof inner.sendRequest !== 'function' || typeof baseUri !== 'string') return;
   const root = baseUri.replace(/\/+$/, '');
+  // As core-client allows it for the client: a service URL on plain http (the Agents Playground's local connector).
+  const allowInsecureConnection = root.toLowerCase().startsWith('http:');
   const call = async (method: 'POST' | 'PUT', path: string, activity: Partial<Activity>): Promise<ResourceResponse> => {
     const request = createPipelineRequest({
-      url: `${root}/${path}`, method, body: JSON.stringify(activity),
+      url: `${root}/${path}`, method, body: JSON.stringify(activity), allowInsecureConnection,
       headers: createHttpHeaders({ 'content-type': 'application/json; charset=utf-8', accept: 'application/json' }),
     });
     const response = await inner.sendRequest(request);

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Activity, ConversationReference, TurnContext } from 'botbuilder';
 import { conversationDefinitions, connectorServiceUrl, teamsConversation } from '../harness/activities';
 import { BotUnderTest } from '../helpers/chat';
@@ -23,10 +25,13 @@ describe('bot: activity calls as JSON through the connector client\'s pipeline',
   before(async () => { bot = await BotUnderTest.start({ teamsLimits: false, authenticated: true }); });
   after(async () => { await bot?.stop(); });
 
-  /** A channel thread (its id needs encoding in the path: `19:…@thread.tacv2;messageid=…`) and a proactive turn in it. */
-  async function inThread<T>(fn: (calls: { lean: Conversations; stock: Conversations; conversationId: string }) => Promise<T>): Promise<T> {
+  /**
+   * A channel thread (its id needs encoding in the path: `19:…@thread.tacv2;messageid=…`) and a
+   * proactive turn in it, at the simulator's connector or at `serviceUrl`.
+   */
+  async function inThread<T>(fn: (calls: { lean: Conversations; stock: Conversations; conversationId: string }) => Promise<T>, serviceUrl = connectorServiceUrl(bot.sim.baseUrl)): Promise<T> {
     const tenantId = randomUUID();
-    const conv = teamsConversation({ tenantId, scope: 'channel', serviceUrl: connectorServiceUrl(bot.sim.baseUrl) });
+    const conv = teamsConversation({ tenantId, scope: 'channel', serviceUrl });
     for (const def of conversationDefinitions(conv)) connectorOf(bot.sim).defineConversation(def);
     const reference: Partial<ConversationReference> = {
       channelId: 'msteams', serviceUrl: conv.serviceUrl, bot: { id: `28:${bot.botId}`, name: 'bot' },
@@ -90,6 +95,37 @@ describe('bot: activity calls as JSON through the connector client\'s pipeline',
       assert.deepEqual(updated, received(conversationId, sentStock.id));
       assert.match(JSON.stringify(updated), /Card 3/, 'the update replaced the card');
     });
+  });
+
+  it('a connector on plain http (the Agents Playground\'s local one): the same request, path and body, as botbuilder\'s', async () => {
+    const seen: Array<{ method?: string; url?: string; type?: string; body: unknown }> = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        seen.push({ method: req.method, url: req.url, type: req.headers['content-type'], body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown });
+        res.writeHead(req.method === 'PUT' ? 200 : 201, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: `a${seen.length}` }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/_connector`;
+      await inThread(async ({ lean, stock, conversationId }) => {
+        assert.equal((await lean.replyToActivity(conversationId, 'root', card(1))).id, 'a1');
+        assert.equal((await stock.replyToActivity(conversationId, 'root', card(1))).id, 'a2');
+        await lean.updateActivity(conversationId, 'a1', { ...card(2), id: 'a1' });
+        await stock.updateActivity(conversationId, 'a1', { ...card(2), id: 'a1' });
+      }, url);
+      assert.equal(seen.length, 4);
+      for (const [lean, stock] of [[seen[0]!, seen[1]!], [seen[2]!, seen[3]!]] as const) {
+        assert.deepEqual({ method: lean.method, url: lean.url, body: lean.body }, { method: stock.method, url: stock.url, body: stock.body });
+        assert.match(lean.type ?? '', /^application\/json/);
+      }
+      assert.match(seen[0]!.url!, /^\/_connector\/v3\/conversations\/19%3A[^/]+%3Bmessageid%3D\d+\/activities\/root$/);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('a refusal: the same status, code, message and Retry-After as botbuilder\'s (429 Throttled, 403 MessageWritesBlocked, 404)', async () => {
