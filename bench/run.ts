@@ -13,10 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { AddressInfo } from 'node:net';
-import { CloudAdapter, ConfigurationBotFrameworkAuthentication, type Request as BotRequest, type Response as BotResponse } from 'botbuilder';
 import pino from 'pino';
-import restify from 'restify';
 import { createLogger } from '../src/logger';
 import { SqlStorage } from '../src/store/bot-storage';
 import { openDatabase, type DatabaseTarget, type Db } from '../src/store/db';
@@ -43,6 +40,7 @@ import { SupportRepository } from '../src/store/support';
 import { THRESHOLDS } from '../src/watch/expiry';
 import { ExpiryWatch } from '../src/watch/expiry-watch';
 import { benchFuzz } from './fuzz';
+import { startEchoBot } from './echo-bot';
 import { benchTurnKinds } from './turns';
 
 interface Stats { n: number; totalMs: number; p50: number; p95: number; p99: number; perSec: number }
@@ -379,26 +377,6 @@ async function benchSubmits(bot: BotUnderTest, partners: number): Promise<{ all:
   }));
   const totalMs = performance.now() - start;
   return { all: statsOf([...bySubmit.values()].flat(), totalMs), bySubmit };
-}
-
-/**
- * The floor under any turn: a bare echo bot on the same CloudAdapter and restify 11, reading the
- * JSON body itself, replying to the simulator's connector, driven by the same BotClient.
- */
-async function startEchoBot(): Promise<{ url: string; stop(): Promise<void> }> {
-  const adapter = new CloudAdapter(new ConfigurationBotFrameworkAuthentication({}));
-  const server = restify.createServer({ handleUncaughtExceptions: false });
-  server.post('/api/messages', async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
-    (req as { body?: unknown }).body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-    await adapter.process(req as unknown as BotRequest, res as unknown as BotResponse, async (context) => {
-      await context.sendActivity(context.activity.text);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/api/messages`, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 async function benchEcho(sim: Simulator, turns: number): Promise<Stats> {

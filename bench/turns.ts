@@ -249,6 +249,14 @@ async function supportChannel(bot: Target, engineer: { aadObjectId: string; name
   return options;
 }
 
+/** A bench bot process' environment: unauthenticated, the simulator as Microsoft's cloud, its files in `dataDir`, warnings only in its log. */
+function botProcessEnv(sim: Simulator, dataDir: string): Record<string, string> {
+  return {
+    DATA_DIR: dataDir, ALLOW_UNAUTHENTICATED: 'true', PUBLIC_BASE_URL: 'http://localhost:3978', WATCH_DAILY_AT: 'off', LOG_LEVEL: 'warn',
+    AUTHORITY_HOST: sim.baseUrl, GRAPH_BASE_URL: `${sim.baseUrl}/graph`, PARTNER_CENTER_BASE_URL: `${sim.baseUrl}/partnercenter`,
+  };
+}
+
 /** The engines: PostgreSQL, or the embedded database on disk (the bot's DATA_DIR) on the bot's thread or on a worker thread (PGLITE_THREAD). */
 type Engine = 'PGlite (bot thread)' | 'PGlite (worker thread)' | 'PostgreSQL';
 
@@ -279,9 +287,7 @@ async function onEngine(engine: Engine, layout: Layout, n: number): Promise<void
     const proc = await startBot({
       entry: 'src',
       env: {
-        ...(schema ? { DATABASE_URL: schema.url } : { PGLITE_THREAD: thread }), DATA_DIR: dataDir, SUPPORT_ENGINEERS: engineer.aadObjectId,
-        ALLOW_UNAUTHENTICATED: 'true', PUBLIC_BASE_URL: 'http://localhost:3978', WATCH_DAILY_AT: 'off', LOG_LEVEL: 'warn',
-        AUTHORITY_HOST: sim.baseUrl, GRAPH_BASE_URL: `${sim.baseUrl}/graph`, PARTNER_CENTER_BASE_URL: `${sim.baseUrl}/partnercenter`,
+        ...botProcessEnv(sim, dataDir), ...(schema ? { DATABASE_URL: schema.url } : { PGLITE_THREAD: thread }), SUPPORT_ENGINEERS: engineer.aadObjectId,
       },
       timeoutMs: 120_000,
     });
@@ -304,7 +310,7 @@ async function coldStartAndRss(sim: Simulator, thread: 'worker' | 'main'): Promi
   const t = performance.now();
   const proc = await startBot({
     entry: 'src',
-    env: { PGLITE_THREAD: thread, DATA_DIR: dataDir, ALLOW_UNAUTHENTICATED: 'true', PUBLIC_BASE_URL: 'http://localhost:3978', WATCH_DAILY_AT: 'off', LOG_LEVEL: 'warn', AUTHORITY_HOST: sim.baseUrl, GRAPH_BASE_URL: `${sim.baseUrl}/graph`, PARTNER_CENTER_BASE_URL: `${sim.baseUrl}/partnercenter` },
+    env: { ...botProcessEnv(sim, dataDir), PGLITE_THREAD: thread },
     timeoutMs: 120_000,
   });
   const coldMs = performance.now() - t;

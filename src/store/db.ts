@@ -6,8 +6,8 @@ import pg from 'pg';
 import { parseIntoClientConfig } from 'pg-connection-string';
 import { AppError } from '../errors';
 import type { TokenCredential } from '../microsoft/credential';
-import { namedQueries } from './pglite-named';
-import { PGLITE_NAMED_MAX, PgliteWorkerDb } from './pglite-worker';
+import { NAMED_MAX, namedQueries } from './pglite-named';
+import { PgliteWorkerDb } from './pglite-worker';
 import type { Db, Queryable } from './db-seam';
 
 export type { Db, Queryable } from './db-seam';
@@ -25,7 +25,7 @@ class PgliteDb implements Db {
   private readonly named: ReturnType<typeof namedQueries>;
   /** `dir`: where its files are, for an on-disk database. */
   constructor(private readonly pgl: PGlite, private readonly dir?: string) {
-    this.named = namedQueries(pgl, { protocol: pgliteProtocol, parse: pgliteParse }, PGLITE_NAMED_MAX);
+    this.named = namedQueries(pgl, { protocol: pgliteProtocol, parse: pgliteParse }, NAMED_MAX);
   }
 
   async query<T extends object>(sql: string, params: unknown[] = []): Promise<T[]> {
@@ -63,7 +63,7 @@ class PgliteDb implements Db {
  * connection parses and plans a statement once and then only binds and executes it (node-postgres
  * keeps the names it has parsed per connection). In the card submit bench this took PostgreSQL's CPU down by about 45%:
  * the turn's statements are long, and were parsed and planned on every call.
- * - At most `MAX_NAMED` texts get a name; any further text runs unnamed, so SQL built at run time
+ * - At most `NAMED_MAX` texts get a name; any further text runs unnamed, so SQL built at run time
  *   cannot grow every connection's prepared statements without bound.
  * - A table changed under a prepared `SELECT *` (another instance's migration in a rolling deploy)
  *   fails with 0A000, "cached plan must not change result type", on every connection that prepared
@@ -73,13 +73,12 @@ class PgliteDb implements Db {
  *   could not be retried there.
  */
 class StatementNames {
-  static readonly MAX_NAMED = 512;
   private readonly names = new Map<string, string>();
   private issued = 0;
 
   nameOf(text: string): string | undefined {
     const known = this.names.get(text);
-    if (known || this.names.size >= StatementNames.MAX_NAMED) return known;
+    if (known || this.names.size >= NAMED_MAX) return known;
     const name = `bot_${(this.issued++).toString(36)}`;
     this.names.set(text, name);
     return name;

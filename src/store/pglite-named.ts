@@ -14,6 +14,9 @@
  * Self-contained (everything it uses comes in through `lib`): the database thread's source embeds
  * this function's own text (pglite-worker.ts), so both threads run the same code.
  */
+/** Texts with parameters named at most, per connection (PostgreSQL, db.ts) or per database (PGlite). */
+export const NAMED_MAX = 512;
+
 export function namedQueries(pgl: unknown, lib: unknown, max: number): (text: string, params: unknown[]) => Promise<{ rows: unknown[] } | undefined> {
   type Messages = unknown[];
   interface Engine {

@@ -2,10 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { messages, TransactionAbortedError } from '@electric-sql/pglite';
 import { AppError } from '../errors';
 import type { Db, Queryable } from './db-seam';
-import { namedQueries } from './pglite-named';
-
-/** Texts with parameters named on the database thread at most (pglite-named.ts). */
-export const PGLITE_NAMED_MAX = 512;
+import { NAMED_MAX, namedQueries } from './pglite-named';
 
 /**
  * The embedded database (PGlite) on a worker thread of its own, behind the same `Db` as on the
@@ -136,7 +133,7 @@ export class PgliteWorkerDb implements Db {
   static async open(dir: string | undefined, onClose?: () => void): Promise<PgliteWorkerDb> {
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: {
       pglite: require.resolve('@electric-sql/pglite'),
-      namedMax: PGLITE_NAMED_MAX,
+      namedMax: NAMED_MAX,
       // The contrib extensions the migrations create, as on the bot's thread (db.ts): loaded by the thread itself.
       extensions: { pg_trgm: require.resolve('@electric-sql/pglite/contrib/pg_trgm') },
     } });

@@ -37,7 +37,6 @@ export interface StartOptions {
   timeoutMs?: number;
 }
 
-/** Runs the real bot as a child process on a free port and waits until it is ready. */
 const running = new Set<ChildProcess>();
 let reaping = false;
 /**
@@ -52,6 +51,7 @@ export function endsWithThisProcess(child: ChildProcess): void {
   process.once('exit', () => { for (const c of running) c.kill('SIGKILL'); });
 }
 
+/** Runs the real bot as a child process on a free port and waits until it is ready. */
 export async function startBot(options: StartOptions = {}): Promise<BotProcess> {
   const port = options.env?.PORT ? Number(options.env.PORT) : await freePort();
   // DEP0111: restify's spdy dependency (http-deceiver) touches process.binding at load; harmless noise.
