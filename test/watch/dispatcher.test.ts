@@ -9,8 +9,8 @@ import { NoticeDispatcher, type NoticeDispatcherOptions } from '../../src/watch/
 import { noticeActivity } from '../../src/watch/notices';
 import { ConsentHarness, type TestPartner } from '../auth/consent-harness';
 import { connectorOf, TEAMS_LIMITS } from '../simulator/services/connector';
+import { noonInDays } from '../helpers/days';
 
-const DAY = 86_400_000;
 
 /** The real notifier, watched: the most sends in flight at once, overall and to one conversation. */
 function watched(real: Notifier) {
@@ -109,7 +109,7 @@ describe('watch: the notices dispatcher (in-process bot, the simulator\'s connec
 
   const silent = createLogger({ level: 'silent' }).logger;
   const keyNotice = (p: TestPartner, days = 7): Omit<Notice, 'id' | 'attempts'> => ({
-    tenantId: p.tenant, item: 'pc-secret', itemKey: `pcK:${p.tenant}`, threshold: days, expiresAt: new Date(Date.now() + days * DAY - 3_600_000), conversationId: p.conversationId,
+    tenantId: p.tenant, item: 'pc-secret', itemKey: `pcK:${p.tenant}`, threshold: days, expiresAt: noonInDays(days), conversationId: p.conversationId,
   });
   const cards = async (p: TestPartner, pattern: RegExp) => (await p.chat.client.transcript()).map((e) => e.activity.text ?? '').filter((t) => pattern.test(t));
   const partners = async (n: number) => {
@@ -126,7 +126,7 @@ describe('watch: the notices dispatcher (in-process bot, the simulator\'s connec
     await delay(Math.max(0, Date.parse(last.at) + 2_000 - Date.now()));
     // Ten notices to one chat first (more than Teams takes in a thread in a second), then one to each of 16 others.
     await h.app.notices.record(Array.from({ length: 10 }, (_, i) => ({
-      tenantId: busy.tenant, item: 'gdap' as const, itemKey: `rel-${i + 1}`, threshold: 14, expiresAt: new Date(Date.now() + 13 * DAY), conversationId: busy.conversationId, detail: `Customer ${i + 1}`,
+      tenantId: busy.tenant, item: 'gdap' as const, itemKey: `rel-${i + 1}`, threshold: 14, expiresAt: noonInDays(13), conversationId: busy.conversationId, detail: `Customer ${i + 1}`,
     })));
     await h.app.notices.record(many.map((p) => keyNotice(p)));
     const sends = watched(h.app.notifier);

@@ -6,6 +6,7 @@ import { ConsentHarness, type TestPartner } from '../auth/consent-harness';
 import { cardText } from '../helpers/chat';
 import { connectorOf } from '../simulator/services/connector';
 import { CUSTOMER_TENANT_ID, GLOBAL_ADMIN_TEMPLATE_ID, PARTNER_TENANT_ID, STANDARD_GDAP_ROLES } from '../simulator/scenarios/ids';
+import { noonInDays } from '../helpers/days';
 
 const DAY = 86_400_000;
 
@@ -63,7 +64,7 @@ describe('watch: the expiry scan and the notices outbox (simulator, in-process b
   async function partnerWithKeyEnding(days: number): Promise<TestPartner> {
     const p = await h.partner();
     const partner = (await h.app.partners.get(p.tenant))!;
-    const expiresAt = new Date(Date.now() + days * DAY - 3_600_000).toISOString();
+    const expiresAt = noonInDays(days).toISOString();
     await h.app.connections.saveCredentials(p.tenant, partner.connection!, {
       pcSecret: { storeName: secretName(p.tenant, 'pcSecret'), hint: 'pcK', expiresAt, setBy: p.person.aadObjectId, setAt: new Date().toISOString() },
     }, p.person.aadObjectId, 'card');
@@ -98,7 +99,7 @@ describe('watch: the expiry scan and the notices outbox (simulator, in-process b
     const p = partners[2]!;
     const partner = (await h.app.partners.get(p.tenant))!;
     await h.app.connections.saveCredentials(p.tenant, partner.connection!, {
-      pcSecret: { ...partner.credentials.pcSecret!, expiresAt: new Date(Date.now() + 6 * DAY - 3_600_000).toISOString() },
+      pcSecret: { ...partner.credentials.pcSecret!, expiresAt: noonInDays(6).toISOString() },
     }, p.person.aadObjectId, 'card2');
     // A new end date is a new key (as a rotation would be): noticed at the threshold it is in now.
     assert.equal((await h.app.watch.scan()).recorded, 1);

@@ -5,8 +5,8 @@ import { connectorServiceUrl } from '../harness/activities';
 import { connectorOf, personalConversationId } from '../simulator/services/connector';
 import type { Simulator } from '../simulator/server';
 import { PARTNER_TENANT_ID, SERVICE_ACCOUNT_UPN } from '../simulator/scenarios/ids';
+import { noonInDays } from '../helpers/days';
 
-const DAY = 86_400_000;
 const BOT = { id: '28:expiry-bench-bot', name: 'Partner Onboarding' };
 const CHUNK = 2_000;
 
@@ -45,7 +45,7 @@ export async function seedPartnersWithExpiringKey(db: Db, sim: Simulator, count:
       [tenants,
         chunk.map(() => JSON.stringify({ partnerTenantId: PARTNER_TENANT_ID, serviceAccountUpn: SERVICE_ACCOUNT_UPN, appId: randomUUID() })),
         chunk.map((p) => JSON.stringify({
-          pcSecret: { storeName: `pcSecret-${p.tenantId}`, hint: 'pcK', expiresAt: new Date(now + p.days * DAY - 3_600_000).toISOString(), setBy: p.ownerAadObjectId, setAt },
+          pcSecret: { storeName: `pcSecret-${p.tenantId}`, hint: 'pcK', expiresAt: noonInDays(p.days, now).toISOString(), setBy: p.ownerAadObjectId, setAt },
         }))],
     );
     await db.query(
