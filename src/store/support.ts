@@ -100,10 +100,15 @@ export class SupportRepository {
    * (`<channel>;messageid=<root>`), or the bare channel with the card's own activity id.
    */
   async byThread(channelTenantId: string, channelId: string, conversationId: string, cardActivityId: string | undefined): Promise<SupportCase | undefined> {
-    const [r] = await this.db.query<CaseRow>(
-      `SELECT * FROM support_cases WHERE channel_tenant_id = $1 AND channel_id = $2
-         AND (thread_id = $3 OR ($3 = channel_id AND card_activity_id = $4))`,
-      [channelTenantId, channelId, conversationId, cardActivityId ?? null]);
+    // Two texts, not one OR that depends on a value: the statement is prepared once and planned
+    // without its values, and such an OR is planned as a scan of every case in the channel.
+    const [r] = conversationId === channelId && cardActivityId
+      ? await this.db.query<CaseRow>(
+        'SELECT * FROM support_cases WHERE channel_tenant_id = $1 AND channel_id = $2 AND (thread_id = $3 OR card_activity_id = $4)',
+        [channelTenantId, channelId, conversationId, cardActivityId])
+      : await this.db.query<CaseRow>(
+        'SELECT * FROM support_cases WHERE channel_tenant_id = $1 AND channel_id = $2 AND thread_id = $3',
+        [channelTenantId, channelId, conversationId]);
     return r ? toCase(r) : undefined;
   }
 

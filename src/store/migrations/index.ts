@@ -576,4 +576,13 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    id: 23,
+    name: 'support_cases_by_card',
+    sql: `
+      -- A click on a case card in the bare channel finds its case by the card's activity id, as a
+      -- click in the thread does by the thread (support_cases_thread): one channel holds every case.
+      CREATE INDEX support_cases_card ON support_cases (channel_tenant_id, channel_id, card_activity_id);
+    `,
+  },
 ];
