@@ -8,7 +8,8 @@ import { CloudAdapter, ConfigurationBotFrameworkAuthentication, type Request as 
 import restify from 'restify';
 import { endsWithThisProcess } from '../test/helpers/bot-process';
 
-export interface EchoBot { url: string; stop(): Promise<void> }
+/** `pid`: the echo bot's own process, when it has one. */
+export interface EchoBot { url: string; pid?: number; stop(): Promise<void> }
 
 export async function startEchoBot(): Promise<EchoBot> {
   const adapter = new CloudAdapter(new ConfigurationBotFrameworkAuthentication({}));
@@ -40,7 +41,7 @@ export async function startEchoBotProcess(): Promise<EchoBot> {
     child.once('exit', (code) => reject(new Error(`the echo bot process ended (${code}) before it listened`)));
   });
   return {
-    url,
+    url, pid: child.pid,
     stop: () => new Promise<void>((resolve) => {
       if (child.exitCode !== null) return resolve();
       child.once('exit', () => resolve());

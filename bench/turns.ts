@@ -13,7 +13,7 @@
 //                    BENCH_ENGINES=postgres BENCH_ROWS=submit npm run bench -- --turns --no-process` (the bot
 //                    process' profile is the one its pid names)
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,12 +34,67 @@ import { startSimulator, type Simulator } from '../test/simulator/server';
  * worker included). CPU, not busy time: on a loaded machine a thread waiting for a core is not
  * charged.
  */
-interface Stats { n: number; p50: number; p99: number; perSec: number; threadMs: number; cpuMs: number }
+interface Stats {
+  n: number; p50: number; p99: number; perSec: number; threadMs: number; cpuMs: number;
+  /** Per turn, the CPU of each other process measured (Linux; NaN elsewhere): see `Probes`. */
+  others: Record<string, number>;
+}
 
-function statsOf(samples: number[], totalMs: number, busy: { threadMs: number; cpuMs: number }): Stats {
+/**
+ * Other processes' CPU so far, in ms, by name: a bot process (its whole tree, every thread) and
+ * the PostgreSQL server (all its processes). Read from /proc in clock ticks of 10 ms, so a row's
+ * figure is good to 10 ms over all its turns.
+ */
+type Probes = Record<string, () => number>;
+
+/** utime + stime of `pid` and every process under it, in ms (NaN where /proc is not there). */
+function treeCpuMs(pid: number): number {
+  try {
+    const stats = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((d) => {
+      try { return [readFileSync(`/proc/${d}/stat`, 'utf8')]; } catch { return []; }
+    }).map(parseStat);
+    const children = new Map<number, number[]>();
+    for (const s of stats) children.set(s.ppid, [...(children.get(s.ppid) ?? []), s.pid]);
+    const byPid = new Map(stats.map((s) => [s.pid, s]));
+    let ms = 0;
+    for (const todo = [pid]; todo.length > 0;) {
+      const p = todo.pop()!;
+      ms += byPid.get(p)?.ms ?? 0;
+      todo.push(...(children.get(p) ?? []));
+    }
+    return byPid.has(pid) ? ms : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** All processes named `comm` (the PostgreSQL server's are `postgres`), in ms. */
+function commCpuMs(comm: string): number {
+  try {
+    let ms = 0;
+    for (const d of readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        const s = parseStat(readFileSync(`/proc/${d}/stat`, 'utf8'));
+        if (s.comm === comm) ms += s.ms;
+      } catch { /* the process ended meanwhile */ }
+    }
+    return ms;
+  } catch {
+    return NaN;
+  }
+}
+
+function parseStat(stat: string): { pid: number; comm: string; ppid: number; ms: number } {
+  const close = stat.lastIndexOf(')');
+  const fields = stat.slice(close + 2).split(' ');
+  return { pid: Number(stat.slice(0, stat.indexOf(' '))), comm: stat.slice(stat.indexOf('(') + 1, close), ppid: Number(fields[1]), ms: (Number(fields[11]) + Number(fields[12])) * 10 };
+}
+
+function statsOf(samples: number[], totalMs: number, busy: { threadMs: number; cpuMs: number }, others: Record<string, number> = {}): Stats {
   const sorted = [...samples].sort((a, b) => a - b);
   const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
-  return { n: sorted.length, p50: q(0.5), p99: q(0.99), perSec: (sorted.length / totalMs) * 1000, threadMs: busy.threadMs / sorted.length, cpuMs: busy.cpuMs / sorted.length };
+  return { n: sorted.length, p50: q(0.5), p99: q(0.99), perSec: (sorted.length / totalMs) * 1000, threadMs: busy.threadMs / sorted.length, cpuMs: busy.cpuMs / sorted.length, others };
 }
 
 /**
@@ -99,10 +154,11 @@ function mainThreadCpuMs(): number {
 }
 
 /** `users` workers, each with its own conversation (made by `setup`), doing `turns` timed turns between them. */
-async function run<C>(users: number, turns: number, setup: (u: number) => Promise<C>, turn: (c: C, i: number) => Promise<number[]>): Promise<Stats> {
+async function run<C>(users: number, turns: number, setup: (u: number) => Promise<C>, turn: (c: C, i: number) => Promise<number[]>, probes: Probes = {}): Promise<Stats> {
   const contexts = await Promise.all(Array.from({ length: users }, (_, u) => setup(u)));
   const samples: number[] = [];
   let next = 0;
+  const before = Object.entries(probes).map(([name, read]) => [name, read()] as const);
   const start = performance.now();
   const thread = mainThreadCpuMs();
   const cpu = process.cpuUsage();
@@ -110,7 +166,8 @@ async function run<C>(users: number, turns: number, setup: (u: number) => Promis
     while (next < turns) samples.push(...(await turn(c, next++)));
   }));
   const used = process.cpuUsage(cpu);
-  return statsOf(samples, performance.now() - start, { threadMs: mainThreadCpuMs() - thread, cpuMs: (used.user + used.system) / 1000 });
+  const others = Object.fromEntries(before.map(([name, was]) => [name, (probes[name]!() - was) / Math.max(1, samples.length)]));
+  return statsOf(samples, performance.now() - start, { threadMs: mainThreadCpuMs() - thread, cpuMs: (used.user + used.system) / 1000 }, others);
 }
 
 /** `count` things made by `make`, `users` at a time (untimed preparation). */
@@ -127,7 +184,13 @@ async function ready<T>(users: number, count: number, make: () => Promise<T>): P
 }
 
 /** `cpu`: this process' CPU columns (false where the bot is another process: they would be the client's). */
-const fmt = (s: Stats, cpu = true) => `p50 ${s.p50.toFixed(1).padStart(6)} ms  p99 ${s.p99.toFixed(1).padStart(6)} ms  ${s.perSec.toFixed(0).padStart(5)}/s (n=${s.n}${cpu ? `; main thread ${s.threadMs.toFixed(1)} ms, CPU ${s.cpuMs.toFixed(1)} ms a turn` : ''})`;
+/**
+ * `cpu`: this process' CPU columns, where the bot runs in it. Where it does not, the other
+ * processes' CPU a turn (the bot's, PostgreSQL's) is printed instead, with this process' as
+ * "Teams + client".
+ */
+const fmt = (s: Stats, cpu = true) => `p50 ${s.p50.toFixed(1).padStart(6)} ms  p99 ${s.p99.toFixed(1).padStart(6)} ms  ${s.perSec.toFixed(0).padStart(5)}/s (n=${s.n}${cpu ? `; main thread ${s.threadMs.toFixed(1)} ms, CPU ${s.cpuMs.toFixed(1)} ms a turn`
+  : Object.keys(s.others).length > 0 ? `; CPU a turn: ${Object.entries(s.others).map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(', ')}, Teams + client ${s.cpuMs.toFixed(2)} ms` : ''})`;
 const ratio = (s: Stats, e: Stats) => `x${(s.p50 / e.p50).toFixed(2)} p50  x${(s.p99 / e.p99).toFixed(2)} p99  x${(s.perSec / e.perSec).toFixed(2)} throughput`;
 
 /**
@@ -172,18 +235,18 @@ function asProcess(url: string, sim: Simulator): Target {
 }
 
 /** help, the card submit sequence and a support click at `users` concurrent users, each next to the echo bot. */
-async function turnsAt(bot: Target, echoUrl: string, engineer: { aadObjectId: string; name: string }, users: number, n: number, print = true, cpu = true): Promise<void> {
+async function turnsAt(bot: Target, echoUrl: string, engineer: { aadObjectId: string; name: string }, users: number, n: number, print = true, cpu = true, probes: { bot: Probes; echo: Probes } = { bot: {}, echo: {} }): Promise<void> {
   const client = new LeanClient(bot.sim, `${bot.url}/api/messages`);
   const echo = new LeanClient(bot.sim, echoUrl);
   const person = (u: number) => ({ name: `Bench User ${u}`, aadObjectId: randomUUID() });
 
   const rows = new Set((process.env.BENCH_ROWS ?? 'help,submit,support').split(','));
-  const none: Stats = { n: 0, p50: NaN, p99: NaN, perSec: NaN, threadMs: NaN, cpuMs: NaN };
+  const none: Stats = { n: 0, p50: NaN, p99: NaN, perSec: NaN, threadMs: NaN, cpuMs: NaN, others: {} };
   const help = !rows.has('help') ? none : await run(users, Math.max(n, users * 6), async (u) => {
     const conv = client.conversation({ tenantId: randomUUID(), user: person(u) });
     await client.send(messageActivity(conv, 'help'), 1);
     return conv;
-  }, async (conv) => [(await client.send(messageActivity(conv, 'help'), 1)).ms]);
+  }, async (conv) => [(await client.send(messageActivity(conv, 'help'), 1)).ms], probes.bot);
 
   // Fresh tenants, each past `start` before the clock runs; then company, contact, skip, confirm (timed).
   const partners = rows.has('submit') ? Math.max(users, Math.ceil(n / 4)) : 0;
@@ -200,7 +263,7 @@ async function turnsAt(bot: Target, echoUrl: string, engineer: { aadObjectId: st
     ms.push((await client.send(client.press(conv, 'Skip: no secondary contact'), 1)).ms);
     ms.push((await client.send(client.press(conv, 'Confirm'), 1)).ms);
     return ms;
-  });
+  }, probes.bot);
 
   // Support: one open case per click (a partner's start and support, before the clock runs), the engineer's Claim timed until its answer.
   const operator = await supportChannel(bot, engineer);
@@ -217,13 +280,13 @@ async function turnsAt(bot: Target, echoUrl: string, engineer: { aadObjectId: st
     const answer = await client.send(executeInvoke(thread, { verb: 'support.claim', data: { tenantId } }, { replyToId: cardActivityId }), 0);
     if ((answer.body as { statusCode?: number } | undefined)?.statusCode !== 200) throw new Error(`support.claim: ${JSON.stringify(answer.body).slice(0, 200)}`);
     return [answer.ms];
-  });
+  }, probes.bot);
 
   const floor = await run(users, Math.max(n, submit.n, users * 6), async (u) => {
     const conv = echo.conversation({ tenantId: randomUUID(), user: person(u) });
     await echo.send(messageActivity(conv, 'warm'), 1);
     return conv;
-  }, async (conv, i) => [(await echo.send(messageActivity(conv, `echo ${i}`), 1)).ms]);
+  }, async (conv, i) => [(await echo.send(messageActivity(conv, `echo ${i}`), 1)).ms], probes.echo);
 
   if (!print) return;
   console.log(`  ${users} concurrent users`);
@@ -274,6 +337,7 @@ async function onEngine(engine: Engine, layout: Layout, n: number): Promise<void
   const engineer = { aadObjectId: randomUUID(), name: 'Bench Engineer' };
   const thread = engine === 'PGlite (worker thread)' ? 'worker' : 'main';
   let bot: Target;
+  let botPid: number | undefined;
   let stop: () => Promise<unknown>;
   if (layout === 'in-process') {
     const db: Db | undefined = schema ? await openDatabase({ kind: 'postgres', url: schema.url }) : undefined;
@@ -292,13 +356,19 @@ async function onEngine(engine: Engine, layout: Layout, n: number): Promise<void
       timeoutMs: 120_000,
     });
     bot = asProcess(proc.url, sim);
+    botPid = proc.child.pid;
     stop = async () => { await proc.stop(); await sim.stop(); await rm(dataDir, { recursive: true, force: true }); };
   }
   await (await fetch(`${bot.sim.baseUrl}/_sim/throttling`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ random: false }) })).body?.cancel();
   const echo = layout === 'in-process' ? await startEchoBot() : await startEchoBotProcess();
   console.log(layout === 'in-process' ? `${engine}; the bot, the echo bot, Teams (simulated) and the client in one process` : `${engine}; the bot and the echo bot each in its own process (as deployed), Teams (simulated) and the client in this one`);
-  await turnsAt(bot, echo.url, engineer, 6, Math.ceil(n / 5), false, layout === 'in-process'); // warm-up
-  for (const users of (process.env.BENCH_USERS ?? '6,50').split(',').map(Number)) await turnsAt(bot, echo.url, engineer, users, n, true, layout === 'in-process');
+  // Each process' CPU a turn, where the bots run in processes of their own (the whole machine's PostgreSQL server: nothing else uses it meanwhile).
+  const probes: { bot: Probes; echo: Probes } = { bot: {}, echo: {} };
+  if (botPid !== undefined) probes.bot.bot = () => treeCpuMs(botPid);
+  if (botPid !== undefined && schema) probes.bot.PostgreSQL = () => commCpuMs('postgres');
+  if (echo.pid !== undefined) probes.echo['echo bot'] = () => treeCpuMs(echo.pid!);
+  await turnsAt(bot, echo.url, engineer, 6, Math.ceil(n / 5), false, layout === 'in-process', probes); // warm-up
+  for (const users of (process.env.BENCH_USERS ?? '6,50').split(',').map(Number)) await turnsAt(bot, echo.url, engineer, users, n, true, layout === 'in-process', probes);
   await echo.stop();
   await stop();
   await schema?.drop();
