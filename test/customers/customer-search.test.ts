@@ -5,6 +5,7 @@ import { migrate } from '../../src/store/migrate';
 import type { Db } from '../../src/store/db';
 import { CUSTOMER_SEARCH_SQL, CustomerRepository } from '../../src/store/customers';
 import { PartnerRepository } from '../../src/store/partners';
+import { genericPlan } from '../helpers/generic-plan';
 import { announcePostgresSkip, databasesUnderTest } from '../helpers/databases';
 
 /** Enough that a scan costs the planner more than an index (the benchmark has 20,000). */
@@ -113,6 +114,18 @@ for (const dut of databasesUnderTest()) {
         const nodes = await scans(CUSTOMER_SEARCH_SQL.contains, [tenant, `%${q}%`, `${q}%`, 7]);
         assert.ok(!nodes.some((n) => n.startsWith('Seq Scan')), nodes.join(', '));
         assert.ok(nodes.includes('Bitmap Index Scan customers_name_trigrams') && nodes.includes('Bitmap Index Scan customers_domain_trigrams'), nodes.join(', '));
+      });
+    }
+
+    // Planned once without the values, as a named statement runs after its fifth call: the same indexes.
+    for (const [pass, params] of [
+      ['starts with', [CUSTOMER_SEARCH_SQL.startsWith, [tenant, 'alder sol%', 'alder sol', 7]]],
+      ['contains', [CUSTOMER_SEARCH_SQL.contains, [tenant, '%ulting 12%', 'ulting 12%', 7]]],
+    ] as const) {
+      it(`the ${pass} pass planned without its values (a named statement's generic plan) reads an index, not every customer of the partner`, async () => {
+        const plan = await genericPlan(db, params[0], params[1]);
+        assert.doesNotMatch(plan, /Seq Scan on customers/, plan);
+        assert.match(plan, pass === 'contains' ? /customers_name_trigrams/ : /customers_name_search/, plan);
       });
     }
 
