@@ -21,10 +21,11 @@ export interface SeededPartner {
 
 /**
  * `count` connected partners written straight into the database (what the credential cards would
- * have saved: a connection and a Partner Center key ending in `days(i)` days, less an hour, no app
- * secret in the store, so the scan reads nothing from Graph), each an owner with a personal chat
- * with the bot: its conversation reference stored, and the conversation defined in the simulator's
- * connector (in the partner's tenant, so each has Teams' limits per tenant to itself).
+ * have saved: a connection and a Partner Center key ending at noon (UTC) on the date `days(i)` days
+ * from today, no app secret in the store, so the scan reads nothing from Graph), each an owner with
+ * a personal chat with the bot: its conversation reference stored, and the conversation defined in
+ * the simulator's connector (in the partner's tenant, so each has Teams' limits per tenant to
+ * itself).
  */
 export async function seedPartnersWithExpiringKey(db: Db, sim: Simulator, count: number, days: (i: number) => number): Promise<SeededPartner[]> {
   const connector = connectorOf(sim);
