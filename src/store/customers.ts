@@ -72,8 +72,8 @@ const likeEscaped = (s: string) => s.replace(/[\\%_]/g, '\\$&');
  * The two passes of `find`, exported so a test can EXPLAIN exactly what runs. startsWith: $2 the
  * escaped `q%`, $3 the text (an exact name or domain first; IS TRUE: a customer without a domain
  * compares NULL, which DESC would put first). The start is also said as a range of the prefix
- * indexes' own order (`~>=~ q`, `~<~ q` and the last code point): a named statement is planned
- * once without its values, and LIKE with a parameter gives such a plan no prefix to read the
+ * indexes' own order (`~>=~ q`, `~<~ q` and the last code point): a named statement may run a
+ * plan made without its values, and LIKE with a parameter gives such a plan no prefix to read the
  * index by (it would read the trigram indexes, which see nothing in one or two characters).
  * contains: $2 `%q%`, $3 `q%` (what the first pass already gave), on the trigram indexes from 3
  * characters on.

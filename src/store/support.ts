@@ -100,8 +100,8 @@ export class SupportRepository {
    * (`<channel>;messageid=<root>`), or the bare channel with the card's own activity id.
    */
   async byThread(channelTenantId: string, channelId: string, conversationId: string, cardActivityId: string | undefined): Promise<SupportCase | undefined> {
-    // Two texts, not one OR that depends on a value: the statement is prepared once and planned
-    // without its values, and such an OR is planned as a scan of every case in the channel.
+    // Two texts, not one OR that only a value settles: a prepared statement may run a plan made
+    // without its values, and that plan of such an OR scans every case in the channel.
     const [r] = conversationId === channelId && cardActivityId
       ? await this.db.query<CaseRow>(
         'SELECT * FROM support_cases WHERE channel_tenant_id = $1 AND channel_id = $2 AND (thread_id = $3 OR card_activity_id = $4)',

@@ -11,7 +11,6 @@ import { ConsentHarness, type TestPartner } from '../auth/consent-harness';
 import { connectorOf, TEAMS_LIMITS } from '../simulator/services/connector';
 import { noonInDays } from '../helpers/days';
 
-
 /** The real notifier, watched: the most sends in flight at once, overall and to one conversation. */
 function watched(real: Notifier) {
   const open = new Map<string, number>();
