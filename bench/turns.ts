@@ -47,45 +47,40 @@ interface Stats {
  */
 type Probes = Record<string, () => number>;
 
+/** Every process' /proc/<pid>/stat, parsed (undefined where /proc is not there; a process that ends meanwhile is left out). */
+function processStats(): ProcessStat[] | undefined {
+  let dirs: string[];
+  try { dirs = readdirSync('/proc').filter((d) => /^\d+$/.test(d)); } catch { return undefined; }
+  return dirs.flatMap((d) => {
+    try { return [parseStat(readFileSync(`/proc/${d}/stat`, 'utf8'))]; } catch { return []; }
+  });
+}
+
 /** utime + stime of `pid` and every process under it, in ms (NaN where /proc is not there). */
 function treeCpuMs(pid: number): number {
-  try {
-    const stats = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((d) => {
-      try { return [readFileSync(`/proc/${d}/stat`, 'utf8')]; } catch { return []; }
-    }).map(parseStat);
-    const children = new Map<number, number[]>();
-    for (const s of stats) children.set(s.ppid, [...(children.get(s.ppid) ?? []), s.pid]);
-    const byPid = new Map(stats.map((s) => [s.pid, s]));
-    let ms = 0;
-    for (const todo = [pid]; todo.length > 0;) {
-      const p = todo.pop()!;
-      ms += byPid.get(p)?.ms ?? 0;
-      todo.push(...(children.get(p) ?? []));
-    }
-    return byPid.has(pid) ? ms : NaN;
-  } catch {
-    return NaN;
+  const stats = processStats() ?? [];
+  const children = new Map<number, number[]>();
+  for (const s of stats) children.set(s.ppid, [...(children.get(s.ppid) ?? []), s.pid]);
+  const byPid = new Map(stats.map((s) => [s.pid, s]));
+  if (!byPid.has(pid)) return NaN;
+  let ms = 0;
+  for (const todo = [pid]; todo.length > 0;) {
+    const p = todo.pop()!;
+    ms += byPid.get(p)?.ms ?? 0;
+    todo.push(...(children.get(p) ?? []));
   }
+  return ms;
 }
 
 /** All processes named `comm` (the PostgreSQL server's are `postgres`), in ms. */
 function commCpuMs(comm: string): number {
-  try {
-    let ms = 0;
-    for (const d of readdirSync('/proc')) {
-      if (!/^\d+$/.test(d)) continue;
-      try {
-        const s = parseStat(readFileSync(`/proc/${d}/stat`, 'utf8'));
-        if (s.comm === comm) ms += s.ms;
-      } catch { /* the process ended meanwhile */ }
-    }
-    return ms;
-  } catch {
-    return NaN;
-  }
+  return processStats()?.reduce((ms, s) => (s.comm === comm ? ms + s.ms : ms), 0) ?? NaN;
 }
 
-function parseStat(stat: string): { pid: number; comm: string; ppid: number; ms: number } {
+interface ProcessStat { pid: number; comm: string; ppid: number; ms: number }
+
+/** One line of /proc/<pid>/stat (or /proc/<pid>/task/<tid>/stat): its utime + stime in ms (clock ticks of 10 ms). */
+function parseStat(stat: string): ProcessStat {
   const close = stat.lastIndexOf(')');
   const fields = stat.slice(close + 2).split(' ');
   return { pid: Number(stat.slice(0, stat.indexOf(' '))), comm: stat.slice(stat.indexOf('(') + 1, close), ppid: Number(fields[1]), ms: (Number(fields[11]) + Number(fields[12])) * 10 };
@@ -145,9 +140,7 @@ function actionsOf(node: unknown): Array<Record<string, unknown>> {
 /** The main thread's CPU so far (Linux: its utime + stime in /proc, in clock ticks of 10 ms); NaN elsewhere. */
 function mainThreadCpuMs(): number {
   try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    return parseStat(readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')).ms;
   } catch {
     return NaN;
   }

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { openDatabase, type Db, type Queryable } from '../../src/store/db';
+import { openDatabase, type Db } from '../../src/store/db';
 import { SupportRepository } from '../../src/store/support';
 import { BotClient } from '../harness/bot-client';
+import { tapped } from '../helpers/db-tap';
 import { BotUnderTest, COMPANY, PRIMARY } from '../helpers/chat';
 
 /** What reached the engine: every statement in order, and how they were grouped. */
@@ -13,18 +14,10 @@ interface Ledger { statements: string[]; transactions: number; roundTrips: numbe
  * groups (a statement on its own, or one transaction with everything in it).
  */
 function counting(db: Db, ledger: Ledger): Db {
-  const wrap = (q: Queryable, top: boolean): Queryable => ({
-    query: (sql, params) => { ledger.statements.push(sql); if (top) ledger.roundTrips++; return q.query(sql, params); },
-    exec: (sql) => { ledger.statements.push(sql); if (top) ledger.roundTrips++; return q.exec(sql); },
+  return tapped(db, {
+    statement: (sql, _params, inTransaction) => { ledger.statements.push(sql); if (!inTransaction) ledger.roundTrips++; },
+    transaction: () => { ledger.transactions++; ledger.roundTrips++; },
   });
-  // The job engine's own polling (`script`) is not the turn's: passed through, not counted.
-  return {
-    engine: db.engine,
-    ...wrap(db, true),
-    transaction: (fn) => { ledger.transactions++; ledger.roundTrips++; return db.transaction((tx) => fn(wrap(tx, false))); },
-    script: (sql, params) => db.script(sql, params),
-    close: () => db.close(),
-  } as Db;
 }
 
 /** A read of the partner record (PartnerRepository.get), as opposed to locks and writes. */

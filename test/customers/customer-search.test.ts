@@ -117,7 +117,7 @@ for (const dut of databasesUnderTest()) {
       });
     }
 
-    // Planned once without the values, as a named statement runs after its fifth call: the same indexes.
+    // Planned without the values, as a named statement may be (see genericPlan): the same indexes.
     for (const [pass, params] of [
       ['starts with', [CUSTOMER_SEARCH_SQL.startsWith, [tenant, 'alder sol%', 'alder sol', 7]]],
       ['contains', [CUSTOMER_SEARCH_SQL.contains, [tenant, '%ulting 12%', 'ulting 12%', 7]]],

@@ -1,19 +1,16 @@
 import assert from 'node:assert/strict';
-import type { Db, Queryable } from '../../src/store/db';
+import type { Db } from '../../src/store/db';
 import { SupportRepository } from '../../src/store/support';
 import { announcePostgresSkip, databasesUnderTest } from '../helpers/databases';
+import { tapped } from '../helpers/db-tap';
 import { genericPlan } from '../helpers/generic-plan';
 
 /** A statement as the repository sent it. */
 interface Sent { sql: string; params: readonly unknown[] }
 
-/** The database seam, keeping what a repository call sends (and running it). */
+/** The database seam, keeping each statement with parameters a repository call sends (and running it). */
 function recording(db: Db, sent: Sent[]): Db {
-  const wrap = (q: Queryable): Queryable => ({
-    query: (sql, params) => { sent.push({ sql, params: params ?? [] }); return q.query(sql, params); },
-    exec: (sql) => q.exec(sql),
-  });
-  return { ...db, ...wrap(db), transaction: (fn) => db.transaction((tx) => fn(wrap(tx))) } as Db;
+  return tapped(db, { statement: (sql, params) => { if (params) sent.push({ sql, params }); } });
 }
 
 /**
